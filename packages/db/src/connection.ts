@@ -1,0 +1,83 @@
+import { Kysely, MysqlDialect, sql } from 'kysely'
+import { createPool, type Pool, type PoolOptions } from 'mysql2'
+import type { Database } from './database.js'
+
+export interface DbOptions {
+  url: string
+  poolSize?: number
+}
+
+/**
+ * mysql2 pool settings shared by the apps, the scripts and the tests:
+ * every session runs in UTC, DATE columns come back as 'YYYY-MM-DD' strings
+ * (a calendar date has no time zone), and BIGINT ids as plain numbers.
+ */
+export function poolOptions({ url, poolSize = 10 }: DbOptions): PoolOptions {
+  return {
+    uri: url,
+    connectionLimit: poolSize,
+    timezone: 'Z',
+    dateStrings: ['DATE'],
+    supportBigNumbers: true,
+    bigNumberStrings: false,
+    decimalNumbers: true,
+    connectTimeout: 5_000,
+    waitForConnections: true,
+    queueLimit: 0,
+    // Affected-row counts must mean "changed", not "matched": seeding and guarded updates rely on it.
+    flags: ['-FOUND_ROWS'],
+  }
+}
+
+function createUtcPool(options: DbOptions): Pool {
+  const pool = createPool(poolOptions(options))
+  pool.on('connection', (connection) => {
+    connection.query("SET time_zone = '+00:00'")
+  })
+  return pool
+}
+
+export function createDb(options: DbOptions): Kysely<Database> {
+  return new Kysely<Database>({ dialect: new MysqlDialect({ pool: createUtcPool(options) }) })
+}
+
+export function databaseName(url: string): string {
+  const name = decodeURIComponent(new URL(url).pathname.replace(/^\//, ''))
+  if (!/^[A-Za-z0-9_]{1,64}$/.test(name)) {
+    throw new Error(`MYSQL_URL must name a database of letters, digits and underscores, got "${name}"`)
+  }
+  return name
+}
+
+/** The same server without a default database, for CREATE/DROP DATABASE. */
+export function serverUrl(url: string): string {
+  const parsed = new URL(url)
+  parsed.pathname = '/'
+  return parsed.toString()
+}
+
+/** Opens one short-lived connection to the server (no database selected) and runs `work`. */
+export async function withServerDb<T>(url: string, work: (db: Kysely<any>) => Promise<T>): Promise<T> {
+  const db = new Kysely<any>({
+    dialect: new MysqlDialect({ pool: createPool({ ...poolOptions({ url: serverUrl(url), poolSize: 1 }) }) }),
+  })
+  try {
+    return await work(db)
+  } finally {
+    await db.destroy()
+  }
+}
+
+export async function ensureDatabase(url: string): Promise<void> {
+  const name = databaseName(url)
+  await withServerDb(url, async (db) => {
+    await sql`CREATE DATABASE IF NOT EXISTS ${sql.id(name)} CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci`.execute(db)
+  })
+}
+
+export async function dropDatabase(url: string): Promise<void> {
+  const name = databaseName(url)
+  await withServerDb(url, async (db) => {
+    await sql`DROP DATABASE IF EXISTS ${sql.id(name)}`.execute(db)
+  })
+}

@@ -1,0 +1,10 @@
+import type { Migration } from 'kysely'
+import * as initialSchema from './0001-initial-schema.js'
+
+/**
+ * Migrations are listed here rather than read from disk, so they work the same
+ * under tsx, Vitest and a bundled build. Names sort in the order they run.
+ */
+export const migrations: Record<string, Migration> = {
+  '0001-initial-schema': initialSchema,
+}

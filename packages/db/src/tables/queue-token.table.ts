@@ -1,0 +1,28 @@
+import type { Generated, Insertable, Selectable, Updateable } from 'kysely'
+
+export type QueueTokenStatus = 'WAITING' | 'READY' | 'EXPIRED'
+export type QueueExpiryReason = 'COMPLETED' | 'TIMEOUT' | 'ABANDONED' | 'LEFT'
+
+/**
+ * QUEUE_TOKEN: the durable mirror of the Redis queue. `position` is the
+ * ticket's place number handed out by the event's FIFO counter (1 = first to
+ * join); the live rank among waiters is computed in Redis.
+ */
+export interface QueueTokenTable {
+  token: string
+  account_id: string
+  event_id: number
+  position: number
+  status: QueueTokenStatus
+  reason: QueueExpiryReason | null
+  issued_at: Date
+  ready_at: Date | null
+  expires_at: Date | null
+  /** Per-token change counter from Redis; a mirror write never replaces a newer one. */
+  version: number
+  updated_at: Generated<Date>
+}
+
+export type QueueToken = Selectable<QueueTokenTable>
+export type NewQueueToken = Insertable<QueueTokenTable>
+export type QueueTokenUpdate = Updateable<QueueTokenTable>

@@ -1,0 +1,42 @@
+import { type Env, readEnum, readInt, readString, readUrl } from './env.js'
+
+export const DEFAULT_MYSQL_URL = 'mysql://root@127.0.0.1:3306/concert'
+export const DEFAULT_REDIS_URL = 'redis://127.0.0.1:6379'
+
+/** Settings every process shares: where the stores are and how to log. */
+export interface InfraConfig {
+  mysqlUrl: string
+  redisUrl: string
+  /** Prepended to every Redis key; lets several deployments (or test files) share one Redis. */
+  redisKeyPrefix: string
+  dbPoolSize: number
+  logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent'
+}
+
+export function loadInfraConfig(env: Env = process.env): InfraConfig {
+  return {
+    mysqlUrl: readUrl(env, 'MYSQL_URL', DEFAULT_MYSQL_URL, ['mysql:']),
+    redisUrl: readUrl(env, 'REDIS_URL', DEFAULT_REDIS_URL, ['redis:', 'rediss:']),
+    redisKeyPrefix: readString(env, 'REDIS_KEY_PREFIX', 'concert:'),
+    dbPoolSize: readInt(env, 'DB_POOL_SIZE', 10, { min: 1, max: 500 }),
+    logLevel: readEnum(env, 'LOG_LEVEL', 'info', ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']),
+  }
+}
+
+export interface HttpConfig {
+  host: string
+  port: number
+}
+
+export function loadHttpConfig(env: Env, portVariable: string, defaultPort: number): HttpConfig {
+  return {
+    host: readString(env, 'HOST', '0.0.0.0'),
+    port: readInt(env, portVariable, defaultPort, { min: 0, max: 65535 }),
+  }
+}
+
+/** "mysql://root@127.0.0.1:3306/concert" → "127.0.0.1:3306", for messages that must not leak passwords. */
+export function describeAddress(url: string): string {
+  const parsed = new URL(url)
+  return `${parsed.hostname}:${parsed.port || (parsed.protocol === 'mysql:' ? '3306' : '6379')}`
+}

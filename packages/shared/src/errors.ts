@@ -1,0 +1,96 @@
+/**
+ * Every error a client may see, with its HTTP status. Routes throw AppError;
+ * one error handler per app turns it into RFC 9457 problem+json.
+ */
+export const ERROR_STATUS = {
+  VALIDATION_FAILED: 400,
+  TOKEN_MISSING: 401,
+  TOKEN_INVALID: 401,
+  TOKEN_EXPIRED: 401,
+  INSUFFICIENT_BALANCE: 402,
+  TOKEN_NOT_READY: 403,
+  TOKEN_SCOPE_MISMATCH: 403,
+  ACCOUNT_NOT_FOUND: 404,
+  EVENT_NOT_FOUND: 404,
+  SCHEDULE_NOT_FOUND: 404,
+  SEAT_NOT_FOUND: 404,
+  TOKEN_NOT_FOUND: 404,
+  NOT_FOUND: 404,
+  METHOD_NOT_ALLOWED: 405,
+  EMAIL_TAKEN: 409,
+  SEAT_LOCKED: 409,
+  SEAT_ALREADY_RESERVED: 409,
+  IDEMPOTENCY_KEY_IN_USE: 409,
+  PAYLOAD_TOO_LARGE: 413,
+  UNSUPPORTED_MEDIA_TYPE: 415,
+  AMOUNT_OUT_OF_RANGE: 422,
+  RATE_LIMITED: 429,
+  INTERNAL_ERROR: 500,
+  SERVICE_UNAVAILABLE: 503,
+} as const
+
+export type ErrorCode = keyof typeof ERROR_STATUS
+
+const TITLES: Record<ErrorCode, string> = {
+  VALIDATION_FAILED: 'Request validation failed',
+  TOKEN_MISSING: 'Queue token missing',
+  TOKEN_INVALID: 'Queue token invalid',
+  TOKEN_EXPIRED: 'Queue token expired',
+  INSUFFICIENT_BALANCE: 'Insufficient balance',
+  TOKEN_NOT_READY: 'Queue token not ready',
+  TOKEN_SCOPE_MISMATCH: 'Queue token not valid for this resource',
+  ACCOUNT_NOT_FOUND: 'Account not found',
+  EVENT_NOT_FOUND: 'Event not found',
+  SCHEDULE_NOT_FOUND: 'Schedule not found',
+  SEAT_NOT_FOUND: 'Seat not found',
+  TOKEN_NOT_FOUND: 'Queue token not found',
+  NOT_FOUND: 'Not found',
+  METHOD_NOT_ALLOWED: 'Method not allowed',
+  EMAIL_TAKEN: 'Email already registered',
+  SEAT_LOCKED: 'Seat is being reserved by another user',
+  SEAT_ALREADY_RESERVED: 'Seat already reserved',
+  IDEMPOTENCY_KEY_IN_USE: 'Idempotency key already used with another request',
+  PAYLOAD_TOO_LARGE: 'Payload too large',
+  UNSUPPORTED_MEDIA_TYPE: 'Unsupported media type',
+  AMOUNT_OUT_OF_RANGE: 'Amount out of range',
+  RATE_LIMITED: 'Too many requests',
+  INTERNAL_ERROR: 'Internal server error',
+  SERVICE_UNAVAILABLE: 'Service unavailable',
+}
+
+export class AppError extends Error {
+  override name = 'AppError'
+  readonly status: number
+  readonly title: string
+  /** Seconds; sent as Retry-After on 429 and 503. */
+  readonly retryAfter: number | undefined
+
+  constructor(
+    readonly code: ErrorCode,
+    detail?: string,
+    options: { retryAfter?: number; cause?: unknown } = {},
+  ) {
+    super(detail ?? TITLES[code], { cause: options.cause })
+    this.status = ERROR_STATUS[code]
+    this.title = TITLES[code]
+    this.retryAfter = options.retryAfter
+  }
+}
+
+export interface Problem {
+  type: string
+  title: string
+  status: number
+  detail: string
+  code: ErrorCode
+}
+
+export function toProblem(error: AppError): Problem {
+  return {
+    type: `https://errors.concert.example/${error.code.toLowerCase().replaceAll('_', '-')}`,
+    title: error.title,
+    status: error.status,
+    detail: error.message,
+    code: error.code,
+  }
+}

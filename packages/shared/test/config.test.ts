@@ -1,0 +1,70 @@
+import { describe, expect, it } from 'vitest'
+import { ConfigError, describeAddress, loadHttpConfig, loadInfraConfig, readInt } from '../src/index.js'
+
+describe('infra config', () => {
+  it('defaults to the local servers of this machine', () => {
+    expect(loadInfraConfig({})).toEqual({
+      mysqlUrl: 'mysql://root@127.0.0.1:3306/concert',
+      redisUrl: 'redis://127.0.0.1:6379',
+      redisKeyPrefix: 'concert:',
+      dbPoolSize: 10,
+      logLevel: 'info',
+    })
+  })
+
+  it('reads every variable', () => {
+    const config = loadInfraConfig({
+      MYSQL_URL: 'mysql://u:p@db:3307/x',
+      REDIS_URL: 'rediss://cache:6380',
+      REDIS_KEY_PREFIX: 'p:',
+      DB_POOL_SIZE: '3',
+      LOG_LEVEL: 'warn',
+    })
+    expect(config).toEqual({
+      mysqlUrl: 'mysql://u:p@db:3307/x',
+      redisUrl: 'rediss://cache:6380',
+      redisKeyPrefix: 'p:',
+      dbPoolSize: 3,
+      logLevel: 'warn',
+    })
+  })
+
+  it('treats blank values as unset', () => {
+    expect(loadInfraConfig({ DB_POOL_SIZE: '  ' }).dbPoolSize).toBe(10)
+  })
+
+  it.each([
+    [{ DB_POOL_SIZE: 'ten' }, /DB_POOL_SIZE must be an integer/],
+    [{ DB_POOL_SIZE: '0' }, /DB_POOL_SIZE must be between 1 and 500/],
+    [{ DB_POOL_SIZE: '1.5' }, /DB_POOL_SIZE must be an integer/],
+    [{ MYSQL_URL: 'postgres://x' }, /MYSQL_URL must use mysql:/],
+    [{ REDIS_URL: 'not a url' }, /REDIS_URL must be a URL/],
+    [{ LOG_LEVEL: 'loud' }, /LOG_LEVEL must be one of/],
+  ])('rejects %o with a message naming the variable', (env, message) => {
+    expect(() => loadInfraConfig(env)).toThrow(ConfigError)
+    expect(() => loadInfraConfig(env)).toThrow(message)
+  })
+})
+
+describe('http config', () => {
+  it('uses the app default port unless overridden', () => {
+    expect(loadHttpConfig({}, 'GATEWAY_PORT', 3000)).toEqual({ host: '0.0.0.0', port: 3000 })
+    expect(loadHttpConfig({ GATEWAY_PORT: '4000', HOST: '127.0.0.1' }, 'GATEWAY_PORT', 3000)).toEqual({
+      host: '127.0.0.1',
+      port: 4000,
+    })
+    expect(() => loadHttpConfig({ GATEWAY_PORT: '70000' }, 'GATEWAY_PORT', 3000)).toThrow(/between 0 and 65535/)
+  })
+})
+
+describe('helpers', () => {
+  it('readInt enforces ranges', () => {
+    expect(readInt({ X: '-5' }, 'X', 1, { min: -10 })).toBe(-5)
+    expect(() => readInt({ X: '11' }, 'X', 1, { max: 10 })).toThrow(ConfigError)
+  })
+
+  it('describes an address without credentials', () => {
+    expect(describeAddress('mysql://root:secret@db.local:3307/concert')).toBe('db.local:3307')
+    expect(describeAddress('redis://127.0.0.1')).toBe('127.0.0.1:6379')
+  })
+})

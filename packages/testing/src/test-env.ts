@@ -1,0 +1,84 @@
+import { randomBytes } from 'node:crypto'
+import { createDb, type Database, dropDatabase, ensureDatabase, migrateToLatest } from '@concert/db'
+import { Redis } from 'ioredis'
+import type { Kysely } from 'kysely'
+import { afterAll, beforeAll, inject } from 'vitest'
+
+/**
+ * What one test file gets to itself: a freshly migrated MySQL database and a
+ * Redis key prefix nobody else uses, so files run in parallel without seeing
+ * each other's rows or keys.
+ */
+export interface TestEnv {
+  /** URL of this file's own database. */
+  mysqlUrl: string
+  databaseName: string
+  redisUrl: string
+  /** Every Redis key this file's code writes starts with it. */
+  keyPrefix: string
+  db: Kysely<Database>
+  redis: Redis
+}
+
+export interface TestEnvOptions {
+  /** Pool size of `db`; concurrency tests use one smaller than their request count. */
+  poolSize?: number
+  /** Apply migrations (default true). */
+  migrate?: boolean
+}
+
+function withDatabase(serverUrl: string, name: string): string {
+  const url = new URL(serverUrl)
+  url.pathname = `/${name}`
+  return url.toString()
+}
+
+export async function createTestEnv(options: TestEnvOptions = {}): Promise<TestEnv & { close(): Promise<void> }> {
+  const suffix = randomBytes(5).toString('hex')
+  const databaseName = `cttest_${process.pid}_${suffix}`
+  const mysqlUrl = withDatabase(inject('mysqlUrl'), databaseName)
+  const redisUrl = inject('redisUrl')
+  const keyPrefix = `cttest:${suffix}:`
+
+  await ensureDatabase(mysqlUrl)
+  const db = createDb({ url: mysqlUrl, poolSize: options.poolSize ?? 5 })
+  if (options.migrate !== false) await migrateToLatest(db)
+  const redis = new Redis(redisUrl, { maxRetriesPerRequest: 2 })
+
+  async function close(): Promise<void> {
+    await db.destroy()
+    await deleteKeys(redis, `${keyPrefix}*`)
+    redis.disconnect()
+    await dropDatabase(mysqlUrl)
+  }
+  return { mysqlUrl, databaseName, redisUrl, keyPrefix, db, redis, close }
+}
+
+export async function deleteKeys(redis: Redis, pattern: string): Promise<void> {
+  let cursor = '0'
+  do {
+    const [next, keys] = await redis.scan(cursor, 'MATCH', pattern, 'COUNT', 1000)
+    cursor = next
+    if (keys.length) await redis.unlink(...keys)
+  } while (cursor !== '0')
+}
+
+/**
+ * Registers beforeAll/afterAll for the calling file and returns the env; its
+ * fields are usable inside tests and hooks (not at module top level).
+ */
+export function useTestEnv(options: TestEnvOptions = {}): TestEnv {
+  let env: (TestEnv & { close(): Promise<void> }) | undefined
+  beforeAll(async () => {
+    env = await createTestEnv(options)
+  }, 60_000)
+  afterAll(async () => {
+    await env?.close()
+  })
+  return new Proxy({} as TestEnv, {
+    get(_target, property: keyof TestEnv) {
+      if (!env) throw new Error('useTestEnv(): the env exists only inside tests and hooks')
+      return env[property]
+    },
+  })
+}
