@@ -71,7 +71,9 @@ export async function withServerDb<T>(url: string, work: (db: Kysely<any>) => Pr
 export async function ensureDatabase(url: string): Promise<void> {
   const name = databaseName(url)
   await withServerDb(url, async (db) => {
-    await sql`CREATE DATABASE IF NOT EXISTS ${sql.id(name)} CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci`.execute(db)
+    await sql`CREATE DATABASE IF NOT EXISTS ${sql.id(name)} CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci`.execute(
+      db,
+    )
   })
 }
 

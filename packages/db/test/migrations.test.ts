@@ -20,7 +20,9 @@ async function account(id: string, email: string) {
 describe('migrations', () => {
   it('creates every table of the origin DDL plus the SPEC §5 additions', async () => {
     const tables = await sql<{ TABLE_NAME: string }>`
-      SELECT TABLE_NAME FROM information_schema.TABLES WHERE TABLE_SCHEMA = ${env.databaseName}`.execute(env.db)
+      SELECT TABLE_NAME FROM information_schema.TABLES WHERE TABLE_SCHEMA = ${env.databaseName}`.execute(
+      env.db,
+    )
     expect(tables.rows.map((t) => t.TABLE_NAME).sort()).toEqual(
       [
         'ACCOUNT',
@@ -63,7 +65,14 @@ describe('migrations', () => {
       'balance_after',
       'created_at',
     ])
-    expect(await columns('RESERVATION')).toEqual(['id', 'schedule_id', 'seat_id', 'account_id', 'price', 'reserved_at'])
+    expect(await columns('RESERVATION')).toEqual([
+      'id',
+      'schedule_id',
+      'seat_id',
+      'account_id',
+      'price',
+      'reserved_at',
+    ])
     expect(await columns('SEAT_PRICE')).toEqual(['id', 'event_id', 'seat_type', 'price', 'created_at'])
   })
 
@@ -73,7 +82,10 @@ describe('migrations', () => {
   })
 
   it('enforces one reservation per (schedule, seat)', async () => {
-    const venue = await env.db.insertInto('VENUE').values({ name: 'V', address: null, capacity: 1 }).executeTakeFirst()
+    const venue = await env.db
+      .insertInto('VENUE')
+      .values({ name: 'V', address: null, capacity: 1 })
+      .executeTakeFirst()
     const venueId = Number(venue.insertId)
     const seat = await env.db
       .insertInto('VENUE_SEAT')
@@ -81,11 +93,22 @@ describe('migrations', () => {
       .executeTakeFirst()
     const event = await env.db
       .insertInto('EVENT')
-      .values({ title: 'E', description: null, venue_id: venueId, start_date: '2030-01-01', end_date: '2030-01-02' })
+      .values({
+        title: 'E',
+        description: null,
+        venue_id: venueId,
+        start_date: '2030-01-01',
+        end_date: '2030-01-02',
+      })
       .executeTakeFirst()
     const schedule = await env.db
       .insertInto('EVENT_SCHEDULE')
-      .values({ event_id: Number(event.insertId), date: '2030-01-01', start_time: '19:00:00', end_time: null })
+      .values({
+        event_id: Number(event.insertId),
+        date: '2030-01-01',
+        start_time: '19:00:00',
+        end_time: null,
+      })
       .executeTakeFirst()
     await account('r1', 'r1@example.com')
     await account('r2', 'r2@example.com')
@@ -132,7 +155,10 @@ describe('migrations', () => {
 
   it('running up again is a no-op', async () => {
     expect(await migrateToLatest(env.db)).toEqual([])
-    const applied = await env.db.selectFrom('kysely_migration' as never).selectAll().execute()
+    const applied = await env.db
+      .selectFrom('kysely_migration' as never)
+      .selectAll()
+      .execute()
     expect(applied).toHaveLength(1)
   })
 })

@@ -58,7 +58,9 @@ describe('demo seed', () => {
   it('gives accounts a balance that equals their ledger', async () => {
     const rows = await sql<{ id: string; amount: number; ledger: number }>`
       SELECT a.id, a.amount, CAST(COALESCE(SUM(h.amount), 0) AS SIGNED) AS ledger
-      FROM ACCOUNT a LEFT JOIN BALANCE_HISTORY h ON h.account_id = a.id GROUP BY a.id, a.amount`.execute(env.db)
+      FROM ACCOUNT a LEFT JOIN BALANCE_HISTORY h ON h.account_id = a.id GROUP BY a.id, a.amount`.execute(
+      env.db,
+    )
     expect(rows.rows.length).toBeGreaterThanOrEqual(2)
     for (const row of rows.rows) {
       expect(row.amount).toBeGreaterThan(0)

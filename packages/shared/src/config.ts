@@ -19,7 +19,15 @@ export function loadInfraConfig(env: Env = process.env): InfraConfig {
     redisUrl: readUrl(env, 'REDIS_URL', DEFAULT_REDIS_URL, ['redis:', 'rediss:']),
     redisKeyPrefix: readString(env, 'REDIS_KEY_PREFIX', 'concert:'),
     dbPoolSize: readInt(env, 'DB_POOL_SIZE', 10, { min: 1, max: 500 }),
-    logLevel: readEnum(env, 'LOG_LEVEL', 'info', ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']),
+    logLevel: readEnum(env, 'LOG_LEVEL', 'info', [
+      'fatal',
+      'error',
+      'warn',
+      'info',
+      'debug',
+      'trace',
+      'silent',
+    ]),
   }
 }
 

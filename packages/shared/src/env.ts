@@ -18,23 +18,35 @@ export function readString(env: Env, name: string, fallback: string): string {
   return raw(env, name) ?? fallback
 }
 
-export function readInt(env: Env, name: string, fallback: number, range: { min?: number; max?: number } = {}): number {
+export function readInt(
+  env: Env,
+  name: string,
+  fallback: number,
+  range: { min?: number; max?: number } = {},
+): number {
   const value = raw(env, name)
   if (value === undefined) return fallback
   if (!/^-?\d+$/.test(value)) throw new ConfigError(`${name} must be an integer, got "${value}"`)
   const parsed = Number(value)
   const { min = Number.MIN_SAFE_INTEGER, max = Number.MAX_SAFE_INTEGER } = range
-  if (parsed < min || parsed > max) throw new ConfigError(`${name} must be between ${min} and ${max}, got ${parsed}`)
+  if (parsed < min || parsed > max)
+    throw new ConfigError(`${name} must be between ${min} and ${max}, got ${parsed}`)
   return parsed
 }
 
-export function readNumber(env: Env, name: string, fallback: number, range: { min?: number; max?: number } = {}) {
+export function readNumber(
+  env: Env,
+  name: string,
+  fallback: number,
+  range: { min?: number; max?: number } = {},
+) {
   const value = raw(env, name)
   if (value === undefined) return fallback
   const parsed = Number(value)
   if (!Number.isFinite(parsed)) throw new ConfigError(`${name} must be a number, got "${value}"`)
   const { min = -Infinity, max = Infinity } = range
-  if (parsed < min || parsed > max) throw new ConfigError(`${name} must be between ${min} and ${max}, got ${parsed}`)
+  if (parsed < min || parsed > max)
+    throw new ConfigError(`${name} must be between ${min} and ${max}, got ${parsed}`)
   return parsed
 }
 

@@ -53,7 +53,9 @@ describe('http config', () => {
       host: '127.0.0.1',
       port: 4000,
     })
-    expect(() => loadHttpConfig({ GATEWAY_PORT: '70000' }, 'GATEWAY_PORT', 3000)).toThrow(/between 0 and 65535/)
+    expect(() => loadHttpConfig({ GATEWAY_PORT: '70000' }, 'GATEWAY_PORT', 3000)).toThrow(
+      /between 0 and 65535/,
+    )
   })
 })
 

@@ -1,5 +1,5 @@
-import { createConnection } from 'mysql2/promise'
 import { Redis } from 'ioredis'
+import { createConnection } from 'mysql2/promise'
 
 export async function mysqlAnswers(url: string): Promise<boolean> {
   try {
@@ -13,7 +13,12 @@ export async function mysqlAnswers(url: string): Promise<boolean> {
 }
 
 export async function redisAnswers(url: string): Promise<boolean> {
-  const redis = new Redis(url, { lazyConnect: true, connectTimeout: 2_000, maxRetriesPerRequest: 0, retryStrategy: () => null })
+  const redis = new Redis(url, {
+    lazyConnect: true,
+    connectTimeout: 2_000,
+    maxRetriesPerRequest: 0,
+    retryStrategy: () => null,
+  })
   redis.on('error', () => {})
   try {
     await redis.connect()

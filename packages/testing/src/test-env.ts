@@ -33,7 +33,9 @@ function withDatabase(serverUrl: string, name: string): string {
   return url.toString()
 }
 
-export async function createTestEnv(options: TestEnvOptions = {}): Promise<TestEnv & { close(): Promise<void> }> {
+export async function createTestEnv(
+  options: TestEnvOptions = {},
+): Promise<TestEnv & { close(): Promise<void> }> {
   const suffix = randomBytes(5).toString('hex')
   const databaseName = `cttest_${process.pid}_${suffix}`
   const mysqlUrl = withDatabase(inject('mysqlUrl'), databaseName)

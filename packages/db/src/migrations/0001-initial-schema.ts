@@ -90,7 +90,11 @@ export async function up(db: Kysely<any>): Promise<void> {
     .addColumn('reserved_at', ts, (c) => c.notNull().defaultTo(now))
     .addUniqueConstraint('uq_reservation_schedule_seat', ['schedule_id', 'seat_id'])
     .execute()
-  await db.schema.createIndex('ix_reservation_account').on('RESERVATION').columns(['account_id', 'id']).execute()
+  await db.schema
+    .createIndex('ix_reservation_account')
+    .on('RESERVATION')
+    .columns(['account_id', 'id'])
+    .execute()
 
   await db.schema
     .createTable('BALANCE_HISTORY')

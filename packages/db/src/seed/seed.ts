@@ -21,7 +21,11 @@ export function isoDate(base: Date, days = 0): string {
 const keepExisting = { id: sql<number>`id` }
 
 async function upsertVenue(trx: Transaction<Database>) {
-  const result = await trx.insertInto('VENUE').values(DEMO_VENUE).onDuplicateKeyUpdate(keepExisting).executeTakeFirst()
+  const result = await trx
+    .insertInto('VENUE')
+    .values(DEMO_VENUE)
+    .onDuplicateKeyUpdate(keepExisting)
+    .executeTakeFirst()
   const venue = await trx
     .selectFrom('VENUE')
     .select('id')
@@ -44,7 +48,12 @@ export async function seedDemoData(db: Kysely<Database>, today: Date = new Date(
     const seats = await trx
       .insertInto('VENUE_SEAT')
       .values(
-        DEMO_SEATS.map((s) => ({ venue_id: venueId, seat_number: s.seatNumber, area: s.area, seat_type: s.seatType })),
+        DEMO_SEATS.map((s) => ({
+          venue_id: venueId,
+          seat_number: s.seatNumber,
+          area: s.area,
+          seat_type: s.seatType,
+        })),
       )
       .onDuplicateKeyUpdate(keepExisting)
       .executeTakeFirst()
@@ -73,7 +82,12 @@ export async function seedDemoData(db: Kysely<Database>, today: Date = new Date(
       const schedules = await trx
         .insertInto('EVENT_SCHEDULE')
         .values(
-          dates.map((date) => ({ event_id: eventId, date, start_time: demo.startTime, end_time: demo.endTime })),
+          dates.map((date) => ({
+            event_id: eventId,
+            date,
+            start_time: demo.startTime,
+            end_time: demo.endTime,
+          })),
         )
         .onDuplicateKeyUpdate(keepExisting)
         .executeTakeFirst()
@@ -82,7 +96,11 @@ export async function seedDemoData(db: Kysely<Database>, today: Date = new Date(
       const prices = await trx
         .insertInto('SEAT_PRICE')
         .values(
-          Object.entries(demo.prices).map(([seatType, price]) => ({ event_id: eventId, seat_type: seatType, price })),
+          Object.entries(demo.prices).map(([seatType, price]) => ({
+            event_id: eventId,
+            seat_type: seatType,
+            price,
+          })),
         )
         .onDuplicateKeyUpdate(keepExisting)
         .executeTakeFirst()
@@ -90,7 +108,11 @@ export async function seedDemoData(db: Kysely<Database>, today: Date = new Date(
     }
 
     for (const account of DEMO_ACCOUNTS) {
-      const exists = await trx.selectFrom('ACCOUNT').select('id').where('id', '=', account.id).executeTakeFirst()
+      const exists = await trx
+        .selectFrom('ACCOUNT')
+        .select('id')
+        .where('id', '=', account.id)
+        .executeTakeFirst()
       if (exists) continue
       // The opening balance is a CHARGE in the ledger, so balance = sum(history) from the first row.
       await trx

@@ -1,0 +1,26 @@
+import {
+  type Env,
+  type HttpConfig,
+  type InfraConfig,
+  loadHttpConfig,
+  loadInfraConfig,
+  readInt,
+} from '@concert/shared'
+
+export interface BookingConfig {
+  infra: InfraConfig
+  http: HttpConfig
+  /** TTL of the per-seat Redis lock; far above a reservation transaction's p99. */
+  seatLockTtlMs: number
+  /** Longest time a cached seat map may lag behind a sale made on another copy. */
+  seatMapCacheMs: number
+}
+
+export function loadBookingConfig(env: Env = process.env): BookingConfig {
+  return {
+    infra: loadInfraConfig(env),
+    http: loadHttpConfig(env, 'BOOKING_PORT', 3001),
+    seatLockTtlMs: readInt(env, 'SEAT_LOCK_TTL_MS', 10_000, { min: 100, max: 600_000 }),
+    seatMapCacheMs: readInt(env, 'SEAT_MAP_CACHE_MS', 1_000, { min: 0, max: 60_000 }),
+  }
+}

@@ -1,0 +1,56 @@
+import type { InfraConfig } from '@concert/shared'
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
+import Fastify, {
+  type FastifyBaseLogger,
+  type FastifyInstance,
+  type FastifyServerOptions,
+  type RawReplyDefaultExpression,
+  type RawRequestDefaultExpression,
+  type RawServerDefault,
+} from 'fastify'
+import { errorsPlugin } from './plugins/errors.js'
+import { healthPlugin } from './plugins/health.js'
+import { metricsPlugin } from './plugins/metrics.js'
+import { mysqlPlugin } from './plugins/mysql.js'
+import { openapiPlugin } from './plugins/openapi.js'
+import { redisPlugin } from './plugins/redis.js'
+
+export interface BaseAppOptions {
+  name: string
+  title: string
+  description: string
+  infra: InfraConfig
+  /** Pass `false` to silence logs (tests), or Fastify logger options. */
+  logger?: FastifyServerOptions['logger']
+  trustProxy?: boolean
+}
+
+export type App = FastifyInstance<
+  RawServerDefault,
+  RawRequestDefaultExpression,
+  RawReplyDefaultExpression,
+  FastifyBaseLogger,
+  TypeBoxTypeProvider
+>
+
+/**
+ * What both apps share: TypeBox types, problem+json errors, MySQL and Redis,
+ * health, metrics and OpenAPI. Each app adds its routes on top.
+ */
+export async function createBaseApp(options: BaseAppOptions): Promise<App> {
+  const app = Fastify({
+    logger: options.logger ?? { level: options.infra.logLevel },
+    bodyLimit: 16 * 1024,
+    trustProxy: options.trustProxy ?? false,
+    return503OnClosing: true,
+    ajv: { customOptions: { coerceTypes: 'array', removeAdditional: false, allErrors: false } },
+  }).withTypeProvider<TypeBoxTypeProvider>()
+
+  await app.register(errorsPlugin)
+  await app.register(openapiPlugin, { title: options.title, description: options.description })
+  await app.register(metricsPlugin, { app: options.name })
+  await app.register(mysqlPlugin, { url: options.infra.mysqlUrl, poolSize: options.infra.dbPoolSize })
+  await app.register(redisPlugin, { url: options.infra.redisUrl })
+  await app.register(healthPlugin, { mysqlUrl: options.infra.mysqlUrl, redisUrl: options.infra.redisUrl })
+  return app
+}

@@ -1,0 +1,79 @@
+import { isConnectionError } from '@concert/db'
+import { AppError, type ErrorCode, toProblem } from '@concert/shared'
+import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify'
+import fp from 'fastify-plugin'
+
+/** Fastify's own 4xx errors (bad JSON, wrong content type, …) → our stable codes. */
+function fromFastifyError(error: FastifyError): AppError | undefined {
+  if (error.validation) {
+    return new AppError(
+      'VALIDATION_FAILED',
+      `${error.validationContext ?? 'request'} ${error.message}`.trim(),
+    )
+  }
+  const status = error.statusCode ?? 500
+  if (status === 413) return new AppError('PAYLOAD_TOO_LARGE', 'request body is too large')
+  if (status === 415) return new AppError('UNSUPPORTED_MEDIA_TYPE', error.message)
+  if (status === 405) return new AppError('METHOD_NOT_ALLOWED', error.message)
+  if (status === 429) return new AppError('RATE_LIMITED', error.message)
+  if (status >= 400 && status < 500) return new AppError('VALIDATION_FAILED', error.message)
+  return undefined
+}
+
+function isRedisUnavailable(error: unknown): boolean {
+  if (!(error instanceof Error)) return false
+  return (
+    error.name === 'MaxRetriesPerRequestError' ||
+    /Stream isn't writeable|Connection is closed|ECONNREFUSED|ECONNRESET|LOADING|CLUSTERDOWN/.test(
+      error.message,
+    )
+  )
+}
+
+export function toAppError(error: unknown): AppError | undefined {
+  if (error instanceof AppError) return error
+  if (isConnectionError(error) || isRedisUnavailable(error)) {
+    return new AppError('SERVICE_UNAVAILABLE', 'a backing service is unavailable, retry shortly', {
+      retryAfter: 1,
+      cause: error,
+    })
+  }
+  if (typeof error === 'object' && error !== null && 'statusCode' in error) {
+    return fromFastifyError(error as FastifyError)
+  }
+  return undefined
+}
+
+export function sendProblem(reply: FastifyReply, error: AppError): FastifyReply {
+  if (error.retryAfter !== undefined) reply.header('Retry-After', String(error.retryAfter))
+  return reply.status(error.status).type('application/problem+json').send(toProblem(error))
+}
+
+/**
+ * The one place errors become responses: domain errors keep their code, anything
+ * unexpected is logged with its stack and answered as a bare 500 (no internals).
+ */
+export const errorsPlugin = fp(
+  async (app) => {
+    app.setErrorHandler((error: unknown, request: FastifyRequest, reply: FastifyReply) => {
+      const known = toAppError(error)
+      if (known) {
+        if (known.status >= 500) request.log.warn({ err: error }, known.message)
+        return sendProblem(reply, known)
+      }
+      request.log.error({ err: error }, 'unhandled error')
+      return sendProblem(reply, new AppError('INTERNAL_ERROR', 'an unexpected error occurred'))
+    })
+    app.setNotFoundHandler((request, reply) =>
+      sendProblem(
+        reply,
+        new AppError('NOT_FOUND', `no route for ${request.method} ${request.url.split('?')[0]}`),
+      ),
+    )
+  },
+  { name: 'errors' },
+)
+
+export function isErrorCode(error: unknown, code: ErrorCode): boolean {
+  return error instanceof AppError && error.code === code
+}

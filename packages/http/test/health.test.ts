@@ -1,0 +1,83 @@
+import { loadInfraConfig } from '@concert/shared'
+import { useTestEnv } from '@concert/testing'
+import { afterEach, describe, expect, it } from 'vitest'
+import { type App, createBaseApp } from '../src/index.js'
+
+const env = useTestEnv()
+const apps: App[] = []
+
+async function build(overrides: Record<string, string> = {}) {
+  const infra = loadInfraConfig({ MYSQL_URL: env.mysqlUrl, REDIS_URL: env.redisUrl, ...overrides })
+  const app = await createBaseApp({ name: 'test', title: 't', description: 't', infra, logger: false })
+  apps.push(app)
+  return app
+}
+
+afterEach(async () => {
+  await Promise.all(apps.splice(0).map((app) => app.close()))
+})
+
+describe('health endpoints', () => {
+  it('live answers without touching dependencies', async () => {
+    const app = await build({ MYSQL_URL: 'mysql://root@127.0.0.1:1/none', REDIS_URL: 'redis://127.0.0.1:1' })
+    const response = await app.inject({ method: 'GET', url: '/health/live' })
+    expect(response.statusCode).toBe(200)
+    expect(response.json()).toEqual({ status: 'ok' })
+  })
+
+  it('ready is 200 when MySQL and Redis both answer', async () => {
+    const app = await build()
+    const response = await app.inject({ method: 'GET', url: '/health/ready' })
+    expect(response.statusCode).toBe(200)
+    expect(response.json()).toMatchObject({
+      status: 'ok',
+      checks: { mysql: { status: 'up' }, redis: { status: 'up' } },
+    })
+  })
+
+  it('ready is 503 naming Redis when Redis does not answer', async () => {
+    const app = await build({ REDIS_URL: 'redis://127.0.0.1:1' })
+    const response = await app.inject({ method: 'GET', url: '/health/ready' })
+    expect(response.statusCode).toBe(503)
+    expect(response.headers['content-type']).toContain('application/problem+json')
+    const body = response.json()
+    expect(body.code).toBe('SERVICE_UNAVAILABLE')
+    expect(body.detail).toMatch(/redis is down \(127\.0\.0\.1:1/)
+    expect(body.checks).toMatchObject({ mysql: { status: 'up' }, redis: { status: 'down' } })
+  })
+
+  it('ready is 503 naming MySQL when MySQL does not answer', async () => {
+    const app = await build({ MYSQL_URL: 'mysql://root@127.0.0.1:1/none' })
+    const response = await app.inject({ method: 'GET', url: '/health/ready' })
+    expect(response.statusCode).toBe(503)
+    const body = response.json()
+    expect(body.detail).toMatch(/mysql is down \(127\.0\.0\.1:1/)
+    expect(body.detail).not.toMatch(/redis/)
+    expect(body.checks).toMatchObject({ mysql: { status: 'down' }, redis: { status: 'up' } })
+  })
+
+  it('unknown routes get a problem+json 404', async () => {
+    const app = await build()
+    const response = await app.inject({ method: 'GET', url: '/nope?x=1' })
+    expect(response.statusCode).toBe(404)
+    expect(response.json()).toMatchObject({
+      code: 'NOT_FOUND',
+      status: 404,
+      detail: 'no route for GET /nope',
+    })
+  })
+
+  it('serves Prometheus metrics and the OpenAPI document', async () => {
+    const app = await build()
+    await app.inject({ method: 'GET', url: '/health/live' })
+    const metrics = await app.inject({ method: 'GET', url: '/metrics' })
+    expect(metrics.statusCode).toBe(200)
+    expect(metrics.body).toMatch(
+      /http_request_duration_seconds_count\{app="test",method="GET",route="\/health\/live",status="200"\} 1/,
+    )
+    const openapi = await app.inject({ method: 'GET', url: '/docs/json' })
+    expect(openapi.statusCode).toBe(200)
+    expect(openapi.json().openapi).toBe('3.0.3')
+    expect(Object.keys(openapi.json().paths)).toContain('/health/ready')
+  })
+})

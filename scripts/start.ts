@@ -1,0 +1,149 @@
+/**
+ * `pnpm start`: the whole system on this machine with demo data.
+ * Checks MySQL and Redis (one clear line and exit 1 if either is missing),
+ * creates and migrates the database, seeds the demo data (idempotent), then
+ * runs both apps as child processes until Ctrl-C, which stops them cleanly.
+ */
+import { type ChildProcess, spawn } from 'node:child_process'
+import { fileURLToPath } from 'node:url'
+import { createDb, ensureDatabase, isConnectionError, migrateToLatest, seedDemoData } from '@concert/db'
+import { ConfigError, describeAddress, loadHttpConfig, loadInfraConfig } from '@concert/shared'
+import { Redis } from 'ioredis'
+
+class StartupError extends Error {}
+
+const root = fileURLToPath(new URL('..', import.meta.url))
+
+async function checkRedis(url: string): Promise<void> {
+  const redis = new Redis(url, {
+    lazyConnect: true,
+    connectTimeout: 2_000,
+    maxRetriesPerRequest: 0,
+    retryStrategy: () => null,
+  })
+  let lastError: Error | undefined
+  redis.on('error', (error: Error) => {
+    lastError = error
+  })
+  try {
+    await redis.connect()
+    await redis.ping()
+  } catch (error) {
+    const reason = (lastError ?? (error as Error)).message
+    throw new StartupError(
+      `Redis is not reachable at ${describeAddress(url)} (${reason}): start redis-server or set REDIS_URL`,
+    )
+  } finally {
+    redis.disconnect()
+  }
+}
+
+async function prepareDatabase(url: string): Promise<void> {
+  try {
+    await ensureDatabase(url)
+  } catch (error) {
+    if (isConnectionError(error)) {
+      throw new StartupError(
+        `MySQL is not reachable at ${describeAddress(url)} (${(error as Error).message || (error as { code?: string }).code}): start MariaDB/MySQL or set MYSQL_URL`,
+      )
+    }
+    throw error
+  }
+  const db = createDb({ url, poolSize: 2 })
+  try {
+    const ran = await migrateToLatest(db)
+    console.log(ran.length ? `database: applied ${ran.join(', ')}` : 'database: schema up to date')
+    const summary = await seedDemoData(db)
+    const added = Object.entries(summary).filter(([, n]) => n > 0)
+    console.log(
+      added.length
+        ? `database: seeded ${added.map(([k, n]) => `${n} ${k}`).join(', ')}`
+        : 'database: demo data present',
+    )
+  } finally {
+    await db.destroy()
+  }
+}
+
+function startApp(name: string, entry: string): ChildProcess {
+  const child = spawn(process.execPath, ['--import', 'tsx', entry], {
+    cwd: root,
+    stdio: 'inherit',
+    env: process.env,
+  })
+  child.on('exit', (code, signal) => {
+    if (!stopping) {
+      console.error(`${name} exited (${signal ?? code}); stopping`)
+      stop(1)
+    }
+  })
+  return child
+}
+
+async function waitUntilReady(url: string, timeoutMs = 30_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs
+  while (Date.now() < deadline) {
+    try {
+      const response = await fetch(`${url}/health/ready`)
+      if (response.ok) return
+    } catch {
+      // not listening yet
+    }
+    await new Promise((resolve) => setTimeout(resolve, 250))
+  }
+  throw new StartupError(`${url} did not become ready within ${timeoutMs / 1000}s`)
+}
+
+let stopping = false
+const children: ChildProcess[] = []
+
+function stop(code: number): void {
+  if (stopping) return
+  stopping = true
+  const alive = children.filter((child) => child.exitCode === null && child.signalCode === null)
+  if (alive.length === 0) process.exit(code)
+  let remaining = alive.length
+  for (const child of alive) {
+    child.once('exit', () => {
+      remaining -= 1
+      if (remaining === 0) process.exit(code)
+    })
+    child.kill('SIGTERM')
+  }
+}
+
+async function main(): Promise<void> {
+  const infra = loadInfraConfig()
+  const gateway = loadHttpConfig(process.env, 'GATEWAY_PORT', 3000)
+  const booking = loadHttpConfig(process.env, 'BOOKING_PORT', 3001)
+  await checkRedis(infra.redisUrl)
+  await prepareDatabase(infra.mysqlUrl)
+
+  process.on('SIGINT', () => stop(0))
+  process.on('SIGTERM', () => stop(0))
+  children.push(startApp('queue-gateway', 'apps/queue-gateway/src/server.ts'))
+  children.push(startApp('booking-api', 'apps/booking-api/src/server.ts'))
+
+  const gatewayUrl = `http://localhost:${gateway.port}`
+  const bookingUrl = `http://localhost:${booking.port}`
+  await Promise.all([waitUntilReady(gatewayUrl), waitUntilReady(bookingUrl)])
+  console.log(
+    [
+      '',
+      `queue-gateway  ${gatewayUrl}   (API docs ${gatewayUrl}/docs)`,
+      `booking-api    ${bookingUrl}   (API docs ${bookingUrl}/docs)`,
+      'demo accounts  demo-alice, demo-bob, demo-carol — press Ctrl-C to stop',
+      '',
+    ].join('\n'),
+  )
+}
+
+main().catch((error: unknown) => {
+  if (error instanceof StartupError || error instanceof ConfigError) {
+    console.error(`cannot start: ${error.message}`)
+  } else {
+    console.error(`cannot start: ${error instanceof Error ? error.message : String(error)}`)
+  }
+  stopping = false
+  stop(1)
+})
