@@ -25,6 +25,17 @@ export interface TestEnvOptions {
   poolSize?: number
   /** Apply migrations (default true). */
   migrate?: boolean
+  /**
+   * A Redis logical database of its own (1..15) instead of a key prefix in db 0,
+   * for tests that FLUSHDB or MONITOR and so must not share a database with other files.
+   */
+  redisDb?: number
+}
+
+function withRedisDb(url: string, db: number): string {
+  const parsed = new URL(url)
+  parsed.pathname = `/${db}`
+  return parsed.toString()
 }
 
 function withDatabase(serverUrl: string, name: string): string {
@@ -39,7 +50,8 @@ export async function createTestEnv(
   const suffix = randomBytes(5).toString('hex')
   const databaseName = `cttest_${process.pid}_${suffix}`
   const mysqlUrl = withDatabase(inject('mysqlUrl'), databaseName)
-  const redisUrl = inject('redisUrl')
+  const redisUrl =
+    options.redisDb === undefined ? inject('redisUrl') : withRedisDb(inject('redisUrl'), options.redisDb)
   const keyPrefix = `cttest:${suffix}:`
 
   await ensureDatabase(mysqlUrl)

@@ -1,0 +1,8 @@
+export * from './keys.js'
+export * from './mirror.js'
+export * from './queue.js'
+export * from './recovery.js'
+export { defineQueueCommands, loadScripts, type ScriptDefinition } from './scripts.js'
+export * from './settings.js'
+export * from './ticket.js'
+export * from './token.js'

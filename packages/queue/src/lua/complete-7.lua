@@ -1,0 +1,26 @@
+--[[
+  Retires a claimed token after its payment committed: EXPIRED (COMPLETED),
+  slot freed at once. `completedAt` is the payment's commit time, so Redis and
+  the QUEUE_TOKEN row the payment wrote agree to the millisecond.
+
+  KEYS[1] marker
+  KEYS[2] token hash
+  KEYS[3] waiting
+  KEYS[4] heartbeat
+  KEYS[5] active
+  KEYS[6] accounts
+  KEYS[7] stream
+
+  ARGV[1] token
+  ARGV[2] claim owner
+  ARGV[3] completedAt (ms)
+  ARGV[4] retention seconds
+
+  Returns 'OK', or 'NOT_OWNER' when the claim is not (or no longer) this owner's.
+]]
+--- @include "expire"
+
+if redis.call('HGET', KEYS[2], 'claim') ~= ARGV[2] then return 'NOT_OWNER' end
+local k = { waiting = KEYS[3], heartbeat = KEYS[4], active = KEYS[5], accounts = KEYS[6], stream = KEYS[7] }
+expireToken(k, KEYS[2], ARGV[1], 'COMPLETED', ARGV[3], tonumber(ARGV[4]))
+return 'OK'

@@ -1,0 +1,18 @@
+-- A ticket reply: a status word, then the token hash as field/value pairs,
+-- then the live facts the client needs (rank among waiters, server time and
+-- the admissions of the last minute for the ETA). One round trip in all.
+local function ticketReply(word, tokenKey, token, waitingKey, admittedKey, bucketKey, now)
+  local reply = { word }
+  local fields = redis.call('HGETALL', tokenKey)
+  for i = 1, #fields do reply[#reply + 1] = fields[i] end
+  local rank = redis.call('ZRANK', waitingKey, token)
+  reply[#reply + 1] = '_rank'
+  reply[#reply + 1] = rank and tostring(rank) or ''
+  reply[#reply + 1] = '_now'
+  reply[#reply + 1] = tostring(now)
+  reply[#reply + 1] = '_admitted60'
+  reply[#reply + 1] = tostring(redis.call('ZCOUNT', admittedKey, now - 60000, '+inf'))
+  reply[#reply + 1] = '_firstAdmitAt'
+  reply[#reply + 1] = redis.call('HGET', bucketKey, 'firstAdmitAt') or ''
+  return reply
+end

@@ -1,0 +1,46 @@
+--[[
+  Joins an event's queue, or returns the account's live ticket for it.
+
+  KEYS[1] marker     (absent => Redis lost the queue; caller must recover first)
+  KEYS[2] seq        FIFO place counter
+  KEYS[3] waiting    zset token -> place
+  KEYS[4] heartbeat  zset token -> last seen (ms)
+  KEYS[5] accounts   hash accountId -> live token
+  KEYS[6] stream     mirror stream
+  KEYS[7] admitted   zset token -> admitted at (ms), last minute
+  KEYS[8] bucket     admission token bucket
+
+  ARGV[1] token-key base ("<prefix>{q:<eventId>}:t:"; token hashes share the hash tag)
+  ARGV[2] new token
+  ARGV[3] accountId
+  ARGV[4] eventId
+
+  Returns {'RECOVER'} or a ticket reply whose word is 'CREATED' or 'EXISTING'.
+]]
+--- @include "now"
+--- @include "mirror"
+--- @include "ticket"
+
+if redis.call('EXISTS', KEYS[1]) == 0 then return { 'RECOVER' } end
+local now = nowMs()
+
+local existing = redis.call('HGET', KEYS[5], ARGV[3])
+if existing then
+  local existingKey = ARGV[1] .. existing
+  local status = redis.call('HGET', existingKey, 'status')
+  if status == 'WAITING' or status == 'READY' then
+    if status == 'WAITING' then redis.call('ZADD', KEYS[4], 'XX', now, existing) end
+    return ticketReply('EXISTING', existingKey, existing, KEYS[3], KEYS[7], KEYS[8], now)
+  end
+  redis.call('HDEL', KEYS[5], ARGV[3])
+end
+
+local place = redis.call('INCR', KEYS[2])
+local tokenKey = ARGV[1] .. ARGV[2]
+redis.call('HSET', tokenKey, 'token', ARGV[2], 'accountId', ARGV[3], 'eventId', ARGV[4], 'place', place,
+  'status', 'WAITING', 'issuedAt', now, 'v', 0)
+redis.call('ZADD', KEYS[3], place, ARGV[2])
+redis.call('ZADD', KEYS[4], now, ARGV[2])
+redis.call('HSET', KEYS[5], ARGV[3], ARGV[2])
+mirror(KEYS[6], tokenKey)
+return ticketReply('CREATED', tokenKey, ARGV[2], KEYS[3], KEYS[7], KEYS[8], now)

@@ -1,0 +1,27 @@
+--[[
+  Leaves the queue (DELETE): a WAITING token drops out, a READY token gives
+  its slot back at once. Either way the token becomes EXPIRED (LEFT).
+
+  KEYS[1] marker
+  KEYS[2] token hash
+  KEYS[3] waiting
+  KEYS[4] heartbeat
+  KEYS[5] active
+  KEYS[6] accounts
+  KEYS[7] stream
+
+  ARGV[1] token
+  ARGV[2] retention seconds
+
+  Returns 'RECOVER', 'MISSING', 'ALREADY_EXPIRED' or 'LEFT'.
+]]
+--- @include "now"
+--- @include "expire"
+
+if redis.call('EXISTS', KEYS[1]) == 0 then return 'RECOVER' end
+local status = redis.call('HGET', KEYS[2], 'status')
+if not status then return 'MISSING' end
+if status == 'EXPIRED' then return 'ALREADY_EXPIRED' end
+local k = { waiting = KEYS[3], heartbeat = KEYS[4], active = KEYS[5], accounts = KEYS[6], stream = KEYS[7] }
+expireToken(k, KEYS[2], ARGV[1], 'LEFT', nowMs(), tonumber(ARGV[2]))
+return 'LEFT'

@@ -1,0 +1,13 @@
+--[[
+  Gives a claim back after a failed payment; only the claim's owner can.
+
+  KEYS[1] token hash
+  ARGV[1] claim owner
+
+  Returns 1 if released, 0 if the claim was not this owner's.
+]]
+if redis.call('HGET', KEYS[1], 'claim') == ARGV[1] then
+  redis.call('HDEL', KEYS[1], 'claim', 'claimUntil')
+  return 1
+end
+return 0

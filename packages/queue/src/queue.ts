@@ -1,0 +1,254 @@
+import type { Database } from '@concert/db'
+import { AppError } from '@concert/shared'
+import type { Redis } from 'ioredis'
+import type { Kysely } from 'kysely'
+import { type EventKeys, eventKeys } from './keys.js'
+import { QueueRecovery, type RecoverySummary } from './recovery.js'
+import { defineQueueCommands } from './scripts.js'
+import type { QueueSettings } from './settings.js'
+import { pairs, type Ticket, type TokenState, toFacts, toTicket, toTokenState } from './ticket.js'
+import { eventOfToken, newToken } from './token.js'
+
+export interface QueueServiceOptions {
+  redis: Redis
+  db: Kysely<Database>
+  /** REDIS_KEY_PREFIX */
+  prefix: string
+  settings: QueueSettings
+  onRecovered?: (summary: RecoverySummary) => void
+}
+
+export interface AdmitResult {
+  admitted: number
+  timedOut: number
+  abandoned: number
+  active: number
+  waiting: number
+}
+
+export type VerifyResult =
+  | { found: false }
+  | { found: true; state: TokenState /** Redis server time (ms) when read. */; now: number }
+
+export type ClaimResult =
+  | { ok: true; state: TokenState }
+  | { ok: false; reason: 'MISSING' | 'NOT_READY' | 'EXPIRED' | 'BUSY' }
+
+const RECOVER = 'RECOVER'
+/** Most tokens one admit call moves per step; keeps each script run short. */
+const ADMIT_BATCH = 1_000
+
+/**
+ * The queue's typed API over the Lua scripts. Every call is one script run
+ * (one round trip); a script that finds the event's marker missing answers
+ * RECOVER, and the call rebuilds the queue from MySQL and runs once more.
+ */
+export class QueueService {
+  readonly recovery: QueueRecovery
+  private readonly redis: Redis
+  private readonly prefix: string
+  readonly settings: QueueSettings
+
+  constructor(options: QueueServiceOptions) {
+    this.redis = options.redis
+    this.prefix = options.prefix
+    this.settings = options.settings
+    defineQueueCommands(this.redis)
+    this.recovery = new QueueRecovery(
+      options.redis,
+      options.db,
+      options.prefix,
+      options.settings.expiredRetentionSeconds,
+      options.onRecovered,
+    )
+  }
+
+  keys(eventId: number): EventKeys {
+    return eventKeys(this.prefix, eventId)
+  }
+
+  /** Runs a script; if the event's queue is missing, rebuilds it and runs once more. undefined: no such event. */
+  private async withRecovery<T>(
+    eventId: number,
+    run: () => Promise<T>,
+    needsRecovery: (reply: T) => boolean,
+  ): Promise<T | undefined> {
+    let reply = await run()
+    if (!needsRecovery(reply)) return reply
+    if ((await this.recovery.recover(eventId)) === 'UNKNOWN_EVENT') return undefined
+    reply = await run()
+    if (needsRecovery(reply)) {
+      throw new AppError('SERVICE_UNAVAILABLE', 'the queue is being restored, retry shortly', {
+        retryAfter: 1,
+      })
+    }
+    return reply
+  }
+
+  private ticket(reply: Array<string | number>): Ticket {
+    const fields = pairs(reply, 1)
+    return toTicket(toTokenState(fields), toFacts(fields), this.settings)
+  }
+
+  /** Joins the event's queue; an account with a live token gets that same ticket back. */
+  async join(eventId: number, accountId: string): Promise<{ ticket: Ticket; created: boolean }> {
+    const k = this.keys(eventId)
+    const reply = await this.withRecovery(
+      eventId,
+      () =>
+        this.redis.queueJoin(
+          k.marker,
+          k.seq,
+          k.waiting,
+          k.heartbeat,
+          k.accounts,
+          k.stream,
+          k.admitted,
+          k.bucket,
+          k.tokenKeyBase,
+          newToken(eventId),
+          accountId,
+          eventId,
+        ),
+      (r) => r[0] === RECOVER,
+    )
+    if (!reply) throw new AppError('EVENT_NOT_FOUND', `event ${eventId} does not exist`)
+    return { ticket: this.ticket(reply), created: reply[0] === 'CREATED' }
+  }
+
+  /** The ticket for a token, or undefined if unknown; `touch` counts as a heartbeat for a WAITING token. */
+  async get(token: string, options: { touch: boolean } = { touch: true }): Promise<Ticket | undefined> {
+    const eventId = eventOfToken(token)
+    if (eventId === undefined) return undefined
+    const k = this.keys(eventId)
+    const reply = await this.withRecovery(
+      eventId,
+      () =>
+        this.redis.queuePoll(
+          k.marker,
+          k.token(token),
+          k.waiting,
+          k.heartbeat,
+          k.admitted,
+          k.bucket,
+          token,
+          options.touch ? '1' : '0',
+        ),
+      (r) => r[0] === RECOVER,
+    )
+    return !reply || reply[0] === 'MISSING' ? undefined : this.ticket(reply)
+  }
+
+  /** One admission tick for the event (expire, sweep, admit); see admit-8.lua. */
+  async admit(eventId: number): Promise<AdmitResult> {
+    const k = this.keys(eventId)
+    const s = this.settings
+    const reply = await this.withRecovery(
+      eventId,
+      () =>
+        this.redis.queueAdmit(
+          k.marker,
+          k.waiting,
+          k.heartbeat,
+          k.active,
+          k.accounts,
+          k.bucket,
+          k.admitted,
+          k.stream,
+          k.tokenKeyBase,
+          s.maxActive,
+          s.admitPerSecond,
+          s.activeTtlSeconds * 1000,
+          s.waitingIdleSeconds * 1000,
+          s.expiredRetentionSeconds,
+          ADMIT_BATCH,
+        ),
+      (r) => r[0] === -1,
+    )
+    const [admitted = 0, timedOut = 0, abandoned = 0, active = 0, waiting = 0] = reply ?? []
+    return { admitted, timedOut, abandoned, active, waiting }
+  }
+
+  /** Leaves the queue (or gives a READY slot back). */
+  async leave(token: string): Promise<'LEFT' | 'ALREADY_EXPIRED' | 'MISSING'> {
+    const eventId = eventOfToken(token)
+    if (eventId === undefined) return 'MISSING'
+    const k = this.keys(eventId)
+    const reply = await this.withRecovery(
+      eventId,
+      () =>
+        this.redis.queueLeave(
+          k.marker,
+          k.token(token),
+          k.waiting,
+          k.heartbeat,
+          k.active,
+          k.accounts,
+          k.stream,
+          token,
+          this.settings.expiredRetentionSeconds,
+        ),
+      (r) => r === RECOVER,
+    )
+    return (reply ?? 'MISSING') as 'LEFT' | 'ALREADY_EXPIRED' | 'MISSING'
+  }
+
+  /** Reads a token for authorization (booking-api); no heartbeat, no side effects. */
+  async verify(token: string): Promise<VerifyResult> {
+    const eventId = eventOfToken(token)
+    if (eventId === undefined) return { found: false }
+    const k = this.keys(eventId)
+    const reply = await this.withRecovery(
+      eventId,
+      () => this.redis.queueVerify(k.marker, k.token(token)),
+      (r) => r[0] === RECOVER,
+    )
+    if (reply?.[0] !== 'OK') return { found: false }
+    const fields = pairs(reply, 1)
+    return { found: true, state: toTokenState(fields), now: Number(fields._now) }
+  }
+
+  /** Claims a READY token for one payment attempt; at most one claim holds at a time. */
+  async claim(token: string, owner: string, ttlMs: number): Promise<ClaimResult> {
+    const eventId = eventOfToken(token)
+    if (eventId === undefined) return { ok: false, reason: 'MISSING' }
+    const k = this.keys(eventId)
+    const reply = await this.withRecovery(
+      eventId,
+      () => this.redis.queueClaim(k.marker, k.token(token), k.active, token, owner, ttlMs),
+      (r) => r[0] === RECOVER,
+    )
+    if (!reply) return { ok: false, reason: 'MISSING' }
+    if (reply[0] !== 'OK')
+      return { ok: false, reason: reply[0] as 'MISSING' | 'NOT_READY' | 'EXPIRED' | 'BUSY' }
+    return { ok: true, state: toTokenState(pairs(reply, 1)) }
+  }
+
+  /** Gives a claim back after a failed attempt; the token stays READY. */
+  async releaseClaim(token: string, owner: string): Promise<boolean> {
+    const eventId = eventOfToken(token)
+    if (eventId === undefined) return false
+    return (await this.redis.queueReleaseClaim(this.keys(eventId).token(token), owner)) === 1
+  }
+
+  /** Expires a claimed token as COMPLETED at `completedAt` (the payment's commit time). */
+  async complete(token: string, owner: string, completedAt: Date): Promise<boolean> {
+    const eventId = eventOfToken(token)
+    if (eventId === undefined) return false
+    const k = this.keys(eventId)
+    const reply = await this.redis.queueComplete(
+      k.marker,
+      k.token(token),
+      k.waiting,
+      k.heartbeat,
+      k.active,
+      k.accounts,
+      k.stream,
+      token,
+      owner,
+      completedAt.getTime(),
+      this.settings.expiredRetentionSeconds,
+    )
+    return reply === 'OK'
+  }
+}

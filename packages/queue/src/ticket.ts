@@ -1,0 +1,125 @@
+import type { QueueExpiryReason, QueueTokenStatus } from '@concert/db'
+
+/** A token as stored in Redis (times in ms since the epoch). */
+export interface TokenState {
+  token: string
+  accountId: string
+  eventId: number
+  /** FIFO place number from the event's counter; mirrored as QUEUE_TOKEN.position. */
+  place: number
+  status: QueueTokenStatus
+  reason: QueueExpiryReason | null
+  issuedAt: number
+  readyAt: number | null
+  expiresAt: number | null
+  version: number
+}
+
+/** What clients see (SPEC §3). */
+export interface Ticket {
+  token: string
+  accountId: string
+  eventId: number
+  status: QueueTokenStatus
+  /** 1 = head of the queue; 0 once READY or EXPIRED. */
+  position: number
+  /** null unless WAITING. */
+  estimatedWaitSeconds: number | null
+  issuedAt: string
+  readyAt: string | null
+  expiresAt: string | null
+  /** Why an EXPIRED token ended (COMPLETED, TIMEOUT, ABANDONED, LEFT); null otherwise. */
+  reason: QueueExpiryReason | null
+  /** When to poll next; 0 means stop polling (the token is EXPIRED). */
+  pollAfterMs: number
+}
+
+export function pairs(values: ReadonlyArray<string | number>, from = 0): Record<string, string> {
+  const record: Record<string, string> = {}
+  for (let i = from; i + 1 < values.length; i += 2) record[String(values[i])] = String(values[i + 1])
+  return record
+}
+
+function optionalNumber(value: string | undefined): number | null {
+  return value === undefined || value === '' ? null : Number(value)
+}
+
+export function toTokenState(fields: Record<string, string>): TokenState {
+  return {
+    token: fields.token ?? '',
+    accountId: fields.accountId ?? '',
+    eventId: Number(fields.eventId),
+    place: Number(fields.place),
+    status: fields.status as QueueTokenStatus,
+    reason: (fields.reason || null) as QueueExpiryReason | null,
+    issuedAt: Number(fields.issuedAt),
+    readyAt: optionalNumber(fields.readyAt),
+    expiresAt: optionalNumber(fields.expiresAt),
+    version: Number(fields.v ?? 0),
+  }
+}
+
+/** Live facts returned beside the state by the join and poll scripts. */
+export interface QueueFacts {
+  /** 0-based rank among WAITING tokens, or null when not waiting. */
+  rank: number | null
+  now: number
+  admittedLastMinute: number
+  firstAdmitAt: number | null
+}
+
+export function toFacts(fields: Record<string, string>): QueueFacts {
+  return {
+    rank: optionalNumber(fields._rank),
+    now: Number(fields._now),
+    admittedLastMinute: Number(fields._admitted60 ?? 0),
+    firstAdmitAt: optionalNumber(fields._firstAdmitAt),
+  }
+}
+
+/**
+ * Admissions per second observed over the last minute; the configured rate
+ * until there are at least five seconds of history. Never 0, so an ETA is
+ * always finite (a stalled queue shows a long wait rather than none).
+ */
+export function observedRate(facts: QueueFacts, configuredRate: number): number {
+  if (facts.firstAdmitAt === null || facts.now - facts.firstAdmitAt < 5_000) return configuredRate
+  const windowSeconds = Math.min(60, (facts.now - facts.firstAdmitAt) / 1000)
+  return Math.max(facts.admittedLastMinute / windowSeconds, 1 / 60)
+}
+
+/**
+ * Fans near the head poll often, those far back rarely; always well inside
+ * the abandonment window so a fan who follows the hint is never dropped.
+ */
+export function pollAfterMs(status: QueueTokenStatus, position: number, waitingIdleSeconds: number): number {
+  if (status === 'EXPIRED') return 0
+  const ceiling = Math.max(500, Math.floor((waitingIdleSeconds * 1000) / 3))
+  if (status === 'READY') return Math.min(10_000, ceiling)
+  const hint = position <= 50 ? 1_000 : position <= 500 ? 2_000 : position <= 5_000 ? 5_000 : 10_000
+  return Math.min(hint, ceiling)
+}
+
+const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString())
+
+export function toTicket(
+  state: TokenState,
+  facts: QueueFacts,
+  settings: { admitPerSecond: number; waitingIdleSeconds: number },
+): Ticket {
+  const waiting = state.status === 'WAITING'
+  const position = waiting && facts.rank !== null ? facts.rank + 1 : 0
+  return {
+    token: state.token,
+    accountId: state.accountId,
+    eventId: state.eventId,
+    status: state.status,
+    position,
+    estimatedWaitSeconds: waiting ? Math.ceil(position / observedRate(facts, settings.admitPerSecond)) : null,
+    issuedAt: iso(state.issuedAt) ?? '',
+    readyAt: iso(state.readyAt),
+    expiresAt: iso(state.expiresAt),
+    reason: state.reason,
+    pollAfterMs: pollAfterMs(state.status, position, settings.waitingIdleSeconds),
+  }
+}

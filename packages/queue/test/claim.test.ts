@@ -1,0 +1,75 @@
+import { insertAccounts, seedCatalog, useTestEnv } from '@concert/testing'
+import { beforeAll, describe, expect, it } from 'vitest'
+import { makeQueue } from './helpers.js'
+
+const env = useTestEnv()
+let eventId: number
+let accounts: string[]
+
+beforeAll(async () => {
+  ;({ eventId } = await seedCatalog(env.db))
+  accounts = await insertAccounts(env.db, 5, { prefix: 'claim' })
+})
+
+async function readyToken(accountId: string) {
+  const { queue } = makeQueue(env, { admitPerSecond: 1000 })
+  const { ticket } = await queue.join(eventId, accountId)
+  // The bucket starts empty: give it time to fill, then admit.
+  for (let i = 0; i < 50; i += 1) {
+    await queue.admit(eventId)
+    if ((await queue.get(ticket.token))?.status === 'READY') return ticket.token
+    await new Promise((resolve) => setTimeout(resolve, 20))
+  }
+  throw new Error('token never became READY')
+}
+
+describe('claiming a READY token for payment', () => {
+  it('100 parallel claims of one READY token: exactly one succeeds', async () => {
+    const { queue } = makeQueue(env)
+    const token = await readyToken(accounts[0] as string)
+    const results = await Promise.all(
+      Array.from({ length: 100 }, (_, i) => queue.claim(token, `owner-${i}`, 10_000)),
+    )
+    expect(results.filter((r) => r.ok)).toHaveLength(1)
+    expect(results.filter((r) => !r.ok && r.reason === 'BUSY')).toHaveLength(99)
+  })
+
+  it('a released claim can be taken again; a completed token can never be claimed', async () => {
+    const { queue } = makeQueue(env)
+    const token = await readyToken(accounts[1] as string)
+    expect((await queue.claim(token, 'a', 10_000)).ok).toBe(true)
+    expect(await queue.releaseClaim(token, 'not-a')).toBe(false)
+    expect((await queue.claim(token, 'b', 10_000)).ok).toBe(false)
+    expect(await queue.releaseClaim(token, 'a')).toBe(true)
+    expect((await queue.claim(token, 'b', 10_000)).ok).toBe(true)
+    expect(await queue.complete(token, 'a', new Date())).toBe(false)
+    const completedAt = new Date()
+    expect(await queue.complete(token, 'b', completedAt)).toBe(true)
+    expect(await queue.claim(token, 'c', 10_000)).toEqual({ ok: false, reason: 'EXPIRED' })
+    const ticket = await queue.get(token)
+    expect(ticket).toMatchObject({
+      status: 'EXPIRED',
+      reason: 'COMPLETED',
+      expiresAt: completedAt.toISOString(),
+    })
+  })
+
+  it('a claim that outlives its TTL (the claimant died) can be taken over', async () => {
+    const { queue } = makeQueue(env)
+    const token = await readyToken(accounts[2] as string)
+    expect((await queue.claim(token, 'dead', 50)).ok).toBe(true)
+    await new Promise((resolve) => setTimeout(resolve, 80))
+    expect((await queue.claim(token, 'alive', 10_000)).ok).toBe(true)
+  })
+
+  it('a WAITING token cannot be claimed; an unknown one is missing', async () => {
+    const { queue } = makeQueue(env, { admitPerSecond: 1 })
+    const { ticket } = await queue.join(eventId, accounts[3] as string)
+    expect(await queue.claim(ticket.token, 'x', 1000)).toEqual({ ok: false, reason: 'NOT_READY' })
+    expect(await queue.claim(`${eventId}.AAAAAAAAAAAAAAAAAAAAAA`, 'x', 1000)).toEqual({
+      ok: false,
+      reason: 'MISSING',
+    })
+    expect(await queue.claim('garbage', 'x', 1000)).toEqual({ ok: false, reason: 'MISSING' })
+  })
+})

@@ -1,0 +1,116 @@
+import { createEvent, insertAccounts, seedCatalog, useTestEnv } from '@concert/testing'
+import { beforeAll, describe, expect, it } from 'vitest'
+import { makeQueue, sleep } from './helpers.js'
+
+const env = useTestEnv()
+let eventId: number
+let otherEventId: number
+let accounts: string[]
+
+beforeAll(async () => {
+  ;({ eventId, otherEventId } = await seedCatalog(env.db))
+  accounts = await insertAccounts(env.db, 40, { prefix: 'life' })
+})
+
+const account = (i: number) => accounts[i] as string
+
+describe('queue lifecycle', () => {
+  it('joining twice returns the same ticket; another event gets its own', async () => {
+    const { queue } = makeQueue(env)
+    const first = await queue.join(eventId, account(0))
+    const again = await queue.join(eventId, account(0))
+    expect(first.created).toBe(true)
+    expect(again.created).toBe(false)
+    expect(again.ticket.token).toBe(first.ticket.token)
+    expect(again.ticket.position).toBe(first.ticket.position)
+    const other = await queue.join(otherEventId, account(0))
+    expect(other.created).toBe(true)
+    expect(other.ticket.token).not.toBe(first.ticket.token)
+    expect(other.ticket.token.startsWith(`${otherEventId}.`)).toBe(true)
+  })
+
+  it('a waiter that stops polling is dropped as ABANDONED and those behind move up by one', async () => {
+    const { queue } = makeQueue(env, { waitingIdleSeconds: 1, maxActive: 1 })
+    const event = await createEvent(env.db, 'abandonment')
+    // Fill the only READY slot so nobody else is admitted during the test.
+    const holder = await queue.join(event, account(10))
+    for (let i = 0; i < 20 && (await queue.get(holder.ticket.token))?.status !== 'READY'; i += 1) {
+      await queue.admit(event)
+      await sleep(25)
+    }
+    const waiters = []
+    for (const i of [11, 12, 13]) waiters.push((await queue.join(event, account(i))).ticket)
+    const [quitter, second, third] = waiters
+    if (!quitter || !second || !third) throw new Error('joins failed')
+    expect([quitter.position, second.position, third.position]).toEqual([1, 2, 3])
+
+    // Only the two behind keep polling for 1.6 s; the holder is READY and is never swept as idle.
+    const deadline = Date.now() + 1_600
+    while (Date.now() < deadline) {
+      await queue.get(second.token)
+      await queue.get(third.token)
+      await queue.admit(event)
+      await sleep(200)
+    }
+    expect(await queue.get(quitter.token, { touch: false })).toMatchObject({
+      status: 'EXPIRED',
+      reason: 'ABANDONED',
+      position: 0,
+    })
+    expect((await queue.get(second.token))?.position).toBe(1)
+    expect((await queue.get(third.token))?.position).toBe(2)
+    expect((await queue.get(holder.ticket.token))?.status).toBe('READY')
+  })
+
+  it('a READY token expires after activeTtlSeconds and its slot is refilled from the head', async () => {
+    const { queue } = makeQueue(env, { activeTtlSeconds: 1, maxActive: 1, admitPerSecond: 100 })
+    const event = await createEvent(env.db, 'ready ttl')
+    const first = await queue.join(event, account(20))
+    const second = await queue.join(event, account(21))
+    let firstReady
+    for (let i = 0; i < 40; i += 1) {
+      await queue.admit(event)
+      firstReady = await queue.get(first.ticket.token)
+      if (firstReady?.status === 'READY') break
+      await sleep(50)
+    }
+    expect(firstReady?.status).toBe('READY')
+    expect((await queue.get(second.ticket.token))?.status).toBe('WAITING')
+    const readyAt = Date.parse(firstReady?.readyAt ?? '')
+    expect(Date.parse(firstReady?.expiresAt ?? '') - readyAt).toBe(1_000)
+
+    let secondTicket
+    for (let i = 0; i < 60; i += 1) {
+      await queue.admit(event)
+      secondTicket = await queue.get(second.ticket.token)
+      if (secondTicket?.status === 'READY') break
+      await sleep(50)
+    }
+    expect(secondTicket?.status).toBe('READY')
+    expect(await queue.get(first.ticket.token)).toMatchObject({
+      status: 'EXPIRED',
+      reason: 'TIMEOUT',
+      expiresAt: firstReady?.expiresAt,
+    })
+  })
+
+  it('leaving frees the account to join again at the back', async () => {
+    const { queue } = makeQueue(env, { admitPerSecond: 1 })
+    const joined = await queue.join(otherEventId, account(30))
+    expect(await queue.leave(joined.ticket.token)).toBe('LEFT')
+    expect(await queue.leave(joined.ticket.token)).toBe('ALREADY_EXPIRED')
+    expect(await queue.get(joined.ticket.token)).toMatchObject({ status: 'EXPIRED', reason: 'LEFT' })
+    const rejoined = await queue.join(otherEventId, account(30))
+    expect(rejoined.created).toBe(true)
+    expect(rejoined.ticket.token).not.toBe(joined.ticket.token)
+  })
+
+  it('unknown and malformed tokens are not found and create no Redis state', async () => {
+    const { queue } = makeQueue(env)
+    expect(await queue.get('nonsense')).toBeUndefined()
+    expect(await queue.get(`${eventId}.ZZZZZZZZZZZZZZZZZZZZZZ`)).toBeUndefined()
+    expect(await queue.get('987654.ZZZZZZZZZZZZZZZZZZZZZZ')).toBeUndefined()
+    expect(await queue.leave('987654.ZZZZZZZZZZZZZZZZZZZZZZ')).toBe('MISSING')
+    expect(await env.redis.keys(`${env.keyPrefix}{q:987654}*`)).toEqual([])
+  })
+})

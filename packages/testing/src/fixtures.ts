@@ -1,0 +1,66 @@
+import { type Database, seedDemoData } from '@concert/db'
+import type { Kysely } from 'kysely'
+
+/** Seeds the demo catalogue and returns the ids tests need. */
+export async function seedCatalog(db: Kysely<Database>) {
+  await seedDemoData(db)
+  const events = await db.selectFrom('EVENT').select(['id', 'title']).orderBy('id').execute()
+  const schedules = await db.selectFrom('EVENT_SCHEDULE').selectAll().orderBy('id').execute()
+  const seats = await db.selectFrom('VENUE_SEAT').selectAll().orderBy('id').execute()
+  const [first, second] = events
+  if (!first || !second) throw new Error('demo seed wrote no events')
+  return { eventId: first.id, otherEventId: second.id, events, schedules, seats }
+}
+
+/**
+ * Inserts `count` accounts named `<prefix>-<n>`, each with an opening CHARGE of
+ * `balance` so that balance = sum(history) holds from the start.
+ */
+export async function insertAccounts(
+  db: Kysely<Database>,
+  count: number,
+  options: { prefix?: string; balance?: number } = {},
+): Promise<string[]> {
+  const prefix = options.prefix ?? 'acct'
+  const balance = options.balance ?? 0
+  const ids = Array.from({ length: count }, (_, i) => `${prefix}-${i + 1}`)
+  for (let start = 0; start < ids.length; start += 1000) {
+    const chunk = ids.slice(start, start + 1000)
+    await db
+      .insertInto('ACCOUNT')
+      .values(chunk.map((id) => ({ id, email: `${id}@example.test`, name: id, amount: balance })))
+      .execute()
+    if (balance > 0) {
+      await db
+        .insertInto('BALANCE_HISTORY')
+        .values(
+          chunk.map((id) => ({
+            account_id: id,
+            amount: balance,
+            type: 'CHARGE' as const,
+            reservation_id: null,
+            idempotency_key: null,
+            balance_after: balance,
+          })),
+        )
+        .execute()
+    }
+  }
+  return ids
+}
+
+/** A fresh event (at the demo venue) so a test has a queue nobody else touches. */
+export async function createEvent(db: Kysely<Database>, title: string): Promise<number> {
+  const venue = await db.selectFrom('VENUE').select('id').orderBy('id').executeTakeFirstOrThrow()
+  const result = await db
+    .insertInto('EVENT')
+    .values({
+      title,
+      description: null,
+      venue_id: venue.id,
+      start_date: '2030-01-01',
+      end_date: '2030-01-02',
+    })
+    .executeTakeFirstOrThrow()
+  return Number(result.insertId)
+}
