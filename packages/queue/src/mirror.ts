@@ -133,12 +133,11 @@ export class MirrorWorker {
       await this.ensureGroup(stream)
       entries = await this.read(stream)
     } catch (error) {
-      // Redis lost the stream and its group (restart, FLUSHALL): make it again next time.
-      if (String(error).includes('NOGROUP')) {
-        this.groups.delete(stream)
-        return 0
-      }
-      throw error
+      if (!String(error).includes('NOGROUP')) throw error
+      // Redis lost the stream and its group (restart, FLUSHALL): make them again.
+      this.groups.delete(stream)
+      await this.ensureGroup(stream)
+      entries = await this.read(stream)
     }
     if (entries.length === 0) return 0
     const rows = newestPerToken(entries.map(([, fields]) => toMirrorRow(pairs(fields))))
