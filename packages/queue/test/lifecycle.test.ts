@@ -1,5 +1,6 @@
 import { createEvent, insertAccounts, seedCatalog, useTestEnv } from '@concert/testing'
 import { beforeAll, describe, expect, it } from 'vitest'
+import type { Ticket } from '../src/index.js'
 import { makeQueue, sleep } from './helpers.js'
 
 const env = useTestEnv()
@@ -67,7 +68,7 @@ describe('queue lifecycle', () => {
     const event = await createEvent(env.db, 'ready ttl')
     const first = await queue.join(event, account(20))
     const second = await queue.join(event, account(21))
-    let firstReady
+    let firstReady: Ticket | undefined
     for (let i = 0; i < 40; i += 1) {
       await queue.admit(event)
       firstReady = await queue.get(first.ticket.token)
@@ -79,7 +80,7 @@ describe('queue lifecycle', () => {
     const readyAt = Date.parse(firstReady?.readyAt ?? '')
     expect(Date.parse(firstReady?.expiresAt ?? '') - readyAt).toBe(1_000)
 
-    let secondTicket
+    let secondTicket: Ticket | undefined
     for (let i = 0; i < 60; i += 1) {
       await queue.admit(event)
       secondTicket = await queue.get(second.ticket.token)

@@ -91,7 +91,7 @@ describe('recovery after Redis loses its data', () => {
   it('many processes noticing the loss at once rebuild it once', async () => {
     const event = await createEvent(env.db, 'recovery race')
     const { queue, mirror } = makeQueue(env)
-    const tokens = []
+    const tokens: string[] = []
     for (const id of accounts.slice(0, 10)) tokens.push((await queue.join(event, id)).ticket.token)
     await mirror.drain(event)
     await env.redis.flushdb()
