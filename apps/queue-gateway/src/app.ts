@@ -1,14 +1,22 @@
 import { type App, createBaseApp } from '@concert/http'
+import { rateLimitPrefix } from '@concert/queue'
+import { AppError } from '@concert/shared'
+import rateLimit from '@fastify/rate-limit'
 import type { FastifyServerOptions } from 'fastify'
 import type { GatewayConfig } from './config.js'
+import { queuePlugin } from './plugins/queue.js'
+import { workersPlugin } from './plugins/workers.js'
+import { tokenRoutes } from './routes/tokens.js'
 
 export interface GatewayAppOptions {
   config: GatewayConfig
   logger?: FastifyServerOptions['logger']
+  /** Run the admission, mirror and event-refresh loops (default true). */
+  workers?: boolean
 }
 
 /** The queue gateway as a plugin-composed Fastify app; tests build it, server.ts listens. */
-export async function buildGatewayApp({ config, logger }: GatewayAppOptions): Promise<App> {
+export async function buildGatewayApp({ config, logger, workers = true }: GatewayAppOptions): Promise<App> {
   const app = await createBaseApp({
     name: 'queue-gateway',
     title: 'Concert queue gateway',
@@ -17,5 +25,19 @@ export async function buildGatewayApp({ config, logger }: GatewayAppOptions): Pr
     logger,
     trustProxy: config.trustProxy,
   })
+  await app.register(rateLimit, {
+    global: false,
+    redis: app.redis,
+    nameSpace: rateLimitPrefix(config.infra.redisKeyPrefix),
+    // If Redis is down the queue is down anyway; do not turn that into a 500 here.
+    skipOnError: true,
+    errorResponseBuilder: (_request, context) =>
+      new AppError('RATE_LIMITED', `too many token requests from this address, retry in ${context.after}`, {
+        retryAfter: Math.max(1, Math.ceil(context.ttl / 1000)),
+      }),
+  })
+  await app.register(queuePlugin, { prefix: config.infra.redisKeyPrefix, settings: config.queue })
+  if (workers) await app.register(workersPlugin, { admitIntervalMs: config.admitIntervalMs })
+  await app.register(tokenRoutes, { issueRateLimitPerMinute: config.issueRateLimitPerMinute })
   return app
 }

@@ -16,3 +16,15 @@ export const ProblemSchema = Type.Object(
 export function problemResponses(...statuses: number[]) {
   return Object.fromEntries(statuses.map((status) => [status, Type.Ref('Problem')]))
 }
+
+/** SPEC §3: 1..64 chars of [A-Za-z0-9_-] (UUIDs allowed). */
+export const AccountIdSchema = Type.String({
+  pattern: '^[A-Za-z0-9_-]{1,64}$',
+  description: 'Account id: 1..64 characters of A-Z a-z 0-9 _ -',
+  examples: ['demo-alice'],
+})
+
+/** Positive integer ids (events, schedules, seats, reservations). */
+export const IdSchema = Type.Integer({ minimum: 1, maximum: 999_999_999_999_999 })
+
+export const AccountIdParams = Type.Object({ accountId: AccountIdSchema })

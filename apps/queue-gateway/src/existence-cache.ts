@@ -1,0 +1,64 @@
+/**
+ * Remembers which ids exist so a flash crowd does not turn into one MySQL
+ * query per join: concurrent lookups are batched into one `IN (…)` query,
+ * hits are kept for `hitTtlMs`, misses (likely typos or probes) briefly.
+ */
+export class ExistenceCache<K extends string | number> {
+  private readonly known = new Map<K, { exists: boolean; until: number }>()
+  private pending = new Map<K, Array<(exists: boolean) => void>>()
+  private failures = new Map<K, Array<(error: unknown) => void>>()
+  private scheduled = false
+
+  constructor(
+    private readonly lookup: (ids: K[]) => Promise<Iterable<K>>,
+    private readonly options: { hitTtlMs: number; missTtlMs: number; maxEntries: number },
+  ) {}
+
+  has(id: K): Promise<boolean> {
+    const cached = this.known.get(id)
+    if (cached && cached.until > Date.now()) return Promise.resolve(cached.exists)
+    return new Promise((resolve, reject) => {
+      const waiting = this.pending.get(id)
+      if (waiting) {
+        waiting.push(resolve)
+        this.failures.get(id)?.push(reject)
+      } else {
+        this.pending.set(id, [resolve])
+        this.failures.set(id, [reject])
+      }
+      if (!this.scheduled) {
+        this.scheduled = true
+        setImmediate(() => void this.flush())
+      }
+    })
+  }
+
+  /** Forget an id (e.g. right after creating it). */
+  forget(id: K): void {
+    this.known.delete(id)
+  }
+
+  private async flush(): Promise<void> {
+    this.scheduled = false
+    const pending = this.pending
+    const failures = this.failures
+    this.pending = new Map()
+    this.failures = new Map()
+    const ids = [...pending.keys()]
+    try {
+      const found = new Set<K>()
+      for (let start = 0; start < ids.length; start += 1000) {
+        for (const id of await this.lookup(ids.slice(start, start + 1000))) found.add(id)
+      }
+      const now = Date.now()
+      if (this.known.size + ids.length > this.options.maxEntries) this.known.clear()
+      for (const id of ids) {
+        const exists = found.has(id)
+        this.known.set(id, { exists, until: now + (exists ? this.options.hitTtlMs : this.options.missTtlMs) })
+        for (const resolve of pending.get(id) ?? []) resolve(exists)
+      }
+    } catch (error) {
+      for (const rejects of failures.values()) for (const reject of rejects) reject(error)
+    }
+  }
+}

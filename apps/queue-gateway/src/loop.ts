@@ -1,0 +1,54 @@
+import type { FastifyBaseLogger } from 'fastify'
+
+/**
+ * Runs `tick` every `intervalMs` (measured from the end of the previous tick,
+ * so ticks never overlap). Errors are logged once per streak, not per tick,
+ * so a Redis outage does not flood the log ten times a second.
+ */
+export class Loop {
+  private timer: NodeJS.Timeout | undefined
+  private running: Promise<void> | undefined
+  private stopped = true
+  private failing = false
+
+  constructor(
+    private readonly name: string,
+    private readonly intervalMs: number,
+    private readonly tick: () => Promise<void>,
+    private readonly log: FastifyBaseLogger,
+  ) {}
+
+  start(): void {
+    if (!this.stopped) return
+    this.stopped = false
+    this.schedule(0)
+  }
+
+  private schedule(delay: number): void {
+    if (this.stopped) return
+    this.timer = setTimeout(() => {
+      this.running = this.run().finally(() => {
+        this.running = undefined
+        this.schedule(this.intervalMs)
+      })
+    }, delay)
+  }
+
+  private async run(): Promise<void> {
+    try {
+      await this.tick()
+      if (this.failing) this.log.info({ loop: this.name }, 'loop recovered')
+      this.failing = false
+    } catch (error) {
+      if (!this.failing) this.log.error({ err: error, loop: this.name }, 'loop tick failed')
+      this.failing = true
+    }
+  }
+
+  /** Stops scheduling and waits for a tick in progress. */
+  async stop(): Promise<void> {
+    this.stopped = true
+    clearTimeout(this.timer)
+    await this.running
+  }
+}

@@ -1,0 +1,120 @@
+import fp from 'fastify-plugin'
+import { Counter, Gauge } from 'prom-client'
+import { Loop } from '../loop.js'
+
+export interface WorkersPluginOptions {
+  admitIntervalMs: number
+  mirrorIntervalMs?: number
+  eventsRefreshMs?: number
+}
+
+/**
+ * The gateway's background work, in every copy: the admission tick for each
+ * event, the QUEUE_TOKEN mirror, and a refresh of which events exist.
+ * On startup every event's queue is checked and rebuilt from MySQL if Redis lost it.
+ */
+export const workersPlugin = fp<WorkersPluginOptions>(
+  async (app, options) => {
+    let eventIds: number[] = []
+    const loadEvents = async () => {
+      eventIds = (await app.db.selectFrom('EVENT').select('id').orderBy('id').execute()).map((r) => r.id)
+    }
+
+    const registers = [app.metrics]
+    const waiting = new Gauge({
+      name: 'queue_waiting',
+      help: 'WAITING tokens',
+      labelNames: ['event'],
+      registers,
+    })
+    const active = new Gauge({ name: 'queue_ready', help: 'READY tokens', labelNames: ['event'], registers })
+    const admitted = new Counter({
+      name: 'queue_admitted_total',
+      help: 'Tokens admitted to READY by this copy',
+      labelNames: ['event'],
+      registers,
+    })
+    const expired = new Counter({
+      name: 'queue_expired_total',
+      help: 'Tokens expired by this copy’s admission ticks',
+      labelNames: ['event', 'reason'],
+      registers,
+    })
+    const mirrored = new Counter({
+      name: 'queue_mirror_applied_total',
+      help: 'Stream entries written to QUEUE_TOKEN by this copy',
+      registers,
+    })
+    new Gauge({
+      name: 'queue_mirror_lag_entries',
+      help: 'Token changes in Redis not yet written to QUEUE_TOKEN',
+      labelNames: ['event'],
+      registers,
+      async collect() {
+        for (const id of eventIds) this.set({ event: id }, (await app.mirror.lag(id)).entries)
+      },
+    })
+    new Gauge({
+      name: 'queue_mirror_lag_seconds',
+      help: 'Age of the oldest token change not yet written to QUEUE_TOKEN',
+      labelNames: ['event'],
+      registers,
+      async collect() {
+        for (const id of eventIds) this.set({ event: id }, (await app.mirror.lag(id)).oldestAgeMs / 1000)
+      },
+    })
+
+    const admission = new Loop(
+      'admission',
+      options.admitIntervalMs,
+      async () => {
+        for (const eventId of eventIds) {
+          const result = await app.queue.admit(eventId)
+          const event = String(eventId)
+          waiting.set({ event }, result.waiting)
+          active.set({ event }, result.active)
+          if (result.admitted) admitted.inc({ event }, result.admitted)
+          if (result.timedOut) expired.inc({ event, reason: 'TIMEOUT' }, result.timedOut)
+          if (result.abandoned) expired.inc({ event, reason: 'ABANDONED' }, result.abandoned)
+        }
+      },
+      app.log,
+    )
+    const mirror = new Loop(
+      'mirror',
+      options.mirrorIntervalMs ?? 100,
+      async () => {
+        for (const eventId of eventIds) {
+          // Up to ten batches per event per tick keeps one busy event from starving the others.
+          for (let i = 0; i < 10; i += 1) {
+            const applied = await app.mirror.pump(eventId)
+            mirrored.inc(applied)
+            if (applied === 0) break
+          }
+        }
+      },
+      app.log,
+    )
+    const events = new Loop('events', options.eventsRefreshMs ?? 30_000, loadEvents, app.log)
+
+    app.addHook('onReady', async () => {
+      // A Redis or MySQL hiccup at startup must not keep the gateway down: queues
+      // are also rebuilt on demand by the first script that finds them missing.
+      try {
+        await loadEvents()
+        for (const eventId of eventIds) await app.queue.recovery.ensure(eventId)
+      } catch (error) {
+        app.log.error({ err: error }, 'startup queue check failed; will retry in the background')
+      }
+      events.start()
+      admission.start()
+      mirror.start()
+    })
+    app.addHook('preClose', async () => {
+      await Promise.all([admission.stop(), events.stop(), mirror.stop()])
+      // Write what is still pending so QUEUE_TOKEN is current when this copy stops.
+      for (const eventId of eventIds) await app.mirror.drain(eventId).catch(() => 0)
+    })
+  },
+  { name: 'workers', dependencies: ['queue', 'metrics'] },
+)

@@ -1,0 +1,124 @@
+import { type App, problemResponses } from '@concert/http'
+import type { Ticket } from '@concert/queue'
+import { AppError } from '@concert/shared'
+import { Type } from 'typebox'
+import { JoinBody, TicketSchema, TokenParams } from '../schemas.js'
+import { TicketStream } from '../sse.js'
+
+export interface TokenRoutesOptions {
+  issueRateLimitPerMinute: number
+}
+
+/** The queue's public API: join, poll, stream, leave (SPEC §3, queue-gateway). */
+export async function tokenRoutes(app: App, options: TokenRoutesOptions): Promise<void> {
+  app.addSchema(TicketSchema)
+  const streams = new Set<TicketStream>()
+  app.addHook('preClose', async () => {
+    for (const stream of [...streams]) stream.end()
+  })
+
+  async function ticketOrNotFound(token: string, touch = true): Promise<Ticket> {
+    const ticket = await app.queue.get(token, { touch })
+    if (!ticket) throw new AppError('TOKEN_NOT_FOUND', 'no such queue token')
+    return ticket
+  }
+
+  app.post(
+    '/v1/queue/tokens',
+    {
+      config: { rateLimit: { max: options.issueRateLimitPerMinute, timeWindow: 60_000 } },
+      schema: {
+        tags: ['queue'],
+        summary: 'Join an event’s queue',
+        description:
+          'Issues a queue token for (accountId, eventId). Joining again returns the same live ticket (200), ' +
+          'so nobody gains places by joining many times.',
+        body: JoinBody,
+        response: {
+          200: Type.Ref('Ticket'),
+          201: Type.Ref('Ticket'),
+          ...problemResponses(400, 404, 429, 503),
+        },
+      },
+    },
+    async (request, reply) => {
+      const { accountId, eventId } = request.body
+      const [eventExists, accountExists] = await Promise.all([
+        app.catalog.events.has(eventId),
+        app.catalog.accounts.has(accountId),
+      ])
+      if (!eventExists) throw new AppError('EVENT_NOT_FOUND', `event ${eventId} does not exist`)
+      if (!accountExists) throw new AppError('ACCOUNT_NOT_FOUND', `account ${accountId} does not exist`)
+      const { ticket, created } = await app.queue.join(eventId, accountId)
+      if (created) reply.header('location', `/v1/queue/tokens/${ticket.token}`)
+      return reply.status(created ? 201 : 200).send(ticket)
+    },
+  )
+
+  app.get(
+    '/v1/queue/tokens/:token',
+    {
+      schema: {
+        tags: ['queue'],
+        summary: 'Poll a ticket',
+        description:
+          'Position, ETA and status. Polling is the heartbeat of a WAITING token: one not polled for ' +
+          '`waitingIdleSeconds` is dropped. EXPIRED tokens answer for at least 10 minutes.',
+        params: TokenParams,
+        response: { 200: Type.Ref('Ticket'), ...problemResponses(404, 503) },
+      },
+    },
+    async (request) => ticketOrNotFound(request.params.token),
+  )
+
+  app.get(
+    '/v1/queue/tokens/:token/stream',
+    {
+      schema: {
+        tags: ['queue'],
+        summary: 'Follow a ticket with Server-Sent Events',
+        description:
+          'Sends `event: ticket` with the ticket JSON on every change of status, position or ETA, and a ' +
+          'comment heartbeat every 15 s. An open stream counts as polling. The stream ends after EXPIRED.',
+        params: TokenParams,
+        response: {
+          200: {
+            description: 'text/event-stream of tickets',
+            content: { 'text/event-stream': { schema: Type.String() } },
+          },
+          ...problemResponses(404, 503),
+        },
+      },
+    },
+    async (request, reply) => {
+      const first = await ticketOrNotFound(request.params.token)
+      reply.hijack()
+      const stream: TicketStream = new TicketStream(reply.raw, first, app.queue, request.log, () =>
+        streams.delete(stream),
+      )
+      if (!stream.isClosed) streams.add(stream)
+    },
+  )
+
+  app.delete(
+    '/v1/queue/tokens/:token',
+    {
+      schema: {
+        tags: ['queue'],
+        summary: 'Leave the queue',
+        description:
+          'A WAITING token leaves the queue; a READY token gives its slot back at once. Idempotent.',
+        params: TokenParams,
+        response: {
+          204: Type.Null({ description: 'Left (or had already expired)' }),
+          ...problemResponses(404, 503),
+        },
+      },
+    },
+    async (request, reply) => {
+      const outcome = await app.queue.leave(request.params.token)
+      if (outcome === 'MISSING') throw new AppError('TOKEN_NOT_FOUND', 'no such queue token')
+      return reply.status(204).send(null)
+    },
+  )
+}
