@@ -1,6 +1,14 @@
 import { type App, createBaseApp } from '@concert/http'
 import type { FastifyServerOptions } from 'fastify'
 import type { BookingConfig } from './config.js'
+import { queuePlugin } from './plugins/queue.js'
+import { tokenGuardPlugin } from './plugins/token-guard.js'
+import { accountRoutes } from './routes/accounts.js'
+import { catalogRoutes } from './routes/catalog.js'
+import { reservationRoutes } from './routes/reservations.js'
+import { bookingSchemas } from './schemas.js'
+import { CatalogService } from './services/catalog.service.js'
+import { ReservationService } from './services/reservation.service.js'
 
 export interface BookingAppOptions {
   config: BookingConfig
@@ -16,5 +24,23 @@ export async function buildBookingApp({ config, logger }: BookingAppOptions): Pr
     infra: config.infra,
     logger,
   })
+  for (const schema of bookingSchemas) app.addSchema(schema)
+  const prefix = config.infra.redisKeyPrefix
+  await app.register(queuePlugin, { prefix, settings: config.queue })
+  await app.register(tokenGuardPlugin)
+
+  const catalog = new CatalogService(app.db, app.redis, prefix, config.seatMapCacheMs)
+  const reservations = new ReservationService({
+    db: app.db,
+    redis: app.redis,
+    queue: app.queue,
+    catalog,
+    prefix,
+    seatLockTtlMs: config.seatLockTtlMs,
+    log: app.log,
+  })
+  await app.register(accountRoutes)
+  await app.register(catalogRoutes, { catalog })
+  await app.register(reservationRoutes, { catalog, reservations })
   return app
 }

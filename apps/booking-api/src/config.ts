@@ -1,3 +1,4 @@
+import { loadQueueSettings, type QueueSettings } from '@concert/queue'
 import {
   type Env,
   type HttpConfig,
@@ -10,6 +11,8 @@ import {
 export interface BookingConfig {
   infra: InfraConfig
   http: HttpConfig
+  /** Shared with the gateway: how long a paid token stays readable as EXPIRED. */
+  queue: QueueSettings
   /** TTL of the per-seat Redis lock; far above a reservation transaction's p99. */
   seatLockTtlMs: number
   /** Longest time a cached seat map may lag behind a sale made on another copy. */
@@ -20,6 +23,7 @@ export function loadBookingConfig(env: Env = process.env): BookingConfig {
   return {
     infra: loadInfraConfig(env),
     http: loadHttpConfig(env, 'BOOKING_PORT', 3001),
+    queue: loadQueueSettings(env),
     seatLockTtlMs: readInt(env, 'SEAT_LOCK_TTL_MS', 10_000, { min: 100, max: 600_000 }),
     seatMapCacheMs: readInt(env, 'SEAT_MAP_CACHE_MS', 1_000, { min: 0, max: 60_000 }),
   }

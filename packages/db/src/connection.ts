@@ -1,4 +1,4 @@
-import { Kysely, MysqlDialect, sql } from 'kysely'
+import { Kysely, MysqlDialect, sql, type Transaction } from 'kysely'
 import { createPool, type Pool, type PoolOptions } from 'mysql2'
 import type { Database } from './database.js'
 
@@ -83,3 +83,6 @@ export async function dropDatabase(url: string): Promise<void> {
     await sql`DROP DATABASE IF EXISTS ${sql.id(name)}`.execute(db)
   })
 }
+
+/** What repository functions take: the pool, or the transaction they must run inside. */
+export type DbExecutor = Kysely<Database> | Transaction<Database>

@@ -1,6 +1,7 @@
 --[[
   One admission tick for an event; every gateway copy calls it on a timer.
-  1. READY tokens past their expiry become EXPIRED (TIMEOUT), freeing slots.
+  1. READY tokens past their expiry become EXPIRED (TIMEOUT), freeing slots,
+     unless a payment holds a live claim on them.
   2. WAITING tokens without a heartbeat for waitingIdleMs become EXPIRED (ABANDONED).
   3. A token bucket on the Redis clock (capacity = one second of admissions)
      admits from the head of the queue while READY stays under maxActive.
@@ -40,9 +41,16 @@ local idle = tonumber(ARGV[5])
 local retention = tonumber(ARGV[6])
 local batch = tonumber(ARGV[7])
 
-local timedOut = redis.call('ZRANGEBYSCORE', KEYS[4], '-inf', now, 'WITHSCORES', 'LIMIT', 0, batch)
-for i = 1, #timedOut, 2 do
-  expireToken(k, base .. timedOut[i], timedOut[i], 'TIMEOUT', timedOut[i + 1], retention)
+local due = redis.call('ZRANGEBYSCORE', KEYS[4], '-inf', now, 'WITHSCORES', 'LIMIT', 0, batch)
+local timedOut = 0
+for i = 1, #due, 2 do
+  local tokenKey = base .. due[i]
+  -- A payment in progress (a live claim) finishes first; its claim TTL bounds the delay.
+  local claimUntil = tonumber(redis.call('HGET', tokenKey, 'claimUntil') or '0')
+  if claimUntil <= now then
+    expireToken(k, tokenKey, due[i], 'TIMEOUT', due[i + 1], retention)
+    timedOut = timedOut + 1
+  end
 end
 
 local idleTokens = redis.call('ZRANGEBYSCORE', KEYS[3], '-inf', now - idle, 'LIMIT', 0, batch)
@@ -77,4 +85,4 @@ end
 redis.call('HSET', KEYS[6], 'tokens', tostring(tokens), 'ts', now)
 redis.call('ZREMRANGEBYSCORE', KEYS[7], '-inf', now - 60000)
 
-return { admitted, #timedOut / 2, #idleTokens, redis.call('ZCARD', KEYS[4]), redis.call('ZCARD', KEYS[2]) }
+return { admitted, timedOut, #idleTokens, redis.call('ZCARD', KEYS[4]), redis.call('ZCARD', KEYS[2]) }

@@ -1,0 +1,90 @@
+import type { TokenState } from '@concert/queue'
+import { AppError } from '@concert/shared'
+import type { FastifyRequest } from 'fastify'
+import fp from 'fastify-plugin'
+
+export interface TokenScope {
+  accountId?: string
+  eventId?: number
+}
+
+export interface TokenRequirement {
+  /** LIVE: WAITING or READY; READY: admitted to buy. */
+  state: 'LIVE' | 'READY'
+  /**
+   * Also let through a token that already paid (EXPIRED, reason COMPLETED):
+   * reading one's own purchases, or replaying a request by its Idempotency-Key.
+   */
+  acceptCompleted?: (request: FastifyRequest) => boolean
+  /** What the token must belong to. Runs after validation; may throw a 404 for a missing resource. */
+  scope: (request: FastifyRequest) => Promise<TokenScope> | TokenScope
+}
+
+export interface VerifiedToken {
+  token: string
+  state: TokenState
+  /** The token already paid; only acceptCompleted routes see this. */
+  completed: boolean
+}
+
+declare module 'fastify' {
+  interface FastifyContextConfig {
+    token?: TokenRequirement
+  }
+  interface FastifyRequest {
+    queueToken?: VerifiedToken
+  }
+}
+
+const BEARER = /^Bearer[ \t]+([^\s]+)[ \t]*$/i
+
+/** The token of a request the guard let through (for handlers of guarded routes). */
+export function verifiedToken(request: FastifyRequest): VerifiedToken {
+  if (!request.queueToken) throw new Error('route is not guarded by a queue token')
+  return request.queueToken
+}
+
+/**
+ * One guard for every route that declares `config.token`: reads the Bearer
+ * token, checks it against the queue (Redis, via packages/queue) and maps
+ * each failure to SPEC §3: missing 401, unknown 401, expired 401, still
+ * waiting 403, another account's or event's token 403.
+ */
+export const tokenGuardPlugin = fp(
+  async (app) => {
+    app.decorateRequest('queueToken', undefined)
+    app.addHook('preHandler', async (request) => {
+      const requirement = request.routeOptions.config.token
+      if (!requirement) return
+      const header = request.headers.authorization
+      if (!header)
+        throw new AppError('TOKEN_MISSING', 'send the queue token as "Authorization: Bearer <token>"')
+      const token = BEARER.exec(header)?.[1]
+      if (!token) throw new AppError('TOKEN_MISSING', 'the Authorization header must be "Bearer <token>"')
+
+      const verified = await app.queue.verify(token)
+      if (!verified.found) throw new AppError('TOKEN_INVALID', 'unknown queue token')
+      const { state, now } = verified
+      let completed = false
+      if (state.status === 'EXPIRED') {
+        completed = state.reason === 'COMPLETED' && (requirement.acceptCompleted?.(request) ?? false)
+        if (!completed)
+          throw new AppError('TOKEN_EXPIRED', `queue token expired (${state.reason ?? 'expired'})`)
+      } else if (state.status === 'READY' && state.expiresAt !== null && state.expiresAt <= now) {
+        throw new AppError('TOKEN_EXPIRED', 'queue token expired (TIMEOUT)')
+      } else if (state.status === 'WAITING' && requirement.state === 'READY') {
+        throw new AppError('TOKEN_NOT_READY', 'still waiting in the queue; poll the queue gateway')
+      }
+
+      const scope = await requirement.scope(request)
+      if (scope.accountId !== undefined && scope.accountId !== state.accountId) {
+        throw new AppError('TOKEN_SCOPE_MISMATCH', 'the queue token belongs to another account')
+      }
+      if (scope.eventId !== undefined && scope.eventId !== state.eventId) {
+        throw new AppError('TOKEN_SCOPE_MISMATCH', 'the queue token is for another event')
+      }
+      request.queueToken = { token, state, completed }
+    })
+  },
+  { name: 'token-guard', dependencies: ['queue'] },
+)

@@ -1,0 +1,90 @@
+import type { DbExecutor } from '@concert/db'
+import { sql } from 'kysely'
+
+export function listEvents(db: DbExecutor) {
+  return db
+    .selectFrom('EVENT')
+    .innerJoin('VENUE', 'VENUE.id', 'EVENT.venue_id')
+    .select([
+      'EVENT.id as id',
+      'EVENT.title as title',
+      'EVENT.start_date as startDate',
+      'EVENT.end_date as endDate',
+      'VENUE.id as venueId',
+      'VENUE.name as venueName',
+    ])
+    .orderBy('EVENT.start_date')
+    .orderBy('EVENT.id')
+    .execute()
+}
+
+export function findEvent(db: DbExecutor, id: number) {
+  return db.selectFrom('EVENT').select(['id', 'venue_id']).where('id', '=', id).executeTakeFirst()
+}
+
+/**
+ * Shows of an event on `today` or later with at least one free seat:
+ * total = the venue's seats, available = total − reservations (one grouped query).
+ */
+export function listBookableSchedules(db: DbExecutor, eventId: number, today: string) {
+  return db
+    .selectFrom('EVENT_SCHEDULE as s')
+    .innerJoin('EVENT as e', 'e.id', 's.event_id')
+    .select([
+      's.id as scheduleId',
+      's.date as date',
+      's.start_time as startTime',
+      's.end_time as endTime',
+      sql<number>`(SELECT COUNT(*) FROM VENUE_SEAT v WHERE v.venue_id = e.venue_id)`.as('totalSeats'),
+      sql<number>`(SELECT COUNT(*) FROM RESERVATION r WHERE r.schedule_id = s.id)`.as('reservedSeats'),
+    ])
+    .where('s.event_id', '=', eventId)
+    .where('s.date', '>=', today)
+    .orderBy('s.date')
+    .orderBy('s.start_time')
+    .execute()
+}
+
+export function findSchedule(db: DbExecutor, id: number) {
+  return db
+    .selectFrom('EVENT_SCHEDULE as s')
+    .innerJoin('EVENT as e', 'e.id', 's.event_id')
+    .select([
+      's.id as id',
+      's.event_id as eventId',
+      'e.venue_id as venueId',
+      's.date as date',
+      's.start_time as startTime',
+    ])
+    .where('s.id', '=', id)
+    .executeTakeFirst()
+}
+
+/** Every seat of the schedule's venue with this event's price for its type, in seat-number order. */
+export function listPricedSeats(db: DbExecutor, eventId: number, venueId: number) {
+  return db
+    .selectFrom('VENUE_SEAT as v')
+    .leftJoin('SEAT_PRICE as p', (join) =>
+      join.onRef('p.seat_type', '=', 'v.seat_type').on('p.event_id', '=', eventId),
+    )
+    .select([
+      'v.id as seatId',
+      'v.seat_number as seatNumber',
+      'v.area as area',
+      'v.seat_type as seatType',
+      'p.price as price',
+    ])
+    .where('v.venue_id', '=', venueId)
+    .orderBy(sql`CAST(v.seat_number AS UNSIGNED)`)
+    .orderBy('v.seat_number')
+    .execute()
+}
+
+export async function reservedSeatIds(db: DbExecutor, scheduleId: number): Promise<number[]> {
+  const rows = await db
+    .selectFrom('RESERVATION')
+    .select('seat_id')
+    .where('schedule_id', '=', scheduleId)
+    .execute()
+  return rows.map((r) => r.seat_id)
+}

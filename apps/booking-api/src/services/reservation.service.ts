@@ -1,0 +1,275 @@
+import { randomUUID } from 'node:crypto'
+import { type Database, isDuplicateKey } from '@concert/db'
+import { type QueueService, scheduleKeys, type TokenState } from '@concert/queue'
+import { AppError } from '@concert/shared'
+import type { FastifyBaseLogger } from 'fastify'
+import type { Redis } from 'ioredis'
+import type { Kysely } from 'kysely'
+import type { VerifiedToken } from '../plugins/token-guard.js'
+import { balanceOf, deductFromBalance } from '../repositories/accounts.repository.js'
+import { findByIdempotencyKey, insertHistory } from '../repositories/balance-history.repository.js'
+import { markTokenCompleted, tokenAlreadyPaid } from '../repositories/queue-tokens.repository.js'
+import {
+  findReservationView,
+  insertReservation,
+  isSeatReserved,
+} from '../repositories/reservations.repository.js'
+import type { CatalogService } from './catalog.service.js'
+
+export interface ReservationResult {
+  reservationId: number
+  accountId: string
+  scheduleId: number
+  seatId: number
+  seatNumber: string
+  price: number
+  balance: number
+  reservedAt: string
+}
+
+export interface ReserveRequest {
+  token: VerifiedToken
+  scheduleId: number
+  seatId: number
+  idempotencyKey?: string | undefined
+}
+
+/** How long a request waits for another payment holding the same token to finish. */
+const CLAIM_WAIT_MS = 5_000
+
+class IdempotentRace extends Error {}
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
+
+/**
+ * Reserve-and-pay, in the seed document's order:
+ * token → seat lock → seat free? → balance? → one transaction (reservation,
+ * guarded debit, PAYMENT row, QUEUE_TOKEN COMPLETED) → commit → expire the
+ * token in Redis → release the lock.
+ *
+ * Before the seat lock the request claims its token in Redis, so a READY token
+ * pays at most once even when a fan fires many requests at once; the others
+ * wait for that payment and then see the token spent (or replay its answer).
+ */
+export class ReservationService {
+  constructor(
+    private readonly deps: {
+      db: Kysely<Database>
+      redis: Redis
+      queue: QueueService
+      catalog: CatalogService
+      prefix: string
+      seatLockTtlMs: number
+      log: FastifyBaseLogger
+    },
+  ) {}
+
+  async reserve(request: ReserveRequest): Promise<ReservationResult & { replayed: boolean }> {
+    const { token, scheduleId, seatId, idempotencyKey } = request
+    const accountId = token.state.accountId
+    if (idempotencyKey) {
+      const replay = await this.replay(accountId, idempotencyKey, scheduleId, seatId)
+      if (replay) return { ...replay, replayed: true }
+    }
+    if (token.completed) throw new AppError('TOKEN_EXPIRED', 'queue token expired (COMPLETED)')
+
+    const schedule = await this.deps.catalog.schedule(scheduleId)
+    const seat = await this.deps.catalog.seatForSale(schedule, seatId)
+    const owner = randomUUID()
+
+    let claimed: TokenState
+    try {
+      claimed = await this.claim(token.token, owner)
+    } catch (error) {
+      // The token was spent by a parallel request; with the same key, that request's answer is ours.
+      if (idempotencyKey && error instanceof AppError && error.code === 'TOKEN_EXPIRED') {
+        const replay = await this.replay(accountId, idempotencyKey, scheduleId, seatId)
+        if (replay) return { ...replay, replayed: true }
+      }
+      throw error
+    }
+
+    let completed = false
+    try {
+      const result = await this.withSeatLock(scheduleId, seatId, owner, async () => {
+        if (await isSeatReserved(this.deps.db, scheduleId, seatId)) {
+          throw new AppError('SEAT_ALREADY_RESERVED', `seat ${seat.seatNumber} is already reserved`)
+        }
+        const balance = await balanceOf(this.deps.db, accountId)
+        if (balance === undefined)
+          throw new AppError('ACCOUNT_NOT_FOUND', `account ${accountId} does not exist`)
+        if (balance < seat.price) {
+          throw new AppError(
+            'INSUFFICIENT_BALANCE',
+            `the seat costs ${seat.price} won, the balance is ${balance}`,
+          )
+        }
+        const completedAt = new Date()
+        const paid = await this.pay({
+          accountId,
+          scheduleId,
+          seatId,
+          price: seat.price,
+          claimed,
+          completedAt,
+          idempotencyKey,
+        })
+        completed = true
+        await this.afterCommit(token.token, owner, completedAt, scheduleId)
+        return {
+          reservationId: paid.reservationId,
+          accountId,
+          scheduleId,
+          seatId,
+          seatNumber: seat.seatNumber,
+          price: seat.price,
+          balance: paid.balanceAfter,
+          reservedAt: completedAt.toISOString(),
+        }
+      })
+      return { ...result, replayed: false }
+    } catch (error) {
+      if (error instanceof IdempotentRace && idempotencyKey) {
+        const replay = await this.replay(accountId, idempotencyKey, scheduleId, seatId)
+        if (replay) return { ...replay, replayed: true }
+      }
+      throw error
+    } finally {
+      // A failed attempt leaves the token READY for the next try.
+      if (!completed) await this.deps.queue.releaseClaim(token.token, owner).catch(() => false)
+    }
+  }
+
+  /** The transaction: every write of a sale commits together or not at all. */
+  private async pay(sale: {
+    accountId: string
+    scheduleId: number
+    seatId: number
+    price: number
+    claimed: TokenState
+    completedAt: Date
+    idempotencyKey?: string | undefined
+  }): Promise<{ reservationId: number; balanceAfter: number }> {
+    try {
+      return await this.deps.db.transaction().execute(async (trx) => {
+        // The account row first: every money-moving transaction locks it before anything else.
+        if (!(await deductFromBalance(trx, sale.accountId, sale.price))) {
+          throw new AppError('INSUFFICIENT_BALANCE', `the seat costs ${sale.price} won`)
+        }
+        if (await tokenAlreadyPaid(trx, sale.claimed.token)) {
+          throw new AppError('TOKEN_EXPIRED', 'queue token expired (COMPLETED)')
+        }
+        let reservationId: number
+        try {
+          reservationId = await insertReservation(trx, { ...sale, reservedAt: sale.completedAt })
+        } catch (error) {
+          if (isDuplicateKey(error)) throw new AppError('SEAT_ALREADY_RESERVED', 'the seat was just reserved')
+          throw error
+        }
+        const balanceAfter = (await balanceOf(trx, sale.accountId)) ?? 0
+        try {
+          await insertHistory(trx, {
+            accountId: sale.accountId,
+            amount: -sale.price,
+            type: 'PAYMENT',
+            reservationId,
+            idempotencyKey: sale.idempotencyKey ?? null,
+            balanceAfter,
+          })
+        } catch (error) {
+          if (isDuplicateKey(error)) throw new IdempotentRace()
+          throw error
+        }
+        await markTokenCompleted(trx, sale.claimed, sale.completedAt)
+        return { reservationId, balanceAfter }
+      })
+    } catch (error) {
+      // Belt and braces: the UNIQUE(schedule_id, seat_id) key must never surface as a 500.
+      if (isDuplicateKey(error) && !(error instanceof AppError)) {
+        throw new AppError('SEAT_ALREADY_RESERVED', 'the seat was just reserved')
+      }
+      throw error
+    }
+  }
+
+  /** Post-commit bookkeeping; the sale is final, so failures here are logged, not returned. */
+  private async afterCommit(
+    token: string,
+    owner: string,
+    completedAt: Date,
+    scheduleId: number,
+  ): Promise<void> {
+    try {
+      await this.deps.queue.complete(token, owner, completedAt)
+    } catch (error) {
+      // QUEUE_TOKEN already says COMPLETED, which stops any second payment.
+      this.deps.log.error({ err: error, token }, 'could not expire a paid token in Redis')
+    }
+    await this.deps.catalog
+      .invalidateSeatMap(scheduleId)
+      .catch((error: unknown) => this.deps.log.warn({ err: error }, 'seat map cache not invalidated'))
+  }
+
+  private async claim(token: string, owner: string): Promise<TokenState> {
+    const deadline = Date.now() + CLAIM_WAIT_MS
+    for (;;) {
+      const result = await this.deps.queue.claim(token, owner, this.deps.seatLockTtlMs + 5_000)
+      if (result.ok) return result.state
+      switch (result.reason) {
+        case 'MISSING':
+          throw new AppError('TOKEN_INVALID', 'unknown queue token')
+        case 'NOT_READY':
+          throw new AppError('TOKEN_NOT_READY', 'still waiting in the queue')
+        case 'EXPIRED':
+          throw new AppError('TOKEN_EXPIRED', 'queue token expired')
+        case 'BUSY':
+          if (Date.now() > deadline) {
+            throw new AppError('SERVICE_UNAVAILABLE', 'another payment with this token is still running', {
+              retryAfter: 1,
+            })
+          }
+          await sleep(15)
+      }
+    }
+  }
+
+  /** Seat lock: owner-valued key with a TTL; released by its owner only (compare-and-delete). */
+  private async withSeatLock<T>(scheduleId: number, seatId: number, owner: string, work: () => Promise<T>) {
+    const key = scheduleKeys(this.deps.prefix, scheduleId).seatLock(seatId)
+    const locked = await this.deps.redis.set(key, owner, 'PX', this.deps.seatLockTtlMs, 'NX')
+    if (!locked) throw new AppError('SEAT_LOCKED', 'another user is reserving this seat right now')
+    try {
+      return await work()
+    } finally {
+      await this.deps.redis.queueUnlock(key, owner).catch(() => 0)
+    }
+  }
+
+  /** The first answer given for this Idempotency-Key, if it was a reservation of this seat. */
+  private async replay(
+    accountId: string,
+    key: string,
+    scheduleId: number,
+    seatId: number,
+  ): Promise<ReservationResult | undefined> {
+    const row = await findByIdempotencyKey(this.deps.db, accountId, key)
+    if (!row) return undefined
+    const reservation =
+      row.type === 'PAYMENT' && row.reservation_id !== null
+        ? await findReservationView(this.deps.db, row.reservation_id)
+        : undefined
+    if (!reservation || reservation.scheduleId !== scheduleId || reservation.seatId !== seatId) {
+      throw new AppError('IDEMPOTENCY_KEY_IN_USE', 'this Idempotency-Key was used for a different request')
+    }
+    return {
+      reservationId: reservation.reservationId,
+      accountId,
+      scheduleId,
+      seatId,
+      seatNumber: reservation.seatNumber,
+      price: reservation.price,
+      balance: row.balance_after,
+      reservedAt: reservation.reservedAt.toISOString(),
+    }
+  }
+}
