@@ -14,6 +14,7 @@ import { metricsPlugin } from './plugins/metrics.js'
 import { mysqlPlugin } from './plugins/mysql.js'
 import { openapiPlugin } from './plugins/openapi.js'
 import { redisPlugin } from './plugins/redis.js'
+import { createValidatorCompiler } from './validation.js'
 
 export interface BaseAppOptions {
   name: string
@@ -43,7 +44,12 @@ export async function createBaseApp(options: BaseAppOptions): Promise<App> {
     bodyLimit: 16 * 1024,
     trustProxy: options.trustProxy ?? false,
     return503OnClosing: true,
-    ajv: { customOptions: { coerceTypes: 'array', removeAdditional: false, allErrors: false } },
+    schemaController: {
+      // Fastify types this factory after @fastify/ajv-compiler's internals; ours has the same runtime shape.
+      compilersFactory: {
+        buildValidator: ((shared: Record<string, unknown>) => createValidatorCompiler(shared)) as never,
+      },
+    },
   }).withTypeProvider<TypeBoxTypeProvider>()
 
   await app.register(errorsPlugin)

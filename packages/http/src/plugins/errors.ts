@@ -6,10 +6,10 @@ import fp from 'fastify-plugin'
 /** Fastify's own 4xx errors (bad JSON, wrong content type, …) → our stable codes. */
 function fromFastifyError(error: FastifyError): AppError | undefined {
   if (error.validation) {
-    return new AppError(
-      'VALIDATION_FAILED',
-      `${error.validationContext ?? 'request'} ${error.message}`.trim(),
-    )
+    // "body/amount must be integer": the part, the field's path, and what is wrong with it.
+    const part = error.validationContext ?? 'request'
+    const detail = error.validation.map((issue) => `${part}${issue.instancePath} ${issue.message ?? 'is invalid'}`)
+    return new AppError('VALIDATION_FAILED', detail.join('; '))
   }
   const status = error.statusCode ?? 500
   if (status === 413) return new AppError('PAYLOAD_TOO_LARGE', 'request body is too large')
