@@ -58,7 +58,11 @@ describe('accounts', () => {
   })
 
   it('names the offending field in validation errors', async () => {
-    const response = await app.inject({ method: 'POST', url: '/v1/accounts/k-1/balance/charge', payload: { amount: 'x' } })
+    const response = await app.inject({
+      method: 'POST',
+      url: '/v1/accounts/k-1/balance/charge',
+      payload: { amount: 'x' },
+    })
     expect(response.json().detail).toBe('body/amount must be integer')
   })
 })
@@ -73,7 +77,12 @@ describe('the token guard', () => {
     const cases: Array<[string, Record<string, string>, number, string]> = [
       [`/v1/events/${catalog.eventId}/schedules`, {}, 401, 'TOKEN_MISSING'],
       [`/v1/events/${catalog.eventId}/schedules`, { authorization: `Basic ${ready}` }, 401, 'TOKEN_MISSING'],
-      [`/v1/events/${catalog.eventId}/schedules`, bearer(`${catalog.eventId}.AAAAAAAAAAAAAAAAAAAAAA`), 401, 'TOKEN_INVALID'],
+      [
+        `/v1/events/${catalog.eventId}/schedules`,
+        bearer(`${catalog.eventId}.AAAAAAAAAAAAAAAAAAAAAA`),
+        401,
+        'TOKEN_INVALID',
+      ],
       [`/v1/events/${catalog.eventId}/schedules`, bearer('garbage'), 401, 'TOKEN_INVALID'],
       [`/v1/events/${waitingEvent}/schedules`, bearer(waiting), 403, 'TOKEN_NOT_READY'],
       [`/v1/events/${catalog.otherEventId}/schedules`, bearer(ready), 403, 'TOKEN_SCOPE_MISMATCH'],
@@ -86,7 +95,10 @@ describe('the token guard', () => {
       expect({ url, status: response.statusCode, code: response.json().code }).toEqual({ url, status, code })
     }
     // A WAITING token may read its own balance; a READY one too.
-    expect((await get('/v1/accounts/k-2/balance', waiting)).json()).toEqual({ accountId: 'k-2', balance: 1_000_000 })
+    expect((await get('/v1/accounts/k-2/balance', waiting)).json()).toEqual({
+      accountId: 'k-2',
+      balance: 1_000_000,
+    })
     expect((await get('/v1/accounts/k-1/balance', ready)).statusCode).toBe(200)
 
     await waitingQueue.leave(ready)
@@ -132,7 +144,14 @@ describe('catalogue', () => {
     const last = dates.at(-1)
     await env.db
       .insertInto('RESERVATION')
-      .values(catalog.seats.map((s) => ({ schedule_id: last.scheduleId, seat_id: s.id, account_id: 'k-5', price: 0 })))
+      .values(
+        catalog.seats.map((s) => ({
+          schedule_id: last.scheduleId,
+          seat_id: s.id,
+          account_id: 'k-5',
+          price: 0,
+        })),
+      )
       .execute()
     const after = (await get(`/v1/events/${catalog.eventId}/schedules`, token)).json()
     expect(after.map((d: { scheduleId: number }) => d.scheduleId)).not.toContain(last.scheduleId)

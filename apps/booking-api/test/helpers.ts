@@ -41,7 +41,11 @@ export function fastQueue(env: TestEnv, settings: { activeTtlSeconds?: number } 
 }
 
 /** Joins every account to the event's queue and admits them; returns accountId → READY token. */
-export async function readyTokens(env: TestEnv, eventId: number, accountIds: string[]): Promise<Map<string, string>> {
+export async function readyTokens(
+  env: TestEnv,
+  eventId: number,
+  accountIds: string[],
+): Promise<Map<string, string>> {
   const queue = fastQueue(env)
   const tokens = new Map<string, string>()
   for (const id of accountIds) tokens.set(id, (await queue.join(eventId, id)).ticket.token)

@@ -46,7 +46,9 @@ describe('charging', () => {
     expect(new Set(responses.map((r) => r.body)).size).toBe(1)
     expect(responses[0]?.json()).toEqual({ accountId: id, balance: 7_000, charged: 7_000 })
     expect(await balanceOf(id)).toBe(7_000)
-    expect(await env.db.selectFrom('BALANCE_HISTORY').selectAll().where('account_id', '=', id).execute()).toHaveLength(1)
+    expect(
+      await env.db.selectFrom('BALANCE_HISTORY').selectAll().where('account_id', '=', id).execute(),
+    ).toHaveLength(1)
     // A retry later replays; the same key with another amount is refused.
     expect((await charge(id, 7_000, 'charge-once')).json()).toEqual(responses[0]?.json())
     const conflict = await charge(id, 8_000, 'charge-once')
@@ -102,10 +104,16 @@ describe('paying without enough money', () => {
     expect(response.statusCode).toBe(402)
     expect(response.json().code).toBe('INSUFFICIENT_BALANCE')
     expect(await balanceOf(id)).toBe(1_000)
-    const seats = await app.inject({ method: 'GET', url: `/v1/schedules/${schedule.id}/seats`, headers: bearer(token) })
+    const seats = await app.inject({
+      method: 'GET',
+      url: `/v1/schedules/${schedule.id}/seats`,
+      headers: bearer(token),
+    })
     expect(seats.json().seats.find((s: { seatId: number }) => s.seatId === seat.id).status).toBe('AVAILABLE')
     expect((await fastQueue(env).get(token, { touch: false }))?.status).toBe('READY')
-    expect(await env.db.selectFrom('RESERVATION').selectAll().where('account_id', '=', id).execute()).toEqual([])
+    expect(await env.db.selectFrom('RESERVATION').selectAll().where('account_id', '=', id).execute()).toEqual(
+      [],
+    )
 
     // After a charge the same READY token buys the seat.
     await charge(id, 500_000)

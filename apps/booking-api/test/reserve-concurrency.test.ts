@@ -39,7 +39,9 @@ describe('reserve-and-pay under contention', () => {
     if (!seat) throw new Error('no seat')
     const scheduleId = schedule().id
 
-    const responses = await Promise.all(accounts.map((id) => reserve(tokens.get(id) as string, scheduleId, seat.id)))
+    const responses = await Promise.all(
+      accounts.map((id) => reserve(tokens.get(id) as string, scheduleId, seat.id)),
+    )
     const winners = responses.filter((r) => r.statusCode === 201)
     const losers = responses.filter((r) => r.statusCode === 409)
     expect(winners).toHaveLength(1)
@@ -58,13 +60,25 @@ describe('reserve-and-pay under contention', () => {
 
     const price = winner.price as number
     expect(winner.balance).toBe(1_000_000 - price)
-    const balances = await env.db.selectFrom('ACCOUNT').select(['id', 'amount']).where('id', 'like', 'race-%').execute()
-    for (const { id, amount } of balances) expect(amount).toBe(id === winner.accountId ? 1_000_000 - price : 1_000_000)
+    const balances = await env.db
+      .selectFrom('ACCOUNT')
+      .select(['id', 'amount'])
+      .where('id', 'like', 'race-%')
+      .execute()
+    for (const { id, amount } of balances)
+      expect(amount).toBe(id === winner.accountId ? 1_000_000 - price : 1_000_000)
 
     const queue = fastQueue(env)
     const winnerToken = tokens.get(winner.accountId) as string
-    expect(await queue.get(winnerToken, { touch: false })).toMatchObject({ status: 'EXPIRED', reason: 'COMPLETED' })
-    const tokenRow = await env.db.selectFrom('QUEUE_TOKEN').selectAll().where('token', '=', winnerToken).executeTakeFirst()
+    expect(await queue.get(winnerToken, { touch: false })).toMatchObject({
+      status: 'EXPIRED',
+      reason: 'COMPLETED',
+    })
+    const tokenRow = await env.db
+      .selectFrom('QUEUE_TOKEN')
+      .selectAll()
+      .where('token', '=', winnerToken)
+      .executeTakeFirst()
     expect(tokenRow).toMatchObject({ status: 'EXPIRED', reason: 'COMPLETED' })
     // The losers keep their READY tokens and can try another seat.
     const someLoser = accounts.find((id) => id !== winner.accountId) as string
@@ -84,9 +98,17 @@ describe('reserve-and-pay under contention', () => {
       expect(r.json().code).toBe('TOKEN_EXPIRED')
     }
     const price = ok[0]?.json().price as number
-    const account = await env.db.selectFrom('ACCOUNT').select('amount').where('id', '=', fan as string).executeTakeFirst()
+    const account = await env.db
+      .selectFrom('ACCOUNT')
+      .select('amount')
+      .where('id', '=', fan as string)
+      .executeTakeFirst()
     expect(account?.amount).toBe(5_000_000 - price)
-    const reservations = await env.db.selectFrom('RESERVATION').selectAll().where('account_id', '=', fan as string).execute()
+    const reservations = await env.db
+      .selectFrom('RESERVATION')
+      .selectAll()
+      .where('account_id', '=', fan as string)
+      .execute()
     expect(reservations).toHaveLength(1)
     await expectInvariants(env)
   }, 60_000)
@@ -97,11 +119,17 @@ describe('reserve-and-pay under contention', () => {
     const seat = catalog.seats[40]
     if (!seat) throw new Error('no seat')
     const responses = await Promise.all(
-      Array.from({ length: 20 }, () => reserve(token, schedule().id, seat.id, { 'idempotency-key': 'buy-41' })),
+      Array.from({ length: 20 }, () =>
+        reserve(token, schedule().id, seat.id, { 'idempotency-key': 'buy-41' }),
+      ),
     )
     expect(responses.map((r) => r.statusCode)).toEqual(responses.map(() => 201))
     expect(new Set(responses.map((r) => r.body)).size).toBe(1)
-    const rows = await env.db.selectFrom('BALANCE_HISTORY').selectAll().where('account_id', '=', fan as string).execute()
+    const rows = await env.db
+      .selectFrom('BALANCE_HISTORY')
+      .selectAll()
+      .where('account_id', '=', fan as string)
+      .execute()
     expect(rows.filter((r) => r.type === 'PAYMENT')).toHaveLength(1)
     // A later retry, with the token long spent, still gets the same answer.
     const later = await reserve(token, schedule().id, seat.id, { 'idempotency-key': 'buy-41' })

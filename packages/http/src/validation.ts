@@ -14,7 +14,9 @@ const common: Options = { removeAdditional: false, useDefaults: true, allErrors:
  * while path, query and header values, which only ever arrive as text, are
  * coerced to the types their schemas declare.
  */
-export function createValidatorCompiler(sharedSchemas: Record<string, unknown> = {}): FastifySchemaCompiler<unknown> {
+export function createValidatorCompiler(
+  sharedSchemas: Record<string, unknown> = {},
+): FastifySchemaCompiler<unknown> {
   const strict = addFormats(new Ajv({ ...common, coerceTypes: false }))
   const coercing = addFormats(new Ajv({ ...common, coerceTypes: 'array' }))
   for (const schema of Object.values(sharedSchemas)) {

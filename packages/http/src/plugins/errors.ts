@@ -8,7 +8,9 @@ function fromFastifyError(error: FastifyError): AppError | undefined {
   if (error.validation) {
     // "body/amount must be integer": the part, the field's path, and what is wrong with it.
     const part = error.validationContext ?? 'request'
-    const detail = error.validation.map((issue) => `${part}${issue.instancePath} ${issue.message ?? 'is invalid'}`)
+    const detail = error.validation.map(
+      (issue) => `${part}${issue.instancePath} ${issue.message ?? 'is invalid'}`,
+    )
     return new AppError('VALIDATION_FAILED', detail.join('; '))
   }
   const status = error.statusCode ?? 500
