@@ -1,7 +1,6 @@
-import { type App, createBaseApp } from '@concert/http'
+import { type App, createBaseApp, queueServicePlugin } from '@concert/http'
 import type { FastifyServerOptions } from 'fastify'
 import type { BookingConfig } from './config.js'
-import { queuePlugin } from './plugins/queue.js'
 import { tokenGuardPlugin } from './plugins/token-guard.js'
 import { accountRoutes } from './routes/accounts.js'
 import { catalogRoutes } from './routes/catalog.js'
@@ -26,7 +25,7 @@ export async function buildBookingApp({ config, logger }: BookingAppOptions): Pr
   })
   for (const schema of bookingSchemas) app.addSchema(schema)
   const prefix = config.infra.redisKeyPrefix
-  await app.register(queuePlugin, { prefix, settings: config.queue })
+  await app.register(queueServicePlugin, { prefix, settings: config.queue })
   await app.register(tokenGuardPlugin)
 
   const catalog = new CatalogService(app.db, app.redis, prefix, config.seatMapCacheMs)

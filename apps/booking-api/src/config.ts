@@ -1,16 +1,7 @@
 import { loadQueueSettings, type QueueSettings } from '@concert/queue'
-import {
-  type Env,
-  type HttpConfig,
-  type InfraConfig,
-  loadHttpConfig,
-  loadInfraConfig,
-  readInt,
-} from '@concert/shared'
+import { type Env, loadServiceConfig, readInt, type ServiceConfig } from '@concert/shared'
 
-export interface BookingConfig {
-  infra: InfraConfig
-  http: HttpConfig
+export interface BookingConfig extends ServiceConfig {
   /** Shared with the gateway: how long a paid token stays readable as EXPIRED. */
   queue: QueueSettings
   /** TTL of the per-seat Redis lock; far above a reservation transaction's p99. */
@@ -21,8 +12,7 @@ export interface BookingConfig {
 
 export function loadBookingConfig(env: Env = process.env): BookingConfig {
   return {
-    infra: loadInfraConfig(env),
-    http: loadHttpConfig(env, 'BOOKING_PORT', 3001),
+    ...loadServiceConfig(env, 'BOOKING_PORT', 3001),
     queue: loadQueueSettings(env),
     seatLockTtlMs: readInt(env, 'SEAT_LOCK_TTL_MS', 10_000, { min: 100, max: 600_000 }),
     seatMapCacheMs: readInt(env, 'SEAT_MAP_CACHE_MS', 1_000, { min: 0, max: 60_000 }),

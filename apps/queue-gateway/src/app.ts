@@ -1,4 +1,4 @@
-import { type App, createBaseApp } from '@concert/http'
+import { type App, createBaseApp, queueServicePlugin } from '@concert/http'
 import { rateLimitPrefix } from '@concert/queue'
 import { AppError } from '@concert/shared'
 import rateLimit from '@fastify/rate-limit'
@@ -36,7 +36,8 @@ export async function buildGatewayApp({ config, logger, workers = true }: Gatewa
         retryAfter: Math.max(1, Math.ceil(context.ttl / 1000)),
       }),
   })
-  await app.register(queuePlugin, { prefix: config.infra.redisKeyPrefix, settings: config.queue })
+  await app.register(queueServicePlugin, { prefix: config.infra.redisKeyPrefix, settings: config.queue })
+  await app.register(queuePlugin, { prefix: config.infra.redisKeyPrefix })
   if (workers) await app.register(workersPlugin, { admitIntervalMs: config.admitIntervalMs })
   await app.register(tokenRoutes, { issueRateLimitPerMinute: config.issueRateLimitPerMinute })
   return app

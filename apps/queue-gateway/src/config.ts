@@ -1,16 +1,7 @@
 import { loadQueueSettings, type QueueSettings } from '@concert/queue'
-import {
-  type Env,
-  type HttpConfig,
-  type InfraConfig,
-  loadHttpConfig,
-  loadInfraConfig,
-  readInt,
-} from '@concert/shared'
+import { type Env, loadServiceConfig, readInt, type ServiceConfig } from '@concert/shared'
 
-export interface GatewayConfig {
-  infra: InfraConfig
-  http: HttpConfig
+export interface GatewayConfig extends ServiceConfig {
   queue: QueueSettings
   /** How often each gateway copy runs the admission script. */
   admitIntervalMs: number
@@ -21,8 +12,7 @@ export interface GatewayConfig {
 
 export function loadGatewayConfig(env: Env = process.env): GatewayConfig {
   return {
-    infra: loadInfraConfig(env),
-    http: loadHttpConfig(env, 'GATEWAY_PORT', 3000),
+    ...loadServiceConfig(env, 'GATEWAY_PORT', 3000),
     queue: loadQueueSettings(env),
     admitIntervalMs: readInt(env, 'QUEUE_ADMIT_INTERVAL_MS', 100, { min: 10, max: 10_000 }),
     issueRateLimitPerMinute: readInt(env, 'ISSUE_RATE_LIMIT_PER_MINUTE', 600, { min: 1, max: 10_000_000 }),

@@ -4,7 +4,7 @@ import type { Redis } from 'ioredis'
 import type { Kysely } from 'kysely'
 import { type EventKeys, eventKeys } from './keys.js'
 import { QueueRecovery, type RecoverySummary } from './recovery.js'
-import { defineQueueCommands } from './scripts.js'
+import { defineQueueCommands, type ExpiryKeys } from './scripts.js'
 import type { QueueSettings } from './settings.js'
 import { pairs, type Ticket, type TokenState, toFacts, toTicket, toTokenState } from './ticket.js'
 import { eventOfToken, newToken } from './token.js'
@@ -65,6 +65,10 @@ export class QueueService {
 
   keys(eventId: number): EventKeys {
     return eventKeys(this.prefix, eventId)
+  }
+
+  private expiryKeys(k: EventKeys, token: string): ExpiryKeys {
+    return [k.marker, k.token(token), k.waiting, k.heartbeat, k.active, k.accounts, k.stream]
   }
 
   /** Runs a script; if the event's queue is missing, rebuilds it and runs once more. undefined: no such event. */
@@ -176,18 +180,7 @@ export class QueueService {
     const k = this.keys(eventId)
     const reply = await this.withRecovery(
       eventId,
-      () =>
-        this.redis.queueLeave(
-          k.marker,
-          k.token(token),
-          k.waiting,
-          k.heartbeat,
-          k.active,
-          k.accounts,
-          k.stream,
-          token,
-          this.settings.expiredRetentionSeconds,
-        ),
+      () => this.redis.queueLeave(...this.expiryKeys(k, token), token, this.settings.expiredRetentionSeconds),
       (r) => r === RECOVER,
     )
     return (reply ?? 'MISSING') as 'LEFT' | 'ALREADY_EXPIRED' | 'MISSING'
@@ -237,13 +230,7 @@ export class QueueService {
     if (eventId === undefined) return false
     const k = this.keys(eventId)
     const reply = await this.redis.queueComplete(
-      k.marker,
-      k.token(token),
-      k.waiting,
-      k.heartbeat,
-      k.active,
-      k.accounts,
-      k.stream,
+      ...this.expiryKeys(k, token),
       token,
       owner,
       completedAt.getTime(),

@@ -62,6 +62,17 @@ export function defineQueueCommands(redis: Redis): void {
 type Arg = string | number
 type Reply = Array<string | number>
 
+/** The keys of the scripts that expire one token (leave, complete): see includes/expire.lua. */
+export type ExpiryKeys = [
+  marker: string,
+  tokenKey: string,
+  waiting: string,
+  heartbeat: string,
+  active: string,
+  accounts: string,
+  stream: string,
+]
+
 declare module 'ioredis' {
   interface RedisCommander<Context> {
     queueJoin(
@@ -105,17 +116,7 @@ declare module 'ioredis' {
       retentionSeconds: Arg,
       batch: Arg,
     ): Result<number[], Context>
-    queueLeave(
-      marker: string,
-      tokenKey: string,
-      waiting: string,
-      heartbeat: string,
-      active: string,
-      accounts: string,
-      stream: string,
-      token: string,
-      retentionSeconds: Arg,
-    ): Result<string, Context>
+    queueLeave(...args: [...ExpiryKeys, token: string, retentionSeconds: Arg]): Result<string, Context>
     queueVerify(marker: string, tokenKey: string): Result<Reply, Context>
     queueClaim(
       marker: string,
@@ -127,17 +128,7 @@ declare module 'ioredis' {
     ): Result<Reply, Context>
     queueReleaseClaim(tokenKey: string, owner: string): Result<number, Context>
     queueComplete(
-      marker: string,
-      tokenKey: string,
-      waiting: string,
-      heartbeat: string,
-      active: string,
-      accounts: string,
-      stream: string,
-      token: string,
-      owner: string,
-      completedAt: Arg,
-      retentionSeconds: Arg,
+      ...args: [...ExpiryKeys, token: string, owner: string, completedAt: Arg, retentionSeconds: Arg]
     ): Result<string, Context>
     queueUnlock(lockKey: string, owner: string): Result<number, Context>
     queueRestore(

@@ -48,3 +48,13 @@ export function describeAddress(url: string): string {
   const parsed = new URL(url)
   return `${parsed.hostname}:${parsed.port || (parsed.protocol === 'mysql:' ? '3306' : '6379')}`
 }
+
+/** What every app process reads: where the stores are, and where to listen. */
+export interface ServiceConfig {
+  infra: InfraConfig
+  http: HttpConfig
+}
+
+export function loadServiceConfig(env: Env, portVariable: string, defaultPort: number): ServiceConfig {
+  return { infra: loadInfraConfig(env), http: loadHttpConfig(env, portVariable, defaultPort) }
+}

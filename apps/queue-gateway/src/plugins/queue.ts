@@ -1,12 +1,11 @@
 import { hostname } from 'node:os'
-import { MirrorWorker, QueueService, type QueueSettings } from '@concert/queue'
+import { MirrorWorker } from '@concert/queue'
 import fp from 'fastify-plugin'
 import { nanoid } from 'nanoid'
 import { ExistenceCache } from '../existence-cache.js'
 
 declare module 'fastify' {
   interface FastifyInstance {
-    queue: QueueService
     mirror: MirrorWorker
     catalog: {
       events: ExistenceCache<number>
@@ -17,28 +16,11 @@ declare module 'fastify' {
 
 export interface QueuePluginOptions {
   prefix: string
-  settings: QueueSettings
 }
 
-/** The queue service, its MySQL mirror and the existence caches, on the app instance. */
+/** The gateway's own queue machinery: the MySQL mirror worker and the existence caches. */
 export const queuePlugin = fp<QueuePluginOptions>(
   async (app, options) => {
-    app.decorate(
-      'queue',
-      new QueueService({
-        redis: app.redis,
-        db: app.db,
-        prefix: options.prefix,
-        settings: options.settings,
-        onRecovered: (summary) => {
-          if (summary.waiting + summary.ready + summary.expired > 0) {
-            app.log.warn(summary, 'queue rebuilt from MySQL after Redis lost it')
-          } else {
-            app.log.info({ eventId: summary.eventId }, 'queue initialised')
-          }
-        },
-      }),
-    )
     app.decorate(
       'mirror',
       new MirrorWorker({
@@ -61,5 +43,5 @@ export const queuePlugin = fp<QueuePluginOptions>(
       ),
     })
   },
-  { name: 'queue', dependencies: ['mysql', 'redis'] },
+  { name: 'gateway-queue', dependencies: ['queue'] },
 )

@@ -116,5 +116,5 @@ export const workersPlugin = fp<WorkersPluginOptions>(
       for (const eventId of eventIds) await app.mirror.drain(eventId).catch(() => 0)
     })
   },
-  { name: 'workers', dependencies: ['queue', 'metrics'] },
+  { name: 'workers', dependencies: ['gateway-queue', 'metrics'] },
 )

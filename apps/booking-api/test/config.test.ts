@@ -1,0 +1,18 @@
+import { describe, expect, it } from 'vitest'
+import { loadBookingConfig } from '../src/config.js'
+
+describe('booking configuration', () => {
+  it('defaults: port 3001, 10 s seat locks, 1 s seat-map cache', () => {
+    const config = loadBookingConfig({})
+    expect(config.http.port).toBe(3001)
+    expect(config).toMatchObject({ seatLockTtlMs: 10_000, seatMapCacheMs: 1_000 })
+  })
+
+  it('reads overrides and refuses nonsense', () => {
+    expect(loadBookingConfig({ SEAT_LOCK_TTL_MS: '5000', SEAT_MAP_CACHE_MS: '0' })).toMatchObject({
+      seatLockTtlMs: 5_000,
+      seatMapCacheMs: 0,
+    })
+    expect(() => loadBookingConfig({ SEAT_LOCK_TTL_MS: '10' })).toThrow(/SEAT_LOCK_TTL_MS/)
+  })
+})

@@ -1,0 +1,25 @@
+import { describe, expect, it } from 'vitest'
+import { loadGatewayConfig } from '../src/config.js'
+
+describe('gateway configuration', () => {
+  it('defaults: port 3000, admission every 100 ms, 600 token requests per IP per minute', () => {
+    const config = loadGatewayConfig({})
+    expect(config.http).toEqual({ host: '0.0.0.0', port: 3000 })
+    expect(config).toMatchObject({ admitIntervalMs: 100, issueRateLimitPerMinute: 600, trustProxy: false })
+    expect(config.queue.maxActive).toBe(200)
+  })
+
+  it('reads every variable', () => {
+    const config = loadGatewayConfig({
+      GATEWAY_PORT: '4000',
+      QUEUE_ADMIT_INTERVAL_MS: '250',
+      ISSUE_RATE_LIMIT_PER_MINUTE: '10',
+      TRUST_PROXY: '1',
+      QUEUE_ACTIVE_TTL_SECONDS: '60',
+    })
+    expect(config).toMatchObject({ admitIntervalMs: 250, issueRateLimitPerMinute: 10, trustProxy: true })
+    expect(config.http.port).toBe(4000)
+    expect(config.queue.activeTtlSeconds).toBe(60)
+    expect(() => loadGatewayConfig({ QUEUE_ADMIT_INTERVAL_MS: '1' })).toThrow(/QUEUE_ADMIT_INTERVAL_MS/)
+  })
+})

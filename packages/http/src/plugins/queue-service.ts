@@ -1,0 +1,40 @@
+import { QueueService, type QueueSettings } from '@concert/queue'
+import fp from 'fastify-plugin'
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    queue: QueueService
+  }
+}
+
+export interface QueueServicePluginOptions {
+  prefix: string
+  settings: QueueSettings
+}
+
+/**
+ * `app.queue`: the queue package's typed API on this app's Redis and MySQL.
+ * The gateway issues and admits with it; the booking API verifies, claims and
+ * completes tokens with it (in process, never over HTTP).
+ */
+export const queueServicePlugin = fp<QueueServicePluginOptions>(
+  async (app, options) => {
+    app.decorate(
+      'queue',
+      new QueueService({
+        redis: app.redis,
+        db: app.db,
+        prefix: options.prefix,
+        settings: options.settings,
+        onRecovered: (summary) => {
+          if (summary.waiting + summary.ready + summary.expired > 0) {
+            app.log.warn(summary, 'queue rebuilt from MySQL after Redis lost it')
+          } else {
+            app.log.info({ eventId: summary.eventId }, 'queue initialised')
+          }
+        },
+      }),
+    )
+  },
+  { name: 'queue', dependencies: ['mysql', 'redis'] },
+)
