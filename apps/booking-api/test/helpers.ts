@@ -1,6 +1,6 @@
 import type { App } from '@concert/http'
 import { QueueService } from '@concert/queue'
-import type { TestEnv } from '@concert/testing'
+import { appEnv, type TestEnv } from '@concert/testing'
 import { sql } from 'kysely'
 import { expect } from 'vitest'
 import { buildBookingApp } from '../src/app.js'
@@ -12,13 +12,7 @@ export async function buildBooking(
   overrides: Record<string, string> = {},
   options: { poolSize?: number } = {},
 ): Promise<App> {
-  const config = loadBookingConfig({
-    MYSQL_URL: env.mysqlUrl,
-    REDIS_URL: env.redisUrl,
-    REDIS_KEY_PREFIX: env.keyPrefix,
-    DB_POOL_SIZE: String(options.poolSize ?? 5),
-    ...overrides,
-  })
+  const config = loadBookingConfig(appEnv(env, { DB_POOL_SIZE: String(options.poolSize ?? 5), ...overrides }))
   const app = await buildBookingApp({ config, logger: false })
   await app.ready()
   return app

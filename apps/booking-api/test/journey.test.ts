@@ -1,6 +1,6 @@
 import type { App } from '@concert/http'
 import { buildGatewayApp, loadGatewayConfig } from '@concert/queue-gateway'
-import { seedCatalog, useTestEnv } from '@concert/testing'
+import { appEnv, seedCatalog, useTestEnv } from '@concert/testing'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { buildBooking } from './helpers.js'
 
@@ -20,12 +20,7 @@ async function listen(app: App): Promise<string> {
 beforeAll(async () => {
   await seedCatalog(env.db)
   gateway = await buildGatewayApp({
-    config: loadGatewayConfig({
-      MYSQL_URL: env.mysqlUrl,
-      REDIS_URL: env.redisUrl,
-      REDIS_KEY_PREFIX: env.keyPrefix,
-      QUEUE_ADMIT_INTERVAL_MS: '50',
-    }),
+    config: loadGatewayConfig(appEnv(env, { QUEUE_ADMIT_INTERVAL_MS: '50' })),
     logger: false,
   })
   booking = await buildBooking(env)

@@ -1,5 +1,5 @@
 import type { App } from '@concert/http'
-import type { TestEnv } from '@concert/testing'
+import { appEnv, type TestEnv } from '@concert/testing'
 import { buildGatewayApp } from '../src/app.js'
 import { loadGatewayConfig } from '../src/config.js'
 
@@ -9,14 +9,13 @@ export async function buildGateway(
   overrides: Record<string, string> = {},
   options: { workers?: boolean; poolSize?: number } = {},
 ): Promise<App> {
-  const config = loadGatewayConfig({
-    MYSQL_URL: env.mysqlUrl,
-    REDIS_URL: env.redisUrl,
-    REDIS_KEY_PREFIX: env.keyPrefix,
-    DB_POOL_SIZE: String(options.poolSize ?? 3),
-    ISSUE_RATE_LIMIT_PER_MINUTE: '1000000',
-    ...overrides,
-  })
+  const config = loadGatewayConfig(
+    appEnv(env, {
+      DB_POOL_SIZE: String(options.poolSize ?? 3),
+      ISSUE_RATE_LIMIT_PER_MINUTE: '1000000',
+      ...overrides,
+    }),
+  )
   const app = await buildGatewayApp({ config, logger: false, workers: options.workers ?? false })
   await app.ready()
   return app

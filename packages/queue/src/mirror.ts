@@ -1,9 +1,9 @@
-import type { Database, NewQueueToken, QueueExpiryReason, QueueTokenStatus } from '@concert/db'
+import type { Database, NewQueueToken } from '@concert/db'
 import { mysqlErrorCode } from '@concert/db'
 import type { Redis } from 'ioredis'
 import { type Kysely, sql } from 'kysely'
 import { eventKeys } from './keys.js'
-import { pairs } from './ticket.js'
+import { pairs, toTokenState } from './ticket.js'
 
 const GROUP = 'mirror'
 
@@ -15,18 +15,19 @@ export interface MirrorRow extends NewQueueToken {
 }
 
 export function toMirrorRow(fields: Record<string, string>): MirrorRow {
-  const date = (value: string | undefined) => (value ? new Date(Number(value)) : null)
+  const state = toTokenState(fields)
+  const date = (ms: number | null) => (ms === null ? null : new Date(ms))
   return {
-    token: fields.token ?? '',
-    account_id: fields.accountId ?? '',
-    event_id: Number(fields.eventId),
-    position: Number(fields.place),
-    status: fields.status as QueueTokenStatus,
-    reason: (fields.reason || null) as QueueExpiryReason | null,
-    issued_at: date(fields.issuedAt) ?? new Date(0),
-    ready_at: date(fields.readyAt),
-    expires_at: date(fields.expiresAt),
-    version: Number(fields.v),
+    token: state.token,
+    account_id: state.accountId,
+    event_id: state.eventId,
+    position: state.place,
+    status: state.status,
+    reason: state.reason,
+    issued_at: new Date(state.issuedAt),
+    ready_at: date(state.readyAt),
+    expires_at: date(state.expiresAt),
+    version: state.version,
   }
 }
 

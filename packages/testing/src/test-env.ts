@@ -96,3 +96,8 @@ export function useTestEnv(options: TestEnvOptions = {}): TestEnv {
     },
   })
 }
+
+/** The environment variables that point an app at this file's database and Redis key space. */
+export function appEnv(env: TestEnv, overrides: Record<string, string> = {}): Record<string, string> {
+  return { MYSQL_URL: env.mysqlUrl, REDIS_URL: env.redisUrl, REDIS_KEY_PREFIX: env.keyPrefix, ...overrides }
+}

@@ -95,7 +95,7 @@ export const workersPlugin = fp<WorkersPluginOptions>(
       },
       app.log,
     )
-    const events = new Loop('events', options.eventsRefreshMs ?? 30_000, loadEvents, app.log)
+    const events = new Loop('events', options.eventsRefreshMs ?? 5_000, loadEvents, app.log)
 
     app.addHook('onReady', async () => {
       // A Redis or MySQL hiccup at startup must not keep the gateway down: queues
