@@ -58,7 +58,14 @@ export const healthPlugin = fp<HealthPluginOptions>(
       async (_request, reply) => {
         const probes: Record<string, { address: string; run: () => Promise<unknown> }> = {
           mysql: { address: describeAddress(options.mysqlUrl), run: () => sql`SELECT 1`.execute(app.db) },
-          redis: { address: describeAddress(options.redisUrl), run: () => app.redis.ping() },
+          redis: {
+            address: describeAddress(options.redisUrl),
+            run: async () => {
+              // ioredis' own words for a dropped connection are cryptic; say what is going on.
+              if (app.redis.status !== 'ready') throw new Error(`not connected (${app.redis.status})`)
+              return app.redis.ping()
+            },
+          },
         }
         const checks: Record<string, { status: 'up' | 'down'; detail: string }> = {}
         await Promise.all(
