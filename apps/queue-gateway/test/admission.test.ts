@@ -1,8 +1,10 @@
 import type { App } from '@concert/http'
 import { eventKeys, QueueService } from '@concert/queue'
-import { createEvent, insertAccounts, seedCatalog, useTestEnv } from '@concert/testing'
+import { appEnv, createEvent, insertAccounts, seedCatalog, useTestEnv } from '@concert/testing'
 import { beforeAll, describe, expect, it } from 'vitest'
-import { buildGateway, sleep } from './helpers.js'
+import { buildGatewayApp } from '../src/app.js'
+import { loadGatewayConfig } from '../src/config.js'
+import { sleep } from './helpers.js'
 
 const env = useTestEnv()
 let accounts: string[]
@@ -29,11 +31,13 @@ async function fillQueue(eventId: number, count: number) {
 }
 
 async function runGateways(settings: Record<string, string>, seconds: number, sample: () => Promise<void>) {
-  const apps: App[] = []
-  // Two copies of the gateway, each with its own admission loop, on one Redis.
-  for (let i = 0; i < 2; i += 1) {
-    apps.push(await buildGateway(env, { QUEUE_ADMIT_INTERVAL_MS: '50', ...settings }, { workers: true }))
-  }
+  // Two copies of the gateway, each with its own admission loop, on one Redis;
+  // both are built first and started together so the clock starts with them.
+  const config = loadGatewayConfig(
+    appEnv(env, { DB_POOL_SIZE: '3', QUEUE_ADMIT_INTERVAL_MS: '50', LOG_LEVEL: 'silent', ...settings }),
+  )
+  const apps: App[] = await Promise.all([0, 1].map(() => buildGatewayApp({ config, logger: false })))
+  await Promise.all(apps.map((app) => app.ready()))
   const deadline = Date.now() + seconds * 1000
   while (Date.now() < deadline) {
     await sample()

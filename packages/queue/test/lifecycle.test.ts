@@ -31,7 +31,7 @@ describe('queue lifecycle', () => {
   })
 
   it('a waiter that stops polling is dropped as ABANDONED and those behind move up by one', async () => {
-    const { queue } = makeQueue(env, { waitingIdleSeconds: 1, maxActive: 1 })
+    const { queue } = makeQueue(env, { waitingIdleSeconds: 2, maxActive: 1 })
     const event = await createEvent(env.db, 'abandonment')
     // Fill the only READY slot so nobody else is admitted during the test.
     const holder = await queue.join(event, account(10))
@@ -45,8 +45,8 @@ describe('queue lifecycle', () => {
     if (!quitter || !second || !third) throw new Error('joins failed')
     expect([quitter.position, second.position, third.position]).toEqual([1, 2, 3])
 
-    // Only the two behind keep polling for 1.6 s; the holder is READY and is never swept as idle.
-    const deadline = Date.now() + 1_600
+    // Only the two behind keep polling, for 2.6 s; the holder is READY and is never swept as idle.
+    const deadline = Date.now() + 2_600
     while (Date.now() < deadline) {
       await queue.get(second.token)
       await queue.get(third.token)
