@@ -89,13 +89,9 @@ describe('Server-Sent Events', () => {
 
   it('exposes queue depth and mirror lag on /metrics', async () => {
     const metrics = await (await fetch(`${baseUrl}/metrics`)).text()
-    expect(metrics).toMatch(
-      new RegExp(`queue_mirror_lag_entries\\{[^}]*event="${eventId}"[^}]*\\} \\d+`),
-    )
+    expect(metrics).toMatch(new RegExp(`queue_mirror_lag_entries\\{[^}]*event="${eventId}"[^}]*\\} \\d+`))
     expect(metrics).toMatch(/queue_mirror_lag_seconds\{/)
-    expect(metrics).toMatch(
-      new RegExp(`queue_admitted_total\\{[^}]*event="${eventId}"[^}]*\\} [1-9]`),
-    )
+    expect(metrics).toMatch(new RegExp(`queue_admitted_total\\{[^}]*event="${eventId}"[^}]*\\} [1-9]`))
   })
 
   it('an unknown token gets a problem+json 404 instead of a stream', async () => {
