@@ -199,6 +199,19 @@ describe('catalogue', () => {
     expect((await reserve({ scheduleId, seatId: 999_999 })).json().code).toBe('SEAT_NOT_FOUND')
     expect((await reserve({ scheduleId, seatId: 0 })).json().code).toBe('VALIDATION_FAILED')
     expect((await reserve({ scheduleId: '1', seatId: 1 })).json().code).toBe('VALIDATION_FAILED')
+    const past = await env.db
+      .insertInto('EVENT_SCHEDULE')
+      .values({ event_id: catalog.eventId, date: '2020-01-01', start_time: '19:00:00', end_time: null })
+      .executeTakeFirstOrThrow()
+    const pastSale = await reserve({
+      scheduleId: Number(past.insertId),
+      seatId: (catalog.seats[0] as { id: number }).id,
+    })
+    expect(pastSale.statusCode).toBe(404)
+    expect(pastSale.json()).toMatchObject({
+      code: 'SCHEDULE_NOT_FOUND',
+      detail: expect.stringMatching(/2020-01-01/),
+    })
     // Nothing moved and the token is still usable.
     expect((await fastQueue(env).get(token, { touch: false }))?.status).toBe('READY')
   })

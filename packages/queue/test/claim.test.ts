@@ -62,6 +62,27 @@ describe('claiming a READY token for payment', () => {
     expect((await queue.claim(token, 'alive', 10_000)).ok).toBe(true)
   })
 
+  it('a fan who leaves while their payment runs still ends COMPLETED, in Redis and in MySQL', async () => {
+    const { queue, mirror } = makeQueue(env)
+    const token = await readyToken(accounts[4] as string)
+    expect((await queue.claim(token, 'paying', 10_000)).ok).toBe(true)
+    expect(await queue.leave(token)).toBe('LEFT')
+    const completedAt = new Date()
+    expect(await queue.complete(token, 'paying', completedAt)).toBe(true)
+    expect(await queue.get(token)).toMatchObject({
+      status: 'EXPIRED',
+      reason: 'COMPLETED',
+      expiresAt: completedAt.toISOString(),
+    })
+    await mirror.drain(eventId)
+    const row = await env.db
+      .selectFrom('QUEUE_TOKEN')
+      .selectAll()
+      .where('token', '=', token)
+      .executeTakeFirst()
+    expect(row).toMatchObject({ status: 'EXPIRED', reason: 'COMPLETED', expires_at: completedAt })
+  })
+
   it('a WAITING token cannot be claimed; an unknown one is missing', async () => {
     const { queue } = makeQueue(env, { admitPerSecond: 1 })
     const { ticket } = await queue.join(eventId, accounts[3] as string)

@@ -14,7 +14,7 @@ import {
   insertReservation,
   isSeatReserved,
 } from '../repositories/reservations.repository.js'
-import type { CatalogService } from './catalog.service.js'
+import { type CatalogService, todayUtc } from './catalog.service.js'
 
 export interface ReservationResult {
   reservationId: number
@@ -74,6 +74,12 @@ export class ReservationService {
     if (token.completed) throw new AppError('TOKEN_EXPIRED', 'queue token expired (COMPLETED)')
 
     const schedule = await this.deps.catalog.schedule(scheduleId)
+    if (schedule.date < todayUtc()) {
+      throw new AppError(
+        'SCHEDULE_NOT_FOUND',
+        `schedule ${scheduleId} took place on ${schedule.date}; it is not on sale`,
+      )
+    }
     const seat = await this.deps.catalog.seatForSale(schedule, seatId)
     const owner = randomUUID()
 

@@ -23,7 +23,7 @@ if f[1] == 'WAITING' then return { 'NOT_READY' } end
 local now = nowMs()
 local expiresAt = redis.call('ZSCORE', KEYS[3], ARGV[1])
 if f[1] ~= 'READY' or not expiresAt or tonumber(expiresAt) <= now then return { 'EXPIRED' } end
-if f[2] and f[2] ~= ARGV[2] and tonumber(f[3]) > now then return { 'BUSY' } end
+if f[2] and f[2] ~= ARGV[2] and (tonumber(f[3]) or 0) > now then return { 'BUSY' } end
 redis.call('HSET', KEYS[2], 'claim', ARGV[2], 'claimUntil', now + tonumber(ARGV[3]))
 local reply = { 'OK' }
 local fields = redis.call('HGETALL', KEYS[2])

@@ -17,10 +17,18 @@
   ARGV[4] retention seconds
 
   Returns 'OK', or 'NOT_OWNER' when the claim is not (or no longer) this owner's.
+  A token that expired while its payment ran (left mid-payment) is rewritten as COMPLETED.
 ]]
 --- @include "expire"
 
-if redis.call('HGET', KEYS[2], 'claim') ~= ARGV[2] then return 'NOT_OWNER' end
-local k = { waiting = KEYS[3], heartbeat = KEYS[4], active = KEYS[5], accounts = KEYS[6], stream = KEYS[7] }
-expireToken(k, KEYS[2], ARGV[1], 'COMPLETED', ARGV[3], tonumber(ARGV[4]))
+local f = redis.call('HMGET', KEYS[2], 'claim', 'status', 'reason')
+if f[1] ~= ARGV[2] then return 'NOT_OWNER' end
+if f[2] == 'READY' then
+  local k = { waiting = KEYS[3], heartbeat = KEYS[4], active = KEYS[5], accounts = KEYS[6], stream = KEYS[7] }
+  expireToken(k, KEYS[2], ARGV[1], 'COMPLETED', ARGV[3], tonumber(ARGV[4]))
+elseif f[2] == 'EXPIRED' and f[3] ~= 'COMPLETED' then
+  -- It expired (left) while this payment ran; the payment committed, so that is its end.
+  redis.call('HSET', KEYS[2], 'reason', 'COMPLETED', 'expiresAt', ARGV[3])
+  mirror(KEYS[7], KEYS[2])
+end
 return 'OK'

@@ -11,7 +11,9 @@ local function expireToken(k, tokenKey, token, reason, at, retention)
     redis.call('HDEL', k.accounts, accountId)
   end
   redis.call('HSET', tokenKey, 'status', 'EXPIRED', 'reason', reason, 'expiresAt', at)
-  redis.call('HDEL', tokenKey, 'claim', 'claimUntil')
+  -- 'claim' stays: a payment that was running when the token expired (e.g. the fan
+  -- pressed "leave" mid-payment) can still record itself as the reason (complete-7.lua).
+  redis.call('HDEL', tokenKey, 'claimUntil')
   mirror(k.stream, tokenKey)
   redis.call('EXPIRE', tokenKey, retention)
 end
