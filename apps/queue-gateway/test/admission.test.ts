@@ -61,6 +61,12 @@ describe('cluster-wide admission', () => {
     expect(ready + waiting).toBe(400)
     expect(ready).toBeGreaterThanOrEqual(180)
     expect(ready).toBeLessThanOrEqual(220)
+    // The admission log (Redis times) shows the cluster-wide rate itself, start-up skew aside.
+    const log = await env.redis.zrange(keys.admitted, 0, -1, 'WITHSCORES')
+    const times = log.filter((_, i) => i % 2 === 1).map(Number)
+    const rate = (times.length - 1) / (((times.at(-1) ?? 0) - (times[0] ?? 0)) / 1000)
+    expect(rate).toBeGreaterThan(18)
+    expect(rate).toBeLessThan(22)
     // Admitted strictly from the head: the READY tokens are places 1..ready.
     const places = await Promise.all(
       (await env.redis.zrange(keys.active, 0, -1)).map((t) => env.redis.hget(keys.token(t), 'place')),

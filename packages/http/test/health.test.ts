@@ -77,7 +77,7 @@ describe('health endpoints', () => {
     )
     const openapi = await app.inject({ method: 'GET', url: '/docs/json' })
     expect(openapi.statusCode).toBe(200)
-    expect(openapi.json().openapi).toBe('3.0.3')
+    expect(openapi.json().openapi).toBe('3.1.0')
     expect(Object.keys(openapi.json().paths)).toContain('/health/ready')
   })
 })

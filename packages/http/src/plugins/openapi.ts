@@ -9,7 +9,7 @@ export const openapiPlugin = fp<{ title: string; description: string }>(
     app.addSchema(ProblemSchema)
     await app.register(swagger, {
       openapi: {
-        openapi: '3.0.3',
+        openapi: '3.1.0',
         info: { title: options.title, description: options.description, version: '1.0.0' },
         components: {
           securitySchemes: { queueToken: { type: 'http', scheme: 'bearer', description: 'Queue token' } },

@@ -3,8 +3,9 @@
   1. READY tokens past their expiry become EXPIRED (TIMEOUT), freeing slots,
      unless a payment holds a live claim on them.
   2. WAITING tokens without a heartbeat for waitingIdleMs become EXPIRED (ABANDONED).
-  3. A token bucket on the Redis clock (capacity = one second of admissions)
-     admits from the head of the queue while READY stays under maxActive.
+  3. A token bucket on the Redis clock (capacity = one second of admissions,
+     filling only while someone waits) admits from the head of the queue while
+     READY stays under maxActive.
   Because the bucket lives in Redis, the rate holds for the whole cluster
   however many copies call this.
 
@@ -82,6 +83,9 @@ if want > 0 then
   tokens = tokens - admitted
   if admitted > 0 then redis.call('HSETNX', KEYS[6], 'firstAdmitAt', now) end
 end
+-- The bucket saves up only while someone waits: an idle queue does not bank a burst
+-- for the next crowd, so admissions never run ahead of the configured rate.
+if redis.call('ZCARD', KEYS[2]) == 0 then tokens = 0 end
 redis.call('HSET', KEYS[6], 'tokens', tostring(tokens), 'ts', now)
 redis.call('ZREMRANGEBYSCORE', KEYS[7], '-inf', now - 60000)
 
