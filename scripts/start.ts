@@ -7,19 +7,17 @@
 import { type ChildProcess, spawn } from 'node:child_process'
 import { fileURLToPath } from 'node:url'
 import { createDb, ensureDatabase, isConnectionError, migrateToLatest, seedDemoData } from '@concert/db'
+import { createRedisClient } from '@concert/queue'
 import { ConfigError, describeAddress, loadHttpConfig, loadInfraConfig } from '@concert/shared'
-import { Redis } from 'ioredis'
 
 class StartupError extends Error {}
 
 const root = fileURLToPath(new URL('..', import.meta.url))
 
-async function checkRedis(url: string): Promise<void> {
-  const redis = new Redis(url, {
-    lazyConnect: true,
-    connectTimeout: 2_000,
-    maxRetriesPerRequest: 0,
-    retryStrategy: () => null,
+async function checkRedis(url: string, cluster: boolean): Promise<void> {
+  const redis = createRedisClient(url, {
+    cluster,
+    options: { lazyConnect: true, connectTimeout: 2_000, maxRetriesPerRequest: 0, retryStrategy: () => null },
   })
   let lastError: Error | undefined
   redis.on('error', (error: Error) => {
@@ -116,7 +114,7 @@ async function main(): Promise<void> {
   const infra = loadInfraConfig()
   const gateway = loadHttpConfig(process.env, 'GATEWAY_PORT', 3000)
   const booking = loadHttpConfig(process.env, 'BOOKING_PORT', 3001)
-  await checkRedis(infra.redisUrl)
+  await checkRedis(infra.redisUrl, infra.redisCluster)
   await prepareDatabase(infra.mysqlUrl)
 
   process.on('SIGINT', () => stop(0))

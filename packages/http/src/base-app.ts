@@ -56,7 +56,7 @@ export async function createBaseApp(options: BaseAppOptions): Promise<App> {
   await app.register(openapiPlugin, { title: options.title, description: options.description })
   await app.register(metricsPlugin, { app: options.name })
   await app.register(mysqlPlugin, { url: options.infra.mysqlUrl, poolSize: options.infra.dbPoolSize })
-  await app.register(redisPlugin, { url: options.infra.redisUrl })
+  await app.register(redisPlugin, { url: options.infra.redisUrl, cluster: options.infra.redisCluster })
   await app.register(healthPlugin, { mysqlUrl: options.infra.mysqlUrl, redisUrl: options.infra.redisUrl })
   return app
 }

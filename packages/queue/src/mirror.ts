@@ -1,8 +1,8 @@
 import type { Database, NewQueueToken } from '@concert/db'
 import { mysqlErrorCode } from '@concert/db'
-import type { Redis } from 'ioredis'
 import { type Kysely, sql } from 'kysely'
 import { eventKeys } from './keys.js'
+import type { RedisClient } from './redis-client.js'
 import { pairs, toTokenState } from './ticket.js'
 
 const GROUP = 'mirror'
@@ -64,7 +64,7 @@ export async function upsertQueueTokens(db: Kysely<Database>, rows: MirrorRow[])
 }
 
 export interface MirrorOptions {
-  redis: Redis
+  redis: RedisClient
   db: Kysely<Database>
   prefix: string
   /** Unique per process: the consumer name in the stream's group. */

@@ -1,16 +1,16 @@
 import type { Database } from '@concert/db'
 import { AppError } from '@concert/shared'
-import type { Redis } from 'ioredis'
 import type { Kysely } from 'kysely'
 import { type EventKeys, eventKeys } from './keys.js'
 import { QueueRecovery, type RecoverySummary } from './recovery.js'
+import type { RedisClient } from './redis-client.js'
 import { defineQueueCommands, type ExpiryKeys } from './scripts.js'
 import type { QueueSettings } from './settings.js'
 import { pairs, type Ticket, type TokenState, toFacts, toTicket, toTokenState } from './ticket.js'
 import { eventOfToken, newToken } from './token.js'
 
 export interface QueueServiceOptions {
-  redis: Redis
+  redis: RedisClient
   db: Kysely<Database>
   /** REDIS_KEY_PREFIX */
   prefix: string
@@ -45,7 +45,7 @@ const ADMIT_BATCH = 1_000
  */
 export class QueueService {
   readonly recovery: QueueRecovery
-  private readonly redis: Redis
+  private readonly redis: RedisClient
   private readonly prefix: string
   readonly settings: QueueSettings
 

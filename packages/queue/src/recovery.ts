@@ -1,8 +1,8 @@
 import { randomUUID } from 'node:crypto'
 import type { Database } from '@concert/db'
-import type { Redis } from 'ioredis'
 import { type Kysely, sql } from 'kysely'
 import { type EventKeys, eventKeys } from './keys.js'
+import type { RedisClient } from './redis-client.js'
 import { defineQueueCommands } from './scripts.js'
 
 export interface RecoverySummary {
@@ -33,7 +33,7 @@ export class QueueRecovery {
   private readonly inflight = new Map<number, Promise<RecoveryOutcome>>()
 
   constructor(
-    private readonly redis: Redis,
+    private readonly redis: RedisClient,
     private readonly db: Kysely<Database>,
     private readonly prefix: string,
     private readonly retentionSeconds: number,

@@ -1,5 +1,6 @@
 import { readdirSync, readFileSync } from 'node:fs'
-import type { Redis, Result } from 'ioredis'
+import type { Result } from 'ioredis'
+import type { RedisClient } from './redis-client.js'
 
 /**
  * Lua scripts live in ./lua as `<name>-<numKeys>.lua` (the BullMQ layout).
@@ -46,11 +47,11 @@ export function loadScripts(): ScriptDefinition[] {
     })
 }
 
-const defined = new WeakSet<Redis>()
+const defined = new WeakSet<RedisClient>()
 let cache: ScriptDefinition[] | undefined
 
 /** Registers every script on a client once; ioredis then runs them by EVALSHA. */
-export function defineQueueCommands(redis: Redis): void {
+export function defineQueueCommands(redis: RedisClient): void {
   if (defined.has(redis)) return
   cache ??= loadScripts()
   for (const script of cache) {

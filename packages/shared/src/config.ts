@@ -7,6 +7,8 @@ export const DEFAULT_REDIS_URL = 'redis://127.0.0.1:6379'
 export interface InfraConfig {
   mysqlUrl: string
   redisUrl: string
+  /** REDIS_URL is a seed node of a Redis Cluster. */
+  redisCluster: boolean
   /** Prepended to every Redis key; lets several deployments (or test files) share one Redis. */
   redisKeyPrefix: string
   dbPoolSize: number
@@ -17,6 +19,7 @@ export function loadInfraConfig(env: Env = process.env): InfraConfig {
   return {
     mysqlUrl: readUrl(env, 'MYSQL_URL', DEFAULT_MYSQL_URL, ['mysql:']),
     redisUrl: readUrl(env, 'REDIS_URL', DEFAULT_REDIS_URL, ['redis:', 'rediss:']),
+    redisCluster: readInt(env, 'REDIS_CLUSTER', 0, { min: 0, max: 1 }) === 1,
     redisKeyPrefix: readString(env, 'REDIS_KEY_PREFIX', 'concert:'),
     dbPoolSize: readInt(env, 'DB_POOL_SIZE', 10, { min: 1, max: 500 }),
     logLevel: readEnum(env, 'LOG_LEVEL', 'info', [

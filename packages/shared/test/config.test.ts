@@ -6,6 +6,7 @@ describe('infra config', () => {
     expect(loadInfraConfig({})).toEqual({
       mysqlUrl: 'mysql://root@127.0.0.1:3306/concert',
       redisUrl: 'redis://127.0.0.1:6379',
+      redisCluster: false,
       redisKeyPrefix: 'concert:',
       dbPoolSize: 10,
       logLevel: 'info',
@@ -17,12 +18,14 @@ describe('infra config', () => {
       MYSQL_URL: 'mysql://u:p@db:3307/x',
       REDIS_URL: 'rediss://cache:6380',
       REDIS_KEY_PREFIX: 'p:',
+      REDIS_CLUSTER: '1',
       DB_POOL_SIZE: '3',
       LOG_LEVEL: 'warn',
     })
     expect(config).toEqual({
       mysqlUrl: 'mysql://u:p@db:3307/x',
       redisUrl: 'rediss://cache:6380',
+      redisCluster: true,
       redisKeyPrefix: 'p:',
       dbPoolSize: 3,
       logLevel: 'warn',

@@ -1,7 +1,7 @@
 import type { Database } from '@concert/db'
+import type { RedisClient } from '@concert/queue'
 import { scheduleKeys } from '@concert/queue'
 import { AppError } from '@concert/shared'
-import type { Redis } from 'ioredis'
 import type { Kysely } from 'kysely'
 import {
   findEvent,
@@ -42,7 +42,7 @@ export class CatalogService {
 
   constructor(
     private readonly db: Kysely<Database>,
-    private readonly redis: Redis,
+    private readonly redis: RedisClient,
     private readonly prefix: string,
     private readonly seatMapCacheMs: number,
   ) {}

@@ -1,9 +1,9 @@
 import { randomUUID } from 'node:crypto'
 import { type Database, isDuplicateKey } from '@concert/db'
+import type { RedisClient } from '@concert/queue'
 import { type QueueService, scheduleKeys, type TokenState } from '@concert/queue'
 import { AppError } from '@concert/shared'
 import type { FastifyBaseLogger } from 'fastify'
-import type { Redis } from 'ioredis'
 import type { Kysely } from 'kysely'
 import type { VerifiedToken } from '../plugins/token-guard.js'
 import { balanceOf, deductFromBalance } from '../repositories/accounts.repository.js'
@@ -55,7 +55,7 @@ export class ReservationService {
   constructor(
     private readonly deps: {
       db: Kysely<Database>
-      redis: Redis
+      redis: RedisClient
       queue: QueueService
       catalog: CatalogService
       prefix: string
