@@ -68,6 +68,9 @@ function startApp(name: string, entry: string): ChildProcess {
     cwd: root,
     stdio: 'inherit',
     env: process.env,
+    // Their own process group: Ctrl-C reaches only this script, which then stops each
+    // app exactly once with SIGTERM (a second signal would make an app skip its drain).
+    detached: true,
   })
   child.on('exit', (code, signal) => {
     if (!stopping) {
@@ -119,6 +122,11 @@ async function main(): Promise<void> {
 
   process.on('SIGINT', () => stop(0))
   process.on('SIGTERM', () => stop(0))
+  // Never leave detached apps behind, whatever ends this script.
+  process.on('exit', () => {
+    for (const child of children)
+      if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM')
+  })
   children.push(startApp('queue-gateway', 'apps/queue-gateway/src/server.ts'))
   children.push(startApp('booking-api', 'apps/booking-api/src/server.ts'))
 

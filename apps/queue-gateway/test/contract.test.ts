@@ -92,6 +92,26 @@ describe('queue-gateway HTTP contract', () => {
     expect(text.json().code).toBe('UNSUPPORTED_MEDIA_TYPE')
   })
 
+  it('refuses oversized bodies and over-long tokens with 4xx problems', async () => {
+    const big = await app.inject({
+      method: 'POST',
+      url: '/v1/queue/tokens',
+      payload: { accountId: 'c-1', eventId, padding: 'x'.repeat(20_000) },
+    })
+    expect(big.statusCode).toBe(413)
+    expect(big.json().code).toBe('PAYLOAD_TOO_LARGE')
+    const long = await app.inject({ method: 'GET', url: `/v1/queue/tokens/${'a'.repeat(200)}` })
+    expect(long.statusCode).toBe(400)
+    expect(long.json()).toMatchObject({
+      code: 'VALIDATION_FAILED',
+      detail: 'params/token must NOT have more than 128 characters',
+    })
+    const badUrl = await app.inject({ method: 'GET', url: '/v1/queue/tokens/%E0%A4%A' })
+    expect(badUrl.statusCode).toBe(400)
+    expect(badUrl.headers['content-type']).toContain('application/problem+json')
+    expect(badUrl.json().code).toBe('VALIDATION_FAILED')
+  })
+
   it('unknown, malformed and foreign-event tokens are 404 TOKEN_NOT_FOUND', async () => {
     for (const token of [`${eventId}.AAAAAAAAAAAAAAAAAAAAAA`, 'nonsense', '424242.AAAAAAAAAAAAAAAAAAAAAA']) {
       for (const method of ['GET', 'DELETE'] as const) {

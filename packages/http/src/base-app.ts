@@ -1,4 +1,5 @@
 import type { InfraConfig } from '@concert/shared'
+import { AppError } from '@concert/shared'
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
 import Fastify, {
   type FastifyBaseLogger,
@@ -8,7 +9,7 @@ import Fastify, {
   type RawRequestDefaultExpression,
   type RawServerDefault,
 } from 'fastify'
-import { errorsPlugin } from './plugins/errors.js'
+import { errorsPlugin, sendProblem, toAppError } from './plugins/errors.js'
 import { healthPlugin } from './plugins/health.js'
 import { metricsPlugin } from './plugins/metrics.js'
 import { mysqlPlugin } from './plugins/mysql.js'
@@ -44,6 +45,11 @@ export async function createBaseApp(options: BaseAppOptions): Promise<App> {
     bodyLimit: 16 * 1024,
     trustProxy: options.trustProxy ?? false,
     return503OnClosing: true,
+    // Long enough that the route schemas, not the router, decide what is too long.
+    maxParamLength: 256,
+    // Malformed URLs and the like are answered as problem+json too.
+    frameworkErrors: (error, _request, reply) =>
+      sendProblem(reply, toAppError(error) ?? new AppError('VALIDATION_FAILED', error.message)),
     schemaController: {
       // Fastify types this factory after @fastify/ajv-compiler's internals; ours has the same runtime shape.
       compilersFactory: {
