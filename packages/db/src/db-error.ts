@@ -27,3 +27,24 @@ export function isConnectionError(error: unknown): boolean {
     ].includes(code)
   )
 }
+
+/** InnoDB chose this transaction as a deadlock victim, or gave up waiting for a lock: safe to run again. */
+export function isRetryableLockError(error: unknown): boolean {
+  const code = mysqlErrorCode(error)
+  return code === 'ER_LOCK_DEADLOCK' || code === 'ER_LOCK_WAIT_TIMEOUT'
+}
+
+/**
+ * Runs a whole transaction again when InnoDB rolled it back as a deadlock
+ * victim (it undid every write, so a rerun is safe), with a short growing pause.
+ */
+export async function retryOnDeadlock<T>(work: () => Promise<T>, attempts = 5): Promise<T> {
+  for (let attempt = 1; ; attempt += 1) {
+    try {
+      return await work()
+    } catch (error) {
+      if (attempt >= attempts || !isRetryableLockError(error)) throw error
+      await new Promise((resolve) => setTimeout(resolve, 5 * attempt + Math.random() * 10))
+    }
+  }
+}

@@ -1,5 +1,5 @@
 import type { Database, NewQueueToken } from '@concert/db'
-import { mysqlErrorCode } from '@concert/db'
+import { retryOnDeadlock } from '@concert/db'
 import { type Kysely, sql } from 'kysely'
 import { eventKeys } from './keys.js'
 import type { RedisClient } from './redis-client.js'
@@ -142,7 +142,7 @@ export class MirrorWorker {
     }
     if (entries.length === 0) return 0
     const rows = newestPerToken(entries.map(([, fields]) => toMirrorRow(pairs(fields))))
-    await this.withDeadlockRetry(() => upsertQueueTokens(this.options.db, rows))
+    await retryOnDeadlock(() => upsertQueueTokens(this.options.db, rows))
     const ids = entries.map(([id]) => id)
     await this.options.redis
       .multi()
@@ -172,17 +172,5 @@ export class MirrorWorker {
     const firstId = first[0]?.[0]
     const oldestAgeMs = firstId ? Math.max(0, Date.now() - Number(firstId.split('-')[0])) : 0
     return { entries: length, oldestAgeMs }
-  }
-
-  private async withDeadlockRetry(work: () => Promise<void>): Promise<void> {
-    for (let attempt = 1; ; attempt += 1) {
-      try {
-        return await work()
-      } catch (error) {
-        const code = mysqlErrorCode(error)
-        if (attempt >= 5 || (code !== 'ER_LOCK_DEADLOCK' && code !== 'ER_LOCK_WAIT_TIMEOUT')) throw error
-        await new Promise((resolve) => setTimeout(resolve, 10 * attempt))
-      }
-    }
   }
 }

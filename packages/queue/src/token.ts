@@ -5,9 +5,6 @@ const randomPart = customAlphabet('0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghi
 
 const TOKEN_PATTERN = /^([1-9][0-9]{0,14})\.([0-9A-Za-z]{22})$/
 
-/** Pattern for schemas: `<eventId>.<22 random chars>`. */
-export const TOKEN_REGEX_SOURCE = '^[1-9][0-9]{0,14}\\.[0-9A-Za-z]{22}$'
-
 /**
  * A queue token names its event (`<eventId>.<random>`), so any process can
  * find the token's keys (and Cluster slot) from the token alone.

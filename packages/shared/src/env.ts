@@ -34,22 +34,6 @@ export function readInt(
   return parsed
 }
 
-export function readNumber(
-  env: Env,
-  name: string,
-  fallback: number,
-  range: { min?: number; max?: number } = {},
-) {
-  const value = raw(env, name)
-  if (value === undefined) return fallback
-  const parsed = Number(value)
-  if (!Number.isFinite(parsed)) throw new ConfigError(`${name} must be a number, got "${value}"`)
-  const { min = -Infinity, max = Infinity } = range
-  if (parsed < min || parsed > max)
-    throw new ConfigError(`${name} must be between ${min} and ${max}, got ${parsed}`)
-  return parsed
-}
-
 export function readUrl(env: Env, name: string, fallback: string, protocols: string[]): string {
   const value = raw(env, name) ?? fallback
   let url: URL

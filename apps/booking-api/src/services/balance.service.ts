@@ -1,4 +1,4 @@
-import { type Database, isDuplicateKey } from '@concert/db'
+import { type Database, isDuplicateKey, retryOnDeadlock } from '@concert/db'
 import { AppError } from '@concert/shared'
 import type { Kysely } from 'kysely'
 import { addToBalance, balanceOf, findAccount, MAX_BALANCE } from '../repositories/accounts.repository.js'
@@ -42,26 +42,28 @@ export async function chargeBalance(
     if (earlier) return { ...replayCharge(earlier, amount), replayed: true }
   }
   try {
-    const result = await db.transaction().execute(async (trx) => {
-      if (!(await addToBalance(trx, accountId, amount))) {
-        const account = await findAccount(trx, accountId)
-        if (!account) throw new AppError('ACCOUNT_NOT_FOUND', `account ${accountId} does not exist`)
-        throw new AppError(
-          'AMOUNT_OUT_OF_RANGE',
-          `the balance would pass ${MAX_BALANCE} won (now ${account.amount})`,
-        )
-      }
-      const balance = (await balanceOf(trx, accountId)) ?? 0
-      await insertHistory(trx, {
-        accountId,
-        amount,
-        type: 'CHARGE',
-        reservationId: null,
-        idempotencyKey: key,
-        balanceAfter: balance,
-      })
-      return { accountId, balance, charged: amount }
-    })
+    const result = await retryOnDeadlock(() =>
+      db.transaction().execute(async (trx) => {
+        if (!(await addToBalance(trx, accountId, amount))) {
+          const account = await findAccount(trx, accountId)
+          if (!account) throw new AppError('ACCOUNT_NOT_FOUND', `account ${accountId} does not exist`)
+          throw new AppError(
+            'AMOUNT_OUT_OF_RANGE',
+            `the balance would pass ${MAX_BALANCE} won (now ${account.amount})`,
+          )
+        }
+        const balance = (await balanceOf(trx, accountId)) ?? 0
+        await insertHistory(trx, {
+          accountId,
+          amount,
+          type: 'CHARGE',
+          reservationId: null,
+          idempotencyKey: key,
+          balanceAfter: balance,
+        })
+        return { accountId, balance, charged: amount }
+      }),
+    )
     return { ...result, replayed: false }
   } catch (error) {
     if (key && isDuplicateKey(error)) {

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto'
-import { type Database, isDuplicateKey } from '@concert/db'
+import { type Database, isDuplicateKey, retryOnDeadlock } from '@concert/db'
 import type { RedisClient } from '@concert/queue'
 import { type QueueService, scheduleKeys, type TokenState } from '@concert/queue'
 import { AppError } from '@concert/shared'
@@ -157,38 +157,47 @@ export class ReservationService {
     idempotencyKey?: string | undefined
   }): Promise<{ reservationId: number; balanceAfter: number }> {
     try {
-      return await this.deps.db.transaction().execute(async (trx) => {
-        // The account row first: every money-moving transaction locks it before anything else.
-        if (!(await deductFromBalance(trx, sale.accountId, sale.price))) {
-          throw new AppError('INSUFFICIENT_BALANCE', `the seat costs ${sale.price} won`)
-        }
-        if (await tokenAlreadyPaid(trx, sale.claimed.token)) {
-          throw new AppError('TOKEN_EXPIRED', 'queue token expired (COMPLETED)')
-        }
-        let reservationId: number
-        try {
-          reservationId = await insertReservation(trx, { ...sale, reservedAt: sale.completedAt })
-        } catch (error) {
-          if (isDuplicateKey(error)) throw new AppError('SEAT_ALREADY_RESERVED', 'the seat was just reserved')
-          throw error
-        }
-        const balanceAfter = (await balanceOf(trx, sale.accountId)) ?? 0
-        try {
-          await insertHistory(trx, {
-            accountId: sale.accountId,
-            amount: -sale.price,
-            type: 'PAYMENT',
-            reservationId,
-            idempotencyKey: sale.idempotencyKey ?? null,
-            balanceAfter,
-          })
-        } catch (error) {
-          if (isDuplicateKey(error)) throw new IdempotentRace()
-          throw error
-        }
-        await markTokenCompleted(trx, sale.claimed, sale.completedAt)
-        return { reservationId, balanceAfter }
-      })
+      // READ COMMITTED: no gap locks, so payments for tokens whose QUEUE_TOKEN row the
+      // mirror has not written yet cannot deadlock on the missing rows; a deadlock that
+      // still happens (InnoDB undid the whole transaction) is simply run again.
+      return await retryOnDeadlock(() =>
+        this.deps.db
+          .transaction()
+          .setIsolationLevel('read committed')
+          .execute(async (trx) => {
+            // The account row first: every money-moving transaction locks it before anything else.
+            if (!(await deductFromBalance(trx, sale.accountId, sale.price))) {
+              throw new AppError('INSUFFICIENT_BALANCE', `the seat costs ${sale.price} won`)
+            }
+            if (await tokenAlreadyPaid(trx, sale.claimed.token)) {
+              throw new AppError('TOKEN_EXPIRED', 'queue token expired (COMPLETED)')
+            }
+            let reservationId: number
+            try {
+              reservationId = await insertReservation(trx, { ...sale, reservedAt: sale.completedAt })
+            } catch (error) {
+              if (isDuplicateKey(error))
+                throw new AppError('SEAT_ALREADY_RESERVED', 'the seat was just reserved')
+              throw error
+            }
+            const balanceAfter = (await balanceOf(trx, sale.accountId)) ?? 0
+            try {
+              await insertHistory(trx, {
+                accountId: sale.accountId,
+                amount: -sale.price,
+                type: 'PAYMENT',
+                reservationId,
+                idempotencyKey: sale.idempotencyKey ?? null,
+                balanceAfter,
+              })
+            } catch (error) {
+              if (isDuplicateKey(error)) throw new IdempotentRace()
+              throw error
+            }
+            await markTokenCompleted(trx, sale.claimed, sale.completedAt)
+            return { reservationId, balanceAfter }
+          }),
+      )
     } catch (error) {
       // Belt and braces: the UNIQUE(schedule_id, seat_id) key must never surface as a 500.
       if (isDuplicateKey(error) && !(error instanceof AppError)) {

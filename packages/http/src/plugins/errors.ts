@@ -1,5 +1,5 @@
-import { isConnectionError } from '@concert/db'
-import { AppError, type ErrorCode, toProblem } from '@concert/shared'
+import { isConnectionError, isRetryableLockError } from '@concert/db'
+import { AppError, toProblem } from '@concert/shared'
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify'
 import fp from 'fastify-plugin'
 
@@ -34,6 +34,13 @@ function isRedisUnavailable(error: unknown): boolean {
 
 export function toAppError(error: unknown): AppError | undefined {
   if (error instanceof AppError) return error
+  if (isRetryableLockError(error)) {
+    // Still contended after the transaction's own retries: the client may try again.
+    return new AppError('SERVICE_UNAVAILABLE', 'the service is busy, retry shortly', {
+      retryAfter: 1,
+      cause: error,
+    })
+  }
   if (isConnectionError(error) || isRedisUnavailable(error)) {
     return new AppError('SERVICE_UNAVAILABLE', 'a backing service is unavailable, retry shortly', {
       retryAfter: 1,
@@ -75,7 +82,3 @@ export const errorsPlugin = fp(
   },
   { name: 'errors' },
 )
-
-export function isErrorCode(error: unknown, code: ErrorCode): boolean {
-  return error instanceof AppError && error.code === code
-}
