@@ -44,6 +44,26 @@ describe('accounts', () => {
     expect(again.json().code).toBe('EMAIL_TAKEN')
   })
 
+  it('20 parallel sign-ups with one email: exactly one account', async () => {
+    const responses = await Promise.all(
+      Array.from({ length: 20 }, (_, i) =>
+        app.inject({
+          method: 'POST',
+          url: '/v1/accounts',
+          payload: { email: 'race@example.com', name: `R${i}` },
+        }),
+      ),
+    )
+    expect(responses.filter((r) => r.statusCode === 201)).toHaveLength(1)
+    expect(responses.filter((r) => r.statusCode === 409 && r.json().code === 'EMAIL_TAKEN')).toHaveLength(19)
+    const rows = await env.db
+      .selectFrom('ACCOUNT')
+      .selectAll()
+      .where('email', '=', 'race@example.com')
+      .execute()
+    expect(rows).toHaveLength(1)
+  })
+
   it.each([
     [{ email: 'not-an-email', name: 'x' }],
     [{ email: 'a@b.co' }],

@@ -46,7 +46,7 @@ export async function createBaseApp(options: BaseAppOptions): Promise<App> {
     trustProxy: options.trustProxy ?? false,
     return503OnClosing: true,
     // Long enough that the route schemas, not the router, decide what is too long.
-    maxParamLength: 256,
+    routerOptions: { maxParamLength: 256 },
     // Malformed URLs and the like are answered as problem+json too.
     frameworkErrors: (error, _request, reply) =>
       sendProblem(reply, toAppError(error) ?? new AppError('VALIDATION_FAILED', error.message)),

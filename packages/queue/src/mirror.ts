@@ -1,4 +1,4 @@
-import type { Database, NewQueueToken } from '@concert/db'
+import type { Database, DbExecutor, NewQueueToken } from '@concert/db'
 import { retryOnDeadlock } from '@concert/db'
 import { type Kysely, sql } from 'kysely'
 import { eventKeys } from './keys.js'
@@ -47,7 +47,7 @@ export function newestPerToken(rows: MirrorRow[]): MirrorRow[] {
  * a crash between commit and XACK) changes nothing. `version` is assigned last
  * because MySQL evaluates the assignments left to right.
  */
-export async function upsertQueueTokens(db: Kysely<Database>, rows: MirrorRow[]): Promise<void> {
+export async function upsertQueueTokens(db: DbExecutor, rows: MirrorRow[]): Promise<void> {
   if (rows.length === 0) return
   const newer = sql<boolean>`VALUES(version) > version`
   await db
@@ -142,7 +142,13 @@ export class MirrorWorker {
     }
     if (entries.length === 0) return 0
     const rows = newestPerToken(entries.map(([, fields]) => toMirrorRow(pairs(fields))))
-    await retryOnDeadlock(() => upsertQueueTokens(this.options.db, rows))
+    // READ COMMITTED keeps InnoDB from gap-locking the rows a payment is about to insert.
+    await retryOnDeadlock(() =>
+      this.options.db
+        .transaction()
+        .setIsolationLevel('read committed')
+        .execute((trx) => upsertQueueTokens(trx, rows)),
+    )
     const ids = entries.map(([id]) => id)
     await this.options.redis
       .multi()
