@@ -115,7 +115,10 @@ export function toTicket(
     eventId: state.eventId,
     status: state.status,
     position,
-    estimatedWaitSeconds: waiting ? Math.ceil(position / observedRate(facts, settings.admitPerSecond)) : null,
+    // SPEC §4: people ahead ÷ the observed admission rate.
+    estimatedWaitSeconds: waiting
+      ? Math.ceil((position - 1) / observedRate(facts, settings.admitPerSecond))
+      : null,
     issuedAt: iso(state.issuedAt) ?? '',
     readyAt: iso(state.readyAt),
     expiresAt: iso(state.expiresAt),

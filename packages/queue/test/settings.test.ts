@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { loadQueueSettings, observedRate, pollAfterMs } from '../src/index.js'
+import { loadQueueSettings, observedRate, pollAfterMs, toTicket } from '../src/index.js'
 
 describe('queue settings', () => {
   it('defaults to SPEC §4', () => {
@@ -42,6 +42,35 @@ describe('ETA and poll hints', () => {
     expect(observedRate(facts({ firstAdmitAt: 0, admittedLastMinute: 600 }), 50)).toBe(10)
     // A stalled queue still yields a finite ETA.
     expect(observedRate(facts({ firstAdmitAt: 0, admittedLastMinute: 0 }), 50)).toBeCloseTo(1 / 60)
+  })
+
+  it('ETA = people ahead ÷ rate, rounded up; null unless WAITING', () => {
+    const state = {
+      token: '1.x',
+      accountId: 'a',
+      eventId: 1,
+      place: 7,
+      status: 'WAITING' as const,
+      reason: null,
+      issuedAt: 0,
+      readyAt: null,
+      expiresAt: null,
+      version: 1,
+    }
+    const settings = { admitPerSecond: 50, waitingIdleSeconds: 120 }
+    expect(toTicket(state, facts({ rank: 0 }), settings)).toMatchObject({
+      position: 1,
+      estimatedWaitSeconds: 0,
+    })
+    expect(toTicket(state, facts({ rank: 100 }), settings)).toMatchObject({
+      position: 101,
+      estimatedWaitSeconds: 2,
+    })
+    expect(toTicket(state, facts({ rank: 101 }), settings).estimatedWaitSeconds).toBe(3)
+    expect(toTicket({ ...state, status: 'READY' }, facts({ rank: null }), settings)).toMatchObject({
+      position: 0,
+      estimatedWaitSeconds: null,
+    })
   })
 
   it('asks fans far back to poll less often, never slower than a third of the idle window', () => {
