@@ -80,6 +80,8 @@ describe('reserve-and-pay under contention', () => {
       .where('token', '=', winnerToken)
       .executeTakeFirst()
     expect(tokenRow).toMatchObject({ status: 'EXPIRED', reason: 'COMPLETED' })
+    const metrics = (await app.inject({ method: 'GET', url: '/metrics' })).body
+    expect(metrics).toMatch(/booking_reservations_total\{[^}]*outcome="CREATED"[^}]*\} 1\n/)
     // The losers keep their READY tokens and can try another seat.
     const someLoser = accounts.find((id) => id !== winner.accountId) as string
     expect((await queue.get(tokens.get(someLoser) as string, { touch: false }))?.status).toBe('READY')

@@ -1,4 +1,6 @@
 import { type App, problemResponses } from '@concert/http'
+import { AppError } from '@concert/shared'
+import { Counter } from 'prom-client'
 import { Type } from 'typebox'
 import { verifiedToken } from '../plugins/token-guard.js'
 import { IdempotencyHeaders, ReserveBody } from '../schemas.js'
@@ -9,6 +11,12 @@ export async function reservationRoutes(
   app: App,
   { catalog, reservations }: { catalog: CatalogService; reservations: ReservationService },
 ): Promise<void> {
+  const outcomes = new Counter({
+    name: 'booking_reservations_total',
+    help: 'Reserve-and-pay attempts by outcome (CREATED, REPLAYED, or the error code)',
+    labelNames: ['outcome'],
+    registers: [app.metrics],
+  })
   app.post(
     '/v1/reservations',
     {
@@ -36,12 +44,18 @@ export async function reservationRoutes(
       },
     },
     async (request, reply) => {
-      const result = await reservations.reserve({
-        token: verifiedToken(request),
-        scheduleId: request.body.scheduleId,
-        seatId: request.body.seatId,
-        idempotencyKey: request.headers['idempotency-key'],
-      })
+      const result = await reservations
+        .reserve({
+          token: verifiedToken(request),
+          scheduleId: request.body.scheduleId,
+          seatId: request.body.seatId,
+          idempotencyKey: request.headers['idempotency-key'],
+        })
+        .catch((error: unknown) => {
+          outcomes.inc({ outcome: error instanceof AppError ? error.code : 'ERROR' })
+          throw error
+        })
+      outcomes.inc({ outcome: result.replayed ? 'REPLAYED' : 'CREATED' })
       if (result.replayed) reply.header('idempotent-replayed', 'true')
       const { replayed: _replayed, ...reservation } = result
       return reply.status(201).send(reservation)
