@@ -27,6 +27,11 @@ export interface BaseAppOptions {
   trustProxy?: boolean
 }
 
+/** `/v1/queue/tokens/<token>…` → `/v1/queue/tokens/<redacted>…` for logs. */
+export function redactTokens(url: string): string {
+  return url.replace(/(\/v1\/queue\/tokens\/)[^/?#]+/, '$1<redacted>')
+}
+
 export type App = FastifyInstance<
   RawServerDefault,
   RawRequestDefaultExpression,
@@ -41,7 +46,17 @@ export type App = FastifyInstance<
  */
 export async function createBaseApp(options: BaseAppOptions): Promise<App> {
   const app = Fastify({
-    logger: options.logger ?? { level: options.infra.logLevel },
+    logger: options.logger ?? {
+      level: options.infra.logLevel,
+      serializers: {
+        // Queue tokens travel in paths (SPEC §3); keep them out of the access log.
+        req: (request: { method: string; url: string; ip?: string }) => ({
+          method: request.method,
+          url: redactTokens(request.url),
+          remoteAddress: request.ip,
+        }),
+      },
+    },
     bodyLimit: 16 * 1024,
     trustProxy: options.trustProxy ?? false,
     return503OnClosing: true,

@@ -1,7 +1,7 @@
 import { loadInfraConfig } from '@concert/shared'
 import { useTestEnv } from '@concert/testing'
 import { afterEach, describe, expect, it } from 'vitest'
-import { type App, createBaseApp } from '../src/index.js'
+import { type App, createBaseApp, redactTokens } from '../src/index.js'
 
 const env = useTestEnv()
 const apps: App[] = []
@@ -79,5 +79,15 @@ describe('health endpoints', () => {
     expect(openapi.statusCode).toBe(200)
     expect(openapi.json().openapi).toBe('3.1.0')
     expect(Object.keys(openapi.json().paths)).toContain('/health/ready')
+  })
+})
+
+describe('access log', () => {
+  it('never contains a queue token', () => {
+    expect(redactTokens('/v1/queue/tokens/1.abcDEF123/stream?x=1')).toBe(
+      '/v1/queue/tokens/<redacted>/stream?x=1',
+    )
+    expect(redactTokens('/v1/queue/tokens/1.abcDEF123')).toBe('/v1/queue/tokens/<redacted>')
+    expect(redactTokens('/v1/queue/tokens')).toBe('/v1/queue/tokens')
   })
 })
