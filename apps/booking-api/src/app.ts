@@ -21,6 +21,7 @@ export async function buildBookingApp({ config, logger }: BookingAppOptions): Pr
     title: 'Concert booking API',
     description: 'Accounts, balance, catalogue, seat maps and reserve-and-pay.',
     infra: config.infra,
+    corsOrigins: config.http.corsOrigins,
     logger,
   })
   for (const schema of bookingSchemas) app.addSchema(schema)

@@ -1,5 +1,6 @@
 import type { InfraConfig } from '@concert/shared'
 import { AppError } from '@concert/shared'
+import cors from '@fastify/cors'
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
 import Fastify, {
   type FastifyBaseLogger,
@@ -22,6 +23,8 @@ export interface BaseAppOptions {
   title: string
   description: string
   infra: InfraConfig
+  /** Browser origins allowed by CORS (none by default). */
+  corsOrigins?: string[] | '*'
   /** Pass `false` to silence logs (tests), or Fastify logger options. */
   logger?: FastifyServerOptions['logger']
   trustProxy?: boolean
@@ -74,6 +77,16 @@ export async function createBaseApp(options: BaseAppOptions): Promise<App> {
   }).withTypeProvider<TypeBoxTypeProvider>()
 
   await app.register(errorsPlugin)
+  const origins = options.corsOrigins ?? []
+  if (origins === '*' || origins.length > 0) {
+    await app.register(cors, {
+      origin: origins === '*' ? '*' : origins,
+      methods: ['GET', 'POST', 'DELETE'],
+      allowedHeaders: ['Authorization', 'Content-Type', 'Idempotency-Key'],
+      exposedHeaders: ['Location', 'Retry-After', 'Idempotent-Replayed'],
+      maxAge: 600,
+    })
+  }
   await app.register(openapiPlugin, { title: options.title, description: options.description })
   await app.register(metricsPlugin, { app: options.name })
   await app.register(mysqlPlugin, { url: options.infra.mysqlUrl, poolSize: options.infra.dbPoolSize })

@@ -82,6 +82,55 @@ describe('health endpoints', () => {
   })
 })
 
+describe('CORS', () => {
+  it('sends no CORS headers unless origins are configured', async () => {
+    const app = await build()
+    const response = await app.inject({
+      method: 'GET',
+      url: '/health/live',
+      headers: { origin: 'https://x.example' },
+    })
+    expect(response.headers['access-control-allow-origin']).toBeUndefined()
+  })
+
+  it('lets configured browser origins call with a bearer token and read Retry-After', async () => {
+    const infra = loadInfraConfig({ MYSQL_URL: env.mysqlUrl, REDIS_URL: env.redisUrl })
+    const app = await createBaseApp({
+      name: 'test',
+      title: 't',
+      description: 't',
+      infra,
+      corsOrigins: ['https://tickets.example'],
+      logger: false,
+    })
+    apps.push(app)
+    const preflight = await app.inject({
+      method: 'OPTIONS',
+      url: '/health/live',
+      headers: {
+        origin: 'https://tickets.example',
+        'access-control-request-method': 'POST',
+        'access-control-request-headers': 'authorization,content-type,idempotency-key',
+      },
+    })
+    expect(preflight.statusCode).toBe(204)
+    expect(preflight.headers['access-control-allow-origin']).toBe('https://tickets.example')
+    expect(String(preflight.headers['access-control-allow-headers'])).toMatch(/Authorization/)
+    const other = await app.inject({
+      method: 'GET',
+      url: '/health/live',
+      headers: { origin: 'https://evil.example' },
+    })
+    expect(other.headers['access-control-allow-origin']).toBeUndefined()
+    const allowed = await app.inject({
+      method: 'GET',
+      url: '/health/live',
+      headers: { origin: 'https://tickets.example' },
+    })
+    expect(String(allowed.headers['access-control-expose-headers'])).toMatch(/Retry-After/)
+  })
+})
+
 describe('access log', () => {
   it('never contains a queue token', () => {
     expect(redactTokens('/v1/queue/tokens/1.abcDEF123/stream?x=1')).toBe(

@@ -1,4 +1,4 @@
-import { type Env, readEnum, readInt, readString, readUrl } from './env.js'
+import { ConfigError, type Env, readEnum, readInt, readString, readUrl } from './env.js'
 
 export const DEFAULT_MYSQL_URL = 'mysql://root@127.0.0.1:3306/concert'
 export const DEFAULT_REDIS_URL = 'redis://127.0.0.1:6379'
@@ -37,12 +37,32 @@ export function loadInfraConfig(env: Env = process.env): InfraConfig {
 export interface HttpConfig {
   host: string
   port: number
+  /** Browser origins allowed to call the API (CORS): none, '*' for any, or a list. */
+  corsOrigins: string[] | '*'
+}
+
+function readOrigins(env: Env): string[] | '*' {
+  const value = readString(env, 'CORS_ORIGINS', '')
+  if (value === '*') return '*'
+  const origins = value
+    .split(',')
+    .map((origin) => origin.trim())
+    .filter(Boolean)
+  for (const origin of origins) {
+    if (!/^https?:\/\/[^/\s]+$/.test(origin)) {
+      throw new ConfigError(
+        `CORS_ORIGINS must be '*' or comma-separated origins like https://tickets.example, got "${origin}"`,
+      )
+    }
+  }
+  return origins
 }
 
 export function loadHttpConfig(env: Env, portVariable: string, defaultPort: number): HttpConfig {
   return {
     host: readString(env, 'HOST', '0.0.0.0'),
     port: readInt(env, portVariable, defaultPort, { min: 0, max: 65535 }),
+    corsOrigins: readOrigins(env),
   }
 }
 

@@ -51,14 +51,25 @@ describe('infra config', () => {
 
 describe('http config', () => {
   it('uses the app default port unless overridden', () => {
-    expect(loadHttpConfig({}, 'GATEWAY_PORT', 3000)).toEqual({ host: '0.0.0.0', port: 3000 })
+    expect(loadHttpConfig({}, 'GATEWAY_PORT', 3000)).toEqual({ host: '0.0.0.0', port: 3000, corsOrigins: [] })
     expect(loadHttpConfig({ GATEWAY_PORT: '4000', HOST: '127.0.0.1' }, 'GATEWAY_PORT', 3000)).toEqual({
       host: '127.0.0.1',
       port: 4000,
+      corsOrigins: [],
     })
     expect(() => loadHttpConfig({ GATEWAY_PORT: '70000' }, 'GATEWAY_PORT', 3000)).toThrow(
       /between 0 and 65535/,
     )
+  })
+})
+
+describe('CORS origins', () => {
+  it('are off by default, "*" for any, or a list of origins', () => {
+    expect(loadHttpConfig({ CORS_ORIGINS: '*' }, 'P', 1).corsOrigins).toBe('*')
+    expect(
+      loadHttpConfig({ CORS_ORIGINS: 'https://tickets.example, http://localhost:5173' }, 'P', 1).corsOrigins,
+    ).toEqual(['https://tickets.example', 'http://localhost:5173'])
+    expect(() => loadHttpConfig({ CORS_ORIGINS: 'tickets.example' }, 'P', 1)).toThrow(/CORS_ORIGINS/)
   })
 })
 
