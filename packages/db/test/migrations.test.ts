@@ -1,6 +1,9 @@
-import { useTestEnv } from '@concert/testing'
+// By path, not by package name: @concert/testing depends on this package, so a
+// devDependency back on it would make the workspace graph cyclic.
+
 import { sql } from 'kysely'
 import { describe, expect, it } from 'vitest'
+import { useTestEnv } from '../../testing/src/index.js'
 import { migrateToLatest } from '../src/index.js'
 
 const env = useTestEnv()
