@@ -17,6 +17,7 @@ import type { App } from '@concert/http'
 import { eventKeys, QueueService } from '@concert/queue'
 import { buildGatewayApp, loadGatewayConfig } from '@concert/queue-gateway'
 import { DEFAULT_MYSQL_URL, DEFAULT_REDIS_URL } from '@concert/shared'
+import { createEvent, deleteKeys, insertAccounts } from '@concert/testing/fixtures'
 import { Redis } from 'ioredis'
 
 const JOINS = Number(process.env.BENCH_JOINS ?? 2000)
@@ -78,27 +79,7 @@ async function main(): Promise<void> {
   try {
     await migrateToLatest(db)
     await seedDemoData(db)
-    const accounts = Array.from({ length: JOINS }, (_, i) => `bench-${i + 1}`)
-    for (let i = 0; i < accounts.length; i += 1000) {
-      const chunk = accounts.slice(i, i + 1000)
-      await db
-        .insertInto('ACCOUNT')
-        .values(chunk.map((id) => ({ id, email: `${id}@bench.test`, name: id, amount: 10_000_000 })))
-        .execute()
-      await db
-        .insertInto('BALANCE_HISTORY')
-        .values(
-          chunk.map((id) => ({
-            account_id: id,
-            amount: 10_000_000,
-            type: 'CHARGE' as const,
-            reservation_id: null,
-            idempotency_key: null,
-            balance_after: 10_000_000,
-          })),
-        )
-        .execute()
-    }
+    const accounts = await insertAccounts(db, JOINS, { prefix: 'bench', balance: 10_000_000 })
     const [event] = await db.selectFrom('EVENT').select('id').orderBy('id').execute()
     const eventId = event?.id as number
     const schedule = await db
@@ -220,18 +201,7 @@ async function main(): Promise<void> {
 
     // 5. Admission accuracy with two gateway copies.
     // A fresh event, so its admission bucket starts empty when the two copies start.
-    const venue = await db.selectFrom('VENUE').select('id').executeTakeFirstOrThrow()
-    const created = await db
-      .insertInto('EVENT')
-      .values({
-        title: 'bench admission',
-        description: null,
-        venue_id: venue.id,
-        start_date: '2030-01-01',
-        end_date: '2030-01-01',
-      })
-      .executeTakeFirstOrThrow()
-    const admitEvent = Number(created.insertId)
+    const admitEvent = await createEvent(db, 'bench admission')
     for (const id of accounts.slice(0, 400)) await queue.join(admitEvent, id)
     const copies = await Promise.all(
       [0, 1].map(() =>
@@ -262,12 +232,7 @@ async function main(): Promise<void> {
     )
   } finally {
     await Promise.all(apps.map((app) => app.close()))
-    let cursor = '0'
-    do {
-      const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', 1000)
-      cursor = next
-      if (keys.length) await redis.unlink(...keys)
-    } while (cursor !== '0')
+    await deleteKeys(redis, `${prefix}*`)
     redis.disconnect()
     await db.destroy()
     await dropDatabase(mysqlUrl)

@@ -1,5 +1,11 @@
 import { type Database, seedDemoData } from '@concert/db'
+import type { Redis } from 'ioredis'
 import type { Kysely } from 'kysely'
+
+/*
+ * Data helpers with no tie to the Vitest runner, so scripts (the benchmark) use them too:
+ * import them from '@concert/testing/fixtures'.
+ */
 
 /** Seeds the demo catalogue and returns the ids tests need. */
 export async function seedCatalog(db: Kysely<Database>) {
@@ -63,4 +69,14 @@ export async function createEvent(db: Kysely<Database>, title: string): Promise<
     })
     .executeTakeFirstOrThrow()
   return Number(result.insertId)
+}
+
+/** Deletes every key matching `pattern` (SCAN, not KEYS, so a big Redis is not blocked). */
+export async function deleteKeys(redis: Redis, pattern: string): Promise<void> {
+  let cursor = '0'
+  do {
+    const [next, keys] = await redis.scan(cursor, 'MATCH', pattern, 'COUNT', 1000)
+    cursor = next
+    if (keys.length) await redis.unlink(...keys)
+  } while (cursor !== '0')
 }

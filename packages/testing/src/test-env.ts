@@ -3,6 +3,7 @@ import { createDb, type Database, dropDatabase, ensureDatabase, migrateToLatest 
 import { Redis } from 'ioredis'
 import type { Kysely } from 'kysely'
 import { afterAll, beforeAll, inject } from 'vitest'
+import { deleteKeys } from './fixtures.js'
 
 /**
  * What one test file gets to itself: a freshly migrated MySQL database and a
@@ -66,15 +67,6 @@ export async function createTestEnv(
     await dropDatabase(mysqlUrl)
   }
   return { mysqlUrl, databaseName, redisUrl, keyPrefix, db, redis, close }
-}
-
-export async function deleteKeys(redis: Redis, pattern: string): Promise<void> {
-  let cursor = '0'
-  do {
-    const [next, keys] = await redis.scan(cursor, 'MATCH', pattern, 'COUNT', 1000)
-    cursor = next
-    if (keys.length) await redis.unlink(...keys)
-  } while (cursor !== '0')
 }
 
 /**
