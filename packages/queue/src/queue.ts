@@ -67,6 +67,12 @@ export class QueueService {
     return eventKeys(this.prefix, eventId)
   }
 
+  /** The keys of a token's event (the event id is part of the token); undefined for a malformed token. */
+  private keysOfToken(token: string): EventKeys | undefined {
+    const eventId = eventOfToken(token)
+    return eventId === undefined ? undefined : this.keys(eventId)
+  }
+
   private expiryKeys(k: EventKeys, token: string): ExpiryKeys {
     return [k.marker, k.token(token), k.waiting, k.heartbeat, k.active, k.accounts, k.stream]
   }
@@ -122,11 +128,10 @@ export class QueueService {
 
   /** The ticket for a token, or undefined if unknown; `touch` counts as a heartbeat for a WAITING token. */
   async get(token: string, options: { touch: boolean } = { touch: true }): Promise<Ticket | undefined> {
-    const eventId = eventOfToken(token)
-    if (eventId === undefined) return undefined
-    const k = this.keys(eventId)
+    const k = this.keysOfToken(token)
+    if (!k) return undefined
     const reply = await this.withRecovery(
-      eventId,
+      k.eventId,
       () =>
         this.redis.queuePoll(
           k.marker,
@@ -175,11 +180,10 @@ export class QueueService {
 
   /** Leaves the queue (or gives a READY slot back). */
   async leave(token: string): Promise<'LEFT' | 'ALREADY_EXPIRED' | 'MISSING'> {
-    const eventId = eventOfToken(token)
-    if (eventId === undefined) return 'MISSING'
-    const k = this.keys(eventId)
+    const k = this.keysOfToken(token)
+    if (!k) return 'MISSING'
     const reply = await this.withRecovery(
-      eventId,
+      k.eventId,
       () => this.redis.queueLeave(...this.expiryKeys(k, token), token, this.settings.expiredRetentionSeconds),
       (r) => r === RECOVER,
     )
@@ -188,11 +192,10 @@ export class QueueService {
 
   /** Reads a token for authorization (booking-api); no heartbeat, no side effects. */
   async verify(token: string): Promise<VerifyResult> {
-    const eventId = eventOfToken(token)
-    if (eventId === undefined) return { found: false }
-    const k = this.keys(eventId)
+    const k = this.keysOfToken(token)
+    if (!k) return { found: false }
     const reply = await this.withRecovery(
-      eventId,
+      k.eventId,
       () => this.redis.queueVerify(k.marker, k.token(token)),
       (r) => r[0] === RECOVER,
     )
@@ -203,11 +206,10 @@ export class QueueService {
 
   /** Claims a READY token for one payment attempt; at most one claim holds at a time. */
   async claim(token: string, owner: string, ttlMs: number): Promise<ClaimResult> {
-    const eventId = eventOfToken(token)
-    if (eventId === undefined) return { ok: false, reason: 'MISSING' }
-    const k = this.keys(eventId)
+    const k = this.keysOfToken(token)
+    if (!k) return { ok: false, reason: 'MISSING' }
     const reply = await this.withRecovery(
-      eventId,
+      k.eventId,
       () => this.redis.queueClaim(k.marker, k.token(token), k.active, token, owner, ttlMs),
       (r) => r[0] === RECOVER,
     )
@@ -219,16 +221,15 @@ export class QueueService {
 
   /** Gives a claim back after a failed attempt; the token stays READY. */
   async releaseClaim(token: string, owner: string): Promise<boolean> {
-    const eventId = eventOfToken(token)
-    if (eventId === undefined) return false
-    return (await this.redis.queueReleaseClaim(this.keys(eventId).token(token), owner)) === 1
+    const k = this.keysOfToken(token)
+    if (!k) return false
+    return (await this.redis.queueReleaseClaim(k.token(token), owner)) === 1
   }
 
   /** Expires a claimed token as COMPLETED at `completedAt` (the payment's commit time). */
   async complete(token: string, owner: string, completedAt: Date): Promise<boolean> {
-    const eventId = eventOfToken(token)
-    if (eventId === undefined) return false
-    const k = this.keys(eventId)
+    const k = this.keysOfToken(token)
+    if (!k) return false
     const reply = await this.redis.queueComplete(
       ...this.expiryKeys(k, token),
       token,
