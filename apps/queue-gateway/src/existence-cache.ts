@@ -5,8 +5,10 @@
  */
 export class ExistenceCache<K extends string | number> {
   private readonly known = new Map<K, { exists: boolean; until: number }>()
-  private pending = new Map<K, Array<(exists: boolean) => void>>()
-  private failures = new Map<K, Array<(error: unknown) => void>>()
+  private pending = new Map<
+    K,
+    Array<{ resolve: (exists: boolean) => void; reject: (error: unknown) => void }>
+  >()
   private scheduled = false
 
   constructor(
@@ -19,13 +21,8 @@ export class ExistenceCache<K extends string | number> {
     if (cached && cached.until > Date.now()) return Promise.resolve(cached.exists)
     return new Promise((resolve, reject) => {
       const waiting = this.pending.get(id)
-      if (waiting) {
-        waiting.push(resolve)
-        this.failures.get(id)?.push(reject)
-      } else {
-        this.pending.set(id, [resolve])
-        this.failures.set(id, [reject])
-      }
+      if (waiting) waiting.push({ resolve, reject })
+      else this.pending.set(id, [{ resolve, reject }])
       if (!this.scheduled) {
         this.scheduled = true
         setImmediate(() => void this.flush())
@@ -33,17 +30,10 @@ export class ExistenceCache<K extends string | number> {
     })
   }
 
-  /** Forget an id (e.g. right after creating it). */
-  forget(id: K): void {
-    this.known.delete(id)
-  }
-
   private async flush(): Promise<void> {
     this.scheduled = false
     const pending = this.pending
-    const failures = this.failures
     this.pending = new Map()
-    this.failures = new Map()
     const ids = [...pending.keys()]
     try {
       const found = new Set<K>()
@@ -55,10 +45,10 @@ export class ExistenceCache<K extends string | number> {
       for (const id of ids) {
         const exists = found.has(id)
         this.known.set(id, { exists, until: now + (exists ? this.options.hitTtlMs : this.options.missTtlMs) })
-        for (const resolve of pending.get(id) ?? []) resolve(exists)
+        for (const waiter of pending.get(id) ?? []) waiter.resolve(exists)
       }
     } catch (error) {
-      for (const rejects of failures.values()) for (const reject of rejects) reject(error)
+      for (const waiters of pending.values()) for (const waiter of waiters) waiter.reject(error)
     }
   }
 }

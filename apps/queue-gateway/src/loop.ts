@@ -18,10 +18,11 @@ export class Loop {
     private readonly log: FastifyBaseLogger,
   ) {}
 
-  start(): void {
+  /** Starts ticking, the first tick after `firstDelayMs` (at once by default). */
+  start(firstDelayMs = 0): void {
     if (!this.stopped) return
     this.stopped = false
-    this.schedule(0)
+    this.schedule(firstDelayMs)
   }
 
   private schedule(delay: number): void {

@@ -95,7 +95,8 @@ export const workersPlugin = fp<WorkersPluginOptions>(
       },
       app.log,
     )
-    const events = new Loop('events', options.eventsRefreshMs ?? 5_000, loadEvents, app.log)
+    const eventsRefreshMs = options.eventsRefreshMs ?? 5_000
+    const events = new Loop('events', eventsRefreshMs, loadEvents, app.log)
 
     app.addHook('onReady', async () => {
       // A Redis or MySQL hiccup at startup must not keep the gateway down: queues
@@ -106,7 +107,8 @@ export const workersPlugin = fp<WorkersPluginOptions>(
       } catch (error) {
         app.log.error({ err: error }, 'startup queue check failed; will retry in the background')
       }
-      events.start()
+      // The event list was just loaded: its refresh loop starts one interval from now.
+      events.start(eventsRefreshMs)
       admission.start()
       mirror.start()
     })

@@ -17,8 +17,8 @@ export async function tokenRoutes(app: App, options: TokenRoutesOptions): Promis
     for (const stream of [...streams]) stream.end()
   })
 
-  async function ticketOrNotFound(token: string, touch = true): Promise<Ticket> {
-    const ticket = await app.queue.get(token, { touch })
+  async function ticketOrNotFound(token: string): Promise<Ticket> {
+    const ticket = await app.queue.get(token)
     if (!ticket) throw new AppError('TOKEN_NOT_FOUND', 'no such queue token')
     return ticket
   }
