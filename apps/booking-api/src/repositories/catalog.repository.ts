@@ -88,3 +88,16 @@ export async function reservedSeatIds(db: DbExecutor, scheduleId: number): Promi
     .execute()
   return rows.map((r) => r.seat_id)
 }
+
+/** One seat of the venue with this event's price for its type; none if either is missing. */
+export function findPricedSeat(db: DbExecutor, eventId: number, venueId: number, seatId: number) {
+  return db
+    .selectFrom('VENUE_SEAT as v')
+    .innerJoin('SEAT_PRICE as p', (join) =>
+      join.onRef('p.seat_type', '=', 'v.seat_type').on('p.event_id', '=', eventId),
+    )
+    .select(['v.id as seatId', 'v.seat_number as seatNumber', 'p.price as price'])
+    .where('v.id', '=', seatId)
+    .where('v.venue_id', '=', venueId)
+    .executeTakeFirst()
+}

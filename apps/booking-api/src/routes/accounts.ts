@@ -2,13 +2,17 @@ import { randomUUID } from 'node:crypto'
 import { isDuplicateKey } from '@concert/db'
 import { AccountIdParams, type App, problemResponses } from '@concert/http'
 import { AppError } from '@concert/shared'
+import type { FastifyRequest } from 'fastify'
 import { Type } from 'typebox'
 import { balanceOf, findAccount, insertAccount } from '../repositories/accounts.repository.js'
 import { listReservationsOf } from '../repositories/reservations.repository.js'
 import { ChargeBody, CreateAccountBody, IdempotencyHeaders } from '../schemas.js'
 import { chargeBalance } from '../services/balance.service.js'
 
-const tokenOf = (accountId: string) => ({ accountId })
+/** Token scope of the account routes: the account named in the path. */
+const pathAccount = (request: FastifyRequest) => ({
+  accountId: (request.params as { accountId: string }).accountId,
+})
 
 /** Accounts and money: create, balance, charge, and one's own reservations. */
 export async function accountRoutes(app: App): Promise<void> {
@@ -51,7 +55,7 @@ export async function accountRoutes(app: App): Promise<void> {
       config: {
         token: {
           state: 'LIVE',
-          scope: (request) => tokenOf((request.params as { accountId: string }).accountId),
+          scope: pathAccount,
         },
       },
       schema: {
@@ -104,7 +108,7 @@ export async function accountRoutes(app: App): Promise<void> {
           state: 'LIVE',
           // Right after paying, the fan's token is spent; it may still show what it bought.
           acceptCompleted: () => true,
-          scope: (request) => tokenOf((request.params as { accountId: string }).accountId),
+          scope: pathAccount,
         },
       },
       schema: {

@@ -5,6 +5,7 @@ import { AppError } from '@concert/shared'
 import type { Kysely } from 'kysely'
 import {
   findEvent,
+  findPricedSeat,
   findSchedule,
   listBookableSchedules,
   listEvents,
@@ -121,15 +122,7 @@ export class CatalogService {
 
   /** A seat of the schedule's venue with its current price, read fresh: the price paid is never a cached one. */
   async seatForSale(schedule: ScheduleFacts, seatId: number) {
-    const seat = await this.db
-      .selectFrom('VENUE_SEAT as v')
-      .innerJoin('SEAT_PRICE as p', (join) =>
-        join.onRef('p.seat_type', '=', 'v.seat_type').on('p.event_id', '=', schedule.eventId),
-      )
-      .select(['v.id as seatId', 'v.seat_number as seatNumber', 'p.price as price'])
-      .where('v.id', '=', seatId)
-      .where('v.venue_id', '=', schedule.venueId)
-      .executeTakeFirst()
+    const seat = await findPricedSeat(this.db, schedule.eventId, schedule.venueId, seatId)
     if (!seat)
       throw new AppError('SEAT_NOT_FOUND', `seat ${seatId} is not for sale at schedule ${schedule.id}`)
     return seat

@@ -1,4 +1,4 @@
-import { describeAddress } from '@concert/shared'
+import { AppError, describeAddress, toProblem } from '@concert/shared'
 import fp from 'fastify-plugin'
 import { sql } from 'kysely'
 import { Type } from 'typebox'
@@ -81,18 +81,17 @@ export const healthPlugin = fp<HealthPluginOptions>(
         )
         const down = Object.keys(checks).filter((name) => checks[name]?.status === 'down')
         if (down.length === 0) return { status: 'ok' as const, checks }
+        const problem = toProblem(
+          new AppError(
+            'SERVICE_UNAVAILABLE',
+            `not ready: ${down.map((name) => `${name} is down (${checks[name]?.detail})`).join('; ')}`,
+          ),
+        )
         return reply
           .status(503)
           .type('application/problem+json')
           .header('Retry-After', '5')
-          .send({
-            type: 'https://errors.concert.example/service-unavailable',
-            title: 'Service unavailable',
-            status: 503,
-            detail: `not ready: ${down.map((name) => `${name} is down (${checks[name]?.detail})`).join('; ')}`,
-            code: 'SERVICE_UNAVAILABLE',
-            checks,
-          })
+          .send({ ...problem, checks })
       },
     )
   },
