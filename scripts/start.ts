@@ -6,11 +6,9 @@
  */
 import { type ChildProcess, spawn } from 'node:child_process'
 import { fileURLToPath } from 'node:url'
-import { createDb, ensureDatabase, isConnectionError, migrateToLatest, seedDemoData } from '@concert/db'
+import { isConnectionError, mysqlUnreachableMessage, setUpDatabase } from '@concert/db'
 import { createRedisClient } from '@concert/queue'
-import { ConfigError, describeAddress, loadHttpConfig, loadInfraConfig } from '@concert/shared'
-
-class StartupError extends Error {}
+import { describeAddress, loadHttpConfig, loadInfraConfig } from '@concert/shared'
 
 const root = fileURLToPath(new URL('..', import.meta.url))
 
@@ -28,7 +26,7 @@ async function checkRedis(url: string, cluster: boolean): Promise<void> {
     await redis.ping()
   } catch (error) {
     const reason = (lastError ?? (error as Error)).message
-    throw new StartupError(
+    throw new Error(
       `Redis is not reachable at ${describeAddress(url)} (${reason}): start redis-server or set REDIS_URL`,
     )
   } finally {
@@ -38,28 +36,9 @@ async function checkRedis(url: string, cluster: boolean): Promise<void> {
 
 async function prepareDatabase(url: string): Promise<void> {
   try {
-    await ensureDatabase(url)
+    for (const line of await setUpDatabase(url, { seed: true })) console.log(`database: ${line}`)
   } catch (error) {
-    if (isConnectionError(error)) {
-      throw new StartupError(
-        `MySQL is not reachable at ${describeAddress(url)} (${(error as Error).message || (error as { code?: string }).code}): start MariaDB/MySQL or set MYSQL_URL`,
-      )
-    }
-    throw error
-  }
-  const db = createDb({ url, poolSize: 2 })
-  try {
-    const ran = await migrateToLatest(db)
-    console.log(ran.length ? `database: applied ${ran.join(', ')}` : 'database: schema up to date')
-    const summary = await seedDemoData(db)
-    const added = Object.entries(summary).filter(([, n]) => n > 0)
-    console.log(
-      added.length
-        ? `database: seeded ${added.map(([k, n]) => `${n} ${k}`).join(', ')}`
-        : 'database: demo data present',
-    )
-  } finally {
-    await db.destroy()
+    throw isConnectionError(error) ? new Error(mysqlUnreachableMessage(url, error)) : error
   }
 }
 
@@ -92,7 +71,7 @@ async function waitUntilReady(url: string, timeoutMs = 30_000): Promise<void> {
     }
     await new Promise((resolve) => setTimeout(resolve, 250))
   }
-  throw new StartupError(`${url} did not become ready within ${timeoutMs / 1000}s`)
+  throw new Error(`${url} did not become ready within ${timeoutMs / 1000}s`)
 }
 
 let stopping = false
@@ -145,11 +124,7 @@ async function main(): Promise<void> {
 }
 
 main().catch((error: unknown) => {
-  if (error instanceof StartupError || error instanceof ConfigError) {
-    console.error(`cannot start: ${error.message}`)
-  } else {
-    console.error(`cannot start: ${error instanceof Error ? error.message : String(error)}`)
-  }
+  console.error(`cannot start: ${error instanceof Error ? error.message : String(error)}`)
   stopping = false
   stop(1)
 })
