@@ -1,6 +1,6 @@
 import { insertAccounts, seedCatalog, useTestEnv } from '@concert/testing'
 import { beforeAll, describe, expect, it } from 'vitest'
-import { makeQueue } from './helpers.js'
+import { admitUntilReady, makeQueue } from './helpers.js'
 
 const env = useTestEnv()
 let eventId: number
@@ -15,12 +15,10 @@ async function readyToken(accountId: string) {
   const { queue } = makeQueue(env, { admitPerSecond: 1000 })
   const { ticket } = await queue.join(eventId, accountId)
   // The bucket starts empty: give it time to fill, then admit.
-  for (let i = 0; i < 50; i += 1) {
-    await queue.admit(eventId)
-    if ((await queue.get(ticket.token))?.status === 'READY') return ticket.token
-    await new Promise((resolve) => setTimeout(resolve, 20))
+  if (!(await admitUntilReady(queue, eventId, ticket.token, { attempts: 50, pauseMs: 20 }))) {
+    throw new Error('token never became READY')
   }
-  throw new Error('token never became READY')
+  return ticket.token
 }
 
 describe('claiming a READY token for payment', () => {

@@ -1,7 +1,6 @@
 import { createEvent, insertAccounts, seedCatalog, useTestEnv } from '@concert/testing'
 import { beforeAll, describe, expect, it } from 'vitest'
-import type { Ticket } from '../src/index.js'
-import { makeQueue, sleep } from './helpers.js'
+import { admitUntilReady, makeQueue, sleep } from './helpers.js'
 
 const env = useTestEnv()
 let eventId: number
@@ -35,10 +34,9 @@ describe('queue lifecycle', () => {
     const event = await createEvent(env.db, 'abandonment')
     // Fill the only READY slot so nobody else is admitted during the test.
     const holder = await queue.join(event, account(10))
-    for (let i = 0; i < 20 && (await queue.get(holder.ticket.token))?.status !== 'READY'; i += 1) {
-      await queue.admit(event)
-      await sleep(25)
-    }
+    expect(
+      await admitUntilReady(queue, event, holder.ticket.token, { attempts: 20, pauseMs: 25 }),
+    ).toBeDefined()
     const waiters = []
     for (const i of [11, 12, 13]) waiters.push((await queue.join(event, account(i))).ticket)
     const [quitter, second, third] = waiters
@@ -68,25 +66,16 @@ describe('queue lifecycle', () => {
     const event = await createEvent(env.db, 'ready ttl')
     const first = await queue.join(event, account(20))
     const second = await queue.join(event, account(21))
-    let firstReady: Ticket | undefined
-    for (let i = 0; i < 40; i += 1) {
-      await queue.admit(event)
-      firstReady = await queue.get(first.ticket.token)
-      if (firstReady?.status === 'READY') break
-      await sleep(50)
-    }
+    const firstReady = await admitUntilReady(queue, event, first.ticket.token, { attempts: 40, pauseMs: 50 })
     expect(firstReady?.status).toBe('READY')
     expect((await queue.get(second.ticket.token))?.status).toBe('WAITING')
     const readyAt = Date.parse(firstReady?.readyAt ?? '')
     expect(Date.parse(firstReady?.expiresAt ?? '') - readyAt).toBe(1_000)
 
-    let secondTicket: Ticket | undefined
-    for (let i = 0; i < 60; i += 1) {
-      await queue.admit(event)
-      secondTicket = await queue.get(second.ticket.token)
-      if (secondTicket?.status === 'READY') break
-      await sleep(50)
-    }
+    const secondTicket = await admitUntilReady(queue, event, second.ticket.token, {
+      attempts: 60,
+      pauseMs: 50,
+    })
     expect(secondTicket?.status).toBe('READY')
     expect(await queue.get(first.ticket.token)).toMatchObject({
       status: 'EXPIRED',
