@@ -3,9 +3,9 @@ import { beforeAll, describe, expect, it } from 'vitest'
 import { QueueService, type Ticket } from '../src/index.js'
 import { fastSettings, makeQueue, sleep } from './helpers.js'
 
-// A Redis database of its own: this file wipes it with FLUSHDB, which is what
-// FLUSHALL does to the data of a Redis that serves only this deployment.
-const env = useTestEnv({ redisDb: 10 })
+// A private redis-server: this file wipes it with FLUSHDB, which is what FLUSHALL
+// does to the data of a Redis that serves only this deployment.
+const env = useTestEnv({ privateRedis: true })
 let eventId: number
 let accounts: string[]
 

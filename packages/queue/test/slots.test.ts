@@ -4,9 +4,9 @@ import { beforeAll, describe, expect, it } from 'vitest'
 import { eventKeys, hashTag } from '../src/index.js'
 import { makeQueue, sleep } from './helpers.js'
 
-// MONITOR sees every command of the server; a Redis database of its own lets
-// this file attribute each command to itself without guessing.
-const env = useTestEnv({ redisDb: 9 })
+// MONITOR sees every command of the server; a private redis-server lets this
+// file attribute each command to itself without guessing.
+const env = useTestEnv({ privateRedis: true })
 let eventId: number
 let accounts: string[]
 
@@ -26,7 +26,7 @@ describe('Redis Cluster readiness', () => {
     const monitor = await env.redis.monitor()
     const seen: Seen[] = []
     monitor.on('monitor', (_time: string, args: string[], source: string, database: string) => {
-      if (database === '9') seen.push({ args, fromLua: source === 'lua' })
+      if (database === '0') seen.push({ args, fromLua: source === 'lua' })
     })
     try {
       const { queue, mirror } = makeQueue(env, { maxActive: 3, admitPerSecond: 1000, waitingIdleSeconds: 1 })

@@ -1,10 +1,9 @@
-import { type ChildProcess, execFile, spawn } from 'node:child_process'
+import { type ChildProcess, execFile } from 'node:child_process'
 import { mkdtemp, rm } from 'node:fs/promises'
-import { createServer } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { promisify } from 'node:util'
-import { Redis } from 'ioredis'
+import { ask, freePort, spawnRedis, stopProcesses, waitFor } from './redis-server.js'
 
 const run = promisify(execFile)
 
@@ -17,49 +16,6 @@ export interface LocalRedisCluster {
   stop(): Promise<void>
 }
 
-function portIsFree(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const server = createServer()
-    server.once('error', () => resolve(false))
-    server.listen(port, '127.0.0.1', () => server.close(() => resolve(true)))
-  })
-}
-
-/** A port p with p and its cluster bus port p + 10000 both free. */
-async function freeClusterPort(taken: Set<number>): Promise<number> {
-  for (;;) {
-    const port = 20_000 + Math.floor(Math.random() * 20_000)
-    if (taken.has(port)) continue
-    if ((await portIsFree(port)) && (await portIsFree(port + 10_000))) return port
-  }
-}
-
-async function waitFor(check: () => Promise<boolean>, what: string, timeoutMs = 15_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs
-  while (Date.now() < deadline) {
-    if (await check().catch(() => false)) return
-    await new Promise((resolve) => setTimeout(resolve, 100))
-  }
-  throw new Error(`local Redis Cluster: ${what} within ${timeoutMs} ms`)
-}
-
-async function ask(port: number, ...command: [string, ...string[]]): Promise<unknown> {
-  const redis = new Redis({
-    port,
-    host: '127.0.0.1',
-    lazyConnect: true,
-    maxRetriesPerRequest: 0,
-    retryStrategy: () => null,
-  })
-  redis.on('error', () => {})
-  try {
-    await redis.connect()
-    return await redis.call(...command)
-  } finally {
-    redis.disconnect()
-  }
-}
-
 /**
  * Starts a real Redis Cluster of `masters` nodes on loopback with the machine's
  * redis-server (no replicas, nothing on disk but the node files in a temp dir),
@@ -70,41 +26,22 @@ export async function startLocalRedisCluster(masters = 3): Promise<LocalRedisClu
   const ports: number[] = []
   const taken = new Set<number>()
   for (let i = 0; i < masters; i += 1) {
-    const port = await freeClusterPort(taken)
+    const port = await freePort(taken, true)
     taken.add(port)
     ports.push(port)
   }
   const processes: ChildProcess[] = ports.map((port) =>
-    spawn(
-      'redis-server',
-      [
-        '--port',
-        String(port),
-        '--bind',
-        '127.0.0.1',
-        '--cluster-enabled',
-        'yes',
-        '--cluster-config-file',
-        `nodes-${port}.conf`,
-        '--cluster-node-timeout',
-        '2000',
-        '--dir',
-        dir,
-        '--save',
-        '',
-        '--appendonly',
-        'no',
-      ],
-      { stdio: 'ignore' },
-    ),
+    spawnRedis(port, dir, [
+      '--cluster-enabled',
+      'yes',
+      '--cluster-config-file',
+      `nodes-${port}.conf`,
+      '--cluster-node-timeout',
+      '2000',
+    ]),
   )
   const stop = async () => {
-    for (const child of processes) child.kill('SIGTERM')
-    await Promise.all(
-      processes.map((child) =>
-        child.exitCode !== null ? undefined : new Promise((resolve) => child.once('exit', resolve)),
-      ),
-    )
+    await stopProcesses(processes)
     await rm(dir, { recursive: true, force: true })
   }
   try {

@@ -4,6 +4,7 @@ import { Redis } from 'ioredis'
 import type { Kysely } from 'kysely'
 import { afterAll, beforeAll, inject } from 'vitest'
 import { deleteKeys } from './fixtures.js'
+import { type LocalRedis, startLocalRedis } from './redis-server.js'
 
 /**
  * What one test file gets to itself: a freshly migrated MySQL database and a
@@ -11,6 +12,8 @@ import { deleteKeys } from './fixtures.js'
  * each other's rows or keys.
  */
 export interface TestEnv {
+  /** The file's private redis-server (FLUSHALL, restart), when asked for with `privateRedis`. */
+  localRedis: LocalRedis | undefined
   /** URL of this file's own database. */
   mysqlUrl: string
   databaseName: string
@@ -27,16 +30,11 @@ export interface TestEnvOptions {
   /** Apply migrations (default true). */
   migrate?: boolean
   /**
-   * A Redis logical database of its own (1..15) instead of a key prefix in db 0,
-   * for tests that FLUSHDB or MONITOR and so must not share a database with other files.
+   * A private redis-server of its own (started for this file, stopped after it)
+   * instead of a key prefix on the shared one, for tests that FLUSHALL, restart
+   * or MONITOR Redis and so must not touch anybody else's data.
    */
-  redisDb?: number
-}
-
-function withRedisDb(url: string, db: number): string {
-  const parsed = new URL(url)
-  parsed.pathname = `/${db}`
-  return parsed.toString()
+  privateRedis?: boolean
 }
 
 function withDatabase(serverUrl: string, name: string): string {
@@ -51,8 +49,8 @@ export async function createTestEnv(
   const suffix = randomBytes(5).toString('hex')
   const databaseName = `cttest_${process.pid}_${suffix}`
   const mysqlUrl = withDatabase(inject('mysqlUrl'), databaseName)
-  const redisUrl =
-    options.redisDb === undefined ? inject('redisUrl') : withRedisDb(inject('redisUrl'), options.redisDb)
+  const localRedis = options.privateRedis ? await startLocalRedis() : undefined
+  const redisUrl = localRedis?.url ?? inject('redisUrl')
   const keyPrefix = `cttest:${suffix}:`
 
   await ensureDatabase(mysqlUrl)
@@ -64,9 +62,10 @@ export async function createTestEnv(
     await db.destroy()
     await deleteKeys(redis, `${keyPrefix}*`)
     redis.disconnect()
+    await localRedis?.stop()
     await dropDatabase(mysqlUrl)
   }
-  return { mysqlUrl, databaseName, redisUrl, keyPrefix, db, redis, close }
+  return { mysqlUrl, databaseName, redisUrl, keyPrefix, localRedis, db, redis, close }
 }
 
 /**

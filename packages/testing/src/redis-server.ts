@@ -1,0 +1,133 @@
+import { type ChildProcess, spawn } from 'node:child_process'
+import { mkdtemp, rm } from 'node:fs/promises'
+import { createServer } from 'node:net'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { Redis } from 'ioredis'
+
+/*
+ * Private redis-server processes on loopback, started from the machine's own
+ * binary. Fault tests FLUSHALL, MONITOR, restart or kill them freely: nobody
+ * else's data lives there, so the shared Redis on :6379 is never wiped.
+ */
+
+export function portIsFree(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const server = createServer()
+    server.once('error', () => resolve(false))
+    server.listen(port, '127.0.0.1', () => server.close(() => resolve(true)))
+  })
+}
+
+/** A random free port p (with p + 10000 free too when `withBus`, for a Cluster bus). */
+export async function freePort(taken: Set<number> = new Set(), withBus = false): Promise<number> {
+  for (;;) {
+    const port = 20_000 + Math.floor(Math.random() * 20_000)
+    if (taken.has(port)) continue
+    if ((await portIsFree(port)) && (!withBus || (await portIsFree(port + 10_000)))) return port
+  }
+}
+
+export async function waitFor(
+  check: () => Promise<boolean>,
+  what: string,
+  timeoutMs = 15_000,
+): Promise<void> {
+  const deadline = Date.now() + timeoutMs
+  while (Date.now() < deadline) {
+    if (await check().catch(() => false)) return
+    await new Promise((resolve) => setTimeout(resolve, 100))
+  }
+  throw new Error(`local Redis: ${what} within ${timeoutMs} ms`)
+}
+
+/** One command on a short-lived connection (no retries: a dead server answers with an error). */
+export async function ask(port: number, ...command: [string, ...string[]]): Promise<unknown> {
+  const redis = new Redis({
+    port,
+    host: '127.0.0.1',
+    lazyConnect: true,
+    maxRetriesPerRequest: 0,
+    retryStrategy: () => null,
+  })
+  redis.on('error', () => {})
+  try {
+    await redis.connect()
+    return await redis.call(...command)
+  } finally {
+    redis.disconnect()
+  }
+}
+
+export function spawnRedis(port: number, dir: string, extra: string[] = []): ChildProcess {
+  return spawn(
+    'redis-server',
+    [
+      '--port',
+      String(port),
+      '--bind',
+      '127.0.0.1',
+      '--dir',
+      dir,
+      '--save',
+      '',
+      '--appendonly',
+      'no',
+      ...extra,
+    ],
+    { stdio: 'ignore' },
+  )
+}
+
+export async function stopProcesses(
+  processes: ChildProcess[],
+  signal: NodeJS.Signals = 'SIGTERM',
+): Promise<void> {
+  const exits = processes.map((child) =>
+    child.exitCode !== null || child.signalCode !== null
+      ? undefined
+      : new Promise((resolve) => child.once('exit', resolve)),
+  )
+  for (const child of processes) child.kill(signal)
+  await Promise.all(exits)
+}
+
+export interface LocalRedis {
+  url: string
+  port: number
+  /** Every key of this server is gone, as after a restart without persistence. */
+  flushAll(): Promise<void>
+  /** Kills the server (SIGKILL) and starts it again empty on the same port. */
+  restart(): Promise<void>
+  stop(): Promise<void>
+}
+
+/** Starts a private, empty redis-server on a free loopback port. */
+export async function startLocalRedis(): Promise<LocalRedis> {
+  const dir = await mkdtemp(join(tmpdir(), 'concert-redis-'))
+  const port = await freePort()
+  let child = spawnRedis(port, dir)
+  const started = () =>
+    waitFor(async () => (await ask(port, 'PING')) === 'PONG', `redis on ${port} did not start`)
+  const stop = async () => {
+    await stopProcesses([child])
+    await rm(dir, { recursive: true, force: true })
+  }
+  try {
+    await started()
+  } catch (error) {
+    await stop()
+    throw error
+  }
+  return {
+    url: `redis://127.0.0.1:${port}`,
+    port,
+    flushAll: async () => void (await ask(port, 'FLUSHALL')),
+    restart: async () => {
+      await stopProcesses([child], 'SIGKILL')
+      child = spawnRedis(port, dir)
+      await started()
+    },
+    stop,
+  }
+}
