@@ -26,7 +26,7 @@ export async function buildBookingApp({ config, logger }: BookingAppOptions): Pr
   })
   for (const schema of bookingSchemas) app.addSchema(schema)
   const prefix = config.infra.redisKeyPrefix
-  await app.register(queueServicePlugin, { prefix, settings: config.queue })
+  await app.register(queueServicePlugin, { prefix, settings: config.queue, tuning: config.queueTuning })
   await app.register(tokenGuardPlugin)
 
   const catalog = new CatalogService(app.db, app.redis, prefix, config.seatMapCacheMs)

@@ -1,9 +1,11 @@
-import { loadQueueSettings, type QueueSettings } from '@concert/queue'
+import { loadQueueSettings, loadQueueTuning, type QueueSettings, type QueueTuning } from '@concert/queue'
 import { type Env, loadServiceConfig, readInt, type ServiceConfig } from '@concert/shared'
 
 export interface BookingConfig extends ServiceConfig {
   /** Shared with the gateway: how long a paid token stays readable as EXPIRED. */
   queue: QueueSettings
+  /** Engine tunables (batch sizes, takeover times). */
+  queueTuning: QueueTuning
   /** TTL of the per-seat Redis lock; far above a reservation transaction's p99. */
   seatLockTtlMs: number
   /** Longest time a cached seat map may lag behind a sale made on another copy. */
@@ -14,6 +16,7 @@ export function loadBookingConfig(env: Env = process.env): BookingConfig {
   return {
     ...loadServiceConfig(env, 'BOOKING_PORT', 3001),
     queue: loadQueueSettings(env),
+    queueTuning: loadQueueTuning(env),
     seatLockTtlMs: readInt(env, 'SEAT_LOCK_TTL_MS', 10_000, { min: 100, max: 600_000 }),
     seatMapCacheMs: readInt(env, 'SEAT_MAP_CACHE_MS', 1_000, { min: 0, max: 60_000 }),
   }

@@ -37,8 +37,12 @@ export async function buildGatewayApp({ config, logger, workers = true }: Gatewa
         retryAfter: Math.max(1, Math.ceil(context.ttl / 1000)),
       }),
   })
-  await app.register(queueServicePlugin, { prefix: config.infra.redisKeyPrefix, settings: config.queue })
-  await app.register(queuePlugin, { prefix: config.infra.redisKeyPrefix })
+  await app.register(queueServicePlugin, {
+    prefix: config.infra.redisKeyPrefix,
+    settings: config.queue,
+    tuning: config.queueTuning,
+  })
+  await app.register(queuePlugin, { prefix: config.infra.redisKeyPrefix, tuning: config.queueTuning })
   if (workers) await app.register(workersPlugin, { admitIntervalMs: config.admitIntervalMs })
   await app.register(tokenRoutes, { issueRateLimitPerMinute: config.issueRateLimitPerMinute })
   return app

@@ -1,8 +1,10 @@
-import { loadQueueSettings, type QueueSettings } from '@concert/queue'
+import { loadQueueSettings, loadQueueTuning, type QueueSettings, type QueueTuning } from '@concert/queue'
 import { type Env, loadServiceConfig, readInt, type ServiceConfig } from '@concert/shared'
 
 export interface GatewayConfig extends ServiceConfig {
   queue: QueueSettings
+  /** Engine tunables (batch sizes, takeover times). */
+  queueTuning: QueueTuning
   /** How often each gateway copy runs the admission script. */
   admitIntervalMs: number
   /** Token issuance requests per client IP per minute. */
@@ -14,6 +16,7 @@ export function loadGatewayConfig(env: Env = process.env): GatewayConfig {
   return {
     ...loadServiceConfig(env, 'GATEWAY_PORT', 3000),
     queue: loadQueueSettings(env),
+    queueTuning: loadQueueTuning(env),
     admitIntervalMs: readInt(env, 'QUEUE_ADMIT_INTERVAL_MS', 100, { min: 10, max: 10_000 }),
     issueRateLimitPerMinute: readInt(env, 'ISSUE_RATE_LIMIT_PER_MINUTE', 600, { min: 1, max: 10_000_000 }),
     trustProxy: readInt(env, 'TRUST_PROXY', 0, { min: 0, max: 1 }) === 1,

@@ -1,9 +1,20 @@
 export * from './keys.js'
+export * from './lock.js'
 export * from './mirror.js'
 export * from './queue.js'
+export {
+  findTokensToRestore,
+  fromQueueTokenRow,
+  lockTokenAndCheckPaid,
+  markTokenCompleted,
+  toQueueTokenRow,
+  upsertQueueTokens,
+} from './queue-tokens.repository.js'
 export * from './recovery.js'
 export * from './redis-client.js'
-export { defineQueueCommands, loadScripts, type ScriptDefinition } from './scripts.js'
+export { Reply, type ReplyCode } from './replies.js'
+export { loadScripts, type ScriptDefinition } from './scripts.js'
 export * from './settings.js'
 export * from './ticket.js'
 export * from './token.js'
+export * from './token-state.js'

@@ -1,66 +1,25 @@
-import type { Database, DbExecutor, NewQueueToken } from '@concert/db'
+import type { Database } from '@concert/db'
 import { retryOnDeadlock } from '@concert/db'
-import { type Kysely, sql } from 'kysely'
+import type { Kysely } from 'kysely'
 import { eventKeys } from './keys.js'
+import { upsertQueueTokens } from './queue-tokens.repository.js'
 import type { RedisClient } from './redis-client.js'
-import { pairs, toTokenState } from './ticket.js'
+import { DEFAULT_QUEUE_TUNING } from './settings.js'
+import { pairs, type TokenState, toTokenState } from './token-state.js'
 
 const GROUP = 'mirror'
 
 type StreamEntry = [id: string, fields: string[]]
 type ReadReply = Array<[stream: string, entries: StreamEntry[]]> | null
 
-export interface MirrorRow extends NewQueueToken {
-  version: number
-}
-
-export function toMirrorRow(fields: Record<string, string>): MirrorRow {
-  const state = toTokenState(fields)
-  const date = (ms: number | null) => (ms === null ? null : new Date(ms))
-  return {
-    token: state.token,
-    account_id: state.accountId,
-    event_id: state.eventId,
-    position: state.place,
-    status: state.status,
-    reason: state.reason,
-    issued_at: new Date(state.issuedAt),
-    ready_at: date(state.readyAt),
-    expires_at: date(state.expiresAt),
-    version: state.version,
-  }
-}
-
 /** Keeps only each token's newest state; sorted by token so concurrent writers lock rows in one order. */
-export function newestPerToken(rows: MirrorRow[]): MirrorRow[] {
-  const newest = new Map<string, MirrorRow>()
-  for (const row of rows) {
-    const seen = newest.get(row.token)
-    if (!seen || row.version > seen.version) newest.set(row.token, row)
+export function newestPerToken(states: TokenState[]): TokenState[] {
+  const newest = new Map<string, TokenState>()
+  for (const state of states) {
+    const seen = newest.get(state.token)
+    if (!seen || state.version > seen.version) newest.set(state.token, state)
   }
   return [...newest.values()].sort((a, b) => (a.token < b.token ? -1 : a.token > b.token ? 1 : 0))
-}
-
-/**
- * Version-guarded upsert: a row is only ever replaced by a newer state of the
- * same token, so batches may commit in any order, and a replayed batch (after
- * a crash between commit and XACK) changes nothing. `version` is assigned last
- * because MySQL evaluates the assignments left to right.
- */
-export async function upsertQueueTokens(db: DbExecutor, rows: MirrorRow[]): Promise<void> {
-  if (rows.length === 0) return
-  const newer = sql<boolean>`VALUES(version) > version`
-  await db
-    .insertInto('QUEUE_TOKEN')
-    .values(rows)
-    .onDuplicateKeyUpdate({
-      status: sql`IF(${newer}, VALUES(status), status)`,
-      reason: sql`IF(${newer}, VALUES(reason), reason)`,
-      ready_at: sql`IF(${newer}, VALUES(ready_at), ready_at)`,
-      expires_at: sql`IF(${newer}, VALUES(expires_at), expires_at)`,
-      version: sql`GREATEST(version, VALUES(version))`,
-    })
-    .execute()
 }
 
 export interface MirrorOptions {
@@ -86,8 +45,8 @@ export class MirrorWorker {
   private readonly groups = new Set<string>()
 
   constructor(private readonly options: MirrorOptions) {
-    this.batchSize = options.batchSize ?? 500
-    this.claimIdleMs = options.claimIdleMs ?? 30_000
+    this.batchSize = options.batchSize ?? DEFAULT_QUEUE_TUNING.mirrorBatchSize
+    this.claimIdleMs = options.claimIdleMs ?? DEFAULT_QUEUE_TUNING.mirrorClaimIdleMs
   }
 
   private async ensureGroup(stream: string): Promise<void> {
@@ -141,13 +100,13 @@ export class MirrorWorker {
       entries = await this.read(stream)
     }
     if (entries.length === 0) return 0
-    const rows = newestPerToken(entries.map(([, fields]) => toMirrorRow(pairs(fields))))
+    const states = newestPerToken(entries.map(([, fields]) => toTokenState(pairs(fields))))
     // READ COMMITTED keeps InnoDB from gap-locking the rows a payment is about to insert.
     await retryOnDeadlock(() =>
       this.options.db
         .transaction()
         .setIsolationLevel('read committed')
-        .execute((trx) => upsertQueueTokens(trx, rows)),
+        .execute((trx) => upsertQueueTokens(trx, states)),
     )
     const ids = entries.map(([id]) => id)
     await this.options.redis

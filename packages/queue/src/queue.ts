@@ -4,10 +4,12 @@ import type { Kysely } from 'kysely'
 import { type EventKeys, eventKeys } from './keys.js'
 import { QueueRecovery, type RecoverySummary } from './recovery.js'
 import type { RedisClient } from './redis-client.js'
+import { needsRecovery, Reply, replyCode, type ScriptReply } from './replies.js'
 import { defineQueueCommands, type ExpiryKeys } from './scripts.js'
-import type { QueueSettings } from './settings.js'
-import { pairs, type Ticket, type TokenState, toFacts, toTicket, toTokenState } from './ticket.js'
+import { DEFAULT_QUEUE_TUNING, type QueueSettings, type QueueTuning } from './settings.js'
+import { type Ticket, toFacts, toTicket } from './ticket.js'
 import { eventOfToken, newToken } from './token.js'
+import { pairs, type TokenState, toTokenState } from './token-state.js'
 
 export interface QueueServiceOptions {
   redis: RedisClient
@@ -15,6 +17,7 @@ export interface QueueServiceOptions {
   /** REDIS_KEY_PREFIX */
   prefix: string
   settings: QueueSettings
+  tuning?: Partial<QueueTuning>
   onRecovered?: (summary: RecoverySummary) => void
 }
 
@@ -34,10 +37,6 @@ export type ClaimResult =
   | { ok: true; state: TokenState }
   | { ok: false; reason: 'MISSING' | 'NOT_READY' | 'EXPIRED' | 'BUSY' }
 
-const RECOVER = 'RECOVER'
-/** Most tokens one admit call moves per step; keeps each script run short. */
-const ADMIT_BATCH = 1_000
-
 /**
  * The queue's typed API over the Lua scripts. Every call is one script run
  * (one round trip); a script that finds the event's marker missing answers
@@ -48,19 +47,22 @@ export class QueueService {
   private readonly redis: RedisClient
   private readonly prefix: string
   readonly settings: QueueSettings
+  readonly tuning: QueueTuning
 
   constructor(options: QueueServiceOptions) {
     this.redis = options.redis
     this.prefix = options.prefix
     this.settings = options.settings
+    this.tuning = { ...DEFAULT_QUEUE_TUNING, ...options.tuning }
     defineQueueCommands(this.redis)
-    this.recovery = new QueueRecovery(
-      options.redis,
-      options.db,
-      options.prefix,
-      options.settings.expiredRetentionSeconds,
-      options.onRecovered,
-    )
+    this.recovery = new QueueRecovery({
+      redis: options.redis,
+      db: options.db,
+      prefix: options.prefix,
+      retentionSeconds: options.settings.expiredRetentionSeconds,
+      lockTtlMs: this.tuning.recoveryLockTtlMs,
+      ...(options.onRecovered ? { onRecovered: options.onRecovered } : {}),
+    })
   }
 
   keys(eventId: number): EventKeys {
@@ -74,15 +76,14 @@ export class QueueService {
   }
 
   private expiryKeys(k: EventKeys, token: string): ExpiryKeys {
-    return [k.marker, k.token(token), k.waiting, k.heartbeat, k.active, k.accounts, k.stream]
+    return [k.token(token), k.waiting, k.heartbeat, k.active, k.accounts, k.stream]
   }
 
-  /** Runs a script; if the event's queue is missing, rebuilds it and runs once more. undefined: no such event. */
-  private async withRecovery<T>(
+  /** Runs a script; if it answers RECOVER, rebuilds the event's queue and runs once more. undefined: no such event. */
+  private async withRecovery(
     eventId: number,
-    run: () => Promise<T>,
-    needsRecovery: (reply: T) => boolean,
-  ): Promise<T | undefined> {
+    run: () => Promise<ScriptReply>,
+  ): Promise<ScriptReply | undefined> {
     let reply = await run()
     if (!needsRecovery(reply)) return reply
     if ((await this.recovery.recover(eventId)) === 'UNKNOWN_EVENT') return undefined
@@ -103,78 +104,71 @@ export class QueueService {
   /** Joins the event's queue; an account with a live token gets that same ticket back. */
   async join(eventId: number, accountId: string): Promise<{ ticket: Ticket; created: boolean }> {
     const k = this.keys(eventId)
-    const reply = await this.withRecovery(
-      eventId,
-      () =>
-        this.redis.queueJoin(
-          k.marker,
-          k.seq,
-          k.waiting,
-          k.heartbeat,
-          k.accounts,
-          k.stream,
-          k.admitted,
-          k.bucket,
-          k.tokenKeyBase,
-          newToken(eventId),
-          accountId,
-          eventId,
-        ),
-      (r) => r[0] === RECOVER,
+    const reply = await this.withRecovery(eventId, () =>
+      this.redis.queueJoin(
+        k.marker,
+        k.seq,
+        k.waiting,
+        k.heartbeat,
+        k.accounts,
+        k.stream,
+        k.admitted,
+        k.bucket,
+        k.tokenKeyBase,
+        newToken(eventId),
+        accountId,
+        eventId,
+      ),
     )
     if (!reply) throw new AppError('EVENT_NOT_FOUND', `event ${eventId} does not exist`)
-    return { ticket: this.ticket(reply), created: reply[0] === 'CREATED' }
+    return { ticket: this.ticket(reply), created: replyCode(reply) === Reply.CREATED }
   }
 
   /** The ticket for a token, or undefined if unknown; `touch` counts as a heartbeat for a WAITING token. */
   async get(token: string, options: { touch: boolean } = { touch: true }): Promise<Ticket | undefined> {
     const k = this.keysOfToken(token)
     if (!k) return undefined
-    const reply = await this.withRecovery(
-      k.eventId,
-      () =>
-        this.redis.queuePoll(
-          k.marker,
-          k.token(token),
-          k.waiting,
-          k.heartbeat,
-          k.admitted,
-          k.bucket,
-          token,
-          options.touch ? '1' : '0',
-        ),
-      (r) => r[0] === RECOVER,
+    const reply = await this.withRecovery(k.eventId, () =>
+      this.redis.queuePoll(
+        k.marker,
+        k.token(token),
+        k.waiting,
+        k.heartbeat,
+        k.admitted,
+        k.bucket,
+        token,
+        options.touch ? '1' : '0',
+      ),
     )
-    return !reply || reply[0] === 'MISSING' ? undefined : this.ticket(reply)
+    return !reply || replyCode(reply) === Reply.MISSING ? undefined : this.ticket(reply)
   }
 
   /** One admission tick for the event (expire, sweep, admit); see admit-8.lua. */
   async admit(eventId: number): Promise<AdmitResult> {
     const k = this.keys(eventId)
     const s = this.settings
-    const reply = await this.withRecovery(
-      eventId,
-      () =>
-        this.redis.queueAdmit(
-          k.marker,
-          k.waiting,
-          k.heartbeat,
-          k.active,
-          k.accounts,
-          k.bucket,
-          k.admitted,
-          k.stream,
-          k.tokenKeyBase,
-          s.maxActive,
-          s.admitPerSecond,
-          s.activeTtlSeconds * 1000,
-          s.waitingIdleSeconds * 1000,
-          s.expiredRetentionSeconds,
-          ADMIT_BATCH,
-        ),
-      (r) => r[0] === -1,
+    const reply = await this.withRecovery(eventId, () =>
+      this.redis.queueAdmit(
+        k.marker,
+        k.waiting,
+        k.heartbeat,
+        k.active,
+        k.accounts,
+        k.bucket,
+        k.admitted,
+        k.stream,
+        k.tokenKeyBase,
+        s.maxActive,
+        s.admitPerSecond,
+        s.activeTtlSeconds * 1000,
+        s.waitingIdleSeconds * 1000,
+        s.expiredRetentionSeconds,
+        this.tuning.admitBatch,
+      ),
     )
-    const [admitted = 0, timedOut = 0, abandoned = 0, active = 0, waiting = 0] = reply ?? []
+    const [admitted = 0, timedOut = 0, abandoned = 0, active = 0, waiting = 0] = (reply ?? [])
+      .slice(1)
+      .map(Number)
     return { admitted, timedOut, abandoned, active, waiting }
   }
 
@@ -182,24 +176,23 @@ export class QueueService {
   async leave(token: string): Promise<'LEFT' | 'ALREADY_EXPIRED' | 'MISSING'> {
     const k = this.keysOfToken(token)
     if (!k) return 'MISSING'
-    const reply = await this.withRecovery(
-      k.eventId,
-      () => this.redis.queueLeave(...this.expiryKeys(k, token), token, this.settings.expiredRetentionSeconds),
-      (r) => r === RECOVER,
+    const reply = await this.withRecovery(k.eventId, () =>
+      this.redis.queueLeave(
+        k.marker,
+        ...this.expiryKeys(k, token),
+        token,
+        this.settings.expiredRetentionSeconds,
+      ),
     )
-    return (reply ?? 'MISSING') as 'LEFT' | 'ALREADY_EXPIRED' | 'MISSING'
+    return (reply ? replyCode(reply) : Reply.MISSING) as 'LEFT' | 'ALREADY_EXPIRED' | 'MISSING'
   }
 
   /** Reads a token for authorization (booking-api); no heartbeat, no side effects. */
   async verify(token: string): Promise<VerifyResult> {
     const k = this.keysOfToken(token)
     if (!k) return { found: false }
-    const reply = await this.withRecovery(
-      k.eventId,
-      () => this.redis.queueVerify(k.marker, k.token(token)),
-      (r) => r[0] === RECOVER,
-    )
-    if (reply?.[0] !== 'OK') return { found: false }
+    const reply = await this.withRecovery(k.eventId, () => this.redis.queueVerify(k.marker, k.token(token)))
+    if (!reply || replyCode(reply) !== Reply.OK) return { found: false }
     const fields = pairs(reply, 1)
     return { found: true, state: toTokenState(fields), now: Number(fields._now) }
   }
@@ -208,14 +201,12 @@ export class QueueService {
   async claim(token: string, owner: string, ttlMs: number): Promise<ClaimResult> {
     const k = this.keysOfToken(token)
     if (!k) return { ok: false, reason: 'MISSING' }
-    const reply = await this.withRecovery(
-      k.eventId,
-      () => this.redis.queueClaim(k.marker, k.token(token), k.active, token, owner, ttlMs),
-      (r) => r[0] === RECOVER,
+    const reply = await this.withRecovery(k.eventId, () =>
+      this.redis.queueClaim(k.marker, k.token(token), k.active, token, owner, ttlMs),
     )
     if (!reply) return { ok: false, reason: 'MISSING' }
-    if (reply[0] !== 'OK')
-      return { ok: false, reason: reply[0] as 'MISSING' | 'NOT_READY' | 'EXPIRED' | 'BUSY' }
+    if (replyCode(reply) !== Reply.OK)
+      return { ok: false, reason: replyCode(reply) as 'MISSING' | 'NOT_READY' | 'EXPIRED' | 'BUSY' }
     return { ok: true, state: toTokenState(pairs(reply, 1)) }
   }
 
@@ -223,7 +214,7 @@ export class QueueService {
   async releaseClaim(token: string, owner: string): Promise<boolean> {
     const k = this.keysOfToken(token)
     if (!k) return false
-    return (await this.redis.queueReleaseClaim(k.token(token), owner)) === 1
+    return replyCode(await this.redis.queueReleaseClaim(k.token(token), owner)) === Reply.OK
   }
 
   /** Expires a claimed token as COMPLETED at `completedAt` (the payment's commit time). */
@@ -237,6 +228,6 @@ export class QueueService {
       completedAt.getTime(),
       this.settings.expiredRetentionSeconds,
     )
-    return reply === 'OK'
+    return replyCode(reply) === Reply.OK
   }
 }

@@ -1,12 +1,31 @@
-import { readdirSync, readFileSync } from 'node:fs'
+import { readFileSync } from 'node:fs'
 import type { Result } from 'ioredis'
 import type { RedisClient } from './redis-client.js'
+import { luaReplyTable, type ScriptReply } from './replies.js'
+import { TOKEN_FIELDS } from './token-state.js'
 
 /**
- * Lua scripts live in ./lua as `<name>-<numKeys>.lua` (the BullMQ layout).
- * A line `--- @include "helper"` is replaced by ./lua/includes/helper.lua, each
- * helper once per script, so shared logic is written once and included.
+ * Lua scripts live in ./lua as `<name>-<numKeys>.lua` (the BullMQ layout) and
+ * are listed here, so what ships is exactly this list. A line
+ * `--- @include "helper"` is replaced by ./lua/includes/helper.lua, each helper
+ * once per script, so shared logic is written once and included. Every script
+ * starts with the reply-code table `R` and `TOKEN_FIELDS`, both generated from
+ * their one TypeScript definition.
  */
+const SCRIPT_FILES = [
+  'admit-8',
+  'claim-3',
+  'complete-6',
+  'extend-lock-1',
+  'join-8',
+  'leave-7',
+  'poll-6',
+  'release-claim-1',
+  'restore-6',
+  'unlock-1',
+  'verify-2',
+] as const
+
 const LUA_DIR = new URL('./lua/', import.meta.url)
 const INCLUDE = /^--- @include "([a-z-]+)"\s*$/gm
 
@@ -17,6 +36,10 @@ function expandIncludes(source: string, seen: Set<string>): string {
     const included = readFileSync(new URL(`includes/${name}.lua`, LUA_DIR), 'utf8')
     return expandIncludes(included, seen)
   })
+}
+
+function preamble(): string {
+  return `${luaReplyTable()}local TOKEN_FIELDS = { ${TOKEN_FIELDS.map((f) => `'${f}'`).join(', ')} }\n`
 }
 
 export interface ScriptDefinition {
@@ -33,24 +56,22 @@ function commandName(name: string): string {
 }
 
 export function loadScripts(): ScriptDefinition[] {
-  return readdirSync(LUA_DIR)
-    .filter((file) => file.endsWith('.lua'))
-    .map((file) => {
-      const match = /^([a-z-]+)-(\d+)\.lua$/.exec(file)
-      if (!match?.[1] || !match[2]) throw new Error(`lua script ${file} is not named <name>-<numKeys>.lua`)
-      return {
-        file: file.replace(/\.lua$/, ''),
-        command: commandName(match[1]),
-        numberOfKeys: Number(match[2]),
-        lua: expandIncludes(readFileSync(new URL(file, LUA_DIR), 'utf8'), new Set()),
-      }
-    })
+  return SCRIPT_FILES.map((file) => {
+    const match = /^([a-z-]+)-(\d+)$/.exec(file)
+    if (!match?.[1] || !match[2]) throw new Error(`lua script ${file} is not named <name>-<numKeys>`)
+    return {
+      file,
+      command: commandName(match[1]),
+      numberOfKeys: Number(match[2]),
+      lua: preamble() + expandIncludes(readFileSync(new URL(`${file}.lua`, LUA_DIR), 'utf8'), new Set()),
+    }
+  })
 }
 
 const defined = new WeakSet<RedisClient>()
 let cache: ScriptDefinition[] | undefined
 
-/** Registers every script on a client once; ioredis then runs them by EVALSHA. */
+/** Registers every script on a client once; ioredis then runs them by EVALSHA. Package-internal. */
 export function defineQueueCommands(redis: RedisClient): void {
   if (defined.has(redis)) return
   cache ??= loadScripts()
@@ -61,11 +82,9 @@ export function defineQueueCommands(redis: RedisClient): void {
 }
 
 type Arg = string | number
-type Reply = Array<string | number>
 
-/** The keys of the scripts that expire one token (leave, complete): see includes/expire.lua. */
+/** The keys of the scripts that expire one token (leave): see includes/expire.lua. */
 export type ExpiryKeys = [
-  marker: string,
   tokenKey: string,
   waiting: string,
   heartbeat: string,
@@ -89,7 +108,7 @@ declare module 'ioredis' {
       token: string,
       accountId: string,
       eventId: Arg,
-    ): Result<Reply, Context>
+    ): Result<ScriptReply, Context>
     queuePoll(
       marker: string,
       tokenKey: string,
@@ -99,7 +118,7 @@ declare module 'ioredis' {
       bucket: string,
       token: string,
       touch: '0' | '1',
-    ): Result<Reply, Context>
+    ): Result<ScriptReply, Context>
     queueAdmit(
       marker: string,
       waiting: string,
@@ -116,9 +135,11 @@ declare module 'ioredis' {
       waitingIdleMs: Arg,
       retentionSeconds: Arg,
       batch: Arg,
-    ): Result<number[], Context>
-    queueLeave(...args: [...ExpiryKeys, token: string, retentionSeconds: Arg]): Result<string, Context>
-    queueVerify(marker: string, tokenKey: string): Result<Reply, Context>
+    ): Result<ScriptReply, Context>
+    queueLeave(
+      ...args: [marker: string, ...ExpiryKeys, token: string, retentionSeconds: Arg]
+    ): Result<ScriptReply, Context>
+    queueVerify(marker: string, tokenKey: string): Result<ScriptReply, Context>
     queueClaim(
       marker: string,
       tokenKey: string,
@@ -126,12 +147,13 @@ declare module 'ioredis' {
       token: string,
       owner: string,
       claimTtlMs: Arg,
-    ): Result<Reply, Context>
-    queueReleaseClaim(tokenKey: string, owner: string): Result<number, Context>
+    ): Result<ScriptReply, Context>
+    queueReleaseClaim(tokenKey: string, owner: string): Result<ScriptReply, Context>
     queueComplete(
       ...args: [...ExpiryKeys, token: string, owner: string, completedAt: Arg, retentionSeconds: Arg]
-    ): Result<string, Context>
-    queueUnlock(lockKey: string, owner: string): Result<number, Context>
+    ): Result<ScriptReply, Context>
+    queueUnlock(lockKey: string, owner: string): Result<ScriptReply, Context>
+    queueExtendLock(lockKey: string, owner: string, ttlMs: Arg): Result<ScriptReply, Context>
     queueRestore(
       marker: string,
       seq: string,
@@ -143,7 +165,7 @@ declare module 'ioredis' {
       maxPlace: Arg,
       retentionSeconds: Arg,
       last: '0' | '1',
-      ...tokens: string[]
-    ): Result<number, Context>
+      ...tokenValues: string[]
+    ): Result<ScriptReply, Context>
   }
 }

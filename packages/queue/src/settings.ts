@@ -23,3 +23,32 @@ export function loadQueueSettings(env: Env = process.env): QueueSettings {
     expiredRetentionSeconds: readInt(env, 'QUEUE_EXPIRED_RETENTION_SECONDS', 900, { min: 600, max: 604_800 }),
   }
 }
+
+/** Engine tunables (not per event): how big each step is and how fast a dead process's work is taken over. */
+export interface QueueTuning {
+  /** Most tokens one admission tick moves per step; keeps each script run short. */
+  admitBatch: number
+  /** Stream entries one mirror batch writes to MySQL. */
+  mirrorBatchSize: number
+  /** A mirror entry left unacknowledged this long by a (dead) gateway copy is taken over by another. */
+  mirrorClaimIdleMs: number
+  /** TTL of recovery's lock; kept alive while the rebuild runs, so only a dead rebuilder lets it lapse. */
+  recoveryLockTtlMs: number
+}
+
+export const DEFAULT_QUEUE_TUNING: QueueTuning = {
+  admitBatch: 1_000,
+  mirrorBatchSize: 500,
+  mirrorClaimIdleMs: 30_000,
+  recoveryLockTtlMs: 30_000,
+}
+
+export function loadQueueTuning(env: Env = process.env): QueueTuning {
+  const d = DEFAULT_QUEUE_TUNING
+  return {
+    admitBatch: readInt(env, 'QUEUE_ADMIT_BATCH', d.admitBatch, { min: 1, max: 100_000 }),
+    mirrorBatchSize: readInt(env, 'MIRROR_BATCH_SIZE', d.mirrorBatchSize, { min: 1, max: 10_000 }),
+    mirrorClaimIdleMs: readInt(env, 'MIRROR_CLAIM_IDLE_MS', d.mirrorClaimIdleMs, { min: 100, max: 600_000 }),
+    recoveryLockTtlMs: readInt(env, 'RECOVERY_LOCK_TTL_MS', d.recoveryLockTtlMs, { min: 300, max: 600_000 }),
+  }
+}

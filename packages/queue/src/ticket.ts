@@ -1,19 +1,5 @@
 import type { QueueExpiryReason, QueueTokenStatus } from '@concert/db'
-
-/** A token as stored in Redis (times in ms since the epoch). */
-export interface TokenState {
-  token: string
-  accountId: string
-  eventId: number
-  /** FIFO place number from the event's counter; mirrored as QUEUE_TOKEN.position. */
-  place: number
-  status: QueueTokenStatus
-  reason: QueueExpiryReason | null
-  issuedAt: number
-  readyAt: number | null
-  expiresAt: number | null
-  version: number
-}
+import { optionalNumber, type TokenState } from './token-state.js'
 
 /** What clients see (SPEC §3). */
 export interface Ticket {
@@ -32,31 +18,6 @@ export interface Ticket {
   reason: QueueExpiryReason | null
   /** When to poll next; 0 means stop polling (the token is EXPIRED). */
   pollAfterMs: number
-}
-
-export function pairs(values: ReadonlyArray<string | number>, from = 0): Record<string, string> {
-  const record: Record<string, string> = {}
-  for (let i = from; i + 1 < values.length; i += 2) record[String(values[i])] = String(values[i + 1])
-  return record
-}
-
-function optionalNumber(value: string | undefined): number | null {
-  return value === undefined || value === '' ? null : Number(value)
-}
-
-export function toTokenState(fields: Record<string, string>): TokenState {
-  return {
-    token: fields.token ?? '',
-    accountId: fields.accountId ?? '',
-    eventId: Number(fields.eventId),
-    place: Number(fields.place),
-    status: fields.status as QueueTokenStatus,
-    reason: (fields.reason || null) as QueueExpiryReason | null,
-    issuedAt: Number(fields.issuedAt),
-    readyAt: optionalNumber(fields.readyAt),
-    expiresAt: optionalNumber(fields.expiresAt),
-    version: Number(fields.v ?? 0),
-  }
 }
 
 /** Live facts returned beside the state by the join and poll scripts. */

@@ -83,11 +83,11 @@ describe('QUEUE_TOKEN mirror', () => {
   })
 
   it('an older state never overwrites a newer one, whatever order batches commit in', () => {
-    const base = { account_id: 'a', event_id: 1, position: 1, issued_at: new Date(0), ready_at: null }
+    const base = { accountId: 'a', eventId: 1, place: 1, issuedAt: 0, readyAt: null }
     const rows = newestPerToken([
-      { ...base, token: 'b', status: 'WAITING', reason: null, expires_at: null, version: 1 },
-      { ...base, token: 'a', status: 'READY', reason: null, expires_at: null, version: 2 },
-      { ...base, token: 'a', status: 'WAITING', reason: null, expires_at: null, version: 1 },
+      { ...base, token: 'b', status: 'WAITING', reason: null, expiresAt: null, version: 1 },
+      { ...base, token: 'a', status: 'READY', reason: null, expiresAt: null, version: 2 },
+      { ...base, token: 'a', status: 'WAITING', reason: null, expiresAt: null, version: 1 },
     ])
     expect(rows.map((r) => [r.token, r.version])).toEqual([
       ['a', 2],

@@ -1,14 +1,20 @@
 import { randomUUID } from 'node:crypto'
 import { type Database, isDuplicateKey, retryOnDeadlock } from '@concert/db'
-import type { RedisClient } from '@concert/queue'
-import { type QueueService, scheduleKeys, type TokenState } from '@concert/queue'
+import {
+  lockTokenAndCheckPaid,
+  markTokenCompleted,
+  type QueueService,
+  type RedisClient,
+  scheduleKeys,
+  type TokenState,
+  withLock,
+} from '@concert/queue'
 import { AppError } from '@concert/shared'
 import type { FastifyBaseLogger } from 'fastify'
 import type { Kysely } from 'kysely'
 import type { VerifiedToken } from '../plugins/token-guard.js'
 import { balanceOf, deductFromBalance } from '../repositories/accounts.repository.js'
 import { findByIdempotencyKey, insertHistory } from '../repositories/balance-history.repository.js'
-import { markTokenCompleted, tokenAlreadyPaid } from '../repositories/queue-tokens.repository.js'
 import {
   findReservationView,
   insertReservation,
@@ -169,7 +175,7 @@ export class ReservationService {
             if (!(await deductFromBalance(trx, sale.accountId, sale.price))) {
               throw new AppError('INSUFFICIENT_BALANCE', `the seat costs ${sale.price} won`)
             }
-            if (await tokenAlreadyPaid(trx, sale.claimed.token)) {
+            if (await lockTokenAndCheckPaid(trx, sale.claimed.token)) {
               throw new AppError('TOKEN_EXPIRED', 'queue token expired (COMPLETED)')
             }
             let reservationId: number
@@ -248,16 +254,12 @@ export class ReservationService {
     }
   }
 
-  /** Seat lock: owner-valued key with a TTL; released by its owner only (compare-and-delete). */
+  /** Seat lock (packages/queue withLock): a fast-fail filter; UNIQUE(schedule_id, seat_id) is the guarantee. */
   private async withSeatLock<T>(scheduleId: number, seatId: number, owner: string, work: () => Promise<T>) {
     const key = scheduleKeys(this.deps.prefix, scheduleId).seatLock(seatId)
-    const locked = await this.deps.redis.set(key, owner, 'PX', this.deps.seatLockTtlMs, 'NX')
-    if (!locked) throw new AppError('SEAT_LOCKED', 'another user is reserving this seat right now')
-    try {
-      return await work()
-    } finally {
-      await this.deps.redis.queueUnlock(key, owner).catch(() => 0)
-    }
+    const outcome = await withLock(this.deps.redis, key, owner, this.deps.seatLockTtlMs, work)
+    if (!outcome.locked) throw new AppError('SEAT_LOCKED', 'another user is reserving this seat right now')
+    return outcome.value
   }
 
   /** The first answer given for this Idempotency-Key, if it was a reservation of this seat. */

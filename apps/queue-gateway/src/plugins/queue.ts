@@ -1,5 +1,5 @@
 import { hostname } from 'node:os'
-import { MirrorWorker } from '@concert/queue'
+import { MirrorWorker, type QueueTuning } from '@concert/queue'
 import fp from 'fastify-plugin'
 import { nanoid } from 'nanoid'
 import { ExistenceCache } from '../existence-cache.js'
@@ -16,6 +16,7 @@ declare module 'fastify' {
 
 export interface QueuePluginOptions {
   prefix: string
+  tuning: QueueTuning
 }
 
 /** The gateway's own queue machinery: the MySQL mirror worker and the existence caches. */
@@ -28,6 +29,8 @@ export const queuePlugin = fp<QueuePluginOptions>(
         db: app.db,
         prefix: options.prefix,
         consumer: `${hostname()}-${process.pid}-${nanoid(6)}`,
+        batchSize: options.tuning.mirrorBatchSize,
+        claimIdleMs: options.tuning.mirrorClaimIdleMs,
       }),
     )
     app.decorate('catalog', {

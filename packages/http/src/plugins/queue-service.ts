@@ -1,4 +1,4 @@
-import { QueueService, type QueueSettings } from '@concert/queue'
+import { QueueService, type QueueSettings, type QueueTuning } from '@concert/queue'
 import fp from 'fastify-plugin'
 
 declare module 'fastify' {
@@ -10,6 +10,7 @@ declare module 'fastify' {
 export interface QueueServicePluginOptions {
   prefix: string
   settings: QueueSettings
+  tuning?: QueueTuning
 }
 
 /**
@@ -26,6 +27,7 @@ export const queueServicePlugin = fp<QueueServicePluginOptions>(
         db: app.db,
         prefix: options.prefix,
         settings: options.settings,
+        ...(options.tuning ? { tuning: options.tuning } : {}),
         onRecovered: (summary) => {
           if (summary.waiting + summary.ready + summary.expired > 0) {
             app.log.warn(summary, 'queue rebuilt from MySQL after Redis lost it')

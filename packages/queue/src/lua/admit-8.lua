@@ -26,12 +26,12 @@
   ARGV[6] retention seconds for EXPIRED tokens
   ARGV[7] most tokens to move per step (bounds the script's run time)
 
-  Returns {admitted, timedOut, abandoned, activeCount, waitingCount}, or {-1} when the queue must be recovered.
+  Returns {R.OK, admitted, timedOut, abandoned, activeCount, waitingCount}, or {R.RECOVER}.
 ]]
 --- @include "now"
 --- @include "expire"
 
-if redis.call('EXISTS', KEYS[1]) == 0 then return { -1 } end
+if redis.call('EXISTS', KEYS[1]) == 0 then return { R.RECOVER } end
 local now = nowMs()
 local k = { waiting = KEYS[2], heartbeat = KEYS[3], active = KEYS[4], accounts = KEYS[5], stream = KEYS[8] }
 local base = ARGV[1]
@@ -89,4 +89,4 @@ if redis.call('ZCARD', KEYS[2]) == 0 then tokens = 0 end
 redis.call('HSET', KEYS[6], 'tokens', tostring(tokens), 'ts', now)
 redis.call('ZREMRANGEBYSCORE', KEYS[7], '-inf', now - 60000)
 
-return { admitted, timedOut, #idleTokens, redis.call('ZCARD', KEYS[4]), redis.call('ZCARD', KEYS[2]) }
+return { R.OK, admitted, timedOut, #idleTokens, redis.call('ZCARD', KEYS[4]), redis.call('ZCARD', KEYS[2]) }

@@ -12,20 +12,20 @@
   ARGV[2] claim owner (unique per attempt)
   ARGV[3] claim TTL (ms)
 
-  Returns {'RECOVER'}, {'MISSING'}, {'NOT_READY'}, {'EXPIRED'}, {'BUSY'} or {'OK', field, value, ...}.
+  Returns {R.RECOVER}, {R.MISSING}, {R.NOT_READY}, {R.EXPIRED}, {R.BUSY} or {R.OK, field, value, ...}.
 ]]
 --- @include "now"
 
-if redis.call('EXISTS', KEYS[1]) == 0 then return { 'RECOVER' } end
+if redis.call('EXISTS', KEYS[1]) == 0 then return { R.RECOVER } end
 local f = redis.call('HMGET', KEYS[2], 'status', 'claim', 'claimUntil')
-if not f[1] then return { 'MISSING' } end
-if f[1] == 'WAITING' then return { 'NOT_READY' } end
+if not f[1] then return { R.MISSING } end
+if f[1] == 'WAITING' then return { R.NOT_READY } end
 local now = nowMs()
 local expiresAt = redis.call('ZSCORE', KEYS[3], ARGV[1])
-if f[1] ~= 'READY' or not expiresAt or tonumber(expiresAt) <= now then return { 'EXPIRED' } end
-if f[2] and f[2] ~= ARGV[2] and (tonumber(f[3]) or 0) > now then return { 'BUSY' } end
+if f[1] ~= 'READY' or not expiresAt or tonumber(expiresAt) <= now then return { R.EXPIRED } end
+if f[2] and f[2] ~= ARGV[2] and (tonumber(f[3]) or 0) > now then return { R.BUSY } end
 redis.call('HSET', KEYS[2], 'claim', ARGV[2], 'claimUntil', now + tonumber(ARGV[3]))
-local reply = { 'OK' }
+local reply = { R.OK }
 local fields = redis.call('HGETALL', KEYS[2])
 for i = 1, #fields do reply[#reply + 1] = fields[i] end
 return reply

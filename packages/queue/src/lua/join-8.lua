@@ -15,13 +15,13 @@
   ARGV[3] accountId
   ARGV[4] eventId
 
-  Returns {'RECOVER'} or a ticket reply whose word is 'CREATED' or 'EXISTING'.
+  Returns {R.RECOVER} or a ticket reply whose code is R.CREATED or R.EXISTING.
 ]]
 --- @include "now"
 --- @include "mirror"
 --- @include "ticket"
 
-if redis.call('EXISTS', KEYS[1]) == 0 then return { 'RECOVER' } end
+if redis.call('EXISTS', KEYS[1]) == 0 then return { R.RECOVER } end
 local now = nowMs()
 
 local existing = redis.call('HGET', KEYS[5], ARGV[3])
@@ -30,7 +30,7 @@ if existing then
   local status = redis.call('HGET', existingKey, 'status')
   if status == 'WAITING' or status == 'READY' then
     if status == 'WAITING' then redis.call('ZADD', KEYS[4], 'XX', now, existing) end
-    return ticketReply('EXISTING', existingKey, existing, KEYS[3], KEYS[7], KEYS[8], now)
+    return ticketReply(R.EXISTING, existingKey, existing, KEYS[3], KEYS[7], KEYS[8], now)
   end
   redis.call('HDEL', KEYS[5], ARGV[3])
 end
@@ -43,4 +43,4 @@ redis.call('ZADD', KEYS[3], place, ARGV[2])
 redis.call('ZADD', KEYS[4], now, ARGV[2])
 redis.call('HSET', KEYS[5], ARGV[3], ARGV[2])
 mirror(KEYS[6], tokenKey)
-return ticketReply('CREATED', tokenKey, ARGV[2], KEYS[3], KEYS[7], KEYS[8], now)
+return ticketReply(R.CREATED, tokenKey, ARGV[2], KEYS[3], KEYS[7], KEYS[8], now)

@@ -13,15 +13,15 @@
   ARGV[1] token
   ARGV[2] retention seconds
 
-  Returns 'RECOVER', 'MISSING', 'ALREADY_EXPIRED' or 'LEFT'.
+  Returns {R.RECOVER}, {R.MISSING}, {R.ALREADY_EXPIRED} or {R.LEFT}.
 ]]
 --- @include "now"
 --- @include "expire"
 
-if redis.call('EXISTS', KEYS[1]) == 0 then return 'RECOVER' end
+if redis.call('EXISTS', KEYS[1]) == 0 then return { R.RECOVER } end
 local status = redis.call('HGET', KEYS[2], 'status')
-if not status then return 'MISSING' end
-if status == 'EXPIRED' then return 'ALREADY_EXPIRED' end
+if not status then return { R.MISSING } end
+if status == 'EXPIRED' then return { R.ALREADY_EXPIRED } end
 local k = { waiting = KEYS[3], heartbeat = KEYS[4], active = KEYS[5], accounts = KEYS[6], stream = KEYS[7] }
 expireToken(k, KEYS[2], ARGV[1], 'LEFT', nowMs(), tonumber(ARGV[2]))
-return 'LEFT'
+return { R.LEFT }

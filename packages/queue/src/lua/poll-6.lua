@@ -12,15 +12,15 @@
   ARGV[1] token
   ARGV[2] '1' to record a heartbeat, '0' to only read
 
-  Returns {'RECOVER'}, {'MISSING'} or a ticket reply with the word 'OK'.
+  Returns {R.RECOVER}, {R.MISSING} or a ticket reply with the code R.OK.
 ]]
 --- @include "now"
 --- @include "ticket"
 
-if redis.call('EXISTS', KEYS[1]) == 0 then return { 'RECOVER' } end
-if redis.call('EXISTS', KEYS[2]) == 0 then return { 'MISSING' } end
+if redis.call('EXISTS', KEYS[1]) == 0 then return { R.RECOVER } end
+if redis.call('EXISTS', KEYS[2]) == 0 then return { R.MISSING } end
 local now = nowMs()
 if ARGV[2] == '1' and redis.call('HGET', KEYS[2], 'status') == 'WAITING' then
   redis.call('ZADD', KEYS[4], 'XX', now, ARGV[1])
 end
-return ticketReply('OK', KEYS[2], ARGV[1], KEYS[3], KEYS[5], KEYS[6], now)
+return ticketReply(R.OK, KEYS[2], ARGV[1], KEYS[3], KEYS[5], KEYS[6], now)

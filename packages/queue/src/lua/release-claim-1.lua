@@ -4,10 +4,10 @@
   KEYS[1] token hash
   ARGV[1] claim owner
 
-  Returns 1 if released, 0 if the claim was not this owner's.
+  Returns {R.OK} if released, {R.NOT_OWNER} if the claim was not this owner's.
 ]]
 if redis.call('HGET', KEYS[1], 'claim') == ARGV[1] then
   redis.call('HDEL', KEYS[1], 'claim', 'claimUntil')
-  return 1
+  return { R.OK }
 end
-return 0
+return { R.NOT_OWNER }

@@ -5,9 +5,10 @@
   KEYS[1] lock key
   ARGV[1] owner
 
-  Returns 1 if released, 0 otherwise.
+  Returns {R.OK} if released, {R.NOT_OWNER} otherwise.
 ]]
 if redis.call('GET', KEYS[1]) == ARGV[1] then
-  return redis.call('DEL', KEYS[1])
+  redis.call('DEL', KEYS[1])
+  return { R.OK }
 end
-return 0
+return { R.NOT_OWNER }

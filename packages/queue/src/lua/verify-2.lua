@@ -4,13 +4,13 @@
   KEYS[1] marker
   KEYS[2] token hash
 
-  Returns {'RECOVER'}, {'MISSING'} or {'OK', '_now', now, field, value, ...}.
+  Returns {R.RECOVER}, {R.MISSING} or {R.OK, '_now', now, field, value, ...}.
 ]]
 --- @include "now"
 
-if redis.call('EXISTS', KEYS[1]) == 0 then return { 'RECOVER' } end
+if redis.call('EXISTS', KEYS[1]) == 0 then return { R.RECOVER } end
 local fields = redis.call('HGETALL', KEYS[2])
-if #fields == 0 then return { 'MISSING' } end
-local reply = { 'OK', '_now', tostring(nowMs()) }
+if #fields == 0 then return { R.MISSING } end
+local reply = { R.OK, '_now', tostring(nowMs()) }
 for i = 1, #fields do reply[#reply + 1] = fields[i] end
 return reply

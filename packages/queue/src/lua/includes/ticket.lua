@@ -1,8 +1,8 @@
--- A ticket reply: a status word, then the token hash as field/value pairs,
+-- A ticket reply: a reply code, then the token hash as field/value pairs,
 -- then the live facts the client needs (rank among waiters, server time and
 -- the admissions of the last minute for the ETA). One round trip in all.
-local function ticketReply(word, tokenKey, token, waitingKey, admittedKey, bucketKey, now)
-  local reply = { word }
+local function ticketReply(code, tokenKey, token, waitingKey, admittedKey, bucketKey, now)
+  local reply = { code }
   local fields = redis.call('HGETALL', tokenKey)
   for i = 1, #fields do reply[#reply + 1] = fields[i] end
   local rank = redis.call('ZRANK', waitingKey, token)

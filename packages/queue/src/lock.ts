@@ -1,0 +1,33 @@
+import type { RedisClient } from './redis-client.js'
+import { defineQueueCommands } from './scripts.js'
+
+export type LockOutcome<T> = { locked: true; value: T } | { locked: false }
+
+/**
+ * The one Redis lock: an owner-valued key with a TTL, taken with SET NX,
+ * kept alive while `work` runs (extended every third of the TTL, only by its
+ * owner) and released by its owner only (compare-and-delete). A holder that
+ * dies stops extending, so its lock is free again within one TTL.
+ * Used for seat locks (booking) and for recovery (one rebuilder per event).
+ */
+export async function withLock<T>(
+  redis: RedisClient,
+  key: string,
+  owner: string,
+  ttlMs: number,
+  work: () => Promise<T>,
+): Promise<LockOutcome<T>> {
+  defineQueueCommands(redis)
+  if (!(await redis.set(key, owner, 'PX', ttlMs, 'NX'))) return { locked: false }
+  const keepAlive = setInterval(
+    () => void redis.queueExtendLock(key, owner, ttlMs).catch(() => undefined),
+    Math.max(10, Math.floor(ttlMs / 3)),
+  )
+  keepAlive.unref()
+  try {
+    return { locked: true, value: await work() }
+  } finally {
+    clearInterval(keepAlive)
+    await redis.queueUnlock(key, owner).catch(() => undefined)
+  }
+}

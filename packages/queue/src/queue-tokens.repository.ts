@@ -1,0 +1,137 @@
+import type { Database, DbExecutor, NewQueueToken, QueueToken } from '@concert/db'
+import { sql, type Transaction } from 'kysely'
+import type { TokenState } from './token-state.js'
+
+/*
+ * QUEUE_TOKEN, the durable copy of the Redis queue. This module is the only
+ * place that reads or writes the table: the mirror's upserts, recovery's reads
+ * and the payment's lock-and-complete all go through it.
+ */
+
+const date = (ms: number | null) => (ms === null ? null : new Date(ms))
+const ms = (value: Date | null) => (value === null ? null : value.getTime())
+
+export function toQueueTokenRow(state: TokenState): NewQueueToken & { version: number } {
+  return {
+    token: state.token,
+    account_id: state.accountId,
+    event_id: state.eventId,
+    position: state.place,
+    status: state.status,
+    reason: state.reason,
+    issued_at: new Date(state.issuedAt),
+    ready_at: date(state.readyAt),
+    expires_at: date(state.expiresAt),
+    version: state.version,
+  }
+}
+
+export function fromQueueTokenRow(row: QueueToken): TokenState {
+  return {
+    token: row.token,
+    accountId: row.account_id,
+    eventId: row.event_id,
+    place: row.position,
+    status: row.status,
+    reason: row.reason,
+    issuedAt: row.issued_at.getTime(),
+    readyAt: ms(row.ready_at),
+    expiresAt: ms(row.expires_at),
+    version: row.version,
+  }
+}
+
+/**
+ * Version-guarded upsert: a row is only ever replaced by a newer state of the
+ * same token, so batches may commit in any order, and a replayed batch (after
+ * a crash between commit and acknowledgement) changes nothing. `version` is
+ * assigned last because MySQL evaluates the assignments left to right.
+ */
+export async function upsertQueueTokens(db: DbExecutor, states: TokenState[]): Promise<void> {
+  if (states.length === 0) return
+  const newer = sql<boolean>`VALUES(version) > version`
+  await db
+    .insertInto('QUEUE_TOKEN')
+    .values(states.map(toQueueTokenRow))
+    .onDuplicateKeyUpdate({
+      status: sql`IF(${newer}, VALUES(status), status)`,
+      reason: sql`IF(${newer}, VALUES(reason), reason)`,
+      ready_at: sql`IF(${newer}, VALUES(ready_at), ready_at)`,
+      expires_at: sql`IF(${newer}, VALUES(expires_at), expires_at)`,
+      version: sql`GREATEST(version, VALUES(version))`,
+    })
+    .execute()
+}
+
+/** What recovery rebuilds: live tokens and those EXPIRED since `expiredSince`, in place order. */
+export async function findTokensToRestore(
+  db: DbExecutor,
+  eventId: number,
+  expiredSince: Date,
+): Promise<TokenState[]> {
+  const rows = await db
+    .selectFrom('QUEUE_TOKEN')
+    .selectAll()
+    .where('event_id', '=', eventId)
+    .where((eb) => eb.or([eb('status', 'in', ['WAITING', 'READY']), eb('expires_at', '>=', expiredSince)]))
+    .orderBy('position')
+    .execute()
+  return rows.map(fromQueueTokenRow)
+}
+
+/** The highest place ever handed out for the event (0 if none): the FIFO counter resumes above it. */
+export async function highestPlace(db: DbExecutor, eventId: number): Promise<number> {
+  const row = await db
+    .selectFrom('QUEUE_TOKEN')
+    .select(sql<number | null>`MAX(position)`.as('maxPlace'))
+    .where('event_id', '=', eventId)
+    .executeTakeFirst()
+  return Number(row?.maxPlace ?? 0)
+}
+
+/**
+ * Inside the payment transaction: locks the token's QUEUE_TOKEN row and tells
+ * whether it already paid. The Redis claim stops parallel payments; this row
+ * is the durable backstop if Redis state was lost or a claim outlived its owner.
+ */
+export async function lockTokenAndCheckPaid(trx: Transaction<Database>, token: string): Promise<boolean> {
+  const row = await trx
+    .selectFrom('QUEUE_TOKEN')
+    .select('reason')
+    .where('token', '=', token)
+    .forUpdate()
+    .executeTakeFirst()
+  return row?.reason === 'COMPLETED'
+}
+
+/**
+ * Writes the token as EXPIRED (COMPLETED) in the payment's transaction, at the
+ * version the Redis `complete` script gives it (one mirror() bump), so the
+ * mirror's later copy of the same change is a no-op, whichever lands first.
+ * COMPLETED is final: it replaces whatever the row says (a DELETE that raced
+ * the payment), never the other way round.
+ */
+export async function markTokenCompleted(
+  trx: Transaction<Database>,
+  claimed: TokenState,
+  completedAt: Date,
+): Promise<void> {
+  const row = toQueueTokenRow({
+    ...claimed,
+    status: 'EXPIRED',
+    reason: 'COMPLETED',
+    expiresAt: completedAt.getTime(),
+    version: claimed.version + 1,
+  })
+  await trx
+    .insertInto('QUEUE_TOKEN')
+    .values(row)
+    .onDuplicateKeyUpdate({
+      status: row.status,
+      reason: row.reason,
+      ready_at: row.ready_at,
+      expires_at: row.expires_at,
+      version: sql`GREATEST(version, ${row.version})`,
+    })
+    .execute()
+}

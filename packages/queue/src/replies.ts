@@ -1,0 +1,38 @@
+/**
+ * The one table of script outcomes. Every queue script answers a table whose
+ * first element is one of these words (then its payload); the Lua side gets
+ * the same table as `R` (scripts.ts prepends it), so a code is spelled once.
+ */
+export const Reply = {
+  OK: 'OK',
+  /** The event's marker is gone (Redis lost its data): rebuild from MySQL, then run again. */
+  RECOVER: 'RECOVER',
+  CREATED: 'CREATED',
+  EXISTING: 'EXISTING',
+  MISSING: 'MISSING',
+  NOT_READY: 'NOT_READY',
+  EXPIRED: 'EXPIRED',
+  BUSY: 'BUSY',
+  LEFT: 'LEFT',
+  ALREADY_EXPIRED: 'ALREADY_EXPIRED',
+  NOT_OWNER: 'NOT_OWNER',
+} as const
+
+export type ReplyCode = (typeof Reply)[keyof typeof Reply]
+
+/** A script's answer: its code, then values. */
+export type ScriptReply = [ReplyCode, ...Array<string | number>]
+
+export function replyCode(reply: ReadonlyArray<unknown>): ReplyCode {
+  return reply[0] as ReplyCode
+}
+
+export function needsRecovery(reply: ReadonlyArray<unknown>): boolean {
+  return reply[0] === Reply.RECOVER
+}
+
+/** `local R = { OK = 'OK', … }`: the table above, for the Lua side. */
+export function luaReplyTable(): string {
+  const entries = Object.entries(Reply).map(([name, code]) => `${name} = '${code}'`)
+  return `local R = { ${entries.join(', ')} }\n`
+}
