@@ -2,6 +2,7 @@ import type { AccountTable } from './tables/account.table.js'
 import type { BalanceHistoryTable } from './tables/balance-history.table.js'
 import type { EventTable } from './tables/event.table.js'
 import type { EventScheduleTable } from './tables/event-schedule.table.js'
+import type { QueueEpochTable } from './tables/queue-epoch.table.js'
 import type { QueueTokenTable } from './tables/queue-token.table.js'
 import type { ReservationTable } from './tables/reservation.table.js'
 import type { SeatPriceTable } from './tables/seat-price.table.js'
@@ -13,6 +14,7 @@ export interface Database {
   ACCOUNT: AccountTable
   BALANCE_HISTORY: BalanceHistoryTable
   QUEUE_TOKEN: QueueTokenTable
+  QUEUE_EPOCH: QueueEpochTable
   EVENT: EventTable
   VENUE: VenueTable
   VENUE_SEAT: VenueSeatTable

@@ -4,7 +4,7 @@
 import { sql } from 'kysely'
 import { describe, expect, it } from 'vitest'
 import { useTestEnv } from '../../testing/src/index.js'
-import { migrateToLatest } from '../src/index.js'
+import { migrateToLatest, migrations } from '../src/index.js'
 
 const env = useTestEnv()
 
@@ -32,6 +32,7 @@ describe('migrations', () => {
         'BALANCE_HISTORY',
         'EVENT',
         'EVENT_SCHEDULE',
+        'QUEUE_EPOCH',
         'QUEUE_TOKEN',
         'RESERVATION',
         'SEAT_PRICE',
@@ -57,6 +58,7 @@ describe('migrations', () => {
       'expires_at',
       'version',
       'updated_at',
+      'live_account_id',
     ])
     expect(await columns('BALANCE_HISTORY')).toEqual([
       'id',
@@ -162,6 +164,6 @@ describe('migrations', () => {
       .selectFrom('kysely_migration' as never)
       .selectAll()
       .execute()
-    expect(applied).toHaveLength(1)
+    expect(applied).toHaveLength(Object.keys(migrations).length)
   })
 })

@@ -1,8 +1,8 @@
 import type { Database } from '@concert/db'
-import { retryOnDeadlock } from '@concert/db'
 import type { Kysely } from 'kysely'
 import { eventKeys } from './keys.js'
-import { upsertQueueTokens } from './queue-tokens.repository.js'
+import { holdEpoch } from './queue-epochs.repository.js'
+import { retryTokenWrite, writeTokenStates } from './queue-tokens.repository.js'
 import type { RedisClient } from './redis-client.js'
 import { DEFAULT_QUEUE_TUNING } from './settings.js'
 import { pairs, type TokenState, toTokenState } from './token-state.js'
@@ -43,6 +43,13 @@ export class MirrorWorker {
   private readonly batchSize: number
   private readonly claimIdleMs: number
   private readonly groups = new Set<string>()
+  /** Streams where a batch of ours failed and waits in our pending list. */
+  private readonly retryOwn = new Set<string>()
+  /**
+   * Records refused because their epoch had ended: read from Redis before it
+   * lost its data, they reached MySQL after the rebuild had begun.
+   */
+  fencedTotal = 0
 
   constructor(private readonly options: MirrorOptions) {
     this.batchSize = options.batchSize ?? DEFAULT_QUEUE_TUNING.mirrorBatchSize
@@ -62,6 +69,25 @@ export class MirrorWorker {
 
   private async read(stream: string): Promise<StreamEntry[]> {
     const { redis, consumer } = this.options
+    const readGroup = async (from: '0' | '>') => {
+      const reply = (await redis.xreadgroup(
+        'GROUP',
+        GROUP,
+        consumer,
+        'COUNT',
+        this.batchSize,
+        'STREAMS',
+        stream,
+        from,
+      )) as ReadReply
+      return (reply?.[0]?.[1] ?? []).filter((entry) => entry[1] !== null)
+    }
+    // A batch of ours that failed (MySQL down, a conflict to retry) is tried again first.
+    if (this.retryOwn.has(stream)) {
+      const own = await readGroup('0')
+      if (own.length > 0) return own
+      this.retryOwn.delete(stream)
+    }
     const [, stale] = (await redis.xautoclaim(
       stream,
       GROUP,
@@ -72,17 +98,7 @@ export class MirrorWorker {
       this.batchSize,
     )) as [string, StreamEntry[]]
     if (stale.length > 0) return stale.filter((entry) => entry[1] !== null)
-    const reply = (await redis.xreadgroup(
-      'GROUP',
-      GROUP,
-      consumer,
-      'COUNT',
-      this.batchSize,
-      'STREAMS',
-      stream,
-      '>',
-    )) as ReadReply
-    return reply?.[0]?.[1] ?? []
+    return readGroup('>')
   }
 
   /** Mirrors one batch of the event's stream; returns how many entries it applied. */
@@ -100,14 +116,29 @@ export class MirrorWorker {
       entries = await this.read(stream)
     }
     if (entries.length === 0) return 0
-    const states = newestPerToken(entries.map(([, fields]) => toTokenState(pairs(fields))))
-    // READ COMMITTED keeps InnoDB from gap-locking the rows a payment is about to insert.
-    await retryOnDeadlock(() =>
-      this.options.db
-        .transaction()
-        .setIsolationLevel('read committed')
-        .execute((trx) => upsertQueueTokens(trx, states)),
-    )
+    const records = entries.map(([, fields]) => {
+      const record = pairs(fields)
+      return { epoch: Number(record.e ?? 0), state: toTokenState(record) }
+    })
+    let fenced = 0
+    try {
+      // READ COMMITTED keeps InnoDB from gap-locking the rows a payment is about to insert.
+      fenced = await retryTokenWrite(() =>
+        this.options.db
+          .transaction()
+          .setIsolationLevel('read committed')
+          .execute(async (trx) => {
+            const epoch = await holdEpoch(trx, eventId)
+            const current = records.filter((record) => record.epoch === epoch)
+            await writeTokenStates(trx, eventId, newestPerToken(current.map((record) => record.state)))
+            return records.length - current.length
+          }),
+      )
+    } catch (error) {
+      this.retryOwn.add(stream)
+      throw error
+    }
+    this.fencedTotal += fenced
     const ids = entries.map(([id]) => id)
     await this.options.redis
       .multi()

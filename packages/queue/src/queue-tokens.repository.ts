@@ -1,4 +1,5 @@
 import type { Database, DbExecutor, NewQueueToken, QueueToken } from '@concert/db'
+import { isDuplicateKey, isRetryableLockError } from '@concert/db'
 import { sql, type Transaction } from 'kysely'
 import type { TokenState } from './token-state.js'
 
@@ -61,6 +62,80 @@ export async function upsertQueueTokens(db: DbExecutor, states: TokenState[]): P
       version: sql`GREATEST(version, VALUES(version))`,
     })
     .execute()
+}
+
+const isLive = (state: TokenState) => state.status === 'WAITING' || state.status === 'READY'
+
+/**
+ * Writes Redis-read token states of one event (newest per token) so that the
+ * table keeps at most one live token per (account, event), which its UNIQUE
+ * key demands, whatever order writers commit in. Redis never holds two live
+ * tokens of one account, and a newer token always has a higher place, so the
+ * live token with the highest place is the account's real one: a live row with
+ * a lower place is marked EXPIRED here (its own expiry record, with a higher
+ * version and the reason, lands later and completes it), and a live state with
+ * a lower place than an existing live row is written as EXPIRED.
+ * The rows of the accounts concerned are locked first (FOR UPDATE), so
+ * concurrent writers serialise; two first inserts for one account still race
+ * on the UNIQUE key, which `retryTokenWrite` resolves by running again.
+ */
+export async function writeTokenStates(
+  trx: Transaction<Database>,
+  eventId: number,
+  states: TokenState[],
+): Promise<void> {
+  const winners = new Map<string, TokenState>()
+  for (const state of states) {
+    if (!isLive(state)) continue
+    const seen = winners.get(state.accountId)
+    if (!seen || state.place > seen.place) winners.set(state.accountId, state)
+  }
+  const demoted = new Set<string>()
+  for (const state of states) {
+    if (isLive(state) && winners.get(state.accountId) !== state) demoted.add(state.token)
+  }
+  if (winners.size > 0) {
+    const existing = await trx
+      .selectFrom('QUEUE_TOKEN')
+      .select(['token', 'account_id', 'position'])
+      .where('event_id', '=', eventId)
+      .where('live_account_id', 'in', [...winners.keys()])
+      .forUpdate()
+      .execute()
+    const superseded: string[] = []
+    for (const row of existing) {
+      const winner = winners.get(row.account_id)
+      if (!winner || winner.token === row.token) continue
+      if (row.position < winner.place) superseded.push(row.token)
+      else demoted.add(winner.token)
+    }
+    if (superseded.length > 0) {
+      await trx
+        .updateTable('QUEUE_TOKEN')
+        .set({ status: 'EXPIRED' })
+        .where('token', 'in', superseded)
+        .execute()
+    }
+  }
+  await upsertQueueTokens(
+    trx,
+    states.map((state) => (demoted.has(state.token) ? { ...state, status: 'EXPIRED' as const } : state)),
+  )
+}
+
+/**
+ * Runs a token-writing transaction again when InnoDB undid it (deadlock, lock
+ * wait timeout) or two writers inserted an account's first live row at once.
+ */
+export async function retryTokenWrite<T>(work: () => Promise<T>, attempts = 6): Promise<T> {
+  for (let attempt = 1; ; attempt += 1) {
+    try {
+      return await work()
+    } catch (error) {
+      if (attempt >= attempts || !(isRetryableLockError(error) || isDuplicateKey(error))) throw error
+      await new Promise((resolve) => setTimeout(resolve, 5 * attempt + Math.random() * 10))
+    }
+  }
 }
 
 /** What recovery rebuilds: live tokens and those EXPIRED since `expiredSince`, in place order. */

@@ -1,6 +1,7 @@
 import type { Database } from '@concert/db'
 import { AppError } from '@concert/shared'
 import type { Kysely } from 'kysely'
+import { DurableTickets } from './durable-tickets.js'
 import { type EventKeys, eventKeys } from './keys.js'
 import { QueueRecovery, type RecoverySummary } from './recovery.js'
 import type { RedisClient } from './redis-client.js'
@@ -44,6 +45,7 @@ export type ClaimResult =
  */
 export class QueueService {
   readonly recovery: QueueRecovery
+  private readonly durable: DurableTickets
   private readonly redis: RedisClient
   private readonly prefix: string
   readonly settings: QueueSettings
@@ -55,6 +57,7 @@ export class QueueService {
     this.settings = options.settings
     this.tuning = { ...DEFAULT_QUEUE_TUNING, ...options.tuning }
     defineQueueCommands(this.redis)
+    this.durable = new DurableTickets({ db: options.db })
     this.recovery = new QueueRecovery({
       redis: options.redis,
       db: options.db,
@@ -76,7 +79,7 @@ export class QueueService {
   }
 
   private expiryKeys(k: EventKeys, token: string): ExpiryKeys {
-    return [k.token(token), k.waiting, k.heartbeat, k.active, k.accounts, k.stream]
+    return [k.marker, k.token(token), k.waiting, k.heartbeat, k.active, k.accounts, k.stream]
   }
 
   /** Runs a script; if it answers RECOVER, rebuilds the event's queue and runs once more. undefined: no such event. */
@@ -118,10 +121,23 @@ export class QueueService {
         newToken(eventId),
         accountId,
         eventId,
+        this.tuning.mirrorMaxBacklog,
       ),
     )
     if (!reply) throw new AppError('EVENT_NOT_FOUND', `event ${eventId} does not exist`)
-    return { ticket: this.ticket(reply), created: replyCode(reply) === Reply.CREATED }
+    if (replyCode(reply) === Reply.BACKLOG) {
+      throw new AppError('SERVICE_UNAVAILABLE', 'the queue is busy recording places; join again shortly', {
+        retryAfter: 2,
+      })
+    }
+    const fields = pairs(reply, 1)
+    const state = toTokenState(fields)
+    // Acknowledged = durable: answer only once the ticket's row has committed.
+    await this.durable.persist(eventId, Number(fields._epoch), state)
+    return {
+      ticket: toTicket(state, toFacts(fields), this.settings),
+      created: replyCode(reply) === Reply.CREATED,
+    }
   }
 
   /** The ticket for a token, or undefined if unknown; `touch` counts as a heartbeat for a WAITING token. */
@@ -164,6 +180,7 @@ export class QueueService {
         s.waitingIdleSeconds * 1000,
         s.expiredRetentionSeconds,
         this.tuning.admitBatch,
+        this.tuning.mirrorMaxBacklog,
       ),
     )
     const [admitted = 0, timedOut = 0, abandoned = 0, active = 0, waiting = 0] = (reply ?? [])
@@ -177,12 +194,7 @@ export class QueueService {
     const k = this.keysOfToken(token)
     if (!k) return 'MISSING'
     const reply = await this.withRecovery(k.eventId, () =>
-      this.redis.queueLeave(
-        k.marker,
-        ...this.expiryKeys(k, token),
-        token,
-        this.settings.expiredRetentionSeconds,
-      ),
+      this.redis.queueLeave(...this.expiryKeys(k, token), token, this.settings.expiredRetentionSeconds),
     )
     return (reply ? replyCode(reply) : Reply.MISSING) as 'LEFT' | 'ALREADY_EXPIRED' | 'MISSING'
   }

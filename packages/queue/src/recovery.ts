@@ -3,6 +3,7 @@ import type { Database } from '@concert/db'
 import type { Kysely } from 'kysely'
 import { type EventKeys, eventKeys } from './keys.js'
 import { withLock } from './lock.js'
+import { beginNextEpoch } from './queue-epochs.repository.js'
 import { findTokensToRestore, highestPlace } from './queue-tokens.repository.js'
 import type { RedisClient } from './redis-client.js'
 import { defineQueueCommands } from './scripts.js'
@@ -16,6 +17,8 @@ export interface RecoverySummary {
   expired: number
   /** The FIFO counter resumes above this place. */
   maxPlace: number
+  /** The queue's new epoch (QUEUE_EPOCH), now the marker's value. */
+  epoch: number
 }
 
 /** A summary when this call rebuilt the queue; PRESENT when it was there (or another process rebuilt it). */
@@ -87,10 +90,13 @@ export class QueueRecovery {
   private async restore(keys: EventKeys): Promise<RecoverySummary> {
     const { db, redis, retentionSeconds } = this.options
     const eventId = keys.eventId
+    // The fence: from here on no write read from the lost Redis can commit, so
+    // what is read next is final for the old epoch (see queue-epochs.repository.ts).
+    const epoch = await beginNextEpoch(db, eventId)
     const states = await findTokensToRestore(db, eventId, new Date(Date.now() - retentionSeconds * 1000))
     const maxPlace = await highestPlace(db, eventId)
 
-    const summary: RecoverySummary = { eventId, waiting: 0, ready: 0, expired: 0, maxPlace }
+    const summary: RecoverySummary = { eventId, waiting: 0, ready: 0, expired: 0, maxPlace, epoch }
     for (const state of states) {
       if (state.status === 'WAITING') summary.waiting += 1
       else if (state.status === 'READY') summary.ready += 1
@@ -109,7 +115,7 @@ export class QueueRecovery {
         keys.tokenKeyBase,
         maxPlace,
         retentionSeconds,
-        last ? '1' : '0',
+        last ? String(epoch) : '',
         ...chunk.flatMap(tokenFieldValues),
       )
     }

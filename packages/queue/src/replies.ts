@@ -16,6 +16,8 @@ export const Reply = {
   LEFT: 'LEFT',
   ALREADY_EXPIRED: 'ALREADY_EXPIRED',
   NOT_OWNER: 'NOT_OWNER',
+  /** The mirror is too far behind (MySQL slow or down): refuse new work rather than grow what a Redis loss would undo. */
+  BACKLOG: 'BACKLOG',
 } as const
 
 export type ReplyCode = (typeof Reply)[keyof typeof Reply]

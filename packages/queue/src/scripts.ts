@@ -15,7 +15,7 @@ import { TOKEN_FIELDS } from './token-state.js'
 const SCRIPT_FILES = [
   'admit-8',
   'claim-3',
-  'complete-6',
+  'complete-7',
   'extend-lock-1',
   'join-8',
   'leave-7',
@@ -83,8 +83,9 @@ export function defineQueueCommands(redis: RedisClient): void {
 
 type Arg = string | number
 
-/** The keys of the scripts that expire one token (leave): see includes/expire.lua. */
+/** The keys of the scripts that expire one token (leave, complete): see includes/expire.lua. */
 export type ExpiryKeys = [
+  marker: string,
   tokenKey: string,
   waiting: string,
   heartbeat: string,
@@ -108,6 +109,7 @@ declare module 'ioredis' {
       token: string,
       accountId: string,
       eventId: Arg,
+      maxBacklog: Arg,
     ): Result<ScriptReply, Context>
     queuePoll(
       marker: string,
@@ -135,10 +137,9 @@ declare module 'ioredis' {
       waitingIdleMs: Arg,
       retentionSeconds: Arg,
       batch: Arg,
+      maxBacklog: Arg,
     ): Result<ScriptReply, Context>
-    queueLeave(
-      ...args: [marker: string, ...ExpiryKeys, token: string, retentionSeconds: Arg]
-    ): Result<ScriptReply, Context>
+    queueLeave(...args: [...ExpiryKeys, token: string, retentionSeconds: Arg]): Result<ScriptReply, Context>
     queueVerify(marker: string, tokenKey: string): Result<ScriptReply, Context>
     queueClaim(
       marker: string,
@@ -164,7 +165,8 @@ declare module 'ioredis' {
       tokenKeyBase: string,
       maxPlace: Arg,
       retentionSeconds: Arg,
-      last: '0' | '1',
+      /** The new epoch on the last chunk ('' before): it becomes the marker's value. */
+      markerValue: string,
       ...tokenValues: string[]
     ): Result<ScriptReply, Context>
   }

@@ -32,6 +32,11 @@ export interface QueueTuning {
   mirrorBatchSize: number
   /** A mirror entry left unacknowledged this long by a (dead) gateway copy is taken over by another. */
   mirrorClaimIdleMs: number
+  /**
+   * Unmirrored stream entries (per event) at which joins answer 503 and admission
+   * pauses: bounds what a Redis loss while MySQL lags could undo.
+   */
+  mirrorMaxBacklog: number
   /** TTL of recovery's lock; kept alive while the rebuild runs, so only a dead rebuilder lets it lapse. */
   recoveryLockTtlMs: number
 }
@@ -39,7 +44,8 @@ export interface QueueTuning {
 export const DEFAULT_QUEUE_TUNING: QueueTuning = {
   admitBatch: 1_000,
   mirrorBatchSize: 500,
-  mirrorClaimIdleMs: 30_000,
+  mirrorClaimIdleMs: 5_000,
+  mirrorMaxBacklog: 20_000,
   recoveryLockTtlMs: 30_000,
 }
 
@@ -49,6 +55,7 @@ export function loadQueueTuning(env: Env = process.env): QueueTuning {
     admitBatch: readInt(env, 'QUEUE_ADMIT_BATCH', d.admitBatch, { min: 1, max: 100_000 }),
     mirrorBatchSize: readInt(env, 'MIRROR_BATCH_SIZE', d.mirrorBatchSize, { min: 1, max: 10_000 }),
     mirrorClaimIdleMs: readInt(env, 'MIRROR_CLAIM_IDLE_MS', d.mirrorClaimIdleMs, { min: 100, max: 600_000 }),
+    mirrorMaxBacklog: readInt(env, 'MIRROR_MAX_BACKLOG', d.mirrorMaxBacklog, { min: 1, max: 10_000_000 }),
     recoveryLockTtlMs: readInt(env, 'RECOVERY_LOCK_TTL_MS', d.recoveryLockTtlMs, { min: 300, max: 600_000 }),
   }
 }

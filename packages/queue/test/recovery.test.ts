@@ -52,8 +52,8 @@ describe('recovery after Redis loses its data', () => {
     expect(await queue.get(firstWaiter)).toMatchObject({ status: 'WAITING', position: 1 })
     // The first entry is the event's first use (nothing to restore), the second the real rebuild.
     expect(recovered).toEqual([
-      { eventId, waiting: 0, ready: 0, expired: 0, maxPlace: 0 },
-      { eventId, waiting: 23, ready: 5, expired: 2, maxPlace: 30 },
+      { eventId, waiting: 0, ready: 0, expired: 0, maxPlace: 0, epoch: 1 },
+      { eventId, waiting: 23, ready: 5, expired: 2, maxPlace: 30, epoch: 2 },
     ])
 
     for (const token of tokens) {

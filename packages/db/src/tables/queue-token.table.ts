@@ -1,4 +1,4 @@
-import type { Generated, Insertable, Selectable, Updateable } from 'kysely'
+import type { ColumnType, Generated, Insertable, Selectable, Updateable } from 'kysely'
 
 export type QueueTokenStatus = 'WAITING' | 'READY' | 'EXPIRED'
 export type QueueExpiryReason = 'COMPLETED' | 'TIMEOUT' | 'ABANDONED' | 'LEFT'
@@ -21,6 +21,8 @@ export interface QueueTokenTable {
   /** Per-token change counter from Redis; a mirror write never replaces a newer one. */
   version: number
   updated_at: Generated<Date>
+  /** Generated: account_id while WAITING or READY, else NULL; UNIQUE with event_id (one live token each). */
+  live_account_id: ColumnType<string | null, never, never>
 }
 
 export type QueueToken = Selectable<QueueTokenTable>

@@ -25,15 +25,20 @@
   ARGV[5] waitingIdleMs
   ARGV[6] retention seconds for EXPIRED tokens
   ARGV[7] most tokens to move per step (bounds the script's run time)
+  ARGV[8] mirror backlog bound: while the stream holds this many unmirrored
+          entries (MySQL is behind or down), nobody is admitted, so what a
+          Redis loss could undo stays bounded
 
   Returns {R.OK, admitted, timedOut, abandoned, activeCount, waitingCount}, or {R.RECOVER}.
 ]]
 --- @include "now"
 --- @include "expire"
 
-if redis.call('EXISTS', KEYS[1]) == 0 then return { R.RECOVER } end
+local epoch = redis.call('GET', KEYS[1])
+if not epoch then return { R.RECOVER } end
 local now = nowMs()
-local k = { waiting = KEYS[2], heartbeat = KEYS[3], active = KEYS[4], accounts = KEYS[5], stream = KEYS[8] }
+local k = { waiting = KEYS[2], heartbeat = KEYS[3], active = KEYS[4], accounts = KEYS[5], stream = KEYS[8],
+  epoch = epoch }
 local base = ARGV[1]
 local maxActive = tonumber(ARGV[2])
 local rate = tonumber(ARGV[3])
@@ -66,6 +71,7 @@ tokens = math.min(math.max(rate, 1), tokens + math.max(0, now - last) * rate / 1
 
 local slots = maxActive - redis.call('ZCARD', KEYS[4])
 local want = math.min(math.floor(tokens), slots, batch)
+if redis.call('XLEN', KEYS[8]) >= tonumber(ARGV[8]) then want = 0 end
 local admitted = 0
 if want > 0 then
   local head = redis.call('ZPOPMIN', KEYS[2], want)
@@ -77,7 +83,7 @@ if want > 0 then
     redis.call('ZREM', KEYS[3], token)
     redis.call('ZADD', KEYS[4], expiresAt, token)
     redis.call('ZADD', KEYS[7], now, token)
-    mirror(KEYS[8], tokenKey)
+    mirror(k, tokenKey)
     admitted = admitted + 1
   end
   tokens = tokens - admitted

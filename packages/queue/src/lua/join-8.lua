@@ -14,14 +14,20 @@
   ARGV[2] new token
   ARGV[3] accountId
   ARGV[4] eventId
+  ARGV[5] mirror backlog bound: with this many unmirrored entries in the stream
+          (MySQL behind or down), no new token is issued
 
-  Returns {R.RECOVER} or a ticket reply whose code is R.CREATED or R.EXISTING.
+  The reply also carries '_epoch' (the marker's value): the joining request
+  makes the ticket durable in MySQL under that epoch before answering.
+
+  Returns {R.RECOVER}, {R.BACKLOG}, or a ticket reply whose code is R.CREATED or R.EXISTING.
 ]]
 --- @include "now"
 --- @include "mirror"
 --- @include "ticket"
 
-if redis.call('EXISTS', KEYS[1]) == 0 then return { R.RECOVER } end
+local epoch = redis.call('GET', KEYS[1])
+if not epoch then return { R.RECOVER } end
 local now = nowMs()
 
 local existing = redis.call('HGET', KEYS[5], ARGV[3])
@@ -30,11 +36,15 @@ if existing then
   local status = redis.call('HGET', existingKey, 'status')
   if status == 'WAITING' or status == 'READY' then
     if status == 'WAITING' then redis.call('ZADD', KEYS[4], 'XX', now, existing) end
-    return ticketReply(R.EXISTING, existingKey, existing, KEYS[3], KEYS[7], KEYS[8], now)
+    local reply = ticketReply(R.EXISTING, existingKey, existing, KEYS[3], KEYS[7], KEYS[8], now)
+    reply[#reply + 1] = '_epoch'
+    reply[#reply + 1] = epoch
+    return reply
   end
   redis.call('HDEL', KEYS[5], ARGV[3])
 end
 
+if redis.call('XLEN', KEYS[6]) >= tonumber(ARGV[5]) then return { R.BACKLOG } end
 local place = redis.call('INCR', KEYS[2])
 local tokenKey = ARGV[1] .. ARGV[2]
 redis.call('HSET', tokenKey, 'token', ARGV[2], 'accountId', ARGV[3], 'eventId', ARGV[4], 'place', place,
@@ -42,5 +52,8 @@ redis.call('HSET', tokenKey, 'token', ARGV[2], 'accountId', ARGV[3], 'eventId', 
 redis.call('ZADD', KEYS[3], place, ARGV[2])
 redis.call('ZADD', KEYS[4], now, ARGV[2])
 redis.call('HSET', KEYS[5], ARGV[3], ARGV[2])
-mirror(KEYS[6], tokenKey)
-return ticketReply(R.CREATED, tokenKey, ARGV[2], KEYS[3], KEYS[7], KEYS[8], now)
+mirror({ stream = KEYS[6], epoch = epoch }, tokenKey)
+local reply = ticketReply(R.CREATED, tokenKey, ARGV[2], KEYS[3], KEYS[7], KEYS[8], now)
+reply[#reply + 1] = '_epoch'
+reply[#reply + 1] = epoch
+return reply

@@ -18,10 +18,12 @@
 --- @include "now"
 --- @include "expire"
 
-if redis.call('EXISTS', KEYS[1]) == 0 then return { R.RECOVER } end
+local epoch = redis.call('GET', KEYS[1])
+if not epoch then return { R.RECOVER } end
 local status = redis.call('HGET', KEYS[2], 'status')
 if not status then return { R.MISSING } end
 if status == 'EXPIRED' then return { R.ALREADY_EXPIRED } end
-local k = { waiting = KEYS[3], heartbeat = KEYS[4], active = KEYS[5], accounts = KEYS[6], stream = KEYS[7] }
+local k = { waiting = KEYS[3], heartbeat = KEYS[4], active = KEYS[5], accounts = KEYS[6], stream = KEYS[7],
+  epoch = epoch }
 expireToken(k, KEYS[2], ARGV[1], 'LEFT', nowMs(), tonumber(ARGV[2]))
 return { R.LEFT }

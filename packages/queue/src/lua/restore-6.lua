@@ -13,7 +13,8 @@
   ARGV[1] token-key base
   ARGV[2] highest place ever issued for the event (the FIFO counter resumes above it)
   ARGV[3] retention seconds for EXPIRED tokens
-  ARGV[4] '1' on the last chunk
+  ARGV[4] on the last chunk the queue's new epoch, which becomes the marker's
+          value (scripts stamp it on every mirror record); '' before
   ARGV[5..] per token, its TOKEN_FIELDS values in that order ('' for none)
 
   Returns {R.OK, number of tokens restored by this call}.
@@ -53,5 +54,5 @@ for i = 5, #ARGV, n do
 end
 local seq = tonumber(redis.call('GET', KEYS[2]) or '0')
 if tonumber(ARGV[2]) > seq then redis.call('SET', KEYS[2], ARGV[2]) end
-if ARGV[4] == '1' then redis.call('SET', KEYS[1], now) end
+if ARGV[4] ~= '' then redis.call('SET', KEYS[1], ARGV[4]) end
 return { R.OK, restored }

@@ -14,6 +14,6 @@ local function expireToken(k, tokenKey, token, reason, at, retention)
   -- 'claim' stays: a payment that was running when the token expired (e.g. the fan
   -- pressed "leave" mid-payment) can still record itself as the reason (complete-7.lua).
   redis.call('HDEL', tokenKey, 'claimUntil')
-  mirror(k.stream, tokenKey)
+  mirror(k, tokenKey)
   redis.call('EXPIRE', tokenKey, retention)
 end
