@@ -322,6 +322,32 @@ describe.each(issuers)('account auth on: %s', (_name, prefix, startIssuer) => {
     expect(rows).toHaveLength(1)
   })
 
+  it('OpenAPI lists the account token on exactly the routes that check it', async () => {
+    const needing = (document: { paths: Record<string, Record<string, { security?: object[] }>> }) =>
+      Object.entries(document.paths).flatMap(([path, operations]) =>
+        Object.entries(operations)
+          .filter(([, operation]) => JSON.stringify(operation.security ?? []).includes('accountToken'))
+          .map(([method]) => `${method.toUpperCase()} ${path}`),
+      )
+    const gatewayDocs = (await gateway.inject({ method: 'GET', url: '/docs/json' })).json()
+    const bookingDocs = (await booking.inject({ method: 'GET', url: '/docs/json' })).json()
+    expect(needing(gatewayDocs)).toEqual(['POST /v1/queue/tokens'])
+    expect(needing(bookingDocs).sort()).toEqual([
+      'GET /v1/accounts/{accountId}/balance',
+      'GET /v1/accounts/{accountId}/reservations',
+      'POST /v1/accounts',
+      'POST /v1/accounts/{accountId}/balance/charge',
+    ])
+    // Alongside the queue token where the route also needs one.
+    expect(bookingDocs.paths['/v1/accounts/{accountId}/balance'].get.security).toEqual([
+      { queueToken: [], accountToken: [] },
+      { queueToken: [], accountCookie: [] },
+    ])
+    expect(Object.keys(gatewayDocs.paths['/v1/queue/tokens'].post.responses)).toEqual(
+      expect.arrayContaining(['401', '403']),
+    )
+  })
+
   it('no account-token value of any shape gets a 5xx', async () => {
     const values = [
       'x',
