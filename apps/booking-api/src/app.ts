@@ -21,6 +21,7 @@ export async function buildBookingApp({ config, logger }: BookingAppOptions): Pr
     title: 'Concert booking API',
     description: 'Accounts, balance, catalogue, seat maps and reserve-and-pay.',
     infra: config.infra,
+    auth: config.auth,
     corsOrigins: config.http.corsOrigins,
     logger,
   })

@@ -22,6 +22,7 @@ export async function buildGatewayApp({ config, logger, workers = true }: Gatewa
     title: 'Concert queue gateway',
     description: 'Issues queue tokens, reports positions and admits fans to the booking API.',
     infra: config.infra,
+    auth: config.auth,
     corsOrigins: config.http.corsOrigins,
     logger,
     trustProxy: config.trustProxy,

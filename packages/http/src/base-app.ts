@@ -1,4 +1,4 @@
-import type { InfraConfig } from '@concert/shared'
+import type { AuthConfig, InfraConfig } from '@concert/shared'
 import { AppError } from '@concert/shared'
 import cors from '@fastify/cors'
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
@@ -10,6 +10,7 @@ import Fastify, {
   type RawRequestDefaultExpression,
   type RawServerDefault,
 } from 'fastify'
+import { ACCOUNT_TOKEN_HEADER, accountAuthPlugin } from './plugins/account-auth.js'
 import { errorsPlugin, sendProblem, toAppError } from './plugins/errors.js'
 import { healthPlugin } from './plugins/health.js'
 import { metricsPlugin } from './plugins/metrics.js'
@@ -23,6 +24,8 @@ export interface BaseAppOptions {
   title: string
   description: string
   infra: InfraConfig
+  /** Who may act for an account (SPEC §11); `keys: undefined` keeps v1's open accounts. */
+  auth: AuthConfig
   /** Browser origins allowed by CORS (none by default). */
   corsOrigins?: string[] | '*'
   /** Pass `false` to silence logs (tests), or Fastify logger options. */
@@ -45,7 +48,7 @@ export type App = FastifyInstance<
 
 /**
  * What both apps share: TypeBox types, problem+json errors, MySQL and Redis,
- * health, metrics and OpenAPI. Each app adds its routes on top.
+ * health, metrics, OpenAPI and the account-JWT check. Each app adds its routes on top.
  */
 export async function createBaseApp(options: BaseAppOptions): Promise<App> {
   const app = Fastify({
@@ -82,7 +85,7 @@ export async function createBaseApp(options: BaseAppOptions): Promise<App> {
     await app.register(cors, {
       origin: origins === '*' ? '*' : origins,
       methods: ['GET', 'POST', 'DELETE'],
-      allowedHeaders: ['Authorization', 'Content-Type', 'Idempotency-Key'],
+      allowedHeaders: ['Authorization', 'Content-Type', 'Idempotency-Key', ACCOUNT_TOKEN_HEADER],
       exposedHeaders: ['Location', 'Retry-After', 'Idempotent-Replayed'],
       maxAge: 600,
     })
@@ -92,5 +95,7 @@ export async function createBaseApp(options: BaseAppOptions): Promise<App> {
   await app.register(mysqlPlugin, { url: options.infra.mysqlUrl, poolSize: options.infra.dbPoolSize })
   await app.register(redisPlugin, { url: options.infra.redisUrl, cluster: options.infra.redisCluster })
   await app.register(healthPlugin, { mysqlUrl: options.infra.mysqlUrl, redisUrl: options.infra.redisUrl })
+  // Before the apps' own plugins, so its preHandler runs ahead of the queue-token guard.
+  await app.register(accountAuthPlugin, { auth: options.auth })
   return app
 }

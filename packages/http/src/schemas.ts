@@ -18,8 +18,10 @@ export function problemResponses(...statuses: number[]) {
 }
 
 /** SPEC §3: 1..64 chars of [A-Za-z0-9_-] (UUIDs allowed). */
+export const ACCOUNT_ID_PATTERN = /^[A-Za-z0-9_-]{1,64}$/
+
 export const AccountIdSchema = Type.String({
-  pattern: '^[A-Za-z0-9_-]{1,64}$',
+  pattern: ACCOUNT_ID_PATTERN.source,
   description: 'Account id: 1..64 characters of A-Z a-z 0-9 _ -',
   examples: ['demo-alice'],
 })

@@ -1,4 +1,4 @@
-import { loadInfraConfig } from '@concert/shared'
+import { loadAuthConfig, loadInfraConfig } from '@concert/shared'
 import { useTestEnv } from '@concert/testing'
 import { afterEach, describe, expect, it } from 'vitest'
 import { type App, createBaseApp, redactTokens } from '../src/index.js'
@@ -8,7 +8,14 @@ const apps: App[] = []
 
 async function build(overrides: Record<string, string> = {}) {
   const infra = loadInfraConfig({ MYSQL_URL: env.mysqlUrl, REDIS_URL: env.redisUrl, ...overrides })
-  const app = await createBaseApp({ name: 'test', title: 't', description: 't', infra, logger: false })
+  const app = await createBaseApp({
+    name: 'test',
+    title: 't',
+    description: 't',
+    infra,
+    auth: loadAuthConfig({}),
+    logger: false,
+  })
   apps.push(app)
   return app
 }
@@ -100,6 +107,7 @@ describe('CORS', () => {
       title: 't',
       description: 't',
       infra,
+      auth: loadAuthConfig({}),
       corsOrigins: ['https://tickets.example'],
       logger: false,
     })

@@ -72,12 +72,59 @@ export function describeAddress(url: string): string {
   return `${parsed.hostname}:${parsed.port || (parsed.protocol === 'mysql:' ? '3306' : '6379')}`
 }
 
-/** What every app process reads: where the stores are, and where to listen. */
+/** Where the keys that sign account JWTs come from (SPEC §11). */
+export type AccountKeySource =
+  /** The identity provider's public keys (asymmetric algorithms only), fetched and cached. */
+  | { kind: 'jwks'; jwksUrl: string }
+  /** A secret shared with the issuer (HS256 only). */
+  | { kind: 'secret'; secret: string }
+
+/** Who may act for an account: off (v1, anyone naming it) or a JWT whose `sub` is the account id. */
+export interface AuthConfig {
+  /** Undefined: accounts are not authenticated (development and the demo). */
+  keys: AccountKeySource | undefined
+  /** Required `iss` claim, when set. */
+  issuer: string | undefined
+  /** Required `aud` claim, when set. */
+  audience: string | undefined
+  /** Leeway for `exp` and `nbf` against clock drift between the issuer and us. */
+  clockToleranceSeconds: number
+}
+
+/** HS256 keys shorter than the hash output (32 bytes) are brute-forceable. */
+const MIN_SECRET_LENGTH = 32
+
+export function loadAuthConfig(env: Env = process.env): AuthConfig {
+  const jwksUrl = readString(env, 'AUTH_JWKS_URL', '')
+  const secret = readString(env, 'AUTH_JWT_SECRET', '')
+  if (jwksUrl && secret) {
+    throw new ConfigError('set AUTH_JWKS_URL or AUTH_JWT_SECRET, not both')
+  }
+  if (secret && secret.length < MIN_SECRET_LENGTH) {
+    throw new ConfigError(`AUTH_JWT_SECRET must be at least ${MIN_SECRET_LENGTH} characters`)
+  }
+  let keys: AccountKeySource | undefined
+  if (jwksUrl) keys = { kind: 'jwks', jwksUrl: readUrl(env, 'AUTH_JWKS_URL', '', ['https:', 'http:']) }
+  else if (secret) keys = { kind: 'secret', secret }
+  return {
+    keys,
+    issuer: readString(env, 'AUTH_ISSUER', '') || undefined,
+    audience: readString(env, 'AUTH_AUDIENCE', '') || undefined,
+    clockToleranceSeconds: readInt(env, 'AUTH_CLOCK_TOLERANCE_SECONDS', 30, { min: 0, max: 60 }),
+  }
+}
+
+/** What every app process reads: where the stores are, where to listen, and who may act for an account. */
 export interface ServiceConfig {
   infra: InfraConfig
   http: HttpConfig
+  auth: AuthConfig
 }
 
 export function loadServiceConfig(env: Env, portVariable: string, defaultPort: number): ServiceConfig {
-  return { infra: loadInfraConfig(env), http: loadHttpConfig(env, portVariable, defaultPort) }
+  return {
+    infra: loadInfraConfig(env),
+    http: loadHttpConfig(env, portVariable, defaultPort),
+    auth: loadAuthConfig(env),
+  }
 }

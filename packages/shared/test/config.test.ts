@@ -1,5 +1,13 @@
 import { describe, expect, it } from 'vitest'
-import { ConfigError, describeAddress, loadHttpConfig, loadInfraConfig, readInt } from '../src/index.js'
+import {
+  ConfigError,
+  describeAddress,
+  loadAuthConfig,
+  loadHttpConfig,
+  loadInfraConfig,
+  loadServiceConfig,
+  readInt,
+} from '../src/index.js'
 
 describe('infra config', () => {
   it('defaults to the local servers of this machine', () => {
@@ -82,5 +90,57 @@ describe('helpers', () => {
   it('describes an address without credentials', () => {
     expect(describeAddress('mysql://root:secret@db.local:3307/concert')).toBe('db.local:3307')
     expect(describeAddress('redis://127.0.0.1')).toBe('127.0.0.1:6379')
+  })
+})
+
+describe('account auth config (SPEC §11)', () => {
+  const secret = 's'.repeat(32)
+
+  it('is off by default, with a 30 s clock tolerance', () => {
+    expect(loadAuthConfig({})).toEqual({
+      keys: undefined,
+      issuer: undefined,
+      audience: undefined,
+      clockToleranceSeconds: 30,
+    })
+  })
+
+  it('reads a JWKS URL or a secret, the issuer, the audience and the tolerance', () => {
+    expect(
+      loadAuthConfig({
+        AUTH_JWKS_URL: 'https://id.example/.well-known/jwks.json',
+        AUTH_ISSUER: 'https://id.example/',
+        AUTH_AUDIENCE: 'tickets',
+        AUTH_CLOCK_TOLERANCE_SECONDS: '60',
+      }),
+    ).toEqual({
+      keys: { kind: 'jwks', jwksUrl: 'https://id.example/.well-known/jwks.json' },
+      issuer: 'https://id.example/',
+      audience: 'tickets',
+      clockToleranceSeconds: 60,
+    })
+    expect(loadAuthConfig({ AUTH_JWT_SECRET: secret }).keys).toEqual({ kind: 'secret', secret })
+  })
+
+  it.each([
+    [{ AUTH_JWKS_URL: 'https://id.example/jwks', AUTH_JWT_SECRET: secret }, /not both/],
+    [{ AUTH_JWT_SECRET: 'short' }, /AUTH_JWT_SECRET must be at least 32 characters/],
+    [{ AUTH_JWKS_URL: 'ftp://id.example/jwks' }, /AUTH_JWKS_URL must use/],
+    [{ AUTH_JWKS_URL: 'not a url' }, /AUTH_JWKS_URL must be a URL/],
+    [{ AUTH_CLOCK_TOLERANCE_SECONDS: '61' }, /AUTH_CLOCK_TOLERANCE_SECONDS must be between 0 and 60/],
+  ])('rejects %o with a message naming the variable', (env, message) => {
+    expect(() => loadAuthConfig(env)).toThrow(ConfigError)
+    expect(() => loadAuthConfig(env)).toThrow(message)
+  })
+
+  it('never puts the secret in an error message', () => {
+    expect(() => loadAuthConfig({ AUTH_JWT_SECRET: 'hunter2' })).toThrow(/^(?!.*hunter2)/)
+  })
+
+  it('is part of every service config', () => {
+    expect(loadServiceConfig({ AUTH_JWT_SECRET: secret }, 'P', 1).auth.keys).toEqual({
+      kind: 'secret',
+      secret,
+    })
   })
 })

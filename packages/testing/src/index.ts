@@ -1,3 +1,4 @@
+export * from './account-tokens.js'
 export * from './fixtures.js'
 export * from './redis-cluster.js'
 export * from './redis-server.js'

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto'
 import { isDuplicateKey } from '@concert/db'
-import { AccountIdParams, type App, problemResponses } from '@concert/http'
+import { AccountIdParams, type App, accountIdInPath, problemResponses } from '@concert/http'
 import { AppError } from '@concert/shared'
 import type { FastifyRequest } from 'fastify'
 import { Type } from 'typebox'
@@ -19,21 +19,30 @@ export async function accountRoutes(app: App): Promise<void> {
   app.post(
     '/v1/accounts',
     {
+      config: { account: 'from-token' },
       schema: {
         tags: ['accounts'],
         summary: 'Create an account',
+        description:
+          'With account auth on (AUTH_JWKS_URL or AUTH_JWT_SECRET), the account JWT is required and the new ' +
+          'account’s id is its `sub` (409 ACCOUNT_EXISTS the second time); otherwise the id is generated.',
         body: CreateAccountBody,
         response: { 201: Type.Ref('Account'), ...problemResponses(400, 409) },
       },
     },
     async (request, reply) => {
-      const id = randomUUID()
+      const id = request.authenticatedAccountId ?? randomUUID()
       const email = request.body.email.trim().toLowerCase()
       const name = request.body.name.trim()
       try {
         await insertAccount(app.db, { id, email, name })
       } catch (error) {
-        if (isDuplicateKey(error)) throw new AppError('EMAIL_TAKEN', `${email} is already registered`)
+        if (isDuplicateKey(error)) {
+          // The id is the JWT's sub when auth is on, so it too can be taken: say which one was.
+          if (await findAccount(app.db, id))
+            throw new AppError('ACCOUNT_EXISTS', `account ${id} already exists`)
+          throw new AppError('EMAIL_TAKEN', `${email} is already registered`)
+        }
         throw error
       }
       const account = await findAccount(app.db, id)
@@ -53,6 +62,7 @@ export async function accountRoutes(app: App): Promise<void> {
     '/v1/accounts/:accountId/balance',
     {
       config: {
+        account: accountIdInPath,
         token: {
           state: 'LIVE',
           scope: pathAccount,
@@ -77,6 +87,7 @@ export async function accountRoutes(app: App): Promise<void> {
   app.post(
     '/v1/accounts/:accountId/balance/charge',
     {
+      config: { account: accountIdInPath },
       schema: {
         tags: ['accounts'],
         summary: 'Charge the balance',
@@ -104,6 +115,7 @@ export async function accountRoutes(app: App): Promise<void> {
     '/v1/accounts/:accountId/reservations',
     {
       config: {
+        account: accountIdInPath,
         token: {
           state: 'LIVE',
           // Right after paying, the fan's token is spent; it may still show what it bought.

@@ -1,4 +1,4 @@
-import { type App, problemResponses } from '@concert/http'
+import { type App, accountIdInBody, problemResponses } from '@concert/http'
 import type { Ticket } from '@concert/queue'
 import { AppError } from '@concert/shared'
 import { Type } from 'typebox'
@@ -26,7 +26,10 @@ export async function tokenRoutes(app: App, options: TokenRoutesOptions): Promis
   app.post(
     '/v1/queue/tokens',
     {
-      config: { rateLimit: { max: options.issueRateLimitPerMinute, timeWindow: 60_000 } },
+      config: {
+        account: accountIdInBody,
+        rateLimit: { max: options.issueRateLimitPerMinute, timeWindow: 60_000 },
+      },
       schema: {
         tags: ['queue'],
         summary: 'Join an event’s queue',
