@@ -38,6 +38,8 @@ export async function buildBookingApp({ config, logger }: BookingAppOptions): Pr
     catalog,
     prefix,
     seatLockTtlMs: config.seatLockTtlMs,
+    claimTtlMs: config.claimTtlMs,
+    claimWaitMs: config.claimWaitMs,
     log: app.log,
   })
   await app.register(accountRoutes)

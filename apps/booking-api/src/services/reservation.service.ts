@@ -40,9 +40,6 @@ export interface ReserveRequest {
   idempotencyKey?: string | undefined
 }
 
-/** How long a request waits for another payment holding the same token to finish. */
-const CLAIM_WAIT_MS = 5_000
-
 class IdempotentRace extends Error {}
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
@@ -66,6 +63,8 @@ export class ReservationService {
       catalog: CatalogService
       prefix: string
       seatLockTtlMs: number
+      claimTtlMs: number
+      claimWaitMs: number
       log: FastifyBaseLogger
     },
   ) {}
@@ -102,6 +101,13 @@ export class ReservationService {
     }
 
     let completed = false
+    // The claim is kept alive while this payment runs; if this process dies it lapses
+    // within claimTtlMs and the fan's retry (on any copy) can claim the token again.
+    const keepAlive = setInterval(
+      () => void this.deps.queue.claim(token.token, owner, this.deps.claimTtlMs).catch(() => undefined),
+      Math.max(10, Math.floor(this.deps.claimTtlMs / 3)),
+    )
+    keepAlive.unref()
     try {
       const result = await this.withSeatLock(scheduleId, seatId, owner, async () => {
         if (await isSeatReserved(this.deps.db, scheduleId, seatId)) {
@@ -147,6 +153,7 @@ export class ReservationService {
       }
       throw error
     } finally {
+      clearInterval(keepAlive)
       // A failed attempt leaves the token READY for the next try.
       if (!completed) await this.deps.queue.releaseClaim(token.token, owner).catch(() => false)
     }
@@ -232,9 +239,9 @@ export class ReservationService {
   }
 
   private async claim(token: string, owner: string): Promise<TokenState> {
-    const deadline = Date.now() + CLAIM_WAIT_MS
+    const deadline = Date.now() + this.deps.claimWaitMs
     for (;;) {
-      const result = await this.deps.queue.claim(token, owner, this.deps.seatLockTtlMs + 5_000)
+      const result = await this.deps.queue.claim(token, owner, this.deps.claimTtlMs)
       if (result.ok) return result.state
       switch (result.reason) {
         case 'MISSING':
@@ -245,7 +252,7 @@ export class ReservationService {
           throw new AppError('TOKEN_EXPIRED', 'queue token expired')
         case 'BUSY':
           if (Date.now() > deadline) {
-            throw new AppError('SERVICE_UNAVAILABLE', 'another payment with this token is still running', {
+            throw new AppError('TOKEN_BUSY', 'another payment with this queue token is still running', {
               retryAfter: 1,
             })
           }
