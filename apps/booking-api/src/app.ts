@@ -22,6 +22,7 @@ export async function buildBookingApp({ config, logger }: BookingAppOptions): Pr
     description: 'Accounts, balance, catalogue, seat maps and reserve-and-pay.',
     infra: config.infra,
     corsOrigins: config.http.corsOrigins,
+    timeouts: config.http.timeouts,
     logger,
   })
   for (const schema of bookingSchemas) app.addSchema(schema)

@@ -23,6 +23,7 @@ export async function buildGatewayApp({ config, logger, workers = true }: Gatewa
     description: 'Issues queue tokens, reports positions and admits fans to the booking API.',
     infra: config.infra,
     corsOrigins: config.http.corsOrigins,
+    timeouts: config.http.timeouts,
     logger,
     trustProxy: config.trustProxy,
   })

@@ -1,4 +1,5 @@
 export * from './base-app.js'
+export * from './client-errors.js'
 export * from './plugins/errors.js'
 export * from './plugins/health.js'
 export * from './plugins/metrics.js'

@@ -4,6 +4,7 @@
  */
 export const ERROR_STATUS = {
   VALIDATION_FAILED: 400,
+  MALFORMED_REQUEST: 400,
   TOKEN_MISSING: 401,
   TOKEN_INVALID: 401,
   TOKEN_EXPIRED: 401,
@@ -17,6 +18,7 @@ export const ERROR_STATUS = {
   TOKEN_NOT_FOUND: 404,
   NOT_FOUND: 404,
   METHOD_NOT_ALLOWED: 405,
+  REQUEST_TIMEOUT: 408,
   EMAIL_TAKEN: 409,
   SEAT_LOCKED: 409,
   SEAT_ALREADY_RESERVED: 409,
@@ -25,6 +27,7 @@ export const ERROR_STATUS = {
   UNSUPPORTED_MEDIA_TYPE: 415,
   AMOUNT_OUT_OF_RANGE: 422,
   RATE_LIMITED: 429,
+  HEADERS_TOO_LARGE: 431,
   INTERNAL_ERROR: 500,
   SERVICE_UNAVAILABLE: 503,
 } as const
@@ -33,6 +36,7 @@ export type ErrorCode = keyof typeof ERROR_STATUS
 
 const TITLES: Record<ErrorCode, string> = {
   VALIDATION_FAILED: 'Request validation failed',
+  MALFORMED_REQUEST: 'Malformed HTTP request',
   TOKEN_MISSING: 'Queue token missing',
   TOKEN_INVALID: 'Queue token invalid',
   TOKEN_EXPIRED: 'Queue token expired',
@@ -46,6 +50,7 @@ const TITLES: Record<ErrorCode, string> = {
   TOKEN_NOT_FOUND: 'Queue token not found',
   NOT_FOUND: 'Not found',
   METHOD_NOT_ALLOWED: 'Method not allowed',
+  REQUEST_TIMEOUT: 'Request timeout',
   EMAIL_TAKEN: 'Email already registered',
   SEAT_LOCKED: 'Seat is being reserved by another user',
   SEAT_ALREADY_RESERVED: 'Seat already reserved',
@@ -54,6 +59,7 @@ const TITLES: Record<ErrorCode, string> = {
   UNSUPPORTED_MEDIA_TYPE: 'Unsupported media type',
   AMOUNT_OUT_OF_RANGE: 'Amount out of range',
   RATE_LIMITED: 'Too many requests',
+  HEADERS_TOO_LARGE: 'Request header fields too large',
   INTERNAL_ERROR: 'Internal server error',
   SERVICE_UNAVAILABLE: 'Service unavailable',
 }

@@ -1,5 +1,12 @@
 import { describe, expect, it } from 'vitest'
-import { ConfigError, describeAddress, loadHttpConfig, loadInfraConfig, readInt } from '../src/index.js'
+import {
+  ConfigError,
+  describeAddress,
+  loadHttpConfig,
+  loadHttpTimeouts,
+  loadInfraConfig,
+  readInt,
+} from '../src/index.js'
 
 describe('infra config', () => {
   it('defaults to the local servers of this machine', () => {
@@ -49,16 +56,51 @@ describe('infra config', () => {
   })
 })
 
+const DEFAULT_TIMEOUTS = { requestMs: 30_000, headersMs: 10_000, connectionMs: 60_000, keepAliveMs: 72_000 }
+
 describe('http config', () => {
   it('uses the app default port unless overridden', () => {
-    expect(loadHttpConfig({}, 'GATEWAY_PORT', 3000)).toEqual({ host: '0.0.0.0', port: 3000, corsOrigins: [] })
+    expect(loadHttpConfig({}, 'GATEWAY_PORT', 3000)).toEqual({
+      host: '0.0.0.0',
+      port: 3000,
+      corsOrigins: [],
+      timeouts: DEFAULT_TIMEOUTS,
+    })
     expect(loadHttpConfig({ GATEWAY_PORT: '4000', HOST: '127.0.0.1' }, 'GATEWAY_PORT', 3000)).toEqual({
       host: '127.0.0.1',
       port: 4000,
       corsOrigins: [],
+      timeouts: DEFAULT_TIMEOUTS,
     })
     expect(() => loadHttpConfig({ GATEWAY_PORT: '70000' }, 'GATEWAY_PORT', 3000)).toThrow(
       /between 0 and 65535/,
+    )
+  })
+})
+
+describe('http timeouts', () => {
+  it('reads every variable', () => {
+    expect(
+      loadHttpTimeouts({
+        HTTP_REQUEST_TIMEOUT_MS: '5000',
+        HTTP_HEADERS_TIMEOUT_MS: '2000',
+        HTTP_CONNECTION_TIMEOUT_MS: '30000',
+        HTTP_KEEP_ALIVE_TIMEOUT_MS: '5000',
+      }),
+    ).toEqual({ requestMs: 5_000, headersMs: 2_000, connectionMs: 30_000, keepAliveMs: 5_000 })
+  })
+
+  it('keeps the headers deadline within the request deadline', () => {
+    // A short request timeout pulls the default headers timeout down with it.
+    expect(loadHttpTimeouts({ HTTP_REQUEST_TIMEOUT_MS: '2000' }).headersMs).toBe(2_000)
+    expect(() =>
+      loadHttpTimeouts({ HTTP_REQUEST_TIMEOUT_MS: '2000', HTTP_HEADERS_TIMEOUT_MS: '3000' }),
+    ).toThrow(/HTTP_HEADERS_TIMEOUT_MS \(3000\) must not exceed HTTP_REQUEST_TIMEOUT_MS/)
+  })
+
+  it('refuses an idle timeout that would cut an SSE stream between two heartbeats', () => {
+    expect(() => loadHttpTimeouts({ HTTP_CONNECTION_TIMEOUT_MS: '10000' })).toThrow(
+      /HTTP_CONNECTION_TIMEOUT_MS must be between 20000/,
     )
   })
 })

@@ -1,4 +1,5 @@
 export * from './fixtures.js'
+export * from './raw-http.js'
 export * from './redis-cluster.js'
 export * from './redis-server.js'
 export * from './services.js'
