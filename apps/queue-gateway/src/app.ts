@@ -5,6 +5,7 @@ import rateLimit from '@fastify/rate-limit'
 import type { FastifyServerOptions } from 'fastify'
 import type { GatewayConfig } from './config.js'
 import { queuePlugin } from './plugins/queue.js'
+import { sseLimitsPlugin } from './plugins/sse-limits.js'
 import { workersPlugin } from './plugins/workers.js'
 import { tokenRoutes } from './routes/tokens.js'
 
@@ -40,6 +41,11 @@ export async function buildGatewayApp({ config, logger, workers = true }: Gatewa
   })
   await app.register(queueServicePlugin, { prefix: config.infra.redisKeyPrefix, settings: config.queue })
   await app.register(queuePlugin, { prefix: config.infra.redisKeyPrefix })
+  await app.register(sseLimitsPlugin, {
+    prefix: config.infra.redisKeyPrefix,
+    perToken: config.sseStreamsPerToken,
+    perClient: config.sseStreamsPerIp,
+  })
   if (workers) await app.register(workersPlugin, { admitIntervalMs: config.admitIntervalMs })
   await app.register(tokenRoutes, { issueRateLimitPerMinute: config.issueRateLimitPerMinute })
   return app

@@ -19,6 +19,8 @@ export interface RawRequestOptions {
   dripEveryMs?: number
   /** Give up (and fail) if the server has not closed the connection by then. */
   giveUpAfterMs?: number
+  /** Close the connection right after writing `head`: a client that hangs up at once. */
+  hangUpAfterWrite?: boolean
 }
 
 /**
@@ -27,7 +29,7 @@ export interface RawRequestOptions {
  * closes the connection.
  */
 export function rawHttp(port: number, head: string, options: RawRequestOptions = {}): Promise<RawExchange> {
-  const { drip, dripEveryMs = 5_000, giveUpAfterMs = 30_000 } = options
+  const { drip, dripEveryMs = 5_000, giveUpAfterMs = 30_000, hangUpAfterWrite = false } = options
   return new Promise((resolve, reject) => {
     const started = Date.now()
     const socket = connect(port, '127.0.0.1')
@@ -64,6 +66,7 @@ export function rawHttp(port: number, head: string, options: RawRequestOptions =
     socket.on('error', () => {})
     socket.on('close', finish)
     socket.write(head)
+    if (hangUpAfterWrite) socket.destroy()
     if (drip) {
       let next = 0
       dripTimer = setInterval(() => {
