@@ -23,6 +23,7 @@ export async function buildBookingApp({ config, logger }: BookingAppOptions): Pr
     infra: config.infra,
     auth: config.auth,
     corsOrigins: config.http.corsOrigins,
+    timeouts: config.http.timeouts,
     logger,
   })
   for (const schema of bookingSchemas) app.addSchema(schema)

@@ -5,6 +5,7 @@ import rateLimit from '@fastify/rate-limit'
 import type { FastifyServerOptions } from 'fastify'
 import type { GatewayConfig } from './config.js'
 import { queuePlugin } from './plugins/queue.js'
+import { sseLimitsPlugin } from './plugins/sse-limits.js'
 import { workersPlugin } from './plugins/workers.js'
 import { tokenRoutes } from './routes/tokens.js'
 
@@ -24,6 +25,7 @@ export async function buildGatewayApp({ config, logger, workers = true }: Gatewa
     infra: config.infra,
     auth: config.auth,
     corsOrigins: config.http.corsOrigins,
+    timeouts: config.http.timeouts,
     logger,
     trustProxy: config.trustProxy,
   })
@@ -44,6 +46,11 @@ export async function buildGatewayApp({ config, logger, workers = true }: Gatewa
     tuning: config.queueTuning,
   })
   await app.register(queuePlugin, { prefix: config.infra.redisKeyPrefix, tuning: config.queueTuning })
+  await app.register(sseLimitsPlugin, {
+    prefix: config.infra.redisKeyPrefix,
+    perToken: config.sseStreamsPerToken,
+    perClient: config.sseStreamsPerIp,
+  })
   if (workers) await app.register(workersPlugin, { admitIntervalMs: config.admitIntervalMs })
   await app.register(tokenRoutes, { issueRateLimitPerMinute: config.issueRateLimitPerMinute })
   return app

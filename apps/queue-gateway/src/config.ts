@@ -10,6 +10,9 @@ export interface GatewayConfig extends ServiceConfig {
   /** Token issuance requests per client IP per minute. */
   issueRateLimitPerMinute: number
   trustProxy: boolean
+  /** Open SSE streams allowed per queue token and per client IP, over all gateway copies. */
+  sseStreamsPerToken: number
+  sseStreamsPerIp: number
 }
 
 export function loadGatewayConfig(env: Env = process.env): GatewayConfig {
@@ -20,5 +23,7 @@ export function loadGatewayConfig(env: Env = process.env): GatewayConfig {
     admitIntervalMs: readInt(env, 'QUEUE_ADMIT_INTERVAL_MS', 100, { min: 10, max: 10_000 }),
     issueRateLimitPerMinute: readInt(env, 'ISSUE_RATE_LIMIT_PER_MINUTE', 600, { min: 1, max: 10_000_000 }),
     trustProxy: readInt(env, 'TRUST_PROXY', 0, { min: 0, max: 1 }) === 1,
+    sseStreamsPerToken: readInt(env, 'SSE_STREAMS_PER_TOKEN', 3, { min: 1, max: 100 }),
+    sseStreamsPerIp: readInt(env, 'SSE_STREAMS_PER_IP', 50, { min: 1, max: 1_000_000 }),
   }
 }

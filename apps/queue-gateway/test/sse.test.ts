@@ -1,7 +1,7 @@
 import type { App } from '@concert/http'
 import { createEvent, insertAccounts, seedCatalog, useTestEnv } from '@concert/testing'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { buildGateway, join } from './helpers.js'
+import { buildGateway, join, sseEvents } from './helpers.js'
 
 const env = useTestEnv()
 let app: App
@@ -26,40 +26,6 @@ beforeAll(async () => {
 afterAll(async () => {
   await app?.close()
 })
-
-interface SseEvent {
-  event?: string
-  data?: string
-}
-
-async function* sseEvents(response: Response): AsyncGenerator<SseEvent> {
-  const reader = response.body?.getReader()
-  if (!reader) throw new Error('no body')
-  const decoder = new TextDecoder()
-  let buffer = ''
-  try {
-    for (;;) {
-      const { value, done } = await reader.read()
-      if (done) return
-      buffer += decoder.decode(value, { stream: true })
-      let end = buffer.indexOf('\n\n')
-      while (end !== -1) {
-        const block = buffer.slice(0, end)
-        buffer = buffer.slice(end + 2)
-        const event: SseEvent = {}
-        for (const line of block.split('\n')) {
-          if (line.startsWith('event: ')) event.event = line.slice(7)
-          if (line.startsWith('data: ')) event.data = line.slice(6)
-        }
-        // Comment lines (heartbeats) and the retry hint carry no event.
-        if (event.event || event.data) yield event
-        end = buffer.indexOf('\n\n')
-      }
-    }
-  } finally {
-    await reader.cancel().catch(() => {})
-  }
-}
 
 describe('Server-Sent Events', () => {
   it('a streaming client sees its position fall and then READY without polling', async () => {

@@ -1,5 +1,5 @@
-import type { AuthConfig, InfraConfig } from '@concert/shared'
-import { AppError } from '@concert/shared'
+import type { AuthConfig, HttpTimeouts, InfraConfig } from '@concert/shared'
+import { AppError, loadHttpTimeouts } from '@concert/shared'
 import cors from '@fastify/cors'
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
 import Fastify, {
@@ -10,6 +10,7 @@ import Fastify, {
   type RawRequestDefaultExpression,
   type RawServerDefault,
 } from 'fastify'
+import { handleClientError } from './client-errors.js'
 import { ACCOUNT_TOKEN_HEADER, accountAuthPlugin } from './plugins/account-auth.js'
 import { errorsPlugin, sendProblem, toAppError } from './plugins/errors.js'
 import { healthPlugin } from './plugins/health.js'
@@ -31,6 +32,8 @@ export interface BaseAppOptions {
   /** Pass `false` to silence logs (tests), or Fastify logger options. */
   logger?: FastifyServerOptions['logger']
   trustProxy?: boolean
+  /** How long clients may take; see HttpTimeouts (loadHttpTimeouts gives the defaults). */
+  timeouts?: HttpTimeouts
 }
 
 /** `/v1/queue/tokens/<token>…` → `/v1/queue/tokens/<redacted>…` for logs. */
@@ -51,7 +54,8 @@ export type App = FastifyInstance<
  * health, metrics, OpenAPI and the account-JWT check. Each app adds its routes on top.
  */
 export async function createBaseApp(options: BaseAppOptions): Promise<App> {
-  const app = Fastify({
+  const timeouts = options.timeouts ?? loadHttpTimeouts({})
+  const app: App = Fastify({
     logger: options.logger ?? {
       level: options.infra.logLevel,
       serializers: {
@@ -66,6 +70,18 @@ export async function createBaseApp(options: BaseAppOptions): Promise<App> {
     bodyLimit: 16 * 1024,
     trustProxy: options.trustProxy ?? false,
     return503OnClosing: true,
+    requestTimeout: timeouts.requestMs,
+    connectionTimeout: timeouts.connectionMs,
+    keepAliveTimeout: timeouts.keepAliveMs,
+    http: {
+      // Node checks the request and headers deadlines on a timer (30 s by default), so a
+      // deadline could pass by up to that much; check often enough to hold it to a quarter.
+      connectionsCheckingInterval: Math.min(1_000, Math.ceil(timeouts.headersMs / 4)),
+      headersTimeout: timeouts.headersMs,
+      requestTimeout: timeouts.requestMs,
+    },
+    // Oversized headers, a bad request line, a request too slow: problem+json like the rest.
+    clientErrorHandler: (error, socket) => handleClientError(error, socket, app.log),
     // Long enough that the route schemas, not the router, decide what is too long.
     routerOptions: { maxParamLength: 256 },
     // Malformed URLs and the like are answered as problem+json too.
@@ -94,7 +110,7 @@ export async function createBaseApp(options: BaseAppOptions): Promise<App> {
   await app.register(metricsPlugin, { app: options.name })
   await app.register(mysqlPlugin, { url: options.infra.mysqlUrl, poolSize: options.infra.dbPoolSize })
   await app.register(redisPlugin, { url: options.infra.redisUrl, cluster: options.infra.redisCluster })
-  await app.register(healthPlugin, { mysqlUrl: options.infra.mysqlUrl, redisUrl: options.infra.redisUrl })
+  await app.register(healthPlugin)
   // Before the apps' own plugins, so its preHandler runs ahead of the queue-token guard.
   await app.register(accountAuthPlugin, { auth: options.auth })
   return app

@@ -1,5 +1,6 @@
 export * from './account-token.js'
 export * from './base-app.js'
+export * from './client-errors.js'
 export * from './plugins/account-auth.js'
 export * from './plugins/errors.js'
 export * from './plugins/health.js'

@@ -31,6 +31,8 @@ export interface EventKeys {
   /** Prefix of token hashes: tokenKeyBase + token. */
   tokenKeyBase: string
   token(token: string): string
+  /** zset stream id -> lease expiry (ms): a token's open SSE streams, on every gateway copy. */
+  sseStreams(token: string): string
 }
 
 export function hashTag(eventId: number): string {
@@ -54,6 +56,7 @@ export function eventKeys(prefix: string, eventId: number): EventKeys {
     recovering: `${base}:recovering`,
     tokenKeyBase,
     token: (token: string) => `${tokenKeyBase}${token}`,
+    sseStreams: (token: string) => `${base}:sse:${token}`,
   }
 }
 
@@ -70,6 +73,11 @@ export function scheduleKeys(prefix: string, scheduleId: number): ScheduleKeys {
     seatLock: (seatId: number) => `${base}:lock:${seatId}`,
     seatMap: `${base}:seat-map`,
   }
+}
+
+/** zset stream id -> lease expiry (ms): one client address's open SSE streams, on every gateway copy. */
+export function clientSseStreamsKey(prefix: string, ip: string): string {
+  return `${prefix}sse:ip:${ip}`
 }
 
 /** Per-client-IP issuance counters of the rate limiter. */

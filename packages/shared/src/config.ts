@@ -34,11 +34,30 @@ export function loadInfraConfig(env: Env = process.env): InfraConfig {
   }
 }
 
+/**
+ * How long a client may take, so slow or silent clients cannot hold sockets
+ * open for ever (a body sent 1 byte every 5 s, headers that never end).
+ */
+export interface HttpTimeouts {
+  /**
+   * The whole request (headers and body) must have arrived by then, or 408. It does
+   * not limit the response: an SSE stream answers a request that arrived long ago.
+   */
+  requestMs: number
+  /** The headers must have arrived by then, or 408; at most `requestMs`. */
+  headersMs: number
+  /** A connection on which no byte moves either way for this long is closed. */
+  connectionMs: number
+  /** An idle keep-alive connection between two requests is closed after this long. */
+  keepAliveMs: number
+}
+
 export interface HttpConfig {
   host: string
   port: number
   /** Browser origins allowed to call the API (CORS): none, '*' for any, or a list. */
   corsOrigins: string[] | '*'
+  timeouts: HttpTimeouts
 }
 
 function readOrigins(env: Env): string[] | '*' {
@@ -58,11 +77,35 @@ function readOrigins(env: Env): string[] | '*' {
   return origins
 }
 
+export function loadHttpTimeouts(env: Env): HttpTimeouts {
+  const requestMs = readInt(env, 'HTTP_REQUEST_TIMEOUT_MS', 30_000, { min: 500, max: 600_000 })
+  const headersMs = readInt(env, 'HTTP_HEADERS_TIMEOUT_MS', Math.min(10_000, requestMs), {
+    min: 500,
+    max: 600_000,
+  })
+  // Node refuses to start a server whose headers may take longer than the whole request.
+  if (headersMs > requestMs) {
+    throw new ConfigError(
+      `HTTP_HEADERS_TIMEOUT_MS (${headersMs}) must not exceed HTTP_REQUEST_TIMEOUT_MS (${requestMs})`,
+    )
+  }
+  return {
+    requestMs,
+    headersMs,
+    // At least 20 s: an idle SSE stream writes a heartbeat every 15 s and must not be cut between two.
+    connectionMs: readInt(env, 'HTTP_CONNECTION_TIMEOUT_MS', 60_000, { min: 20_000, max: 3_600_000 }),
+    // Fastify's default: longer than the 60 s idle timeout of common load balancers, so the balancer
+    // closes an idle connection first and never reuses one we are closing (a 502 for the fan).
+    keepAliveMs: readInt(env, 'HTTP_KEEP_ALIVE_TIMEOUT_MS', 72_000, { min: 1_000, max: 3_600_000 }),
+  }
+}
+
 export function loadHttpConfig(env: Env, portVariable: string, defaultPort: number): HttpConfig {
   return {
     host: readString(env, 'HOST', '0.0.0.0'),
     port: readInt(env, portVariable, defaultPort, { min: 0, max: 65535 }),
     corsOrigins: readOrigins(env),
+    timeouts: loadHttpTimeouts(env),
   }
 }
 

@@ -4,6 +4,7 @@
  */
 export const ERROR_STATUS = {
   VALIDATION_FAILED: 400,
+  MALFORMED_REQUEST: 400,
   TOKEN_MISSING: 401,
   TOKEN_INVALID: 401,
   TOKEN_EXPIRED: 401,
@@ -20,6 +21,7 @@ export const ERROR_STATUS = {
   TOKEN_NOT_FOUND: 404,
   NOT_FOUND: 404,
   METHOD_NOT_ALLOWED: 405,
+  REQUEST_TIMEOUT: 408,
   EMAIL_TAKEN: 409,
   ACCOUNT_EXISTS: 409,
   SEAT_LOCKED: 409,
@@ -30,6 +32,7 @@ export const ERROR_STATUS = {
   UNSUPPORTED_MEDIA_TYPE: 415,
   AMOUNT_OUT_OF_RANGE: 422,
   RATE_LIMITED: 429,
+  HEADERS_TOO_LARGE: 431,
   INTERNAL_ERROR: 500,
   SERVICE_UNAVAILABLE: 503,
 } as const
@@ -38,6 +41,7 @@ export type ErrorCode = keyof typeof ERROR_STATUS
 
 const TITLES: Record<ErrorCode, string> = {
   VALIDATION_FAILED: 'Request validation failed',
+  MALFORMED_REQUEST: 'Malformed HTTP request',
   TOKEN_MISSING: 'Queue token missing',
   TOKEN_INVALID: 'Queue token invalid',
   TOKEN_EXPIRED: 'Queue token expired',
@@ -54,6 +58,7 @@ const TITLES: Record<ErrorCode, string> = {
   TOKEN_NOT_FOUND: 'Queue token not found',
   NOT_FOUND: 'Not found',
   METHOD_NOT_ALLOWED: 'Method not allowed',
+  REQUEST_TIMEOUT: 'Request timeout',
   EMAIL_TAKEN: 'Email already registered',
   ACCOUNT_EXISTS: 'Account already exists',
   SEAT_LOCKED: 'Seat is being reserved by another user',
@@ -64,6 +69,7 @@ const TITLES: Record<ErrorCode, string> = {
   UNSUPPORTED_MEDIA_TYPE: 'Unsupported media type',
   AMOUNT_OUT_OF_RANGE: 'Amount out of range',
   RATE_LIMITED: 'Too many requests',
+  HEADERS_TOO_LARGE: 'Request header fields too large',
   INTERNAL_ERROR: 'Internal server error',
   SERVICE_UNAVAILABLE: 'Service unavailable',
 }

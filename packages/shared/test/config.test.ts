@@ -4,6 +4,7 @@ import {
   describeAddress,
   loadAuthConfig,
   loadHttpConfig,
+  loadHttpTimeouts,
   loadInfraConfig,
   loadServiceConfig,
   readInt,
@@ -57,16 +58,51 @@ describe('infra config', () => {
   })
 })
 
+const DEFAULT_TIMEOUTS = { requestMs: 30_000, headersMs: 10_000, connectionMs: 60_000, keepAliveMs: 72_000 }
+
 describe('http config', () => {
   it('uses the app default port unless overridden', () => {
-    expect(loadHttpConfig({}, 'GATEWAY_PORT', 3000)).toEqual({ host: '0.0.0.0', port: 3000, corsOrigins: [] })
+    expect(loadHttpConfig({}, 'GATEWAY_PORT', 3000)).toEqual({
+      host: '0.0.0.0',
+      port: 3000,
+      corsOrigins: [],
+      timeouts: DEFAULT_TIMEOUTS,
+    })
     expect(loadHttpConfig({ GATEWAY_PORT: '4000', HOST: '127.0.0.1' }, 'GATEWAY_PORT', 3000)).toEqual({
       host: '127.0.0.1',
       port: 4000,
       corsOrigins: [],
+      timeouts: DEFAULT_TIMEOUTS,
     })
     expect(() => loadHttpConfig({ GATEWAY_PORT: '70000' }, 'GATEWAY_PORT', 3000)).toThrow(
       /between 0 and 65535/,
+    )
+  })
+})
+
+describe('http timeouts', () => {
+  it('reads every variable', () => {
+    expect(
+      loadHttpTimeouts({
+        HTTP_REQUEST_TIMEOUT_MS: '5000',
+        HTTP_HEADERS_TIMEOUT_MS: '2000',
+        HTTP_CONNECTION_TIMEOUT_MS: '30000',
+        HTTP_KEEP_ALIVE_TIMEOUT_MS: '5000',
+      }),
+    ).toEqual({ requestMs: 5_000, headersMs: 2_000, connectionMs: 30_000, keepAliveMs: 5_000 })
+  })
+
+  it('keeps the headers deadline within the request deadline', () => {
+    // A short request timeout pulls the default headers timeout down with it.
+    expect(loadHttpTimeouts({ HTTP_REQUEST_TIMEOUT_MS: '2000' }).headersMs).toBe(2_000)
+    expect(() =>
+      loadHttpTimeouts({ HTTP_REQUEST_TIMEOUT_MS: '2000', HTTP_HEADERS_TIMEOUT_MS: '3000' }),
+    ).toThrow(/HTTP_HEADERS_TIMEOUT_MS \(3000\) must not exceed HTTP_REQUEST_TIMEOUT_MS/)
+  })
+
+  it('refuses an idle timeout that would cut an SSE stream between two heartbeats', () => {
+    expect(() => loadHttpTimeouts({ HTTP_CONNECTION_TIMEOUT_MS: '10000' })).toThrow(
+      /HTTP_CONNECTION_TIMEOUT_MS must be between 20000/,
     )
   })
 })

@@ -82,23 +82,29 @@ export async function tokenRoutes(app: App, options: TokenRoutesOptions): Promis
         summary: 'Follow a ticket with Server-Sent Events',
         description:
           'Sends `event: ticket` with the ticket JSON on every change of status, position or ETA, and a ' +
-          'comment heartbeat every 15 s. An open stream counts as polling. The stream ends after EXPIRED.',
+          'comment heartbeat every 15 s. An open stream counts as polling. The stream ends after EXPIRED. ' +
+          'A token may have `SSE_STREAMS_PER_TOKEN` streams open at once and a client address ' +
+          '`SSE_STREAMS_PER_IP`; past that, 429 with Retry-After (poll instead).',
         params: TokenParams,
         response: {
           200: {
             description: 'text/event-stream of tickets',
             content: { 'text/event-stream': { schema: Type.String() } },
           },
-          ...problemResponses(404, 503),
+          ...problemResponses(404, 429, 503),
         },
       },
     },
     async (request, reply) => {
       const first = await ticketOrNotFound(request.params.token)
+      const lease = await app.sseLimits.acquire(request.params.token, request.ip)
       reply.hijack()
-      const stream: TicketStream = new TicketStream(reply.raw, first, app.queue, request.log, () =>
-        streams.delete(stream),
-      )
+      const stream: TicketStream = new TicketStream(reply.raw, first, app.queue, request.log, () => {
+        streams.delete(stream)
+        lease.release()
+      })
+      // A client that hung up while we were getting here sends no 'close' any more: end now.
+      if (reply.raw.destroyed) stream.end()
       if (!stream.isClosed) streams.add(stream)
     },
   )

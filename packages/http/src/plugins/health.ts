@@ -1,19 +1,19 @@
-import { AppError, describeAddress, toProblem } from '@concert/shared'
+import { AppError, toProblem } from '@concert/shared'
 import fp from 'fastify-plugin'
 import { sql } from 'kysely'
 import { Type } from 'typebox'
 
 export interface HealthPluginOptions {
-  mysqlUrl: string
-  redisUrl: string
   /** How long one dependency check may take before it counts as down. */
   timeoutMs?: number
 }
 
+class CheckTimeout extends Error {}
+
 function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
   let timer: NodeJS.Timeout | undefined
   const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`no answer within ${ms} ms`)), ms)
+    timer = setTimeout(() => reject(new CheckTimeout(`no answer within ${ms} ms`)), ms)
   })
   return Promise.race([promise, timeout]).finally(() => clearTimeout(timer))
 }
@@ -23,10 +23,47 @@ const CheckSchema = Type.Object({
   detail: Type.String(),
 })
 
-/** /health/live (the process answers) and /health/ready (MySQL and Redis really answer). */
+type Check = { status: 'up' | 'down'; detail: string }
+
+/**
+ * /health/live (the process answers) and /health/ready (MySQL and Redis really answer).
+ * Anyone may call /health/ready, so it names only which dependency is down, in words of
+ * its own: never a host, port, URL or a driver's message (which often holds them). The
+ * real reason goes to the log, once each time a dependency goes down or comes back.
+ */
 export const healthPlugin = fp<HealthPluginOptions>(
   async (app, options) => {
     const timeoutMs = options.timeoutMs ?? 1_500
+    const probes: Record<string, () => Promise<unknown>> = {
+      mysql: () => sql`SELECT 1`.execute(app.db),
+      redis: async () => {
+        if (app.redis.status !== 'ready') throw new Error(`not connected (${app.redis.status})`)
+        return app.redis.ping()
+      },
+    }
+    const lastStatus = new Map<string, Check['status']>()
+
+    async function check(name: string, probe: () => Promise<unknown>): Promise<Check> {
+      const started = performance.now()
+      let result: Check
+      let cause: unknown
+      try {
+        await withTimeout(probe(), timeoutMs)
+        result = { status: 'up', detail: `answered in ${Math.round(performance.now() - started)} ms` }
+      } catch (error) {
+        cause = error
+        result = {
+          status: 'down',
+          detail: error instanceof CheckTimeout ? `no answer within ${timeoutMs} ms` : 'not reachable',
+        }
+      }
+      if (lastStatus.get(name) !== result.status) {
+        lastStatus.set(name, result.status)
+        if (result.status === 'down') app.log.warn({ err: cause, dependency: name }, `${name} is down`)
+        else app.log.info({ dependency: name }, `${name} is up`)
+      }
+      return result
+    }
 
     app.get(
       '/health/live',
@@ -56,35 +93,17 @@ export const healthPlugin = fp<HealthPluginOptions>(
         },
       },
       async (_request, reply) => {
-        const probes: Record<string, { address: string; run: () => Promise<unknown> }> = {
-          mysql: { address: describeAddress(options.mysqlUrl), run: () => sql`SELECT 1`.execute(app.db) },
-          redis: {
-            address: describeAddress(options.redisUrl),
-            run: async () => {
-              // ioredis' own words for a dropped connection are cryptic; say what is going on.
-              if (app.redis.status !== 'ready') throw new Error(`not connected (${app.redis.status})`)
-              return app.redis.ping()
-            },
-          },
-        }
-        const checks: Record<string, { status: 'up' | 'down'; detail: string }> = {}
-        await Promise.all(
-          Object.entries(probes).map(async ([name, probe]) => {
-            try {
-              await withTimeout(probe.run(), timeoutMs)
-              checks[name] = { status: 'up', detail: probe.address }
-            } catch (error) {
-              const reason = error instanceof Error ? error.message : String(error)
-              checks[name] = { status: 'down', detail: `${probe.address}: ${reason}` }
-            }
-          }),
+        const checks: Record<string, Check> = Object.fromEntries(
+          await Promise.all(
+            Object.entries(probes).map(async ([name, probe]) => [name, await check(name, probe)] as const),
+          ),
         )
         const down = Object.keys(checks).filter((name) => checks[name]?.status === 'down')
         if (down.length === 0) return { status: 'ok' as const, checks }
         const problem = toProblem(
           new AppError(
             'SERVICE_UNAVAILABLE',
-            `not ready: ${down.map((name) => `${name} is down (${checks[name]?.detail})`).join('; ')}`,
+            `not ready: ${down.map((name) => `${name} is down`).join('; ')}`,
           ),
         )
         return reply
