@@ -2,10 +2,15 @@ import { describe, expect, it } from 'vitest'
 import { loadBookingConfig } from '../src/config.js'
 
 describe('booking configuration', () => {
-  it('defaults: port 3001, 10 s seat locks, 1 s seat-map cache', () => {
+  it('defaults: port 3001, 3 s seat locks and claims (kept alive), 1 s seat-map cache', () => {
     const config = loadBookingConfig({})
     expect(config.http.port).toBe(3001)
-    expect(config).toMatchObject({ seatLockTtlMs: 10_000, seatMapCacheMs: 1_000 })
+    expect(config).toMatchObject({
+      seatLockTtlMs: 3_000,
+      claimTtlMs: 3_000,
+      claimWaitMs: 2_000,
+      seatMapCacheMs: 1_000,
+    })
   })
 
   it('reads overrides and refuses nonsense', () => {

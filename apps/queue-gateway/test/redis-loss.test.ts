@@ -72,19 +72,6 @@ async function expectStoresAgree(eventId: number): Promise<void> {
     .where('event_id', '=', eventId)
     .execute()
   const waitingRows = rows.filter((row) => row.status === 'WAITING')
-  if (waitingRows.length !== waitingInRedis.length) {
-    const inMysql = new Set(waitingRows.map((r) => r.token))
-    const missing = waitingInRedis.filter((t) => !inMysql.has(t)).slice(0, 5)
-    for (const t of missing) {
-      console.log(
-        'DEBUG',
-        JSON.stringify(rows.find((r) => r.token === t)),
-        JSON.stringify(await env.redis.hgetall(k.token(t))),
-        JSON.stringify(await env.db.selectFrom('QUEUE_TOKEN').selectAll().where('token', '=', t).execute()),
-      )
-    }
-    console.log('DEBUG counts', waitingRows.length, waitingInRedis.length, rows.length)
-  }
   expect(new Set(waitingRows.map((row) => row.token))).toEqual(new Set(waitingInRedis))
   expect(rows.filter((row) => row.status === 'READY')).toHaveLength(await env.redis.zcard(k.active))
   expect(new Set(rows.map((row) => row.position)).size).toBe(rows.length)

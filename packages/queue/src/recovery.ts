@@ -6,6 +6,7 @@ import { withLock } from './lock.js'
 import { beginNextEpoch } from './queue-epochs.repository.js'
 import { findTokensToRestore, highestPlace } from './queue-tokens.repository.js'
 import type { RedisClient } from './redis-client.js'
+import { Reply, replyCode } from './replies.js'
 import { defineQueueCommands } from './scripts.js'
 import { DEFAULT_QUEUE_TUNING } from './settings.js'
 import { tokenFieldValues } from './token-state.js'
@@ -76,18 +77,20 @@ export class QueueRecovery {
     const { db, redis } = this.options
     const event = await db.selectFrom('EVENT').select('id').where('id', '=', keys.eventId).executeTakeFirst()
     if (!event) return 'UNKNOWN_EVENT'
-    const outcome = await withLock(redis, keys.recovering, randomUUID(), this.lockTtlMs, async () => {
+    const owner = randomUUID()
+    const outcome = await withLock(redis, keys.recovering, owner, this.lockTtlMs, async () => {
       if (await redis.exists(keys.marker)) return 'PRESENT' as const
-      const summary = await this.restore(keys)
-      this.options.onRecovered?.(summary)
-      return summary
+      const summary = await this.restore(keys, owner)
+      if (summary) this.options.onRecovered?.(summary)
+      return summary ?? ('LOST_LOCK' as const)
     })
-    if (outcome.locked) return outcome.value
+    if (outcome.locked && outcome.value !== 'LOST_LOCK') return outcome.value
     await this.waitForMarker(keys)
     return 'PRESENT'
   }
 
-  private async restore(keys: EventKeys): Promise<RecoverySummary> {
+  /** The rebuild; undefined if its lock was lost on the way (another rebuild took over). */
+  private async restore(keys: EventKeys, owner: string): Promise<RecoverySummary | undefined> {
     const { db, redis, retentionSeconds } = this.options
     const eventId = keys.eventId
     // The fence: from here on no write read from the lost Redis can commit, so
@@ -105,19 +108,22 @@ export class QueueRecovery {
     for (let start = 0; start === 0 || start < states.length; start += CHUNK) {
       const chunk = states.slice(start, start + CHUNK)
       const last = start + CHUNK >= states.length
-      await redis.queueRestore(
+      const reply = await redis.queueRestore(
         keys.marker,
         keys.seq,
         keys.waiting,
         keys.heartbeat,
         keys.active,
         keys.accounts,
+        keys.recovering,
         keys.tokenKeyBase,
         maxPlace,
         retentionSeconds,
         last ? String(epoch) : '',
+        owner,
         ...chunk.flatMap(tokenFieldValues),
       )
+      if (replyCode(reply) === Reply.NOT_OWNER) return undefined
     }
     return summary
   }

@@ -21,7 +21,7 @@ const SCRIPT_FILES = [
   'leave-7',
   'poll-6',
   'release-claim-1',
-  'restore-6',
+  'restore-7',
   'unlock-1',
   'verify-2',
 ] as const
@@ -162,11 +162,13 @@ declare module 'ioredis' {
       heartbeat: string,
       active: string,
       accounts: string,
+      recoveryLock: string,
       tokenKeyBase: string,
       maxPlace: Arg,
       retentionSeconds: Arg,
       /** The new epoch on the last chunk ('' before): it becomes the marker's value. */
       markerValue: string,
+      lockOwner: string,
       ...tokenValues: string[]
     ): Result<ScriptReply, Context>
   }

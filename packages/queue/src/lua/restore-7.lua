@@ -9,22 +9,27 @@
   KEYS[4] heartbeat
   KEYS[5] active
   KEYS[6] accounts
+  KEYS[7] recovery lock (the rebuild writes only while it still holds it: a rebuild
+          whose lock was lost, e.g. to a FLUSHALL mid-rebuild, must not set the marker
+          to its older epoch over the rebuild that took over)
 
   ARGV[1] token-key base
   ARGV[2] highest place ever issued for the event (the FIFO counter resumes above it)
   ARGV[3] retention seconds for EXPIRED tokens
   ARGV[4] on the last chunk the queue's new epoch, which becomes the marker's
           value (scripts stamp it on every mirror record); '' before
-  ARGV[5..] per token, its TOKEN_FIELDS values in that order ('' for none)
+  ARGV[5] the rebuild's lock owner
+  ARGV[6..] per token, its TOKEN_FIELDS values in that order ('' for none)
 
-  Returns {R.OK, number of tokens restored by this call}.
+  Returns {R.OK, number of tokens restored by this call}, or {R.NOT_OWNER}.
 ]]
 --- @include "now"
 
+if redis.call('GET', KEYS[7]) ~= ARGV[5] then return { R.NOT_OWNER } end
 local now = nowMs()
 local restored = 0
 local n = #TOKEN_FIELDS
-for i = 5, #ARGV, n do
+for i = 6, #ARGV, n do
   local t = {}
   local hash = {}
   for j = 1, n do
