@@ -8,6 +8,8 @@ export interface BookingConfig extends ServiceConfig {
   seatLockTtlMs: number
   /** Longest time a cached seat map may lag behind a sale made on another copy. */
   seatMapCacheMs: number
+  /** How long schedules, events and priced seat layouts stay cached in process (they change by deployment). */
+  catalogCacheMs: number
 }
 
 export function loadBookingConfig(env: Env = process.env): BookingConfig {
@@ -16,5 +18,6 @@ export function loadBookingConfig(env: Env = process.env): BookingConfig {
     queue: loadQueueSettings(env),
     seatLockTtlMs: readInt(env, 'SEAT_LOCK_TTL_MS', 10_000, { min: 100, max: 600_000 }),
     seatMapCacheMs: readInt(env, 'SEAT_MAP_CACHE_MS', 1_000, { min: 0, max: 60_000 }),
+    catalogCacheMs: readInt(env, 'CATALOG_CACHE_MS', 60_000, { min: 0, max: 3_600_000 }),
   }
 }

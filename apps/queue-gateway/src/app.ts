@@ -4,7 +4,8 @@ import { AppError } from '@concert/shared'
 import rateLimit from '@fastify/rate-limit'
 import type { FastifyServerOptions } from 'fastify'
 import type { GatewayConfig } from './config.js'
-import { queuePlugin } from './plugins/queue.js'
+import { existenceCachesPlugin } from './plugins/existence-caches.js'
+import { mirrorWorkerPlugin } from './plugins/mirror-worker.js'
 import { workersPlugin } from './plugins/workers.js'
 import { tokenRoutes } from './routes/tokens.js'
 
@@ -38,8 +39,19 @@ export async function buildGatewayApp({ config, logger, workers = true }: Gatewa
       }),
   })
   await app.register(queueServicePlugin, { prefix: config.infra.redisKeyPrefix, settings: config.queue })
-  await app.register(queuePlugin, { prefix: config.infra.redisKeyPrefix })
-  if (workers) await app.register(workersPlugin, { admitIntervalMs: config.admitIntervalMs })
-  await app.register(tokenRoutes, { issueRateLimitPerMinute: config.issueRateLimitPerMinute })
+  await app.register(mirrorWorkerPlugin, { prefix: config.infra.redisKeyPrefix })
+  await app.register(existenceCachesPlugin, {
+    knownEvents: config.knownEvents,
+    knownAccounts: config.knownAccounts,
+  })
+  if (workers) {
+    await app.register(workersPlugin, {
+      admitIntervalMs: config.admitIntervalMs,
+      eventsRefreshMs: config.eventsRefreshMs,
+    })
+  }
+  await app.register(tokenRoutes, {
+    issueRateLimit: { max: config.issueRateLimitPerMinute, timeWindow: config.issueRateLimitWindowMs },
+  })
   return app
 }

@@ -1,13 +1,37 @@
 import { loadQueueSettings, type QueueSettings } from '@concert/queue'
 import { type Env, loadServiceConfig, readInt, type ServiceConfig } from '@concert/shared'
+import type { ExistenceCacheOptions } from './existence-cache.js'
 
 export interface GatewayConfig extends ServiceConfig {
   queue: QueueSettings
   /** How often each gateway copy runs the admission script. */
   admitIntervalMs: number
-  /** Token issuance requests per client IP per minute. */
+  /** How often each copy re-reads which events exist (new events get an admission loop). */
+  eventsRefreshMs: number
+  /** Token issuance requests per client IP per `issueRateLimitWindowMs`. */
   issueRateLimitPerMinute: number
+  /** The rate limiter's window. */
+  issueRateLimitWindowMs: number
   trustProxy: boolean
+  /** Which event ids exist, as the join route checks them. */
+  knownEvents: ExistenceCacheOptions
+  /** Which account ids exist, as the join route checks them. */
+  knownAccounts: ExistenceCacheOptions
+}
+
+const MINUTE_MS = 60_000
+const HOUR_MS = 60 * MINUTE_MS
+
+function readExistenceCache(
+  env: Env,
+  name: 'KNOWN_EVENTS' | 'KNOWN_ACCOUNTS',
+  defaults: ExistenceCacheOptions,
+): ExistenceCacheOptions {
+  return {
+    hitTtlMs: readInt(env, `${name}_TTL_MS`, defaults.hitTtlMs, { min: 0, max: HOUR_MS }),
+    missTtlMs: readInt(env, `${name}_MISS_TTL_MS`, defaults.missTtlMs, { min: 0, max: HOUR_MS }),
+    maxEntries: readInt(env, `${name}_MAX`, defaults.maxEntries, { min: 1, max: 10_000_000 }),
+  }
 }
 
 export function loadGatewayConfig(env: Env = process.env): GatewayConfig {
@@ -15,7 +39,23 @@ export function loadGatewayConfig(env: Env = process.env): GatewayConfig {
     ...loadServiceConfig(env, 'GATEWAY_PORT', 3000),
     queue: loadQueueSettings(env),
     admitIntervalMs: readInt(env, 'QUEUE_ADMIT_INTERVAL_MS', 100, { min: 10, max: 10_000 }),
+    eventsRefreshMs: readInt(env, 'QUEUE_EVENTS_REFRESH_MS', 5_000, { min: 100, max: HOUR_MS }),
     issueRateLimitPerMinute: readInt(env, 'ISSUE_RATE_LIMIT_PER_MINUTE', 600, { min: 1, max: 10_000_000 }),
+    issueRateLimitWindowMs: readInt(env, 'ISSUE_RATE_LIMIT_WINDOW_MS', MINUTE_MS, {
+      min: 1_000,
+      max: HOUR_MS,
+    }),
     trustProxy: readInt(env, 'TRUST_PROXY', 0, { min: 0, max: 1 }) === 1,
+    // Events are few and rarely added; accounts are many, and a join needs its account to exist.
+    knownEvents: readExistenceCache(env, 'KNOWN_EVENTS', {
+      hitTtlMs: MINUTE_MS,
+      missTtlMs: 5_000,
+      maxEntries: 10_000,
+    }),
+    knownAccounts: readExistenceCache(env, 'KNOWN_ACCOUNTS', {
+      hitTtlMs: 5 * MINUTE_MS,
+      missTtlMs: 2_000,
+      maxEntries: 500_000,
+    }),
   }
 }

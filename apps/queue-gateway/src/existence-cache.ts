@@ -3,6 +3,15 @@
  * query per join: concurrent lookups are batched into one `IN (…)` query,
  * hits are kept for `hitTtlMs`, misses (likely typos or probes) briefly.
  */
+export interface ExistenceCacheOptions {
+  /** How long a found id is trusted. */
+  hitTtlMs: number
+  /** How long a missing id stays missing (kept short: the id may be created a moment later). */
+  missTtlMs: number
+  /** Entries kept at most; past that the cache starts over. */
+  maxEntries: number
+}
+
 export class ExistenceCache<K extends string | number> {
   private readonly known = new Map<K, { exists: boolean; until: number }>()
   private pending = new Map<
@@ -13,7 +22,7 @@ export class ExistenceCache<K extends string | number> {
 
   constructor(
     private readonly lookup: (ids: K[]) => Promise<Iterable<K>>,
-    private readonly options: { hitTtlMs: number; missTtlMs: number; maxEntries: number },
+    private readonly options: ExistenceCacheOptions,
   ) {}
 
   has(id: K): Promise<boolean> {

@@ -1,4 +1,4 @@
-import { AppError, describeAddress, toProblem } from '@concert/shared'
+import { AppError, describeAddress, ProblemSchema, toProblem } from '@concert/shared'
 import fp from 'fastify-plugin'
 import { sql } from 'kysely'
 import { Type } from 'typebox'
@@ -41,15 +41,9 @@ export const healthPlugin = fp<HealthPluginOptions>(
           tags: ['health'],
           response: {
             200: Type.Object({ status: Type.Literal('ok'), checks: Type.Record(Type.String(), CheckSchema) }),
+            // A problem (SPEC §3) that also says which dependency is down.
             503: Type.Object(
-              {
-                type: Type.String(),
-                title: Type.String(),
-                status: Type.Integer(),
-                detail: Type.String(),
-                code: Type.String(),
-                checks: Type.Record(Type.String(), CheckSchema),
-              },
+              { ...ProblemSchema.properties, checks: Type.Record(Type.String(), CheckSchema) },
               { additionalProperties: true },
             ),
           },
