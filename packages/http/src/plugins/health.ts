@@ -1,7 +1,7 @@
 import { AppError, describeAddress, ProblemSchema, toProblem } from '@concert/shared'
 import fp from 'fastify-plugin'
 import { sql } from 'kysely'
-import { Type } from 'typebox'
+import { type Static, Type } from 'typebox'
 
 export interface HealthPluginOptions {
   mysqlUrl: string
@@ -22,6 +22,7 @@ const CheckSchema = Type.Object({
   status: Type.Union([Type.Literal('up'), Type.Literal('down')]),
   detail: Type.String(),
 })
+type Check = Static<typeof CheckSchema>
 
 /** /health/live (the process answers) and /health/ready (MySQL and Redis really answer). */
 export const healthPlugin = fp<HealthPluginOptions>(
@@ -61,7 +62,7 @@ export const healthPlugin = fp<HealthPluginOptions>(
             },
           },
         }
-        const checks: Record<string, { status: 'up' | 'down'; detail: string }> = {}
+        const checks: Record<string, Check> = {}
         await Promise.all(
           Object.entries(probes).map(async ([name, probe]) => {
             try {
