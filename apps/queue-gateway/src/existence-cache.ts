@@ -1,8 +1,3 @@
-/**
- * Remembers which ids exist so a flash crowd does not turn into one MySQL
- * query per join: concurrent lookups are batched into one `IN (…)` query,
- * hits are kept for `hitTtlMs`, misses (likely typos or probes) briefly.
- */
 export interface ExistenceCacheOptions {
   /** How long a found id is trusted. */
   hitTtlMs: number
@@ -12,6 +7,11 @@ export interface ExistenceCacheOptions {
   maxEntries: number
 }
 
+/**
+ * Remembers which ids exist so a flash crowd does not turn into one MySQL
+ * query per join: concurrent lookups are batched into one `IN (…)` query,
+ * hits are kept for `hitTtlMs`, misses (likely typos or probes) briefly.
+ */
 export class ExistenceCache<K extends string | number> {
   private readonly known = new Map<K, { exists: boolean; until: number }>()
   private pending = new Map<

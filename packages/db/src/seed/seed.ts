@@ -108,15 +108,8 @@ export async function seedDemoData(db: Kysely<Database>, today: Date = new Date(
       summary.prices += Number(prices.numInsertedOrUpdatedRows ?? 0)
     }
 
-    const existing = await trx
-      .selectFrom('ACCOUNT')
-      .select('id')
-      .where(
-        'id',
-        'in',
-        DEMO_ACCOUNTS.map((account) => account.id),
-      )
-      .execute()
+    const demoIds = DEMO_ACCOUNTS.map((account) => account.id)
+    const existing = await trx.selectFrom('ACCOUNT').select('id').where('id', 'in', demoIds).execute()
     const present = new Set(existing.map((row) => row.id))
     const missing = DEMO_ACCOUNTS.filter((account) => !present.has(account.id))
     // The opening balance is a CHARGE in the ledger, so balance = sum(history) from the first row.
