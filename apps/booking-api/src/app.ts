@@ -6,6 +6,7 @@ import { accountRoutes } from './routes/accounts.js'
 import { catalogRoutes } from './routes/catalog.js'
 import { reservationRoutes } from './routes/reservations.js'
 import { bookingSchemas } from './schemas.js'
+import { AccountService } from './services/account.service.js'
 import { CatalogService } from './services/catalog.service.js'
 import { ReservationService } from './services/reservation.service.js'
 
@@ -31,7 +32,11 @@ export async function buildBookingApp({ config, logger }: BookingAppOptions): Pr
   await app.register(queueServicePlugin, { prefix, settings: config.queue, tuning: config.queueTuning })
   await app.register(tokenGuardPlugin)
 
-  const catalog = new CatalogService(app.db, app.redis, prefix, config.seatMapCacheMs)
+  const accounts = new AccountService(app.db)
+  const catalog = new CatalogService(app.db, app.redis, prefix, {
+    catalogCacheMs: config.catalogCacheMs,
+    seatMapCacheMs: config.seatMapCacheMs,
+  })
   const reservations = new ReservationService({
     db: app.db,
     redis: app.redis,
@@ -43,7 +48,7 @@ export async function buildBookingApp({ config, logger }: BookingAppOptions): Pr
     claimWaitMs: config.claimWaitMs,
     log: app.log,
   })
-  await app.register(accountRoutes)
+  await app.register(accountRoutes, { accounts })
   await app.register(catalogRoutes, { catalog })
   await app.register(reservationRoutes, { catalog, reservations })
   return app

@@ -14,6 +14,8 @@ export interface BookingConfig extends ServiceConfig {
   claimWaitMs: number
   /** Longest time a cached seat map may lag behind a sale made on another copy. */
   seatMapCacheMs: number
+  /** How long schedules, events and priced seat layouts stay cached in process (they change by deployment). */
+  catalogCacheMs: number
 }
 
 export function loadBookingConfig(env: Env = process.env): BookingConfig {
@@ -25,5 +27,6 @@ export function loadBookingConfig(env: Env = process.env): BookingConfig {
     claimTtlMs: readInt(env, 'CLAIM_TTL_MS', 3_000, { min: 100, max: 600_000 }),
     claimWaitMs: readInt(env, 'CLAIM_WAIT_MS', 2_000, { min: 0, max: 60_000 }),
     seatMapCacheMs: readInt(env, 'SEAT_MAP_CACHE_MS', 1_000, { min: 0, max: 60_000 }),
+    catalogCacheMs: readInt(env, 'CATALOG_CACHE_MS', 60_000, { min: 0, max: 3_600_000 }),
   }
 }

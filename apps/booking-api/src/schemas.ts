@@ -1,5 +1,11 @@
-import { IdSchema } from '@concert/http'
-import { Type } from 'typebox'
+import { AccountIdSchema, IdSchema, literalUnion } from '@concert/shared'
+import { type Static, Type } from 'typebox'
+
+/*
+ * Request and response schemas of the booking API. Each response schema is also
+ * the TypeScript type of what the services return (`Static<>` below), so the
+ * documented shape and the code cannot drift apart.
+ */
 
 const DateString = Type.String({ pattern: '^\\d{4}-\\d{2}-\\d{2}$', examples: ['2026-12-24'] })
 const TimeString = Type.String({ pattern: '^\\d{2}:\\d{2}:\\d{2}$', examples: ['19:00:00'] })
@@ -24,6 +30,8 @@ export const CreateAccountBody = Type.Object(
   { additionalProperties: false },
 )
 
+export const AccountIdParams = Type.Object({ accountId: AccountIdSchema })
+
 export const AccountSchema = Type.Object(
   {
     id: Type.String(),
@@ -34,11 +42,13 @@ export const AccountSchema = Type.Object(
   },
   { $id: 'Account' },
 )
+export type Account = Static<typeof AccountSchema>
 
 export const BalanceSchema = Type.Object(
   { accountId: Type.String(), balance: Type.Integer() },
   { $id: 'Balance' },
 )
+export type Balance = Static<typeof BalanceSchema>
 
 export const ChargeBody = Type.Object(
   { amount: Type.Integer({ description: 'Whole won, 1..10,000,000' }) },
@@ -49,6 +59,7 @@ export const ChargeSchema = Type.Object(
   { accountId: Type.String(), balance: Type.Integer(), charged: Type.Integer() },
   { $id: 'Charge' },
 )
+export type Charge = Static<typeof ChargeSchema>
 
 export const EventSchema = Type.Object(
   {
@@ -60,6 +71,7 @@ export const EventSchema = Type.Object(
   },
   { $id: 'Event' },
 )
+export type Event = Static<typeof EventSchema>
 
 export const EventParams = Type.Object({ eventId: IdSchema })
 export const ScheduleParams = Type.Object({ scheduleId: IdSchema })
@@ -75,6 +87,10 @@ export const ScheduleSchema = Type.Object(
   },
   { $id: 'Schedule' },
 )
+export type Schedule = Static<typeof ScheduleSchema>
+
+export const SEAT_STATUSES = ['AVAILABLE', 'RESERVED'] as const
+export type SeatStatus = (typeof SEAT_STATUSES)[number]
 
 export const SeatMapSchema = Type.Object(
   {
@@ -89,12 +105,13 @@ export const SeatMapSchema = Type.Object(
         area: Type.String(),
         seatType: Type.String(),
         price: Type.Union([Type.Integer(), Type.Null()]),
-        status: Type.Union([Type.Literal('AVAILABLE'), Type.Literal('RESERVED')]),
+        status: literalUnion(SEAT_STATUSES),
       }),
     ),
   },
   { $id: 'SeatMap' },
 )
+export type SeatMap = Static<typeof SeatMapSchema>
 
 export const ReserveBody = Type.Object(
   { scheduleId: IdSchema, seatId: IdSchema },
@@ -114,6 +131,7 @@ export const ReservationSchema = Type.Object(
   },
   { $id: 'Reservation' },
 )
+export type Reservation = Static<typeof ReservationSchema>
 
 export const AccountReservationSchema = Type.Object(
   {
@@ -132,6 +150,7 @@ export const AccountReservationSchema = Type.Object(
   },
   { $id: 'AccountReservation' },
 )
+export type AccountReservation = Static<typeof AccountReservationSchema>
 
 export const bookingSchemas = [
   AccountSchema,

@@ -73,7 +73,7 @@ describe('both apps on a Redis Cluster', () => {
     expect(bought.statusCode).toBe(201)
     const ticket = (await gateway.inject({ method: 'GET', url: `/v1/queue/tokens/${token}` })).json()
     expect(ticket).toMatchObject({ status: 'EXPIRED', reason: 'COMPLETED' })
-    await gateway.mirror.drain(eventId)
+    await gateway.mirrorWorker.drain(eventId)
     const row = await env.db
       .selectFrom('QUEUE_TOKEN')
       .selectAll()

@@ -20,4 +20,10 @@ describe('booking configuration', () => {
     })
     expect(() => loadBookingConfig({ SEAT_LOCK_TTL_MS: '10' })).toThrow(/SEAT_LOCK_TTL_MS/)
   })
+
+  it('caches the catalogue for a minute unless CATALOG_CACHE_MS says otherwise', () => {
+    expect(loadBookingConfig({}).catalogCacheMs).toBe(60_000)
+    expect(loadBookingConfig({ CATALOG_CACHE_MS: '0' }).catalogCacheMs).toBe(0)
+    expect(() => loadBookingConfig({ CATALOG_CACHE_MS: '-1' })).toThrow(/CATALOG_CACHE_MS/)
+  })
 })

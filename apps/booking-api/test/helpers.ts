@@ -1,5 +1,5 @@
 import type { App } from '@concert/http'
-import { QueueService } from '@concert/queue'
+import { instantAdmission, makeQueue, readyTokens as readyTokensOf } from '@concert/queue/testing'
 import { appEnv, type TestEnv } from '@concert/testing'
 import { sql } from 'kysely'
 import { expect } from 'vitest'
@@ -20,36 +20,16 @@ export async function buildBooking(
 
 /** A queue with an admission fast enough to make test tokens READY at once. */
 export function fastQueue(env: TestEnv, settings: { activeTtlSeconds?: number } = {}) {
-  return new QueueService({
-    redis: env.redis,
-    db: env.db,
-    prefix: env.keyPrefix,
-    settings: {
-      maxActive: 100_000,
-      admitPerSecond: 100_000,
-      activeTtlSeconds: settings.activeTtlSeconds ?? 300,
-      waitingIdleSeconds: 300,
-      expiredRetentionSeconds: 600,
-    },
-  })
+  return makeQueue(env, { ...instantAdmission, ...settings }).queue
 }
 
 /** Joins every account to the event's queue and admits them; returns accountId → READY token. */
-export async function readyTokens(
+export function readyTokens(
   env: TestEnv,
   eventId: number,
   accountIds: string[],
 ): Promise<Map<string, string>> {
-  const queue = fastQueue(env)
-  const tokens = new Map<string, string>()
-  for (const id of accountIds) tokens.set(id, (await queue.join(eventId, id)).ticket.token)
-  for (let attempt = 0; attempt < 100; attempt += 1) {
-    await queue.admit(eventId)
-    const tickets = await Promise.all([...tokens.values()].map((t) => queue.get(t, { touch: false })))
-    if (tickets.every((t) => t?.status === 'READY')) return tokens
-    await new Promise((resolve) => setTimeout(resolve, 10))
-  }
-  throw new Error('tokens never became READY')
+  return readyTokensOf(fastQueue(env), eventId, accountIds)
 }
 
 export const bearer = (token: string) => ({ authorization: `Bearer ${token}` })

@@ -139,7 +139,7 @@ describe('the seed document’s whole journey over HTTP', () => {
     expect(after.body.seats.find((s: { seatId: number }) => s.seatId === seat.seatId).status).toBe('RESERVED')
 
     // And the mirror has the whole story in MySQL.
-    await gateway.mirror.drain(eventId)
+    await gateway.mirrorWorker.drain(eventId)
     const row = await env.db
       .selectFrom('QUEUE_TOKEN')
       .selectAll()

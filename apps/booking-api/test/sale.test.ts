@@ -1,5 +1,6 @@
 import type { App } from '@concert/http'
 import { eventKeys, pairs, toTokenState } from '@concert/queue'
+import { sleep } from '@concert/queue/testing'
 import { buildGatewayApp, loadGatewayConfig } from '@concert/queue-gateway'
 import { appEnv, insertAccounts, seedCatalog, useTestEnv } from '@concert/testing'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
@@ -38,8 +39,6 @@ afterAll(async () => {
   if (!closed) await gateway?.close()
   await booking?.close()
 })
-
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
 
 describe('an on-sale, end to end', () => {
   it('never answers 5xx, sells each seat once, charges each buyer once, and mirrors every token', async () => {

@@ -4,7 +4,8 @@ import { AppError } from '@concert/shared'
 import rateLimit from '@fastify/rate-limit'
 import type { FastifyServerOptions } from 'fastify'
 import type { GatewayConfig } from './config.js'
-import { queuePlugin } from './plugins/queue.js'
+import { existenceCachesPlugin } from './plugins/existence-caches.js'
+import { mirrorWorkerPlugin } from './plugins/mirror-worker.js'
 import { sseLimitsPlugin } from './plugins/sse-limits.js'
 import { workersPlugin } from './plugins/workers.js'
 import { tokenRoutes } from './routes/tokens.js'
@@ -45,13 +46,24 @@ export async function buildGatewayApp({ config, logger, workers = true }: Gatewa
     settings: config.queue,
     tuning: config.queueTuning,
   })
-  await app.register(queuePlugin, { prefix: config.infra.redisKeyPrefix, tuning: config.queueTuning })
+  await app.register(mirrorWorkerPlugin, { prefix: config.infra.redisKeyPrefix, tuning: config.queueTuning })
+  await app.register(existenceCachesPlugin, {
+    knownEvents: config.knownEvents,
+    knownAccounts: config.knownAccounts,
+  })
   await app.register(sseLimitsPlugin, {
     prefix: config.infra.redisKeyPrefix,
     perToken: config.sseStreamsPerToken,
     perClient: config.sseStreamsPerIp,
   })
-  if (workers) await app.register(workersPlugin, { admitIntervalMs: config.admitIntervalMs })
-  await app.register(tokenRoutes, { issueRateLimitPerMinute: config.issueRateLimitPerMinute })
+  if (workers) {
+    await app.register(workersPlugin, {
+      admitIntervalMs: config.admitIntervalMs,
+      eventsRefreshMs: config.eventsRefreshMs,
+    })
+  }
+  await app.register(tokenRoutes, {
+    issueRateLimit: { max: config.issueRateLimitPerMinute, timeWindow: config.issueRateLimitWindowMs },
+  })
   return app
 }

@@ -1,3 +1,12 @@
+export interface ExistenceCacheOptions {
+  /** How long a found id is trusted. */
+  hitTtlMs: number
+  /** How long a missing id stays missing (kept short: the id may be created a moment later). */
+  missTtlMs: number
+  /** Entries kept at most; past that the cache starts over. */
+  maxEntries: number
+}
+
 /**
  * Remembers which ids exist so a flash crowd does not turn into one MySQL
  * query per join: concurrent lookups are batched into one `IN (…)` query,
@@ -13,7 +22,7 @@ export class ExistenceCache<K extends string | number> {
 
   constructor(
     private readonly lookup: (ids: K[]) => Promise<Iterable<K>>,
-    private readonly options: { hitTtlMs: number; missTtlMs: number; maxEntries: number },
+    private readonly options: ExistenceCacheOptions,
   ) {}
 
   has(id: K): Promise<boolean> {

@@ -30,4 +30,34 @@ describe('gateway configuration', () => {
     expect(config.queue.activeTtlSeconds).toBe(60)
     expect(() => loadGatewayConfig({ QUEUE_ADMIT_INTERVAL_MS: '1' })).toThrow(/QUEUE_ADMIT_INTERVAL_MS/)
   })
+
+  it('reads the existence caches, the rate-limit window and the events refresh', () => {
+    const defaults = loadGatewayConfig({})
+    expect(defaults).toMatchObject({
+      eventsRefreshMs: 5_000,
+      issueRateLimitWindowMs: 60_000,
+      knownEvents: { hitTtlMs: 60_000, missTtlMs: 5_000, maxEntries: 10_000 },
+      knownAccounts: { hitTtlMs: 300_000, missTtlMs: 2_000, maxEntries: 500_000 },
+    })
+    const config = loadGatewayConfig({
+      QUEUE_EVENTS_REFRESH_MS: '1000',
+      ISSUE_RATE_LIMIT_WINDOW_MS: '10000',
+      KNOWN_EVENTS_TTL_MS: '1',
+      KNOWN_EVENTS_MISS_TTL_MS: '2',
+      KNOWN_EVENTS_MAX: '3',
+      KNOWN_ACCOUNTS_TTL_MS: '4',
+      KNOWN_ACCOUNTS_MISS_TTL_MS: '5',
+      KNOWN_ACCOUNTS_MAX: '6',
+    })
+    expect(config).toMatchObject({
+      eventsRefreshMs: 1_000,
+      issueRateLimitWindowMs: 10_000,
+      knownEvents: { hitTtlMs: 1, missTtlMs: 2, maxEntries: 3 },
+      knownAccounts: { hitTtlMs: 4, missTtlMs: 5, maxEntries: 6 },
+    })
+    expect(() => loadGatewayConfig({ KNOWN_ACCOUNTS_MAX: '0' })).toThrow(/KNOWN_ACCOUNTS_MAX/)
+    expect(() => loadGatewayConfig({ ISSUE_RATE_LIMIT_WINDOW_MS: '10' })).toThrow(
+      /ISSUE_RATE_LIMIT_WINDOW_MS/,
+    )
+  })
 })

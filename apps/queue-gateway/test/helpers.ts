@@ -21,7 +21,7 @@ export async function buildGateway(
   return app
 }
 
-export const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
+export { sleep } from '@concert/queue/testing'
 
 export function join(app: App, accountId: string, eventId: number) {
   return app.inject({ method: 'POST', url: '/v1/queue/tokens', payload: { accountId, eventId } })

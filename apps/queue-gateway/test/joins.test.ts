@@ -27,7 +27,7 @@ describe('a flash crowd joining one event', () => {
     expect(new Set(tickets.map((t) => t.token)).size).toBe(2000)
     for (const t of tickets) expect(t).toMatchObject({ status: 'WAITING', eventId, readyAt: null })
 
-    await app.mirror.drain(eventId)
+    await app.mirrorWorker.drain(eventId)
     const rows = await env.db
       .selectFrom('QUEUE_TOKEN')
       .select(['token', 'position', 'status'])
@@ -50,7 +50,7 @@ describe('a flash crowd joining one event', () => {
     expect(tokens.size).toBe(1)
     expect(new Set(responses.map((r) => r.json().position))).toEqual(new Set([1]))
 
-    await app.mirror.drain(eventId)
+    await app.mirrorWorker.drain(eventId)
     const rows = await env.db.selectFrom('QUEUE_TOKEN').selectAll().where('event_id', '=', eventId).execute()
     expect(rows).toHaveLength(1)
     expect(rows[0]).toMatchObject({

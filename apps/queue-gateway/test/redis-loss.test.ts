@@ -59,7 +59,7 @@ async function burst(eventId: number, during?: () => Promise<void>): Promise<Ack
 }
 
 async function drainMirrors(eventId: number): Promise<void> {
-  for (let i = 0; i < 3; i += 1) for (const app of gateways) await app.mirror.drain(eventId)
+  for (let i = 0; i < 3; i += 1) for (const app of gateways) await app.mirrorWorker.drain(eventId)
 }
 
 /** Redis and QUEUE_TOKEN agree: no ghost rows, unique places, one live token per account in both. */

@@ -1,6 +1,5 @@
-import { AppError, type AuthConfig } from '@concert/shared'
+import { ACCOUNT_ID_PATTERN, AppError, type AuthConfig } from '@concert/shared'
 import { createRemoteJWKSet, errors, type JWTVerifyGetKey, type JWTVerifyOptions, jwtVerify } from 'jose'
-import { ACCOUNT_ID_PATTERN } from './schemas.js'
 
 /**
  * Algorithms a JWKS key may sign with. Pinned so that a token cannot pick its own

@@ -1,5 +1,5 @@
 import { Writable } from 'node:stream'
-import { loadAuthConfig, loadInfraConfig } from '@concert/shared'
+import { AccountIdSchema, loadAuthConfig, loadInfraConfig } from '@concert/shared'
 import {
   generateAccountSigningKey,
   type JwksServer,
@@ -10,14 +10,9 @@ import {
 import { SignJWT } from 'jose'
 import { Type } from 'typebox'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
-import {
-  AccountIdParams,
-  AccountIdSchema,
-  type App,
-  accountIdInBody,
-  accountIdInPath,
-  createBaseApp,
-} from '../src/index.js'
+import { type App, accountIdInBody, accountIdInPath, createBaseApp } from '../src/index.js'
+
+const AccountIdParams = Type.Object({ accountId: AccountIdSchema })
 
 /*
  * The account-JWT check (SPEC §11) on its own: a base app with three stand-in

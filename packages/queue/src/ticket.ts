@@ -1,24 +1,6 @@
-import type { QueueExpiryReason, QueueTokenStatus } from '@concert/db'
+import type { QueueTokenStatus } from '@concert/db'
+import type { Ticket } from './ticket-schema.js'
 import { optionalNumber, type TokenState } from './token-state.js'
-
-/** What clients see (SPEC §3). */
-export interface Ticket {
-  token: string
-  accountId: string
-  eventId: number
-  status: QueueTokenStatus
-  /** 1 = head of the queue; 0 once READY or EXPIRED. */
-  position: number
-  /** null unless WAITING. */
-  estimatedWaitSeconds: number | null
-  issuedAt: string
-  readyAt: string | null
-  expiresAt: string | null
-  /** Why an EXPIRED token ended (COMPLETED, TIMEOUT, ABANDONED, LEFT); null otherwise. */
-  reason: QueueExpiryReason | null
-  /** When to poll next; 0 means stop polling (the token is EXPIRED). */
-  pollAfterMs: number
-}
 
 /** Live facts returned beside the state by the join and poll scripts. */
 export interface QueueFacts {

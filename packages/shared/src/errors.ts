@@ -1,3 +1,5 @@
+import { type Static, Type } from 'typebox'
+
 /**
  * Every error a client may see, with its HTTP status. Routes throw AppError;
  * one error handler per app turns it into RFC 9457 problem+json.
@@ -93,13 +95,24 @@ export class AppError extends Error {
   }
 }
 
-export interface Problem {
-  type: string
-  title: string
-  status: number
-  detail: string
-  code: ErrorCode
-}
+/** RFC 9457 problem details: the body of every error answer, as routes document it. */
+export const ProblemSchema = Type.Object(
+  {
+    type: Type.String(),
+    title: Type.String(),
+    status: Type.Integer(),
+    detail: Type.String(),
+    code: Type.String({ description: 'Stable UPPER_SNAKE error code' }),
+  },
+  { $id: 'Problem', additionalProperties: true },
+)
+
+/**
+ * A problem body. The schema documents `code` as a plain string (the response
+ * serializer then writes it without a union check); the type narrows it to
+ * this catalogue's codes.
+ */
+export type Problem = Static<typeof ProblemSchema> & { code: ErrorCode }
 
 export function toProblem(error: AppError): Problem {
   return {

@@ -1,4 +1,4 @@
-import { type Database, seedDemoData } from '@concert/db'
+import { type Database, openAccounts, seedDemoData } from '@concert/db'
 import type { Redis } from 'ioredis'
 import type { Kysely } from 'kysely'
 
@@ -30,28 +30,10 @@ export async function insertAccounts(
   const prefix = options.prefix ?? 'acct'
   const balance = options.balance ?? 0
   const ids = Array.from({ length: count }, (_, i) => `${prefix}-${i + 1}`)
-  for (let start = 0; start < ids.length; start += 1000) {
-    const chunk = ids.slice(start, start + 1000)
-    await db
-      .insertInto('ACCOUNT')
-      .values(chunk.map((id) => ({ id, email: `${id}@example.test`, name: id, amount: balance })))
-      .execute()
-    if (balance > 0) {
-      await db
-        .insertInto('BALANCE_HISTORY')
-        .values(
-          chunk.map((id) => ({
-            account_id: id,
-            amount: balance,
-            type: 'CHARGE' as const,
-            reservation_id: null,
-            idempotency_key: null,
-            balance_after: balance,
-          })),
-        )
-        .execute()
-    }
-  }
+  await openAccounts(
+    db,
+    ids.map((id) => ({ id, email: `${id}@example.test`, name: id, balance })),
+  )
   return ids
 }
 

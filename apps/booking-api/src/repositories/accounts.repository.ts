@@ -1,4 +1,4 @@
-import type { DbExecutor } from '@concert/db'
+import { type DbExecutor, openAccounts } from '@concert/db'
 import { sql } from 'kysely'
 
 /** INT column limit of ACCOUNT.amount. */
@@ -8,11 +8,9 @@ export function findAccount(db: DbExecutor, id: string) {
   return db.selectFrom('ACCOUNT').selectAll().where('id', '=', id).executeTakeFirst()
 }
 
+/** A new account with no money; its first CHARGE starts the ledger. */
 export async function insertAccount(db: DbExecutor, account: { id: string; email: string; name: string }) {
-  await db
-    .insertInto('ACCOUNT')
-    .values({ ...account, amount: 0 })
-    .execute()
+  await openAccounts(db, [{ ...account, balance: 0 }])
 }
 
 export async function balanceOf(db: DbExecutor, id: string): Promise<number | undefined> {

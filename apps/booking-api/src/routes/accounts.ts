@@ -1,21 +1,11 @@
-import { randomUUID } from 'node:crypto'
-import { isDuplicateKey } from '@concert/db'
-import { AccountIdParams, type App, accountIdInPath, problemResponses } from '@concert/http'
-import { AppError } from '@concert/shared'
-import type { FastifyRequest } from 'fastify'
+import { type App, accountIdInPath, problemResponses } from '@concert/http'
 import { Type } from 'typebox'
-import { balanceOf, findAccount, insertAccount } from '../repositories/accounts.repository.js'
-import { listReservationsOf } from '../repositories/reservations.repository.js'
-import { ChargeBody, CreateAccountBody, IdempotencyHeaders } from '../schemas.js'
-import { chargeBalance } from '../services/balance.service.js'
-
-/** Token scope of the account routes: the account named in the path. */
-const pathAccount = (request: FastifyRequest) => ({
-  accountId: (request.params as { accountId: string }).accountId,
-})
+import { AccountIdParams, ChargeBody, CreateAccountBody, IdempotencyHeaders } from '../schemas.js'
+import type { AccountService } from '../services/account.service.js'
+import { accountInPath } from './token-scopes.js'
 
 /** Accounts and money: create, balance, charge, and one's own reservations. */
-export async function accountRoutes(app: App): Promise<void> {
+export async function accountRoutes(app: App, { accounts }: { accounts: AccountService }): Promise<void> {
   app.post(
     '/v1/accounts',
     {
@@ -31,30 +21,9 @@ export async function accountRoutes(app: App): Promise<void> {
       },
     },
     async (request, reply) => {
-      const id = request.authenticatedAccountId ?? randomUUID()
-      const email = request.body.email.trim().toLowerCase()
-      const name = request.body.name.trim()
-      try {
-        await insertAccount(app.db, { id, email, name })
-      } catch (error) {
-        if (isDuplicateKey(error)) {
-          // The id is the JWT's sub when auth is on, so it too can be taken: say which one was.
-          if (await findAccount(app.db, id))
-            throw new AppError('ACCOUNT_EXISTS', `account ${id} already exists`)
-          throw new AppError('EMAIL_TAKEN', `${email} is already registered`)
-        }
-        throw error
-      }
-      const account = await findAccount(app.db, id)
-      if (!account) throw new Error('account vanished after insert')
-      reply.header('location', `/v1/accounts/${id}`)
-      return reply.status(201).send({
-        id,
-        email: account.email,
-        name: account.name,
-        balance: account.amount,
-        createdAt: account.created_at.toISOString(),
-      })
+      const account = await accounts.create({ ...request.body, id: request.authenticatedAccountId })
+      reply.header('location', `/v1/accounts/${account.id}`)
+      return reply.status(201).send(account)
     },
   )
 
@@ -65,7 +34,7 @@ export async function accountRoutes(app: App): Promise<void> {
         account: accountIdInPath,
         token: {
           state: 'LIVE',
-          scope: pathAccount,
+          scope: accountInPath,
         },
       },
       schema: {
@@ -77,11 +46,7 @@ export async function accountRoutes(app: App): Promise<void> {
         response: { 200: Type.Ref('Balance'), ...problemResponses(400, 401, 403, 404) },
       },
     },
-    async (request) => {
-      const balance = await balanceOf(app.db, request.params.accountId)
-      if (balance === undefined) throw new AppError('ACCOUNT_NOT_FOUND', 'no such account')
-      return { accountId: request.params.accountId, balance }
-    },
+    async (request) => accounts.balance(request.params.accountId),
   )
 
   app.post(
@@ -101,7 +66,7 @@ export async function accountRoutes(app: App): Promise<void> {
       },
     },
     async (request, reply) => {
-      const result = await chargeBalance(app.db, {
+      const result = await accounts.charge({
         accountId: request.params.accountId,
         amount: request.body.amount,
         idempotencyKey: request.headers['idempotency-key'],
@@ -120,7 +85,7 @@ export async function accountRoutes(app: App): Promise<void> {
           state: 'LIVE',
           // Right after paying, the fan's token is spent; it may still show what it bought.
           acceptCompleted: () => true,
-          scope: pathAccount,
+          scope: accountInPath,
         },
       },
       schema: {
@@ -132,20 +97,6 @@ export async function accountRoutes(app: App): Promise<void> {
         response: { 200: Type.Array(Type.Ref('AccountReservation')), ...problemResponses(400, 401, 403) },
       },
     },
-    async (request) =>
-      (await listReservationsOf(app.db, request.params.accountId)).map((r) => ({
-        reservationId: r.reservationId,
-        scheduleId: r.scheduleId,
-        eventId: r.eventId,
-        eventTitle: r.eventTitle,
-        date: r.date,
-        startTime: r.startTime,
-        seatId: r.seatId,
-        seatNumber: r.seatNumber,
-        area: r.area,
-        seatType: r.seatType,
-        price: r.price,
-        reservedAt: r.reservedAt.toISOString(),
-      })),
+    async (request) => accounts.reservations(request.params.accountId),
   )
 }

@@ -2,6 +2,7 @@ import { type App, problemResponses } from '@concert/http'
 import { Type } from 'typebox'
 import { EventParams, ScheduleParams } from '../schemas.js'
 import type { CatalogService } from '../services/catalog.service.js'
+import { eventInPath, eventOfSchedule } from './token-scopes.js'
 
 /** Events (public), bookable dates and seat maps (READY token for the event). */
 export async function catalogRoutes(app: App, { catalog }: { catalog: CatalogService }): Promise<void> {
@@ -14,14 +15,7 @@ export async function catalogRoutes(app: App, { catalog }: { catalog: CatalogSer
         response: { 200: Type.Array(Type.Ref('Event')) },
       },
     },
-    async () =>
-      (await catalog.listEvents()).map((e) => ({
-        id: e.id,
-        title: e.title,
-        venue: { id: e.venueId, name: e.venueName },
-        startDate: e.startDate,
-        endDate: e.endDate,
-      })),
+    async () => catalog.listEvents(),
   )
 
   app.get(
@@ -30,7 +24,7 @@ export async function catalogRoutes(app: App, { catalog }: { catalog: CatalogSer
       config: {
         token: {
           state: 'READY',
-          scope: (request) => ({ eventId: (request.params as { eventId: number }).eventId }),
+          scope: eventInPath,
         },
       },
       schema: {
@@ -52,9 +46,7 @@ export async function catalogRoutes(app: App, { catalog }: { catalog: CatalogSer
       config: {
         token: {
           state: 'READY',
-          scope: async (request) => ({
-            eventId: (await catalog.schedule((request.params as { scheduleId: number }).scheduleId)).eventId,
-          }),
+          scope: eventOfSchedule(catalog, (request) => (request.params as { scheduleId: number }).scheduleId),
         },
       },
       schema: {

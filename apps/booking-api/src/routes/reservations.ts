@@ -6,6 +6,7 @@ import { verifiedToken } from '../plugins/token-guard.js'
 import { IdempotencyHeaders, ReserveBody } from '../schemas.js'
 import type { CatalogService } from '../services/catalog.service.js'
 import type { ReservationService } from '../services/reservation.service.js'
+import { eventOfSchedule } from './token-scopes.js'
 
 export async function reservationRoutes(
   app: App,
@@ -25,9 +26,7 @@ export async function reservationRoutes(
           state: 'READY',
           // A retry with the Idempotency-Key of a finished purchase replays it, though the token is spent.
           acceptCompleted: (request) => typeof request.headers['idempotency-key'] === 'string',
-          scope: async (request) => ({
-            eventId: (await catalog.schedule((request.body as { scheduleId: number }).scheduleId)).eventId,
-          }),
+          scope: eventOfSchedule(catalog, (request) => (request.body as { scheduleId: number }).scheduleId),
         },
       },
       schema: {

@@ -1,26 +1,21 @@
-import { type Database, isDuplicateKey, retryOnDeadlock } from '@concert/db'
+import { type BalanceHistory, type Database, isDuplicateKey, retryOnDeadlock } from '@concert/db'
 import { AppError } from '@concert/shared'
 import type { Kysely } from 'kysely'
 import { addToBalance, balanceOf, findAccount, MAX_BALANCE } from '../repositories/accounts.repository.js'
-import { findByIdempotencyKey, insertHistory } from '../repositories/balance-history.repository.js'
+import { insertHistory } from '../repositories/balance-history.repository.js'
+import type { Charge } from '../schemas.js'
+import { replayByIdempotencyKey } from './idempotency.js'
 
 export const MIN_CHARGE = 1
 export const MAX_CHARGE = 10_000_000
 
-export interface ChargeResult {
-  accountId: string
-  balance: number
-  charged: number
-}
-
-type HistoryRow = NonNullable<Awaited<ReturnType<typeof findByIdempotencyKey>>>
-
-function replayCharge(row: HistoryRow, amount: number): ChargeResult {
-  if (row.type !== 'CHARGE' || row.amount !== amount) {
-    throw new AppError('IDEMPOTENCY_KEY_IN_USE', 'this Idempotency-Key was used for a different request')
-  }
-  return { accountId: row.account_id, balance: row.balance_after, charged: row.amount }
-}
+/** The answer a charge of `amount` gave, rebuilt from its ledger row; undefined for any other request. */
+const earlierCharge =
+  (amount: number) =>
+  (row: BalanceHistory): Charge | undefined =>
+    row.type === 'CHARGE' && row.amount === amount
+      ? { accountId: row.account_id, balance: row.balance_after, charged: row.amount }
+      : undefined
 
 /**
  * Adds money: the increment (guarded against the INT limit) and its CHARGE
@@ -31,16 +26,14 @@ function replayCharge(row: HistoryRow, amount: number): ChargeResult {
 export async function chargeBalance(
   db: Kysely<Database>,
   request: { accountId: string; amount: number; idempotencyKey?: string | undefined },
-): Promise<ChargeResult & { replayed: boolean }> {
+): Promise<Charge & { replayed: boolean }> {
   const { accountId, amount, idempotencyKey } = request
   if (!Number.isInteger(amount) || amount < MIN_CHARGE || amount > MAX_CHARGE) {
     throw new AppError('AMOUNT_OUT_OF_RANGE', `amount must be between ${MIN_CHARGE} and ${MAX_CHARGE} won`)
   }
   const key = idempotencyKey ?? null
-  if (key) {
-    const earlier = await findByIdempotencyKey(db, accountId, key)
-    if (earlier) return { ...replayCharge(earlier, amount), replayed: true }
-  }
+  const earlier = await replayByIdempotencyKey(db, accountId, key, earlierCharge(amount))
+  if (earlier) return { ...earlier, replayed: true }
   try {
     const result = await retryOnDeadlock(() =>
       db.transaction().execute(async (trx) => {
@@ -66,9 +59,10 @@ export async function chargeBalance(
     )
     return { ...result, replayed: false }
   } catch (error) {
+    // A parallel request with the same key committed first: its answer is ours.
     if (key && isDuplicateKey(error)) {
-      const earlier = await findByIdempotencyKey(db, accountId, key)
-      if (earlier) return { ...replayCharge(earlier, amount), replayed: true }
+      const first = await replayByIdempotencyKey(db, accountId, key, earlierCharge(amount))
+      if (first) return { ...first, replayed: true }
     }
     throw error
   }

@@ -12,6 +12,7 @@ import {
   listPricedSeats,
   reservedSeatIds,
 } from '../repositories/catalog.repository.js'
+import type { Event, Schedule, SeatMap } from '../schemas.js'
 import { TtlCache } from '../ttl-cache.js'
 
 export interface ScheduleFacts {
@@ -22,34 +23,51 @@ export interface ScheduleFacts {
   startTime: string
 }
 
-export type SeatStatus = 'AVAILABLE' | 'RESERVED'
-
 /** 'YYYY-MM-DD' of today in UTC, the service's calendar. */
 export function todayUtc(now = new Date()): string {
   return now.toISOString().slice(0, 10)
 }
 
+export interface CatalogCacheSettings {
+  /** How long schedules, events and priced seat layouts stay cached in process. */
+  catalogCacheMs: number
+  /** Longest time the Redis copy of a schedule's sold seats may be used (0: no cache). */
+  seatMapCacheMs: number
+}
+
 /**
  * The catalogue and the seat map, the hottest read path of an on-sale.
- * Schedules and priced seat layouts are cached in process for a minute
+ * Schedules and priced seat layouts are cached in process for `catalogCacheMs`
  * (they change by deployment, not by sale); the set of sold seats is cached
  * in Redis for at most `seatMapCacheMs`, and dropped the moment a seat sells,
  * so a sold seat shows as free on any copy for at most that long.
  */
 export class CatalogService {
-  private readonly schedules = new TtlCache<number, ScheduleFacts | undefined>(60_000)
-  private readonly events = new TtlCache<number, { id: number; venue_id: number } | undefined>(60_000)
-  private readonly layouts = new TtlCache<string, Awaited<ReturnType<typeof listPricedSeats>>>(60_000)
+  private readonly schedules: TtlCache<number, ScheduleFacts | undefined>
+  private readonly events: TtlCache<number, { id: number; venue_id: number } | undefined>
+  private readonly layouts: TtlCache<string, Awaited<ReturnType<typeof listPricedSeats>>>
+  private readonly seatMapCacheMs: number
 
   constructor(
     private readonly db: Kysely<Database>,
     private readonly redis: RedisClient,
     private readonly prefix: string,
-    private readonly seatMapCacheMs: number,
-  ) {}
+    cache: CatalogCacheSettings,
+  ) {
+    this.schedules = new TtlCache(cache.catalogCacheMs)
+    this.events = new TtlCache(cache.catalogCacheMs)
+    this.layouts = new TtlCache(cache.catalogCacheMs)
+    this.seatMapCacheMs = cache.seatMapCacheMs
+  }
 
-  listEvents() {
-    return listEvents(this.db)
+  async listEvents(): Promise<Event[]> {
+    return (await listEvents(this.db)).map((e) => ({
+      id: e.id,
+      title: e.title,
+      venue: { id: e.venueId, name: e.venueName },
+      startDate: e.startDate,
+      endDate: e.endDate,
+    }))
   }
 
   async event(eventId: number) {
@@ -64,7 +82,7 @@ export class CatalogService {
     return schedule
   }
 
-  async bookableSchedules(eventId: number) {
+  async bookableSchedules(eventId: number): Promise<Schedule[]> {
     await this.event(eventId)
     const rows = await listBookableSchedules(this.db, eventId, todayUtc())
     return rows
@@ -101,7 +119,7 @@ export class CatalogService {
     await this.redis.del(scheduleKeys(this.prefix, scheduleId).seatMap)
   }
 
-  async seatMap(scheduleId: number) {
+  async seatMap(scheduleId: number): Promise<SeatMap> {
     const schedule = await this.schedule(scheduleId)
     const [seats, sold] = await Promise.all([this.pricedSeats(schedule), this.soldSeats(scheduleId)])
     return {
@@ -115,7 +133,7 @@ export class CatalogService {
         area: seat.area,
         seatType: seat.seatType,
         price: seat.price,
-        status: (sold.has(seat.seatId) ? 'RESERVED' : 'AVAILABLE') as SeatStatus,
+        status: sold.has(seat.seatId) ? 'RESERVED' : 'AVAILABLE',
       })),
     }
   }

@@ -14,24 +14,15 @@ import type { FastifyBaseLogger } from 'fastify'
 import type { Kysely } from 'kysely'
 import type { VerifiedToken } from '../plugins/token-guard.js'
 import { balanceOf, deductFromBalance } from '../repositories/accounts.repository.js'
-import { findByIdempotencyKey, insertHistory } from '../repositories/balance-history.repository.js'
+import { insertHistory } from '../repositories/balance-history.repository.js'
 import {
   findReservationView,
   insertReservation,
   isSeatReserved,
 } from '../repositories/reservations.repository.js'
+import type { Reservation } from '../schemas.js'
 import { type CatalogService, todayUtc } from './catalog.service.js'
-
-export interface ReservationResult {
-  reservationId: number
-  accountId: string
-  scheduleId: number
-  seatId: number
-  seatNumber: string
-  price: number
-  balance: number
-  reservedAt: string
-}
+import { replayByIdempotencyKey } from './idempotency.js'
 
 export interface ReserveRequest {
   token: VerifiedToken
@@ -69,7 +60,7 @@ export class ReservationService {
     },
   ) {}
 
-  async reserve(request: ReserveRequest): Promise<ReservationResult & { replayed: boolean }> {
+  async reserve(request: ReserveRequest): Promise<Reservation & { replayed: boolean }> {
     const { token, scheduleId, seatId, idempotencyKey } = request
     const accountId = token.state.accountId
     if (idempotencyKey) {
@@ -270,30 +261,30 @@ export class ReservationService {
   }
 
   /** The first answer given for this Idempotency-Key, if it was a reservation of this seat. */
-  private async replay(
+  private replay(
     accountId: string,
     key: string,
     scheduleId: number,
     seatId: number,
-  ): Promise<ReservationResult | undefined> {
-    const row = await findByIdempotencyKey(this.deps.db, accountId, key)
-    if (!row) return undefined
-    const reservation =
-      row.type === 'PAYMENT' && row.reservation_id !== null
-        ? await findReservationView(this.deps.db, row.reservation_id)
-        : undefined
-    if (!reservation || reservation.scheduleId !== scheduleId || reservation.seatId !== seatId) {
-      throw new AppError('IDEMPOTENCY_KEY_IN_USE', 'this Idempotency-Key was used for a different request')
-    }
-    return {
-      reservationId: reservation.reservationId,
-      accountId,
-      scheduleId,
-      seatId,
-      seatNumber: reservation.seatNumber,
-      price: reservation.price,
-      balance: row.balance_after,
-      reservedAt: reservation.reservedAt.toISOString(),
-    }
+  ): Promise<Reservation | undefined> {
+    return replayByIdempotencyKey(this.deps.db, accountId, key, async (row) => {
+      const reservation =
+        row.type === 'PAYMENT' && row.reservation_id !== null
+          ? await findReservationView(this.deps.db, row.reservation_id)
+          : undefined
+      if (!reservation || reservation.scheduleId !== scheduleId || reservation.seatId !== seatId) {
+        return undefined
+      }
+      return {
+        reservationId: reservation.reservationId,
+        accountId,
+        scheduleId,
+        seatId,
+        seatNumber: reservation.seatNumber,
+        price: reservation.price,
+        balance: row.balance_after,
+        reservedAt: reservation.reservedAt.toISOString(),
+      }
+    })
   }
 }

@@ -1,11 +1,12 @@
 import fp from 'fastify-plugin'
 import { Counter, Gauge } from 'prom-client'
 import { Loop } from '../loop.js'
+import { allEventIds } from '../repositories/events.repository.js'
 
 export interface WorkersPluginOptions {
   admitIntervalMs: number
+  eventsRefreshMs: number
   mirrorIntervalMs?: number
-  eventsRefreshMs?: number
 }
 
 /**
@@ -17,7 +18,7 @@ export const workersPlugin = fp<WorkersPluginOptions>(
   async (app, options) => {
     let eventIds: number[] = []
     const loadEvents = async () => {
-      eventIds = (await app.db.selectFrom('EVENT').select('id').orderBy('id').execute()).map((r) => r.id)
+      eventIds = await allEventIds(app.db)
     }
 
     const registers = [app.metrics]
@@ -51,7 +52,7 @@ export const workersPlugin = fp<WorkersPluginOptions>(
       labelNames: ['event'],
       registers,
       async collect() {
-        for (const id of eventIds) this.set({ event: id }, (await app.mirror.lag(id)).entries)
+        for (const id of eventIds) this.set({ event: id }, (await app.mirrorWorker.lag(id)).entries)
       },
     })
     new Gauge({
@@ -60,7 +61,8 @@ export const workersPlugin = fp<WorkersPluginOptions>(
       labelNames: ['event'],
       registers,
       async collect() {
-        for (const id of eventIds) this.set({ event: id }, (await app.mirror.lag(id)).oldestAgeMs / 1000)
+        for (const id of eventIds)
+          this.set({ event: id }, (await app.mirrorWorker.lag(id)).oldestAgeMs / 1000)
       },
     })
 
@@ -87,7 +89,7 @@ export const workersPlugin = fp<WorkersPluginOptions>(
         for (const eventId of eventIds) {
           // Up to ten batches per event per tick keeps one busy event from starving the others.
           for (let i = 0; i < 10; i += 1) {
-            const applied = await app.mirror.pump(eventId)
+            const applied = await app.mirrorWorker.pump(eventId)
             mirrored.inc(applied)
             if (applied === 0) break
           }
@@ -95,7 +97,7 @@ export const workersPlugin = fp<WorkersPluginOptions>(
       },
       app.log,
     )
-    const eventsRefreshMs = options.eventsRefreshMs ?? 5_000
+    const { eventsRefreshMs } = options
     const events = new Loop('events', eventsRefreshMs, loadEvents, app.log)
 
     app.addHook('onReady', async () => {
@@ -115,8 +117,8 @@ export const workersPlugin = fp<WorkersPluginOptions>(
     app.addHook('preClose', async () => {
       await Promise.all([admission.stop(), events.stop(), mirror.stop()])
       // Write what is still pending so QUEUE_TOKEN is current when this copy stops.
-      for (const eventId of eventIds) await app.mirror.drain(eventId).catch(() => 0)
+      for (const eventId of eventIds) await app.mirrorWorker.drain(eventId).catch(() => 0)
     })
   },
-  { name: 'workers', dependencies: ['gateway-queue', 'metrics'] },
+  { name: 'workers', dependencies: ['queue', 'mirror-worker', 'metrics'] },
 )

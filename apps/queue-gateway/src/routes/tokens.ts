@@ -6,7 +6,8 @@ import { JoinBody, TicketSchema, TokenParams } from '../schemas.js'
 import { TicketStream } from '../sse.js'
 
 export interface TokenRoutesOptions {
-  issueRateLimitPerMinute: number
+  /** Token requests allowed per client IP (`max`) per `timeWindow` ms. */
+  issueRateLimit: { max: number; timeWindow: number }
 }
 
 /** The queue's public API: join, poll, stream, leave (SPEC §3, queue-gateway). */
@@ -26,10 +27,7 @@ export async function tokenRoutes(app: App, options: TokenRoutesOptions): Promis
   app.post(
     '/v1/queue/tokens',
     {
-      config: {
-        account: accountIdInBody,
-        rateLimit: { max: options.issueRateLimitPerMinute, timeWindow: 60_000 },
-      },
+      config: { account: accountIdInBody, rateLimit: options.issueRateLimit },
       schema: {
         tags: ['queue'],
         summary: 'Join an event’s queue',
@@ -47,8 +45,8 @@ export async function tokenRoutes(app: App, options: TokenRoutesOptions): Promis
     async (request, reply) => {
       const { accountId, eventId } = request.body
       const [eventExists, accountExists] = await Promise.all([
-        app.catalog.events.has(eventId),
-        app.catalog.accounts.has(accountId),
+        app.knownEvents.has(eventId),
+        app.knownAccounts.has(accountId),
       ])
       if (!eventExists) throw new AppError('EVENT_NOT_FOUND', `event ${eventId} does not exist`)
       if (!accountExists) throw new AppError('ACCOUNT_NOT_FOUND', `account ${accountId} does not exist`)

@@ -1,5 +1,6 @@
 import { type Kysely, sql, type Transaction } from 'kysely'
 import type { Database } from '../database.js'
+import { openAccounts } from '../opening-balance.js'
 import { DEMO_ACCOUNTS, DEMO_EVENTS, DEMO_SEATS, DEMO_VENUE } from './demo-data.js'
 
 export interface SeedSummary {
@@ -107,31 +108,13 @@ export async function seedDemoData(db: Kysely<Database>, today: Date = new Date(
       summary.prices += Number(prices.numInsertedOrUpdatedRows ?? 0)
     }
 
-    for (const account of DEMO_ACCOUNTS) {
-      const exists = await trx
-        .selectFrom('ACCOUNT')
-        .select('id')
-        .where('id', '=', account.id)
-        .executeTakeFirst()
-      if (exists) continue
-      // The opening balance is a CHARGE in the ledger, so balance = sum(history) from the first row.
-      await trx
-        .insertInto('ACCOUNT')
-        .values({ id: account.id, email: account.email, name: account.name, amount: account.balance })
-        .execute()
-      await trx
-        .insertInto('BALANCE_HISTORY')
-        .values({
-          account_id: account.id,
-          amount: account.balance,
-          type: 'CHARGE',
-          reservation_id: null,
-          idempotency_key: null,
-          balance_after: account.balance,
-        })
-        .execute()
-      summary.accounts += 1
-    }
+    const demoIds = DEMO_ACCOUNTS.map((account) => account.id)
+    const existing = await trx.selectFrom('ACCOUNT').select('id').where('id', 'in', demoIds).execute()
+    const present = new Set(existing.map((row) => row.id))
+    const missing = DEMO_ACCOUNTS.filter((account) => !present.has(account.id))
+    // The opening balance is a CHARGE in the ledger, so balance = sum(history) from the first row.
+    await openAccounts(trx, missing)
+    summary.accounts += missing.length
     return summary
   })
 }

@@ -1,7 +1,15 @@
 import type { ColumnType, Generated, Insertable, Selectable, Updateable } from 'kysely'
 
-export type QueueTokenStatus = 'WAITING' | 'READY' | 'EXPIRED'
-export type QueueExpiryReason = 'COMPLETED' | 'TIMEOUT' | 'ABANDONED' | 'LEFT'
+/**
+ * The states a queue token moves through and why an EXPIRED one ended. These
+ * lists are the one definition: the column types below, the Lua scripts' strings
+ * and the API's TypeBox schemas (`@concert/queue`'s TicketSchema) all follow them.
+ */
+export const QUEUE_TOKEN_STATUSES = ['WAITING', 'READY', 'EXPIRED'] as const
+export const QUEUE_EXPIRY_REASONS = ['COMPLETED', 'TIMEOUT', 'ABANDONED', 'LEFT'] as const
+
+export type QueueTokenStatus = (typeof QUEUE_TOKEN_STATUSES)[number]
+export type QueueExpiryReason = (typeof QUEUE_EXPIRY_REASONS)[number]
 
 /**
  * QUEUE_TOKEN: the durable mirror of the Redis queue. `position` is the

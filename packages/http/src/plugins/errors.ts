@@ -22,6 +22,7 @@ function fromFastifyError(error: FastifyError): AppError | undefined {
   return undefined
 }
 
+/** ioredis' ways of saying "no Redis right now", which every route must answer as a 503. */
 function isRedisUnavailable(error: unknown): boolean {
   if (!(error instanceof Error)) return false
   return (

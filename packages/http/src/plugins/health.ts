@@ -1,7 +1,7 @@
-import { AppError, toProblem } from '@concert/shared'
+import { AppError, ProblemSchema, toProblem } from '@concert/shared'
 import fp from 'fastify-plugin'
 import { sql } from 'kysely'
-import { Type } from 'typebox'
+import { type Static, Type } from 'typebox'
 
 export interface HealthPluginOptions {
   /** How long one dependency check may take before it counts as down. */
@@ -22,8 +22,7 @@ const CheckSchema = Type.Object({
   status: Type.Union([Type.Literal('up'), Type.Literal('down')]),
   detail: Type.String(),
 })
-
-type Check = { status: 'up' | 'down'; detail: string }
+type Check = Static<typeof CheckSchema>
 
 /**
  * /health/live (the process answers) and /health/ready (MySQL and Redis really answer).
@@ -78,15 +77,9 @@ export const healthPlugin = fp<HealthPluginOptions>(
           tags: ['health'],
           response: {
             200: Type.Object({ status: Type.Literal('ok'), checks: Type.Record(Type.String(), CheckSchema) }),
+            // A problem (SPEC §3) that also says which dependency is down.
             503: Type.Object(
-              {
-                type: Type.String(),
-                title: Type.String(),
-                status: Type.Integer(),
-                detail: Type.String(),
-                code: Type.String(),
-                checks: Type.Record(Type.String(), CheckSchema),
-              },
+              { ...ProblemSchema.properties, checks: Type.Record(Type.String(), CheckSchema) },
               { additionalProperties: true },
             ),
           },

@@ -1,7 +1,7 @@
+import { ProblemSchema } from '@concert/shared'
 import swagger from '@fastify/swagger'
 import swaggerUi from '@fastify/swagger-ui'
 import fp from 'fastify-plugin'
-import { ProblemSchema } from '../schemas.js'
 import { ACCOUNT_TOKEN_COOKIE, ACCOUNT_TOKEN_HEADER } from './account-auth.js'
 
 /** OpenAPI 3 generated from the route schemas: UI at /docs, document at /docs/json. */

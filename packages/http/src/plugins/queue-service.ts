@@ -17,6 +17,10 @@ export interface QueueServicePluginOptions {
  * `app.queue`: the queue package's typed API on this app's Redis and MySQL.
  * The gateway issues and admits with it; the booking API verifies, claims and
  * completes tokens with it (in process, never over HTTP).
+ *
+ * It lives here, not in packages/queue, because it is Fastify wiring (a
+ * decorator on the app's own Redis and MySQL, closed with them) that both apps
+ * share; the queue package stays free of any HTTP framework.
  */
 export const queueServicePlugin = fp<QueueServicePluginOptions>(
   async (app, options) => {

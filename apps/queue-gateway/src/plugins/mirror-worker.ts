@@ -1,0 +1,33 @@
+import { hostname } from 'node:os'
+import { MirrorWorker, type QueueTuning } from '@concert/queue'
+import fp from 'fastify-plugin'
+import { nanoid } from 'nanoid'
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    /** Copies the queue's Redis streams of token changes into QUEUE_TOKEN (run by the workers plugin). */
+    mirrorWorker: MirrorWorker
+  }
+}
+
+/**
+ * `app.mirrorWorker`, made whether or not this copy runs the background loops,
+ * so tests and shutdown can drain the mirror on demand.
+ */
+export const mirrorWorkerPlugin = fp<{ prefix: string; tuning: QueueTuning }>(
+  async (app, options) => {
+    app.decorate(
+      'mirrorWorker',
+      new MirrorWorker({
+        redis: app.redis,
+        db: app.db,
+        prefix: options.prefix,
+        // Unique per process: its name in each stream's consumer group.
+        consumer: `${hostname()}-${process.pid}-${nanoid(6)}`,
+        batchSize: options.tuning.mirrorBatchSize,
+        claimIdleMs: options.tuning.mirrorClaimIdleMs,
+      }),
+    )
+  },
+  { name: 'mirror-worker', dependencies: ['mysql', 'redis'] },
+)

@@ -1,0 +1,96 @@
+/**
+ * `@concert/queue/testing`: the queue test kit every package and app shares —
+ * settings, a queue factory and the admit-and-poll loops that make test tokens
+ * READY. No tie to a test runner or to @concert/testing, so it only needs what a
+ * test already has (a Redis client, a database, a key prefix).
+ */
+import type { Database } from '@concert/db'
+import type { Kysely } from 'kysely'
+import { MirrorWorker } from './mirror.js'
+import { QueueService } from './queue.js'
+import type { RedisClient } from './redis-client.js'
+import type { QueueSettings } from './settings.js'
+import type { Ticket } from './ticket-schema.js'
+
+/** SPEC §4 defaults, with the shortest EXPIRED retention the settings allow. */
+export const fastSettings: QueueSettings = {
+  maxActive: 200,
+  admitPerSecond: 50,
+  activeTtlSeconds: 300,
+  waitingIdleSeconds: 120,
+  expiredRetentionSeconds: 600,
+}
+
+/** Admission so wide and fast that every joined token is READY after one tick. */
+export const instantAdmission: Partial<QueueSettings> = {
+  maxActive: 100_000,
+  admitPerSecond: 100_000,
+  waitingIdleSeconds: 300,
+}
+
+/** What a test gives the kit: its Redis, its database and its key prefix. */
+export interface QueueTestEnv {
+  redis: RedisClient
+  db: Kysely<Database>
+  keyPrefix: string
+}
+
+/** A queue (fastSettings, with `settings` on top) and a mirror worker on the test's Redis and database. */
+export function makeQueue(env: QueueTestEnv, settings: Partial<QueueSettings> = {}) {
+  const queue = new QueueService({
+    redis: env.redis,
+    db: env.db,
+    prefix: env.keyPrefix,
+    settings: { ...fastSettings, ...settings },
+  })
+  const mirror = new MirrorWorker({ redis: env.redis, db: env.db, prefix: env.keyPrefix, consumer: 'test' })
+  return { queue, mirror }
+}
+
+export const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
+
+/**
+ * Runs admission ticks until every token is READY: their READY tickets, or
+ * undefined if they never all got there. `touch` makes each read a heartbeat.
+ */
+async function admitUntilAllReady(
+  queue: QueueService,
+  eventId: number,
+  tokens: string[],
+  { attempts, pauseMs, touch }: { attempts: number; pauseMs: number; touch: boolean },
+): Promise<Ticket[] | undefined> {
+  for (let i = 0; i < attempts; i += 1) {
+    await queue.admit(eventId)
+    const tickets = await Promise.all(tokens.map((token) => queue.get(token, { touch })))
+    if (tickets.every((ticket) => ticket?.status === 'READY')) return tickets as Ticket[]
+    await sleep(pauseMs)
+  }
+  return undefined
+}
+
+/** Runs admission ticks until `token` is READY (each poll a heartbeat); its READY ticket, or undefined. */
+export async function admitUntilReady(
+  queue: QueueService,
+  eventId: number,
+  token: string,
+  { attempts, pauseMs }: { attempts: number; pauseMs: number },
+): Promise<Ticket | undefined> {
+  return (await admitUntilAllReady(queue, eventId, [token], { attempts, pauseMs, touch: true }))?.[0]
+}
+
+/** Joins every account to the event's queue and admits them; returns accountId → READY token. */
+export async function readyTokens(
+  queue: QueueService,
+  eventId: number,
+  accountIds: string[],
+): Promise<Map<string, string>> {
+  const tokens = new Map<string, string>()
+  for (const id of accountIds) tokens.set(id, (await queue.join(eventId, id)).ticket.token)
+  const ready = await admitUntilAllReady(queue, eventId, [...tokens.values()], {
+    attempts: 100,
+    pauseMs: 10,
+    touch: false,
+  })
+  if (!ready) throw new Error('tokens never became READY')
+  return tokens
+}
