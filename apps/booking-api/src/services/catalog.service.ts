@@ -12,33 +12,46 @@ import {
   listPricedSeats,
   reservedSeatIds,
 } from '../repositories/catalog.repository.js'
+import { earliestLocalDate, type ShowTime, showStartsAt } from '../show-time.js'
 import { TtlCache } from '../ttl-cache.js'
 
-export interface ScheduleFacts {
+export interface ScheduleFacts extends ShowTime {
   id: number
   eventId: number
   venueId: number
-  date: string
-  startTime: string
 }
 
 export type SeatStatus = 'AVAILABLE' | 'RESERVED'
 
-/** 'YYYY-MM-DD' of today in UTC, the service's calendar. */
+/**
+ * 'YYYY-MM-DD' of today in UTC. Not the rule for "past" any more (see isOnSale);
+ * kept while reservation.service still imports it.
+ */
 export function todayUtc(now = new Date()): string {
   return now.toISOString().slice(0, 10)
 }
 
 /**
+ * SPEC §7: a show is listed and sellable until it starts, judged in its venue's time
+ * zone: at 08:00 in Seoul last night's Seoul show is over, and a 19:00 show stops
+ * selling at 19:00 local time.
+ */
+export function isOnSale(schedule: ShowTime, now: Date = new Date()): boolean {
+  return now.getTime() < showStartsAt(schedule).getTime()
+}
+
+/**
  * The catalogue and the seat map, the hottest read path of an on-sale.
  * Schedules and priced seat layouts are cached in process for a minute
- * (they change by deployment, not by sale); the set of sold seats is cached
- * in Redis for at most `seatMapCacheMs`, and dropped the moment a seat sells,
- * so a sold seat shows as free on any copy for at most that long.
+ * (operators change them rarely; this copy forgets them at once when its admin
+ * API changes them, other copies within the minute; misses are not cached, so
+ * a new show is seen at once); the set of sold seats is cached in Redis for at
+ * most `seatMapCacheMs`, and dropped the moment a seat sells, so a sold seat
+ * shows as free on any copy for at most that long.
  */
 export class CatalogService {
-  private readonly schedules = new TtlCache<number, ScheduleFacts | undefined>(60_000)
-  private readonly events = new TtlCache<number, { id: number; venue_id: number } | undefined>(60_000)
+  private readonly schedules = new TtlCache<number, ScheduleFacts>(60_000)
+  private readonly events = new TtlCache<number, { id: number; venue_id: number }>(60_000)
   private readonly layouts = new TtlCache<string, Awaited<ReturnType<typeof listPricedSeats>>>(60_000)
 
   constructor(
@@ -53,21 +66,37 @@ export class CatalogService {
   }
 
   async event(eventId: number) {
-    const event = await this.events.get(eventId, () => findEvent(this.db, eventId))
-    if (!event) throw new AppError('EVENT_NOT_FOUND', `event ${eventId} does not exist`)
-    return event
+    // A miss throws inside the loader, and failed loads are not cached.
+    return this.events.get(eventId, async () => {
+      const event = await findEvent(this.db, eventId)
+      if (!event) throw new AppError('EVENT_NOT_FOUND', `event ${eventId} does not exist`)
+      return event
+    })
   }
 
   async schedule(scheduleId: number): Promise<ScheduleFacts> {
-    const schedule = await this.schedules.get(scheduleId, () => findSchedule(this.db, scheduleId))
-    if (!schedule) throw new AppError('SCHEDULE_NOT_FOUND', `schedule ${scheduleId} does not exist`)
-    return schedule
+    return this.schedules.get(scheduleId, async () => {
+      const schedule = await findSchedule(this.db, scheduleId)
+      if (!schedule) throw new AppError('SCHEDULE_NOT_FOUND', `schedule ${scheduleId} does not exist`)
+      return schedule
+    })
   }
 
-  async bookableSchedules(eventId: number) {
+  /** After an admin change on this copy: a removed show is gone at once. */
+  forgetSchedule(scheduleId: number): void {
+    this.schedules.delete(scheduleId)
+  }
+
+  /** After an admin change on this copy: seat maps show the new prices at once. */
+  forgetPrices(eventId: number, venueId: number): void {
+    this.layouts.delete(`${eventId}:${venueId}`)
+  }
+
+  async bookableSchedules(eventId: number, now: Date = new Date()) {
     await this.event(eventId)
-    const rows = await listBookableSchedules(this.db, eventId, todayUtc())
+    const rows = await listBookableSchedules(this.db, eventId, earliestLocalDate(now))
     return rows
+      .filter((row) => isOnSale(row, now))
       .map((row) => ({
         scheduleId: row.scheduleId,
         date: row.date,
@@ -120,8 +149,18 @@ export class CatalogService {
     }
   }
 
-  /** A seat of the schedule's venue with its current price, read fresh: the price paid is never a cached one. */
-  async seatForSale(schedule: ScheduleFacts, seatId: number) {
+  /**
+   * A seat of the schedule's venue with its current price, read fresh: the price paid is
+   * never a cached one. A show that has started (in its venue's zone) sells nothing.
+   */
+  async seatForSale(schedule: ScheduleFacts, seatId: number, now: Date = new Date()) {
+    if (!isOnSale(schedule, now)) {
+      throw new AppError(
+        'SCHEDULE_NOT_FOUND',
+        `schedule ${schedule.id} started at ${schedule.date} ${schedule.startTime} (${schedule.timeZone}); ` +
+          'it is not on sale',
+      )
+    }
     const seat = await findPricedSeat(this.db, schedule.eventId, schedule.venueId, seatId)
     if (!seat)
       throw new AppError('SEAT_NOT_FOUND', `seat ${seatId} is not for sale at schedule ${schedule.id}`)

@@ -1,5 +1,6 @@
 import type { Migration } from 'kysely'
 import * as initialSchema from './0001-initial-schema.js'
+import * as operatorCatalogue from './0002-operator-catalogue.js'
 
 /**
  * Migrations are listed here rather than read from disk, so they work the same
@@ -7,4 +8,5 @@ import * as initialSchema from './0001-initial-schema.js'
  */
 export const migrations: Record<string, Migration> = {
   '0001-initial-schema': initialSchema,
+  '0002-operator-catalogue': operatorCatalogue,
 }

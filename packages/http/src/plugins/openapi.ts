@@ -12,7 +12,10 @@ export const openapiPlugin = fp<{ title: string; description: string }>(
         openapi: '3.1.0',
         info: { title: options.title, description: options.description, version: '1.0.0' },
         components: {
-          securitySchemes: { queueToken: { type: 'http', scheme: 'bearer', description: 'Queue token' } },
+          securitySchemes: {
+            queueToken: { type: 'http', scheme: 'bearer', description: 'Queue token' },
+            adminKey: { type: 'http', scheme: 'bearer', description: 'Operator key, one of ADMIN_API_KEYS' },
+          },
         },
       },
       refResolver: { buildLocalReference: (json, _baseUri, _fragment, i) => String(json.$id ?? `def-${i}`) },
