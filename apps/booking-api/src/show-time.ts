@@ -32,14 +32,18 @@ export function canonicalTimeZone(zone: string): string | undefined {
 
 /**
  * The instant a show starts. A start time that a summer-time change skips (02:30 on
- * the night clocks jump from 02:00 to 03:00) counts as the first instant after the gap.
+ * the night clocks jump from 02:00 to 03:00) is moved forward by the gap (03:30), as
+ * JavaScript dates and Temporal do; a time that occurs twice is the first of the two.
  */
 export function showStartsAt(show: ShowTime): Date {
   const start = DateTime.fromISO(`${show.date}T${show.startTime}`, { zone: show.timeZone })
   if (!start.isValid) {
     throw new Error(`show time ${show.date} ${show.startTime} ${show.timeZone}: ${start.invalidExplanation}`)
   }
-  return start.toJSDate()
+  // On the night clocks fall back the wall time happens twice: the first one counts,
+  // so a show never sells past its real start.
+  const candidates = [start, ...start.getPossibleOffsets()].map((at) => at.toMillis())
+  return new Date(Math.min(...candidates))
 }
 
 /** 'YYYY-MM-DD' of `now` in `timeZone`. */
