@@ -1,4 +1,4 @@
-import type { Database, Event, EventUpdate } from '@concert/db'
+import { type Database, type Event, type EventUpdate, retryOnDeadlock } from '@concert/db'
 import { AppError } from '@concert/shared'
 import type { Kysely, Transaction } from 'kysely'
 import type { AdminEvent, AdminSchedule, CreateEventBody, UpdateEventBody } from '../admin-schemas.js'
@@ -131,24 +131,26 @@ export async function createEvent(
   body: CreateEventBody,
   audit: AuditEntry,
 ): Promise<AdminEvent> {
-  const eventId = await db.transaction().execute(async (trx) => {
-    if (!(await findVenue(trx, body.venueId))) {
-      throw new AppError('VENUE_NOT_FOUND', `venue ${body.venueId} does not exist`)
-    }
-    await checkPrices(trx, body.venueId, body.prices, { complete: true })
-    const id = await insertEvent(trx, {
-      title: body.title.trim(),
-      venue_id: body.venueId,
-      // The event's dates follow its shows; it has none yet.
-      start_date: null,
-      end_date: null,
-      ...eventColumns(body),
-    })
-    checkEventRules(await lockedEvent(trx, id))
-    await upsertPrices(trx, id, body.prices)
-    await insertAudit(trx, audit, id)
-    return id
-  })
+  const eventId = await retryOnDeadlock(() =>
+    db.transaction().execute(async (trx) => {
+      if (!(await findVenue(trx, body.venueId))) {
+        throw new AppError('VENUE_NOT_FOUND', `venue ${body.venueId} does not exist`)
+      }
+      await checkPrices(trx, body.venueId, body.prices, { complete: true })
+      const id = await insertEvent(trx, {
+        title: body.title.trim(),
+        venue_id: body.venueId,
+        // The event's dates follow its shows; it has none yet.
+        start_date: null,
+        end_date: null,
+        ...eventColumns(body),
+      })
+      checkEventRules(await lockedEvent(trx, id))
+      await upsertPrices(trx, id, body.prices)
+      await insertAudit(trx, audit, id)
+      return id
+    }),
+  )
   return eventView(db, eventId)
 }
 
@@ -163,15 +165,17 @@ export async function updateEventSettings(
   body: UpdateEventBody,
   audit: AuditEntry,
 ): Promise<AdminEvent> {
-  const venueId = await db.transaction().execute(async (trx) => {
-    const event = await lockedEvent(trx, eventId)
-    if (body.prices) await checkPrices(trx, event.venue_id, body.prices, { complete: false })
-    await updateEvent(trx, eventId, eventColumns(body))
-    checkEventRules(await lockedEvent(trx, eventId))
-    if (body.prices) await upsertPrices(trx, eventId, body.prices)
-    await insertAudit(trx, audit, eventId)
-    return event.venue_id
-  })
+  const venueId = await retryOnDeadlock(() =>
+    db.transaction().execute(async (trx) => {
+      const event = await lockedEvent(trx, eventId)
+      if (body.prices) await checkPrices(trx, event.venue_id, body.prices, { complete: false })
+      await updateEvent(trx, eventId, eventColumns(body))
+      checkEventRules(await lockedEvent(trx, eventId))
+      if (body.prices) await upsertPrices(trx, eventId, body.prices)
+      await insertAudit(trx, audit, eventId)
+      return event.venue_id
+    }),
+  )
   catalog.forgetPrices(eventId, venueId)
   return eventView(db, eventId)
 }

@@ -1,4 +1,4 @@
-import { type Database, isDuplicateKey, isRowStillReferenced } from '@concert/db'
+import { type Database, isDuplicateKey, isRowStillReferenced, retryOnDeadlock } from '@concert/db'
 import { AppError } from '@concert/shared'
 import type { Kysely } from 'kysely'
 import type { AdminSchedule, CreateScheduleBody } from '../admin-schemas.js'
@@ -18,31 +18,34 @@ export async function addSchedule(
   body: CreateScheduleBody,
   audit: AuditEntry,
 ): Promise<AdminSchedule> {
-  const scheduleId = await db.transaction().execute(async (trx) => {
-    if (!(await lockEvent(trx, eventId))) {
-      throw new AppError('EVENT_NOT_FOUND', `event ${eventId} does not exist`)
-    }
-    let id: number
-    try {
-      id = await insertSchedule(trx, {
-        eventId,
-        date: body.date,
-        startTime: body.startTime,
-        endTime: body.endTime ?? null,
-      })
-    } catch (error) {
-      if (isDuplicateKey(error)) {
-        throw new AppError(
-          'SCHEDULE_EXISTS',
-          `event ${eventId} already has a show on ${body.date} at ${body.startTime}`,
-        )
+  // Parallel inserts of one date and time can deadlock in InnoDB; the victim was undone whole, so it reruns.
+  const scheduleId = await retryOnDeadlock(() =>
+    db.transaction().execute(async (trx) => {
+      if (!(await lockEvent(trx, eventId))) {
+        throw new AppError('EVENT_NOT_FOUND', `event ${eventId} does not exist`)
       }
-      throw error
-    }
-    await refreshEventDates(trx, eventId)
-    await insertAudit(trx, audit, id)
-    return id
-  })
+      let id: number
+      try {
+        id = await insertSchedule(trx, {
+          eventId,
+          date: body.date,
+          startTime: body.startTime,
+          endTime: body.endTime ?? null,
+        })
+      } catch (error) {
+        if (isDuplicateKey(error)) {
+          throw new AppError(
+            'SCHEDULE_EXISTS',
+            `event ${eventId} already has a show on ${body.date} at ${body.startTime}`,
+          )
+        }
+        throw error
+      }
+      await refreshEventDates(trx, eventId)
+      await insertAudit(trx, audit, id)
+      return id
+    }),
+  )
   const show = await findShow(db, scheduleId)
   if (!show) throw new AppError('SCHEDULE_NOT_FOUND', `schedule ${scheduleId} was removed meanwhile`)
   return showView(show)
@@ -67,19 +70,21 @@ export async function removeSchedule(
   )
   if (Number(show.seatsSold) > 0) throw hasSales
 
-  await db.transaction().execute(async (trx) => {
-    await lockEvent(trx, show.eventId)
-    let deleted: boolean
-    try {
-      deleted = await deleteSchedule(trx, scheduleId)
-    } catch (error) {
-      if (isRowStillReferenced(error)) throw hasSales
-      throw error
-    }
-    if (!deleted) throw new AppError('SCHEDULE_NOT_FOUND', `schedule ${scheduleId} does not exist`)
-    await refreshEventDates(trx, show.eventId)
-    await insertAudit(trx, audit, scheduleId)
-  })
+  await retryOnDeadlock(() =>
+    db.transaction().execute(async (trx) => {
+      await lockEvent(trx, show.eventId)
+      let deleted: boolean
+      try {
+        deleted = await deleteSchedule(trx, scheduleId)
+      } catch (error) {
+        if (isRowStillReferenced(error)) throw hasSales
+        throw error
+      }
+      if (!deleted) throw new AppError('SCHEDULE_NOT_FOUND', `schedule ${scheduleId} does not exist`)
+      await refreshEventDates(trx, show.eventId)
+      await insertAudit(trx, audit, scheduleId)
+    }),
+  )
   catalog.forgetSchedule(scheduleId)
   // The show is gone either way; a cached seat map of it expires within SEAT_MAP_CACHE_MS.
   await catalog.invalidateSeatMap(scheduleId).catch(() => undefined)

@@ -1,4 +1,4 @@
-import { type Database, isDuplicateKey } from '@concert/db'
+import { type Database, isDuplicateKey, retryOnDeadlock } from '@concert/db'
 import { AppError } from '@concert/shared'
 import type { Kysely } from 'kysely'
 import type { AdminVenue, CreateVenueBody } from '../admin-schemas.js'
@@ -77,21 +77,24 @@ export async function createVenue(
   const name = body.name.trim()
   const address = body.address?.trim() || null
 
-  const venueId = await db.transaction().execute(async (trx) => {
-    let id: number
-    try {
-      id = await insertVenue(trx, { name, address, timeZone, capacity: body.seats.length })
-    } catch (error) {
-      if (isDuplicateKey(error)) throw new AppError('VENUE_NAME_TAKEN', `a venue named "${name}" exists`)
-      throw error
-    }
-    await insertSeats(
-      trx,
-      id,
-      body.seats.map((seat) => ({ ...seat, area: seat.area.trim() })),
-    )
-    await insertAudit(trx, audit, id)
-    return id
-  })
+  // Parallel inserts of one unique name can deadlock in InnoDB; the victim was undone whole, so it reruns.
+  const venueId = await retryOnDeadlock(() =>
+    db.transaction().execute(async (trx) => {
+      let id: number
+      try {
+        id = await insertVenue(trx, { name, address, timeZone, capacity: body.seats.length })
+      } catch (error) {
+        if (isDuplicateKey(error)) throw new AppError('VENUE_NAME_TAKEN', `a venue named "${name}" exists`)
+        throw error
+      }
+      await insertSeats(
+        trx,
+        id,
+        body.seats.map((seat) => ({ ...seat, area: seat.area.trim() })),
+      )
+      await insertAudit(trx, audit, id)
+      return id
+    }),
+  )
   return venueView(db, venueId)
 }
