@@ -5,6 +5,7 @@
  * runs both apps as child processes until Ctrl-C, which stops them cleanly.
  */
 import { type ChildProcess, spawn } from 'node:child_process'
+import { randomBytes } from 'node:crypto'
 import { fileURLToPath } from 'node:url'
 import { isConnectionError, mysqlUnreachableMessage, setUpDatabase } from '@concert/db'
 import { createRedisClient } from '@concert/queue'
@@ -74,6 +75,18 @@ async function waitUntilReady(url: string, timeoutMs = 30_000): Promise<void> {
   throw new Error(`${url} did not become ready within ${timeoutMs / 1000}s`)
 }
 
+/**
+ * SPEC §7: the demo's operator API works out of the box. Without ADMIN_API_KEYS a
+ * random key is made for this run, handed to booking-api through its environment,
+ * and shown once on this console (the apps never log it).
+ */
+function ensureAdminKey(): string | undefined {
+  if (process.env.ADMIN_API_KEYS?.trim()) return undefined
+  const key = randomBytes(24).toString('base64url')
+  process.env.ADMIN_API_KEYS = key
+  return key
+}
+
 let stopping = false
 const children: ChildProcess[] = []
 
@@ -98,6 +111,7 @@ async function main(): Promise<void> {
   const booking = loadHttpConfig(process.env, 'BOOKING_PORT', 3001)
   await checkRedis(infra.redisUrl, infra.redisCluster)
   await prepareDatabase(infra.mysqlUrl)
+  const generatedAdminKey = ensureAdminKey()
 
   process.on('SIGINT', () => stop(0))
   process.on('SIGTERM', () => stop(0))
@@ -118,6 +132,9 @@ async function main(): Promise<void> {
       `queue-gateway  ${gatewayUrl}   (API docs ${gatewayUrl}/docs)`,
       `booking-api    ${bookingUrl}   (API docs ${bookingUrl}/docs)`,
       'demo accounts  demo-alice, demo-bob, demo-carol — press Ctrl-C to stop',
+      generatedAdminKey
+        ? `admin key      ${generatedAdminKey}   (made for this run: Authorization: Bearer <key> on /v1/admin/…)`
+        : 'admin key      from ADMIN_API_KEYS',
       '',
     ].join('\n'),
   )

@@ -1,8 +1,10 @@
 import { type App, createBaseApp, queueServicePlugin } from '@concert/http'
 import type { FastifyServerOptions } from 'fastify'
+import { adminSchemas } from './admin-schemas.js'
 import type { BookingConfig } from './config.js'
 import { tokenGuardPlugin } from './plugins/token-guard.js'
 import { accountRoutes } from './routes/accounts.js'
+import { adminRoutes } from './routes/admin/index.js'
 import { catalogRoutes } from './routes/catalog.js'
 import { reservationRoutes } from './routes/reservations.js'
 import { bookingSchemas } from './schemas.js'
@@ -27,7 +29,7 @@ export async function buildBookingApp({ config, logger }: BookingAppOptions): Pr
     timeouts: config.http.timeouts,
     logger,
   })
-  for (const schema of bookingSchemas) app.addSchema(schema)
+  for (const schema of [...bookingSchemas, ...adminSchemas]) app.addSchema(schema)
   const prefix = config.infra.redisKeyPrefix
   await app.register(queueServicePlugin, { prefix, settings: config.queue, tuning: config.queueTuning })
   await app.register(tokenGuardPlugin)
@@ -51,5 +53,6 @@ export async function buildBookingApp({ config, logger }: BookingAppOptions): Pr
   await app.register(accountRoutes, { accounts })
   await app.register(catalogRoutes, { catalog })
   await app.register(reservationRoutes, { catalog, reservations })
+  await app.register(adminRoutes, { keys: config.adminApiKeys, catalog })
   return app
 }

@@ -1,5 +1,5 @@
 import { loadQueueSettings, loadQueueTuning, type QueueSettings, type QueueTuning } from '@concert/queue'
-import { type Env, loadServiceConfig, readInt, type ServiceConfig } from '@concert/shared'
+import { type Env, loadServiceConfig, readInt, readSecretList, type ServiceConfig } from '@concert/shared'
 
 export interface BookingConfig extends ServiceConfig {
   /** Shared with the gateway: how long a paid token stays readable as EXPIRED. */
@@ -16,6 +16,8 @@ export interface BookingConfig extends ServiceConfig {
   seatMapCacheMs: number
   /** How long schedules, events and priced seat layouts stay cached in process (they change by deployment). */
   catalogCacheMs: number
+  /** Bearer keys of the operator API (several, for rotation); none: the admin routes answer 503. */
+  adminApiKeys: string[]
 }
 
 export function loadBookingConfig(env: Env = process.env): BookingConfig {
@@ -28,5 +30,6 @@ export function loadBookingConfig(env: Env = process.env): BookingConfig {
     claimWaitMs: readInt(env, 'CLAIM_WAIT_MS', 2_000, { min: 0, max: 60_000 }),
     seatMapCacheMs: readInt(env, 'SEAT_MAP_CACHE_MS', 1_000, { min: 0, max: 60_000 }),
     catalogCacheMs: readInt(env, 'CATALOG_CACHE_MS', 60_000, { min: 0, max: 3_600_000 }),
+    adminApiKeys: readSecretList(env, 'ADMIN_API_KEYS', { minLength: 16 }),
   }
 }

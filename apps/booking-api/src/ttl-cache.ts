@@ -20,4 +20,9 @@ export class TtlCache<K, V> {
     value.catch(() => this.entries.delete(key))
     return value
   }
+
+  /** Drops one entry, so the next get loads it afresh. */
+  delete(key: K): void {
+    this.entries.delete(key)
+  }
 }

@@ -27,3 +27,25 @@ describe('booking configuration', () => {
     expect(() => loadBookingConfig({ CATALOG_CACHE_MS: '-1' })).toThrow(/CATALOG_CACHE_MS/)
   })
 })
+
+describe('ADMIN_API_KEYS', () => {
+  it('is off by default and reads a comma-separated list for rotation', () => {
+    expect(loadBookingConfig({}).adminApiKeys).toEqual([])
+    expect(loadBookingConfig({ ADMIN_API_KEYS: ' ' }).adminApiKeys).toEqual([])
+    expect(
+      loadBookingConfig({ ADMIN_API_KEYS: 'first-key-0123456789, second-key-0123456789,' }).adminApiKeys,
+    ).toEqual(['first-key-0123456789', 'second-key-0123456789'])
+  })
+
+  it('refuses a key too short to be a secret, without printing it', () => {
+    const weak = 'short-key'
+    let message = ''
+    try {
+      loadBookingConfig({ ADMIN_API_KEYS: `good-key-0123456789ab,${weak}` })
+    } catch (error) {
+      message = (error as Error).message
+    }
+    expect(message).toMatch(/ADMIN_API_KEYS: item 2 must be 16\.\.512 printable ASCII characters/)
+    expect(message).not.toContain(weak)
+  })
+})

@@ -2,6 +2,7 @@ import type { App } from '@concert/http'
 import { buildGatewayApp, loadGatewayConfig } from '@concert/queue-gateway'
 import { appEnv, insertAccounts, seedCatalog, useTestEnv } from '@concert/testing'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { ADMIN_KEY, adminAuth, catalogueCounts, layout } from './admin-helpers.js'
 import { buildBooking, expectInvariants, readyTokens } from './helpers.js'
 
 // Whatever a client sends, the answer is never a 5xx: bad input is a 4xx problem+json.
@@ -57,7 +58,7 @@ beforeAll(async () => {
     logger: false,
     workers: false,
   })
-  booking = await buildBooking(env)
+  booking = await buildBooking(env, { ADMIN_API_KEYS: ADMIN_KEY })
 }, 60_000)
 afterAll(async () => {
   await gateway?.close()
@@ -126,4 +127,272 @@ describe('garbage in, 4xx out', () => {
     expect(checked).toBeGreaterThan(5_000)
     await expectInvariants(env)
   }, 120_000)
+})
+
+const adminRoutes = (id: string): Array<[string, string]> => [
+  ['POST', '/v1/admin/venues'],
+  ['GET', `/v1/admin/venues/${id}`],
+  ['POST', '/v1/admin/events'],
+  ['GET', `/v1/admin/events/${id}`],
+  ['PATCH', `/v1/admin/events/${id}`],
+  ['POST', `/v1/admin/events/${id}/schedules`],
+  ['DELETE', `/v1/admin/schedules/${id}`],
+]
+
+type Method = 'GET' | 'POST' | 'PATCH' | 'DELETE'
+
+function expectRefused(
+  response: { statusCode: number; headers: Record<string, unknown>; body: string },
+  where: string,
+) {
+  expect(response.statusCode, where).toBeGreaterThanOrEqual(400)
+  expect(response.statusCode, where).toBeLessThan(500)
+  expect(response.headers['content-type'], where).toContain('application/problem+json')
+  expect(response.body, where).not.toMatch(/at \S+\.(ts|js):\d+|SQL|ER_/)
+}
+
+describe('garbage in, 4xx out: the operator API', () => {
+  it('odd ids, bodies and keys on every admin route: never a 5xx, always problem+json, nothing written', async () => {
+    const before = await catalogueCounts(env)
+    let checked = 0
+    for (const id of ids) {
+      for (const [method, url] of adminRoutes(id)) {
+        const cases = method === 'POST' || method === 'PATCH' ? bodies : [undefined]
+        for (const body of cases) {
+          for (const authorization of [
+            undefined,
+            'Bearer wrong-key-wrong-key-wrong',
+            `Bearer ${ADMIN_KEY}`,
+          ]) {
+            const response = await booking.inject({
+              method: method as Method,
+              url,
+              headers: {
+                ...(authorization ? { authorization } : {}),
+                ...(body === undefined ? {} : { 'content-type': 'application/json' }),
+              },
+              ...(body === undefined ? {} : { payload: JSON.stringify(body) }),
+            })
+            checked += 1
+            expectRefused(response, `${method} ${url} ${JSON.stringify(body)} ${authorization}`)
+          }
+        }
+      }
+    }
+    expect(checked).toBeGreaterThan(3_000)
+    expect(await catalogueCounts(env)).toEqual(before)
+  }, 120_000)
+
+  it('near misses with the right key on real ids: every one refused with a 4xx, nothing written', async () => {
+    const key = adminAuth(ADMIN_KEY)
+    const venue = (
+      await booking.inject({
+        method: 'POST',
+        url: '/v1/admin/venues',
+        headers: key,
+        payload: { name: 'Garbage Hall', timeZone: 'Asia/Seoul', seats: layout(4, 2) },
+      })
+    ).json()
+    const event = (
+      await booking.inject({
+        method: 'POST',
+        url: '/v1/admin/events',
+        headers: key,
+        payload: { title: 'Garbage Night', venueId: venue.id, prices: { VIP: 10, R: 5 } },
+      })
+    ).json()
+    const show = (
+      await booking.inject({
+        method: 'POST',
+        url: `/v1/admin/events/${event.id}/schedules`,
+        headers: key,
+        payload: { date: '2031-05-05', startTime: '19:00:00' },
+      })
+    ).json()
+    // A show with a sale, which cannot be removed.
+    const sold = (
+      await booking.inject({
+        method: 'POST',
+        url: `/v1/admin/events/${event.id}/schedules`,
+        headers: key,
+        payload: { date: '2031-05-06', startTime: '19:00:00' },
+      })
+    ).json()
+    await env.db
+      .insertInto('RESERVATION')
+      .values({ schedule_id: sold.scheduleId, seat_id: venue.seats[0].seatId, account_id: 'g-2', price: 10 })
+      .execute()
+    const before = await catalogueCounts(env)
+
+    const seat = { seatNumber: '1', area: 'A', seatType: 'R' }
+    const venueBody = { name: 'Near Miss Hall', timeZone: 'Asia/Seoul', seats: [seat] }
+    const eventBody = { title: 'Near Miss', venueId: venue.id, prices: { VIP: 1, R: 1 } }
+    const showBody = { date: '2031-06-01', startTime: '19:00:00' }
+    const venues: unknown[] = [
+      { ...venueBody, name: 'Garbage Hall' },
+      { ...venueBody, name: 'garbage hall' },
+      { ...venueBody, name: '' },
+      { ...venueBody, name: '   ' },
+      { ...venueBody, name: 'x'.repeat(256) },
+      { ...venueBody, address: 'x'.repeat(256) },
+      { ...venueBody, timeZone: 'Mars/Olympus' },
+      { ...venueBody, timeZone: '+09:00' },
+      { ...venueBody, timeZone: 'UTC+9' },
+      { ...venueBody, timeZone: 'Asia/Seoul\u0000' },
+      { ...venueBody, timeZone: '../../etc/passwd' },
+      { ...venueBody, timeZone: 'x'.repeat(5000) },
+      { ...venueBody, timeZone: 9 },
+      { ...venueBody, timeZone: null },
+      { ...venueBody, seats: [] },
+      { ...venueBody, seats: 'all' },
+      { ...venueBody, seats: [null] },
+      { ...venueBody, seats: [seat, seat] },
+      { ...venueBody, seats: [seat, { ...seat, seatNumber: '01' }, { ...seat, seatNumber: '1' }] },
+      { ...venueBody, seats: [{ ...seat, seatNumber: '' }] },
+      { ...venueBody, seats: [{ ...seat, seatNumber: 'x'.repeat(17) }] },
+      { ...venueBody, seats: [{ ...seat, seatNumber: "1' OR '1'='1" }] },
+      { ...venueBody, seats: [{ ...seat, area: '' }] },
+      { ...venueBody, seats: [{ ...seat, area: 'x'.repeat(65) }] },
+      { ...venueBody, seats: [{ ...seat, seatType: 'VIP PLUS' }] },
+      { ...venueBody, seats: [{ ...seat, seatType: 'x'.repeat(33) }] },
+      {
+        ...venueBody,
+        seats: [
+          { ...seat, seatType: 'R' },
+          { ...seat, seatNumber: '2', seatType: 'r' },
+        ],
+      },
+      { ...venueBody, seats: [{ ...seat, extra: 1 }] },
+      { ...venueBody, seats: layout(5_001) },
+      { ...venueBody, capacity: 10 },
+    ]
+    const events: unknown[] = [
+      { ...eventBody, venueId: 0 },
+      { ...eventBody, venueId: '1' },
+      { ...eventBody, venueId: 999_999 },
+      { ...eventBody, venueId: 1e20 },
+      { ...eventBody, prices: {} },
+      { ...eventBody, prices: { VIP: 1 } },
+      { ...eventBody, prices: { VIP: 1, R: 1, S: 1 } },
+      { ...eventBody, prices: { vip: 1, R: 1 } },
+      { ...eventBody, prices: { VIP: '1', R: 1 } },
+      { ...eventBody, prices: { VIP: -1, R: 1 } },
+      { ...eventBody, prices: { VIP: 1e300, R: 1 } },
+      { ...eventBody, prices: { VIP: 10_000_001, R: 1 } },
+      { ...eventBody, prices: { VIP: null, R: 1 } },
+      { ...eventBody, prices: { 'VIP PLUS': 1, R: 1 } },
+      { ...eventBody, prices: [1, 2] },
+      { ...eventBody, title: '' },
+      { ...eventBody, title: 'x'.repeat(256) },
+      { ...eventBody, description: 'x'.repeat(10_001) },
+      { ...eventBody, sale: { opensAt: 'tomorrow' } },
+      { ...eventBody, sale: { opensAt: '2031-13-01T00:00:00Z' } },
+      { ...eventBody, sale: { opensAt: '2031-01-01T00:00:00' } },
+      { ...eventBody, sale: { opensAt: '1970-01-01T00:00:00Z' } },
+      { ...eventBody, sale: { opensAt: '9999-12-31T23:59:59Z' } },
+      { ...eventBody, sale: { opensAt: '2031-01-02T00:00:00Z', closesAt: '2031-01-01T00:00:00Z' } },
+      { ...eventBody, sale: { opensAt: '2031-01-01T00:00:00Z', closesAt: '2031-01-01T00:00:00Z' } },
+      { ...eventBody, sale: { preQueueMinutes: -1 } },
+      { ...eventBody, sale: { preQueueMinutes: 1e9 } },
+      { ...eventBody, sale: { preQueueMinutes: 1.5 } },
+      { ...eventBody, sale: { state: 'OPEN' } },
+      { ...eventBody, queue: { maxActive: 0 } },
+      { ...eventBody, queue: { admitPerSecond: 100_001 } },
+      { ...eventBody, queue: { activeTtlSeconds: '300' } },
+      { ...eventBody, queue: { paused: true } },
+      { ...eventBody, limits: { maxSeatsPerOrder: 0 } },
+      { ...eventBody, limits: { maxSeatsPerOrder: 101 } },
+      { ...eventBody, limits: { maxSeatsPerOrder: 9 } },
+      { ...eventBody, limits: { maxSeatsPerOrder: 3, maxSeatsPerAccount: 2 } },
+      { ...eventBody, id: 1 },
+    ]
+    const patches: unknown[] = [
+      { venueId: venue.id },
+      { title: '' },
+      { title: null },
+      { prices: { GOLD: 1 } },
+      { prices: { R: -5 } },
+      { prices: {} },
+      { limits: { maxSeatsPerOrder: 9 } },
+      { limits: { maxSeatsPerAccount: 3 } },
+      { sale: { opensAt: '2031-01-02T00:00:00Z', closesAt: '2031-01-01T00:00:00Z' } },
+      { sale: { closesAt: 'never' } },
+      { queue: { paused: true } },
+      { queue: { maxActive: -1 } },
+      { startDate: '2031-01-01' },
+      [],
+      null,
+      'rename',
+    ]
+    const shows: unknown[] = [
+      { date: '2031-05-05', startTime: '19:00:00' },
+      { ...showBody, date: '2031-02-30' },
+      { ...showBody, date: '2031-13-01' },
+      { ...showBody, date: '2031-1-1' },
+      { ...showBody, date: '1999-12-31' },
+      { ...showBody, date: '0000-00-00' },
+      { ...showBody, date: '10000-01-01' },
+      { ...showBody, startTime: '24:00:00' },
+      { ...showBody, startTime: '19:60:00' },
+      { ...showBody, startTime: '19:00' },
+      { ...showBody, startTime: '7pm' },
+      { ...showBody, endTime: '25:00:00' },
+      { ...showBody, date: null },
+      { ...showBody, eventId: event.id },
+      { date: '2031-06-01' },
+      {},
+    ]
+    const requests: Array<[Method, string, unknown]> = [
+      ...venues.map((body): [Method, string, unknown] => ['POST', '/v1/admin/venues', body]),
+      ...events.map((body): [Method, string, unknown] => ['POST', '/v1/admin/events', body]),
+      ...patches.map((body): [Method, string, unknown] => ['PATCH', `/v1/admin/events/${event.id}`, body]),
+      ['PATCH', '/v1/admin/events/999999', { title: 'Nobody' }],
+      ...shows.map((body): [Method, string, unknown] => [
+        'POST',
+        `/v1/admin/events/${event.id}/schedules`,
+        body,
+      ]),
+      ['POST', '/v1/admin/events/999999/schedules', showBody],
+      ['DELETE', `/v1/admin/schedules/${sold.scheduleId}`, undefined],
+      ['DELETE', '/v1/admin/schedules/999999', undefined],
+      ['GET', '/v1/admin/venues/999999', undefined],
+      ['GET', '/v1/admin/events/999999', undefined],
+    ]
+    for (const [method, url, body] of requests) {
+      const response = await booking.inject({
+        method,
+        url,
+        headers: { ...key, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
+        ...(body === undefined ? {} : { payload: JSON.stringify(body) }),
+      })
+      expectRefused(response, `${method} ${url} ${JSON.stringify(body)?.slice(0, 200)}`)
+    }
+    // Bodies past the limits: 1 MiB for a venue layout, 16 KiB elsewhere.
+    const oversized: Array<[Method, string, string]> = [
+      ['POST', '/v1/admin/venues', JSON.stringify({ ...venueBody, name: 'x'.repeat(1_100_000) })],
+      ['POST', '/v1/admin/events', JSON.stringify({ ...eventBody, description: 'x'.repeat(20_000) })],
+      ['PATCH', `/v1/admin/events/${event.id}`, JSON.stringify({ description: 'x'.repeat(20_000) })],
+    ]
+    for (const [method, url, payload] of oversized) {
+      const response = await booking.inject({
+        method,
+        url,
+        headers: { ...key, 'content-type': 'application/json' },
+        payload,
+      })
+      expect(response.statusCode, url).toBe(413)
+      expectRefused(response, url)
+    }
+    expect(requests.length).toBeGreaterThan(100)
+    expect(await catalogueCounts(env)).toEqual(before)
+    // The show with a sale and the one without are both still there.
+    expect(
+      await env.db
+        .selectFrom('EVENT_SCHEDULE')
+        .select('id')
+        .where('event_id', '=', event.id)
+        .orderBy('id')
+        .execute(),
+    ).toEqual([{ id: show.scheduleId }, { id: sold.scheduleId }])
+  })
 })

@@ -1,4 +1,5 @@
 import type { AccountTable } from './tables/account.table.js'
+import type { AdminAuditTable } from './tables/admin-audit.table.js'
 import type { BalanceHistoryTable } from './tables/balance-history.table.js'
 import type { EventTable } from './tables/event.table.js'
 import type { EventScheduleTable } from './tables/event-schedule.table.js'
@@ -21,4 +22,5 @@ export interface Database {
   EVENT_SCHEDULE: EventScheduleTable
   SEAT_PRICE: SeatPriceTable
   RESERVATION: ReservationTable
+  ADMIN_AUDIT: AdminAuditTable
 }

@@ -10,6 +10,22 @@ export function isDuplicateKey(error: unknown): boolean {
   return mysqlErrorCode(error) === 'ER_DUP_ENTRY'
 }
 
+/** A DELETE refused because rows of another table still point at the row (a foreign key). */
+export function isRowStillReferenced(error: unknown): boolean {
+  const code = mysqlErrorCode(error)
+  return code === 'ER_ROW_IS_REFERENCED_2' || code === 'ER_ROW_IS_REFERENCED'
+}
+
+/**
+ * An INSERT or UPDATE refused because the row it points at does not exist (any more):
+ * the referenced table's name, read from the server's message.
+ */
+export function missingParentTable(error: unknown): string | undefined {
+  const code = mysqlErrorCode(error)
+  if (code !== 'ER_NO_REFERENCED_ROW_2' && code !== 'ER_NO_REFERENCED_ROW') return undefined
+  return /REFERENCES `([^`]+)`/.exec((error as Error).message ?? '')?.[1] ?? ''
+}
+
 /** Connection-level failures: the database is down or unreachable, not a bad request. */
 export function isConnectionError(error: unknown): boolean {
   const code = mysqlErrorCode(error)

@@ -3,8 +3,15 @@
 
 import { sql } from 'kysely'
 import { describe, expect, it } from 'vitest'
-import { useTestEnv } from '../../testing/src/index.js'
-import { migrateToLatest, migrations } from '../src/index.js'
+import { createTestEnv, useTestEnv } from '../../testing/src/index.js'
+import {
+  createMigrator,
+  DEMO_EVENTS,
+  DEMO_VENUE,
+  migrateToLatest,
+  migrations,
+  seedDemoData,
+} from '../src/index.js'
 
 const env = useTestEnv()
 
@@ -29,6 +36,7 @@ describe('migrations', () => {
     expect(tables.rows.map((t) => t.TABLE_NAME).sort()).toEqual(
       [
         'ACCOUNT',
+        'ADMIN_AUDIT',
         'BALANCE_HISTORY',
         'EVENT',
         'EVENT_SCHEDULE',
@@ -79,6 +87,90 @@ describe('migrations', () => {
       'reserved_at',
     ])
     expect(await columns('SEAT_PRICE')).toEqual(['id', 'event_id', 'seat_type', 'price', 'created_at'])
+    expect(await columns('VENUE')).toEqual([
+      'id',
+      'name',
+      'address',
+      'capacity',
+      'created_at',
+      'updated_at',
+      'time_zone',
+    ])
+    expect(await columns('EVENT')).toEqual([
+      'id',
+      'title',
+      'description',
+      'venue_id',
+      'start_date',
+      'end_date',
+      'created_at',
+      'updated_at',
+      'opens_at',
+      'closes_at',
+      'pre_queue_minutes',
+      'max_active',
+      'admit_per_second',
+      'active_ttl_seconds',
+      'waiting_idle_seconds',
+      'paused',
+      'max_seats_per_order',
+      'max_seats_per_account',
+      'seed_key',
+    ])
+    expect(await columns('ADMIN_AUDIT')).toEqual([
+      'id',
+      'key_id',
+      'method',
+      'route',
+      'target_id',
+      'body',
+      'created_at',
+    ])
+  })
+
+  it('lets events share a title, but not a seed key; an event without shows has no dates', async () => {
+    const venue = await env.db
+      .insertInto('VENUE')
+      .values({ name: 'Twin Hall', address: null, capacity: 1, time_zone: 'Europe/Berlin' })
+      .executeTakeFirstOrThrow()
+    const event = (seedKey: string | null) =>
+      env.db
+        .insertInto('EVENT')
+        .values({
+          title: 'Same Title',
+          description: null,
+          venue_id: Number(venue.insertId),
+          seed_key: seedKey,
+        })
+        .execute()
+    await event(null)
+    await event(null)
+    await event('demo-x')
+    await expect(event('demo-x')).rejects.toMatchObject({ code: 'ER_DUP_ENTRY' })
+    const rows = await env.db.selectFrom('EVENT').selectAll().where('title', '=', 'Same Title').execute()
+    expect(rows).toHaveLength(3)
+    for (const row of rows) {
+      expect(row).toMatchObject({
+        start_date: null,
+        end_date: null,
+        opens_at: null,
+        closes_at: null,
+        pre_queue_minutes: 15,
+        max_active: null,
+        admit_per_second: null,
+        active_ttl_seconds: null,
+        waiting_idle_seconds: null,
+        paused: 0,
+        max_seats_per_order: 4,
+        max_seats_per_account: 8,
+      })
+    }
+  })
+
+  it('makes every new venue name its time zone', async () => {
+    await expect(
+      sql`INSERT INTO VENUE (name, capacity) VALUES ('No Zone Hall', 1)`.execute(env.db),
+    ).rejects.toMatchObject({ code: expect.stringMatching(/ER_NO_DEFAULT_FOR_FIELD|ER_BAD_NULL_ERROR/) })
   })
 
   it('enforces unique emails', async () => {
@@ -89,7 +181,7 @@ describe('migrations', () => {
   it('enforces one reservation per (schedule, seat)', async () => {
     const venue = await env.db
       .insertInto('VENUE')
-      .values({ name: 'V', address: null, capacity: 1 })
+      .values({ name: 'V', address: null, capacity: 1, time_zone: 'Asia/Seoul' })
       .executeTakeFirst()
     const venueId = Number(venue.insertId)
     const seat = await env.db
@@ -165,5 +257,52 @@ describe('migrations', () => {
       .selectAll()
       .execute()
     expect(applied).toHaveLength(Object.keys(migrations).length)
+  })
+})
+
+describe('0002-operator-catalogue on a database the v1 demo already runs on', () => {
+  it('gives the demo venue Asia/Seoul and the demo events their seed keys, so seeding again adds no event', async () => {
+    const old = await createTestEnv({ migrate: false })
+    try {
+      await createMigrator(old.db).migrateTo('0001-initial-schema')
+      // What the v1 seed wrote: the hall, a seat, and the two events found by their (then unique) titles.
+      await sql`INSERT INTO VENUE (name, address, capacity) VALUES (${DEMO_VENUE.name}, NULL, 50)`.execute(
+        old.db,
+      )
+      for (const demo of DEMO_EVENTS) {
+        await sql`INSERT INTO EVENT (title, description, venue_id, start_date, end_date)
+          SELECT ${demo.title}, NULL, id, '2030-01-01', '2030-01-02' FROM VENUE`.execute(old.db)
+      }
+      expect(await migrateToLatest(old.db)).toEqual(['0002-operator-catalogue'])
+
+      const venue = await old.db.selectFrom('VENUE').selectAll().executeTakeFirstOrThrow()
+      expect(venue.time_zone).toBe('Asia/Seoul')
+      const events = await old.db.selectFrom('EVENT').select(['title', 'seed_key']).orderBy('id').execute()
+      expect(events).toEqual(DEMO_EVENTS.map((demo) => ({ title: demo.title, seed_key: demo.seedKey })))
+
+      const summary = await seedDemoData(old.db)
+      expect(summary).toMatchObject({ venues: 0, events: 0 })
+      expect(await old.db.selectFrom('EVENT').select('id').execute()).toHaveLength(DEMO_EVENTS.length)
+      expect(await seedDemoData(old.db)).toEqual({
+        venues: 0,
+        seats: 0,
+        events: 0,
+        schedules: 0,
+        prices: 0,
+        accounts: 0,
+      })
+
+      // And it can be rolled back while no operator data depends on it.
+      await old.db.deleteFrom('EVENT_SCHEDULE').execute()
+      await sql`UPDATE EVENT SET start_date = '2030-01-01', end_date = '2030-01-02'`.execute(old.db)
+      const down = await createMigrator(old.db).migrateDown()
+      expect(down.error).toBeUndefined()
+      const tables = await sql<{ TABLE_NAME: string }>`
+        SELECT TABLE_NAME FROM information_schema.TABLES
+        WHERE TABLE_SCHEMA = ${old.databaseName} AND TABLE_NAME = 'ADMIN_AUDIT'`.execute(old.db)
+      expect(tables.rows).toEqual([])
+    } finally {
+      await old.close()
+    }
   })
 })

@@ -55,18 +55,28 @@ export type App = FastifyInstance<
  */
 export async function createBaseApp(options: BaseAppOptions): Promise<App> {
   const timeouts = options.timeouts ?? loadHttpTimeouts({})
-  const app: App = Fastify({
-    logger: options.logger ?? {
-      level: options.infra.logLevel,
-      serializers: {
-        // Queue tokens travel in paths (SPEC §3); keep them out of the access log.
-        req: (request: { method: string; url: string; ip?: string }) => ({
-          method: request.method,
-          url: redactTokens(request.url),
-          remoteAddress: request.ip,
-        }),
-      },
+  const logging = {
+    level: options.infra.logLevel,
+    serializers: {
+      // Queue tokens travel in paths (SPEC §3); keep them out of the access log.
+      // Headers are never logged: they carry queue tokens and admin keys.
+      req: (request: { method: string; url: string; ip?: string }) => ({
+        method: request.method,
+        url: redactTokens(request.url),
+        remoteAddress: request.ip,
+      }),
     },
+    // Should anything log a request's headers anyway, the credentials in them are masked.
+    redact: { paths: ['req.headers.authorization', 'headers.authorization'], censor: '<redacted>' },
+  }
+  const app: App = Fastify({
+    // Logger options from the caller (a test's level or stream) keep these serializers.
+    logger:
+      options.logger === undefined
+        ? logging
+        : typeof options.logger === 'object'
+          ? { ...logging, ...options.logger }
+          : options.logger,
     bodyLimit: 16 * 1024,
     trustProxy: options.trustProxy ?? false,
     return503OnClosing: true,
@@ -100,7 +110,7 @@ export async function createBaseApp(options: BaseAppOptions): Promise<App> {
   if (origins === '*' || origins.length > 0) {
     await app.register(cors, {
       origin: origins === '*' ? '*' : origins,
-      methods: ['GET', 'POST', 'DELETE'],
+      methods: ['GET', 'POST', 'PATCH', 'DELETE'],
       allowedHeaders: ['Authorization', 'Content-Type', 'Idempotency-Key', ACCOUNT_TOKEN_HEADER],
       exposedHeaders: ['Location', 'Retry-After', 'Idempotent-Replayed'],
       maxAge: 600,

@@ -56,3 +56,24 @@ export function readEnum<T extends string>(env: Env, name: string, fallback: T, 
   }
   return value as T
 }
+
+/**
+ * A comma-separated list of secrets (API keys). Error messages name the
+ * variable and the item's position, never its value: secrets stay out of logs.
+ */
+export function readSecretList(env: Env, name: string, { minLength }: { minLength: number }): string[] {
+  const value = raw(env, name)
+  if (value === undefined) return []
+  const items = value
+    .split(',')
+    .map((item) => item.trim())
+    .filter(Boolean)
+  items.forEach((item, index) => {
+    if (item.length < minLength || item.length > 512 || !/^[\x21-\x7E]+$/.test(item)) {
+      throw new ConfigError(
+        `${name}: item ${index + 1} must be ${minLength}..512 printable ASCII characters without spaces`,
+      )
+    }
+  })
+  return items
+}

@@ -1,6 +1,7 @@
 import type { DbExecutor } from '@concert/db'
 import { sql } from 'kysely'
 
+/** Events that have at least one show (an event's dates are NULL until it has one). */
 export function listEvents(db: DbExecutor) {
   return db
     .selectFrom('EVENT')
@@ -13,6 +14,9 @@ export function listEvents(db: DbExecutor) {
       'VENUE.id as venueId',
       'VENUE.name as venueName',
     ])
+    .where('EVENT.start_date', 'is not', null)
+    .where('EVENT.end_date', 'is not', null)
+    .$narrowType<{ startDate: string; endDate: string }>()
     .orderBy('EVENT.start_date')
     .orderBy('EVENT.id')
     .execute()
@@ -23,23 +27,25 @@ export function findEvent(db: DbExecutor, id: number) {
 }
 
 /**
- * Shows of an event on `today` or later with at least one free seat:
+ * Shows of an event dated `fromDate` or later, with their venue's zone:
  * total = the venue's seats, available = total − reservations (one grouped query).
  */
-export function listBookableSchedules(db: DbExecutor, eventId: number, today: string) {
+export function listBookableSchedules(db: DbExecutor, eventId: number, fromDate: string) {
   return db
     .selectFrom('EVENT_SCHEDULE as s')
     .innerJoin('EVENT as e', 'e.id', 's.event_id')
+    .innerJoin('VENUE as venue', 'venue.id', 'e.venue_id')
     .select([
       's.id as scheduleId',
       's.date as date',
       's.start_time as startTime',
       's.end_time as endTime',
+      'venue.time_zone as timeZone',
       sql<number>`(SELECT COUNT(*) FROM VENUE_SEAT v WHERE v.venue_id = e.venue_id)`.as('totalSeats'),
       sql<number>`(SELECT COUNT(*) FROM RESERVATION r WHERE r.schedule_id = s.id)`.as('reservedSeats'),
     ])
     .where('s.event_id', '=', eventId)
-    .where('s.date', '>=', today)
+    .where('s.date', '>=', fromDate)
     .orderBy('s.date')
     .orderBy('s.start_time')
     .execute()
@@ -49,12 +55,14 @@ export function findSchedule(db: DbExecutor, id: number) {
   return db
     .selectFrom('EVENT_SCHEDULE as s')
     .innerJoin('EVENT as e', 'e.id', 's.event_id')
+    .innerJoin('VENUE as venue', 'venue.id', 'e.venue_id')
     .select([
       's.id as id',
       's.event_id as eventId',
       'e.venue_id as venueId',
       's.date as date',
       's.start_time as startTime',
+      'venue.time_zone as timeZone',
     ])
     .where('s.id', '=', id)
     .executeTakeFirst()

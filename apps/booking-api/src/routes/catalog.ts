@@ -31,7 +31,8 @@ export async function catalogRoutes(app: App, { catalog }: { catalog: CatalogSer
         tags: ['catalogue'],
         summary: 'Bookable dates of an event',
         description:
-          'Shows from today (UTC) on with at least one free seat. Needs a READY token for the event.',
+          'Shows that have not started yet (judged in the venue’s time zone) with at least one free seat. ' +
+          'Needs a READY token for the event.',
         security: [{ queueToken: [] }],
         params: EventParams,
         response: { 200: Type.Array(Type.Ref('Schedule')), ...problemResponses(400, 401, 403, 404) },

@@ -13,19 +13,13 @@ import {
   reservedSeatIds,
 } from '../repositories/catalog.repository.js'
 import type { Event, Schedule, SeatMap } from '../schemas.js'
+import { earliestLocalDate, type ShowTime, showStartsAt } from '../show-time.js'
 import { TtlCache } from '../ttl-cache.js'
 
-export interface ScheduleFacts {
+export interface ScheduleFacts extends ShowTime {
   id: number
   eventId: number
   venueId: number
-  date: string
-  startTime: string
-}
-
-/** 'YYYY-MM-DD' of today in UTC, the service's calendar. */
-export function todayUtc(now = new Date()): string {
-  return now.toISOString().slice(0, 10)
 }
 
 export interface CatalogCacheSettings {
@@ -36,15 +30,26 @@ export interface CatalogCacheSettings {
 }
 
 /**
+ * SPEC §7: a show is listed and sellable until it starts, judged in its venue's time
+ * zone: at 08:00 in Seoul last night's Seoul show is over, and a 19:00 show stops
+ * selling at 19:00 local time.
+ */
+export function isOnSale(schedule: ShowTime, now: Date = new Date()): boolean {
+  return now.getTime() < showStartsAt(schedule).getTime()
+}
+
+/**
  * The catalogue and the seat map, the hottest read path of an on-sale.
  * Schedules and priced seat layouts are cached in process for `catalogCacheMs`
- * (they change by deployment, not by sale); the set of sold seats is cached
- * in Redis for at most `seatMapCacheMs`, and dropped the moment a seat sells,
- * so a sold seat shows as free on any copy for at most that long.
+ * (operators change them rarely; this copy forgets them at once when its admin
+ * API changes them, other copies within that time; misses are not cached, so a
+ * new show is seen at once); the set of sold seats is cached in Redis for at
+ * most `seatMapCacheMs`, and dropped the moment a seat sells, so a sold seat
+ * shows as free on any copy for at most that long.
  */
 export class CatalogService {
-  private readonly schedules: TtlCache<number, ScheduleFacts | undefined>
-  private readonly events: TtlCache<number, { id: number; venue_id: number } | undefined>
+  private readonly schedules: TtlCache<number, ScheduleFacts>
+  private readonly events: TtlCache<number, { id: number; venue_id: number }>
   private readonly layouts: TtlCache<string, Awaited<ReturnType<typeof listPricedSeats>>>
   private readonly seatMapCacheMs: number
 
@@ -71,21 +76,37 @@ export class CatalogService {
   }
 
   async event(eventId: number) {
-    const event = await this.events.get(eventId, () => findEvent(this.db, eventId))
-    if (!event) throw new AppError('EVENT_NOT_FOUND', `event ${eventId} does not exist`)
-    return event
+    // A miss throws inside the loader, and failed loads are not cached.
+    return this.events.get(eventId, async () => {
+      const event = await findEvent(this.db, eventId)
+      if (!event) throw new AppError('EVENT_NOT_FOUND', `event ${eventId} does not exist`)
+      return event
+    })
   }
 
   async schedule(scheduleId: number): Promise<ScheduleFacts> {
-    const schedule = await this.schedules.get(scheduleId, () => findSchedule(this.db, scheduleId))
-    if (!schedule) throw new AppError('SCHEDULE_NOT_FOUND', `schedule ${scheduleId} does not exist`)
-    return schedule
+    return this.schedules.get(scheduleId, async () => {
+      const schedule = await findSchedule(this.db, scheduleId)
+      if (!schedule) throw new AppError('SCHEDULE_NOT_FOUND', `schedule ${scheduleId} does not exist`)
+      return schedule
+    })
   }
 
-  async bookableSchedules(eventId: number): Promise<Schedule[]> {
+  /** After an admin change on this copy: a removed show is gone at once. */
+  forgetSchedule(scheduleId: number): void {
+    this.schedules.delete(scheduleId)
+  }
+
+  /** After an admin change on this copy: seat maps show the new prices at once. */
+  forgetPrices(eventId: number, venueId: number): void {
+    this.layouts.delete(`${eventId}:${venueId}`)
+  }
+
+  async bookableSchedules(eventId: number, now: Date = new Date()): Promise<Schedule[]> {
     await this.event(eventId)
-    const rows = await listBookableSchedules(this.db, eventId, todayUtc())
+    const rows = await listBookableSchedules(this.db, eventId, earliestLocalDate(now))
     return rows
+      .filter((row) => isOnSale(row, now))
       .map((row) => ({
         scheduleId: row.scheduleId,
         date: row.date,
@@ -138,8 +159,18 @@ export class CatalogService {
     }
   }
 
-  /** A seat of the schedule's venue with its current price, read fresh: the price paid is never a cached one. */
-  async seatForSale(schedule: ScheduleFacts, seatId: number) {
+  /**
+   * A seat of the schedule's venue with its current price, read fresh: the price paid is
+   * never a cached one. A show that has started (in its venue's zone) sells nothing.
+   */
+  async seatForSale(schedule: ScheduleFacts, seatId: number, now: Date = new Date()) {
+    if (!isOnSale(schedule, now)) {
+      throw new AppError(
+        'SCHEDULE_NOT_FOUND',
+        `schedule ${schedule.id} started at ${schedule.date} ${schedule.startTime} (${schedule.timeZone}); ` +
+          'it is not on sale',
+      )
+    }
     const seat = await findPricedSeat(this.db, schedule.eventId, schedule.venueId, seatId)
     if (!seat)
       throw new AppError('SEAT_NOT_FOUND', `seat ${seatId} is not for sale at schedule ${schedule.id}`)

@@ -1,5 +1,6 @@
 import type { Migration } from 'kysely'
 import * as initialSchema from './0001-initial-schema.js'
+import * as operatorCatalogue from './0002-operator-catalogue.js'
 import * as queueDurability from './0003-queue-durability.js'
 
 /**
@@ -8,5 +9,6 @@ import * as queueDurability from './0003-queue-durability.js'
  */
 export const migrations: Record<string, Migration> = {
   '0001-initial-schema': initialSchema,
+  '0002-operator-catalogue': operatorCatalogue,
   '0003-queue-durability': queueDurability,
 }

@@ -1,11 +1,14 @@
 /**
  * The demo catalogue of SPEC §6. Dates are offsets from "today" (UTC) so a fresh
  * start always has upcoming shows; prices live here as data, never in code paths.
+ * Migration 0002 gave the events seeded before it their `seedKey`s: keep them as they are.
  */
 export const DEMO_VENUE = {
   name: 'Olympic Hall',
   address: '424 Olympic-ro, Songpa-gu, Seoul',
   capacity: 50,
+  // Show dates and times below are wall-clock times in this zone (SPEC §7).
+  time_zone: 'Asia/Seoul',
 }
 
 /** Seats 1..50: the first ten VIP in area A, then R in B, then S in C. */
@@ -18,14 +21,18 @@ export const DEMO_SEATS = Array.from({ length: 50 }, (_, index) => {
 
 export const DEMO_EVENTS = [
   {
+    // The seed's natural key for the event: titles may repeat, seed keys may not.
+    seedKey: 'demo-aurora',
     title: 'Aurora World Tour in Seoul',
     description: 'Three nights of the Aurora world tour.',
-    dayOffsets: [0, 1, 7],
+    // From tomorrow: by the UTC calendar, a Seoul evening show "today" may already have started.
+    dayOffsets: [1, 2, 7],
     startTime: '19:00:00',
     endTime: '21:30:00',
     prices: { VIP: 165_000, R: 143_000, S: 121_000 },
   },
   {
+    seedKey: 'demo-jazz',
     title: 'Midnight Jazz Night',
     description: 'A late set of standards and new tunes.',
     dayOffsets: [3, 10, 17],

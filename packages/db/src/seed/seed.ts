@@ -36,9 +36,10 @@ async function upsertVenue(trx: Transaction<Database>) {
 }
 
 /**
- * Writes the demo data of SPEC §6. Every row is keyed by a natural unique key
- * and left alone when present, so running it again the same day changes
- * nothing; on a later day it only adds the shows that are now "upcoming".
+ * Writes the demo data of SPEC §6. Every row is keyed by a natural unique key (venue
+ * name, event seed key, seat number, show date and time, account id) and left alone
+ * when present, so running it again the same day changes nothing; on a later day it
+ * only adds the shows that are now "upcoming".
  */
 export async function seedDemoData(db: Kysely<Database>, today: Date = new Date()): Promise<SeedSummary> {
   return db.transaction().execute(async (trx) => {
@@ -65,6 +66,7 @@ export async function seedDemoData(db: Kysely<Database>, today: Date = new Date(
       const event = await trx
         .insertInto('EVENT')
         .values({
+          seed_key: demo.seedKey,
           title: demo.title,
           description: demo.description,
           venue_id: venueId,
@@ -77,7 +79,7 @@ export async function seedDemoData(db: Kysely<Database>, today: Date = new Date(
       const { id: eventId } = await trx
         .selectFrom('EVENT')
         .select('id')
-        .where('title', '=', demo.title)
+        .where('seed_key', '=', demo.seedKey)
         .executeTakeFirstOrThrow()
 
       const schedules = await trx

@@ -1,4 +1,4 @@
-import { isConnectionError, isRetryableLockError } from '@concert/db'
+import { isConnectionError, isRetryableLockError, missingParentTable } from '@concert/db'
 import { AppError, toProblem } from '@concert/shared'
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify'
 import fp from 'fastify-plugin'
@@ -41,6 +41,10 @@ export function toAppError(error: unknown): AppError | undefined {
       retryAfter: 1,
       cause: error,
     })
+  }
+  if (missingParentTable(error) === 'EVENT_SCHEDULE') {
+    // An operator removed the show while a sale of it ran (another copy still had it cached).
+    return new AppError('SCHEDULE_NOT_FOUND', 'the show was removed; it is not on sale', { cause: error })
   }
   if (isConnectionError(error) || isRedisUnavailable(error)) {
     return new AppError('SERVICE_UNAVAILABLE', 'a backing service is unavailable, retry shortly', {

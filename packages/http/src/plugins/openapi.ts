@@ -28,6 +28,7 @@ export const openapiPlugin = fp<{ title: string; description: string }>(
               name: ACCOUNT_TOKEN_COOKIE,
               description: 'The same JWT as a cookie (the web app); the header wins when both are sent',
             },
+            adminKey: { type: 'http', scheme: 'bearer', description: 'Operator key, one of ADMIN_API_KEYS' },
           },
         },
       },
