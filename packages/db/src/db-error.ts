@@ -12,6 +12,9 @@ export function isDuplicateKey(error: unknown): boolean {
 
 /** Connection-level failures: the database is down or unreachable, not a bad request. */
 export function isConnectionError(error: unknown): boolean {
+  // mysql2 marks every error that ended the connection `fatal`; some have no code, such as the
+  // "connection is in closed state" a ROLLBACK gets after MySQL went away mid-transaction.
+  if (typeof error === 'object' && error !== null && 'fatal' in error && error.fatal === true) return true
   const code = mysqlErrorCode(error)
   return (
     code !== undefined &&
