@@ -28,6 +28,9 @@ export function missingParentTable(error: unknown): string | undefined {
 
 /** Connection-level failures: the database is down or unreachable, not a bad request. */
 export function isConnectionError(error: unknown): boolean {
+  // mysql2 marks every error that ended the connection `fatal`; some have no code, such as the
+  // "connection is in closed state" a ROLLBACK gets after MySQL went away mid-transaction.
+  if (typeof error === 'object' && error !== null && 'fatal' in error && error.fatal === true) return true
   const code = mysqlErrorCode(error)
   return (
     code !== undefined &&

@@ -1,0 +1,321 @@
+import type { App } from '@concert/http'
+import { eventKeys, type Ticket } from '@concert/queue'
+import {
+  createEvent,
+  insertAccounts,
+  seedCatalog,
+  startTcpProxy,
+  type TcpProxy,
+  useTestEnv,
+  waitFor,
+} from '@concert/testing'
+import type { LightMyRequestResponse } from 'fastify'
+import { sql } from 'kysely'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { buildGateway, join, sleep } from './helpers.js'
+import { accountsWithTwoLiveTokens, redisTokens, tokenRows } from './queue-state.js'
+
+/*
+ * MySQL goes away for 10 s while fans keep joining through two gateway copies
+ * (workers on), then comes back; afterwards Redis loses everything (FLUSHALL).
+ * The promise under test: a join answered 201/200 is durable, so not one
+ * acknowledged ticket is lost, and while MySQL is away clients get 503 with
+ * Retry-After, never a 500. The gateways reach MySQL through a TCP proxy that
+ * the test cuts and restores; the test's own checks go to MySQL directly.
+ */
+
+// FLUSHALL needs a Redis of our own.
+const env = useTestEnv({ privateRedis: true })
+
+const FANS = 2_550
+/** New fans per second, from the first second to the last of the run. */
+const ARRIVALS_PER_SECOND = 150
+const BEFORE_MS = 3_000
+const CUT_MS = 10_000
+const AFTER_MS = 4_000
+/** Requests in flight at once, across both copies. */
+const CONCURRENCY = 48
+const MAX_ACTIVE = 100
+/** Low enough that fans joining during the cut fill it: joins then answer 503 "busy recording". */
+const MAX_BACKLOG = 400
+
+let proxy: TcpProxy
+let apps: App[]
+let eventId: number
+let accounts: string[]
+
+type Phase = 'before' | 'cut' | 'after'
+
+interface Answer {
+  accountId: string
+  phase: Phase
+  status: number
+  contentType: string | undefined
+  retryAfter: string | undefined
+  body: Record<string, unknown> | undefined
+}
+
+interface Fan {
+  accountId: string
+  answers: Answer[]
+  /** The acknowledged ticket (201/200), if the fan got one. */
+  ticket?: Ticket
+  ackStatus?: number
+}
+
+function viaProxy(url: string, port: number): string {
+  const parsed = new URL(url)
+  parsed.hostname = '127.0.0.1'
+  parsed.port = String(port)
+  return parsed.toString()
+}
+
+function jsonBody(response: LightMyRequestResponse): Record<string, unknown> | undefined {
+  try {
+    return response.json()
+  } catch {
+    return undefined
+  }
+}
+
+beforeAll(async () => {
+  await seedCatalog(env.db)
+  eventId = await createEvent(env.db, 'mysql outage')
+  accounts = await insertAccounts(env.db, FANS, { prefix: 'out' })
+  const mysql = new URL(env.mysqlUrl)
+  proxy = await startTcpProxy(Number(mysql.port || 3306), mysql.hostname)
+  const overrides = {
+    MYSQL_URL: viaProxy(env.mysqlUrl, proxy.port),
+    QUEUE_MAX_ACTIVE: String(MAX_ACTIVE),
+    QUEUE_ADMIT_PER_SECOND: '200',
+    QUEUE_ACTIVE_TTL_SECONDS: '600',
+    QUEUE_ADMIT_INTERVAL_MS: '50',
+    MIRROR_MAX_BACKLOG: String(MAX_BACKLOG),
+  }
+  apps = [
+    await buildGateway(env, overrides, { workers: true }),
+    await buildGateway(env, overrides, { workers: true }),
+  ]
+  // Half the fans were seen by both copies in the last few minutes (the account
+  // existence cache holds hits for 5 min): during the cut their joins get past
+  // that check and reach Redis and the durable write; the other half's joins
+  // stop at the check. Both ways must end in a 503, never a 500.
+  const warm = accounts.filter((_, i) => Math.floor(i / 2) % 2 === 0)
+  for (const app of apps) {
+    await Promise.all([app.knownEvents.has(eventId), ...warm.map((id) => app.knownAccounts.has(id))])
+  }
+}, 60_000)
+
+afterAll(async () => {
+  await Promise.all((apps ?? []).map((app) => app.close()))
+  await proxy?.close()
+})
+
+/** Transactions of this file's database now blocked on a row lock. */
+async function transactionsWaitingForLocks(): Promise<number> {
+  const { rows } = await sql<{ waiting: number }>`
+    SELECT COUNT(*) AS waiting
+    FROM information_schema.INNODB_TRX t
+    JOIN information_schema.PROCESSLIST p ON p.ID = t.trx_mysql_thread_id
+    WHERE t.trx_state = 'LOCK WAIT' AND p.DB = ${env.databaseName}`.execute(env.db)
+  return Number(rows[0]?.waiting ?? 0)
+}
+
+/** At most `limit` callers inside at once. */
+function semaphore(limit: number) {
+  let inside = 0
+  const waiting: Array<() => void> = []
+  return async <T>(work: () => Promise<T>): Promise<T> => {
+    if (inside >= limit) await new Promise<void>((resolve) => waiting.push(resolve))
+    inside += 1
+    try {
+      return await work()
+    } finally {
+      inside -= 1
+      waiting.shift()?.()
+    }
+  }
+}
+
+describe('MySQL down for 10 s during joins, then Redis loses everything', () => {
+  it('joins get 503 with Retry-After (never 500), and after FLUSHALL no acknowledged ticket is lost', async () => {
+    const keys = eventKeys(env.keyPrefix, eventId)
+    const fans: Fan[] = accounts.map((accountId) => ({ accountId, answers: [] }))
+    const limit = semaphore(CONCURRENCY)
+    /** Acknowledged tickets whose QUEUE_TOKEN row was not there when the answer arrived. */
+    const notDurableAtAck: string[] = []
+    let phase: Phase = 'before'
+    const start = Date.now()
+    const giveUpAt = start + BEFORE_MS + CUT_MS + AFTER_MS + 15_000
+
+    // Each fan arrives on schedule, joins, and on a 503 waits Retry-After and joins again
+    // (alternating copies, as a load balancer would), until acknowledged.
+    async function runFan(fan: Fan, index: number): Promise<void> {
+      await sleep(start + (index * 1000) / ARRIVALS_PER_SECOND - Date.now())
+      for (let attempt = 0; Date.now() < giveUpAt; attempt += 1) {
+        const app = apps[(index + attempt) % 2] as App
+        const sentIn = phase
+        const response = await limit(() => join(app, fan.accountId, eventId))
+        const answer: Answer = {
+          accountId: fan.accountId,
+          phase: sentIn,
+          status: response.statusCode,
+          contentType: response.headers['content-type'] as string | undefined,
+          retryAfter: response.headers['retry-after'] as string | undefined,
+          body: jsonBody(response),
+        }
+        fan.answers.push(answer)
+        if (response.statusCode === 201 || response.statusCode === 200) {
+          fan.ticket = response.json() as Ticket
+          fan.ackStatus = response.statusCode
+          const row = await env.db
+            .selectFrom('QUEUE_TOKEN')
+            .select('token')
+            .where('token', '=', fan.ticket.token)
+            .executeTakeFirst()
+          if (!row) notDurableAtAck.push(fan.ticket.token)
+          return
+        }
+        if (response.statusCode !== 503) return // recorded; asserted below
+        await sleep(Number(answer.retryAfter ?? 1) * 1000)
+      }
+    }
+
+    // MySQL dies while transactions are running, as it does under load: the test
+    // holds the event's QUEUE_EPOCH row so the gateways' durable writes and mirror
+    // batches queue up inside their transactions, and cuts the link once some do.
+    let cutMidTransaction = 0
+    const outage = (async () => {
+      await sleep(BEFORE_MS)
+      await env.db.transaction().execute(async (trx) => {
+        await trx
+          .selectFrom('QUEUE_EPOCH')
+          .select('epoch')
+          .where('event_id', '=', eventId)
+          .forUpdate()
+          .execute()
+        await waitFor(async () => (await transactionsWaitingForLocks()) >= 2, 'writers waiting', 5_000)
+        cutMidTransaction = await transactionsWaitingForLocks()
+        phase = 'cut'
+        proxy.cut()
+      })
+      await sleep(CUT_MS)
+      proxy.restore()
+      phase = 'after'
+    })()
+    await Promise.all([outage, ...fans.map(runFan)])
+    const runMs = Date.now() - start
+
+    // No 5xx but 503, and no 4xx at all (every account and the event exist).
+    const answers = fans.flatMap((fan) => fan.answers)
+    const unexpected = answers.filter((a) => ![200, 201, 503].includes(a.status))
+    expect(unexpected).toEqual([])
+    // Every 503 is a problem+json SERVICE_UNAVAILABLE with a Retry-After in seconds.
+    const unavailable = answers.filter((a) => a.status === 503)
+    for (const a of unavailable) {
+      expect(a.contentType).toMatch(/^application\/problem\+json/)
+      expect(a.retryAfter).toMatch(/^[1-9][0-9]*$/)
+      expect(a.body).toEqual({
+        type: 'https://errors.concert.example/service-unavailable',
+        title: 'Service unavailable',
+        status: 503,
+        detail: expect.any(String),
+        code: 'SERVICE_UNAVAILABLE',
+      })
+    }
+    // The cut really hit both paths: joins refused at the account check or the
+    // durable write (MySQL unreachable), and joins refused by the mirror backlog bound.
+    const details = new Map<string, number>()
+    for (const a of unavailable)
+      details.set(String(a.body?.detail), (details.get(String(a.body?.detail)) ?? 0) + 1)
+    expect([...details.keys()].some((d) => /backing service is unavailable/.test(d))).toBe(true)
+    expect([...details.keys()].some((d) => /busy recording places/.test(d))).toBe(true)
+
+    // Once MySQL is back every fan gets in, each with a token of their own.
+    const unacknowledged = fans.filter((fan) => !fan.ticket).map((fan) => fan.accountId)
+    expect(unacknowledged).toEqual([])
+    const acked = fans.map((fan) => fan.ticket as Ticket)
+    expect(new Set(acked.map((t) => t.token)).size).toBe(FANS)
+    expect(acked.every((t, i) => t.accountId === fans[i]?.accountId)).toBe(true)
+    // Fans whose token was issued in Redis during the cut (their join then got
+    // 503) were given that same token once MySQL was back: 200, not a second place.
+    const issuedInCut = fans.filter((fan) => fan.ackStatus === 200)
+    expect(issuedInCut.length).toBeGreaterThan(0)
+    expect(notDurableAtAck).toEqual([])
+
+    // The mirror catches up and admission has filled every slot, so nothing changes any more.
+    await waitFor(
+      async () =>
+        (await env.redis.zcard(keys.active)) === MAX_ACTIVE && (await env.redis.xlen(keys.stream)) === 0,
+      'mirror caught up and READY full',
+      15_000,
+    )
+    const poll = (token: string, i: number) =>
+      limit(() => (apps[i % 2] as App).inject({ method: 'GET', url: `/v1/queue/tokens/${token}` }))
+    const beforeFlush = await Promise.all(acked.map((t, i) => poll(t.token, i)))
+    expect(beforeFlush.map((r) => r.statusCode)).toEqual(acked.map(() => 200))
+    const ticketsBefore = beforeFlush.map((r) => r.json() as Ticket)
+    const placesBefore = new Map(
+      (await redisTokens(env.redis, env.keyPrefix, eventId)).map((s) => [s.token, s.place]),
+    )
+    expect(accountsWithTwoLiveTokens(await redisTokens(env.redis, env.keyPrefix, eventId))).toEqual({})
+
+    // Redis loses everything.
+    await env.localRedis?.flushAll()
+    expect(await env.redis.exists(keys.marker)).toBe(0)
+
+    const afterFlush = await Promise.all(acked.map((t, i) => poll(t.token, i)))
+    const lost = acked.filter((t, i) => {
+      const after = afterFlush[i]
+      return (
+        after?.statusCode !== 200 || after.json().token !== t.token || after.json().accountId !== t.accountId
+      )
+    })
+    expect(lost.map((t) => t.token)).toEqual([])
+    // Each ticket reads exactly as before the loss: same status, same position in line, same times.
+    const comparable = (t: Ticket) => ({
+      token: t.token,
+      accountId: t.accountId,
+      status: t.status,
+      position: t.position,
+      issuedAt: t.issuedAt,
+      readyAt: t.readyAt,
+      expiresAt: t.expiresAt,
+      reason: t.reason,
+    })
+    expect(afterFlush.map((r) => comparable(r.json()))).toEqual(ticketsBefore.map(comparable))
+    // Places are the FIFO counter's numbers: every acknowledged token has its old one back,
+    // so the waiters' relative order is the original one.
+    const stateAfter = await redisTokens(env.redis, env.keyPrefix, eventId)
+    const placesAfter = new Map(stateAfter.map((s) => [s.token, s.place]))
+    expect(acked.map((t) => placesAfter.get(t.token))).toEqual(acked.map((t) => placesBefore.get(t.token)))
+    const waitersByPosition = afterFlush
+      .map((r) => r.json() as Ticket)
+      .filter((t) => t.status === 'WAITING')
+      .sort((a, b) => a.position - b.position)
+    const theirPlaces = waitersByPosition.map((t) => placesAfter.get(t.token) as number)
+    expect(theirPlaces).toEqual([...theirPlaces].sort((a, b) => a - b))
+    expect(waitersByPosition.map((t) => t.position)).toEqual(waitersByPosition.map((_, i) => i + 1))
+
+    // Still one live token per account, in Redis and in MySQL, and joining again
+    // after the rebuild gives each fan the token they had.
+    expect(accountsWithTwoLiveTokens(stateAfter)).toEqual({})
+    const rows = await tokenRows(env.db, eventId)
+    expect(
+      accountsWithTwoLiveTokens(
+        rows.map((r) => ({ accountId: r.account_id, token: r.token, status: r.status })),
+      ),
+    ).toEqual({})
+    const rejoined = await Promise.all(
+      acked.map((t, i) => limit(() => join(apps[i % 2] as App, t.accountId, eventId))),
+    )
+    expect(rejoined.map((r) => [r.statusCode, r.json().token])).toEqual(acked.map((t) => [200, t.token]))
+
+    console.info(
+      `mysql-outage: ${FANS} fans, ${answers.length} joins in ${runMs} ms; ` +
+        `503s ${JSON.stringify(Object.fromEntries(details))}; ` +
+        `${issuedInCut.length} tokens issued during the cut acknowledged after it; proxy saw ${proxy.accepted} connections; ` +
+        `${cutMidTransaction} transactions were waiting inside MySQL when it was cut`,
+    )
+  }, 120_000)
+})

@@ -1,0 +1,91 @@
+import { createServer, type Socket, connect as tcpConnect } from 'node:net'
+
+/*
+ * A TCP proxy on loopback for fault tests: point an app at the proxy instead of
+ * the real server, then cut() the link as if the server went down and restore()
+ * it. Nothing in between is simulated: the app talks its real protocol to the
+ * real server through the proxy, and sees real socket errors when it is cut.
+ */
+
+export interface TcpProxy {
+  /** The loopback port the proxy listens on. */
+  port: number
+  /** Whether the link is cut now. */
+  readonly isCut: boolean
+  /** Connections opened through the proxy since it started (refused ones included). */
+  readonly accepted: number
+  /**
+   * Resets every open connection (both sides) and from now on resets each new
+   * one as soon as it arrives: clients see ECONNRESET at once, as with a server
+   * that died, rather than waiting out a connect timeout.
+   */
+  cut(): void
+  /** New connections reach the target again. */
+  restore(): void
+  close(): Promise<void>
+}
+
+/** Starts a proxy on a free loopback port that forwards every connection to `targetHost:targetPort`. */
+export async function startTcpProxy(targetPort: number, targetHost = '127.0.0.1'): Promise<TcpProxy> {
+  const open = new Set<{ client: Socket; upstream: Socket }>()
+  let isCut = false
+  let accepted = 0
+
+  const server = createServer((client) => {
+    accepted += 1
+    if (isCut) {
+      client.resetAndDestroy()
+      return
+    }
+    const upstream = tcpConnect(targetPort, targetHost)
+    const pair = { client, upstream }
+    open.add(pair)
+    // Either side ending or failing takes the other with it, like one real connection.
+    const drop = () => {
+      open.delete(pair)
+      client.destroy()
+      upstream.destroy()
+    }
+    client.on('error', drop).on('close', drop)
+    upstream.on('error', drop).on('close', drop)
+    client.pipe(upstream)
+    upstream.pipe(client)
+  })
+
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject)
+    server.listen(0, '127.0.0.1', () => resolve())
+  })
+  const address = server.address()
+  if (address === null || typeof address === 'string') throw new Error('tcp proxy: no port')
+
+  const resetAll = () => {
+    for (const pair of [...open]) {
+      open.delete(pair)
+      pair.client.resetAndDestroy()
+      pair.upstream.destroy()
+    }
+  }
+
+  return {
+    port: address.port,
+    get isCut() {
+      return isCut
+    },
+    get accepted() {
+      return accepted
+    },
+    cut() {
+      isCut = true
+      resetAll()
+    },
+    restore() {
+      isCut = false
+    },
+    close: () =>
+      new Promise<void>((resolve) => {
+        resetAll()
+        server.close(() => resolve())
+      }),
+  }
+}
