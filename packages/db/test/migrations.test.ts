@@ -273,7 +273,7 @@ describe('0002-operator-catalogue on a database the v1 demo already runs on', ()
         await sql`INSERT INTO EVENT (title, description, venue_id, start_date, end_date)
           SELECT ${demo.title}, NULL, id, '2030-01-01', '2030-01-02' FROM VENUE`.execute(old.db)
       }
-      expect(await migrateToLatest(old.db)).toEqual(['0002-operator-catalogue'])
+      expect(await migrateToLatest(old.db)).toEqual(['0002-operator-catalogue', '0003-queue-durability'])
 
       const venue = await old.db.selectFrom('VENUE').selectAll().executeTakeFirstOrThrow()
       expect(venue.time_zone).toBe('Asia/Seoul')
@@ -292,10 +292,10 @@ describe('0002-operator-catalogue on a database the v1 demo already runs on', ()
         accounts: 0,
       })
 
-      // And it can be rolled back while no operator data depends on it.
+      // And it can be rolled back (with 0003 above it) while no operator data depends on it.
       await old.db.deleteFrom('EVENT_SCHEDULE').execute()
       await sql`UPDATE EVENT SET start_date = '2030-01-01', end_date = '2030-01-02'`.execute(old.db)
-      const down = await createMigrator(old.db).migrateDown()
+      const down = await createMigrator(old.db).migrateTo('0001-initial-schema')
       expect(down.error).toBeUndefined()
       const tables = await sql<{ TABLE_NAME: string }>`
         SELECT TABLE_NAME FROM information_schema.TABLES

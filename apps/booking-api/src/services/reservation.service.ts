@@ -21,7 +21,7 @@ import {
   isSeatReserved,
 } from '../repositories/reservations.repository.js'
 import type { Reservation } from '../schemas.js'
-import { type CatalogService, isOnSale } from './catalog.service.js'
+import type { CatalogService } from './catalog.service.js'
 import { replayByIdempotencyKey } from './idempotency.js'
 
 export interface ReserveRequest {
@@ -70,9 +70,7 @@ export class ReservationService {
     if (token.completed) throw new AppError('TOKEN_EXPIRED', 'queue token expired (COMPLETED)')
 
     const schedule = await this.deps.catalog.schedule(scheduleId)
-    if (!isOnSale(schedule)) {
-      throw new AppError('SCHEDULE_NOT_FOUND', `schedule ${scheduleId} has started; it is not on sale`)
-    }
+    // Refuses a show that has started in its venue's zone (SCHEDULE_NOT_FOUND) and unknown seats.
     const seat = await this.deps.catalog.seatForSale(schedule, seatId)
     const owner = randomUUID()
 
