@@ -7,18 +7,24 @@ const HEARTBEAT_MS = 15_000
 /** How often a stream re-reads its ticket: often near the head, rarely far back. */
 function refreshMs(ticket: Ticket): number {
   if (ticket.status === 'READY') return 2_000
-  if (ticket.position <= 100) return 500
-  if (ticket.position <= 1_000) return 1_000
+  // In the pre-queue (no place yet) watch for the draw at opening as if at the head.
+  const position = ticket.position ?? 1
+  if (position <= 100) return 500
+  if (position <= 1_000) return 1_000
   return Math.min(ticket.pollAfterMs, 5_000)
 }
 
 const changed = (a: Ticket, b: Ticket) =>
-  a.status !== b.status || a.position !== b.position || a.estimatedWaitSeconds !== b.estimatedWaitSeconds
+  a.status !== b.status ||
+  a.position !== b.position ||
+  a.estimatedWaitSeconds !== b.estimatedWaitSeconds ||
+  a.queueState !== b.queueState ||
+  a.opensAt !== b.opensAt
 
 /**
  * One Server-Sent Events stream of a ticket. Each refresh is a poll (so an
  * open stream keeps a WAITING token alive); an `event: ticket` goes out
- * whenever status, position or ETA change, a comment line every 15 s keeps
+ * whenever status, position, ETA or the sale state change, a comment line every 15 s keeps
  * proxies from closing an idle stream, and the stream ends after EXPIRED.
  */
 export class TicketStream {

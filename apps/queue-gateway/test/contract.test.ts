@@ -36,9 +36,19 @@ describe('queue-gateway HTTP contract', () => {
         'expiresAt',
         'pollAfterMs',
         'reason',
+        'queueState',
+        'opensAt',
       ].sort(),
     )
-    expect(ticket).toMatchObject({ accountId: 'c-1', eventId, status: 'WAITING', position: 1, readyAt: null })
+    expect(ticket).toMatchObject({
+      accountId: 'c-1',
+      eventId,
+      status: 'WAITING',
+      position: 1,
+      readyAt: null,
+      queueState: 'OPEN',
+      opensAt: null,
+    })
     expect(ticket.estimatedWaitSeconds).toBe(0) // nobody ahead
     expect(ticket.pollAfterMs).toBeGreaterThan(0)
     const again = await join(app, 'c-1', eventId)

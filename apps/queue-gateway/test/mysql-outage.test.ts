@@ -292,7 +292,7 @@ describe('MySQL down for 10 s during joins, then Redis loses everything', () => 
     const waitersByPosition = afterFlush
       .map((r) => r.json() as Ticket)
       .filter((t) => t.status === 'WAITING')
-      .sort((a, b) => a.position - b.position)
+      .sort((a, b) => (a.position ?? 0) - (b.position ?? 0))
     const theirPlaces = waitersByPosition.map((t) => placesAfter.get(t.token) as number)
     expect(theirPlaces).toEqual([...theirPlaces].sort((a, b) => a - b))
     expect(waitersByPosition.map((t) => t.position)).toEqual(waitersByPosition.map((_, i) => i + 1))

@@ -1,18 +1,21 @@
 export * from './keys.js'
 export * from './lock.js'
 export * from './mirror.js'
+export * from './pre-queue-draw.js'
 export * from './queue.js'
 export {
   findTokensToRestore,
   fromQueueTokenRow,
   lockTokenAndCheckPaid,
   markTokenCompleted,
+  placesOf,
   toQueueTokenRow,
   upsertQueueTokens,
 } from './queue-tokens.repository.js'
 export * from './recovery.js'
 export * from './redis-client.js'
 export { Reply, type ReplyCode } from './replies.js'
+export * from './sale.js'
 export { loadScripts, type ScriptDefinition } from './scripts.js'
 export * from './settings.js'
 export * from './ticket.js'

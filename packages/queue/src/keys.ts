@@ -28,6 +28,14 @@ export interface EventKeys {
   stream: string
   /** Held while one process rebuilds the queue from MySQL. */
   recovering: string
+  /**
+   * hash: the event's sale (SPEC §8) and queue settings as every script reads them:
+   * opensAt, closesAt, preQueueFrom (ms), paused, soldOut, drawn, prequeueLast and the
+   * per-event overrides maxActive, admitPerSecond, activeTtlMs, waitingIdleMs.
+   */
+  sale: string
+  /** Held while one process draws the pre-queue's order. */
+  drawing: string
   /** Prefix of token hashes: tokenKeyBase + token. */
   tokenKeyBase: string
   token(token: string): string
@@ -54,6 +62,8 @@ export function eventKeys(prefix: string, eventId: number): EventKeys {
     admitted: `${base}:admitted`,
     stream: `${base}:mirror`,
     recovering: `${base}:recovering`,
+    sale: `${base}:sale`,
+    drawing: `${base}:drawing`,
     tokenKeyBase,
     token: (token: string) => `${tokenKeyBase}${token}`,
     sseStreams: (token: string) => `${base}:sse:${token}`,

@@ -27,6 +27,50 @@ export async function beginNextEpoch(db: Kysely<Database>, eventId: number): Pro
   })
 }
 
+/** Whether the event is sold out, kept here so it outlives Redis (see sale.ts). */
+export async function recordSoldOut(db: Kysely<Database>, eventId: number, soldOut: boolean): Promise<void> {
+  await db
+    .insertInto('QUEUE_EPOCH')
+    .values({ event_id: eventId, epoch: 0, sold_out: soldOut ? 1 : 0 })
+    .onDuplicateKeyUpdate({ sold_out: soldOut ? 1 : 0 })
+    .execute()
+}
+
+/**
+ * Inside the draw's transaction: the epoch row locked for update (no rebuild can
+ * start meanwhile, no other copy can record a draw) and when the pre-queue was drawn.
+ */
+export async function lockEpochForDraw(
+  trx: Transaction<Database>,
+  eventId: number,
+): Promise<{ epoch: number; drawnAt: Date | null }> {
+  const row = await trx
+    .selectFrom('QUEUE_EPOCH')
+    .select(['epoch', 'drawn_at'])
+    .where('event_id', '=', eventId)
+    .forUpdate()
+    .executeTakeFirst()
+  return { epoch: row?.epoch ?? 0, drawnAt: row?.drawn_at ?? null }
+}
+
+export async function recordDrawn(trx: Transaction<Database>, eventId: number): Promise<void> {
+  await trx
+    .updateTable('QUEUE_EPOCH')
+    .set({ drawn_at: sql`CURRENT_TIMESTAMP(3)` })
+    .where('event_id', '=', eventId)
+    .execute()
+}
+
+/** When the event's pre-queue was drawn (null: not yet). */
+export async function drawnAt(db: Kysely<Database>, eventId: number): Promise<Date | null> {
+  const row = await db
+    .selectFrom('QUEUE_EPOCH')
+    .select('drawn_at')
+    .where('event_id', '=', eventId)
+    .executeTakeFirst()
+  return row?.drawn_at ?? null
+}
+
 /**
  * Inside a writing transaction: the event's current epoch, with the row held
  * in share mode until commit so no rebuild can start its next epoch meanwhile.

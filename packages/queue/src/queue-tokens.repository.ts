@@ -55,6 +55,8 @@ export async function upsertQueueTokens(db: DbExecutor, states: TokenState[]): P
     .insertInto('QUEUE_TOKEN')
     .values(states.map(toQueueTokenRow))
     .onDuplicateKeyUpdate({
+      // The pre-queue draw changes places (draw-4.lua); nothing else does.
+      position: sql`IF(${newer}, VALUES(position), position)`,
       status: sql`IF(${newer}, VALUES(status), status)`,
       reason: sql`IF(${newer}, VALUES(reason), reason)`,
       ready_at: sql`IF(${newer}, VALUES(ready_at), ready_at)`,
@@ -67,14 +69,20 @@ export async function upsertQueueTokens(db: DbExecutor, states: TokenState[]): P
 const isLive = (state: TokenState) => state.status === 'WAITING' || state.status === 'READY'
 
 /**
+ * Which of an account's tokens is newer: issued later (Redis clock), then the higher
+ * place. Not the place alone, because the pre-queue draw reorders places.
+ */
+const newer = (a: { issuedAt: number; place: number }, b: { issuedAt: number; place: number }) =>
+  a.issuedAt > b.issuedAt || (a.issuedAt === b.issuedAt && a.place > b.place)
+
+/**
  * Writes Redis-read token states of one event (newest per token) so that the
  * table keeps at most one live token per (account, event), which its UNIQUE
  * key demands, whatever order writers commit in. Redis never holds two live
- * tokens of one account, and a newer token always has a higher place, so the
- * live token with the highest place is the account's real one: a live row with
- * a lower place is marked EXPIRED here (its own expiry record, with a higher
- * version and the reason, lands later and completes it), and a live state with
- * a lower place than an existing live row is written as EXPIRED.
+ * tokens of one account, so the account's newest live token (see `newer`) is its
+ * real one: an older live row is marked EXPIRED here (its own expiry record, with a higher
+ * version and the reason, lands later and completes it), and a live state older
+ * than an existing live row is written as EXPIRED.
  * The rows of the accounts concerned are locked first (FOR UPDATE), so
  * concurrent writers serialise; two first inserts for one account still race
  * on the UNIQUE key, which `retryTokenWrite` resolves by running again.
@@ -88,7 +96,7 @@ export async function writeTokenStates(
   for (const state of states) {
     if (!isLive(state)) continue
     const seen = winners.get(state.accountId)
-    if (!seen || state.place > seen.place) winners.set(state.accountId, state)
+    if (!seen || newer(state, seen)) winners.set(state.accountId, state)
   }
   const demoted = new Set<string>()
   for (const state of states) {
@@ -97,7 +105,7 @@ export async function writeTokenStates(
   if (winners.size > 0) {
     const existing = await trx
       .selectFrom('QUEUE_TOKEN')
-      .select(['token', 'account_id', 'position'])
+      .select(['token', 'account_id', 'position', 'issued_at'])
       .where('event_id', '=', eventId)
       .where('live_account_id', 'in', [...winners.keys()])
       .forUpdate()
@@ -106,7 +114,8 @@ export async function writeTokenStates(
     for (const row of existing) {
       const winner = winners.get(row.account_id)
       if (!winner || winner.token === row.token) continue
-      if (row.position < winner.place) superseded.push(row.token)
+      if (newer(winner, { issuedAt: row.issued_at.getTime(), place: row.position }))
+        superseded.push(row.token)
       else demoted.add(winner.token)
     }
     if (superseded.length > 0) {
@@ -162,6 +171,58 @@ export async function highestPlace(db: DbExecutor, eventId: number): Promise<num
     .where('event_id', '=', eventId)
     .executeTakeFirst()
   return Number(row?.maxPlace ?? 0)
+}
+
+/** The highest provisional place handed out before the sale opened: the pre-queue's last. */
+export async function highestPlaceIssuedBefore(
+  db: DbExecutor,
+  eventId: number,
+  before: Date,
+): Promise<number> {
+  const row = await db
+    .selectFrom('QUEUE_TOKEN')
+    .select(sql<number | null>`MAX(position)`.as('maxPlace'))
+    .where('event_id', '=', eventId)
+    .where('issued_at', '<', before)
+    .executeTakeFirst()
+  return Number(row?.maxPlace ?? 0)
+}
+
+/** Places in QUEUE_TOKEN of these tokens (the drawn order, once recorded). */
+export async function placesOf(db: DbExecutor, tokens: string[]): Promise<Map<string, number>> {
+  const places = new Map<string, number>()
+  for (let start = 0; start < tokens.length; start += 1_000) {
+    const rows = await db
+      .selectFrom('QUEUE_TOKEN')
+      .select(['token', 'position'])
+      .where('token', 'in', tokens.slice(start, start + 1_000))
+      .execute()
+    for (const row of rows) places.set(row.token, row.position)
+  }
+  return places
+}
+
+/** Inside the draw's transaction: gives each token its drawn place. */
+export async function recordDrawnPlaces(
+  trx: Transaction<Database>,
+  places: Array<[string, number]>,
+): Promise<void> {
+  for (let start = 0; start < places.length; start += 1_000) {
+    const chunk = places.slice(start, start + 1_000)
+    const cases = sql.join(
+      chunk.map(([token, place]) => sql`WHEN ${token} THEN ${place}`),
+      sql` `,
+    )
+    await trx
+      .updateTable('QUEUE_TOKEN')
+      .set({ position: sql`CASE token ${cases} END` })
+      .where(
+        'token',
+        'in',
+        chunk.map(([token]) => token),
+      )
+      .execute()
+  }
 }
 
 /**

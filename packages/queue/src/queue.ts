@@ -3,9 +3,11 @@ import { AppError } from '@concert/shared'
 import type { Kysely } from 'kysely'
 import { DurableTickets } from './durable-tickets.js'
 import { type EventKeys, eventKeys } from './keys.js'
+import { PreQueueDraw } from './pre-queue-draw.js'
 import { QueueRecovery, type RecoverySummary } from './recovery.js'
 import type { RedisClient } from './redis-client.js'
 import { needsRecovery, Reply, replyCode, type ScriptReply } from './replies.js'
+import type { SaleState } from './sale.js'
 import { defineQueueCommands, type ExpiryKeys } from './scripts.js'
 import { DEFAULT_QUEUE_TUNING, type QueueSettings, type QueueTuning } from './settings.js'
 import { toFacts, toTicket } from './ticket.js'
@@ -29,6 +31,12 @@ export interface AdmitResult {
   abandoned: number
   active: number
   waiting: number
+  /** The sale's state (SPEC §8) at this tick. */
+  state: SaleState
+  /** WAITING tickets ended because the event sold out or its sale closed. */
+  ended: number
+  /** Pre-queue tokens placed by the draw this tick ran (0 mostly). */
+  drawn: number
 }
 
 export type VerifyResult =
@@ -46,6 +54,7 @@ export type ClaimResult =
  */
 export class QueueService {
   readonly recovery: QueueRecovery
+  private readonly preQueue: PreQueueDraw
   private readonly durable: DurableTickets
   private readonly redis: RedisClient
   private readonly prefix: string
@@ -59,6 +68,7 @@ export class QueueService {
     this.tuning = { ...DEFAULT_QUEUE_TUNING, ...options.tuning }
     defineQueueCommands(this.redis)
     this.durable = new DurableTickets({ db: options.db })
+    this.preQueue = new PreQueueDraw(options.redis, options.db)
     this.recovery = new QueueRecovery({
       redis: options.redis,
       db: options.db,
@@ -118,6 +128,7 @@ export class QueueService {
         k.stream,
         k.admitted,
         k.bucket,
+        k.sale,
         k.tokenKeyBase,
         newToken(eventId),
         accountId,
@@ -126,10 +137,21 @@ export class QueueService {
       ),
     )
     if (!reply) throw new AppError('EVENT_NOT_FOUND', `event ${eventId} does not exist`)
-    if (replyCode(reply) === Reply.BACKLOG) {
-      throw new AppError('SERVICE_UNAVAILABLE', 'the queue is busy recording places; join again shortly', {
-        retryAfter: 2,
-      })
+    switch (replyCode(reply)) {
+      case Reply.BACKLOG:
+        throw new AppError('SERVICE_UNAVAILABLE', 'the queue is busy recording places; join again shortly', {
+          retryAfter: 2,
+        })
+      case Reply.SALE_NOT_OPEN: {
+        const opensAt = new Date(Number(reply[1])).toISOString()
+        throw new AppError('SALE_NOT_OPEN', `the queue for event ${eventId} opens at ${opensAt}`, {
+          extensions: { opensAt },
+        })
+      }
+      case Reply.SOLD_OUT:
+        throw new AppError('EVENT_SOLD_OUT', `event ${eventId} is sold out`)
+      case Reply.SALE_CLOSED:
+        throw new AppError('SALE_CLOSED', `the sale of event ${eventId} is closed`)
     }
     const fields = pairs(reply, 1)
     const state = toTokenState(fields)
@@ -153,6 +175,7 @@ export class QueueService {
         k.heartbeat,
         k.admitted,
         k.bucket,
+        k.sale,
         token,
         options.touch ? '1' : '0',
       ),
@@ -160,7 +183,7 @@ export class QueueService {
     return !reply || replyCode(reply) === Reply.MISSING ? undefined : this.ticket(reply)
   }
 
-  /** One admission tick for the event (expire, sweep, admit); see admit-8.lua. */
+  /** One admission tick for the event (expire, sweep, end a sold-out queue, admit, draw); see admit-9.lua. */
   async admit(eventId: number): Promise<AdmitResult> {
     const k = this.keys(eventId)
     const s = this.settings
@@ -174,6 +197,7 @@ export class QueueService {
         k.bucket,
         k.admitted,
         k.stream,
+        k.sale,
         k.tokenKeyBase,
         s.maxActive,
         s.admitPerSecond,
@@ -185,9 +209,13 @@ export class QueueService {
       ),
     )
     const [admitted = 0, timedOut = 0, abandoned = 0, active = 0, waiting = 0] = (reply ?? [])
-      .slice(1)
+      .slice(1, 6)
       .map(Number)
-    return { admitted, timedOut, abandoned, active, waiting }
+    const state = (reply?.[6] ?? 'OPEN') as SaleState
+    const ended = Number(reply?.[7] ?? 0)
+    // The sale has opened and its pre-queue waits: draw it (once, whichever copy gets here first).
+    const drawn = Number(reply?.[8] ?? 0) === 1 ? await this.preQueue.drawIfDue(k) : 0
+    return { admitted, timedOut, abandoned, active, waiting, state, ended, drawn }
   }
 
   /** Leaves the queue (or gives a READY slot back). */

@@ -4,9 +4,10 @@ import type { Kysely } from 'kysely'
 import { type EventKeys, eventKeys } from './keys.js'
 import { withLock } from './lock.js'
 import { beginNextEpoch } from './queue-epochs.repository.js'
-import { findTokensToRestore, highestPlace } from './queue-tokens.repository.js'
+import { findTokensToRestore, highestPlace, highestPlaceIssuedBefore } from './queue-tokens.repository.js'
 import type { RedisClient } from './redis-client.js'
 import { Reply, replyCode } from './replies.js'
+import { loadSaleSettings, publishSaleSettings } from './sale.js'
 import { defineQueueCommands } from './scripts.js'
 import { DEFAULT_QUEUE_TUNING } from './settings.js'
 import { tokenFieldValues } from './token-state.js'
@@ -96,6 +97,7 @@ export class QueueRecovery {
     // The fence: from here on no write read from the lost Redis can commit, so
     // what is read next is final for the old epoch (see queue-epochs.repository.ts).
     const epoch = await beginNextEpoch(db, eventId)
+    await this.restoreSale(keys)
     const states = await findTokensToRestore(db, eventId, new Date(Date.now() - retentionSeconds * 1000))
     const maxPlace = await highestPlace(db, eventId)
 
@@ -126,6 +128,22 @@ export class QueueRecovery {
       if (replyCode(reply) === Reply.NOT_OWNER) return undefined
     }
     return summary
+  }
+
+  /** The sale settings, and the pre-queue's facts: drawn (recorded in MySQL), or its last provisional place. */
+  private async restoreSale(keys: EventKeys): Promise<void> {
+    const { db, redis } = this.options
+    const sale = await loadSaleSettings(db, keys.eventId)
+    if (!sale) return
+    await publishSaleSettings(redis, keys, sale)
+    const prequeueLast =
+      sale.opensAt && !sale.drawnAt ? await highestPlaceIssuedBefore(db, keys.eventId, sale.opensAt) : 0
+    const multi = redis.multi()
+    if (sale.drawnAt) multi.hset(keys.sale, 'drawn', '1')
+    else multi.hdel(keys.sale, 'drawn')
+    if (prequeueLast > 0) multi.hset(keys.sale, 'prequeueLast', String(prequeueLast))
+    else multi.hdel(keys.sale, 'prequeueLast')
+    await multi.exec()
   }
 
   private async waitForMarker(keys: EventKeys, timeoutMs = 10_000): Promise<void> {

@@ -18,6 +18,10 @@ export const Reply = {
   NOT_OWNER: 'NOT_OWNER',
   /** The mirror is too far behind (MySQL slow or down): refuse new work rather than grow what a Redis loss would undo. */
   BACKLOG: 'BACKLOG',
+  /** SPEC §8 join refusals: before the pre-queue opens, after sell-out, after the sale closed. */
+  SALE_NOT_OPEN: 'SALE_NOT_OPEN',
+  SOLD_OUT: 'SOLD_OUT',
+  SALE_CLOSED: 'SALE_CLOSED',
 } as const
 
 export type ReplyCode = (typeof Reply)[keyof typeof Reply]

@@ -13,13 +13,14 @@ import { TOKEN_FIELDS } from './token-state.js'
  * their one TypeScript definition.
  */
 const SCRIPT_FILES = [
-  'admit-8',
+  'admit-9',
   'claim-3',
   'complete-7',
+  'draw-4',
   'extend-lock-1',
-  'join-8',
+  'join-9',
   'leave-7',
-  'poll-6',
+  'poll-7',
   'release-claim-1',
   'restore-7',
   'unlock-1',
@@ -105,6 +106,7 @@ declare module 'ioredis' {
       stream: string,
       admitted: string,
       bucket: string,
+      sale: string,
       tokenKeyBase: string,
       token: string,
       accountId: string,
@@ -118,6 +120,7 @@ declare module 'ioredis' {
       heartbeat: string,
       admitted: string,
       bucket: string,
+      sale: string,
       token: string,
       touch: '0' | '1',
     ): Result<ScriptReply, Context>
@@ -130,6 +133,7 @@ declare module 'ioredis' {
       bucket: string,
       admitted: string,
       stream: string,
+      sale: string,
       tokenKeyBase: string,
       maxActive: Arg,
       admitPerSecond: Arg,
@@ -154,6 +158,14 @@ declare module 'ioredis' {
       ...args: [...ExpiryKeys, token: string, owner: string, completedAt: Arg, retentionSeconds: Arg]
     ): Result<ScriptReply, Context>
     queueUnlock(lockKey: string, owner: string): Result<ScriptReply, Context>
+    queueDraw(
+      marker: string,
+      waiting: string,
+      sale: string,
+      stream: string,
+      tokenKeyBase: string,
+      ...tokenPlaces: string[]
+    ): Result<ScriptReply, Context>
     queueExtendLock(lockKey: string, owner: string, ttlMs: Arg): Result<ScriptReply, Context>
     queueRestore(
       marker: string,

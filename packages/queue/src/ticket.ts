@@ -1,4 +1,5 @@
 import type { QueueTokenStatus } from '@concert/db'
+import type { SaleState } from './sale.js'
 import type { Ticket } from './ticket-schema.js'
 import { optionalNumber, type TokenState } from './token-state.js'
 
@@ -9,6 +10,13 @@ export interface QueueFacts {
   now: number
   admittedLastMinute: number
   firstAdmitAt: number | null
+  /** The sale's state (SPEC §8); OPEN when the event has no sale settings. */
+  saleState?: SaleState
+  /** When the sale opens (ms), if it has an opening. */
+  opensAt?: number | null
+  /** The event's own admission rate and idle window, when set (they override the defaults). */
+  admitPerSecond?: number | null
+  waitingIdleMs?: number | null
 }
 
 export function toFacts(fields: Record<string, string>): QueueFacts {
@@ -17,6 +25,10 @@ export function toFacts(fields: Record<string, string>): QueueFacts {
     now: Number(fields._now),
     admittedLastMinute: Number(fields._admitted60 ?? 0),
     firstAdmitAt: optionalNumber(fields._firstAdmitAt),
+    saleState: (fields._state || 'OPEN') as SaleState,
+    opensAt: optionalNumber(fields._opensAt),
+    admitPerSecond: optionalNumber(fields._rate),
+    waitingIdleMs: optionalNumber(fields._idleMs),
   }
 }
 
@@ -51,21 +63,27 @@ export function toTicket(
   settings: { admitPerSecond: number; waitingIdleSeconds: number },
 ): Ticket {
   const waiting = state.status === 'WAITING'
+  const queueState = facts.saleState ?? 'OPEN'
+  // In the pre-queue nobody has a place yet: the draw at opening gives them one.
+  const placed = !(waiting && queueState === 'PRE_QUEUE')
   const position = waiting && facts.rank !== null ? facts.rank + 1 : 0
+  const admitPerSecond = facts.admitPerSecond ?? settings.admitPerSecond
+  const waitingIdleSeconds = facts.waitingIdleMs ? facts.waitingIdleMs / 1000 : settings.waitingIdleSeconds
   return {
     token: state.token,
     accountId: state.accountId,
     eventId: state.eventId,
     status: state.status,
-    position,
+    position: placed ? position : null,
     // SPEC §4: people ahead ÷ the observed admission rate.
-    estimatedWaitSeconds: waiting
-      ? Math.ceil((position - 1) / observedRate(facts, settings.admitPerSecond))
-      : null,
+    estimatedWaitSeconds:
+      waiting && placed ? Math.ceil((position - 1) / observedRate(facts, admitPerSecond)) : null,
     issuedAt: iso(state.issuedAt) ?? '',
     readyAt: iso(state.readyAt),
     expiresAt: iso(state.expiresAt),
     reason: state.reason,
-    pollAfterMs: pollAfterMs(state.status, position, settings.waitingIdleSeconds),
+    pollAfterMs: pollAfterMs(state.status, placed ? position : 1, waitingIdleSeconds),
+    queueState,
+    opensAt: iso(facts.opensAt ?? null),
   }
 }

@@ -30,6 +30,9 @@ export const ERROR_STATUS = {
   ACCOUNT_EXISTS: 409,
   SEAT_LOCKED: 409,
   TOKEN_BUSY: 409,
+  SALE_NOT_OPEN: 409,
+  EVENT_SOLD_OUT: 409,
+  SALE_CLOSED: 409,
   SEAT_ALREADY_RESERVED: 409,
   IDEMPOTENCY_KEY_IN_USE: 409,
   VENUE_NAME_TAKEN: 409,
@@ -74,6 +77,9 @@ const TITLES: Record<ErrorCode, string> = {
   ACCOUNT_EXISTS: 'Account already exists',
   SEAT_LOCKED: 'Seat is being reserved by another user',
   TOKEN_BUSY: 'Another payment with this queue token is in progress',
+  SALE_NOT_OPEN: 'The sale has not opened yet',
+  EVENT_SOLD_OUT: 'Sold out',
+  SALE_CLOSED: 'The sale is closed',
   SEAT_ALREADY_RESERVED: 'Seat already reserved',
   IDEMPOTENCY_KEY_IN_USE: 'Idempotency key already used with another request',
   VENUE_NAME_TAKEN: 'Venue name already in use',
@@ -96,16 +102,19 @@ export class AppError extends Error {
   readonly title: string
   /** Seconds; sent as Retry-After on 429 and 503. */
   readonly retryAfter: number | undefined
+  /** Extra members of the problem body (RFC 9457 extensions), e.g. `opensAt`. */
+  readonly extensions: Record<string, unknown> | undefined
 
   constructor(
     readonly code: ErrorCode,
     detail?: string,
-    options: { retryAfter?: number; cause?: unknown } = {},
+    options: { retryAfter?: number; cause?: unknown; extensions?: Record<string, unknown> } = {},
   ) {
     super(detail ?? TITLES[code], { cause: options.cause })
     this.status = ERROR_STATUS[code]
     this.title = TITLES[code]
     this.retryAfter = options.retryAfter
+    this.extensions = options.extensions
   }
 }
 
@@ -130,6 +139,7 @@ export type Problem = Static<typeof ProblemSchema> & { code: ErrorCode }
 
 export function toProblem(error: AppError): Problem {
   return {
+    ...error.extensions,
     type: `https://errors.concert.example/${error.code.toLowerCase().replaceAll('_', '-')}`,
     title: error.title,
     status: error.status,

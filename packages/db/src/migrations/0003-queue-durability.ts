@@ -2,7 +2,8 @@ import { type Kysely, sql } from 'kysely'
 
 /**
  * Fencing and uniqueness for the queue's durable copy:
- * - QUEUE_EPOCH: one row per event, bumped by every rebuild of its queue. Redis
+ * - QUEUE_EPOCH: the facts of an event's queue that must outlive Redis: the epoch,
+ *   bumped by every rebuild of its queue; when its pre-queue was drawn; sold out. Redis
  *   carries the epoch in the event's marker and in every mirror record; a write
  *   from an older epoch (read from Redis before it lost its data) is refused, so
  *   it can never land after a rebuild has read QUEUE_TOKEN.
@@ -15,6 +16,10 @@ export async function up(db: Kysely<any>): Promise<void> {
     .createTable('QUEUE_EPOCH')
     .addColumn('event_id', 'bigint', (c) => c.primaryKey())
     .addColumn('epoch', 'integer', (c) => c.notNull().defaultTo(0))
+    // When the pre-queue's order was drawn (committed before it is shown to anyone).
+    .addColumn('drawn_at', sql`timestamp(3)`)
+    // 1 while no seat of the event's on-sale shows is left (SPEC §8 SOLD_OUT).
+    .addColumn('sold_out', 'boolean', (c) => c.notNull().defaultTo(false))
     .execute()
   await sql`ALTER TABLE QUEUE_TOKEN ADD COLUMN live_account_id varchar(64)
     GENERATED ALWAYS AS (IF(status IN ('WAITING', 'READY'), account_id, NULL)) STORED`.execute(db)

@@ -1,3 +1,5 @@
+import type { Generated } from 'kysely'
+
 /**
  * QUEUE_EPOCH: how many times an event's Redis queue has been (re)built from
  * MySQL. Mirror writes carry the epoch they were read in and are refused once
@@ -6,4 +8,8 @@
 export interface QueueEpochTable {
   event_id: number
   epoch: number
+  /** When the pre-queue's order was drawn; NULL before (SPEC §8). */
+  drawn_at: Date | null
+  /** 1 while no seat of the event's on-sale shows is left (TINYINT(1)). */
+  sold_out: Generated<number>
 }

@@ -6,7 +6,14 @@ import type { ColumnType, Generated, Insertable, Selectable, Updateable } from '
  * and the API's TypeBox schemas (`@concert/queue`'s TicketSchema) all follow them.
  */
 export const QUEUE_TOKEN_STATUSES = ['WAITING', 'READY', 'EXPIRED'] as const
-export const QUEUE_EXPIRY_REASONS = ['COMPLETED', 'TIMEOUT', 'ABANDONED', 'LEFT'] as const
+export const QUEUE_EXPIRY_REASONS = [
+  'COMPLETED',
+  'TIMEOUT',
+  'ABANDONED',
+  'LEFT',
+  'SOLD_OUT',
+  'SALE_CLOSED',
+] as const
 
 export type QueueTokenStatus = (typeof QUEUE_TOKEN_STATUSES)[number]
 export type QueueExpiryReason = (typeof QUEUE_EXPIRY_REASONS)[number]

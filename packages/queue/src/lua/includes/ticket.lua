@@ -1,7 +1,10 @@
+--- @include "sale"
+
 -- A ticket reply: a reply code, then the token hash as field/value pairs,
--- then the live facts the client needs (rank among waiters, server time and
--- the admissions of the last minute for the ETA). One round trip in all.
-local function ticketReply(code, tokenKey, token, waitingKey, admittedKey, bucketKey, now)
+-- then the live facts the client needs (rank among waiters, server time, the
+-- admissions of the last minute for the ETA, the sale's state and opening, the
+-- event's own rate and idle window when set). One round trip in all.
+local function ticketReply(code, tokenKey, token, waitingKey, admittedKey, bucketKey, now, s)
   local reply = { code }
   local fields = redis.call('HGETALL', tokenKey)
   for i = 1, #fields do reply[#reply + 1] = fields[i] end
@@ -14,5 +17,13 @@ local function ticketReply(code, tokenKey, token, waitingKey, admittedKey, bucke
   reply[#reply + 1] = tostring(redis.call('ZCOUNT', admittedKey, now - 60000, '+inf'))
   reply[#reply + 1] = '_firstAdmitAt'
   reply[#reply + 1] = redis.call('HGET', bucketKey, 'firstAdmitAt') or ''
+  reply[#reply + 1] = '_state'
+  reply[#reply + 1] = saleState(s, now)
+  reply[#reply + 1] = '_opensAt'
+  reply[#reply + 1] = s.opensAt or ''
+  reply[#reply + 1] = '_rate'
+  reply[#reply + 1] = s.admitPerSecond or ''
+  reply[#reply + 1] = '_idleMs'
+  reply[#reply + 1] = s.waitingIdleMs or ''
   return reply
 end

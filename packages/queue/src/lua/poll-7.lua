@@ -8,6 +8,7 @@
   KEYS[4] heartbeat
   KEYS[5] admitted
   KEYS[6] bucket
+  KEYS[7] sale       the event's sale settings (state, opening, per-event rate)
 
   ARGV[1] token
   ARGV[2] '1' to record a heartbeat, '0' to only read
@@ -23,4 +24,4 @@ local now = nowMs()
 if ARGV[2] == '1' and redis.call('HGET', KEYS[2], 'status') == 'WAITING' then
   redis.call('ZADD', KEYS[4], 'XX', now, ARGV[1])
 end
-return ticketReply(R.OK, KEYS[2], ARGV[1], KEYS[3], KEYS[5], KEYS[6], now)
+return ticketReply(R.OK, KEYS[2], ARGV[1], KEYS[3], KEYS[5], KEYS[6], now, readSale(KEYS[7]))

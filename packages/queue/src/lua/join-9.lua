@@ -9,6 +9,7 @@
   KEYS[6] stream     mirror stream
   KEYS[7] admitted   zset token -> admitted at (ms), last minute
   KEYS[8] bucket     admission token bucket
+  KEYS[9] sale       the event's sale settings (SPEC §8)
 
   ARGV[1] token-key base ("<prefix>{q:<eventId>}:t:"; token hashes share the hash tag)
   ARGV[2] new token
@@ -20,15 +21,22 @@
   The reply also carries '_epoch' (the marker's value): the joining request
   makes the ticket durable in MySQL under that epoch before answering.
 
-  Returns {R.RECOVER}, {R.BACKLOG}, or a ticket reply whose code is R.CREATED or R.EXISTING.
+  A new token is issued only while the sale takes joins (PRE_QUEUE, OPEN, PAUSED);
+  during the pre-queue its place is provisional (the draw at opening reorders
+  places 1..prequeueLast), and the highest such place is kept as prequeueLast.
+
+  Returns {R.RECOVER}, {R.BACKLOG}, {R.SALE_NOT_OPEN, opensAt}, {R.SOLD_OUT},
+  {R.SALE_CLOSED}, or a ticket reply whose code is R.CREATED or R.EXISTING.
 ]]
 --- @include "now"
 --- @include "mirror"
 --- @include "ticket"
+--- @include "sale"
 
 local epoch = redis.call('GET', KEYS[1])
 if not epoch then return { R.RECOVER } end
 local now = nowMs()
+local s = readSale(KEYS[9])
 
 local existing = redis.call('HGET', KEYS[5], ARGV[3])
 if existing then
@@ -36,7 +44,7 @@ if existing then
   local status = redis.call('HGET', existingKey, 'status')
   if status == 'WAITING' or status == 'READY' then
     if status == 'WAITING' then redis.call('ZADD', KEYS[4], 'XX', now, existing) end
-    local reply = ticketReply(R.EXISTING, existingKey, existing, KEYS[3], KEYS[7], KEYS[8], now)
+    local reply = ticketReply(R.EXISTING, existingKey, existing, KEYS[3], KEYS[7], KEYS[8], now, s)
     reply[#reply + 1] = '_epoch'
     reply[#reply + 1] = epoch
     return reply
@@ -44,8 +52,13 @@ if existing then
   redis.call('HDEL', KEYS[5], ARGV[3])
 end
 
+local state = saleState(s, now)
+if state == 'SCHEDULED' then return { R.SALE_NOT_OPEN, s.opensAt or '' } end
+if state == 'SOLD_OUT' then return { R.SOLD_OUT } end
+if state == 'CLOSED' then return { R.SALE_CLOSED } end
 if redis.call('XLEN', KEYS[6]) >= tonumber(ARGV[5]) then return { R.BACKLOG } end
 local place = redis.call('INCR', KEYS[2])
+if state == 'PRE_QUEUE' and now < tonumber(s.opensAt) then redis.call('HSET', KEYS[9], 'prequeueLast', place) end
 local tokenKey = ARGV[1] .. ARGV[2]
 redis.call('HSET', tokenKey, 'token', ARGV[2], 'accountId', ARGV[3], 'eventId', ARGV[4], 'place', place,
   'status', 'WAITING', 'issuedAt', now, 'v', 0)
@@ -53,7 +66,7 @@ redis.call('ZADD', KEYS[3], place, ARGV[2])
 redis.call('ZADD', KEYS[4], now, ARGV[2])
 redis.call('HSET', KEYS[5], ARGV[3], ARGV[2])
 mirror({ stream = KEYS[6], epoch = epoch }, tokenKey)
-local reply = ticketReply(R.CREATED, tokenKey, ARGV[2], KEYS[3], KEYS[7], KEYS[8], now)
+local reply = ticketReply(R.CREATED, tokenKey, ARGV[2], KEYS[3], KEYS[7], KEYS[8], now, s)
 reply[#reply + 1] = '_epoch'
 reply[#reply + 1] = epoch
 return reply

@@ -1,5 +1,9 @@
 --[[
   One admission tick for an event; every gateway copy calls it on a timer.
+  The event's sale settings (KEYS[9]) decide what the tick may do (SPEC §8):
+  only an OPEN sale admits; SOLD_OUT and CLOSED end every WAITING ticket (reason
+  SOLD_OUT / SALE_CLOSED, a batch per tick); per-event overrides of the rate,
+  cap, READY window and idle window replace the defaults passed in ARGV.
   1. READY tokens past their expiry become EXPIRED (TIMEOUT), freeing slots,
      unless a payment holds a live claim on them.
   2. WAITING tokens without a heartbeat for waitingIdleMs become EXPIRED (ABANDONED).
@@ -17,22 +21,26 @@
   KEYS[6] bucket     hash tokens, ts, firstAdmitAt
   KEYS[7] admitted
   KEYS[8] stream
+  KEYS[9] sale       the event's sale settings
 
   ARGV[1] token-key base
-  ARGV[2] maxActive
-  ARGV[3] admitPerSecond
-  ARGV[4] activeTtlMs
-  ARGV[5] waitingIdleMs
+  ARGV[2] maxActive       (default; the event's maxActive wins)
+  ARGV[3] admitPerSecond  (default; likewise)
+  ARGV[4] activeTtlMs     (default; likewise)
+  ARGV[5] waitingIdleMs   (default; likewise)
   ARGV[6] retention seconds for EXPIRED tokens
   ARGV[7] most tokens to move per step (bounds the script's run time)
   ARGV[8] mirror backlog bound: while the stream holds this many unmirrored
           entries (MySQL is behind or down), nobody is admitted, so what a
           Redis loss could undo stays bounded
 
-  Returns {R.OK, admitted, timedOut, abandoned, activeCount, waitingCount}, or {R.RECOVER}.
+  Returns {R.OK, admitted, timedOut, abandoned, activeCount, waitingCount, state, ended,
+  drawDue} (ended: WAITING tickets ended by sell-out or closing; drawDue: 1 when the
+  sale has opened and its pre-queue waits for the draw), or {R.RECOVER}.
 ]]
 --- @include "now"
 --- @include "expire"
+--- @include "sale"
 
 local epoch = redis.call('GET', KEYS[1])
 if not epoch then return { R.RECOVER } end
@@ -40,10 +48,12 @@ local now = nowMs()
 local k = { waiting = KEYS[2], heartbeat = KEYS[3], active = KEYS[4], accounts = KEYS[5], stream = KEYS[8],
   epoch = epoch }
 local base = ARGV[1]
-local maxActive = tonumber(ARGV[2])
-local rate = tonumber(ARGV[3])
-local ttl = tonumber(ARGV[4])
-local idle = tonumber(ARGV[5])
+local s = readSale(KEYS[9])
+local state = saleState(s, now)
+local maxActive = saleSetting(s, 'maxActive', ARGV[2])
+local rate = saleSetting(s, 'admitPerSecond', ARGV[3])
+local ttl = saleSetting(s, 'activeTtlMs', ARGV[4])
+local idle = saleSetting(s, 'waitingIdleMs', ARGV[5])
 local retention = tonumber(ARGV[6])
 local batch = tonumber(ARGV[7])
 
@@ -64,6 +74,14 @@ for i = 1, #idleTokens do
   expireToken(k, base .. idleTokens[i], idleTokens[i], 'ABANDONED', now, retention)
 end
 
+local ended = 0
+if state == 'SOLD_OUT' or state == 'CLOSED' then
+  local reason = state == 'SOLD_OUT' and 'SOLD_OUT' or 'SALE_CLOSED'
+  local gone = redis.call('ZRANGE', KEYS[2], 0, batch - 1)
+  for i = 1, #gone do expireToken(k, base .. gone[i], gone[i], reason, now, retention) end
+  ended = #gone
+end
+
 local bucket = redis.call('HMGET', KEYS[6], 'tokens', 'ts')
 local tokens = tonumber(bucket[1]) or 0
 local last = tonumber(bucket[2]) or now
@@ -71,6 +89,7 @@ tokens = math.min(math.max(rate, 1), tokens + math.max(0, now - last) * rate / 1
 
 local slots = maxActive - redis.call('ZCARD', KEYS[4])
 local want = math.min(math.floor(tokens), slots, batch)
+if state ~= 'OPEN' then want = 0 end
 if redis.call('XLEN', KEYS[8]) >= tonumber(ARGV[8]) then want = 0 end
 local admitted = 0
 if want > 0 then
@@ -91,8 +110,10 @@ if want > 0 then
 end
 -- The bucket saves up only while someone waits: an idle queue does not bank a burst
 -- for the next crowd, so admissions never run ahead of the configured rate.
-if redis.call('ZCARD', KEYS[2]) == 0 then tokens = 0 end
+if redis.call('ZCARD', KEYS[2]) == 0 or state ~= 'OPEN' then tokens = 0 end
 redis.call('HSET', KEYS[6], 'tokens', tostring(tokens), 'ts', now)
 redis.call('ZREMRANGEBYSCORE', KEYS[7], '-inf', now - 60000)
 
-return { R.OK, admitted, timedOut, #idleTokens, redis.call('ZCARD', KEYS[4]), redis.call('ZCARD', KEYS[2]) }
+local drawDue = (state == 'PRE_QUEUE' and s.opensAt and now >= tonumber(s.opensAt)) and 1 or 0
+return { R.OK, admitted, timedOut, #idleTokens, redis.call('ZCARD', KEYS[4]), redis.call('ZCARD', KEYS[2]), state,
+  ended, drawDue }
