@@ -1,4 +1,5 @@
-import { IdSchema } from '@concert/shared'
+import { SALE_STATES } from '@concert/queue'
+import { IdSchema, literalUnion } from '@concert/shared'
 import { type Static, type TSchema, Type } from 'typebox'
 
 /*
@@ -206,4 +207,47 @@ export const CreateScheduleBody = Type.Object(
 )
 export type CreateScheduleBody = Static<typeof CreateScheduleBody>
 
-export const adminSchemas = [AdminVenueSchema, AdminEventSchema, AdminScheduleSchema]
+/** PATCH /v1/admin/events/{eventId}/queue: admission, live (null: back to the QUEUE_* default). */
+export const QueueSettingsBody = Type.Object(
+  {
+    ...QueueOverrides.properties,
+    paused: Type.Optional(
+      Type.Boolean({ description: 'true: nobody is admitted; waiters keep their places' }),
+    ),
+  },
+  { additionalProperties: false, minProperties: 1 },
+)
+export type QueueSettingsBody = Static<typeof QueueSettingsBody>
+
+const Count = Type.Integer({ minimum: 0 })
+
+/** GET /v1/admin/events/{eventId}/queue (SPEC §7). */
+export const QueueStatusSchema = Type.Object(
+  {
+    state: literalUnion(SALE_STATES),
+    settings: Type.Object({
+      maxActive: Count,
+      admitPerSecond: Count,
+      activeTtlSeconds: Count,
+      waitingIdleSeconds: Count,
+      paused: Type.Boolean(),
+    }),
+    waiting: Count,
+    ready: Count,
+    admittedLastMinute: Count,
+    joinedTotal: Count,
+    completedTotal: Count,
+    abandonedTotal: Count,
+    timedOutTotal: Count,
+    leftTotal: Count,
+    seatsTotal: Count,
+    seatsSold: Count,
+    seatsLeft: Count,
+    oldestWaiterSeconds: Count,
+    mirrorLagSeconds: Type.Number({ minimum: 0 }),
+  },
+  { $id: 'QueueStatus' },
+)
+export type QueueStatusView = Static<typeof QueueStatusSchema>
+
+export const adminSchemas = [AdminVenueSchema, AdminEventSchema, AdminScheduleSchema, QueueStatusSchema]

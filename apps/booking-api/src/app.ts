@@ -11,6 +11,7 @@ import { bookingSchemas } from './schemas.js'
 import { AccountService } from './services/account.service.js'
 import { CatalogService } from './services/catalog.service.js'
 import { ReservationService } from './services/reservation.service.js'
+import { SaleService } from './services/sale.service.js'
 
 export interface BookingAppOptions {
   config: BookingConfig
@@ -39,7 +40,9 @@ export async function buildBookingApp({ config, logger }: BookingAppOptions): Pr
     catalogCacheMs: config.catalogCacheMs,
     seatMapCacheMs: config.seatMapCacheMs,
   })
+  const sale = new SaleService({ db: app.db, redis: app.redis, queue: app.queue, catalog, log: app.log })
   const reservations = new ReservationService({
+    sale,
     db: app.db,
     redis: app.redis,
     queue: app.queue,
@@ -53,6 +56,6 @@ export async function buildBookingApp({ config, logger }: BookingAppOptions): Pr
   await app.register(accountRoutes, { accounts })
   await app.register(catalogRoutes, { catalog })
   await app.register(reservationRoutes, { catalog, reservations })
-  await app.register(adminRoutes, { keys: config.adminApiKeys, catalog })
+  await app.register(adminRoutes, { keys: config.adminApiKeys, catalog, sale })
   return app
 }

@@ -4,6 +4,7 @@ export * from './mirror.js'
 export * from './pre-queue-draw.js'
 export * from './queue.js'
 export {
+  countTokenOutcomes,
   findTokensToRestore,
   fromQueueTokenRow,
   lockTokenAndCheckPaid,

@@ -147,6 +147,27 @@ export async function retryTokenWrite<T>(work: () => Promise<T>, attempts = 6): 
   }
 }
 
+/** How the event's tokens ended so far (QUEUE_TOKEN, so it survives Redis): for the operator's figures. */
+export async function countTokenOutcomes(
+  db: DbExecutor,
+  eventId: number,
+): Promise<{ joined: number; completed: number; abandoned: number; timedOut: number; left: number }> {
+  const rows = await db
+    .selectFrom('QUEUE_TOKEN')
+    .select(['reason', sql<number>`COUNT(*)`.as('n')])
+    .where('event_id', '=', eventId)
+    .groupBy('reason')
+    .execute()
+  const by = new Map(rows.map((row) => [row.reason, Number(row.n)]))
+  return {
+    joined: rows.reduce((sum, row) => sum + Number(row.n), 0),
+    completed: by.get('COMPLETED') ?? 0,
+    abandoned: by.get('ABANDONED') ?? 0,
+    timedOut: by.get('TIMEOUT') ?? 0,
+    left: by.get('LEFT') ?? 0,
+  }
+}
+
 /** What recovery rebuilds: live tokens and those EXPIRED since `expiredSince`, in place order. */
 export async function findTokensToRestore(
   db: DbExecutor,

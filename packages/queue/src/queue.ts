@@ -39,6 +39,17 @@ export interface AdmitResult {
   drawn: number
 }
 
+export interface QueueStatus {
+  state: SaleState
+  waiting: number
+  ready: number
+  admittedLastMinute: number
+  /** How long the head of the queue has waited. */
+  oldestWaiterSeconds: number
+  /** Age of the oldest token change not yet in QUEUE_TOKEN. */
+  mirrorLagSeconds: number
+}
+
 export type VerifyResult =
   | { found: false }
   | { found: true; state: TokenState /** Redis server time (ms) when read. */; now: number }
@@ -216,6 +227,26 @@ export class QueueService {
     // The sale has opened and its pre-queue waits: draw it (once, whichever copy gets here first).
     const drawn = Number(reply?.[8] ?? 0) === 1 ? await this.preQueue.drawIfDue(k) : 0
     return { admitted, timedOut, abandoned, active, waiting, state, ended, drawn }
+  }
+
+  /** The event's live figures from Redis (SPEC §7 queue status); undefined: no such event. */
+  async status(eventId: number): Promise<QueueStatus | undefined> {
+    const k = this.keys(eventId)
+    const reply = await this.withRecovery(eventId, () =>
+      this.redis.queueStatus(k.marker, k.waiting, k.active, k.admitted, k.sale, k.tokenKeyBase),
+    )
+    if (!reply) return undefined
+    const [, state, waiting, ready, admittedLastMinute, oldest, now] = reply
+    const [first] = await this.redis.xrange(k.stream, '-', '+', 'COUNT', 1)
+    const firstMs = first ? Number(first[0].split('-')[0]) : Number(now)
+    return {
+      state: state as SaleState,
+      waiting: Number(waiting),
+      ready: Number(ready),
+      admittedLastMinute: Number(admittedLastMinute),
+      oldestWaiterSeconds: oldest === '' ? 0 : Math.max(0, Math.floor((Number(now) - Number(oldest)) / 1000)),
+      mirrorLagSeconds: Math.max(0, (Number(now) - firstMs) / 1000),
+    }
   }
 
   /** Leaves the queue (or gives a READY slot back). */

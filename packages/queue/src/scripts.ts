@@ -23,6 +23,7 @@ const SCRIPT_FILES = [
   'poll-7',
   'release-claim-1',
   'restore-7',
+  'status-5',
   'unlock-1',
   'verify-2',
 ] as const
@@ -158,6 +159,14 @@ declare module 'ioredis' {
       ...args: [...ExpiryKeys, token: string, owner: string, completedAt: Arg, retentionSeconds: Arg]
     ): Result<ScriptReply, Context>
     queueUnlock(lockKey: string, owner: string): Result<ScriptReply, Context>
+    queueStatus(
+      marker: string,
+      waiting: string,
+      active: string,
+      admitted: string,
+      sale: string,
+      tokenKeyBase: string,
+    ): Result<ScriptReply, Context>
     queueDraw(
       marker: string,
       waiting: string,

@@ -118,6 +118,19 @@ export class CatalogService {
       .filter((row) => row.availableSeats > 0)
   }
 
+  /** Seats of the event's shows still on sale (not started in their venue's zone): all, and sold. */
+  async seatsOnSale(eventId: number, now: Date = new Date()): Promise<{ total: number; sold: number }> {
+    const rows = await listBookableSchedules(this.db, eventId, earliestLocalDate(now))
+    let total = 0
+    let sold = 0
+    for (const row of rows) {
+      if (!isOnSale(row, now)) continue
+      total += Number(row.totalSeats)
+      sold += Number(row.reservedSeats)
+    }
+    return { total, sold }
+  }
+
   private pricedSeats(schedule: ScheduleFacts) {
     return this.layouts.get(`${schedule.eventId}:${schedule.venueId}`, () =>
       listPricedSeats(this.db, schedule.eventId, schedule.venueId),

@@ -23,6 +23,7 @@ import {
 import type { Reservation } from '../schemas.js'
 import type { CatalogService } from './catalog.service.js'
 import { replayByIdempotencyKey } from './idempotency.js'
+import type { SaleService } from './sale.service.js'
 
 export interface ReserveRequest {
   token: VerifiedToken
@@ -52,6 +53,7 @@ export class ReservationService {
       redis: RedisClient
       queue: QueueService
       catalog: CatalogService
+      sale: SaleService
       prefix: string
       seatLockTtlMs: number
       claimTtlMs: number
@@ -119,7 +121,7 @@ export class ReservationService {
           idempotencyKey,
         })
         completed = true
-        await this.afterCommit(token.token, owner, completedAt, scheduleId)
+        await this.afterCommit(token.token, owner, completedAt, schedule)
         return {
           reservationId: paid.reservationId,
           accountId,
@@ -211,7 +213,7 @@ export class ReservationService {
     token: string,
     owner: string,
     completedAt: Date,
-    scheduleId: number,
+    schedule: { id: number; eventId: number },
   ): Promise<void> {
     try {
       await this.deps.queue.complete(token, owner, completedAt)
@@ -220,8 +222,10 @@ export class ReservationService {
       this.deps.log.error({ err: error, token }, 'could not expire a paid token in Redis')
     }
     await this.deps.catalog
-      .invalidateSeatMap(scheduleId)
+      .invalidateSeatMap(schedule.id)
       .catch((error: unknown) => this.deps.log.warn({ err: error }, 'seat map cache not invalidated'))
+    // The last seat on sale: the queue ends its waiters and stops taking joins (SPEC §8).
+    await this.deps.sale.refreshSoldOut(schedule.eventId)
   }
 
   private async claim(token: string, owner: string): Promise<TokenState> {

@@ -1,3 +1,4 @@
+import { refreshSaleSettings, SALE_STATES, type SaleState } from '@concert/queue'
 import fp from 'fastify-plugin'
 import { Counter, Gauge } from 'prom-client'
 import { Loop } from '../loop.js'
@@ -10,15 +11,42 @@ export interface WorkersPluginOptions {
 }
 
 /**
+ * How long an event in this state may go untouched by the admission loop: only an
+ * OPEN sale admits, so the others are looked at rarely — often enough to see a
+ * PATCH (resume, new opening) or the opening's draw within a fraction of a second,
+ * and an ended sale only while it still has tickets to end.
+ */
+function idleFor(state: SaleState, waiting: number, active: number): number {
+  switch (state) {
+    case 'OPEN':
+      return 0
+    case 'PRE_QUEUE':
+      return 200
+    case 'PAUSED':
+    case 'SCHEDULED':
+      return 500
+    case 'SOLD_OUT':
+    case 'CLOSED':
+      return waiting + active > 0 ? 0 : 2_000
+  }
+}
+
+/**
  * The gateway's background work, in every copy: the admission tick for each
- * event, the QUEUE_TOKEN mirror, and a refresh of which events exist.
- * On startup every event's queue is checked and rebuilt from MySQL if Redis lost it.
+ * event (throttled by its sale state), the QUEUE_TOKEN mirror, and a refresh of
+ * which events exist and of their sale settings (a safety net: the operator API
+ * publishes them at once). On startup every event's queue is checked and rebuilt
+ * from MySQL if Redis lost it.
  */
 export const workersPlugin = fp<WorkersPluginOptions>(
   async (app, options) => {
     let eventIds: number[] = []
+    const quietUntil = new Map<number, number>()
     const loadEvents = async () => {
       eventIds = await allEventIds(app.db)
+      for (const eventId of eventIds) {
+        await refreshSaleSettings(app.db, app.redis, app.queue.keys(eventId))
+      }
     }
 
     const registers = [app.metrics]
@@ -66,13 +94,38 @@ export const workersPlugin = fp<WorkersPluginOptions>(
       },
     })
 
+    const saleState = new Gauge({
+      name: 'queue_sale_state',
+      help: 'The sale state of each event (1 for the current state, SPEC §8)',
+      labelNames: ['event', 'state'],
+      registers,
+    })
+    const ended = new Counter({
+      name: 'queue_sale_ended_total',
+      help: 'WAITING tickets ended by this copy because the event sold out or its sale closed',
+      labelNames: ['event'],
+      registers,
+    })
+    const drawn = new Counter({
+      name: 'queue_prequeue_drawn_total',
+      help: 'Pre-queue tokens placed by a draw this copy ran',
+      labelNames: ['event'],
+      registers,
+    })
+
     const admission = new Loop(
       'admission',
       options.admitIntervalMs,
       async () => {
+        const now = Date.now()
         for (const eventId of eventIds) {
+          if ((quietUntil.get(eventId) ?? 0) > now) continue
           const result = await app.queue.admit(eventId)
+          quietUntil.set(eventId, now + idleFor(result.state, result.waiting, result.active))
           const event = String(eventId)
+          for (const state of SALE_STATES) saleState.set({ event, state }, state === result.state ? 1 : 0)
+          if (result.ended) ended.inc({ event }, result.ended)
+          if (result.drawn) drawn.inc({ event }, result.drawn)
           waiting.set({ event }, result.waiting)
           active.set({ event }, result.active)
           if (result.admitted) admitted.inc({ event }, result.admitted)

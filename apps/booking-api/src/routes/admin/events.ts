@@ -1,11 +1,15 @@
 import { type App, problemResponses } from '@concert/http'
 import { Type } from 'typebox'
-import { AdminEventParams, CreateEventBody, UpdateEventBody } from '../../admin-schemas.js'
+import { AdminEventParams, CreateEventBody, QueueSettingsBody, UpdateEventBody } from '../../admin-schemas.js'
 import { auditEntry } from '../../plugins/admin-auth.js'
 import type { CatalogService } from '../../services/catalog.service.js'
 import { createEvent, eventView, updateEventSettings } from '../../services/event-admin.service.js'
+import type { SaleService } from '../../services/sale.service.js'
 
-export async function eventAdminRoutes(app: App, { catalog }: { catalog: CatalogService }): Promise<void> {
+export async function eventAdminRoutes(
+  app: App,
+  { catalog, sale }: { catalog: CatalogService; sale: SaleService },
+): Promise<void> {
   app.post(
     '/v1/admin/events',
     {
@@ -24,6 +28,7 @@ export async function eventAdminRoutes(app: App, { catalog }: { catalog: Catalog
     },
     async (request, reply) => {
       const event = await createEvent(app.db, request.body, auditEntry(request))
+      await sale.publish(event.id)
       reply.header('location', `/v1/admin/events/${event.id}`)
       return reply.status(201).send(event)
     },
@@ -59,7 +64,52 @@ export async function eventAdminRoutes(app: App, { catalog }: { catalog: Catalog
         response: { 200: Type.Ref('AdminEvent'), ...problemResponses(400, 401, 404, 422, 503) },
       },
     },
-    async (request) =>
-      updateEventSettings(app.db, catalog, request.params.eventId, request.body, auditEntry(request)),
+    async (request) => {
+      const event = await updateEventSettings(
+        app.db,
+        catalog,
+        request.params.eventId,
+        request.body,
+        auditEntry(request),
+      )
+      await sale.publish(event.id)
+      return event
+    },
+  )
+
+  app.get(
+    '/v1/admin/events/:eventId/queue',
+    {
+      schema: {
+        tags: ['admin'],
+        summary: 'Live queue and sale figures of an event',
+        description:
+          'The sale state (SPEC §8), the effective admission settings, live counts from Redis, totals from ' +
+          'QUEUE_TOKEN, seats of the shows still on sale, the head waiter’s wait and the mirror’s lag.',
+        security: [{ adminKey: [] }],
+        params: AdminEventParams,
+        response: { 200: Type.Ref('QueueStatus'), ...problemResponses(400, 401, 404, 503) },
+      },
+    },
+    async (request) => sale.status(request.params.eventId),
+  )
+
+  app.patch(
+    '/v1/admin/events/:eventId/queue',
+    {
+      schema: {
+        tags: ['admin'],
+        summary: 'Change admission live',
+        description:
+          'maxActive, admitPerSecond, activeTtlSeconds, waitingIdleSeconds (null: back to the QUEUE_* ' +
+          'default) and paused. Stored in MySQL, then published to Redis: every gateway copy applies it at ' +
+          'its next admission tick (within a second), no restart.',
+        security: [{ adminKey: [] }],
+        params: AdminEventParams,
+        body: QueueSettingsBody,
+        response: { 200: Type.Ref('QueueStatus'), ...problemResponses(400, 401, 404, 503) },
+      },
+    },
+    async (request) => sale.updateQueue(request.params.eventId, request.body, auditEntry(request)),
   )
 }

@@ -1,6 +1,7 @@
 import type { App } from '@concert/http'
 import { AdminKeyring, adminKeyCheck } from '../../plugins/admin-auth.js'
 import type { CatalogService } from '../../services/catalog.service.js'
+import type { SaleService } from '../../services/sale.service.js'
 import { eventAdminRoutes } from './events.js'
 import { scheduleAdminRoutes } from './schedules.js'
 import { venueAdminRoutes } from './venues.js'
@@ -9,6 +10,7 @@ export interface AdminRoutesOptions {
   /** ADMIN_API_KEYS; none: every admin route answers 503 ADMIN_DISABLED. */
   keys: readonly string[]
   catalog: CatalogService
+  sale: SaleService
 }
 
 /**
@@ -16,10 +18,10 @@ export interface AdminRoutesOptions {
  * purpose: the admin key check is a hook of this scope only, so it guards exactly
  * these routes and nothing else of the app.
  */
-export async function adminRoutes(app: App, { keys, catalog }: AdminRoutesOptions): Promise<void> {
+export async function adminRoutes(app: App, { keys, catalog, sale }: AdminRoutesOptions): Promise<void> {
   app.decorateRequest('adminKeyId', undefined)
   app.addHook('onRequest', adminKeyCheck(new AdminKeyring(keys)))
   await app.register(venueAdminRoutes)
-  await app.register(eventAdminRoutes, { catalog })
+  await app.register(eventAdminRoutes, { catalog, sale })
   await app.register(scheduleAdminRoutes, { catalog })
 }

@@ -1,0 +1,117 @@
+import type { Database } from '@concert/db'
+import {
+  countTokenOutcomes,
+  type QueueService,
+  type RedisClient,
+  refreshSaleSettings,
+  type SaleState,
+  setSoldOut,
+} from '@concert/queue'
+import { AppError } from '@concert/shared'
+import type { FastifyBaseLogger } from 'fastify'
+import type { Kysely } from 'kysely'
+import type { QueueSettingsBody, QueueStatusView } from '../admin-schemas.js'
+import { type AuditEntry, insertAudit } from '../repositories/admin-audit.repository.js'
+import { lockEvent, updateEvent } from '../repositories/events.repository.js'
+import type { CatalogService } from './catalog.service.js'
+
+/**
+ * The operator's side of a sale (SPEC §7, §8): what the queue must know of an
+ * event reaches Redis the moment MySQL has it (every gateway copy applies it at
+ * its next tick, well within a second), the event is marked SOLD_OUT when its
+ * last seat on sale goes (and OPEN again when a refund puts one back), and the
+ * live figures an operator watches.
+ */
+export class SaleService {
+  constructor(
+    private readonly deps: {
+      db: Kysely<Database>
+      redis: RedisClient
+      queue: QueueService
+      catalog: CatalogService
+      log: FastifyBaseLogger
+    },
+  ) {}
+
+  /** Copies the event's sale settings from MySQL to the queue. */
+  async publish(eventId: number): Promise<void> {
+    await refreshSaleSettings(this.deps.db, this.deps.redis, this.deps.queue.keys(eventId))
+  }
+
+  /**
+   * After a sale or a refund: sold out exactly when no seat of an on-sale show is
+   * left. Best effort after a committed sale (the sale stands either way); the
+   * gateways' settings refresh repeats the flag from MySQL.
+   */
+  async refreshSoldOut(eventId: number): Promise<void> {
+    try {
+      const seats = await this.deps.catalog.seatsOnSale(eventId)
+      const soldOut = seats.total > 0 && seats.sold >= seats.total
+      const keys = this.deps.queue.keys(eventId)
+      if (soldOut !== ((await this.deps.redis.hget(keys.sale, 'soldOut')) === '1')) {
+        await setSoldOut(this.deps.db, this.deps.redis, keys, soldOut)
+      }
+    } catch (error) {
+      this.deps.log.error({ err: error, eventId }, 'could not update the sold-out state')
+    }
+  }
+
+  /** PATCH /v1/admin/events/{id}/queue: changes admission live (null: back to the default). */
+  async updateQueue(eventId: number, body: QueueSettingsBody, audit: AuditEntry): Promise<QueueStatusView> {
+    await this.deps.db.transaction().execute(async (trx) => {
+      if (!(await lockEvent(trx, eventId)))
+        throw new AppError('EVENT_NOT_FOUND', `event ${eventId} does not exist`)
+      await updateEvent(trx, eventId, {
+        ...(body.maxActive !== undefined ? { max_active: body.maxActive } : {}),
+        ...(body.admitPerSecond !== undefined ? { admit_per_second: body.admitPerSecond } : {}),
+        ...(body.activeTtlSeconds !== undefined ? { active_ttl_seconds: body.activeTtlSeconds } : {}),
+        ...(body.waitingIdleSeconds !== undefined ? { waiting_idle_seconds: body.waitingIdleSeconds } : {}),
+        ...(body.paused !== undefined ? { paused: body.paused ? 1 : 0 } : {}),
+      })
+      await insertAudit(trx, audit, eventId)
+    })
+    await this.publish(eventId)
+    return this.status(eventId)
+  }
+
+  /** GET /v1/admin/events/{id}/queue: the live figures (SPEC §7). */
+  async status(eventId: number): Promise<QueueStatusView> {
+    const { db, queue, catalog } = this.deps
+    const event = await db
+      .selectFrom('EVENT')
+      .select(['max_active', 'admit_per_second', 'active_ttl_seconds', 'waiting_idle_seconds', 'paused'])
+      .where('id', '=', eventId)
+      .executeTakeFirst()
+    if (!event) throw new AppError('EVENT_NOT_FOUND', `event ${eventId} does not exist`)
+    const [live, outcomes, seats] = await Promise.all([
+      queue.status(eventId),
+      countTokenOutcomes(db, eventId),
+      catalog.seatsOnSale(eventId),
+    ])
+    if (!live) throw new AppError('EVENT_NOT_FOUND', `event ${eventId} does not exist`)
+    const defaults = queue.settings
+    return {
+      state: live.state satisfies SaleState,
+      settings: {
+        maxActive: event.max_active ?? defaults.maxActive,
+        admitPerSecond: event.admit_per_second ?? defaults.admitPerSecond,
+        activeTtlSeconds: event.active_ttl_seconds ?? defaults.activeTtlSeconds,
+        waitingIdleSeconds: event.waiting_idle_seconds ?? defaults.waitingIdleSeconds,
+        paused: Boolean(event.paused),
+      },
+      waiting: live.waiting,
+      ready: live.ready,
+      admittedLastMinute: live.admittedLastMinute,
+      joinedTotal: outcomes.joined,
+      completedTotal: outcomes.completed,
+      abandonedTotal: outcomes.abandoned,
+      timedOutTotal: outcomes.timedOut,
+      leftTotal: outcomes.left,
+      seatsTotal: seats.total,
+      seatsSold: seats.sold,
+      seatsLeft: Math.max(0, seats.total - seats.sold),
+      oldestWaiterSeconds: live.oldestWaiterSeconds,
+      mirrorLagSeconds: live.mirrorLagSeconds,
+    }
+  }
+}
