@@ -1,0 +1,339 @@
+import type { App } from '@concert/http'
+import { eventKeys } from '@concert/queue'
+import { buildGatewayApp, loadGatewayConfig } from '@concert/queue-gateway'
+import { appEnv, insertAccounts, useTestEnv } from '@concert/testing'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { addShow, admin, buildAdminBooking, createEvent, createVenue } from './admin-helpers.js'
+import { bearer, expectInvariants } from './helpers.js'
+
+// A private redis-server: the pre-queue test FLUSHALLs it after the draw.
+const env = useTestEnv({ privateRedis: true })
+let booking: App
+let gateways: App[] = []
+let venueId: number
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
+const DAY = 24 * 60 * 60 * 1000
+const tomorrow = () => new Date(Date.now() + DAY).toISOString().slice(0, 10)
+
+async function gatewayCopies(count: number): Promise<App[]> {
+  const copies: App[] = []
+  for (let i = 0; i < count; i += 1) {
+    const config = loadGatewayConfig(
+      appEnv(env, {
+        QUEUE_ADMIT_INTERVAL_MS: '50',
+        // Events created by the tests after start are ticked (and their settings refreshed) soon.
+        QUEUE_EVENTS_REFRESH_MS: '200',
+        ISSUE_RATE_LIMIT_PER_MINUTE: '1000000',
+        DB_POOL_SIZE: '4',
+      }),
+    )
+    const app = await buildGatewayApp({ config, logger: false, workers: true })
+    await app.ready()
+    copies.push(app)
+  }
+  return copies
+}
+
+function join(accountId: string, eventId: number, copy = 0) {
+  return (gateways[copy % gateways.length] as App).inject({
+    method: 'POST',
+    url: '/v1/queue/tokens',
+    payload: { accountId, eventId },
+  })
+}
+
+function poll(token: string, copy = 0) {
+  return (gateways[copy % gateways.length] as App).inject({ method: 'GET', url: `/v1/queue/tokens/${token}` })
+}
+
+/** Admission times (Redis clock, ms) of the event's tokens in [from, to). */
+async function admittedBetween(eventId: number, from: number, to: number): Promise<number> {
+  return env.redis.zcount(eventKeys(env.keyPrefix, eventId).admitted, from, `(${to}`)
+}
+
+async function redisNow(): Promise<number> {
+  const [seconds, micros] = await env.redis.time()
+  return Number(seconds) * 1000 + Math.floor(Number(micros) / 1000)
+}
+
+beforeAll(async () => {
+  booking = await buildAdminBooking(env)
+  venueId = (await createVenue(booking, 'Lifecycle Hall', { seats: 10 })).id
+  gateways = await gatewayCopies(2)
+})
+afterAll(async () => {
+  for (const app of gateways) await app.close()
+  await booking?.close()
+})
+
+describe('the operator steers admission live (two gateway copies)', () => {
+  it('PATCH admitPerSecond 5 → 40 takes effect at once; paused admits nobody and moves nobody; resume continues from the head', async () => {
+    const eventId = await createEvent(booking, venueId, 'Live control')
+    await addShow(booking, eventId, { date: tomorrow(), startTime: '19:00:00' })
+    expect(
+      (
+        await admin(booking, 'PATCH', `/v1/admin/events/${eventId}/queue`, {
+          admitPerSecond: 5,
+          maxActive: 100_000,
+        })
+      ).status,
+    ).toBe(200)
+    const fans = await insertAccounts(env.db, 700, { prefix: 'live' })
+    await sleep(400) // the copies' next event-list refresh picks the new event up
+    const tokens: string[] = []
+    for (let start = 0; start < fans.length; start += 100) {
+      const answers = await Promise.all(fans.slice(start, start + 100).map((id, i) => join(id, eventId, i)))
+      for (const answer of answers) tokens.push(answer.json().token)
+    }
+    await sleep(1_500)
+
+    // 5/s → 40/s: the next 3 s admit 120 ± 15 %, measured from the admission times in Redis.
+    const patched = await admin(booking, 'PATCH', `/v1/admin/events/${eventId}/queue`, { admitPerSecond: 40 })
+    expect(patched.status).toBe(200)
+    expect(patched.body.settings).toMatchObject({ admitPerSecond: 40, maxActive: 100_000, paused: false })
+    const from = (await redisNow()) + 200
+    await sleep(3_400)
+    const fast = await admittedBetween(eventId, from, from + 3_000)
+    expect(fast / 3).toBeGreaterThanOrEqual(40 * 0.85)
+    expect(fast / 3).toBeLessThanOrEqual(40 * 1.15)
+
+    // Paused: nobody admitted for 3 s, and every waiter keeps its position.
+    expect(
+      (await admin(booking, 'PATCH', `/v1/admin/events/${eventId}/queue`, { paused: true })).status,
+    ).toBe(200)
+    await sleep(200)
+    const pausedFrom = await redisNow()
+    const before = await Promise.all(tokens.map((t, i) => poll(t, i).then((r) => r.json())))
+    await sleep(3_000)
+    expect(await admittedBetween(eventId, pausedFrom, pausedFrom + 3_000)).toBe(0)
+    const during = await Promise.all(tokens.map((t, i) => poll(t, i).then((r) => r.json())))
+    expect(during.map((t) => [t.status, t.position])).toEqual(before.map((t) => [t.status, t.position]))
+    expect(during.filter((t) => t.status === 'WAITING').every((t) => t.queueState === 'PAUSED')).toBe(true)
+    const status = await admin(booking, 'GET', `/v1/admin/events/${eventId}/queue`)
+    expect(status.body).toMatchObject({ state: 'PAUSED', settings: { paused: true } })
+
+    // Resume: admission continues from the head of the queue.
+    const head = during.find((t) => t.status === 'WAITING' && t.position === 1)
+    expect(head).toBeDefined()
+    expect(
+      (await admin(booking, 'PATCH', `/v1/admin/events/${eventId}/queue`, { paused: false })).status,
+    ).toBe(200)
+    await sleep(600)
+    expect((await poll(head.token)).json().status).toBe('READY')
+    const resumed = await admin(booking, 'GET', `/v1/admin/events/${eventId}/queue`)
+    expect(resumed.body).toMatchObject({ state: 'OPEN', joinedTotal: 700 })
+    expect(resumed.body.ready).toBeGreaterThan(fast)
+  })
+})
+
+describe('a scheduled opening with a pre-queue (two gateway copies)', () => {
+  it('draws the pre-queue once at opensAt (uniform, from a CSPRNG), FIFO after it, and keeps the draw through a Redis loss', async () => {
+    const eventId = await createEvent(booking, venueId, 'Scheduled opening')
+    await addShow(booking, eventId, { date: tomorrow(), startTime: '20:00:00' })
+    const far = new Date(Date.now() + 2 * 60 * 60 * 1000).toISOString()
+    // Before the pre-queue opens: joins are refused with the opening time.
+    expect(
+      (
+        await admin(booking, 'PATCH', `/v1/admin/events/${eventId}`, {
+          sale: { opensAt: far, preQueueMinutes: 15 },
+        })
+      ).status,
+    ).toBe(200)
+    await insertAccounts(env.db, 1, { prefix: 'pq-early' })
+    const early = await join('pq-early-1', eventId)
+    expect(early.statusCode).toBe(409)
+    expect(early.json()).toMatchObject({ code: 'SALE_NOT_OPEN', opensAt: far })
+
+    // In the pre-queue window: 1,000 fans join one after another; nobody has a place yet.
+    expect(
+      (
+        await admin(booking, 'PATCH', `/v1/admin/events/${eventId}`, {
+          sale: { opensAt: far, preQueueMinutes: 180 },
+        })
+      ).status,
+    ).toBe(200)
+    const early1000 = await insertAccounts(env.db, 1000, { prefix: 'pq' })
+    const inPreQueue: string[] = []
+    for (const [i, id] of early1000.entries()) {
+      const answer = await join(id, eventId, i)
+      expect(answer.statusCode).toBe(201)
+      const ticket = answer.json()
+      expect(ticket).toMatchObject({
+        status: 'WAITING',
+        position: null,
+        queueState: 'PRE_QUEUE',
+        opensAt: far,
+      })
+      inPreQueue.push(ticket.token)
+    }
+    const k = eventKeys(env.keyPrefix, eventId)
+
+    // The opening, a moment from now; both copies tick, one draws.
+    const opensAt = new Date(Date.now() + 1_500).toISOString()
+    expect((await admin(booking, 'PATCH', `/v1/admin/events/${eventId}`, { sale: { opensAt } })).status).toBe(
+      200,
+    )
+    await sleep(2_500)
+    expect(await env.redis.hget(k.sale, 'drawn')).toBe('1')
+    const places = (await Promise.all(inPreQueue.map((t) => env.redis.hget(k.token(t), 'place')))).map(Number)
+    expect([...places].sort((a, b) => a - b)).toEqual(early1000.map((_, i) => i + 1))
+    expect(
+      Math.abs(
+        spearman(
+          places.map((_, i) => i + 1),
+          places,
+        ),
+      ),
+    ).toBeLessThan(0.1)
+    let drawnByCopies = 0
+    for (const app of gateways)
+      drawnByCopies += drawnCounter(await app.inject({ method: 'GET', url: '/metrics' }))
+    expect(drawnByCopies).toBe(1000)
+    const row = await env.db
+      .selectFrom('QUEUE_EPOCH')
+      .select('drawn_at')
+      .where('event_id', '=', eventId)
+      .execute()
+    expect(row[0]?.drawn_at).toBeInstanceOf(Date)
+
+    // After the opening: first come, first served behind the whole pre-queue.
+    const late100 = await insertAccounts(env.db, 100, { prefix: 'late' })
+    const lateTokens: string[] = []
+    for (const id of late100) {
+      const answer = await join(id, eventId)
+      expect(answer.statusCode).toBe(201)
+      expect(answer.json().queueState).not.toBe('PRE_QUEUE')
+      lateTokens.push(answer.json().token)
+    }
+    const latePlaces = (await Promise.all(lateTokens.map((t) => env.redis.hget(k.token(t), 'place')))).map(
+      Number,
+    )
+    expect(latePlaces).toEqual(late100.map((_, i) => 1001 + i))
+
+    // Redis loses everything after the draw: the same places come back from MySQL.
+    for (const app of gateways) await app.mirrorWorker.drain(eventId)
+    const all = [...inPreQueue, ...lateTokens]
+    const placesBefore = [...places, ...latePlaces]
+    await env.localRedis?.flushAll()
+    const after = await Promise.all(all.map((t, i) => poll(t, i)))
+    expect(after.map((r) => r.statusCode)).toEqual(all.map(() => 200))
+    const placesAfter = (await Promise.all(all.map((t) => env.redis.hget(k.token(t), 'place')))).map(Number)
+    expect(placesAfter).toEqual(placesBefore)
+    expect(await env.redis.hget(k.sale, 'drawn')).toBe('1')
+  })
+})
+
+describe('sell-out', () => {
+  it('after the last seat sells every WAITING ticket ends SOLD_OUT within a second, and joins get 409 EVENT_SOLD_OUT', async () => {
+    const eventId = await createEvent(booking, venueId, 'Sell-out')
+    const scheduleId = await addShow(booking, eventId, { date: tomorrow(), startTime: '18:00:00' })
+    expect(
+      (
+        await admin(booking, 'PATCH', `/v1/admin/events/${eventId}/queue`, {
+          maxActive: 10,
+          admitPerSecond: 1000,
+        })
+      ).status,
+    ).toBe(200)
+    const buyers = await insertAccounts(env.db, 10, { prefix: 'buyer', balance: 1_000_000 })
+    const waiters = await insertAccounts(env.db, 200, { prefix: 'waiter' })
+    const buyerTokens = await Promise.all(
+      buyers.map(async (id) => (await join(id, eventId)).json().token as string),
+    )
+    for (;;) {
+      const tickets = await Promise.all(buyerTokens.map((t) => poll(t).then((r) => r.json())))
+      if (tickets.every((t) => t.status === 'READY')) break
+      await sleep(50)
+    }
+    for (const [i, id] of waiters.entries()) expect((await join(id, eventId, i)).statusCode).toBe(201)
+    const seats = (
+      await booking.inject({
+        method: 'GET',
+        url: `/v1/schedules/${scheduleId}/seats`,
+        headers: bearer(buyerTokens[0] as string),
+      })
+    ).json().seats as Array<{ seatId: number }>
+    expect(seats).toHaveLength(10)
+    const buy = async (i: number) => {
+      const sale = await booking.inject({
+        method: 'POST',
+        url: '/v1/reservations',
+        headers: bearer(buyerTokens[i] as string),
+        payload: { scheduleId, seatId: seats[i]?.seatId },
+      })
+      expect(sale.statusCode).toBe(201)
+    }
+    for (let i = 0; i < 9; i += 1) await buy(i)
+    // Slots freed by the first nine buyers were refilled from the queue (those fans are READY and
+    // keep their window); everyone still WAITING when the last seat sells must end SOLD_OUT.
+    const k = eventKeys(env.keyPrefix, eventId)
+    await sleep(200)
+    const stillWaiting = await env.redis.zrange(k.waiting, 0, -1)
+    expect(stillWaiting.length).toBeGreaterThanOrEqual(200 - 9)
+    await buy(9)
+    const soldAt = Date.now()
+
+    const allEnded = async () => {
+      const states = await Promise.all(
+        stillWaiting.map((t) => env.redis.hmget(k.token(t), 'status', 'reason')),
+      )
+      return states.every(([status, reason]) => status === 'EXPIRED' && reason === 'SOLD_OUT')
+    }
+    while (!(await allEnded())) {
+      expect(Date.now() - soldAt).toBeLessThan(1_000)
+      await sleep(20)
+    }
+    expect(await env.redis.zcard(k.waiting)).toBe(0)
+    const mirrored = async () => {
+      const rows = await env.db
+        .selectFrom('QUEUE_TOKEN')
+        .select(['status', 'reason'])
+        .where('token', 'in', stillWaiting)
+        .execute()
+      return (
+        rows.length === stillWaiting.length &&
+        rows.every((r) => r.status === 'EXPIRED' && r.reason === 'SOLD_OUT')
+      )
+    }
+    while (!(await mirrored())) {
+      expect(Date.now() - soldAt).toBeLessThan(1_000)
+      await sleep(20)
+    }
+    const polled = (await poll(stillWaiting[0] as string)).json()
+    expect(polled).toMatchObject({
+      status: 'EXPIRED',
+      reason: 'SOLD_OUT',
+      queueState: 'SOLD_OUT',
+      pollAfterMs: 0,
+    })
+    const [newcomer] = await insertAccounts(env.db, 1, { prefix: 'newcomer' })
+    const late = await join(newcomer as string, eventId)
+    expect(late.statusCode).toBe(409)
+    expect(late.json().code).toBe('EVENT_SOLD_OUT')
+    const status = await admin(booking, 'GET', `/v1/admin/events/${eventId}/queue`)
+    expect(status.body).toMatchObject({
+      state: 'SOLD_OUT',
+      seatsTotal: 10,
+      seatsSold: 10,
+      seatsLeft: 0,
+      waiting: 0,
+    })
+    await expectInvariants(env)
+  })
+})
+
+function spearman(xs: number[], ys: number[]): number {
+  // Both are permutations of 1..n (no ties): ρ = 1 − 6 Σd² / (n (n² − 1)).
+  const n = xs.length
+  let sum = 0
+  for (let i = 0; i < n; i += 1) sum += ((xs[i] as number) - (ys[i] as number)) ** 2
+  return 1 - (6 * sum) / (n * (n * n - 1))
+}
+
+function drawnCounter(metrics: { body: string }): number {
+  return metrics.body
+    .split('\n')
+    .filter((line) => line.startsWith('queue_prequeue_drawn_total{'))
+    .reduce((sum, line) => sum + Number(line.split(' ').pop()), 0)
+}
