@@ -137,6 +137,8 @@ const adminRoutes = (id: string): Array<[string, string]> => [
   ['PATCH', `/v1/admin/events/${id}`],
   ['POST', `/v1/admin/events/${id}/schedules`],
   ['DELETE', `/v1/admin/schedules/${id}`],
+  ['GET', `/v1/admin/events/${id}/queue`],
+  ['PATCH', `/v1/admin/events/${id}/queue`],
 ]
 
 type Method = 'GET' | 'POST' | 'PATCH' | 'DELETE'
@@ -324,6 +326,21 @@ describe('garbage in, 4xx out: the operator API', () => {
       null,
       'rename',
     ]
+    const queuePatches: unknown[] = [
+      {},
+      { maxActive: 0 },
+      { maxActive: 1_000_001 },
+      { admitPerSecond: '40' },
+      { admitPerSecond: 1.5 },
+      { activeTtlSeconds: -1 },
+      { waitingIdleSeconds: 86_401 },
+      { paused: 'yes' },
+      { paused: true, extra: 1 },
+      { state: 'OPEN' },
+      [],
+      null,
+      'pause',
+    ]
     const shows: unknown[] = [
       { date: '2031-05-05', startTime: '19:00:00' },
       { ...showBody, date: '2031-02-30' },
@@ -347,6 +364,13 @@ describe('garbage in, 4xx out: the operator API', () => {
       ...events.map((body): [Method, string, unknown] => ['POST', '/v1/admin/events', body]),
       ...patches.map((body): [Method, string, unknown] => ['PATCH', `/v1/admin/events/${event.id}`, body]),
       ['PATCH', '/v1/admin/events/999999', { title: 'Nobody' }],
+      ...queuePatches.map((body): [Method, string, unknown] => [
+        'PATCH',
+        `/v1/admin/events/${event.id}/queue`,
+        body,
+      ]),
+      ['PATCH', '/v1/admin/events/999999/queue', { paused: true }],
+      ['GET', '/v1/admin/events/999999/queue', undefined],
       ...shows.map((body): [Method, string, unknown] => [
         'POST',
         `/v1/admin/events/${event.id}/schedules`,

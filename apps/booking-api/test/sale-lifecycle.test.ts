@@ -323,6 +323,40 @@ describe('sell-out', () => {
   })
 })
 
+describe('closing', () => {
+  it('at closesAt every WAITING ticket ends SALE_CLOSED and joins get 409 SALE_CLOSED', async () => {
+    const eventId = await createEvent(booking, venueId, 'Closing')
+    await addShow(booking, eventId, { date: tomorrow(), startTime: '21:00:00' })
+    expect(
+      (
+        await admin(booking, 'PATCH', `/v1/admin/events/${eventId}/queue`, {
+          maxActive: 1,
+          admitPerSecond: 1,
+        })
+      ).status,
+    ).toBe(200)
+    const fans = await insertAccounts(env.db, 30, { prefix: 'closing' })
+    await sleep(400)
+    const tokens: string[] = []
+    for (const [i, id] of fans.entries()) tokens.push((await join(id, eventId, i)).json().token)
+    const closesAt = new Date(Date.now() + 1_000).toISOString()
+    expect(
+      (await admin(booking, 'PATCH', `/v1/admin/events/${eventId}`, { sale: { closesAt } })).status,
+    ).toBe(200)
+    await sleep(1_800)
+    const tickets = await Promise.all(tokens.map((t, i) => poll(t, i).then((r) => r.json())))
+    const ended = tickets.filter((t) => t.reason === 'SALE_CLOSED')
+    // At most one fan was admitted (maxActive 1) before closing; everyone else was waiting.
+    expect(ended.length).toBeGreaterThanOrEqual(fans.length - 1)
+    expect(tickets.filter((t) => t.status === 'WAITING')).toHaveLength(0)
+    for (const t of ended) expect(t).toMatchObject({ status: 'EXPIRED', queueState: 'CLOSED' })
+    const [newcomer] = await insertAccounts(env.db, 1, { prefix: 'too-late' })
+    const late = await join(newcomer as string, eventId)
+    expect(late.statusCode).toBe(409)
+    expect(late.json().code).toBe('SALE_CLOSED')
+  })
+})
+
 function spearman(xs: number[], ys: number[]): number {
   // Both are permutations of 1..n (no ties): ρ = 1 − 6 Σd² / (n (n² − 1)).
   const n = xs.length
