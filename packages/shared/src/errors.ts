@@ -21,6 +21,7 @@ export const ERROR_STATUS = {
   EVENT_NOT_FOUND: 404,
   SCHEDULE_NOT_FOUND: 404,
   SEAT_NOT_FOUND: 404,
+  RESERVATION_NOT_FOUND: 404,
   TOKEN_NOT_FOUND: 404,
   VENUE_NOT_FOUND: 404,
   NOT_FOUND: 404,
@@ -31,6 +32,8 @@ export const ERROR_STATUS = {
   SEAT_LOCKED: 409,
   TOKEN_BUSY: 409,
   SEAT_ALREADY_RESERVED: 409,
+  ORDER_TOO_LARGE: 409,
+  PURCHASE_LIMIT_EXCEEDED: 409,
   IDEMPOTENCY_KEY_IN_USE: 409,
   VENUE_NAME_TAKEN: 409,
   SCHEDULE_EXISTS: 409,
@@ -65,6 +68,7 @@ const TITLES: Record<ErrorCode, string> = {
   EVENT_NOT_FOUND: 'Event not found',
   SCHEDULE_NOT_FOUND: 'Schedule not found',
   SEAT_NOT_FOUND: 'Seat not found',
+  RESERVATION_NOT_FOUND: 'Reservation not found',
   TOKEN_NOT_FOUND: 'Queue token not found',
   VENUE_NOT_FOUND: 'Venue not found',
   NOT_FOUND: 'Not found',
@@ -75,6 +79,8 @@ const TITLES: Record<ErrorCode, string> = {
   SEAT_LOCKED: 'Seat is being reserved by another user',
   TOKEN_BUSY: 'Another payment with this queue token is in progress',
   SEAT_ALREADY_RESERVED: 'Seat already reserved',
+  ORDER_TOO_LARGE: 'Too many seats in one order',
+  PURCHASE_LIMIT_EXCEEDED: 'Purchase limit for this event reached',
   IDEMPOTENCY_KEY_IN_USE: 'Idempotency key already used with another request',
   VENUE_NAME_TAKEN: 'Venue name already in use',
   SCHEDULE_EXISTS: 'Show already exists',
@@ -96,16 +102,19 @@ export class AppError extends Error {
   readonly title: string
   /** Seconds; sent as Retry-After on 429 and 503. */
   readonly retryAfter: number | undefined
+  /** RFC 9457 extension members a client can act on, e.g. the `seatIds` that were taken. */
+  readonly extensions: Readonly<Record<string, unknown>>
 
   constructor(
     readonly code: ErrorCode,
     detail?: string,
-    options: { retryAfter?: number; cause?: unknown } = {},
+    options: { retryAfter?: number; cause?: unknown; extensions?: Record<string, unknown> } = {},
   ) {
     super(detail ?? TITLES[code], { cause: options.cause })
     this.status = ERROR_STATUS[code]
     this.title = TITLES[code]
     this.retryAfter = options.retryAfter
+    this.extensions = options.extensions ?? {}
   }
 }
 
@@ -130,6 +139,8 @@ export type Problem = Static<typeof ProblemSchema> & { code: ErrorCode }
 
 export function toProblem(error: AppError): Problem {
   return {
+    // Extensions first: they add members, never replace the standard ones.
+    ...error.extensions,
     type: `https://errors.concert.example/${error.code.toLowerCase().replaceAll('_', '-')}`,
     title: error.title,
     status: error.status,
