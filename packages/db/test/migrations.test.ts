@@ -228,7 +228,11 @@ describe('migrations', () => {
     await reservation('r1')
     await expect(reservation('r2')).rejects.toMatchObject({ code: 'ER_DUP_ENTRY' })
     // Once refunded, the row keeps its history but no longer holds the seat: it sells again, once.
-    await env.db.updateTable('RESERVATION').set({ status: 'REFUNDED' }).where('account_id', '=', 'r1').execute()
+    await env.db
+      .updateTable('RESERVATION')
+      .set({ status: 'REFUNDED' })
+      .where('account_id', '=', 'r1')
+      .execute()
     await reservation('r2')
     await expect(reservation('r1')).rejects.toMatchObject({ code: 'ER_DUP_ENTRY' })
     const rows = await env.db
@@ -242,7 +246,11 @@ describe('migrations', () => {
     ])
     // Only SOLD and REFUNDED exist.
     await expect(
-      env.db.updateTable('RESERVATION').set({ status: 'GONE' as never }).where('account_id', '=', 'r2').execute(),
+      env.db
+        .updateTable('RESERVATION')
+        .set({ status: 'GONE' as never })
+        .where('account_id', '=', 'r2')
+        .execute(),
     ).rejects.toThrow(/ck_reservation_status/)
   })
 

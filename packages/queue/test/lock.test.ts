@@ -63,6 +63,9 @@ describe('withLocks: several keys, all or nothing', () => {
   it('withLock is the one-key case', async () => {
     await env.redis.set(key('f'), 'other', 'PX', 5_000)
     expect(await withLock(env.redis, key('f'), 'me', 5_000, async () => 1)).toEqual({ locked: false })
-    expect(await withLock(env.redis, key('g'), 'me', 5_000, async () => 1)).toEqual({ locked: true, value: 1 })
+    expect(await withLock(env.redis, key('g'), 'me', 5_000, async () => 1)).toEqual({
+      locked: true,
+      value: 1,
+    })
   })
 })
