@@ -2,6 +2,7 @@ import type { App } from '@concert/http'
 import { AdminKeyring, adminKeyCheck } from '../../plugins/admin-auth.js'
 import type { CatalogService } from '../../services/catalog.service.js'
 import { eventAdminRoutes } from './events.js'
+import { reservationAdminRoutes } from './reservations.js'
 import { scheduleAdminRoutes } from './schedules.js'
 import { venueAdminRoutes } from './venues.js'
 
@@ -22,4 +23,5 @@ export async function adminRoutes(app: App, { keys, catalog }: AdminRoutesOption
   await app.register(venueAdminRoutes)
   await app.register(eventAdminRoutes, { catalog })
   await app.register(scheduleAdminRoutes, { catalog })
+  await app.register(reservationAdminRoutes, { catalog })
 }
