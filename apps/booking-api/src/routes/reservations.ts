@@ -29,6 +29,16 @@ export async function reservationRoutes(
           scope: eventOfSchedule(catalog, (request) => (request.body as { scheduleId: number }).scheduleId),
         },
       },
+      // Before the schema: its union would only say "must NOT have additional properties" twice.
+      preValidation: async (request) => {
+        const body = request.body
+        if (typeof body === 'object' && body !== null && 'seatId' in body && 'seatIds' in body) {
+          throw new AppError(
+            'VALIDATION_FAILED',
+            'body: send seatId (one seat) or seatIds (an order), not both',
+          )
+        }
+      },
       schema: {
         tags: ['reservations'],
         summary: 'Reserve and pay for one seat or an order of several',
