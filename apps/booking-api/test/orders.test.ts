@@ -334,3 +334,31 @@ describe('orders of several seats', () => {
     await expectInvariants(env)
   }, 60_000)
 })
+
+describe('OpenAPI', () => {
+  it('documents seatIds, the order fields, the new codes and the reservation status', async () => {
+    const doc = (await app.inject({ method: 'GET', url: '/docs/json' })).json()
+    const reserve = doc.paths['/v1/reservations'].post
+    const body = JSON.stringify(reserve.requestBody)
+    expect(body).toContain('"seatIds"')
+    expect(body).toContain('"uniqueItems":true')
+    expect(body).toContain('"seatId"')
+    for (const code of [
+      'SEAT_LOCKED',
+      'SEAT_ALREADY_RESERVED',
+      'ORDER_TOO_LARGE',
+      'PURCHASE_LIMIT_EXCEEDED',
+    ]) {
+      expect(reserve.description).toContain(code)
+    }
+    expect(Object.keys(reserve.responses)).toEqual(expect.arrayContaining(['201', '402', '404', '409']))
+    const reservation = doc.components.schemas.Reservation
+    expect(reservation.properties).toHaveProperty('seats')
+    expect(reservation.properties).toHaveProperty('total')
+    expect(reservation.properties.seats.items.properties).toHaveProperty('reservationId')
+    const listed = doc.components.schemas.AccountReservation.properties
+    expect(JSON.stringify(listed.status)).toContain('REFUNDED')
+    expect(listed).toHaveProperty('orderId')
+    expect(listed).toHaveProperty('refundedAt')
+  })
+})

@@ -251,3 +251,20 @@ describe('refunds', () => {
     await expectInvariants(env)
   })
 })
+
+describe('OpenAPI', () => {
+  it('documents the refund route under the admin tag, with its key, body and answer', async () => {
+    const doc = (await app.inject({ method: 'GET', url: '/docs/json' })).json()
+    const operation = doc.paths['/v1/admin/reservations/{reservationId}/refund']?.post
+    expect(operation).toBeDefined()
+    expect(operation.tags).toEqual(['admin'])
+    expect(operation.security).toEqual([{ adminKey: [] }])
+    expect(Object.keys(operation.responses)).toEqual(
+      expect.arrayContaining(['200', '400', '401', '404', '409']),
+    )
+    expect(JSON.stringify(operation.parameters)).toContain('idempotency-key')
+    expect(JSON.stringify(operation.requestBody)).toContain('"reason"')
+    expect(operation.description).toContain('IDEMPOTENCY_KEY_IN_USE')
+    expect(doc.components.schemas.AdminRefund.properties).toHaveProperty('refunded')
+  })
+})
