@@ -53,6 +53,19 @@ async function seatStatus(seatId: number): Promise<string> {
   return map.seats.find((s: { seatId: number }) => s.seatId === seatId).status
 }
 
+/** The dates list's free seats of the show (SOLD rows only count). */
+async function availableSeats(): Promise<number> {
+  const token = (await readyTokens(env, catalog.eventId, ['viewer-1'])).get('viewer-1') as string
+  const dates = (
+    await app.inject({
+      method: 'GET',
+      url: `/v1/events/${catalog.eventId}/schedules`,
+      headers: bearer(token),
+    })
+  ).json()
+  return dates.find((d: { scheduleId: number }) => d.scheduleId === scheduleId()).availableSeats
+}
+
 async function balanceOf(accountId: string) {
   return (
     await env.db.selectFrom('ACCOUNT').select('amount').where('id', '=', accountId).executeTakeFirstOrThrow()
@@ -87,6 +100,7 @@ describe('refunds', () => {
     if (!first || !second) throw new Error('two seats expected')
     // The seat map is cached now, with both seats sold.
     expect(await seatStatus(first.seatId)).toBe('RESERVED')
+    const freeBefore = await availableSeats()
 
     const sameKey = await Promise.all(
       Array.from({ length: 20 }, () =>
@@ -125,6 +139,7 @@ describe('refunds', () => {
     expect(await balanceOf(fan as string)).toBe(BALANCE)
     expect(await refundRows(second.reservationId)).toHaveLength(1)
     expect(await auditRows(second.reservationId)).toHaveLength(1)
+    expect(await availableSeats()).toBe(freeBefore + 2)
     // Later retries, with a key or without, still answer the same and move nothing.
     const later = await refund(first.reservationId, { reason: 'again' })
     expect(later.statusCode).toBe(200)

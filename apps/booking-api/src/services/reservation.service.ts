@@ -47,8 +47,10 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
 const ascending = (a: number, b: number) => a - b
 
 /** Same seats, whatever order the client listed them in. */
-const sameSeats = (a: readonly number[], b: readonly number[]) =>
-  a.length === b.length && [...a].sort(ascending).every((id, i) => id === [...b].sort(ascending)[i])
+function sameSeats(a: readonly number[], b: readonly number[]): boolean {
+  const [x, y] = [[...a].sort(ascending), [...b].sort(ascending)]
+  return x.length === y.length && x.every((id, i) => id === y[i])
+}
 
 /** 409 naming the taken seats, so a client can offer others. */
 function seatsTaken(seatIds: readonly number[]): AppError {
