@@ -250,4 +250,36 @@ export const QueueStatusSchema = Type.Object(
 )
 export type QueueStatusView = Static<typeof QueueStatusSchema>
 
-export const adminSchemas = [AdminVenueSchema, AdminEventSchema, AdminScheduleSchema, QueueStatusSchema]
+export const AdminReservationParams = Type.Object({ reservationId: IdSchema })
+
+export const RefundBody = Type.Object(
+  { reason: Text(500, 'Why the sale is cancelled; kept on the reservation and in ADMIN_AUDIT') },
+  { additionalProperties: false },
+)
+export type RefundBody = Static<typeof RefundBody>
+
+export const AdminRefundSchema = Type.Object(
+  {
+    reservationId: Type.Integer(),
+    orderId: Type.Integer({ description: 'The order the seat was bought in (its first reservation)' }),
+    accountId: Type.String(),
+    scheduleId: Type.Integer(),
+    seatId: Type.Integer(),
+    seatNumber: Type.String(),
+    status: Type.Literal('REFUNDED'),
+    refunded: Type.Integer({ description: 'Won given back: the price the seat was paid at' }),
+    balance: Type.Integer({ description: 'The account’s balance right after the refund' }),
+    reason: Type.String(),
+    refundedAt: Type.String({ format: 'date-time' }),
+  },
+  { $id: 'AdminRefund' },
+)
+export type AdminRefund = Static<typeof AdminRefundSchema>
+
+export const adminSchemas = [
+  AdminVenueSchema,
+  AdminEventSchema,
+  AdminScheduleSchema,
+  QueueStatusSchema,
+  AdminRefundSchema,
+]

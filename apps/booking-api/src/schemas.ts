@@ -113,29 +113,62 @@ export const SeatMapSchema = Type.Object(
 )
 export type SeatMap = Static<typeof SeatMapSchema>
 
-export const ReserveBody = Type.Object(
+/** Highest `maxSeatsPerOrder` an operator can set; the event's own limit is checked by the service. */
+export const MAX_SEATS_PER_ORDER = 100
+
+const ReserveSeatBody = Type.Object(
   { scheduleId: IdSchema, seatId: IdSchema },
-  { additionalProperties: false },
+  { additionalProperties: false, title: 'One seat (v1)' },
 )
+const ReserveSeatsBody = Type.Object(
+  {
+    scheduleId: IdSchema,
+    seatIds: Type.Array(IdSchema, {
+      minItems: 1,
+      maxItems: MAX_SEATS_PER_ORDER,
+      uniqueItems: true,
+      description:
+        'The seats of one order, all or nothing: 1..the event’s maxSeatsPerOrder (409 ORDER_TOO_LARGE past it), no duplicates',
+    }),
+  },
+  { additionalProperties: false, title: 'Several seats (v2)' },
+)
+/** `seatId` (v1) or `seatIds` (v2), never both. */
+export const ReserveBody = Type.Union([ReserveSeatBody, ReserveSeatsBody])
+export type ReserveBody = Static<typeof ReserveBody>
+
+const OrderSeat = Type.Object({
+  reservationId: Type.Integer(),
+  seatId: Type.Integer(),
+  seatNumber: Type.String(),
+  price: Type.Integer(),
+})
 
 export const ReservationSchema = Type.Object(
   {
-    reservationId: Type.Integer(),
+    reservationId: Type.Integer({
+      description: 'The first seat’s reservation (seats are ordered by seatId)',
+    }),
     accountId: Type.String(),
     scheduleId: Type.Integer(),
-    seatId: Type.Integer(),
+    seatId: Type.Integer({ description: 'The first seat' }),
     seatNumber: Type.String(),
-    price: Type.Integer(),
+    price: Type.Integer({ description: 'The first seat’s price' }),
     balance: Type.Integer({ description: 'Balance after payment' }),
     reservedAt: Instant,
+    seats: Type.Array(OrderSeat, { description: 'Every seat of the order, by ascending seatId' }),
+    total: Type.Integer({ description: 'What the order cost: the balance dropped by this much' }),
   },
   { $id: 'Reservation' },
 )
 export type Reservation = Static<typeof ReservationSchema>
 
+export const RESERVATION_STATUSES = ['SOLD', 'REFUNDED'] as const
+
 export const AccountReservationSchema = Type.Object(
   {
     reservationId: Type.Integer(),
+    orderId: Type.Integer({ description: 'The first reservation of the order this seat was bought in' }),
     scheduleId: Type.Integer(),
     eventId: Type.Integer(),
     eventTitle: Type.String(),
@@ -146,7 +179,11 @@ export const AccountReservationSchema = Type.Object(
     area: Type.String(),
     seatType: Type.String(),
     price: Type.Integer(),
+    status: literalUnion(RESERVATION_STATUSES, {
+      description: 'SOLD: the account holds the seat; REFUNDED: the price went back to the balance',
+    }),
     reservedAt: Instant,
+    refundedAt: Type.Union([Instant, Type.Null()]),
   },
   { $id: 'AccountReservation' },
 )

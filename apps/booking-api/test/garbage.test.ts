@@ -47,6 +47,12 @@ const bodies: unknown[] = [
   { scheduleId: '1; DELETE FROM ACCOUNT', seatId: 1 },
   { scheduleId: 1, seatId: 1, __proto__: { admin: true } },
   { scheduleId: { $ne: 0 }, seatId: 1 },
+  { scheduleId: 1, seatIds: [] },
+  { scheduleId: 1, seatIds: [1, 1] },
+  { scheduleId: 1, seatId: 1, seatIds: [2] },
+  { scheduleId: 1, seatIds: [1, null, 'x'] },
+  { scheduleId: 1, seatIds: Array.from({ length: 101 }, (_, i) => i + 1) },
+  { reason: { $gt: '' } },
 ]
 
 beforeAll(async () => {
@@ -129,6 +135,77 @@ describe('garbage in, 4xx out', () => {
   }, 120_000)
 })
 
+describe('garbage in, 4xx out: orders of several seats', () => {
+  it('too many seats, duplicates, none, both seatId and seatIds, unknown seats: 4xx problem+json, nothing written', async () => {
+    const show = await env.db
+      .selectFrom('EVENT_SCHEDULE')
+      .select('id')
+      .where('event_id', '=', 1)
+      .orderBy('id')
+      .executeTakeFirstOrThrow()
+    const event = await env.db
+      .selectFrom('EVENT')
+      .select('max_seats_per_order')
+      .where('id', '=', 1)
+      .executeTakeFirstOrThrow()
+    const seats = (await env.db.selectFrom('VENUE_SEAT').select('id').orderBy('id').execute()).map(
+      (s) => s.id,
+    )
+    const limit = event.max_seats_per_order
+    // A fresh fan: g-1's token may have bought a seat in the test above (a body that was valid after all).
+    await insertAccounts(env.db, 1, { prefix: 'orders', balance: 5_000_000 })
+    const token = (await readyTokens(env, 1, ['orders-1'])).get('orders-1') as string
+    const counts = async () => ({
+      reservations: (await env.db.selectFrom('RESERVATION').select('id').execute()).length,
+      ledger: (await env.db.selectFrom('BALANCE_HISTORY').select('id').execute()).length,
+      balance: (
+        await env.db.selectFrom('ACCOUNT').select('amount').where('id', '=', 'g-1').executeTakeFirstOrThrow()
+      ).amount,
+    })
+    const before = await counts()
+    const scheduleId = show.id
+    const cases: Array<[unknown, number, string]> = [
+      [{ scheduleId, seatIds: seats.slice(0, limit + 1) }, 409, 'ORDER_TOO_LARGE'],
+      [{ scheduleId, seatIds: [seats[0], seats[1], seats[0]] }, 400, 'VALIDATION_FAILED'],
+      [{ scheduleId, seatIds: [] }, 400, 'VALIDATION_FAILED'],
+      [{ scheduleId, seatId: seats[0], seatIds: [seats[1]] }, 400, 'VALIDATION_FAILED'],
+      [{ scheduleId, seatId: seats[0], seatIds: [seats[0]] }, 400, 'VALIDATION_FAILED'],
+      [{ scheduleId }, 400, 'VALIDATION_FAILED'],
+      [{ scheduleId, seatIds: seats[0] }, 400, 'VALIDATION_FAILED'],
+      [{ scheduleId, seatIds: [String(seats[0])] }, 400, 'VALIDATION_FAILED'],
+      [{ scheduleId, seatIds: [seats[0], 0] }, 400, 'VALIDATION_FAILED'],
+      [{ scheduleId, seatIds: Array.from({ length: 101 }, (_, i) => i + 1) }, 400, 'VALIDATION_FAILED'],
+      [{ scheduleId, seatIds: [seats[0], 999_999] }, 404, 'SEAT_NOT_FOUND'],
+      [{ scheduleId: 999_999, seatIds: [seats[0]] }, 404, 'SCHEDULE_NOT_FOUND'],
+    ]
+    for (const [body, status, code] of cases) {
+      const response = await booking.inject({
+        method: 'POST',
+        url: '/v1/reservations',
+        headers: { authorization: `Bearer ${token}` },
+        payload: body as object,
+      })
+      const where = JSON.stringify(body)
+      expect(response.statusCode, where).toBe(status)
+      expect(response.headers['content-type'], where).toContain('application/problem+json')
+      expect(response.json().code, where).toBe(code)
+      if (where.includes('"seatId"') && where.includes('"seatIds"'))
+        expect(response.json().detail).toMatch(/not both/)
+    }
+    expect(await counts()).toEqual(before)
+    // Still READY: a sensible order with the same token goes through.
+    const ok = await booking.inject({
+      method: 'POST',
+      url: '/v1/reservations',
+      headers: { authorization: `Bearer ${token}` },
+      payload: { scheduleId, seatIds: seats.slice(-limit) },
+    })
+    expect(ok.statusCode, ok.body).toBe(201)
+    expect(ok.json().seats).toHaveLength(limit)
+    await expectInvariants(env)
+  })
+})
+
 const adminRoutes = (id: string): Array<[string, string]> => [
   ['POST', '/v1/admin/venues'],
   ['GET', `/v1/admin/venues/${id}`],
@@ -139,6 +216,7 @@ const adminRoutes = (id: string): Array<[string, string]> => [
   ['DELETE', `/v1/admin/schedules/${id}`],
   ['GET', `/v1/admin/events/${id}/queue`],
   ['PATCH', `/v1/admin/events/${id}/queue`],
+  ['POST', `/v1/admin/reservations/${id}/refund`],
 ]
 
 type Method = 'GET' | 'POST' | 'PATCH' | 'DELETE'
@@ -381,6 +459,12 @@ describe('garbage in, 4xx out: the operator API', () => {
       ['DELETE', '/v1/admin/schedules/999999', undefined],
       ['GET', '/v1/admin/venues/999999', undefined],
       ['GET', '/v1/admin/events/999999', undefined],
+      ['POST', '/v1/admin/reservations/999999/refund', { reason: 'no such sale' }],
+      ['POST', '/v1/admin/reservations/1/refund', {}],
+      ['POST', '/v1/admin/reservations/1/refund', { reason: '' }],
+      ['POST', '/v1/admin/reservations/1/refund', { reason: 'x'.repeat(501) }],
+      ['POST', '/v1/admin/reservations/1/refund', { reason: 'ok', status: 'SOLD' }],
+      ['POST', '/v1/admin/reservations/0/refund', { reason: 'ok' }],
     ]
     for (const [method, url, body] of requests) {
       const response = await booking.inject({

@@ -1,10 +1,12 @@
 import type { App } from '@concert/http'
+import { scheduleKeys } from '@concert/queue'
 import { instantAdmission, makeQueue, readyTokens as readyTokensOf } from '@concert/queue/testing'
 import { appEnv, type TestEnv } from '@concert/testing'
 import { sql } from 'kysely'
 import { expect } from 'vitest'
 import { buildBookingApp } from '../src/app.js'
 import { loadBookingConfig } from '../src/config.js'
+import { reservedSeatIds } from '../src/repositories/catalog.repository.js'
 
 /** A booking API on this file's database and Redis key space; the pool is deliberately small. */
 export async function buildBooking(
@@ -35,9 +37,13 @@ export function readyTokens(
 export const bearer = (token: string) => ({ authorization: `Bearer ${token}` })
 
 /**
- * SPEC §4 money and seat invariants over the whole database: no negative
- * balance, every balance equals the sum of its ledger, no seat sold twice,
- * and every payment row matches its reservation's price.
+ * SPEC §4 and §9 money and seat invariants over the whole database: no negative
+ * balance; every balance equals the sum of its ledger (charges, payments and
+ * refunds); no live seat sold twice; every reservation paid by exactly one
+ * PAYMENT row of its price from its buyer; every REFUNDED one given back by
+ * exactly one REFUND row of its price, and a SOLD one by none; a refunded seat
+ * not sold again is AVAILABLE (not in the schedule's sold set, nor in a cached
+ * seat map of it).
  */
 export async function expectInvariants(env: TestEnv): Promise<void> {
   const ledger = await sql<{ id: string; amount: number; ledger: number | string | null }>`
@@ -49,12 +55,37 @@ export async function expectInvariants(env: TestEnv): Promise<void> {
   }
   const doubles = await sql<{ n: number }>`
     SELECT COUNT(*) AS n FROM (
-      SELECT schedule_id, seat_id FROM RESERVATION GROUP BY schedule_id, seat_id HAVING COUNT(*) > 1
+      SELECT schedule_id, seat_id FROM RESERVATION WHERE status = 'SOLD'
+      GROUP BY schedule_id, seat_id HAVING COUNT(*) > 1
     ) d`.execute(env.db)
-  expect(Number(doubles.rows[0]?.n)).toBe(0)
-  const payments = await sql<{ n: number }>`
-    SELECT COUNT(*) AS n FROM RESERVATION r
-    LEFT JOIN BALANCE_HISTORY h ON h.reservation_id = r.id AND h.type = 'PAYMENT'
-    WHERE h.id IS NULL OR h.amount <> -r.price OR h.account_id <> r.account_id`.execute(env.db)
-  expect(Number(payments.rows[0]?.n)).toBe(0)
+  expect(Number(doubles.rows[0]?.n), 'live seats sold twice').toBe(0)
+  const payments = await sql<{ id: number }>`
+    SELECT r.id FROM RESERVATION r
+    WHERE (SELECT COUNT(*) FROM BALANCE_HISTORY h
+           WHERE h.reservation_id = r.id AND h.type = 'PAYMENT'
+             AND h.amount = -r.price AND h.account_id = r.account_id) <> 1
+       OR (SELECT COUNT(*) FROM BALANCE_HISTORY h WHERE h.reservation_id = r.id AND h.type = 'PAYMENT') <> 1`.execute(
+    env.db,
+  )
+  expect(payments.rows, 'reservations without exactly one matching PAYMENT row').toEqual([])
+  const refunds = await sql<{ id: number }>`
+    SELECT r.id FROM RESERVATION r
+    WHERE (SELECT COUNT(*) FROM BALANCE_HISTORY h WHERE h.reservation_id = r.id AND h.type = 'REFUND')
+          <> IF(r.status = 'REFUNDED', 1, 0)
+       OR EXISTS (SELECT 1 FROM BALANCE_HISTORY h
+                  WHERE h.reservation_id = r.id AND h.type = 'REFUND'
+                    AND (h.amount <> r.price OR h.account_id <> r.account_id))`.execute(env.db)
+  expect(refunds.rows, 'refunds without exactly one matching REFUND row').toEqual([])
+
+  // A refunded seat nobody bought again is free: not sold in MySQL, not in a cached seat map.
+  const freed = await sql<{ schedule_id: number; seat_id: number }>`
+    SELECT DISTINCT r.schedule_id, r.seat_id FROM RESERVATION r
+    WHERE r.status = 'REFUNDED' AND NOT EXISTS (
+      SELECT 1 FROM RESERVATION l
+      WHERE l.schedule_id = r.schedule_id AND l.seat_id = r.seat_id AND l.status = 'SOLD')`.execute(env.db)
+  for (const { schedule_id: scheduleId, seat_id: seatId } of freed.rows) {
+    expect(await reservedSeatIds(env.db, scheduleId), `refunded seat ${seatId}`).not.toContain(seatId)
+    const cached = await env.redis.get(scheduleKeys(env.keyPrefix, scheduleId).seatMap)
+    if (cached !== null) expect(JSON.parse(cached), `cached map, seat ${seatId}`).not.toContain(seatId)
+  }
 }

@@ -255,6 +255,7 @@ describe('sell-out', () => {
       })
     ).json().seats as Array<{ seatId: number }>
     expect(seats).toHaveLength(10)
+    const sold: number[] = []
     const buy = async (i: number) => {
       const sale = await booking.inject({
         method: 'POST',
@@ -263,6 +264,7 @@ describe('sell-out', () => {
         payload: { scheduleId, seatId: seats[i]?.seatId },
       })
       expect(sale.statusCode).toBe(201)
+      sold.push(sale.json().reservationId)
     }
     for (let i = 0; i < 9; i += 1) await buy(i)
     // Slots freed by the first nine buyers were refilled from the queue (those fans are READY and
@@ -319,6 +321,42 @@ describe('sell-out', () => {
       seatsLeft: 0,
       waiting: 0,
     })
+    await expectInvariants(env)
+
+    // A refund puts a seat back: the event is OPEN again, the money is back, the seat is for sale.
+    const balanceOf = async (id: string) =>
+      (await env.db.selectFrom('ACCOUNT').select('amount').where('id', '=', id).executeTakeFirstOrThrow())
+        .amount
+    const before = await balanceOf(buyers[0] as string)
+    const refund = await admin(booking, 'POST', `/v1/admin/reservations/${sold[0]}/refund`, {
+      reason: 'test',
+    })
+    expect(refund.status).toBe(200)
+    expect(await balanceOf(buyers[0] as string)).toBe(before + refund.body.refunded)
+    const reopened = await admin(booking, 'GET', `/v1/admin/events/${eventId}/queue`)
+    expect(reopened.body).toMatchObject({ state: 'OPEN', seatsSold: 9, seatsLeft: 1 })
+    const again = await join(newcomer as string, eventId)
+    expect(again.statusCode).toBe(201)
+    for (;;) {
+      if ((await poll(again.json().token)).json().status === 'READY') break
+      await sleep(50)
+    }
+    const map = (
+      await booking.inject({
+        method: 'GET',
+        url: `/v1/schedules/${scheduleId}/seats`,
+        headers: bearer(again.json().token),
+      })
+    ).json().seats as Array<{ seatId: number; status: string }>
+    expect(map.filter((seat) => seat.status === 'AVAILABLE').map((seat) => seat.seatId)).toEqual([
+      seats[0]?.seatId,
+    ])
+    // Refunding the same sale again moves no money.
+    const twice = await admin(booking, 'POST', `/v1/admin/reservations/${sold[0]}/refund`, {
+      reason: 'again',
+    })
+    expect(twice.status).toBe(200)
+    expect(await balanceOf(buyers[0] as string)).toBe(before + refund.body.refunded)
     await expectInvariants(env)
   })
 })

@@ -87,8 +87,8 @@ describe('shows are on sale until they start in their venue’s zone', () => {
       seatMapCacheMs: 0,
     })
     const ahead = await catalog.schedule(upcoming)
-    expect(await catalog.seatForSale(ahead, seatId)).toMatchObject({ seatId })
-    await expect(catalog.seatForSale(await catalog.schedule(started), seatId)).rejects.toMatchObject({
+    expect(await catalog.seatsForSale(ahead, [seatId])).toMatchObject([{ seatId }])
+    await expect(catalog.seatsForSale(await catalog.schedule(started), [seatId])).rejects.toMatchObject({
       code: 'SCHEDULE_NOT_FOUND',
     })
 

@@ -85,6 +85,12 @@ describe('migrations', () => {
       'account_id',
       'price',
       'reserved_at',
+      'status',
+      'order_id',
+      'refunded_at',
+      'refund_reason',
+      'refund_key',
+      'live_seat_id',
     ])
     expect(await columns('SEAT_PRICE')).toEqual(['id', 'event_id', 'seat_type', 'price', 'created_at'])
     expect(await columns('VENUE')).toEqual([
@@ -178,7 +184,7 @@ describe('migrations', () => {
     await expect(account('u2', 'same@example.com')).rejects.toMatchObject({ code: 'ER_DUP_ENTRY' })
   })
 
-  it('enforces one reservation per (schedule, seat)', async () => {
+  it('enforces one live reservation per (schedule, seat); a refunded one frees the seat', async () => {
     const venue = await env.db
       .insertInto('VENUE')
       .values({ name: 'V', address: null, capacity: 1, time_zone: 'Asia/Seoul' })
@@ -221,6 +227,31 @@ describe('migrations', () => {
         .execute()
     await reservation('r1')
     await expect(reservation('r2')).rejects.toMatchObject({ code: 'ER_DUP_ENTRY' })
+    // Once refunded, the row keeps its history but no longer holds the seat: it sells again, once.
+    await env.db
+      .updateTable('RESERVATION')
+      .set({ status: 'REFUNDED' })
+      .where('account_id', '=', 'r1')
+      .execute()
+    await reservation('r2')
+    await expect(reservation('r1')).rejects.toMatchObject({ code: 'ER_DUP_ENTRY' })
+    const rows = await env.db
+      .selectFrom('RESERVATION')
+      .select(['account_id', 'status', 'live_seat_id'])
+      .orderBy('id')
+      .execute()
+    expect(rows).toEqual([
+      { account_id: 'r1', status: 'REFUNDED', live_seat_id: null },
+      { account_id: 'r2', status: 'SOLD', live_seat_id: Number(seat.insertId) },
+    ])
+    // Only SOLD and REFUNDED exist.
+    await expect(
+      env.db
+        .updateTable('RESERVATION')
+        .set({ status: 'GONE' as never })
+        .where('account_id', '=', 'r2')
+        .execute(),
+    ).rejects.toThrow(/ck_reservation_status/)
   })
 
   it('enforces one idempotency key per account, and allows many rows without a key', async () => {
@@ -273,7 +304,11 @@ describe('0002-operator-catalogue on a database the v1 demo already runs on', ()
         await sql`INSERT INTO EVENT (title, description, venue_id, start_date, end_date)
           SELECT ${demo.title}, NULL, id, '2030-01-01', '2030-01-02' FROM VENUE`.execute(old.db)
       }
-      expect(await migrateToLatest(old.db)).toEqual(['0002-operator-catalogue', '0003-queue-durability'])
+      expect(await migrateToLatest(old.db)).toEqual([
+        '0002-operator-catalogue',
+        '0003-queue-durability',
+        '0004-orders-and-refunds',
+      ])
 
       const venue = await old.db.selectFrom('VENUE').selectAll().executeTakeFirstOrThrow()
       expect(venue.time_zone).toBe('Asia/Seoul')
@@ -292,7 +327,7 @@ describe('0002-operator-catalogue on a database the v1 demo already runs on', ()
         accounts: 0,
       })
 
-      // And it can be rolled back (with 0003 above it) while no operator data depends on it.
+      // And it can be rolled back (with 0003 and 0004 above it) while no operator data depends on it.
       await old.db.deleteFrom('EVENT_SCHEDULE').execute()
       await sql`UPDATE EVENT SET start_date = '2030-01-01', end_date = '2030-01-02'`.execute(old.db)
       const down = await createMigrator(old.db).migrateTo('0001-initial-schema')
@@ -301,6 +336,43 @@ describe('0002-operator-catalogue on a database the v1 demo already runs on', ()
         SELECT TABLE_NAME FROM information_schema.TABLES
         WHERE TABLE_SCHEMA = ${old.databaseName} AND TABLE_NAME = 'ADMIN_AUDIT'`.execute(old.db)
       expect(tables.rows).toEqual([])
+    } finally {
+      await old.close()
+    }
+  })
+})
+
+describe('0004-orders-and-refunds on a database with v1 sales', () => {
+  it('keeps every sale SOLD as an order of one, and rolls back while no seat was sold twice', async () => {
+    const old = await createTestEnv({ migrate: false })
+    try {
+      await createMigrator(old.db).migrateTo('0003-queue-durability')
+      await seedDemoData(old.db)
+      const schedule = await old.db.selectFrom('EVENT_SCHEDULE').select('id').executeTakeFirstOrThrow()
+      const seats = await old.db.selectFrom('VENUE_SEAT').select('id').orderBy('id').limit(2).execute()
+      const buyer = await old.db.selectFrom('ACCOUNT').select('id').executeTakeFirstOrThrow()
+      for (const seat of seats) {
+        await sql`INSERT INTO RESERVATION (schedule_id, seat_id, account_id, price)
+          VALUES (${schedule.id}, ${seat.id}, ${buyer.id}, 100)`.execute(old.db)
+      }
+      expect(await migrateToLatest(old.db)).toEqual(['0004-orders-and-refunds'])
+      const rows = await old.db
+        .selectFrom('RESERVATION')
+        .select(['id', 'order_id', 'status', 'seat_id', 'live_seat_id'])
+        .orderBy('id')
+        .execute()
+      expect(rows).toEqual(
+        rows.map((row, i) => ({
+          id: row.id,
+          order_id: row.id,
+          status: 'SOLD',
+          seat_id: seats[i]?.id,
+          live_seat_id: seats[i]?.id,
+        })),
+      )
+      const down = await createMigrator(old.db).migrateTo('0003-queue-durability')
+      expect(down.error).toBeUndefined()
+      expect(await old.db.selectFrom('RESERVATION').select('id').execute()).toHaveLength(2)
     } finally {
       await old.close()
     }

@@ -21,6 +21,7 @@ export const ERROR_STATUS = {
   EVENT_NOT_FOUND: 404,
   SCHEDULE_NOT_FOUND: 404,
   SEAT_NOT_FOUND: 404,
+  RESERVATION_NOT_FOUND: 404,
   TOKEN_NOT_FOUND: 404,
   VENUE_NOT_FOUND: 404,
   NOT_FOUND: 404,
@@ -34,6 +35,8 @@ export const ERROR_STATUS = {
   EVENT_SOLD_OUT: 409,
   SALE_CLOSED: 409,
   SEAT_ALREADY_RESERVED: 409,
+  ORDER_TOO_LARGE: 409,
+  PURCHASE_LIMIT_EXCEEDED: 409,
   IDEMPOTENCY_KEY_IN_USE: 409,
   VENUE_NAME_TAKEN: 409,
   SCHEDULE_EXISTS: 409,
@@ -68,6 +71,7 @@ const TITLES: Record<ErrorCode, string> = {
   EVENT_NOT_FOUND: 'Event not found',
   SCHEDULE_NOT_FOUND: 'Schedule not found',
   SEAT_NOT_FOUND: 'Seat not found',
+  RESERVATION_NOT_FOUND: 'Reservation not found',
   TOKEN_NOT_FOUND: 'Queue token not found',
   VENUE_NOT_FOUND: 'Venue not found',
   NOT_FOUND: 'Not found',
@@ -81,6 +85,8 @@ const TITLES: Record<ErrorCode, string> = {
   EVENT_SOLD_OUT: 'Sold out',
   SALE_CLOSED: 'The sale is closed',
   SEAT_ALREADY_RESERVED: 'Seat already reserved',
+  ORDER_TOO_LARGE: 'Too many seats in one order',
+  PURCHASE_LIMIT_EXCEEDED: 'Purchase limit for this event reached',
   IDEMPOTENCY_KEY_IN_USE: 'Idempotency key already used with another request',
   VENUE_NAME_TAKEN: 'Venue name already in use',
   SCHEDULE_EXISTS: 'Show already exists',
@@ -102,8 +108,8 @@ export class AppError extends Error {
   readonly title: string
   /** Seconds; sent as Retry-After on 429 and 503. */
   readonly retryAfter: number | undefined
-  /** Extra members of the problem body (RFC 9457 extensions), e.g. `opensAt`. */
-  readonly extensions: Record<string, unknown> | undefined
+  /** RFC 9457 extension members a client can act on, e.g. the `seatIds` that were taken. */
+  readonly extensions: Readonly<Record<string, unknown>>
 
   constructor(
     readonly code: ErrorCode,
@@ -114,7 +120,7 @@ export class AppError extends Error {
     this.status = ERROR_STATUS[code]
     this.title = TITLES[code]
     this.retryAfter = options.retryAfter
-    this.extensions = options.extensions
+    this.extensions = options.extensions ?? {}
   }
 }
 
@@ -139,6 +145,7 @@ export type Problem = Static<typeof ProblemSchema> & { code: ErrorCode }
 
 export function toProblem(error: AppError): Problem {
   return {
+    // Extensions first: they add members, never replace the standard ones.
     ...error.extensions,
     type: `https://errors.concert.example/${error.code.toLowerCase().replaceAll('_', '-')}`,
     title: error.title,

@@ -1,5 +1,5 @@
-import { type DbExecutor, openAccounts } from '@concert/db'
-import { sql } from 'kysely'
+import { type Database, type DbExecutor, openAccounts } from '@concert/db'
+import { sql, type Transaction } from 'kysely'
 
 /** INT column limit of ACCOUNT.amount. */
 export const MAX_BALANCE = 2_147_483_647
@@ -11,6 +11,12 @@ export function findAccount(db: DbExecutor, id: string) {
 /** A new account with no money; its first CHARGE starts the ledger. */
 export async function insertAccount(db: DbExecutor, account: { id: string; email: string; name: string }) {
   await openAccounts(db, [{ ...account, balance: 0 }])
+}
+
+/** Locks the account row for the rest of the transaction: every money-moving transaction takes it first. */
+export async function lockAccount(trx: Transaction<Database>, id: string): Promise<boolean> {
+  const row = await trx.selectFrom('ACCOUNT').select('id').where('id', '=', id).forUpdate().executeTakeFirst()
+  return row !== undefined
 }
 
 export async function balanceOf(db: DbExecutor, id: string): Promise<number | undefined> {

@@ -9,18 +9,35 @@ export interface HistoryEntry {
   balanceAfter: number
 }
 
-export async function insertHistory(db: DbExecutor, entry: HistoryEntry): Promise<void> {
+export async function insertHistory(
+  db: DbExecutor,
+  entries: HistoryEntry | readonly HistoryEntry[],
+): Promise<void> {
+  const rows = Array.isArray(entries) ? entries : [entries as HistoryEntry]
+  if (rows.length === 0) return
   await db
     .insertInto('BALANCE_HISTORY')
-    .values({
-      account_id: entry.accountId,
-      amount: entry.amount,
-      type: entry.type,
-      reservation_id: entry.reservationId,
-      idempotency_key: entry.idempotencyKey,
-      balance_after: entry.balanceAfter,
-    })
+    .values(
+      rows.map((entry) => ({
+        account_id: entry.accountId,
+        amount: entry.amount,
+        type: entry.type,
+        reservation_id: entry.reservationId,
+        idempotency_key: entry.idempotencyKey,
+        balance_after: entry.balanceAfter,
+      })),
+    )
     .execute()
+}
+
+/** The REFUND row of a reservation, if it was refunded. */
+export function findRefundRow(db: DbExecutor, reservationId: number) {
+  return db
+    .selectFrom('BALANCE_HISTORY')
+    .selectAll()
+    .where('reservation_id', '=', reservationId)
+    .where('type', '=', 'REFUND')
+    .executeTakeFirst()
 }
 
 /** The ledger row a request with this Idempotency-Key produced, if any. */

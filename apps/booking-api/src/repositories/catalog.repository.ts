@@ -28,7 +28,7 @@ export function findEvent(db: DbExecutor, id: number) {
 
 /**
  * Shows of an event dated `fromDate` or later, with their venue's zone:
- * total = the venue's seats, available = total − reservations (one grouped query).
+ * total = the venue's seats, available = total − live (SOLD) reservations; refunded ones are free again.
  */
 export function listBookableSchedules(db: DbExecutor, eventId: number, fromDate: string) {
   return db
@@ -42,7 +42,9 @@ export function listBookableSchedules(db: DbExecutor, eventId: number, fromDate:
       's.end_time as endTime',
       'venue.time_zone as timeZone',
       sql<number>`(SELECT COUNT(*) FROM VENUE_SEAT v WHERE v.venue_id = e.venue_id)`.as('totalSeats'),
-      sql<number>`(SELECT COUNT(*) FROM RESERVATION r WHERE r.schedule_id = s.id)`.as('reservedSeats'),
+      sql<number>`(SELECT COUNT(*) FROM RESERVATION r WHERE r.schedule_id = s.id AND r.status = 'SOLD')`.as(
+        'reservedSeats',
+      ),
     ])
     .where('s.event_id', '=', eventId)
     .where('s.date', '>=', fromDate)
@@ -88,24 +90,32 @@ export function listPricedSeats(db: DbExecutor, eventId: number, venueId: number
     .execute()
 }
 
+/** Seats sold at the schedule: SOLD rows only, so a refunded seat shows as free. */
 export async function reservedSeatIds(db: DbExecutor, scheduleId: number): Promise<number[]> {
   const rows = await db
     .selectFrom('RESERVATION')
     .select('seat_id')
     .where('schedule_id', '=', scheduleId)
+    .where('status', '=', 'SOLD')
     .execute()
   return rows.map((r) => r.seat_id)
 }
 
-/** One seat of the venue with this event's price for its type; none if either is missing. */
-export function findPricedSeat(db: DbExecutor, eventId: number, venueId: number, seatId: number) {
+/** Those of `seatIds` that are seats of the venue with this event's price for their type, by ascending id. */
+export function findPricedSeats(
+  db: DbExecutor,
+  eventId: number,
+  venueId: number,
+  seatIds: readonly number[],
+) {
   return db
     .selectFrom('VENUE_SEAT as v')
     .innerJoin('SEAT_PRICE as p', (join) =>
       join.onRef('p.seat_type', '=', 'v.seat_type').on('p.event_id', '=', eventId),
     )
     .select(['v.id as seatId', 'v.seat_number as seatNumber', 'p.price as price'])
-    .where('v.id', '=', seatId)
+    .where('v.id', 'in', seatIds)
     .where('v.venue_id', '=', venueId)
-    .executeTakeFirst()
+    .orderBy('v.id')
+    .execute()
 }

@@ -41,3 +41,12 @@ export async function refreshEventDates(trx: Transaction<Database>, id: number):
     .where('id', '=', id)
     .execute()
 }
+
+/** The event's purchase limits (SPEC §9), read fresh: an operator's change applies to the next order. */
+export function findPurchaseLimits(db: DbExecutor, id: number) {
+  return db
+    .selectFrom('EVENT')
+    .select(['max_seats_per_order as maxSeatsPerOrder', 'max_seats_per_account as maxSeatsPerAccount'])
+    .where('id', '=', id)
+    .executeTakeFirst()
+}

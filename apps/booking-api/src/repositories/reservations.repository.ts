@@ -1,30 +1,107 @@
-import type { DbExecutor } from '@concert/db'
+import type { Database, DbExecutor } from '@concert/db'
+import { sql, type Transaction } from 'kysely'
 
-export async function insertReservation(
-  db: DbExecutor,
-  reservation: { scheduleId: number; seatId: number; accountId: string; price: number; reservedAt: Date },
-): Promise<number> {
-  const result = await db
-    .insertInto('RESERVATION')
-    .values({
-      schedule_id: reservation.scheduleId,
-      seat_id: reservation.seatId,
-      account_id: reservation.accountId,
-      price: reservation.price,
-      reserved_at: reservation.reservedAt,
-    })
-    .executeTakeFirstOrThrow()
-  return Number(result.insertId)
+/**
+ * RESERVATION's one writer. Rows of one order share `order_id` (the id of its first
+ * row); a sale is SOLD until refunded, and only SOLD rows hold their seat.
+ */
+
+/** One order's rows, in the order given (ascending seat id); returns their ids. */
+export async function insertOrder(
+  trx: Transaction<Database>,
+  order: {
+    scheduleId: number
+    accountId: string
+    reservedAt: Date
+    seats: ReadonlyArray<{ seatId: number; price: number }>
+  },
+): Promise<number[]> {
+  const ids: number[] = []
+  for (const seat of order.seats) {
+    const result = await trx
+      .insertInto('RESERVATION')
+      .values({
+        schedule_id: order.scheduleId,
+        seat_id: seat.seatId,
+        account_id: order.accountId,
+        price: seat.price,
+        reserved_at: order.reservedAt,
+        order_id: ids[0] ?? null,
+      })
+      .executeTakeFirstOrThrow()
+    ids.push(Number(result.insertId))
+  }
+  const [first] = ids
+  // The first row learns its own id only once inserted.
+  if (first !== undefined)
+    await trx.updateTable('RESERVATION').set({ order_id: first }).where('id', '=', first).execute()
+  return ids
 }
 
-export async function isSeatReserved(db: DbExecutor, scheduleId: number, seatId: number): Promise<boolean> {
-  const row = await db
+/** Which of `seatIds` are sold (SOLD) at this schedule, ascending. */
+export async function soldSeatIdsAmong(
+  db: DbExecutor,
+  scheduleId: number,
+  seatIds: readonly number[],
+): Promise<number[]> {
+  if (seatIds.length === 0) return []
+  const rows = await db
     .selectFrom('RESERVATION')
-    .select('id')
+    .select('seat_id')
     .where('schedule_id', '=', scheduleId)
-    .where('seat_id', '=', seatId)
+    .where('live_seat_id', 'in', seatIds)
+    .orderBy('seat_id')
+    .execute()
+  return rows.map((row) => row.seat_id)
+}
+
+/**
+ * Seats the account holds (SOLD) over every show of the event. Payments call it after
+ * locking the account row, so parallel purchases of one account count one after another.
+ */
+export async function countSeatsHeld(
+  trx: Transaction<Database>,
+  accountId: string,
+  eventId: number,
+): Promise<number> {
+  const row = await trx
+    .selectFrom('RESERVATION as r')
+    .innerJoin('EVENT_SCHEDULE as s', 's.id', 'r.schedule_id')
+    .select((eb) => eb.fn.countAll<number>().as('n'))
+    .where('r.account_id', '=', accountId)
+    .where('s.event_id', '=', eventId)
+    .where('r.status', '=', 'SOLD')
+    .executeTakeFirstOrThrow()
+  return Number(row.n)
+}
+
+export function findReservation(db: DbExecutor, id: number) {
+  return db.selectFrom('RESERVATION').selectAll().where('id', '=', id).executeTakeFirst()
+}
+
+/** Locks the row for the rest of the refund's transaction. */
+export function lockReservation(trx: Transaction<Database>, id: number) {
+  return trx.selectFrom('RESERVATION').selectAll().where('id', '=', id).forUpdate().executeTakeFirst()
+}
+
+/** The reservation an operator's refund Idempotency-Key was used for, if any. */
+export function findByRefundKey(db: DbExecutor, key: string) {
+  return db.selectFrom('RESERVATION').select('id').where('refund_key', '=', key).executeTakeFirst()
+}
+
+/** SOLD → REFUNDED; false if it was not SOLD. A refund key used before fails as a duplicate key. */
+export async function markRefunded(
+  trx: Transaction<Database>,
+  id: number,
+  refund: { reason: string; key: string | null; at: Date },
+): Promise<boolean> {
+  const result = await trx
+    .updateTable('RESERVATION')
+    .set({ status: 'REFUNDED', refunded_at: refund.at, refund_reason: refund.reason, refund_key: refund.key })
+    .where('id', '=', id)
+    .where('status', '=', 'SOLD')
     .executeTakeFirst()
-  return row !== undefined
+  return Number(result.numUpdatedRows) === 1
 }
 
 const reservationView = (db: DbExecutor) =>
@@ -35,6 +112,8 @@ const reservationView = (db: DbExecutor) =>
     .innerJoin('VENUE_SEAT as v', 'v.id', 'r.seat_id')
     .select([
       'r.id as reservationId',
+      // Rows written before orders existed, or by hand, are an order of one.
+      sql<number>`COALESCE(r.order_id, r.id)`.as('orderId'),
       'r.account_id as accountId',
       'r.schedule_id as scheduleId',
       's.event_id as eventId',
@@ -46,7 +125,10 @@ const reservationView = (db: DbExecutor) =>
       'v.area as area',
       'v.seat_type as seatType',
       'r.price as price',
+      'r.status as status',
       'r.reserved_at as reservedAt',
+      'r.refunded_at as refundedAt',
+      'r.refund_reason as refundReason',
     ])
 
 export function listReservationsOf(db: DbExecutor, accountId: string) {
@@ -55,4 +137,12 @@ export function listReservationsOf(db: DbExecutor, accountId: string) {
 
 export function findReservationView(db: DbExecutor, id: number) {
   return reservationView(db).where('r.id', '=', id).executeTakeFirst()
+}
+
+/** Every row of the order, in the order they were written (ascending seat id). */
+export function listOrder(db: DbExecutor, orderId: number) {
+  return reservationView(db)
+    .where((eb) => eb.or([eb('r.order_id', '=', orderId), eb('r.id', '=', orderId)]))
+    .orderBy('r.id')
+    .execute()
 }

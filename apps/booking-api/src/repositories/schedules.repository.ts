@@ -12,7 +12,10 @@ export async function insertSchedule(
   return Number(result.insertId)
 }
 
-/** False when there was no such show. RESERVATION's foreign key refuses it while the show has sales. */
+/**
+ * False when there was no such show. RESERVATION's foreign key refuses it while the show has
+ * sales, refunded ones included (their ledger rows point at them).
+ */
 export async function deleteSchedule(db: DbExecutor, id: number): Promise<boolean> {
   const result = await db.deleteFrom('EVENT_SCHEDULE').where('id', '=', id).executeTakeFirst()
   return Number(result.numDeletedRows) === 1
@@ -30,7 +33,10 @@ const showView = (db: DbExecutor) =>
       's.start_time as startTime',
       's.end_time as endTime',
       'v.time_zone as timeZone',
-      sql<number>`(SELECT COUNT(*) FROM RESERVATION r WHERE r.schedule_id = s.id)`.as('seatsSold'),
+      // Live sales only: a refunded seat is on sale again.
+      sql<number>`(SELECT COUNT(*) FROM RESERVATION r WHERE r.schedule_id = s.id AND r.status = 'SOLD')`.as(
+        'seatsSold',
+      ),
     ])
 
 export function findShow(db: DbExecutor, id: number) {

@@ -91,7 +91,10 @@ export async function accountRoutes(app: App, { accounts }: { accounts: AccountS
       schema: {
         tags: ['accounts'],
         summary: 'List the account’s reservations',
-        description: 'Needs this account’s queue token: WAITING, READY, or one that just paid.',
+        description:
+          'Every seat the account bought, one entry per seat (`orderId` groups an order’s seats), with its ' +
+          '`status`: SOLD, or REFUNDED once an operator refunded it. Needs this account’s queue token: ' +
+          'WAITING, READY, or one that just paid.',
         security: [{ queueToken: [] }],
         params: AccountIdParams,
         response: { 200: Type.Array(Type.Ref('AccountReservation')), ...problemResponses(400, 401, 403) },

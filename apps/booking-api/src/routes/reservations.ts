@@ -29,13 +29,31 @@ export async function reservationRoutes(
           scope: eventOfSchedule(catalog, (request) => (request.body as { scheduleId: number }).scheduleId),
         },
       },
+      // Before the schema: its union would only say "must NOT have additional properties" twice.
+      preValidation: async (request) => {
+        const body = request.body
+        if (typeof body === 'object' && body !== null && 'seatId' in body && 'seatIds' in body) {
+          throw new AppError(
+            'VALIDATION_FAILED',
+            'body: send seatId (one seat) or seatIds (an order), not both',
+          )
+        }
+      },
       schema: {
         tags: ['reservations'],
-        summary: 'Reserve and pay for a seat',
+        summary: 'Reserve and pay for one seat or an order of several',
         description:
-          'Locks the seat (409 SEAT_LOCKED while another fan pays for it), checks it is free and the balance ' +
-          'covers its price, then in one transaction saves the reservation, takes the money, records the ' +
-          'payment and expires the queue token. A READY token pays at most once.',
+          'Send `seatId` (one seat, v1) or `seatIds` (1..the event’s `maxSeatsPerOrder` seats of one show, ' +
+          'no duplicates), not both. All or nothing: the seats are locked in ascending seat id (409 ' +
+          'SEAT_LOCKED while another fan pays for one of them), checked free (409 SEAT_ALREADY_RESERVED), ' +
+          'the balance must cover the total (402), then one transaction saves every reservation, takes the ' +
+          'total once, writes a PAYMENT ledger row per seat and expires the queue token. Both 409s name the ' +
+          'unavailable seats in the problem’s `seatIds`; nothing is sold and the token stays READY. More seats ' +
+          'than the event allows per order → 409 ORDER_TOO_LARGE (`maxSeatsPerOrder` in the problem); more ' +
+          'than one account may hold for the event over all its orders → 409 PURCHASE_LIMIT_EXCEEDED ' +
+          '(`maxSeatsPerAccount`, `seatsHeld`). The answer keeps the v1 fields for the first seat (by ' +
+          'ascending seat id) and adds `seats` and `total`. A READY token pays at most once; with an ' +
+          '`Idempotency-Key` a retry of the same order (same show and seats) gets the first answer.',
         security: [{ queueToken: [] }],
         headers: IdempotencyHeaders,
         body: ReserveBody,
@@ -47,7 +65,7 @@ export async function reservationRoutes(
         .reserve({
           token: verifiedToken(request),
           scheduleId: request.body.scheduleId,
-          seatId: request.body.seatId,
+          seatIds: 'seatIds' in request.body ? request.body.seatIds : [request.body.seatId],
           idempotencyKey: request.headers['idempotency-key'],
         })
         .catch((error: unknown) => {

@@ -54,6 +54,7 @@ export class AccountService {
   async reservations(accountId: string): Promise<AccountReservation[]> {
     return (await listReservationsOf(this.db, accountId)).map((r) => ({
       reservationId: r.reservationId,
+      orderId: Number(r.orderId),
       scheduleId: r.scheduleId,
       eventId: r.eventId,
       eventTitle: r.eventTitle,
@@ -64,7 +65,9 @@ export class AccountService {
       area: r.area,
       seatType: r.seatType,
       price: r.price,
+      status: r.status,
       reservedAt: r.reservedAt.toISOString(),
+      refundedAt: r.refundedAt?.toISOString() ?? null,
     }))
   }
 }

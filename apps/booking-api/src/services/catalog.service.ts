@@ -5,13 +5,14 @@ import { AppError } from '@concert/shared'
 import type { Kysely } from 'kysely'
 import {
   findEvent,
-  findPricedSeat,
+  findPricedSeats,
   findSchedule,
   listBookableSchedules,
   listEvents,
   listPricedSeats,
   reservedSeatIds,
 } from '../repositories/catalog.repository.js'
+import { findPurchaseLimits } from '../repositories/events.repository.js'
 import type { Event, Schedule, SeatMap } from '../schemas.js'
 import { earliestLocalDate, type ShowTime, showStartsAt } from '../show-time.js'
 import { TtlCache } from '../ttl-cache.js'
@@ -137,7 +138,7 @@ export class CatalogService {
     )
   }
 
-  /** Ids of the schedule's sold seats: from Redis when fresh, else from MySQL (then cached). */
+  /** Ids of the schedule's sold (not refunded) seats: from Redis when fresh, else from MySQL (then cached). */
   async soldSeats(scheduleId: number): Promise<Set<number>> {
     const key = scheduleKeys(this.prefix, scheduleId).seatMap
     if (this.seatMapCacheMs > 0) {
@@ -173,10 +174,11 @@ export class CatalogService {
   }
 
   /**
-   * A seat of the schedule's venue with its current price, read fresh: the price paid is
-   * never a cached one. A show that has started (in its venue's zone) sells nothing.
+   * Seats of the schedule's venue with their current prices, by ascending id, read fresh:
+   * the price paid is never a cached one. A show that has started (in its venue's zone)
+   * sells nothing; seats that are not the venue's (or have no price) are named in the 404.
    */
-  async seatForSale(schedule: ScheduleFacts, seatId: number, now: Date = new Date()) {
+  async seatsForSale(schedule: ScheduleFacts, seatIds: readonly number[], now: Date = new Date()) {
     if (!isOnSale(schedule, now)) {
       throw new AppError(
         'SCHEDULE_NOT_FOUND',
@@ -184,9 +186,23 @@ export class CatalogService {
           'it is not on sale',
       )
     }
-    const seat = await findPricedSeat(this.db, schedule.eventId, schedule.venueId, seatId)
-    if (!seat)
-      throw new AppError('SEAT_NOT_FOUND', `seat ${seatId} is not for sale at schedule ${schedule.id}`)
-    return seat
+    const seats = await findPricedSeats(this.db, schedule.eventId, schedule.venueId, seatIds)
+    if (seats.length !== seatIds.length) {
+      const found = new Set(seats.map((seat) => seat.seatId))
+      const missing = seatIds.filter((id) => !found.has(id)).sort((a, b) => a - b)
+      throw new AppError(
+        'SEAT_NOT_FOUND',
+        `seat${missing.length > 1 ? 's' : ''} ${missing.join(', ')} not for sale at schedule ${schedule.id}`,
+        { extensions: { seatIds: missing } },
+      )
+    }
+    return seats
+  }
+
+  /** The event's limits per order and per account, read fresh (an operator may just have changed them). */
+  async purchaseLimits(eventId: number) {
+    const limits = await findPurchaseLimits(this.db, eventId)
+    if (!limits) throw new AppError('EVENT_NOT_FOUND', `event ${eventId} does not exist`)
+    return limits
   }
 }

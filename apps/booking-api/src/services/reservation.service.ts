@@ -7,18 +7,20 @@ import {
   type RedisClient,
   scheduleKeys,
   type TokenState,
-  withLock,
+  withLocks,
 } from '@concert/queue'
 import { AppError } from '@concert/shared'
 import type { FastifyBaseLogger } from 'fastify'
 import type { Kysely } from 'kysely'
 import type { VerifiedToken } from '../plugins/token-guard.js'
 import { balanceOf, deductFromBalance } from '../repositories/accounts.repository.js'
-import { insertHistory } from '../repositories/balance-history.repository.js'
+import { type HistoryEntry, insertHistory } from '../repositories/balance-history.repository.js'
 import {
+  countSeatsHeld,
   findReservationView,
-  insertReservation,
-  isSeatReserved,
+  insertOrder,
+  listOrder,
+  soldSeatIdsAmong,
 } from '../repositories/reservations.repository.js'
 import type { Reservation } from '../schemas.js'
 import type { CatalogService } from './catalog.service.js'
@@ -28,21 +30,47 @@ import type { SaleService } from './sale.service.js'
 export interface ReserveRequest {
   token: VerifiedToken
   scheduleId: number
-  seatId: number
+  /** One seat (v1 `seatId`) or several (`seatIds`); the schema already refused duplicates. */
+  seatIds: readonly number[]
   idempotencyKey?: string | undefined
+}
+
+/** A seat of the order as sold: its id, number and the price paid. */
+interface OrderSeat {
+  seatId: number
+  seatNumber: string
+  price: number
 }
 
 class IdempotentRace extends Error {}
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
+const ascending = (a: number, b: number) => a - b
+
+/** Same seats, whatever order the client listed them in. */
+function sameSeats(a: readonly number[], b: readonly number[]): boolean {
+  const [x, y] = [[...a].sort(ascending), [...b].sort(ascending)]
+  return x.length === y.length && x.every((id, i) => id === y[i])
+}
+
+/** 409 naming the taken seats, so a client can offer others. */
+function seatsTaken(seatIds: readonly number[]): AppError {
+  return new AppError(
+    'SEAT_ALREADY_RESERVED',
+    `seat${seatIds.length > 1 ? 's' : ''} ${seatIds.join(', ')} already reserved; nothing was sold`,
+    { extensions: { seatIds: [...seatIds] } },
+  )
+}
 
 /**
- * Reserve-and-pay, in the seed document's order:
- * token → seat lock → seat free? → balance? → one transaction (reservation,
- * guarded debit, PAYMENT row, QUEUE_TOKEN COMPLETED) → commit → expire the
- * token in Redis → release the lock.
+ * Reserve-and-pay for an order of one or more seats of one show, in the seed
+ * document's order: token → seat locks → seats free? → balance? → one
+ * transaction (every reservation, one guarded debit of the total, a PAYMENT row
+ * per seat, the account's limit, QUEUE_TOKEN COMPLETED) → commit → expire the
+ * token in Redis → release the locks. All or nothing: a seat that is taken or
+ * locked fails the whole order, and nothing is sold.
  *
- * Before the seat lock the request claims its token in Redis, so a READY token
+ * Before the seat locks the request claims its token in Redis, so a READY token
  * pays at most once even when a fan fires many requests at once; the others
  * wait for that payment and then see the token spent (or replay its answer).
  */
@@ -63,17 +91,28 @@ export class ReservationService {
   ) {}
 
   async reserve(request: ReserveRequest): Promise<Reservation & { replayed: boolean }> {
-    const { token, scheduleId, seatId, idempotencyKey } = request
+    const { token, scheduleId, idempotencyKey } = request
+    // Ascending seat id: the one order every request takes seat locks and writes rows in.
+    const seatIds = [...request.seatIds].sort(ascending)
     const accountId = token.state.accountId
     if (idempotencyKey) {
-      const replay = await this.replay(accountId, idempotencyKey, scheduleId, seatId)
+      const replay = await this.replay(accountId, idempotencyKey, scheduleId, seatIds)
       if (replay) return { ...replay, replayed: true }
     }
     if (token.completed) throw new AppError('TOKEN_EXPIRED', 'queue token expired (COMPLETED)')
 
     const schedule = await this.deps.catalog.schedule(scheduleId)
+    const limits = await this.deps.catalog.purchaseLimits(schedule.eventId)
+    if (seatIds.length > limits.maxSeatsPerOrder) {
+      throw new AppError(
+        'ORDER_TOO_LARGE',
+        `an order of this event may have at most ${limits.maxSeatsPerOrder} seats; this one has ${seatIds.length}`,
+        { extensions: { maxSeatsPerOrder: limits.maxSeatsPerOrder } },
+      )
+    }
     // Refuses a show that has started in its venue's zone (SCHEDULE_NOT_FOUND) and unknown seats.
-    const seat = await this.deps.catalog.seatForSale(schedule, seatId)
+    const seats = await this.deps.catalog.seatsForSale(schedule, seatIds)
+    const total = seats.reduce((sum, seat) => sum + seat.price, 0)
     const owner = randomUUID()
 
     let claimed: TokenState
@@ -82,7 +121,7 @@ export class ReservationService {
     } catch (error) {
       // The token was spent by a parallel request; with the same key, that request's answer is ours.
       if (idempotencyKey && error instanceof AppError && error.code === 'TOKEN_EXPIRED') {
-        const replay = await this.replay(accountId, idempotencyKey, scheduleId, seatId)
+        const replay = await this.replay(accountId, idempotencyKey, scheduleId, seatIds)
         if (replay) return { ...replay, replayed: true }
       }
       throw error
@@ -97,46 +136,44 @@ export class ReservationService {
     )
     keepAlive.unref()
     try {
-      const result = await this.withSeatLock(scheduleId, seatId, owner, async () => {
-        if (await isSeatReserved(this.deps.db, scheduleId, seatId)) {
-          throw new AppError('SEAT_ALREADY_RESERVED', `seat ${seat.seatNumber} is already reserved`)
-        }
+      const result = await this.withSeatLocks(scheduleId, seatIds, owner, async () => {
+        const taken = await soldSeatIdsAmong(this.deps.db, scheduleId, seatIds)
+        if (taken.length > 0) throw seatsTaken(taken)
         const balance = await balanceOf(this.deps.db, accountId)
         if (balance === undefined)
           throw new AppError('ACCOUNT_NOT_FOUND', `account ${accountId} does not exist`)
-        if (balance < seat.price) {
+        if (balance < total) {
           throw new AppError(
             'INSUFFICIENT_BALANCE',
-            `the seat costs ${seat.price} won, the balance is ${balance}`,
+            `the order costs ${total} won, the balance is ${balance}`,
           )
         }
         const completedAt = new Date()
         const paid = await this.pay({
           accountId,
+          eventId: schedule.eventId,
+          maxSeatsPerAccount: limits.maxSeatsPerAccount,
           scheduleId,
-          seatId,
-          price: seat.price,
+          seats,
+          total,
           claimed,
           completedAt,
           idempotencyKey,
         })
         completed = true
         await this.afterCommit(token.token, owner, completedAt, schedule)
-        return {
-          reservationId: paid.reservationId,
+        return answer({
           accountId,
           scheduleId,
-          seatId,
-          seatNumber: seat.seatNumber,
-          price: seat.price,
+          seats: seats.map((seat, i) => ({ ...seat, reservationId: paid.reservationIds[i] as number })),
           balance: paid.balanceAfter,
-          reservedAt: completedAt.toISOString(),
-        }
+          reservedAt: completedAt,
+        })
       })
       return { ...result, replayed: false }
     } catch (error) {
       if (error instanceof IdempotentRace && idempotencyKey) {
-        const replay = await this.replay(accountId, idempotencyKey, scheduleId, seatId)
+        const replay = await this.replay(accountId, idempotencyKey, scheduleId, seatIds)
         if (replay) return { ...replay, replayed: true }
       }
       throw error
@@ -147,16 +184,18 @@ export class ReservationService {
     }
   }
 
-  /** The transaction: every write of a sale commits together or not at all. */
+  /** The transaction: every write of an order commits together or not at all. */
   private async pay(sale: {
     accountId: string
+    eventId: number
+    maxSeatsPerAccount: number
     scheduleId: number
-    seatId: number
-    price: number
+    seats: readonly OrderSeat[]
+    total: number
     claimed: TokenState
     completedAt: Date
     idempotencyKey?: string | undefined
-  }): Promise<{ reservationId: number; balanceAfter: number }> {
+  }): Promise<{ reservationIds: number[]; balanceAfter: number }> {
     try {
       // READ COMMITTED: no gap locks, so payments for tokens whose QUEUE_TOKEN row the
       // mirror has not written yet cannot deadlock on the missing rows; a deadlock that
@@ -166,43 +205,47 @@ export class ReservationService {
           .transaction()
           .setIsolationLevel('read committed')
           .execute(async (trx) => {
-            // The account row first: every money-moving transaction locks it before anything else.
-            if (!(await deductFromBalance(trx, sale.accountId, sale.price))) {
-              throw new AppError('INSUFFICIENT_BALANCE', `the seat costs ${sale.price} won`)
+            // The account row first: every money-moving transaction locks it before anything
+            // else, so one account's purchases and refunds run one at a time from here on.
+            if (!(await deductFromBalance(trx, sale.accountId, sale.total))) {
+              throw new AppError('INSUFFICIENT_BALANCE', `the order costs ${sale.total} won`)
             }
             if (await lockTokenAndCheckPaid(trx, sale.claimed.token)) {
               throw new AppError('TOKEN_EXPIRED', 'queue token expired (COMPLETED)')
             }
-            let reservationId: number
-            try {
-              reservationId = await insertReservation(trx, { ...sale, reservedAt: sale.completedAt })
-            } catch (error) {
-              if (isDuplicateKey(error))
-                throw new AppError('SEAT_ALREADY_RESERVED', 'the seat was just reserved')
-              throw error
+            // Counted under the account lock: parallel orders (other tokens, other shows) see each other.
+            const held = await countSeatsHeld(trx, sale.accountId, sale.eventId)
+            if (held + sale.seats.length > sale.maxSeatsPerAccount) {
+              throw new AppError(
+                'PURCHASE_LIMIT_EXCEEDED',
+                `an account may hold ${sale.maxSeatsPerAccount} seats of this event; it holds ${held}, ` +
+                  `this order adds ${sale.seats.length}`,
+                { extensions: { maxSeatsPerAccount: sale.maxSeatsPerAccount, seatsHeld: held } },
+              )
             }
+            const reservationIds = await insertOrder(trx, {
+              scheduleId: sale.scheduleId,
+              accountId: sale.accountId,
+              reservedAt: sale.completedAt,
+              seats: sale.seats,
+            })
             const balanceAfter = (await balanceOf(trx, sale.accountId)) ?? 0
             try {
-              await insertHistory(trx, {
-                accountId: sale.accountId,
-                amount: -sale.price,
-                type: 'PAYMENT',
-                reservationId,
-                idempotencyKey: sale.idempotencyKey ?? null,
-                balanceAfter,
-              })
+              await insertHistory(trx, paymentRows(sale, reservationIds, balanceAfter))
             } catch (error) {
               if (isDuplicateKey(error)) throw new IdempotentRace()
               throw error
             }
             await markTokenCompleted(trx, sale.claimed, sale.completedAt)
-            return { reservationId, balanceAfter }
+            return { reservationIds, balanceAfter }
           }),
       )
     } catch (error) {
-      // Belt and braces: the UNIQUE(schedule_id, seat_id) key must never surface as a 500.
+      // A seat sold in the meantime (UNIQUE(schedule_id, live_seat_id)): a 409 naming it, never a 500.
       if (isDuplicateKey(error) && !(error instanceof AppError)) {
-        throw new AppError('SEAT_ALREADY_RESERVED', 'the seat was just reserved')
+        const seatIds = sale.seats.map((seat) => seat.seatId)
+        const taken = await soldSeatIdsAmong(this.deps.db, sale.scheduleId, seatIds).catch(() => [])
+        throw seatsTaken(taken.length > 0 ? taken : seatIds)
       }
       throw error
     }
@@ -221,6 +264,7 @@ export class ReservationService {
       // QUEUE_TOKEN already says COMPLETED, which stops any second payment.
       this.deps.log.error({ err: error, token }, 'could not expire a paid token in Redis')
     }
+    // One key holds the show's whole set of sold seats, so this covers every seat of the order.
     await this.deps.catalog
       .invalidateSeatMap(schedule.id)
       .catch((error: unknown) => this.deps.log.warn({ err: error }, 'seat map cache not invalidated'))
@@ -251,39 +295,124 @@ export class ReservationService {
     }
   }
 
-  /** Seat lock (packages/queue withLock): a fast-fail filter; UNIQUE(schedule_id, seat_id) is the guarantee. */
-  private async withSeatLock<T>(scheduleId: number, seatId: number, owner: string, work: () => Promise<T>) {
-    const key = scheduleKeys(this.deps.prefix, scheduleId).seatLock(seatId)
-    const outcome = await withLock(this.deps.redis, key, owner, this.deps.seatLockTtlMs, work)
-    if (!outcome.locked) throw new AppError('SEAT_LOCKED', 'another user is reserving this seat right now')
+  /**
+   * Seat locks (packages/queue withLocks), taken in ascending seat id so two orders that
+   * share seats never wait on each other's halves: a fast-fail filter;
+   * UNIQUE(schedule_id, live_seat_id) is the guarantee.
+   */
+  private async withSeatLocks<T>(
+    scheduleId: number,
+    seatIds: readonly number[],
+    owner: string,
+    work: () => Promise<T>,
+  ): Promise<T> {
+    const keys = scheduleKeys(this.deps.prefix, scheduleId)
+    const lockKeys = seatIds.map((seatId) => keys.seatLock(seatId))
+    const outcome = await withLocks(this.deps.redis, lockKeys, owner, this.deps.seatLockTtlMs, work)
+    if (!outcome.locked) {
+      const seatId = seatIds[lockKeys.indexOf(outcome.busyKey)] as number
+      throw new AppError(
+        'SEAT_LOCKED',
+        `another user is reserving seat ${seatId} right now; nothing was sold`,
+        {
+          extensions: { seatIds: [seatId] },
+        },
+      )
+    }
     return outcome.value
   }
 
-  /** The first answer given for this Idempotency-Key, if it was a reservation of this seat. */
+  /**
+   * The first answer given for this Idempotency-Key, if it was an order of these seats
+   * of this show (in any order). The key sits on the order's last PAYMENT row, whose
+   * balance_after is the balance the first answer reported.
+   */
   private replay(
     accountId: string,
     key: string,
     scheduleId: number,
-    seatId: number,
+    seatIds: readonly number[],
   ): Promise<Reservation | undefined> {
     return replayByIdempotencyKey(this.deps.db, accountId, key, async (row) => {
-      const reservation =
+      const paidFor =
         row.type === 'PAYMENT' && row.reservation_id !== null
           ? await findReservationView(this.deps.db, row.reservation_id)
           : undefined
-      if (!reservation || reservation.scheduleId !== scheduleId || reservation.seatId !== seatId) {
+      if (!paidFor || paidFor.scheduleId !== scheduleId) return undefined
+      const order = await listOrder(this.deps.db, paidFor.orderId)
+      if (
+        !sameSeats(
+          order.map((r) => r.seatId),
+          seatIds,
+        )
+      )
         return undefined
-      }
-      return {
-        reservationId: reservation.reservationId,
+      return answer({
         accountId,
         scheduleId,
-        seatId,
-        seatNumber: reservation.seatNumber,
-        price: reservation.price,
+        seats: order,
         balance: row.balance_after,
-        reservedAt: reservation.reservedAt.toISOString(),
-      }
+        reservedAt: paidFor.reservedAt,
+      })
     })
+  }
+}
+
+/**
+ * One PAYMENT row per seat, so every reservation has its own ledger entry (and a refund
+ * its mirror image). balance_after runs down seat by seat to the balance after the
+ * order; the Idempotency-Key goes on the last row, which carries that final balance.
+ */
+function paymentRows(
+  sale: {
+    accountId: string
+    seats: readonly OrderSeat[]
+    total: number
+    idempotencyKey?: string | undefined
+  },
+  reservationIds: readonly number[],
+  balanceAfter: number,
+): HistoryEntry[] {
+  let running = balanceAfter + sale.total
+  return sale.seats.map((seat, i) => {
+    running -= seat.price
+    const last = i === sale.seats.length - 1
+    return {
+      accountId: sale.accountId,
+      amount: -seat.price,
+      type: 'PAYMENT',
+      reservationId: reservationIds[i] as number,
+      idempotencyKey: last ? (sale.idempotencyKey ?? null) : null,
+      balanceAfter: running,
+    }
+  })
+}
+
+/** The 201 body: the v1 fields for the first seat (ascending seat id), then every seat and the total. */
+function answer(order: {
+  accountId: string
+  scheduleId: number
+  seats: ReadonlyArray<OrderSeat & { reservationId: number }>
+  balance: number
+  reservedAt: Date
+}): Reservation {
+  const [first] = order.seats
+  if (!first) throw new Error('an order has at least one seat')
+  return {
+    reservationId: first.reservationId,
+    accountId: order.accountId,
+    scheduleId: order.scheduleId,
+    seatId: first.seatId,
+    seatNumber: first.seatNumber,
+    price: first.price,
+    balance: order.balance,
+    reservedAt: order.reservedAt.toISOString(),
+    seats: order.seats.map((seat) => ({
+      reservationId: seat.reservationId,
+      seatId: seat.seatId,
+      seatNumber: seat.seatNumber,
+      price: seat.price,
+    })),
+    total: order.seats.reduce((sum, seat) => sum + seat.price, 0),
   }
 }

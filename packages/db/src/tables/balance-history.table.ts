@@ -1,17 +1,17 @@
 import type { Generated, Insertable, Selectable } from 'kysely'
 
-export type BalanceChangeType = 'CHARGE' | 'PAYMENT'
+export type BalanceChangeType = 'CHARGE' | 'PAYMENT' | 'REFUND'
 
 /**
  * BALANCE_HISTORY: the ledger. An account's balance always equals the sum of
- * its rows' `amount` (positive for charges, negative for payments).
+ * its rows' `amount` (positive for charges and refunds, negative for payments).
  */
 export interface BalanceHistoryTable {
   id: Generated<number>
   account_id: string
   amount: number
   type: BalanceChangeType
-  /** The reservation a PAYMENT paid for. */
+  /** The reservation a PAYMENT paid for, or a REFUND gave back (one row per seat). */
   reservation_id: number | null
   /** Client-supplied Idempotency-Key; unique per account. */
   idempotency_key: string | null

@@ -3,6 +3,7 @@ import { AdminKeyring, adminKeyCheck } from '../../plugins/admin-auth.js'
 import type { CatalogService } from '../../services/catalog.service.js'
 import type { SaleService } from '../../services/sale.service.js'
 import { eventAdminRoutes } from './events.js'
+import { reservationAdminRoutes } from './reservations.js'
 import { scheduleAdminRoutes } from './schedules.js'
 import { venueAdminRoutes } from './venues.js'
 
@@ -24,4 +25,5 @@ export async function adminRoutes(app: App, { keys, catalog, sale }: AdminRoutes
   await app.register(venueAdminRoutes)
   await app.register(eventAdminRoutes, { catalog, sale })
   await app.register(scheduleAdminRoutes, { catalog })
+  await app.register(reservationAdminRoutes, { catalog, sale })
 }

@@ -1,0 +1,106 @@
+import { type Database, isDuplicateKey, retryOnDeadlock } from '@concert/db'
+import { AppError } from '@concert/shared'
+import type { Kysely } from 'kysely'
+import type { AdminRefund, RefundBody } from '../admin-schemas.js'
+import { addToBalance, balanceOf, lockAccount } from '../repositories/accounts.repository.js'
+import { type AuditEntry, insertAudit } from '../repositories/admin-audit.repository.js'
+import { findRefundRow, insertHistory } from '../repositories/balance-history.repository.js'
+import {
+  findByRefundKey,
+  findReservation,
+  findReservationView,
+  lockReservation,
+  markRefunded,
+} from '../repositories/reservations.repository.js'
+import type { CatalogService } from './catalog.service.js'
+
+const keyInUse = () =>
+  new AppError('IDEMPOTENCY_KEY_IN_USE', 'this Idempotency-Key was used to refund another reservation')
+
+/**
+ * Cancels one sold seat (SPEC §7, §9): RESERVATION SOLD → REFUNDED, which frees the
+ * seat (UNIQUE(schedule_id, live_seat_id) covers SOLD rows only), the price back on the
+ * balance with a REFUND ledger row, and an ADMIN_AUDIT row, in one transaction. Money
+ * moves once per reservation: the transaction locks the account row first (as payments
+ * do) and then the reservation, so parallel refunds of one sale run one after another
+ * and all but the first find it REFUNDED and answer the same, moving nothing. The
+ * operator's Idempotency-Key is kept on the reservation: reused for another one → 409.
+ *
+ * The event's sale state is not touched here: "seats left" counts SOLD rows, so a
+ * refunded seat is left again for whoever computes it.
+ */
+export async function refundReservation(
+  db: Kysely<Database>,
+  catalog: CatalogService,
+  reservationId: number,
+  request: RefundBody & { idempotencyKey?: string | undefined },
+  audit: AuditEntry,
+): Promise<{ refund: AdminRefund; replayed: boolean }> {
+  const key = request.idempotencyKey ?? null
+  if (key !== null) {
+    const earlier = await findByRefundKey(db, key)
+    if (earlier && earlier.id !== reservationId) throw keyInUse()
+    if (earlier) return { refund: await refundView(db, reservationId), replayed: true }
+  }
+  const scheduleId = await retryOnDeadlock(() =>
+    db
+      .transaction()
+      .setIsolationLevel('read committed')
+      .execute(async (trx): Promise<number | undefined> => {
+        const sale = await findReservation(trx, reservationId)
+        if (!sale) throw new AppError('RESERVATION_NOT_FOUND', `reservation ${reservationId} does not exist`)
+        await lockAccount(trx, sale.account_id)
+        const locked = await lockReservation(trx, reservationId)
+        if (locked?.status !== 'SOLD') return undefined
+        try {
+          await markRefunded(trx, reservationId, { reason: request.reason.trim(), key, at: new Date() })
+        } catch (error) {
+          if (isDuplicateKey(error)) throw keyInUse()
+          throw error
+        }
+        if (!(await addToBalance(trx, sale.account_id, sale.price))) {
+          throw new AppError(
+            'AMOUNT_OUT_OF_RANGE',
+            `refunding ${sale.price} won would take the balance past 2,147,483,647`,
+          )
+        }
+        await insertHistory(trx, {
+          accountId: sale.account_id,
+          amount: sale.price,
+          type: 'REFUND',
+          reservationId,
+          idempotencyKey: null,
+          balanceAfter: (await balanceOf(trx, sale.account_id)) ?? 0,
+        })
+        await insertAudit(trx, audit, reservationId)
+        return sale.schedule_id
+      }),
+  )
+  // The seat is on sale again: drop the show's cached set of sold seats (else it lapses within SEAT_MAP_CACHE_MS).
+  if (scheduleId !== undefined) await catalog.invalidateSeatMap(scheduleId).catch(() => undefined)
+  return { refund: await refundView(db, reservationId), replayed: scheduleId === undefined }
+}
+
+/** The refund as the first answer gave it, rebuilt from the reservation and its REFUND row. */
+async function refundView(db: Kysely<Database>, reservationId: number): Promise<AdminRefund> {
+  const [sale, row] = await Promise.all([
+    findReservationView(db, reservationId),
+    findRefundRow(db, reservationId),
+  ])
+  if (sale?.status !== 'REFUNDED' || !row || !sale.refundedAt) {
+    throw new Error(`reservation ${reservationId} has no complete refund`)
+  }
+  return {
+    reservationId,
+    orderId: Number(sale.orderId),
+    accountId: sale.accountId,
+    scheduleId: sale.scheduleId,
+    seatId: sale.seatId,
+    seatNumber: sale.seatNumber,
+    status: 'REFUNDED',
+    refunded: row.amount,
+    balance: row.balance_after,
+    reason: sale.refundReason ?? '',
+    refundedAt: sale.refundedAt.toISOString(),
+  }
+}
