@@ -47,6 +47,8 @@ export const webAppPlugin = fp<WebAppOptions>(
     await app.register(fastifyStatic, {
       root,
       wildcard: false,
+      // Set per file below instead of one max-age for everything.
+      cacheControl: false,
       setHeaders: (response, path) => {
         response.setHeader('content-security-policy', policy)
         response.setHeader('x-content-type-options', 'nosniff')
