@@ -57,7 +57,7 @@ describe('a fan walks the whole journey in a real browser', () => {
   it('signs up, tops up, joins, watches the place fall, READY, picks seats, pays, sees them sold; the database agrees', async () => {
     const { page } = browser
     await page.goto(stack.pageUrl)
-    await expect.poll(() => page.getByRole('heading', { level: 1 }).textContent()).toBe('Concerts on sale')
+    await page.getByRole('heading', { level: 1, name: 'Concerts on sale' }).waitFor()
 
     // Sign up.
     await page.getByRole('link', { name: 'Sign up' }).click()
@@ -90,7 +90,7 @@ describe('a fan walks the whole journey in a real browser', () => {
     await page.getByRole('navigation').getByRole('link', { name: 'Events' }).click()
     await page.getByRole('button', { name: 'Join the queue for Aurora World Tour in Seoul' }).click()
     await page.getByTestId('position').waitFor()
-    await expect.poll(() => page.locator('.connection').textContent()).toContain('Live')
+    await page.getByText('Live: your place updates by itself.').waitFor()
 
     const positions = await watchPositions(page)
     expect(positions.length, `positions seen: ${positions.join(',')}`).toBeGreaterThanOrEqual(3)
@@ -100,7 +100,8 @@ describe('a fan walks the whole journey in a real browser', () => {
 
     // READY: the buying window's countdown, the dates, the seat map.
     await page.getByRole('heading', { name: /^Pick your seats/ }).waitFor()
-    await expect.poll(() => page.getByTestId('time-left').textContent()).toMatch(/^[45]:\d\d$/)
+    await page.getByTestId('time-left').waitFor()
+    await expect(page.getByTestId('time-left').textContent()).resolves.toMatch(/^[45]:\d\d$/)
     const held = await page.evaluate(() => JSON.parse(localStorage.getItem('concert.session.v1') ?? '{}'))
     const token = held.tickets[eventId].token as string
     await page.locator('.seat').first().waitFor()
@@ -134,7 +135,7 @@ describe('a fan walks the whole journey in a real browser', () => {
     await page.getByRole('link', { name: 'My reservations' }).first().click()
     await page.getByRole('heading', { name: 'My reservations' }).waitFor()
     const rows = page.getByRole('table').getByRole('row')
-    await expect.poll(() => rows.count()).toBe(1 + wanted)
+    await expect.poll(() => rows.count(), { timeout: 10_000 }).toBe(1 + wanted)
     await expect(page.getByRole('table').textContent()).resolves.toContain('Aurora World Tour in Seoul')
 
     // The database agrees: the seats, the money, the ledger, the spent token.

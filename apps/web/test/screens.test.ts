@@ -20,11 +20,12 @@ const env = useTestEnv()
 let stack: Stack
 let browser: Browser
 let eventId: number
+let otherEventId: number
 let shots: string
 const AHEAD = 5
 
 beforeAll(async () => {
-  ;({ eventId } = await seedCatalog(env.db))
+  ;({ eventId, otherEventId } = await seedCatalog(env.db))
   await insertAccounts(env.db, AHEAD, { prefix: 'ahead' })
   stack = await startStack(env, { gateway: { QUEUE_ADMIT_PER_SECOND: '1' } })
   browser = await openBrowser(PHONE)
@@ -39,6 +40,18 @@ afterAll(async () => {
   await stack?.close()
   if (shots && shots !== REPO_SCREENSHOTS) await rm(shots, { recursive: true, force: true })
 })
+
+/** AHEAD other fans join the event's queue first, so the fan has to wait. */
+async function joinAhead(event: number): Promise<void> {
+  for (let n = 1; n <= AHEAD; n += 1) {
+    const answer = await fetch(new URL('/v1/queue/tokens', stack.pageUrl), {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ accountId: `ahead-${n}`, eventId: event }),
+    })
+    expect(answer.status).toBe(201)
+  }
+}
 
 /** axe, width and a full-page screenshot of the screen as it is now. */
 async function checkScreen(name: string): Promise<void> {
@@ -66,7 +79,7 @@ describe('every screen on a 375 px phone, by keyboard where it matters', () => {
     expect((await seriousViolations(page)).map((violation) => violation.id)).toContain('button-name')
   })
 
-  it('events, account, top-up, waiting room, seat map, a payment problem, confirmation, reservations', async () => {
+  it('events, account, top-up, waiting room, seat map, a payment problem, confirmation, reservations, left the queue', async () => {
     const { page } = browser
     await page.goto(stack.pageUrl)
     await page.getByRole('button', { name: 'Join the queue for Aurora World Tour in Seoul' }).waitFor()
@@ -85,14 +98,7 @@ describe('every screen on a 375 px phone, by keyboard where it matters', () => {
     await page.getByText('Added ₩50,000. Your balance is now ₩100,000.').waitFor()
     await checkScreen('top-up')
 
-    for (let n = 1; n <= AHEAD; n += 1) {
-      const answer = await fetch(new URL('/v1/queue/tokens', stack.pageUrl), {
-        method: 'POST',
-        headers: { 'content-type': 'application/json' },
-        body: JSON.stringify({ accountId: `ahead-${n}`, eventId }),
-      })
-      expect(answer.status).toBe(201)
-    }
+    await joinAhead(eventId)
     await page.getByRole('navigation').getByRole('link', { name: 'Events' }).click()
     await page.getByRole('button', { name: 'Join the queue for Aurora World Tour in Seoul' }).click()
     await page.getByTestId('position').waitFor()
@@ -135,6 +141,22 @@ describe('every screen on a 375 px phone, by keyboard where it matters', () => {
     await page.getByRole('link', { name: 'My reservations' }).first().click()
     await page.getByRole('table').waitFor()
     await checkScreen('reservations')
+
+    // Another queue, left while waiting: the place is given up (LEFT) and the page says so.
+    await joinAhead(otherEventId)
+    await page.getByRole('navigation').getByRole('link', { name: 'Events' }).click()
+    await page.getByRole('button', { name: 'Join the queue for Midnight Jazz Night' }).click()
+    await page.getByTestId('position').waitFor()
+    const token = await page.evaluate(
+      (id) => JSON.parse(localStorage.getItem('concert.session.v1') ?? '{}').tickets[id].token as string,
+      otherEventId,
+    )
+    await page.getByRole('button', { name: 'Leave the queue' }).click()
+    await page.getByText('You left the queue.').waitFor()
+    await page.getByRole('button', { name: 'Join the queue again' }).waitFor()
+    await checkScreen('left-queue')
+    const ticket = await (await fetch(new URL(`/v1/queue/tokens/${token}`, stack.pageUrl))).json()
+    expect(ticket).toMatchObject({ status: 'EXPIRED', reason: 'LEFT' })
     expect(browser.pageErrors).toEqual([])
   })
 })

@@ -2,6 +2,8 @@ import { bearer, type Schedule, type Seat, type SeatMap as SeatMapData } from '@
 import { useEffect, useMemo, useRef, useState } from 'preact/hooks'
 import { Link, useLocation } from 'wouter-preact'
 import { type ApiError, api, call, idempotencyKey } from '../api'
+import { DatePicker } from '../components/date-picker'
+import { OrderSummary } from '../components/order-summary'
 import { ProblemAlert } from '../components/problem-alert'
 import { Screen } from '../components/screen'
 import { isBuyable, SeatMap } from '../components/seat-map'
@@ -192,7 +194,6 @@ function BuyingWindow({
     () => seatMap?.seats.filter((seat) => selected.has(seat.seatId)) ?? [],
     [seatMap, selected],
   )
-  const total = chosen.reduce((sum, seat) => sum + (seat.price ?? 0), 0)
 
   const pay = async () => {
     if (scheduleId === undefined || chosen.length === 0 || !seatMap) return
@@ -275,28 +276,7 @@ function BuyingWindow({
         <Link href="/top-up">Top up</Link>
       </p>
 
-      <fieldset class="dates">
-        <legend>Choose a date</legend>
-        {!schedules && <p>Loading dates…</p>}
-        {schedules?.length === 0 && <p>No date has seats left.</p>}
-        <div class="date-list">
-          {schedules?.map((schedule) => (
-            <button
-              key={schedule.scheduleId}
-              type="button"
-              class="date"
-              aria-pressed={schedule.scheduleId === scheduleId}
-              onClick={() => pickSchedule(schedule.scheduleId)}
-            >
-              <span class="date-day">{formatDate(schedule.date)}</span>
-              <span>{formatTime(schedule.startTime)}</span>
-              <span class="muted">
-                {schedule.availableSeats} of {schedule.totalSeats} seats left
-              </span>
-            </button>
-          ))}
-        </div>
-      </fieldset>
+      <DatePicker schedules={schedules} chosen={scheduleId} onChoose={pickSchedule} />
 
       {selectedSchedule && (
         <section aria-labelledby="seat-map-title">
@@ -321,29 +301,7 @@ function BuyingWindow({
         </ProblemAlert>
       )}
 
-      <section class="order" aria-labelledby="order-title">
-        <h2 id="order-title">Your order</h2>
-        {chosen.length === 0 ? (
-          <p>No seat selected yet.</p>
-        ) : (
-          <ul class="order-seats">
-            {chosen.map((seat) => (
-              <li key={seat.seatId}>
-                Seat {seat.seatNumber} · area {seat.area} · {seat.seatType} ·{' '}
-                {seat.price === null ? '' : formatWon(seat.price)}
-              </li>
-            ))}
-          </ul>
-        )}
-        <button
-          type="button"
-          class="primary pay"
-          disabled={chosen.length === 0 || paying || timeUp}
-          onClick={pay}
-        >
-          {paying ? 'Paying…' : chosen.length === 0 ? 'Pay' : `Pay ${formatWon(total)}`}
-        </button>
-      </section>
+      <OrderSummary seats={chosen} paying={paying} disabled={timeUp} onPay={pay} />
     </div>
   )
 }
