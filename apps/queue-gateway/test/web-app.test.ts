@@ -44,12 +44,14 @@ describe('the gateway serves the fan web app from WEB_DIST', () => {
     expect(bundle.headers['cache-control']).toBe('public, max-age=31536000, immutable')
   })
 
-  it('tells the page where the booking API is, uncached and outside the OpenAPI document', async () => {
+  it('tells the page where the booking API is, uncached; neither it nor the files are in the OpenAPI document', async () => {
     const config = await app.inject({ method: 'GET', url: '/web-config.json' })
     expect(config.json()).toEqual({ bookingUrl: 'http://tickets.example:3001' })
     expect(config.headers['cache-control']).toBe('no-store')
     const document = (await app.inject({ method: 'GET', url: '/docs/json' })).json()
-    expect(Object.keys(document.paths)).not.toContain('/web-config.json')
+    const paths = Object.keys(document.paths)
+    expect(paths).not.toContain('/web-config.json')
+    expect(paths.filter((path) => !path.startsWith('/v1/') && !path.startsWith('/health/'))).toEqual([])
   })
 
   it('adds no catch-all: unknown paths are still problem+json 404s and the API is untouched', async () => {
