@@ -1,11 +1,15 @@
 /**
  * `pnpm start`: the whole system on this machine with demo data.
  * Checks MySQL and Redis (one clear line and exit 1 if either is missing),
- * creates and migrates the database, seeds the demo data (idempotent), then
- * runs both apps as child processes until Ctrl-C, which stops them cleanly.
+ * creates and migrates the database, seeds the demo data (idempotent), builds
+ * the fan web app if its build is missing or older than its sources, then runs
+ * both apps as child processes until Ctrl-C, which stops them cleanly. The
+ * gateway serves the web app; the booking API lets it in through CORS.
  */
 import { type ChildProcess, spawn } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
+import { existsSync, readdirSync, statSync } from 'node:fs'
+import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { isConnectionError, mysqlUnreachableMessage, setUpDatabase } from '@concert/db'
 import { createRedisClient } from '@concert/queue'
@@ -87,6 +91,58 @@ function ensureAdminKey(): string | undefined {
   return key
 }
 
+const WEB_ROOT = join(root, 'apps/web')
+/** What the web build is made from: a change to any of these makes the build stale. */
+const WEB_SOURCES = [
+  join(WEB_ROOT, 'src'),
+  join(WEB_ROOT, 'public'),
+  join(WEB_ROOT, 'index.html'),
+  join(WEB_ROOT, 'vite.config.ts'),
+  join(root, 'packages/client/src'),
+]
+
+function newestChange(path: string): number {
+  if (!existsSync(path)) return 0
+  const stat = statSync(path)
+  if (!stat.isDirectory()) return stat.mtimeMs
+  return Math.max(0, ...readdirSync(path).map((entry) => newestChange(join(path, entry))))
+}
+
+/** Builds apps/web into `dist` when there is no build or a source changed since (vite build, a few seconds). */
+async function ensureWebBuild(dist: string): Promise<void> {
+  const index = join(dist, 'index.html')
+  const builtAt = existsSync(index) ? statSync(index).mtimeMs : 0
+  if (builtAt > Math.max(...WEB_SOURCES.map(newestChange))) return
+  console.log(builtAt ? 'web app: sources changed, rebuilding' : 'web app: building (first start)')
+  const vite = join(WEB_ROOT, 'node_modules/vite/bin/vite.js')
+  const code = await new Promise<number | null>((resolve, reject) => {
+    const child = spawn(
+      process.execPath,
+      [vite, 'build', '--outDir', dist, '--emptyOutDir', '--logLevel', 'warn'],
+      {
+        cwd: WEB_ROOT,
+        stdio: 'inherit',
+      },
+    )
+    child.on('error', reject)
+    child.on('exit', resolve)
+  })
+  if (code !== 0)
+    throw new Error(`the web app did not build (vite exited with ${code}); run "pnpm install" first`)
+}
+
+/**
+ * The web app, served by the gateway, calls the booking API from the browser:
+ * WEB_BOOKING_URL tells the page where it is, CORS_ORIGINS lets the page's origin in.
+ * Settings the user made are kept.
+ */
+function configureWebApp(gatewayPort: number, bookingPort: number): string {
+  process.env.WEB_DIST ||= join(WEB_ROOT, 'dist')
+  process.env.WEB_BOOKING_URL ||= `http://localhost:${bookingPort}`
+  process.env.CORS_ORIGINS ||= `http://localhost:${gatewayPort},http://127.0.0.1:${gatewayPort}`
+  return process.env.WEB_DIST
+}
+
 let stopping = false
 const children: ChildProcess[] = []
 
@@ -111,6 +167,7 @@ async function main(): Promise<void> {
   const booking = loadHttpConfig(process.env, 'BOOKING_PORT', 3001)
   await checkRedis(infra.redisUrl, infra.redisCluster)
   await prepareDatabase(infra.mysqlUrl)
+  await ensureWebBuild(configureWebApp(gateway.port, booking.port))
   const generatedAdminKey = ensureAdminKey()
 
   process.on('SIGINT', () => stop(0))
@@ -129,6 +186,7 @@ async function main(): Promise<void> {
   console.log(
     [
       '',
+      `fan web app    ${gatewayUrl}/   (open this in a browser)`,
       `queue-gateway  ${gatewayUrl}   (API docs ${gatewayUrl}/docs)`,
       `booking-api    ${bookingUrl}   (API docs ${bookingUrl}/docs)`,
       'demo accounts  demo-alice, demo-bob, demo-carol — press Ctrl-C to stop',

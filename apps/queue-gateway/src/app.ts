@@ -7,6 +7,7 @@ import type { GatewayConfig } from './config.js'
 import { existenceCachesPlugin } from './plugins/existence-caches.js'
 import { mirrorWorkerPlugin } from './plugins/mirror-worker.js'
 import { sseLimitsPlugin } from './plugins/sse-limits.js'
+import { webAppPlugin } from './plugins/web-app.js'
 import { workersPlugin } from './plugins/workers.js'
 import { tokenRoutes } from './routes/tokens.js'
 
@@ -65,5 +66,6 @@ export async function buildGatewayApp({ config, logger, workers = true }: Gatewa
   await app.register(tokenRoutes, {
     issueRateLimit: { max: config.issueRateLimitPerMinute, timeWindow: config.issueRateLimitWindowMs },
   })
+  if (config.web) await app.register(webAppPlugin, config.web)
   return app
 }

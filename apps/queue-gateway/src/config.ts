@@ -1,6 +1,14 @@
 import { loadQueueSettings, loadQueueTuning, type QueueSettings, type QueueTuning } from '@concert/queue'
-import { type Env, loadServiceConfig, readInt, type ServiceConfig } from '@concert/shared'
+import {
+  type Env,
+  loadServiceConfig,
+  readInt,
+  readString,
+  readUrl,
+  type ServiceConfig,
+} from '@concert/shared'
 import type { ExistenceCacheOptions } from './existence-cache.js'
+import type { WebAppOptions } from './plugins/web-app.js'
 
 export interface GatewayConfig extends ServiceConfig {
   queue: QueueSettings
@@ -22,6 +30,8 @@ export interface GatewayConfig extends ServiceConfig {
   knownEvents: ExistenceCacheOptions
   /** Which account ids exist, as the join route checks them. */
   knownAccounts: ExistenceCacheOptions
+  /** The fan web app served under `/` (WEB_DIST), or none. */
+  web: WebAppOptions | undefined
 }
 
 const MINUTE_MS = 60_000
@@ -37,6 +47,12 @@ function readExistenceCache(
     missTtlMs: readInt(env, `${name}_MISS_TTL_MS`, defaults.missTtlMs, { min: 0, max: HOUR_MS }),
     maxEntries: readInt(env, `${name}_MAX`, defaults.maxEntries, { min: 1, max: 10_000_000 }),
   }
+}
+
+function readWebApp(env: Env): WebAppOptions | undefined {
+  const dist = readString(env, 'WEB_DIST', '')
+  if (!dist) return undefined
+  return { dist, bookingUrl: readUrl(env, 'WEB_BOOKING_URL', 'http://localhost:3001', ['http:', 'https:']) }
 }
 
 export function loadGatewayConfig(env: Env = process.env): GatewayConfig {
@@ -65,5 +81,6 @@ export function loadGatewayConfig(env: Env = process.env): GatewayConfig {
       missTtlMs: 2_000,
       maxEntries: 500_000,
     }),
+    web: readWebApp(env),
   }
 }

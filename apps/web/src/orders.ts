@@ -1,0 +1,59 @@
+import type { Reservation, ReserveRequest } from '@concert/client'
+import type { PurchasedSeat } from './session'
+
+/**
+ * SPEC §9 multi-seat orders: the seat map allows up to the order limit, sent as
+ * `seatIds` in one all-or-nothing order (false: one seat per order, as in v1).
+ */
+export const MULTI_SEAT_ORDERS = true
+
+/** SPEC §9's default `maxSeatsPerOrder`, for when no API answer names the event's own. */
+export const DEFAULT_MAX_SEATS_PER_ORDER = 4
+
+/** How many seats one order may hold: the event's limit (when an answer carries it) or the default. */
+export function orderLimit(maxSeatsPerOrder: number | undefined): number {
+  if (!MULTI_SEAT_ORDERS) return 1
+  return maxSeatsPerOrder && maxSeatsPerOrder > 0 ? maxSeatsPerOrder : DEFAULT_MAX_SEATS_PER_ORDER
+}
+
+/** The body of `POST /v1/reservations`: `seatId` for one seat, `seatIds` for several (SPEC §9). */
+export function reservationBody(scheduleId: number, seatIds: number[]): ReserveRequest {
+  const [first] = seatIds
+  if (first === undefined) throw new Error('an order needs at least one seat')
+  if (seatIds.length === 1) return { scheduleId, seatId: first }
+  return { scheduleId, seatIds }
+}
+
+/**
+ * A 201 of `POST /v1/reservations`: v1's fields for the first seat, plus `seats`
+ * and `total` once orders hold several seats (SPEC §9).
+ */
+export type OrderAnswer = Reservation & {
+  seats?: { reservationId: number; seatId: number; seatNumber: string; price: number }[]
+  total?: number
+}
+
+/** The seats an answer says were bought, with their area and type from the seat map the fan picked from. */
+export function purchasedSeats(
+  answer: OrderAnswer,
+  describe: (seatId: number) => { area: string; seatType: string } | undefined,
+): PurchasedSeat[] {
+  const seats = answer.seats ?? [
+    {
+      reservationId: answer.reservationId,
+      seatId: answer.seatId,
+      seatNumber: answer.seatNumber,
+      price: answer.price,
+    },
+  ]
+  return seats.map((seat) => ({
+    ...seat,
+    area: describe(seat.seatId)?.area ?? '',
+    seatType: describe(seat.seatId)?.seatType ?? '',
+  }))
+}
+
+/** What the order cost: `total` when the API sends it, else the sum of the seats. */
+export function orderTotal(answer: OrderAnswer): number {
+  return answer.total ?? (answer.seats ?? [answer]).reduce((sum, seat) => sum + seat.price, 0)
+}

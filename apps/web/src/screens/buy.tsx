@@ -1,0 +1,307 @@
+import { bearer, type Schedule, type Seat, type SeatMap as SeatMapData } from '@concert/client'
+import { useEffect, useMemo, useRef, useState } from 'preact/hooks'
+import { Link, useLocation } from 'wouter-preact'
+import { type ApiError, api, call, idempotencyKey } from '../api'
+import { DatePicker } from '../components/date-picker'
+import { OrderSummary } from '../components/order-summary'
+import { ProblemAlert } from '../components/problem-alert'
+import { Screen } from '../components/screen'
+import { isBuyable, SeatMap } from '../components/seat-map'
+import { eventTitle, useEvents } from '../events'
+import { formatClock, formatDate, formatTime, formatWon } from '../format'
+import { useInterval, useSecondsUntil } from '../hooks'
+import { type OrderAnswer, orderLimit, orderTotal, purchasedSeats, reservationBody } from '../orders'
+import { updateSession, useSession } from '../session'
+import { endedMessage, type LiveTicket } from '../ticket'
+
+/** How often the seat map is read again while the fan looks at it (sold seats appear within this). */
+const SEAT_MAP_REFRESH_MS = 2_000
+/** How often the dates' seats-left counts are read again. */
+const SCHEDULES_REFRESH_MS = 10_000
+/** Below this many seconds the buying countdown turns urgent. */
+const HURRY_SECONDS = 60
+
+/**
+ * Step 4 (READY): the buying window. Reads the ticket to learn when the window
+ * closes, then shows the dates, the live seat map and the order with its Pay button.
+ */
+export function BuyScreen({ eventId }: { eventId: number }) {
+  const session = useSession()
+  const [, navigate] = useLocation()
+  const { events } = useEvents()
+  const held = session.tickets[eventId]
+  const [ticket, setTicket] = useState<LiveTicket | undefined>(undefined)
+  const [error, setError] = useState<ApiError | undefined>(undefined)
+  const token = held?.token
+
+  useEffect(() => {
+    if (!token) {
+      navigate(`/events/${eventId}/queue`, { replace: true })
+      return
+    }
+    let live = true
+    call(api().gateway.GET('/v1/queue/tokens/{token}', { params: { path: { token } } })).then(
+      (current) => {
+        if (!live) return
+        if (current.status === 'WAITING') navigate(`/events/${eventId}/queue`, { replace: true })
+        else setTicket(current as LiveTicket)
+      },
+      (failure: ApiError) => live && setError(failure),
+    )
+    return () => {
+      live = false
+    }
+  }, [token, eventId, navigate])
+
+  return (
+    <Screen title={`Pick your seats: ${eventTitle(events, eventId)}`}>
+      {error && <ProblemAlert error={error} />}
+      {!ticket && !error && <p aria-live="polite">Checking your turn…</p>}
+      {ticket?.status === 'EXPIRED' && (
+        <div class="notice" role="status">
+          <p>{endedMessage(ticket.reason)}</p>
+          <div class="actions">
+            <button type="button" class="primary" onClick={() => navigate(`/events/${eventId}/queue`)}>
+              Join the queue again
+            </button>
+            <Link href="/">Back to events</Link>
+          </div>
+        </div>
+      )}
+      {ticket?.status === 'READY' && (
+        <BuyingWindow
+          ticket={ticket}
+          eventId={eventId}
+          eventTitle={eventTitle(events, eventId)}
+          onEnded={(next) => setTicket(next)}
+        />
+      )}
+    </Screen>
+  )
+}
+
+/** Optional field an API answer may carry once purchase limits are exposed (SPEC §9). */
+type WithOrderLimit = { maxSeatsPerOrder?: number }
+
+function BuyingWindow({
+  ticket,
+  eventId,
+  eventTitle: title,
+  onEnded,
+}: {
+  ticket: LiveTicket
+  eventId: number
+  eventTitle: string
+  onEnded: (ticket: LiveTicket) => void
+}) {
+  const session = useSession()
+  const [, navigate] = useLocation()
+  const token = ticket.token
+  const secondsLeft = useSecondsUntil(ticket.expiresAt)
+  const timeUp = secondsLeft === 0
+  const [schedules, setSchedules] = useState<Schedule[] | undefined>(undefined)
+  const [scheduleId, setScheduleId] = useState<number | undefined>(undefined)
+  const [seatMap, setSeatMap] = useState<SeatMapData | undefined>(undefined)
+  const [selected, setSelected] = useState<ReadonlySet<number>>(new Set())
+  // The selection as of now, for answers that arrive after a render (the seat map refresh).
+  const selectedNow = useRef<ReadonlySet<number>>(selected)
+  const select = (seatIds: Iterable<number>) => {
+    selectedNow.current = new Set(seatIds)
+    setSelected(selectedNow.current)
+  }
+  const [notice, setNotice] = useState<string | undefined>(undefined)
+  const [problem, setProblem] = useState<ApiError | undefined>(undefined)
+  const [paying, setPaying] = useState(false)
+  const keyOfOrder = useRef<{ order: string; key: string } | undefined>(undefined)
+  const limit = orderLimit((seatMap as WithOrderLimit | undefined)?.maxSeatsPerOrder)
+  const auth = bearer(token)
+
+  const loadBalance = () => {
+    const accountId = session.account?.id
+    if (!accountId) return
+    call(
+      api().booking.GET('/v1/accounts/{accountId}/balance', {
+        params: { path: { accountId } },
+        headers: auth,
+      }),
+    ).then(
+      (answer) => updateSession(() => ({ balance: answer.balance })),
+      () => {
+        // The balance is a convenience here; payment answers say it anyway.
+      },
+    )
+  }
+
+  const loadSchedules = () =>
+    call(
+      api().booking.GET('/v1/events/{eventId}/schedules', { params: { path: { eventId } }, headers: auth }),
+    ).then(
+      (list) => {
+        setSchedules(list)
+        setScheduleId((current) => current ?? list[0]?.scheduleId)
+      },
+      (failure: ApiError) => setProblem(failure),
+    )
+
+  const loadSeatMap = (id: number) =>
+    call(
+      api().booking.GET('/v1/schedules/{scheduleId}/seats', {
+        params: { path: { scheduleId: id } },
+        headers: auth,
+      }),
+    ).then(
+      (map) => {
+        if (map.scheduleId !== id) return
+        setSeatMap(map)
+        // A seat picked a moment ago may have been sold to someone else since.
+        const gone = map.seats.filter((seat) => selectedNow.current.has(seat.seatId) && !isBuyable(seat))
+        if (gone.length === 0) return
+        setNotice(
+          `${gone.map((seat) => `Seat ${seat.seatNumber}`).join(', ')} ${gone.length === 1 ? 'was' : 'were'} just sold to another fan and removed from your order.`,
+        )
+        select([...selectedNow.current].filter((seatId) => !gone.some((seat) => seat.seatId === seatId)))
+      },
+      (failure: ApiError) => setProblem(failure),
+    )
+
+  useEffect(loadBalance, [token])
+  useInterval(() => void loadSchedules(), SCHEDULES_REFRESH_MS, !timeUp)
+  useInterval(
+    () => scheduleId !== undefined && void loadSeatMap(scheduleId),
+    SEAT_MAP_REFRESH_MS,
+    !timeUp && !paying,
+  )
+
+  const pickSchedule = (id: number) => {
+    if (id === scheduleId) return
+    setScheduleId(id)
+    setSeatMap(undefined)
+    select([])
+    setNotice(undefined)
+  }
+
+  const toggle = (seat: Seat) => {
+    setNotice(undefined)
+    setProblem(undefined)
+    if (selected.has(seat.seatId)) return select([...selected].filter((id) => id !== seat.seatId))
+    // One seat per order: a new pick replaces the old one.
+    if (limit === 1) return select([seat.seatId])
+    if (selected.size >= limit) return setNotice(`You can pick up to ${limit} seats in one order.`)
+    select([...selected, seat.seatId])
+  }
+
+  const chosen = useMemo(
+    () => seatMap?.seats.filter((seat) => selected.has(seat.seatId)) ?? [],
+    [seatMap, selected],
+  )
+
+  const pay = async () => {
+    if (scheduleId === undefined || chosen.length === 0 || !seatMap) return
+    const seatIds = chosen.map((seat) => seat.seatId).sort((a, b) => a - b)
+    // The same order retried (say after a network error) keeps its key, so it is never paid twice.
+    const order = `${scheduleId}:${seatIds.join(',')}`
+    if (keyOfOrder.current?.order !== order) keyOfOrder.current = { order, key: idempotencyKey() }
+    setPaying(true)
+    setProblem(undefined)
+    setNotice(undefined)
+    try {
+      const answer = (await call(
+        api().booking.POST('/v1/reservations', {
+          params: { header: { 'idempotency-key': keyOfOrder.current.key } },
+          headers: auth,
+          body: reservationBody(scheduleId, seatIds),
+        }),
+      )) as OrderAnswer
+      const seatsById = new Map(seatMap.seats.map((seat) => [seat.seatId, seat]))
+      updateSession(() => ({
+        balance: answer.balance,
+        lastPurchase: {
+          eventId,
+          eventTitle: title,
+          scheduleId,
+          date: seatMap.date,
+          startTime: seatMap.startTime,
+          seats: purchasedSeats(answer, (seatId) => seatsById.get(seatId)),
+          total: orderTotal(answer),
+          balance: answer.balance,
+          reservedAt: answer.reservedAt,
+        },
+      }))
+      navigate('/confirmation')
+    } catch (failure) {
+      const error = failure as ApiError
+      setProblem(error)
+      if (error.code === 'SEAT_ALREADY_RESERVED' || error.code === 'SEAT_LOCKED') {
+        const taken = Array.isArray(error.problem?.seatIds) ? (error.problem.seatIds as number[]) : seatIds
+        select([...selectedNow.current].filter((id) => !taken.includes(id)))
+      }
+      if (error.code === 'INSUFFICIENT_BALANCE') loadBalance()
+      if (error.code === 'TOKEN_EXPIRED' || error.code === 'TOKEN_INVALID') {
+        onEnded({ ...ticket, status: 'EXPIRED', reason: null })
+      }
+      void loadSeatMap(scheduleId)
+    } finally {
+      setPaying(false)
+    }
+  }
+
+  const selectedSchedule = schedules?.find((schedule) => schedule.scheduleId === scheduleId)
+  return (
+    <div class="buying">
+      <p class={`timer${secondsLeft !== undefined && secondsLeft <= HURRY_SECONDS ? ' timer-hurry' : ''}`}>
+        {timeUp ? (
+          <span role="alert">Your time to buy is up.</span>
+        ) : (
+          <>
+            Time left to buy:{' '}
+            <span role="timer" data-testid="time-left">
+              {secondsLeft === undefined ? '—' : formatClock(secondsLeft)}
+            </span>
+          </>
+        )}
+      </p>
+      {timeUp && (
+        <div class="actions">
+          <button
+            type="button"
+            class="primary"
+            onClick={() => onEnded({ ...ticket, status: 'EXPIRED', reason: 'TIMEOUT' })}
+          >
+            Continue
+          </button>
+        </div>
+      )}
+      <p class="balance-line">
+        Your balance: <strong>{session.balance === undefined ? '…' : formatWon(session.balance)}</strong>{' '}
+        <Link href="/top-up">Top up</Link>
+      </p>
+
+      <DatePicker schedules={schedules} chosen={scheduleId} onChoose={pickSchedule} />
+
+      {selectedSchedule && (
+        <section aria-labelledby="seat-map-title">
+          <h2 id="seat-map-title">
+            Seats on {formatDate(selectedSchedule.date)} at {formatTime(selectedSchedule.startTime)}
+          </h2>
+          <p class="muted">
+            {limit === 1 ? 'Pick one seat.' : `Pick up to ${limit} seats.`} Sold seats update by themselves.
+          </p>
+          {seatMap ? (
+            <SeatMap seats={seatMap.seats} selected={selected} onToggle={toggle} />
+          ) : (
+            <p>Loading seats…</p>
+          )}
+        </section>
+      )}
+
+      <div aria-live="polite">{notice && <p class="notice notice-warning">{notice}</p>}</div>
+      {problem && (
+        <ProblemAlert error={problem}>
+          {problem.code === 'INSUFFICIENT_BALANCE' && <Link href="/top-up">Top up your balance</Link>}
+        </ProblemAlert>
+      )}
+
+      <OrderSummary seats={chosen} paying={paying} disabled={timeUp} onPay={pay} />
+    </div>
+  )
+}

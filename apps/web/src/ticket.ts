@@ -1,0 +1,60 @@
+import type { Ticket } from '@concert/client'
+
+/** SPEC §8: the sale state a ticket carries. */
+export type QueueState = Ticket['queueState']
+
+/**
+ * A ticket as the gateway sends it (SPEC §8: `queueState`, `opensAt`, and
+ * `position: null` while the pre-queue waits for its draw). The §8 fields are
+ * optional here so a ticket from an older gateway reads as an OPEN sale.
+ */
+export type LiveTicket = Omit<Ticket, 'queueState' | 'opensAt'> & {
+  queueState?: QueueState
+  opensAt?: string | null
+}
+
+/** What the waiting room shows, derived from one ticket. */
+export type WaitingView =
+  | { kind: 'pre-queue'; opensAt: string | undefined }
+  | { kind: 'waiting'; position: number; paused: boolean }
+  | { kind: 'ready' }
+  | { kind: 'sold-out' }
+  | { kind: 'closed' }
+  | { kind: 'ended'; reason: string | null }
+
+export function waitingView(ticket: LiveTicket): WaitingView {
+  if (ticket.status === 'EXPIRED') {
+    if (ticket.reason === 'SOLD_OUT' || ticket.queueState === 'SOLD_OUT') return { kind: 'sold-out' }
+    if (ticket.reason === 'SALE_CLOSED' || ticket.queueState === 'CLOSED') return { kind: 'closed' }
+    return { kind: 'ended', reason: ticket.reason }
+  }
+  if (ticket.status === 'READY') return { kind: 'ready' }
+  if (ticket.queueState === 'SOLD_OUT') return { kind: 'sold-out' }
+  if (ticket.queueState === 'CLOSED') return { kind: 'closed' }
+  if (ticket.queueState === 'PRE_QUEUE' || ticket.position === null) {
+    return { kind: 'pre-queue', opensAt: ticket.opensAt ?? undefined }
+  }
+  return { kind: 'waiting', position: ticket.position, paused: ticket.queueState === 'PAUSED' }
+}
+
+/** Why a ticket ended, in the fan's words. */
+export function endedMessage(reason: string | null): string {
+  switch (reason) {
+    case 'COMPLETED':
+      return 'You have bought your tickets with this place in the queue.'
+    case 'TIMEOUT':
+      return 'Your time to buy ran out. Join the queue again to try once more.'
+    case 'ABANDONED':
+      return 'You were away too long and lost your place. Join the queue again.'
+    case 'LEFT':
+      return 'You left the queue.'
+    default:
+      return 'Your place in the queue has ended. Join the queue again.'
+  }
+}
+
+/** 0..1: how far the fan has come from the place they were first given. */
+export function progressOf(firstPosition: number | null, position: number): number {
+  if (!firstPosition || firstPosition <= 1) return position <= 1 ? 1 : 0
+  return Math.min(1, Math.max(0, (firstPosition - position) / (firstPosition - 1)))
+}

@@ -1,0 +1,82 @@
+import { ERROR_STATUS } from '@concert/shared'
+import { describe, expect, it } from 'vitest'
+import { PROBLEM_MESSAGES } from '../src/problems.js'
+import { type LiveTicket, progressOf, waitingView } from '../src/ticket.js'
+
+/*
+ * What the waiting room makes of a ticket, including the SPEC §8 fields the sale
+ * lifecycle adds (queueState, opensAt, position null before the draw). The
+ * browser tests for the pre-queue countdown and the sell-out come with that work;
+ * these pin down how the page reads those fields.
+ */
+const waiting: LiveTicket = {
+  token: '1.abc',
+  accountId: 'fan',
+  eventId: 1,
+  status: 'WAITING',
+  position: 7,
+  estimatedWaitSeconds: 3,
+  issuedAt: '2026-11-25T10:00:00.000Z',
+  readyAt: null,
+  expiresAt: null,
+  reason: null,
+  pollAfterMs: 1000,
+}
+
+describe('waitingView', () => {
+  it('reads a v1 ticket (no queueState) as an open sale', () => {
+    expect(waitingView(waiting)).toEqual({ kind: 'waiting', position: 7, paused: false })
+    expect(waitingView({ ...waiting, status: 'READY', position: 0 })).toEqual({ kind: 'ready' })
+    expect(waitingView({ ...waiting, status: 'EXPIRED', position: 0, reason: 'LEFT' })).toEqual({
+      kind: 'ended',
+      reason: 'LEFT',
+    })
+  })
+
+  it('shows the pre-queue countdown before the draw: PRE_QUEUE, or a WAITING ticket without a place', () => {
+    const opensAt = '2026-11-25T11:00:00.000Z'
+    expect(waitingView({ ...waiting, position: null, queueState: 'PRE_QUEUE', opensAt })).toEqual({
+      kind: 'pre-queue',
+      opensAt,
+    })
+    expect(waitingView({ ...waiting, position: null })).toEqual({ kind: 'pre-queue', opensAt: undefined })
+    // After the draw the same ticket has a place and the sale is OPEN.
+    expect(waitingView({ ...waiting, position: 3, queueState: 'OPEN', opensAt })).toEqual({
+      kind: 'waiting',
+      position: 3,
+      paused: false,
+    })
+  })
+
+  it('keeps the place on PAUSED, and switches to sold out or closed from the state or the expiry reason', () => {
+    expect(waitingView({ ...waiting, queueState: 'PAUSED' })).toEqual({
+      kind: 'waiting',
+      position: 7,
+      paused: true,
+    })
+    expect(waitingView({ ...waiting, queueState: 'SOLD_OUT' })).toEqual({ kind: 'sold-out' })
+    expect(waitingView({ ...waiting, status: 'EXPIRED', reason: 'SOLD_OUT' })).toEqual({ kind: 'sold-out' })
+    expect(waitingView({ ...waiting, queueState: 'CLOSED' })).toEqual({ kind: 'closed' })
+    expect(waitingView({ ...waiting, status: 'EXPIRED', reason: 'SALE_CLOSED' })).toEqual({ kind: 'closed' })
+  })
+})
+
+describe('progressOf', () => {
+  it('runs from 0 at the first place to 1 at the head', () => {
+    expect(progressOf(11, 11)).toBe(0)
+    expect(progressOf(11, 6)).toBe(0.5)
+    expect(progressOf(11, 1)).toBe(1)
+    expect(progressOf(1, 1)).toBe(1)
+    expect(progressOf(null, 4)).toBe(0)
+  })
+})
+
+describe('PROBLEM_MESSAGES', () => {
+  it('has a sentence for every code of the error catalogue, never the bare code', () => {
+    for (const code of Object.keys(ERROR_STATUS)) {
+      const message = PROBLEM_MESSAGES[code as keyof typeof PROBLEM_MESSAGES]
+      expect(message, code).toMatch(/^[A-Z].{15,}[.)]$/)
+      expect(message, code).not.toContain(code)
+    }
+  })
+})

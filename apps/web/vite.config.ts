@@ -1,0 +1,17 @@
+import { defineConfig } from 'vite'
+
+/**
+ * The fan web app: a static bundle (index.html, one script, one stylesheet, no
+ * inline code) that the gateway serves under `/`. `pnpm dev` here proxies the
+ * API to a gateway started by `pnpm start`.
+ */
+export default defineConfig({
+  oxc: { jsx: { runtime: 'automatic', importSource: 'preact' } },
+  build: { target: 'es2022', outDir: 'dist', emptyOutDir: true, assetsInlineLimit: 0 },
+  server: {
+    proxy: {
+      '/v1': 'http://localhost:3000',
+      '/web-config.json': 'http://localhost:3000',
+    },
+  },
+})
