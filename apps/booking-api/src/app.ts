@@ -2,6 +2,7 @@ import { type App, createBaseApp, queueServicePlugin } from '@concert/http'
 import type { FastifyServerOptions } from 'fastify'
 import { adminSchemas } from './admin-schemas.js'
 import type { BookingConfig } from './config.js'
+import { bookingMetricsPlugin } from './plugins/booking-metrics.js'
 import { tokenGuardPlugin } from './plugins/token-guard.js'
 import { accountRoutes } from './routes/accounts.js'
 import { adminRoutes } from './routes/admin/index.js'
@@ -27,12 +28,14 @@ export async function buildBookingApp({ config, logger }: BookingAppOptions): Pr
     auth: config.auth,
     corsOrigins: config.http.corsOrigins,
     timeouts: config.http.timeouts,
+    ops: config.ops,
     logger,
   })
   for (const schema of [...bookingSchemas, ...adminSchemas]) app.addSchema(schema)
   const prefix = config.infra.redisKeyPrefix
   await app.register(queueServicePlugin, { prefix, settings: config.queue, tuning: config.queueTuning })
   await app.register(tokenGuardPlugin)
+  await app.register(bookingMetricsPlugin)
 
   const accounts = new AccountService(app.db)
   const catalog = new CatalogService(app.db, app.redis, prefix, {

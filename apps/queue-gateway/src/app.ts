@@ -5,6 +5,7 @@ import rateLimit from '@fastify/rate-limit'
 import type { FastifyServerOptions } from 'fastify'
 import type { GatewayConfig } from './config.js'
 import { existenceCachesPlugin } from './plugins/existence-caches.js'
+import { gatewayMetricsPlugin } from './plugins/gateway-metrics.js'
 import { mirrorWorkerPlugin } from './plugins/mirror-worker.js'
 import { sseLimitsPlugin } from './plugins/sse-limits.js'
 import { workersPlugin } from './plugins/workers.js'
@@ -27,6 +28,7 @@ export async function buildGatewayApp({ config, logger, workers = true }: Gatewa
     auth: config.auth,
     corsOrigins: config.http.corsOrigins,
     timeouts: config.http.timeouts,
+    ops: config.ops,
     logger,
     trustProxy: config.trustProxy,
   })
@@ -56,10 +58,13 @@ export async function buildGatewayApp({ config, logger, workers = true }: Gatewa
     perToken: config.sseStreamsPerToken,
     perClient: config.sseStreamsPerIp,
   })
+  await app.register(gatewayMetricsPlugin)
   if (workers) {
     await app.register(workersPlugin, {
       admitIntervalMs: config.admitIntervalMs,
       eventsRefreshMs: config.eventsRefreshMs,
+      prefix: config.infra.redisKeyPrefix,
+      queue: config.queue,
     })
   }
   await app.register(tokenRoutes, {

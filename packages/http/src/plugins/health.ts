@@ -85,7 +85,7 @@ export const healthPlugin = fp<HealthPluginOptions>(
           },
         },
       },
-      async (_request, reply) => {
+      async (request, reply) => {
         const checks: Record<string, Check> = Object.fromEntries(
           await Promise.all(
             Object.entries(probes).map(async ([name, probe]) => [name, await check(name, probe)] as const),
@@ -98,6 +98,7 @@ export const healthPlugin = fp<HealthPluginOptions>(
             'SERVICE_UNAVAILABLE',
             `not ready: ${down.map((name) => `${name} is down`).join('; ')}`,
           ),
+          request.id,
         )
         return reply
           .status(503)
