@@ -84,12 +84,14 @@ export const workersPlugin = fp<WorkersPluginOptions>(
       labelNames: ['loop'],
       registers,
     })
-    const observeLoop =
-      (loop: string): TickObserver =>
-      (seconds, failed) => {
+    const observeLoop = (loop: string): TickObserver => {
+      // A failure counter that exists from the start, so an alert on its rate() sees the first failure.
+      tickFailures.inc({ loop }, 0)
+      return (seconds, failed) => {
         tickSeconds.observe({ loop }, seconds)
         if (failed) tickFailures.inc({ loop })
       }
+    }
     new Gauge({
       name: 'queue_configured_admit_per_second',
       help: 'QUEUE_ADMIT_PER_SECOND: the admission rate the cluster holds each event to',

@@ -66,7 +66,11 @@ export const healthPlugin = fp<HealthPluginOptions>(
 
     app.get(
       '/health/live',
-      { schema: { tags: ['health'], response: { 200: Type.Object({ status: Type.Literal('ok') }) } } },
+      // Alive is alive: a process shedding load must not be restarted for it.
+      {
+        config: { pressureExempt: true },
+        schema: { tags: ['health'], response: { 200: Type.Object({ status: Type.Literal('ok') }) } },
+      },
       async () => ({ status: 'ok' as const }),
     )
 
