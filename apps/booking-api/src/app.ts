@@ -24,6 +24,13 @@ export async function buildBookingApp({ config, logger }: BookingAppOptions): Pr
     name: 'booking-api',
     title: 'Concert booking API',
     description: 'Accounts, balance, catalogue, seat maps and reserve-and-pay.',
+    tags: [
+      { name: 'accounts', description: 'Accounts, balance top-ups and an account’s reservations' },
+      { name: 'catalogue', description: 'Events, their bookable shows and seat maps' },
+      { name: 'reservations', description: 'Reserve and pay for a seat with a READY queue token' },
+      { name: 'admin', description: 'The operator API: venues, events and shows (admin key)' },
+    ],
+    securitySchemes: ['queueToken', 'adminKey'],
     infra: config.infra,
     auth: config.auth,
     corsOrigins: config.http.corsOrigins,

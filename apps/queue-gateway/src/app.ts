@@ -24,6 +24,7 @@ export async function buildGatewayApp({ config, logger, workers = true }: Gatewa
     name: 'queue-gateway',
     title: 'Concert queue gateway',
     description: 'Issues queue tokens, reports positions and admits fans to the booking API.',
+    tags: [{ name: 'queue', description: 'Join an event’s waiting queue, follow your place, leave' }],
     infra: config.infra,
     auth: config.auth,
     corsOrigins: config.http.corsOrigins,

@@ -27,6 +27,10 @@ export interface BaseAppOptions {
   name: string
   title: string
   description: string
+  /** The OpenAPI tags of the app's own routes (`health` is added here). */
+  tags?: Array<{ name: string; description: string }>
+  /** Security schemes the app's routes use besides the account JWT (OpenAPI). */
+  securitySchemes?: Array<'queueToken' | 'adminKey'>
   infra: InfraConfig
   /** Who may act for an account (SPEC §11); `keys: undefined` keeps v1's open accounts. */
   auth: AuthConfig
@@ -156,7 +160,16 @@ export async function createBaseApp(options: BaseAppOptions): Promise<App> {
       maxAge: 600,
     })
   }
-  await app.register(openapiPlugin, { title: options.title, description: options.description })
+  await app.register(openapiPlugin, {
+    title: options.title,
+    description: options.description,
+    tags: [
+      ...(options.tags ?? []),
+      { name: 'health', description: 'Liveness and readiness, for orchestrators and load balancers' },
+    ],
+    accountAuth: options.auth.keys !== undefined,
+    securitySchemes: options.securitySchemes ?? [],
+  })
   await app.register(metricsPlugin, { app: options.name, buildRevision: ops.buildRevision })
   const shed = new Counter({
     name: 'http_requests_shed_total',

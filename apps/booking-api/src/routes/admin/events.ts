@@ -1,4 +1,4 @@
-import { type App, problemResponses } from '@concert/http'
+import { type App, LOCATION_HEADER, problemResponses, success } from '@concert/http'
 import { Type } from 'typebox'
 import { AdminEventParams, CreateEventBody, UpdateEventBody } from '../../admin-schemas.js'
 import { auditEntry } from '../../plugins/admin-auth.js'
@@ -11,6 +11,7 @@ export async function eventAdminRoutes(app: App, { catalog }: { catalog: Catalog
     {
       schema: {
         tags: ['admin'],
+        operationId: 'createEvent',
         summary: 'Create an event',
         description:
           'Every seat type of the venue needs a price (422 PRICES_MISMATCH otherwise). Sale window, queue ' +
@@ -19,7 +20,12 @@ export async function eventAdminRoutes(app: App, { catalog }: { catalog: Catalog
           'with POST /v1/admin/events/{eventId}/schedules; fans see the event once it has one.',
         security: [{ adminKey: [] }],
         body: CreateEventBody,
-        response: { 201: Type.Ref('AdminEvent'), ...problemResponses(400, 401, 404, 422, 503) },
+        response: {
+          201: success('The event with its prices and settings', Type.Ref('AdminEvent'), {
+            Location: LOCATION_HEADER,
+          }),
+          ...problemResponses('ADMIN_UNAUTHORIZED', 'ADMIN_DISABLED', 'VENUE_NOT_FOUND', 'PRICES_MISMATCH'),
+        },
       },
     },
     async (request, reply) => {
@@ -34,10 +40,14 @@ export async function eventAdminRoutes(app: App, { catalog }: { catalog: Catalog
     {
       schema: {
         tags: ['admin'],
+        operationId: 'getEvent',
         summary: 'An event with its prices, settings and shows',
         security: [{ adminKey: [] }],
         params: AdminEventParams,
-        response: { 200: Type.Ref('AdminEvent'), ...problemResponses(400, 401, 404, 503) },
+        response: {
+          200: success('The event', Type.Ref('AdminEvent')),
+          ...problemResponses('ADMIN_UNAUTHORIZED', 'ADMIN_DISABLED', 'EVENT_NOT_FOUND'),
+        },
       },
     },
     async (request) => eventView(app.db, request.params.eventId),
@@ -48,6 +58,7 @@ export async function eventAdminRoutes(app: App, { catalog }: { catalog: Catalog
     {
       schema: {
         tags: ['admin'],
+        operationId: 'updateEvent',
         summary: 'Change an event',
         description:
           'Only the fields sent change; null clears a sale time or a queue setting (back to its default). ' +
@@ -56,7 +67,10 @@ export async function eventAdminRoutes(app: App, { catalog }: { catalog: Catalog
         security: [{ adminKey: [] }],
         params: AdminEventParams,
         body: UpdateEventBody,
-        response: { 200: Type.Ref('AdminEvent'), ...problemResponses(400, 401, 404, 422, 503) },
+        response: {
+          200: success('The event as changed', Type.Ref('AdminEvent')),
+          ...problemResponses('ADMIN_UNAUTHORIZED', 'ADMIN_DISABLED', 'EVENT_NOT_FOUND', 'PRICES_MISMATCH'),
+        },
       },
     },
     async (request) =>
