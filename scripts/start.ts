@@ -11,9 +11,11 @@ import { randomBytes } from 'node:crypto'
 import { existsSync, readdirSync, statSync } from 'node:fs'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
+import { loadBookingConfig } from '@concert/booking-api'
 import { isConnectionError, mysqlUnreachableMessage, setUpDatabase } from '@concert/db'
 import { createRedisClient } from '@concert/queue'
-import { describeAddress, loadHttpConfig, loadInfraConfig } from '@concert/shared'
+import { loadGatewayConfig } from '@concert/queue-gateway'
+import { describeAddress, type Env, loadConfigOrExit } from '@concert/shared'
 
 const root = fileURLToPath(new URL('..', import.meta.url))
 
@@ -48,7 +50,8 @@ async function prepareDatabase(url: string): Promise<void> {
 }
 
 function startApp(name: string, entry: string): ChildProcess {
-  const child = spawn(process.execPath, ['--import', 'tsx', entry], {
+  // The workspace packages' `development` export is their TypeScript source, which tsx runs.
+  const child = spawn(process.execPath, ['--conditions=development', '--import', 'tsx', entry], {
     cwd: root,
     stdio: 'inherit',
     env: process.env,
@@ -161,10 +164,16 @@ function stop(code: number): void {
   }
 }
 
+/** Both apps' settings, checked together: every bad variable in one message, before any connection. */
+function loadAppConfigs(env: Env) {
+  return { gateway: loadGatewayConfig(env), booking: loadBookingConfig(env) }
+}
+
 async function main(): Promise<void> {
-  const infra = loadInfraConfig()
-  const gateway = loadHttpConfig(process.env, 'GATEWAY_PORT', 3000)
-  const booking = loadHttpConfig(process.env, 'BOOKING_PORT', 3001)
+  const configs = loadConfigOrExit('pnpm start', loadAppConfigs)
+  const { infra } = configs.gateway
+  const gateway = configs.gateway.http
+  const booking = configs.booking.http
   await checkRedis(infra.redisUrl, infra.redisCluster)
   await prepareDatabase(infra.mysqlUrl)
   await ensureWebBuild(configureWebApp(gateway.port, booking.port))

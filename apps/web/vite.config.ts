@@ -7,6 +7,8 @@ import { defineConfig } from 'vite'
  */
 export default defineConfig({
   oxc: { jsx: { runtime: 'automatic', importSource: 'preact' } },
+  // Workspace packages are read from their TypeScript sources (their `development` export).
+  resolve: { conditions: ['development', 'module', 'browser'] },
   build: { target: 'es2022', outDir: 'dist', emptyOutDir: true, assetsInlineLimit: 0 },
   server: {
     proxy: {

@@ -2,6 +2,7 @@ import { type App, createBaseApp, queueServicePlugin } from '@concert/http'
 import type { FastifyServerOptions } from 'fastify'
 import { adminSchemas } from './admin-schemas.js'
 import type { BookingConfig } from './config.js'
+import { bookingMetricsPlugin } from './plugins/booking-metrics.js'
 import { tokenGuardPlugin } from './plugins/token-guard.js'
 import { accountRoutes } from './routes/accounts.js'
 import { adminRoutes } from './routes/admin/index.js'
@@ -24,16 +25,25 @@ export async function buildBookingApp({ config, logger }: BookingAppOptions): Pr
     name: 'booking-api',
     title: 'Concert booking API',
     description: 'Accounts, balance, catalogue, seat maps and reserve-and-pay.',
+    tags: [
+      { name: 'accounts', description: 'Accounts, balance top-ups and an account’s reservations' },
+      { name: 'catalogue', description: 'Events, their bookable shows and seat maps' },
+      { name: 'reservations', description: 'Reserve and pay for a seat with a READY queue token' },
+      { name: 'admin', description: 'The operator API: venues, events and shows (admin key)' },
+    ],
+    securitySchemes: ['queueToken', 'adminKey'],
     infra: config.infra,
     auth: config.auth,
     corsOrigins: config.http.corsOrigins,
     timeouts: config.http.timeouts,
+    ops: config.ops,
     logger,
   })
   for (const schema of [...bookingSchemas, ...adminSchemas]) app.addSchema(schema)
   const prefix = config.infra.redisKeyPrefix
   await app.register(queueServicePlugin, { prefix, settings: config.queue, tuning: config.queueTuning })
   await app.register(tokenGuardPlugin)
+  await app.register(bookingMetricsPlugin)
 
   const accounts = new AccountService(app.db)
   const catalog = new CatalogService(app.db, app.redis, prefix, {

@@ -1,28 +1,34 @@
+import { LRUCache } from 'lru-cache'
+
 /**
  * A small in-process cache for facts that change rarely (schedules, seat
- * layouts, prices): concurrent misses share one load, entries live `ttlMs`.
+ * layouts, prices): concurrent misses share one load, entries live `ttlMs`,
+ * and past `maxEntries` the least recently used entry goes (lru-cache), so a
+ * burst of rarely used keys never throws out the hot ones all at once.
+ * `ttlMs` 0 turns caching off.
  */
-export class TtlCache<K, V> {
-  private readonly entries = new Map<K, { value: Promise<V>; until: number }>()
+export class TtlCache<K extends {}, V> {
+  private readonly entries: LRUCache<K, Promise<V>> | undefined
 
-  constructor(
-    private readonly ttlMs: number,
-    private readonly maxEntries = 10_000,
-  ) {}
+  constructor(ttlMs: number, maxEntries = 10_000) {
+    this.entries = ttlMs > 0 ? new LRUCache({ max: maxEntries, ttl: ttlMs }) : undefined
+  }
 
   get(key: K, load: () => Promise<V>): Promise<V> {
+    if (!this.entries) return load()
     const hit = this.entries.get(key)
-    if (hit && hit.until > Date.now()) return hit.value
-    if (this.entries.size >= this.maxEntries) this.entries.clear()
+    if (hit) return hit
     const value = load()
-    this.entries.set(key, { value, until: Date.now() + this.ttlMs })
-    // A failed load is not cached.
-    value.catch(() => this.entries.delete(key))
+    this.entries.set(key, value)
+    // A failed load is not cached (unless a newer load already replaced it).
+    value.catch(() => {
+      if (this.entries?.peek(key) === value) this.entries.delete(key)
+    })
     return value
   }
 
   /** Drops one entry, so the next get loads it afresh. */
   delete(key: K): void {
-    this.entries.delete(key)
+    this.entries?.delete(key)
   }
 }

@@ -5,6 +5,7 @@ import rateLimit from '@fastify/rate-limit'
 import type { FastifyServerOptions } from 'fastify'
 import type { GatewayConfig } from './config.js'
 import { existenceCachesPlugin } from './plugins/existence-caches.js'
+import { gatewayMetricsPlugin } from './plugins/gateway-metrics.js'
 import { mirrorWorkerPlugin } from './plugins/mirror-worker.js'
 import { sseLimitsPlugin } from './plugins/sse-limits.js'
 import { webAppPlugin } from './plugins/web-app.js'
@@ -24,10 +25,12 @@ export async function buildGatewayApp({ config, logger, workers = true }: Gatewa
     name: 'queue-gateway',
     title: 'Concert queue gateway',
     description: 'Issues queue tokens, reports positions and admits fans to the booking API.',
+    tags: [{ name: 'queue', description: 'Join an event’s waiting queue, follow your place, leave' }],
     infra: config.infra,
     auth: config.auth,
     corsOrigins: config.http.corsOrigins,
     timeouts: config.http.timeouts,
+    ops: config.ops,
     logger,
     trustProxy: config.trustProxy,
   })
@@ -57,10 +60,13 @@ export async function buildGatewayApp({ config, logger, workers = true }: Gatewa
     perToken: config.sseStreamsPerToken,
     perClient: config.sseStreamsPerIp,
   })
+  await app.register(gatewayMetricsPlugin)
   if (workers) {
     await app.register(workersPlugin, {
       admitIntervalMs: config.admitIntervalMs,
       eventsRefreshMs: config.eventsRefreshMs,
+      prefix: config.infra.redisKeyPrefix,
+      queue: config.queue,
     })
   }
   await app.register(tokenRoutes, {

@@ -1,33 +1,37 @@
+import { LRUCache } from 'lru-cache'
+
 export interface ExistenceCacheOptions {
-  /** How long a found id is trusted. */
+  /** How long a found id is trusted (0: not remembered). */
   hitTtlMs: number
   /** How long a missing id stays missing (kept short: the id may be created a moment later). */
   missTtlMs: number
-  /** Entries kept at most; past that the cache starts over. */
+  /** Entries kept at most; past that the least recently used ones are forgotten. */
   maxEntries: number
 }
+
+type Waiter = { resolve: (exists: boolean) => void; reject: (error: unknown) => void }
 
 /**
  * Remembers which ids exist so a flash crowd does not turn into one MySQL
  * query per join: concurrent lookups are batched into one `IN (…)` query,
- * hits are kept for `hitTtlMs`, misses (likely typos or probes) briefly.
+ * hits are kept for `hitTtlMs`, misses (likely typos or probes) briefly. The
+ * memory is an LRU with per-entry TTLs (lru-cache), bounded by `maxEntries`.
  */
 export class ExistenceCache<K extends string | number> {
-  private readonly known = new Map<K, { exists: boolean; until: number }>()
-  private pending = new Map<
-    K,
-    Array<{ resolve: (exists: boolean) => void; reject: (error: unknown) => void }>
-  >()
+  private readonly known: LRUCache<K, boolean>
+  private pending = new Map<K, Waiter[]>()
   private scheduled = false
 
   constructor(
     private readonly lookup: (ids: K[]) => Promise<Iterable<K>>,
     private readonly options: ExistenceCacheOptions,
-  ) {}
+  ) {
+    this.known = new LRUCache<K, boolean>({ max: options.maxEntries })
+  }
 
   has(id: K): Promise<boolean> {
     const cached = this.known.get(id)
-    if (cached && cached.until > Date.now()) return Promise.resolve(cached.exists)
+    if (cached !== undefined) return Promise.resolve(cached)
     return new Promise((resolve, reject) => {
       const waiting = this.pending.get(id)
       if (waiting) waiting.push({ resolve, reject })
@@ -49,11 +53,10 @@ export class ExistenceCache<K extends string | number> {
       for (let start = 0; start < ids.length; start += 1000) {
         for (const id of await this.lookup(ids.slice(start, start + 1000))) found.add(id)
       }
-      const now = Date.now()
-      if (this.known.size + ids.length > this.options.maxEntries) this.known.clear()
       for (const id of ids) {
         const exists = found.has(id)
-        this.known.set(id, { exists, until: now + (exists ? this.options.hitTtlMs : this.options.missTtlMs) })
+        const ttl = exists ? this.options.hitTtlMs : this.options.missTtlMs
+        if (ttl > 0) this.known.set(id, exists, { ttl })
         for (const waiter of pending.get(id) ?? []) waiter.resolve(exists)
       }
     } catch (error) {

@@ -1,5 +1,8 @@
 import type { FastifyBaseLogger } from 'fastify'
 
+/** Told how long each tick took and whether it failed (the loop's metrics). */
+export type TickObserver = (seconds: number, failed: boolean) => void
+
 /**
  * Runs `tick` every `intervalMs` (measured from the end of the previous tick,
  * so ticks never overlap). Errors are logged once per streak, not per tick,
@@ -16,6 +19,7 @@ export class Loop {
     private readonly intervalMs: number,
     private readonly tick: () => Promise<void>,
     private readonly log: FastifyBaseLogger,
+    private readonly observe: TickObserver = () => {},
   ) {}
 
   /** Starts ticking, the first tick after `firstDelayMs` (at once by default). */
@@ -36,6 +40,7 @@ export class Loop {
   }
 
   private async run(): Promise<void> {
+    const started = performance.now()
     try {
       await this.tick()
       if (this.failing) this.log.info({ loop: this.name }, 'loop recovered')
@@ -44,6 +49,7 @@ export class Loop {
       if (!this.failing) this.log.error({ err: error, loop: this.name }, 'loop tick failed')
       this.failing = true
     }
+    this.observe((performance.now() - started) / 1000, this.failing)
   }
 
   /** Stops scheduling and waits for a tick in progress. */

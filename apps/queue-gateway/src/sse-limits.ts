@@ -73,6 +73,7 @@ export class SseLimits {
   private readonly pending = new Set<Promise<unknown>>()
   private readonly timer: NodeJS.Timeout
   private renewFailing = false
+  private open = 0
 
   constructor(
     private readonly redis: RedisClient,
@@ -117,14 +118,21 @@ export class SseLimits {
     }
 
     let released = false
+    this.open += 1
     return {
       release: () => {
         if (released) return
         released = true
+        this.open -= 1
         this.give(tokenKey, id)
         this.give(clientKey, id)
       },
     }
+  }
+
+  /** Streams open on this copy (each holds a lease until it closes). */
+  get openStreams(): number {
+    return this.open
   }
 
   /** Stops renewing and waits for releases still on their way to Redis. */

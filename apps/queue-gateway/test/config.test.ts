@@ -4,7 +4,7 @@ import { loadGatewayConfig } from '../src/config.js'
 describe('gateway configuration', () => {
   it('defaults: port 3000, admission every 100 ms, 600 token requests per IP per minute, 3 streams per token and 50 per IP', () => {
     const config = loadGatewayConfig({})
-    expect(config.http).toMatchObject({ host: '0.0.0.0', port: 3000, corsOrigins: [] })
+    expect(config.http).toMatchObject({ host: '127.0.0.1', port: 3000, corsOrigins: [] })
     expect(config.http.timeouts).toMatchObject({ requestMs: 30_000, headersMs: 10_000 })
     expect(config).toMatchObject({ admitIntervalMs: 100, issueRateLimitPerMinute: 600, trustProxy: false })
     expect(config).toMatchObject({ sseStreamsPerToken: 3, sseStreamsPerIp: 50 })

@@ -65,4 +65,17 @@ describe('existence cache (no MySQL query per join)', () => {
     fail = false
     expect(await cache.has('ex-1')).toBe(true)
   })
+
+  it('keeps at most maxEntries ids, forgetting the least recently used one, not all of them', async () => {
+    const { calls, lookup } = countingLookup()
+    const cache = new ExistenceCache(lookup, { hitTtlMs: 60_000, missTtlMs: 60_000, maxEntries: 3 })
+    await Promise.all(['ex-1', 'ex-2', 'ex-3'].map((id) => cache.has(id)))
+    expect(await cache.has('ex-1')).toBe(true) // from memory, and now the most recently used
+    expect(await cache.has('ex-4')).toBe(true) // a fourth id: ex-2, the least recently used, goes
+    expect(await cache.has('ex-1')).toBe(true)
+    expect(await cache.has('ex-3')).toBe(true)
+    expect(calls).toEqual([3, 1])
+    expect(await cache.has('ex-2')).toBe(true) // asked again
+    expect(calls).toEqual([3, 1, 1])
+  })
 })

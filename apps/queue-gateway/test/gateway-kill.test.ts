@@ -62,7 +62,7 @@ beforeAll(async () => {
   const port = await freePort()
   childUrl = `http://127.0.0.1:${port}`
   // server.ts reads GATEWAY_PORT and HOST; workers (admission, mirror) run by default.
-  child = spawn(process.execPath, ['--import', 'tsx', serverEntry], {
+  child = spawn(process.execPath, ['--conditions=development', '--import', 'tsx', serverEntry], {
     cwd: repoRoot,
     env: {
       PATH: process.env.PATH,

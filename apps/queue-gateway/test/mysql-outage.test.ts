@@ -221,6 +221,7 @@ describe('MySQL down for 10 s during joins, then Redis loses everything', () => 
         status: 503,
         detail: expect.any(String),
         code: 'SERVICE_UNAVAILABLE',
+        instance: expect.stringMatching(/^urn:request:/),
       })
     }
     // The cut really hit both paths: joins refused at the account check or the

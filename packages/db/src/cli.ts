@@ -2,7 +2,7 @@
  * `pnpm db:migrate` / `pnpm db:seed`: create the database if missing, bring the
  * schema up to date, and (for seed) write the demo data. Both are safe to rerun.
  */
-import { loadInfraConfig } from '@concert/shared'
+import { loadConfigOrExit, loadInfraConfig } from '@concert/shared'
 import { isConnectionError } from './db-error.js'
 import { mysqlUnreachableMessage, setUpDatabase } from './setup.js'
 
@@ -10,7 +10,7 @@ async function main(command: string | undefined): Promise<void> {
   if (command !== 'migrate' && command !== 'seed') {
     throw new Error('usage: cli.ts migrate|seed')
   }
-  const { mysqlUrl } = loadInfraConfig()
+  const { mysqlUrl } = loadConfigOrExit(`db ${command}`, loadInfraConfig)
   try {
     for (const line of await setUpDatabase(mysqlUrl, { seed: command === 'seed' })) console.log(line)
   } catch (error) {

@@ -38,7 +38,36 @@ function createUtcPool(options: DbOptions): Pool {
 }
 
 export function createDb(options: DbOptions): Kysely<Database> {
-  return new Kysely<Database>({ dialect: new MysqlDialect({ pool: createUtcPool(options) }) })
+  return createDbWithPool(options).db
+}
+
+/** How busy a pool is right now, for the operator's metrics. */
+export interface PoolUsage {
+  /** Connections open (busy or idle). */
+  open: number
+  /** Open connections waiting for work. */
+  idle: number
+  /** Queries waiting for a connection because every one is busy. */
+  waiting: number
+}
+
+/**
+ * The Kysely instance and a view of its pool's usage. mysql2 keeps these counts in
+ * fields it does not document (`_allConnections`, `_freeConnections`, `_connectionQueue`),
+ * stable since mysql2 1.x; a missing field reads as 0 rather than breaking a scrape.
+ */
+export function createDbWithPool(options: DbOptions): { db: Kysely<Database>; usage: () => PoolUsage } {
+  const pool = createUtcPool(options)
+  const internals = pool as unknown as Record<string, { length?: number } | undefined>
+  const count = (field: string) => internals[field]?.length ?? 0
+  return {
+    db: new Kysely<Database>({ dialect: new MysqlDialect({ pool }) }),
+    usage: () => ({
+      open: count('_allConnections'),
+      idle: count('_freeConnections'),
+      waiting: count('_connectionQueue'),
+    }),
+  }
 }
 
 export function databaseName(url: string): string {

@@ -1,7 +1,8 @@
-import type { AuthConfig, HttpTimeouts, InfraConfig } from '@concert/shared'
+import type { AuthConfig, HttpTimeouts, InfraConfig, OpsConfig } from '@concert/shared'
 import { AppError, loadHttpTimeouts } from '@concert/shared'
 import cors from '@fastify/cors'
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
+import underPressure from '@fastify/under-pressure'
 import Fastify, {
   type FastifyBaseLogger,
   type FastifyInstance,
@@ -10,6 +11,7 @@ import Fastify, {
   type RawRequestDefaultExpression,
   type RawServerDefault,
 } from 'fastify'
+import { Counter } from 'prom-client'
 import { handleClientError } from './client-errors.js'
 import { ACCOUNT_TOKEN_HEADER, accountAuthPlugin } from './plugins/account-auth.js'
 import { errorsPlugin, sendProblem, toAppError } from './plugins/errors.js'
@@ -18,12 +20,17 @@ import { metricsPlugin } from './plugins/metrics.js'
 import { mysqlPlugin } from './plugins/mysql.js'
 import { openapiPlugin } from './plugins/openapi.js'
 import { redisPlugin } from './plugins/redis.js'
+import { REQUEST_ID_HEADER, requestIdOf, requestIdPlugin } from './plugins/request-id.js'
 import { createValidatorCompiler } from './validation.js'
 
 export interface BaseAppOptions {
   name: string
   title: string
   description: string
+  /** The OpenAPI tags of the app's own routes (`health` is added here). */
+  tags?: Array<{ name: string; description: string }>
+  /** Security schemes the app's routes use besides the account JWT (OpenAPI). */
+  securitySchemes?: Array<'queueToken' | 'adminKey'>
   infra: InfraConfig
   /** Who may act for an account (SPEC §11); `keys: undefined` keeps v1's open accounts. */
   auth: AuthConfig
@@ -34,7 +41,24 @@ export interface BaseAppOptions {
   trustProxy?: boolean
   /** How long clients may take; see HttpTimeouts (loadHttpTimeouts gives the defaults). */
   timeouts?: HttpTimeouts
+  /** Load shedding, pretty logs and the build revision (defaults: shed past 1 s of loop delay, JSON logs). */
+  ops?: OpsConfig
 }
+
+declare module 'fastify' {
+  interface FastifyContextConfig {
+    /**
+     * Answer even when the process sheds load: liveness and metrics must keep telling
+     * the operator what is going on exactly when the event loop is struggling.
+     */
+    pressureExempt?: boolean
+  }
+}
+
+/** How often the event-loop delay is sampled for load shedding. */
+const PRESSURE_SAMPLE_MS = 250
+
+const DEFAULT_OPS: OpsConfig = { maxEventLoopDelayMs: 1_000, buildRevision: 'dev', prettyLogs: false }
 
 /** `/v1/queue/tokens/<token>…` → `/v1/queue/tokens/<redacted>…` for logs. */
 export function redactTokens(url: string): string {
@@ -55,6 +79,7 @@ export type App = FastifyInstance<
  */
 export async function createBaseApp(options: BaseAppOptions): Promise<App> {
   const timeouts = options.timeouts ?? loadHttpTimeouts({})
+  const ops = options.ops ?? DEFAULT_OPS
   const logging = {
     level: options.infra.logLevel,
     serializers: {
@@ -68,6 +93,15 @@ export async function createBaseApp(options: BaseAppOptions): Promise<App> {
     },
     // Should anything log a request's headers anyway, the credentials in them are masked.
     redact: { paths: ['req.headers.authorization', 'headers.authorization'], censor: '<redacted>' },
+    // A person at a terminal reads lines, a log collector reads JSON (see OpsConfig.prettyLogs).
+    ...(ops.prettyLogs
+      ? {
+          transport: {
+            target: 'pino-pretty',
+            options: { translateTime: 'SYS:HH:MM:ss.l', ignore: 'pid,hostname' },
+          },
+        }
+      : {}),
   }
   const app: App = Fastify({
     // Logger options from the caller (a test's level or stream) keep these serializers.
@@ -79,6 +113,9 @@ export async function createBaseApp(options: BaseAppOptions): Promise<App> {
           : options.logger,
     bodyLimit: 16 * 1024,
     trustProxy: options.trustProxy ?? false,
+    // The caller's X-Request-Id when it is safe, else a UUID; never a per-process counter.
+    requestIdHeader: false,
+    genReqId: requestIdOf,
     return503OnClosing: true,
     requestTimeout: timeouts.requestMs,
     connectionTimeout: timeouts.connectionMs,
@@ -106,18 +143,61 @@ export async function createBaseApp(options: BaseAppOptions): Promise<App> {
   }).withTypeProvider<TypeBoxTypeProvider>()
 
   await app.register(errorsPlugin)
+  await app.register(requestIdPlugin)
   const origins = options.corsOrigins ?? []
   if (origins === '*' || origins.length > 0) {
     await app.register(cors, {
       origin: origins === '*' ? '*' : origins,
       methods: ['GET', 'POST', 'PATCH', 'DELETE'],
-      allowedHeaders: ['Authorization', 'Content-Type', 'Idempotency-Key', ACCOUNT_TOKEN_HEADER],
-      exposedHeaders: ['Location', 'Retry-After', 'Idempotent-Replayed'],
+      allowedHeaders: [
+        'Authorization',
+        'Content-Type',
+        'Idempotency-Key',
+        ACCOUNT_TOKEN_HEADER,
+        REQUEST_ID_HEADER,
+      ],
+      exposedHeaders: ['Location', 'Retry-After', 'Idempotent-Replayed', REQUEST_ID_HEADER],
       maxAge: 600,
     })
   }
-  await app.register(openapiPlugin, { title: options.title, description: options.description })
-  await app.register(metricsPlugin, { app: options.name })
+  await app.register(openapiPlugin, {
+    title: options.title,
+    description: options.description,
+    tags: [
+      ...(options.tags ?? []),
+      { name: 'health', description: 'Liveness and readiness, for orchestrators and load balancers' },
+    ],
+    accountAuth: options.auth.keys !== undefined,
+    securitySchemes: options.securitySchemes ?? [],
+  })
+  await app.register(metricsPlugin, { app: options.name, buildRevision: ops.buildRevision })
+  const shed = new Counter({
+    name: 'http_requests_shed_total',
+    help: 'Requests answered 503 because the event loop lagged past MAX_EVENT_LOOP_DELAY_MS',
+    registers: [app.metrics],
+  })
+  // The first samples after start measure the schema compilation of app.ready(), not load.
+  let settled = false
+  app.addHook('onReady', async () => {
+    setTimeout(() => {
+      settled = true
+    }, 2 * PRESSURE_SAMPLE_MS).unref()
+  })
+  if (ops.maxEventLoopDelayMs > 0) {
+    // Shed load with 503 + Retry-After while the event loop lags, instead of letting every
+    // request queue behind it until clients time out and retry into an even longer queue.
+    await app.register(underPressure, {
+      maxEventLoopDelay: ops.maxEventLoopDelayMs,
+      sampleInterval: PRESSURE_SAMPLE_MS,
+      pressureHandler: (request) => {
+        if (!settled || request.routeOptions.config.pressureExempt) return
+        shed.inc()
+        return Promise.reject(
+          new AppError('SERVICE_UNAVAILABLE', 'the server is overloaded, retry shortly', { retryAfter: 2 }),
+        )
+      },
+    })
+  }
   await app.register(mysqlPlugin, { url: options.infra.mysqlUrl, poolSize: options.infra.dbPoolSize })
   await app.register(redisPlugin, { url: options.infra.redisUrl, cluster: options.infra.redisCluster })
   await app.register(healthPlugin)

@@ -1,32 +1,23 @@
+import closeWithGrace from 'close-with-grace'
 import type { FastifyInstance } from 'fastify'
 
+/** How long in-flight requests, SSE streams and pool drains get on shutdown before the process exits anyway. */
+const SHUTDOWN_GRACE_MS = 10_000
+
 /**
- * Listens, and closes the app on SIGTERM/SIGINT so in-flight requests finish,
- * SSE streams end and pools drain. A second signal forces the exit.
+ * Listens, and closes the app gracefully on SIGTERM/SIGINT (in-flight requests finish,
+ * SSE streams end, the mirror drains, pools close) and on an uncaught exception or
+ * unhandled rejection, which are logged first and exit 1. A second signal, or a close
+ * that takes longer than 10 s, exits at once (close-with-grace).
  */
 export async function runServer(app: FastifyInstance, port: number, host: string): Promise<void> {
-  let closing = false
-  const shutdown = (signal: NodeJS.Signals) => {
-    if (closing) {
-      app.log.warn({ signal }, 'second signal, exiting now')
-      process.exit(1)
-    }
-    closing = true
-    app.log.info({ signal }, 'shutting down')
-    const force = setTimeout(() => {
-      app.log.error('shutdown took longer than 10s, exiting')
-      process.exit(1)
-    }, 10_000)
-    force.unref()
-    app.close().then(
-      () => process.exit(0),
-      (error: unknown) => {
-        app.log.error({ err: error }, 'error during shutdown')
-        process.exit(1)
-      },
-    )
-  }
-  process.on('SIGTERM', shutdown)
-  process.on('SIGINT', shutdown)
+  closeWithGrace(
+    { delay: SHUTDOWN_GRACE_MS, logger: { error: (message: unknown) => app.log.error(String(message)) } },
+    async ({ signal, err }) => {
+      if (err) app.log.fatal({ err }, 'uncaught error, shutting down')
+      else app.log.info({ signal }, 'shutting down')
+      await app.close()
+    },
+  )
   await app.listen({ port, host })
 }

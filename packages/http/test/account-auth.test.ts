@@ -272,7 +272,8 @@ describe('HS256 secret', () => {
     const join = document.paths['/join'].post
     expect(join.security).toEqual([{ accountToken: [] }, { accountCookie: [] }])
     expect(Object.keys(join.responses)).toEqual(expect.arrayContaining(['200', '401', '403', '404']))
-    expect(document.paths['/health/live'].get.security).toBeUndefined()
+    // Public routes say so: no requirement at all.
+    expect(document.paths['/health/live'].get.security).toEqual([])
     const preflight = await app.inject({
       method: 'OPTIONS',
       url: '/join',
@@ -365,7 +366,8 @@ describe('without AUTH_JWKS_URL or AUTH_JWT_SECRET', () => {
     expect(response.json()).toEqual({ acting: 'fan-a', authenticated: null })
     expect((await app.inject({ method: 'POST', url: '/create' })).json()).toEqual({ id: 'generated' })
     const document = (await app.inject({ method: 'GET', url: '/docs/json' })).json()
-    expect(document.paths['/join'].post.security).toBeUndefined()
+    expect(document.paths['/join'].post.security).toEqual([])
+    expect(document.components.securitySchemes?.accountToken).toBeUndefined()
     const warnings = lines
       .map((line) => JSON.parse(line))
       .filter((entry) => /accounts are not authenticated/.test(entry.msg))

@@ -1,4 +1,4 @@
-import { ConfigError, type Env, readEnum, readInt, readString, readUrl } from './env.js'
+import { configProblem, type Env, readEnum, readInt, readString, readUrl } from './env.js'
 
 export const DEFAULT_MYSQL_URL = 'mysql://root@127.0.0.1:3306/concert'
 export const DEFAULT_REDIS_URL = 'redis://127.0.0.1:6379'
@@ -67,12 +67,13 @@ function readOrigins(env: Env): string[] | '*' {
     .split(',')
     .map((origin) => origin.trim())
     .filter(Boolean)
-  for (const origin of origins) {
-    if (!/^https?:\/\/[^/\s]+$/.test(origin)) {
-      throw new ConfigError(
-        `CORS_ORIGINS must be '*' or comma-separated origins like https://tickets.example, got "${origin}"`,
-      )
-    }
+  const bad = origins.find((origin) => !/^https?:\/\/[^/\s]+$/.test(origin))
+  if (bad !== undefined) {
+    return configProblem(
+      env,
+      `CORS_ORIGINS must be '*' or comma-separated origins like https://tickets.example, got "${bad}"`,
+      [],
+    )
   }
   return origins
 }
@@ -85,8 +86,10 @@ export function loadHttpTimeouts(env: Env): HttpTimeouts {
   })
   // Node refuses to start a server whose headers may take longer than the whole request.
   if (headersMs > requestMs) {
-    throw new ConfigError(
+    configProblem(
+      env,
       `HTTP_HEADERS_TIMEOUT_MS (${headersMs}) must not exceed HTTP_REQUEST_TIMEOUT_MS (${requestMs})`,
+      undefined,
     )
   }
   return {
@@ -102,7 +105,9 @@ export function loadHttpTimeouts(env: Env): HttpTimeouts {
 
 export function loadHttpConfig(env: Env, portVariable: string, defaultPort: number): HttpConfig {
   return {
-    host: readString(env, 'HOST', '0.0.0.0'),
+    // Loopback unless told otherwise: a development machine does not publish its apps by accident.
+    // The image sets HOST=0.0.0.0.
+    host: readString(env, 'HOST', '127.0.0.1'),
     port: readInt(env, portVariable, defaultPort, { min: 0, max: 65535 }),
     corsOrigins: readOrigins(env),
     timeouts: loadHttpTimeouts(env),
@@ -141,10 +146,10 @@ export function loadAuthConfig(env: Env = process.env): AuthConfig {
   const jwksUrl = readString(env, 'AUTH_JWKS_URL', '')
   const secret = readString(env, 'AUTH_JWT_SECRET', '')
   if (jwksUrl && secret) {
-    throw new ConfigError('set AUTH_JWKS_URL or AUTH_JWT_SECRET, not both')
+    configProblem(env, 'set AUTH_JWKS_URL or AUTH_JWT_SECRET, not both', undefined)
   }
   if (secret && secret.length < MIN_SECRET_LENGTH) {
-    throw new ConfigError(`AUTH_JWT_SECRET must be at least ${MIN_SECRET_LENGTH} characters`)
+    configProblem(env, `AUTH_JWT_SECRET must be at least ${MIN_SECRET_LENGTH} characters`, undefined)
   }
   let keys: AccountKeySource | undefined
   if (jwksUrl) keys = { kind: 'jwks', jwksUrl: readUrl(env, 'AUTH_JWKS_URL', '', ['https:', 'http:']) }
@@ -157,11 +162,42 @@ export function loadAuthConfig(env: Env = process.env): AuthConfig {
   }
 }
 
+/** How a process behaves for its operator: load shedding, logs, what build it is. */
+export interface OpsConfig {
+  /**
+   * Event-loop delay (ms) past which requests are answered 503 with Retry-After instead
+   * of queueing behind a stalled loop; 0 turns shedding off.
+   */
+  maxEventLoopDelayMs: number
+  /** The build's revision (a commit id), shown by the `app_build_info` metric. */
+  buildRevision: string
+  /**
+   * Human-readable logs (pino-pretty): with NODE_ENV=development, or on a terminal
+   * outside CI and tests. Never in production, where logs are JSON lines for a collector.
+   */
+  prettyLogs: boolean
+}
+
+export function loadOpsConfig(
+  env: Env = process.env,
+  stdoutIsTty = process.stdout.isTTY === true,
+): OpsConfig {
+  const nodeEnv = readString(env, 'NODE_ENV', '')
+  const ci = readString(env, 'CI', '')
+  const inCi = ci !== '' && ci !== 'false' && ci !== '0'
+  return {
+    maxEventLoopDelayMs: readInt(env, 'MAX_EVENT_LOOP_DELAY_MS', 1_000, { min: 0, max: 60_000 }),
+    buildRevision: readString(env, 'BUILD_REVISION', 'dev'),
+    prettyLogs: nodeEnv === 'development' || (stdoutIsTty && nodeEnv === '' && !inCi),
+  }
+}
+
 /** What every app process reads: where the stores are, where to listen, and who may act for an account. */
 export interface ServiceConfig {
   infra: InfraConfig
   http: HttpConfig
   auth: AuthConfig
+  ops: OpsConfig
 }
 
 export function loadServiceConfig(env: Env, portVariable: string, defaultPort: number): ServiceConfig {
@@ -169,5 +205,6 @@ export function loadServiceConfig(env: Env, portVariable: string, defaultPort: n
     infra: loadInfraConfig(env),
     http: loadHttpConfig(env, portVariable, defaultPort),
     auth: loadAuthConfig(env),
+    ops: loadOpsConfig(env),
   }
 }

@@ -132,6 +132,13 @@ export const ProblemSchema = Type.Object(
     status: Type.Integer(),
     detail: Type.String(),
     code: Type.String({ description: 'Stable UPPER_SNAKE error code' }),
+    instance: Type.Optional(
+      Type.String({
+        description:
+          'This occurrence: `urn:request:<request id>`, the id also in the X-Request-Id header and the logs',
+        examples: ['urn:request:3f0c9a56-4c1e-4d8e-9f62-2b7f1d3c9a10'],
+      }),
+    ),
   },
   { $id: 'Problem', additionalProperties: true },
 )
@@ -143,7 +150,12 @@ export const ProblemSchema = Type.Object(
  */
 export type Problem = Static<typeof ProblemSchema> & { code: ErrorCode }
 
-export function toProblem(error: AppError): Problem {
+/** The problem's `instance`: which request it was, so a fan's report finds its log lines. */
+export function requestInstance(requestId: string): string {
+  return `urn:request:${requestId}`
+}
+
+export function toProblem(error: AppError, requestId?: string): Problem {
   return {
     // Extensions first: they add members, never replace the standard ones.
     ...error.extensions,
@@ -152,5 +164,6 @@ export function toProblem(error: AppError): Problem {
     status: error.status,
     detail: error.message,
     code: error.code,
+    ...(requestId === undefined ? {} : { instance: requestInstance(requestId) }),
   }
 }

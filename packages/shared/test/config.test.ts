@@ -63,13 +63,13 @@ const DEFAULT_TIMEOUTS = { requestMs: 30_000, headersMs: 10_000, connectionMs: 6
 describe('http config', () => {
   it('uses the app default port unless overridden', () => {
     expect(loadHttpConfig({}, 'GATEWAY_PORT', 3000)).toEqual({
-      host: '0.0.0.0',
+      host: '127.0.0.1',
       port: 3000,
       corsOrigins: [],
       timeouts: DEFAULT_TIMEOUTS,
     })
-    expect(loadHttpConfig({ GATEWAY_PORT: '4000', HOST: '127.0.0.1' }, 'GATEWAY_PORT', 3000)).toEqual({
-      host: '127.0.0.1',
+    expect(loadHttpConfig({ GATEWAY_PORT: '4000', HOST: '0.0.0.0' }, 'GATEWAY_PORT', 3000)).toEqual({
+      host: '0.0.0.0',
       port: 4000,
       corsOrigins: [],
       timeouts: DEFAULT_TIMEOUTS,

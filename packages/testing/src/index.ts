@@ -1,5 +1,7 @@
 export * from './account-tokens.js'
 export * from './fixtures.js'
+export * from './metrics.js'
+export * from './processes.js'
 export * from './raw-http.js'
 export * from './redis-cluster.js'
 export * from './redis-server.js'

@@ -1,4 +1,4 @@
-import { type App, accountIdInPath, problemResponses } from '@concert/http'
+import { type App, accountIdInPath, LOCATION_HEADER, problemResponses, success } from '@concert/http'
 import { Type } from 'typebox'
 import { AccountIdParams, ChargeBody, CreateAccountBody, IdempotencyHeaders } from '../schemas.js'
 import type { AccountService } from '../services/account.service.js'
@@ -12,12 +12,16 @@ export async function accountRoutes(app: App, { accounts }: { accounts: AccountS
       config: { account: 'from-token' },
       schema: {
         tags: ['accounts'],
+        operationId: 'createAccount',
         summary: 'Create an account',
         description:
           'With account auth on (AUTH_JWKS_URL or AUTH_JWT_SECRET), the account JWT is required and the new ' +
           'account’s id is its `sub` (409 ACCOUNT_EXISTS the second time); otherwise the id is generated.',
         body: CreateAccountBody,
-        response: { 201: Type.Ref('Account'), ...problemResponses(400, 409) },
+        response: {
+          201: success('The new account, balance 0', Type.Ref('Account'), { Location: LOCATION_HEADER }),
+          ...problemResponses('EMAIL_TAKEN', 'ACCOUNT_EXISTS'),
+        },
       },
     },
     async (request, reply) => {
@@ -39,11 +43,21 @@ export async function accountRoutes(app: App, { accounts }: { accounts: AccountS
       },
       schema: {
         tags: ['accounts'],
+        operationId: 'getBalance',
         summary: 'Read the balance',
         description: 'Needs this account’s queue token, WAITING or READY.',
         security: [{ queueToken: [] }],
         params: AccountIdParams,
-        response: { 200: Type.Ref('Balance'), ...problemResponses(400, 401, 403, 404) },
+        response: {
+          200: success('The balance in won', Type.Ref('Balance')),
+          ...problemResponses(
+            'TOKEN_MISSING',
+            'TOKEN_INVALID',
+            'TOKEN_EXPIRED',
+            'TOKEN_SCOPE_MISMATCH',
+            'ACCOUNT_NOT_FOUND',
+          ),
+        },
       },
     },
     async (request) => accounts.balance(request.params.accountId),
@@ -55,6 +69,7 @@ export async function accountRoutes(app: App, { accounts }: { accounts: AccountS
       config: { account: accountIdInPath },
       schema: {
         tags: ['accounts'],
+        operationId: 'chargeBalance',
         summary: 'Charge the balance',
         description:
           'Adds 1..10,000,000 won (422 outside that range or past 2,147,483,647 in total). With an ' +
@@ -62,7 +77,13 @@ export async function accountRoutes(app: App, { accounts }: { accounts: AccountS
         params: AccountIdParams,
         headers: IdempotencyHeaders,
         body: ChargeBody,
-        response: { 200: Type.Ref('Charge'), ...problemResponses(400, 404, 409, 422) },
+        response: {
+          200: success(
+            'Charged (or, with Idempotent-Replayed, the first answer to this key)',
+            Type.Ref('Charge'),
+          ),
+          ...problemResponses('ACCOUNT_NOT_FOUND', 'IDEMPOTENCY_KEY_IN_USE', 'AMOUNT_OUT_OF_RANGE'),
+        },
       },
     },
     async (request, reply) => {
@@ -90,6 +111,7 @@ export async function accountRoutes(app: App, { accounts }: { accounts: AccountS
       },
       schema: {
         tags: ['accounts'],
+        operationId: 'listAccountReservations',
         summary: 'List the account’s reservations',
         description:
           'Every seat the account bought, one entry per seat (`orderId` groups an order’s seats), with its ' +
@@ -97,7 +119,13 @@ export async function accountRoutes(app: App, { accounts }: { accounts: AccountS
           'WAITING, READY, or one that just paid.',
         security: [{ queueToken: [] }],
         params: AccountIdParams,
-        response: { 200: Type.Array(Type.Ref('AccountReservation')), ...problemResponses(400, 401, 403) },
+        response: {
+          200: success(
+            'Every reservation of the account, newest first',
+            Type.Array(Type.Ref('AccountReservation')),
+          ),
+          ...problemResponses('TOKEN_MISSING', 'TOKEN_INVALID', 'TOKEN_EXPIRED', 'TOKEN_SCOPE_MISMATCH'),
+        },
       },
     },
     async (request) => accounts.reservations(request.params.accountId),

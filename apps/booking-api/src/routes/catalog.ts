@@ -1,4 +1,4 @@
-import { type App, problemResponses } from '@concert/http'
+import { type App, problemResponses, success } from '@concert/http'
 import { Type } from 'typebox'
 import { EventParams, ScheduleParams } from '../schemas.js'
 import type { CatalogService } from '../services/catalog.service.js'
@@ -11,8 +11,10 @@ export async function catalogRoutes(app: App, { catalog }: { catalog: CatalogSer
     {
       schema: {
         tags: ['catalogue'],
+        operationId: 'listEvents',
         summary: 'List events',
-        response: { 200: Type.Array(Type.Ref('Event')) },
+        description: 'Every event with at least one show, by first show date. Public.',
+        response: { 200: success('The events', Type.Array(Type.Ref('Event'))) },
       },
     },
     async () => catalog.listEvents(),
@@ -29,13 +31,27 @@ export async function catalogRoutes(app: App, { catalog }: { catalog: CatalogSer
       },
       schema: {
         tags: ['catalogue'],
+        operationId: 'listBookableSchedules',
         summary: 'Bookable dates of an event',
         description:
           'Shows that have not started yet (judged in the venue’s time zone) with at least one free seat. ' +
           'Needs a READY token for the event.',
         security: [{ queueToken: [] }],
         params: EventParams,
-        response: { 200: Type.Array(Type.Ref('Schedule')), ...problemResponses(400, 401, 403, 404) },
+        response: {
+          200: success(
+            'Shows still on sale with free seats, by date and time',
+            Type.Array(Type.Ref('Schedule')),
+          ),
+          ...problemResponses(
+            'TOKEN_MISSING',
+            'TOKEN_INVALID',
+            'TOKEN_EXPIRED',
+            'TOKEN_NOT_READY',
+            'TOKEN_SCOPE_MISMATCH',
+            'EVENT_NOT_FOUND',
+          ),
+        },
       },
     },
     async (request) => catalog.bookableSchedules(request.params.eventId),
@@ -52,13 +68,24 @@ export async function catalogRoutes(app: App, { catalog }: { catalog: CatalogSer
       },
       schema: {
         tags: ['catalogue'],
+        operationId: 'getSeatMap',
         summary: 'Seat map of a show',
         description:
           'All seats with area, type, price and status, by seat number. A seat sold on another API copy may ' +
           'show AVAILABLE for at most SEAT_MAP_CACHE_MS. Needs a READY token for the event.',
         security: [{ queueToken: [] }],
         params: ScheduleParams,
-        response: { 200: Type.Ref('SeatMap'), ...problemResponses(400, 401, 403, 404) },
+        response: {
+          200: success('Every seat of the show with its price and status', Type.Ref('SeatMap')),
+          ...problemResponses(
+            'TOKEN_MISSING',
+            'TOKEN_INVALID',
+            'TOKEN_EXPIRED',
+            'TOKEN_NOT_READY',
+            'TOKEN_SCOPE_MISMATCH',
+            'SCHEDULE_NOT_FOUND',
+          ),
+        },
       },
     },
     async (request) => catalog.seatMap(request.params.scheduleId),

@@ -1,4 +1,4 @@
-import { type App, problemResponses } from '@concert/http'
+import { type App, problemResponses, success } from '@concert/http'
 import { AppError } from '@concert/shared'
 import { Counter } from 'prom-client'
 import { Type } from 'typebox'
@@ -41,6 +41,7 @@ export async function reservationRoutes(
       },
       schema: {
         tags: ['reservations'],
+        operationId: 'reserveSeats',
         summary: 'Reserve and pay for one seat or an order of several',
         description:
           'Send `seatId` (one seat, v1) or `seatIds` (1..the event’s `maxSeatsPerOrder` seats of one show, ' +
@@ -57,7 +58,29 @@ export async function reservationRoutes(
         security: [{ queueToken: [] }],
         headers: IdempotencyHeaders,
         body: ReserveBody,
-        response: { 201: Type.Ref('Reservation'), ...problemResponses(400, 401, 402, 403, 404, 409, 503) },
+        response: {
+          201: success(
+            'Reserved and paid (or, with Idempotent-Replayed, the first answer to this key)',
+            Type.Ref('Reservation'),
+          ),
+          ...problemResponses(
+            'TOKEN_MISSING',
+            'TOKEN_INVALID',
+            'TOKEN_EXPIRED',
+            'TOKEN_NOT_READY',
+            'TOKEN_SCOPE_MISMATCH',
+            'INSUFFICIENT_BALANCE',
+            'ACCOUNT_NOT_FOUND',
+            'SCHEDULE_NOT_FOUND',
+            'SEAT_NOT_FOUND',
+            'SEAT_LOCKED',
+            'SEAT_ALREADY_RESERVED',
+            'TOKEN_BUSY',
+            'ORDER_TOO_LARGE',
+            'PURCHASE_LIMIT_EXCEEDED',
+            'IDEMPOTENCY_KEY_IN_USE',
+          ),
+        },
       },
     },
     async (request, reply) => {

@@ -1,13 +1,23 @@
-import { refreshSaleSettings, SALE_STATES, type SaleState } from '@concert/queue'
+import {
+  eventKeys,
+  type QueueSettings,
+  refreshSaleSettings,
+  SALE_STATES,
+  type SaleState,
+} from '@concert/queue'
 import fp from 'fastify-plugin'
-import { Counter, Gauge } from 'prom-client'
-import { Loop } from '../loop.js'
+import { Counter, Gauge, Histogram } from 'prom-client'
+import { Loop, type TickObserver } from '../loop.js'
 import { allEventIds } from '../repositories/events.repository.js'
 
 export interface WorkersPluginOptions {
   admitIntervalMs: number
   eventsRefreshMs: number
   mirrorIntervalMs?: number
+  /** REDIS_KEY_PREFIX: where the queues' keys are (the oldest-waiter gauge reads them). */
+  prefix: string
+  /** The configured admission rate and READY cap, shown as gauges next to what happens. */
+  queue: QueueSettings
 }
 
 /**
@@ -112,6 +122,52 @@ export const workersPlugin = fp<WorkersPluginOptions>(
       labelNames: ['event'],
       registers,
     })
+    const tickSeconds = new Histogram({
+      name: 'queue_loop_tick_seconds',
+      help: 'How long one tick of a background loop took (admission, mirror, events)',
+      labelNames: ['loop'],
+      buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 5],
+      registers,
+    })
+    const tickFailures = new Counter({
+      name: 'queue_loop_tick_failures_total',
+      help: 'Ticks of a background loop that failed (a stalled admission shows here first)',
+      labelNames: ['loop'],
+      registers,
+    })
+    const observeLoop = (loop: string): TickObserver => {
+      // A failure counter that exists from the start, so an alert on its rate() sees the first failure.
+      tickFailures.inc({ loop }, 0)
+      return (seconds, failed) => {
+        tickSeconds.observe({ loop }, seconds)
+        if (failed) tickFailures.inc({ loop })
+      }
+    }
+    new Gauge({
+      name: 'queue_configured_admit_per_second',
+      help: 'QUEUE_ADMIT_PER_SECOND: the admission rate the cluster holds each event to',
+      registers,
+    }).set(options.queue.admitPerSecond)
+    new Gauge({
+      name: 'queue_configured_max_active',
+      help: 'QUEUE_MAX_ACTIVE: READY tokens allowed at once per event',
+      registers,
+    }).set(options.queue.maxActive)
+    new Gauge({
+      name: 'queue_oldest_waiter_age_seconds',
+      help: 'How long the fan at the head of the queue has been waiting (0: nobody waits)',
+      labelNames: ['event'],
+      registers,
+      async collect() {
+        for (const id of eventIds) {
+          const keys = eventKeys(options.prefix, id)
+          const [head] = await app.redis.zrange(keys.waiting, 0, 0)
+          const issuedAt = head === undefined ? null : await app.redis.hget(keys.token(head), 'issuedAt')
+          const age = issuedAt === null ? 0 : Math.max(0, Date.now() - Number(issuedAt)) / 1000
+          this.set({ event: id }, age)
+        }
+      },
+    })
 
     const admission = new Loop(
       'admission',
@@ -134,6 +190,7 @@ export const workersPlugin = fp<WorkersPluginOptions>(
         }
       },
       app.log,
+      observeLoop('admission'),
     )
     const mirror = new Loop(
       'mirror',
@@ -149,9 +206,10 @@ export const workersPlugin = fp<WorkersPluginOptions>(
         }
       },
       app.log,
+      observeLoop('mirror'),
     )
     const { eventsRefreshMs } = options
-    const events = new Loop('events', eventsRefreshMs, loadEvents, app.log)
+    const events = new Loop('events', eventsRefreshMs, loadEvents, app.log, observeLoop('events'))
 
     app.addHook('onReady', async () => {
       // A Redis or MySQL hiccup at startup must not keep the gateway down: queues

@@ -1,4 +1,4 @@
-import { type App, accountIdInBody, problemResponses } from '@concert/http'
+import { type App, accountIdInBody, LOCATION_HEADER, problemResponses, success } from '@concert/http'
 import type { Ticket } from '@concert/queue'
 import { AppError } from '@concert/shared'
 import { Type } from 'typebox'
@@ -30,15 +30,21 @@ export async function tokenRoutes(app: App, options: TokenRoutesOptions): Promis
       config: { account: accountIdInBody, rateLimit: options.issueRateLimit },
       schema: {
         tags: ['queue'],
+        operationId: 'joinQueue',
         summary: 'Join an event’s queue',
         description:
           'Issues a queue token for (accountId, eventId). Joining again returns the same live ticket (200), ' +
           'so nobody gains places by joining many times.',
         body: JoinBody,
         response: {
-          200: Type.Ref('Ticket'),
-          201: Type.Ref('Ticket'),
-          ...problemResponses(400, 404, 429, 503),
+          200: success(
+            'The account’s live ticket for this event: joining again changes nothing',
+            Type.Ref('Ticket'),
+          ),
+          201: success('A new ticket, WAITING at the back of the queue', Type.Ref('Ticket'), {
+            Location: LOCATION_HEADER,
+          }),
+          ...problemResponses('EVENT_NOT_FOUND', 'ACCOUNT_NOT_FOUND', 'RATE_LIMITED'),
         },
       },
     },
@@ -61,12 +67,16 @@ export async function tokenRoutes(app: App, options: TokenRoutesOptions): Promis
     {
       schema: {
         tags: ['queue'],
+        operationId: 'getTicket',
         summary: 'Poll a ticket',
         description:
           'Position, ETA and status. Polling is the heartbeat of a WAITING token: one not polled for ' +
           '`waitingIdleSeconds` is dropped. EXPIRED tokens answer for at least 10 minutes.',
         params: TokenParams,
-        response: { 200: Type.Ref('Ticket'), ...problemResponses(404, 503) },
+        response: {
+          200: success('The ticket now; poll again after `pollAfterMs`', Type.Ref('Ticket')),
+          ...problemResponses('TOKEN_NOT_FOUND'),
+        },
       },
     },
     async (request) => ticketOrNotFound(request.params.token),
@@ -77,6 +87,7 @@ export async function tokenRoutes(app: App, options: TokenRoutesOptions): Promis
     {
       schema: {
         tags: ['queue'],
+        operationId: 'streamTicket',
         summary: 'Follow a ticket with Server-Sent Events',
         description:
           'Sends `event: ticket` with the ticket JSON on every change of status, position or ETA, and a ' +
@@ -89,7 +100,7 @@ export async function tokenRoutes(app: App, options: TokenRoutesOptions): Promis
             description: 'text/event-stream of tickets',
             content: { 'text/event-stream': { schema: Type.String() } },
           },
-          ...problemResponses(404, 429, 503),
+          ...problemResponses('TOKEN_NOT_FOUND', 'RATE_LIMITED'),
         },
       },
     },
@@ -112,13 +123,14 @@ export async function tokenRoutes(app: App, options: TokenRoutesOptions): Promis
     {
       schema: {
         tags: ['queue'],
+        operationId: 'leaveQueue',
         summary: 'Leave the queue',
         description:
           'A WAITING token leaves the queue; a READY token gives its slot back at once. Idempotent.',
         params: TokenParams,
         response: {
           204: Type.Null({ description: 'Left (or had already expired)' }),
-          ...problemResponses(404, 503),
+          ...problemResponses('TOKEN_NOT_FOUND'),
         },
       },
     },

@@ -7,29 +7,11 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        get: {
-            parameters: {
-                query?: never;
-                header?: never;
-                path?: never;
-                cookie?: never;
-            };
-            requestBody?: never;
-            responses: {
-                /** @description Default Response */
-                200: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            /** @enum {string} */
-                            status: "ok";
-                        };
-                    };
-                };
-            };
-        };
+        /**
+         * Liveness: the process answers
+         * @description Touches no dependency, and answers even while the process sheds load.
+         */
+        get: operations["getLiveness"];
         put?: never;
         post?: never;
         delete?: never;
@@ -45,59 +27,11 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        get: {
-            parameters: {
-                query?: never;
-                header?: never;
-                path?: never;
-                cookie?: never;
-            };
-            requestBody?: never;
-            responses: {
-                /** @description Default Response */
-                200: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            /** @enum {string} */
-                            status: "ok";
-                            checks: {
-                                [key: string]: {
-                                    status: "up" | "down";
-                                    detail: string;
-                                };
-                            };
-                        };
-                    };
-                };
-                /** @description Default Response */
-                503: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            type: string;
-                            title: string;
-                            status: number;
-                            detail: string;
-                            /** @description Stable UPPER_SNAKE error code */
-                            code: string;
-                            checks: {
-                                [key: string]: {
-                                    status: "up" | "down";
-                                    detail: string;
-                                };
-                            };
-                        } & {
-                            [key: string]: unknown;
-                        };
-                    };
-                };
-            };
-        };
+        /**
+         * Readiness: MySQL and Redis answer
+         * @description Asks both stores (1.5 s each). 503 names what is down, never where it is; the reason is in the log.
+         */
+        get: operations["getReadiness"];
         put?: never;
         post?: never;
         delete?: never;
@@ -119,52 +53,7 @@ export interface paths {
          * Create an account
          * @description With account auth on (AUTH_JWKS_URL or AUTH_JWT_SECRET), the account JWT is required and the new account’s id is its `sub` (409 ACCOUNT_EXISTS the second time); otherwise the id is generated.
          */
-        post: {
-            parameters: {
-                query?: never;
-                header?: never;
-                path?: never;
-                cookie?: never;
-            };
-            requestBody: {
-                content: {
-                    "application/json": {
-                        /** Format: email */
-                        email: string;
-                        name: string;
-                    };
-                };
-            };
-            responses: {
-                /** @description Default Response */
-                201: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["Account"];
-                    };
-                };
-                /** @description Default Response */
-                400: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["Problem"];
-                    };
-                };
-                /** @description Default Response */
-                409: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["Problem"];
-                    };
-                };
-            };
-        };
+        post: operations["createAccount"];
         delete?: never;
         options?: never;
         head?: never;
@@ -182,68 +71,7 @@ export interface paths {
          * Read the balance
          * @description Needs this account’s queue token, WAITING or READY.
          */
-        get: {
-            parameters: {
-                query?: never;
-                header?: never;
-                path: {
-                    /**
-                     * @description Account id: 1..64 characters of A-Z a-z 0-9 _ -
-                     * @example demo-alice
-                     */
-                    accountId: string;
-                };
-                cookie?: never;
-            };
-            requestBody?: never;
-            responses: {
-                /** @description Default Response */
-                200: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["Balance"];
-                    };
-                };
-                /** @description Default Response */
-                400: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["Problem"];
-                    };
-                };
-                /** @description Default Response */
-                401: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["Problem"];
-                    };
-                };
-                /** @description Default Response */
-                403: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["Problem"];
-                    };
-                };
-                /** @description Default Response */
-                404: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["Problem"];
-                    };
-                };
-            };
-        };
+        get: operations["getBalance"];
         put?: never;
         post?: never;
         delete?: never;
@@ -265,78 +93,7 @@ export interface paths {
          * Charge the balance
          * @description Adds 1..10,000,000 won (422 outside that range or past 2,147,483,647 in total). With an `Idempotency-Key`, a retry returns the first answer and charges once.
          */
-        post: {
-            parameters: {
-                query?: never;
-                header?: {
-                    /** @description Retries with the same key return the first answer and move no money twice */
-                    "idempotency-key"?: string;
-                };
-                path: {
-                    /**
-                     * @description Account id: 1..64 characters of A-Z a-z 0-9 _ -
-                     * @example demo-alice
-                     */
-                    accountId: string;
-                };
-                cookie?: never;
-            };
-            requestBody: {
-                content: {
-                    "application/json": {
-                        /** @description Whole won, 1..10,000,000 */
-                        amount: number;
-                    };
-                };
-            };
-            responses: {
-                /** @description Default Response */
-                200: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["Charge"];
-                    };
-                };
-                /** @description Default Response */
-                400: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["Problem"];
-                    };
-                };
-                /** @description Default Response */
-                404: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["Problem"];
-                    };
-                };
-                /** @description Default Response */
-                409: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["Problem"];
-                    };
-                };
-                /** @description Default Response */
-                422: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["Problem"];
-                    };
-                };
-            };
-        };
+        post: operations["chargeBalance"];
         delete?: never;
         options?: never;
         head?: never;
@@ -354,59 +111,7 @@ export interface paths {
          * List the account’s reservations
          * @description Every seat the account bought, one entry per seat (`orderId` groups an order’s seats), with its `status`: SOLD, or REFUNDED once an operator refunded it. Needs this account’s queue token: WAITING, READY, or one that just paid.
          */
-        get: {
-            parameters: {
-                query?: never;
-                header?: never;
-                path: {
-                    /**
-                     * @description Account id: 1..64 characters of A-Z a-z 0-9 _ -
-                     * @example demo-alice
-                     */
-                    accountId: string;
-                };
-                cookie?: never;
-            };
-            requestBody?: never;
-            responses: {
-                /** @description Default Response */
-                200: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["AccountReservation"][];
-                    };
-                };
-                /** @description Default Response */
-                400: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["Problem"];
-                    };
-                };
-                /** @description Default Response */
-                401: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["Problem"];
-                    };
-                };
-                /** @description Default Response */
-                403: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["Problem"];
-                    };
-                };
-            };
-        };
+        get: operations["listAccountReservations"];
         put?: never;
         post?: never;
         delete?: never;
@@ -422,27 +127,11 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** List events */
-        get: {
-            parameters: {
-                query?: never;
-                header?: never;
-                path?: never;
-                cookie?: never;
-            };
-            requestBody?: never;
-            responses: {
-                /** @description Default Response */
-                200: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["Event"][];
-                    };
-                };
-            };
-        };
+        /**
+         * List events
+         * @description Every event with at least one show, by first show date. Public.
+         */
+        get: operations["listEvents"];
         put?: never;
         post?: never;
         delete?: never;
@@ -462,64 +151,7 @@ export interface paths {
          * Bookable dates of an event
          * @description Shows that have not started yet (judged in the venue’s time zone) with at least one free seat. Needs a READY token for the event.
          */
-        get: {
-            parameters: {
-                query?: never;
-                header?: never;
-                path: {
-                    eventId: number;
-                };
-                cookie?: never;
-            };
-            requestBody?: never;
-            responses: {
-                /** @description Default Response */
-                200: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["Schedule"][];
-                    };
-                };
-                /** @description Default Response */
-                400: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["Problem"];
-                    };
-                };
-                /** @description Default Response */
-                401: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["Problem"];
-                    };
-                };
-                /** @description Default Response */
-                403: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["Problem"];
-                    };
-                };
-                /** @description Default Response */
-                404: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["Problem"];
-                    };
-                };
-            };
-        };
+        get: operations["listBookableSchedules"];
         put?: never;
         post?: never;
         delete?: never;
@@ -539,64 +171,7 @@ export interface paths {
          * Seat map of a show
          * @description All seats with area, type, price and status, by seat number. A seat sold on another API copy may show AVAILABLE for at most SEAT_MAP_CACHE_MS. Needs a READY token for the event.
          */
-        get: {
-            parameters: {
-                query?: never;
-                header?: never;
-                path: {
-                    scheduleId: number;
-                };
-                cookie?: never;
-            };
-            requestBody?: never;
-            responses: {
-                /** @description Default Response */
-                200: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["SeatMap"];
-                    };
-                };
-                /** @description Default Response */
-                400: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["Problem"];
-                    };
-                };
-                /** @description Default Response */
-                401: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["Problem"];
-                    };
-                };
-                /** @description Default Response */
-                403: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["Problem"];
-                    };
-                };
-                /** @description Default Response */
-                404: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["Problem"];
-                    };
-                };
-            };
-        };
+        get: operations["getSeatMap"];
         put?: never;
         post?: never;
         delete?: never;
@@ -618,103 +193,7 @@ export interface paths {
          * Reserve and pay for one seat or an order of several
          * @description Send `seatId` (one seat, v1) or `seatIds` (1..the event’s `maxSeatsPerOrder` seats of one show, no duplicates), not both. All or nothing: the seats are locked in ascending seat id (409 SEAT_LOCKED while another fan pays for one of them), checked free (409 SEAT_ALREADY_RESERVED), the balance must cover the total (402), then one transaction saves every reservation, takes the total once, writes a PAYMENT ledger row per seat and expires the queue token. Both 409s name the unavailable seats in the problem’s `seatIds`; nothing is sold and the token stays READY. More seats than the event allows per order → 409 ORDER_TOO_LARGE (`maxSeatsPerOrder` in the problem); more than one account may hold for the event over all its orders → 409 PURCHASE_LIMIT_EXCEEDED (`maxSeatsPerAccount`, `seatsHeld`). The answer keeps the v1 fields for the first seat (by ascending seat id) and adds `seats` and `total`. A READY token pays at most once; with an `Idempotency-Key` a retry of the same order (same show and seats) gets the first answer.
          */
-        post: {
-            parameters: {
-                query?: never;
-                header?: {
-                    /** @description Retries with the same key return the first answer and move no money twice */
-                    "idempotency-key"?: string;
-                };
-                path?: never;
-                cookie?: never;
-            };
-            requestBody: {
-                content: {
-                    "application/json": {
-                        scheduleId: number;
-                        seatId: number;
-                    } | {
-                        scheduleId: number;
-                        /** @description The seats of one order, all or nothing: 1..the event’s maxSeatsPerOrder (409 ORDER_TOO_LARGE past it), no duplicates */
-                        seatIds: number[];
-                    };
-                };
-            };
-            responses: {
-                /** @description Default Response */
-                201: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["Reservation"];
-                    };
-                };
-                /** @description Default Response */
-                400: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["Problem"];
-                    };
-                };
-                /** @description Default Response */
-                401: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["Problem"];
-                    };
-                };
-                /** @description Default Response */
-                402: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["Problem"];
-                    };
-                };
-                /** @description Default Response */
-                403: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["Problem"];
-                    };
-                };
-                /** @description Default Response */
-                404: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["Problem"];
-                    };
-                };
-                /** @description Default Response */
-                409: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["Problem"];
-                    };
-                };
-                /** @description Default Response */
-                503: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["Problem"];
-                    };
-                };
-            };
-        };
+        post: operations["reserveSeats"];
         delete?: never;
         options?: never;
         head?: never;
@@ -734,91 +213,7 @@ export interface paths {
          * Create a venue with its seat layout
          * @description 1..5,000 seats, seat numbers unique. `timeZone` is an IANA zone: the dates and times of shows at this venue are wall-clock times there.
          */
-        post: {
-            parameters: {
-                query?: never;
-                header?: never;
-                path?: never;
-                cookie?: never;
-            };
-            requestBody: {
-                content: {
-                    "application/json": {
-                        /** @description Unique among venues */
-                        name: string;
-                        address?: string | null;
-                        /**
-                         * @description IANA time zone of the venue; show dates and times are wall-clock times here
-                         * @example Asia/Seoul
-                         */
-                        timeZone: string;
-                        seats: {
-                            /** @description Unique within the venue */
-                            seatNumber: string;
-                            area: string;
-                            /** @description Seat type, priced per event (e.g. VIP, R, S) */
-                            seatType: string;
-                        }[];
-                    };
-                };
-            };
-            responses: {
-                /** @description Default Response */
-                201: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["AdminVenue"];
-                    };
-                };
-                /** @description Default Response */
-                400: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["Problem"];
-                    };
-                };
-                /** @description Default Response */
-                401: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["Problem"];
-                    };
-                };
-                /** @description Default Response */
-                409: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["Problem"];
-                    };
-                };
-                /** @description Default Response */
-                413: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["Problem"];
-                    };
-                };
-                /** @description Default Response */
-                503: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["Problem"];
-                    };
-                };
-            };
-        };
+        post: operations["createVenue"];
         delete?: never;
         options?: never;
         head?: never;
@@ -833,64 +228,7 @@ export interface paths {
             cookie?: never;
         };
         /** A venue and its seat layout */
-        get: {
-            parameters: {
-                query?: never;
-                header?: never;
-                path: {
-                    venueId: number;
-                };
-                cookie?: never;
-            };
-            requestBody?: never;
-            responses: {
-                /** @description Default Response */
-                200: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["AdminVenue"];
-                    };
-                };
-                /** @description Default Response */
-                400: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["Problem"];
-                    };
-                };
-                /** @description Default Response */
-                401: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["Problem"];
-                    };
-                };
-                /** @description Default Response */
-                404: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["Problem"];
-                    };
-                };
-                /** @description Default Response */
-                503: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["Problem"];
-                    };
-                };
-            };
-        };
+        get: operations["getVenue"];
         put?: never;
         post?: never;
         delete?: never;
@@ -912,106 +250,7 @@ export interface paths {
          * Create an event
          * @description Every seat type of the venue needs a price (422 PRICES_MISMATCH otherwise). Sale window, queue settings and limits are optional: no `opensAt` means on sale at once, a missing queue setting takes its QUEUE_* default, limits default to 4 seats per order and 8 per account. Add shows with POST /v1/admin/events/{eventId}/schedules; fans see the event once it has one.
          */
-        post: {
-            parameters: {
-                query?: never;
-                header?: never;
-                path?: never;
-                cookie?: never;
-            };
-            requestBody: {
-                content: {
-                    "application/json": {
-                        title: string;
-                        description?: string | null;
-                        venueId: number;
-                        /**
-                         * @description Price per seat type, whole won
-                         * @example {
-                         *       "VIP": 165000,
-                         *       "R": 143000
-                         *     }
-                         */
-                        prices: {
-                            [key: string]: number;
-                        };
-                        /** @description opensAt null: on sale since creation; closesAt null: until sold out */
-                        sale?: {
-                            opensAt?: string | null;
-                            closesAt?: string | null;
-                            preQueueMinutes?: number;
-                        };
-                        /** @description Per-event queue settings; null or absent: the QUEUE_* default */
-                        queue?: {
-                            maxActive?: number | null;
-                            admitPerSecond?: number | null;
-                            activeTtlSeconds?: number | null;
-                            waitingIdleSeconds?: number | null;
-                        };
-                        limits?: {
-                            maxSeatsPerOrder?: number;
-                            maxSeatsPerAccount?: number;
-                        };
-                    };
-                };
-            };
-            responses: {
-                /** @description Default Response */
-                201: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["AdminEvent"];
-                    };
-                };
-                /** @description Default Response */
-                400: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["Problem"];
-                    };
-                };
-                /** @description Default Response */
-                401: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["Problem"];
-                    };
-                };
-                /** @description Default Response */
-                404: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["Problem"];
-                    };
-                };
-                /** @description Default Response */
-                422: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["Problem"];
-                    };
-                };
-                /** @description Default Response */
-                503: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["Problem"];
-                    };
-                };
-            };
-        };
+        post: operations["createEvent"];
         delete?: never;
         options?: never;
         head?: never;
@@ -1026,64 +265,7 @@ export interface paths {
             cookie?: never;
         };
         /** An event with its prices, settings and shows */
-        get: {
-            parameters: {
-                query?: never;
-                header?: never;
-                path: {
-                    eventId: number;
-                };
-                cookie?: never;
-            };
-            requestBody?: never;
-            responses: {
-                /** @description Default Response */
-                200: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["AdminEvent"];
-                    };
-                };
-                /** @description Default Response */
-                400: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["Problem"];
-                    };
-                };
-                /** @description Default Response */
-                401: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["Problem"];
-                    };
-                };
-                /** @description Default Response */
-                404: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["Problem"];
-                    };
-                };
-                /** @description Default Response */
-                503: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["Problem"];
-                    };
-                };
-            };
-        };
+        get: operations["getEvent"];
         put?: never;
         post?: never;
         delete?: never;
@@ -1093,107 +275,7 @@ export interface paths {
          * Change an event
          * @description Only the fields sent change; null clears a sale time or a queue setting (back to its default). Prices apply to sales from now on: a sale already made keeps the price it was paid at. The venue of an event is fixed.
          */
-        patch: {
-            parameters: {
-                query?: never;
-                header?: never;
-                path: {
-                    eventId: number;
-                };
-                cookie?: never;
-            };
-            requestBody: {
-                content: {
-                    "application/json": {
-                        title?: string;
-                        description?: string | null;
-                        /**
-                         * @description Price per seat type, whole won
-                         * @example {
-                         *       "VIP": 165000,
-                         *       "R": 143000
-                         *     }
-                         */
-                        prices?: {
-                            [key: string]: number;
-                        };
-                        /** @description opensAt null: on sale since creation; closesAt null: until sold out */
-                        sale?: {
-                            opensAt?: string | null;
-                            closesAt?: string | null;
-                            preQueueMinutes?: number;
-                        };
-                        /** @description Per-event queue settings; null or absent: the QUEUE_* default */
-                        queue?: {
-                            maxActive?: number | null;
-                            admitPerSecond?: number | null;
-                            activeTtlSeconds?: number | null;
-                            waitingIdleSeconds?: number | null;
-                        };
-                        limits?: {
-                            maxSeatsPerOrder?: number;
-                            maxSeatsPerAccount?: number;
-                        };
-                    };
-                };
-            };
-            responses: {
-                /** @description Default Response */
-                200: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["AdminEvent"];
-                    };
-                };
-                /** @description Default Response */
-                400: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["Problem"];
-                    };
-                };
-                /** @description Default Response */
-                401: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["Problem"];
-                    };
-                };
-                /** @description Default Response */
-                404: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["Problem"];
-                    };
-                };
-                /** @description Default Response */
-                422: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["Problem"];
-                    };
-                };
-                /** @description Default Response */
-                503: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["Problem"];
-                    };
-                };
-            };
-        };
+        patch: operations["updateEvent"];
         trace?: never;
     };
     "/v1/admin/events/{eventId}/queue": {
@@ -1207,64 +289,7 @@ export interface paths {
          * Live queue and sale figures of an event
          * @description The sale state (SPEC §8), the effective admission settings, live counts from Redis, totals from QUEUE_TOKEN, seats of the shows still on sale, the head waiter’s wait and the mirror’s lag.
          */
-        get: {
-            parameters: {
-                query?: never;
-                header?: never;
-                path: {
-                    eventId: number;
-                };
-                cookie?: never;
-            };
-            requestBody?: never;
-            responses: {
-                /** @description Default Response */
-                200: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["QueueStatus"];
-                    };
-                };
-                /** @description Default Response */
-                400: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["Problem"];
-                    };
-                };
-                /** @description Default Response */
-                401: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["Problem"];
-                    };
-                };
-                /** @description Default Response */
-                404: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["Problem"];
-                    };
-                };
-                /** @description Default Response */
-                503: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["Problem"];
-                    };
-                };
-            };
-        };
+        get: operations["getEventQueueStatus"];
         put?: never;
         post?: never;
         delete?: never;
@@ -1274,75 +299,7 @@ export interface paths {
          * Change admission live
          * @description maxActive, admitPerSecond, activeTtlSeconds, waitingIdleSeconds (null: back to the QUEUE_* default) and paused. Stored in MySQL, then published to Redis: every gateway copy applies it at its next admission tick (within a second), no restart.
          */
-        patch: {
-            parameters: {
-                query?: never;
-                header?: never;
-                path: {
-                    eventId: number;
-                };
-                cookie?: never;
-            };
-            requestBody: {
-                content: {
-                    "application/json": {
-                        maxActive?: number | null;
-                        admitPerSecond?: number | null;
-                        activeTtlSeconds?: number | null;
-                        waitingIdleSeconds?: number | null;
-                        /** @description true: nobody is admitted; waiters keep their places */
-                        paused?: boolean;
-                    };
-                };
-            };
-            responses: {
-                /** @description Default Response */
-                200: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["QueueStatus"];
-                    };
-                };
-                /** @description Default Response */
-                400: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["Problem"];
-                    };
-                };
-                /** @description Default Response */
-                401: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["Problem"];
-                    };
-                };
-                /** @description Default Response */
-                404: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["Problem"];
-                    };
-                };
-                /** @description Default Response */
-                503: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["Problem"];
-                    };
-                };
-            };
-        };
+        patch: operations["updateEventQueue"];
         trace?: never;
     };
     "/v1/admin/events/{eventId}/schedules": {
@@ -1358,90 +315,7 @@ export interface paths {
          * Add a show
          * @description `date`, `startTime` and `endTime` are wall-clock times in the venue’s time zone; the show is listed and on sale until it starts there. 409 SCHEDULE_EXISTS for a second show at the same date and start time.
          */
-        post: {
-            parameters: {
-                query?: never;
-                header?: never;
-                path: {
-                    eventId: number;
-                };
-                cookie?: never;
-            };
-            requestBody: {
-                content: {
-                    "application/json": {
-                        /**
-                         * Format: date
-                         * @description Show date, YYYY-MM-DD, in the venue’s time zone
-                         * @example 2026-12-24
-                         */
-                        date: string;
-                        /**
-                         * @description HH:MM:SS, wall-clock time in the venue’s time zone
-                         * @example 19:00:00
-                         */
-                        startTime: string;
-                        endTime?: string | null;
-                    };
-                };
-            };
-            responses: {
-                /** @description Default Response */
-                201: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["AdminSchedule"];
-                    };
-                };
-                /** @description Default Response */
-                400: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["Problem"];
-                    };
-                };
-                /** @description Default Response */
-                401: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["Problem"];
-                    };
-                };
-                /** @description Default Response */
-                404: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["Problem"];
-                    };
-                };
-                /** @description Default Response */
-                409: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["Problem"];
-                    };
-                };
-                /** @description Default Response */
-                503: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["Problem"];
-                    };
-                };
-            };
-        };
+        post: operations["addSchedule"];
         delete?: never;
         options?: never;
         head?: never;
@@ -1462,71 +336,7 @@ export interface paths {
          * Remove a show that has no sales
          * @description 409 SCHEDULE_HAS_SALES once any seat of it is sold.
          */
-        delete: {
-            parameters: {
-                query?: never;
-                header?: never;
-                path: {
-                    scheduleId: number;
-                };
-                cookie?: never;
-            };
-            requestBody?: never;
-            responses: {
-                /** @description Removed */
-                204: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content?: never;
-                };
-                /** @description Default Response */
-                400: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["Problem"];
-                    };
-                };
-                /** @description Default Response */
-                401: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["Problem"];
-                    };
-                };
-                /** @description Default Response */
-                404: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["Problem"];
-                    };
-                };
-                /** @description Default Response */
-                409: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["Problem"];
-                    };
-                };
-                /** @description Default Response */
-                503: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["Problem"];
-                    };
-                };
-            };
-        };
+        delete: operations["removeSchedule"];
         options?: never;
         head?: never;
         patch?: never;
@@ -1545,92 +355,7 @@ export interface paths {
          * Refund a sold seat
          * @description Cancels the sale of one seat: the reservation becomes REFUNDED, the seat is AVAILABLE again, the price goes back to the balance (a REFUND ledger row) and ADMIN_AUDIT records it. Once per reservation: refunding it again (in parallel or later, with any key or none) moves no money and answers the same (header `Idempotent-Replayed: true`). An `Idempotency-Key` already used to refund another reservation → 409 IDEMPOTENCY_KEY_IN_USE. A sold-out event whose seat comes back is on sale again (OPEN) at once. Refunds one seat; an order’s other seats stay sold.
          */
-        post: {
-            parameters: {
-                query?: never;
-                header?: {
-                    /** @description Retries with the same key return the first answer and move no money twice */
-                    "idempotency-key"?: string;
-                };
-                path: {
-                    reservationId: number;
-                };
-                cookie?: never;
-            };
-            requestBody: {
-                content: {
-                    "application/json": {
-                        /** @description Why the sale is cancelled; kept on the reservation and in ADMIN_AUDIT */
-                        reason: string;
-                    };
-                };
-            };
-            responses: {
-                /** @description Default Response */
-                200: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["AdminRefund"];
-                    };
-                };
-                /** @description Default Response */
-                400: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["Problem"];
-                    };
-                };
-                /** @description Default Response */
-                401: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["Problem"];
-                    };
-                };
-                /** @description Default Response */
-                404: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["Problem"];
-                    };
-                };
-                /** @description Default Response */
-                409: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["Problem"];
-                    };
-                };
-                /** @description Default Response */
-                422: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["Problem"];
-                    };
-                };
-                /** @description Default Response */
-                503: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["Problem"];
-                    };
-                };
-            };
-        };
+        post: operations["refundReservation"];
         delete?: never;
         options?: never;
         head?: never;
@@ -1648,6 +373,11 @@ export interface components {
             detail: string;
             /** @description Stable UPPER_SNAKE error code */
             code: string;
+            /**
+             * @description This occurrence: `urn:request:<request id>`, the id also in the X-Request-Id header and the logs
+             * @example urn:request:3f0c9a56-4c1e-4d8e-9f62-2b7f1d3c9a10
+             */
+            instance?: string;
         } & {
             [key: string]: unknown;
         };
@@ -1882,4 +612,2603 @@ export interface components {
     pathItems: never;
 }
 export type $defs = Record<string, never>;
-export type operations = Record<string, never>;
+export interface operations {
+    getLiveness: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Alive */
+            200: {
+                headers: {
+                    /** @description This request’s id: the X-Request-Id sent (when 1..128 of A-Z a-z 0-9 . _ : -) or a UUID; also in the logs and a problem’s `instance` */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {string} */
+                        status: "ok";
+                    };
+                };
+            };
+            /** @description Request timeout: REQUEST_TIMEOUT */
+            408: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code: "REQUEST_TIMEOUT";
+                    };
+                };
+            };
+            /** @description Request header fields too large: HEADERS_TOO_LARGE */
+            431: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code: "HEADERS_TOO_LARGE";
+                    };
+                };
+            };
+        };
+    };
+    getReadiness: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Ready: every dependency answered */
+            200: {
+                headers: {
+                    /** @description This request’s id: the X-Request-Id sent (when 1..128 of A-Z a-z 0-9 . _ : -) or a UUID; also in the logs and a problem’s `instance` */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {string} */
+                        status: "ok";
+                        checks: {
+                            [key: string]: {
+                                status: "up" | "down";
+                                detail: string;
+                            };
+                        };
+                    };
+                };
+            };
+            /** @description Request timeout: REQUEST_TIMEOUT */
+            408: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code: "REQUEST_TIMEOUT";
+                    };
+                };
+            };
+            /** @description Request header fields too large: HEADERS_TOO_LARGE */
+            431: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code: "HEADERS_TOO_LARGE";
+                    };
+                };
+            };
+            /** @description Not ready: a dependency is down (or the process sheds load) */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
+                    /** @description This request’s id: the X-Request-Id sent (when 1..128 of A-Z a-z 0-9 . _ : -) or a UUID; also in the logs and a problem’s `instance` */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": {
+                        type: string;
+                        title: string;
+                        status: number;
+                        detail: string;
+                        /** @description Stable UPPER_SNAKE error code */
+                        code: string;
+                        /**
+                         * @description This occurrence: `urn:request:<request id>`, the id also in the X-Request-Id header and the logs
+                         * @example urn:request:3f0c9a56-4c1e-4d8e-9f62-2b7f1d3c9a10
+                         */
+                        instance?: string;
+                        checks?: {
+                            [key: string]: {
+                                status: "up" | "down";
+                                detail: string;
+                            };
+                        };
+                    } & {
+                        [key: string]: unknown;
+                    };
+                };
+            };
+        };
+    };
+    createAccount: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    /** Format: email */
+                    email: string;
+                    name: string;
+                };
+            };
+        };
+        responses: {
+            /** @description The new account, balance 0 */
+            201: {
+                headers: {
+                    /** @description Where the created resource can be read */
+                    Location?: string;
+                    /** @description This request’s id: the X-Request-Id sent (when 1..128 of A-Z a-z 0-9 . _ : -) or a UUID; also in the logs and a problem’s `instance` */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Account"];
+                };
+            };
+            /** @description Bad request: VALIDATION_FAILED */
+            400: {
+                headers: {
+                    /** @description This request’s id: the X-Request-Id sent (when 1..128 of A-Z a-z 0-9 . _ : -) or a UUID; also in the logs and a problem’s `instance` */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code: "VALIDATION_FAILED";
+                    };
+                };
+            };
+            /** @description Request timeout: REQUEST_TIMEOUT */
+            408: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code: "REQUEST_TIMEOUT";
+                    };
+                };
+            };
+            /** @description Conflict: EMAIL_TAKEN, ACCOUNT_EXISTS */
+            409: {
+                headers: {
+                    /** @description This request’s id: the X-Request-Id sent (when 1..128 of A-Z a-z 0-9 . _ : -) or a UUID; also in the logs and a problem’s `instance` */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code: "EMAIL_TAKEN" | "ACCOUNT_EXISTS";
+                    };
+                };
+            };
+            /** @description Payload too large: PAYLOAD_TOO_LARGE */
+            413: {
+                headers: {
+                    /** @description This request’s id: the X-Request-Id sent (when 1..128 of A-Z a-z 0-9 . _ : -) or a UUID; also in the logs and a problem’s `instance` */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code: "PAYLOAD_TOO_LARGE";
+                    };
+                };
+            };
+            /** @description Unsupported media type: UNSUPPORTED_MEDIA_TYPE */
+            415: {
+                headers: {
+                    /** @description This request’s id: the X-Request-Id sent (when 1..128 of A-Z a-z 0-9 . _ : -) or a UUID; also in the logs and a problem’s `instance` */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code: "UNSUPPORTED_MEDIA_TYPE";
+                    };
+                };
+            };
+            /** @description Request header fields too large: HEADERS_TOO_LARGE */
+            431: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code: "HEADERS_TOO_LARGE";
+                    };
+                };
+            };
+            /** @description Service unavailable: SERVICE_UNAVAILABLE */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
+                    /** @description This request’s id: the X-Request-Id sent (when 1..128 of A-Z a-z 0-9 . _ : -) or a UUID; also in the logs and a problem’s `instance` */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code: "SERVICE_UNAVAILABLE";
+                    };
+                };
+            };
+        };
+    };
+    getBalance: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /**
+                 * @description Account id: 1..64 characters of A-Z a-z 0-9 _ -
+                 * @example demo-alice
+                 */
+                accountId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The balance in won */
+            200: {
+                headers: {
+                    /** @description This request’s id: the X-Request-Id sent (when 1..128 of A-Z a-z 0-9 . _ : -) or a UUID; also in the logs and a problem’s `instance` */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Balance"];
+                };
+            };
+            /** @description Bad request: VALIDATION_FAILED */
+            400: {
+                headers: {
+                    /** @description This request’s id: the X-Request-Id sent (when 1..128 of A-Z a-z 0-9 . _ : -) or a UUID; also in the logs and a problem’s `instance` */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code: "VALIDATION_FAILED";
+                    };
+                };
+            };
+            /** @description Not authenticated: TOKEN_MISSING, TOKEN_INVALID, TOKEN_EXPIRED */
+            401: {
+                headers: {
+                    /** @description This request’s id: the X-Request-Id sent (when 1..128 of A-Z a-z 0-9 . _ : -) or a UUID; also in the logs and a problem’s `instance` */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code: "TOKEN_MISSING" | "TOKEN_INVALID" | "TOKEN_EXPIRED";
+                    };
+                };
+            };
+            /** @description Forbidden: TOKEN_SCOPE_MISMATCH */
+            403: {
+                headers: {
+                    /** @description This request’s id: the X-Request-Id sent (when 1..128 of A-Z a-z 0-9 . _ : -) or a UUID; also in the logs and a problem’s `instance` */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code: "TOKEN_SCOPE_MISMATCH";
+                    };
+                };
+            };
+            /** @description Not found: ACCOUNT_NOT_FOUND */
+            404: {
+                headers: {
+                    /** @description This request’s id: the X-Request-Id sent (when 1..128 of A-Z a-z 0-9 . _ : -) or a UUID; also in the logs and a problem’s `instance` */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code: "ACCOUNT_NOT_FOUND";
+                    };
+                };
+            };
+            /** @description Request timeout: REQUEST_TIMEOUT */
+            408: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code: "REQUEST_TIMEOUT";
+                    };
+                };
+            };
+            /** @description Request header fields too large: HEADERS_TOO_LARGE */
+            431: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code: "HEADERS_TOO_LARGE";
+                    };
+                };
+            };
+            /** @description Service unavailable: SERVICE_UNAVAILABLE */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
+                    /** @description This request’s id: the X-Request-Id sent (when 1..128 of A-Z a-z 0-9 . _ : -) or a UUID; also in the logs and a problem’s `instance` */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code: "SERVICE_UNAVAILABLE";
+                    };
+                };
+            };
+        };
+    };
+    chargeBalance: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Retries with the same key return the first answer and move no money twice */
+                "idempotency-key"?: string;
+            };
+            path: {
+                /**
+                 * @description Account id: 1..64 characters of A-Z a-z 0-9 _ -
+                 * @example demo-alice
+                 */
+                accountId: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    /** @description Whole won, 1..10,000,000 */
+                    amount: number;
+                };
+            };
+        };
+        responses: {
+            /** @description Charged (or, with Idempotent-Replayed, the first answer to this key) */
+            200: {
+                headers: {
+                    /** @description This request’s id: the X-Request-Id sent (when 1..128 of A-Z a-z 0-9 . _ : -) or a UUID; also in the logs and a problem’s `instance` */
+                    "X-Request-Id"?: string;
+                    /** @description Present when this is the stored answer to an earlier request with the same Idempotency-Key */
+                    "Idempotent-Replayed"?: "true";
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Charge"];
+                };
+            };
+            /** @description Bad request: VALIDATION_FAILED */
+            400: {
+                headers: {
+                    /** @description This request’s id: the X-Request-Id sent (when 1..128 of A-Z a-z 0-9 . _ : -) or a UUID; also in the logs and a problem’s `instance` */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code: "VALIDATION_FAILED";
+                    };
+                };
+            };
+            /** @description Not found: ACCOUNT_NOT_FOUND */
+            404: {
+                headers: {
+                    /** @description This request’s id: the X-Request-Id sent (when 1..128 of A-Z a-z 0-9 . _ : -) or a UUID; also in the logs and a problem’s `instance` */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code: "ACCOUNT_NOT_FOUND";
+                    };
+                };
+            };
+            /** @description Request timeout: REQUEST_TIMEOUT */
+            408: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code: "REQUEST_TIMEOUT";
+                    };
+                };
+            };
+            /** @description Conflict: IDEMPOTENCY_KEY_IN_USE */
+            409: {
+                headers: {
+                    /** @description This request’s id: the X-Request-Id sent (when 1..128 of A-Z a-z 0-9 . _ : -) or a UUID; also in the logs and a problem’s `instance` */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code: "IDEMPOTENCY_KEY_IN_USE";
+                    };
+                };
+            };
+            /** @description Payload too large: PAYLOAD_TOO_LARGE */
+            413: {
+                headers: {
+                    /** @description This request’s id: the X-Request-Id sent (when 1..128 of A-Z a-z 0-9 . _ : -) or a UUID; also in the logs and a problem’s `instance` */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code: "PAYLOAD_TOO_LARGE";
+                    };
+                };
+            };
+            /** @description Unsupported media type: UNSUPPORTED_MEDIA_TYPE */
+            415: {
+                headers: {
+                    /** @description This request’s id: the X-Request-Id sent (when 1..128 of A-Z a-z 0-9 . _ : -) or a UUID; also in the logs and a problem’s `instance` */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code: "UNSUPPORTED_MEDIA_TYPE";
+                    };
+                };
+            };
+            /** @description Unprocessable content: AMOUNT_OUT_OF_RANGE */
+            422: {
+                headers: {
+                    /** @description This request’s id: the X-Request-Id sent (when 1..128 of A-Z a-z 0-9 . _ : -) or a UUID; also in the logs and a problem’s `instance` */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code: "AMOUNT_OUT_OF_RANGE";
+                    };
+                };
+            };
+            /** @description Request header fields too large: HEADERS_TOO_LARGE */
+            431: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code: "HEADERS_TOO_LARGE";
+                    };
+                };
+            };
+            /** @description Service unavailable: SERVICE_UNAVAILABLE */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
+                    /** @description This request’s id: the X-Request-Id sent (when 1..128 of A-Z a-z 0-9 . _ : -) or a UUID; also in the logs and a problem’s `instance` */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code: "SERVICE_UNAVAILABLE";
+                    };
+                };
+            };
+        };
+    };
+    listAccountReservations: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /**
+                 * @description Account id: 1..64 characters of A-Z a-z 0-9 _ -
+                 * @example demo-alice
+                 */
+                accountId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Every reservation of the account, newest first */
+            200: {
+                headers: {
+                    /** @description This request’s id: the X-Request-Id sent (when 1..128 of A-Z a-z 0-9 . _ : -) or a UUID; also in the logs and a problem’s `instance` */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AccountReservation"][];
+                };
+            };
+            /** @description Bad request: VALIDATION_FAILED */
+            400: {
+                headers: {
+                    /** @description This request’s id: the X-Request-Id sent (when 1..128 of A-Z a-z 0-9 . _ : -) or a UUID; also in the logs and a problem’s `instance` */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code: "VALIDATION_FAILED";
+                    };
+                };
+            };
+            /** @description Not authenticated: TOKEN_MISSING, TOKEN_INVALID, TOKEN_EXPIRED */
+            401: {
+                headers: {
+                    /** @description This request’s id: the X-Request-Id sent (when 1..128 of A-Z a-z 0-9 . _ : -) or a UUID; also in the logs and a problem’s `instance` */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code: "TOKEN_MISSING" | "TOKEN_INVALID" | "TOKEN_EXPIRED";
+                    };
+                };
+            };
+            /** @description Forbidden: TOKEN_SCOPE_MISMATCH */
+            403: {
+                headers: {
+                    /** @description This request’s id: the X-Request-Id sent (when 1..128 of A-Z a-z 0-9 . _ : -) or a UUID; also in the logs and a problem’s `instance` */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code: "TOKEN_SCOPE_MISMATCH";
+                    };
+                };
+            };
+            /** @description Request timeout: REQUEST_TIMEOUT */
+            408: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code: "REQUEST_TIMEOUT";
+                    };
+                };
+            };
+            /** @description Request header fields too large: HEADERS_TOO_LARGE */
+            431: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code: "HEADERS_TOO_LARGE";
+                    };
+                };
+            };
+            /** @description Service unavailable: SERVICE_UNAVAILABLE */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
+                    /** @description This request’s id: the X-Request-Id sent (when 1..128 of A-Z a-z 0-9 . _ : -) or a UUID; also in the logs and a problem’s `instance` */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code: "SERVICE_UNAVAILABLE";
+                    };
+                };
+            };
+        };
+    };
+    listEvents: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The events */
+            200: {
+                headers: {
+                    /** @description This request’s id: the X-Request-Id sent (when 1..128 of A-Z a-z 0-9 . _ : -) or a UUID; also in the logs and a problem’s `instance` */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Event"][];
+                };
+            };
+            /** @description Request timeout: REQUEST_TIMEOUT */
+            408: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code: "REQUEST_TIMEOUT";
+                    };
+                };
+            };
+            /** @description Request header fields too large: HEADERS_TOO_LARGE */
+            431: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code: "HEADERS_TOO_LARGE";
+                    };
+                };
+            };
+            /** @description Service unavailable: SERVICE_UNAVAILABLE */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
+                    /** @description This request’s id: the X-Request-Id sent (when 1..128 of A-Z a-z 0-9 . _ : -) or a UUID; also in the logs and a problem’s `instance` */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code: "SERVICE_UNAVAILABLE";
+                    };
+                };
+            };
+        };
+    };
+    listBookableSchedules: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                eventId: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Shows still on sale with free seats, by date and time */
+            200: {
+                headers: {
+                    /** @description This request’s id: the X-Request-Id sent (when 1..128 of A-Z a-z 0-9 . _ : -) or a UUID; also in the logs and a problem’s `instance` */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Schedule"][];
+                };
+            };
+            /** @description Bad request: VALIDATION_FAILED */
+            400: {
+                headers: {
+                    /** @description This request’s id: the X-Request-Id sent (when 1..128 of A-Z a-z 0-9 . _ : -) or a UUID; also in the logs and a problem’s `instance` */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code: "VALIDATION_FAILED";
+                    };
+                };
+            };
+            /** @description Not authenticated: TOKEN_MISSING, TOKEN_INVALID, TOKEN_EXPIRED */
+            401: {
+                headers: {
+                    /** @description This request’s id: the X-Request-Id sent (when 1..128 of A-Z a-z 0-9 . _ : -) or a UUID; also in the logs and a problem’s `instance` */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code: "TOKEN_MISSING" | "TOKEN_INVALID" | "TOKEN_EXPIRED";
+                    };
+                };
+            };
+            /** @description Forbidden: TOKEN_NOT_READY, TOKEN_SCOPE_MISMATCH */
+            403: {
+                headers: {
+                    /** @description This request’s id: the X-Request-Id sent (when 1..128 of A-Z a-z 0-9 . _ : -) or a UUID; also in the logs and a problem’s `instance` */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code: "TOKEN_NOT_READY" | "TOKEN_SCOPE_MISMATCH";
+                    };
+                };
+            };
+            /** @description Not found: EVENT_NOT_FOUND */
+            404: {
+                headers: {
+                    /** @description This request’s id: the X-Request-Id sent (when 1..128 of A-Z a-z 0-9 . _ : -) or a UUID; also in the logs and a problem’s `instance` */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code: "EVENT_NOT_FOUND";
+                    };
+                };
+            };
+            /** @description Request timeout: REQUEST_TIMEOUT */
+            408: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code: "REQUEST_TIMEOUT";
+                    };
+                };
+            };
+            /** @description Request header fields too large: HEADERS_TOO_LARGE */
+            431: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code: "HEADERS_TOO_LARGE";
+                    };
+                };
+            };
+            /** @description Service unavailable: SERVICE_UNAVAILABLE */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
+                    /** @description This request’s id: the X-Request-Id sent (when 1..128 of A-Z a-z 0-9 . _ : -) or a UUID; also in the logs and a problem’s `instance` */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code: "SERVICE_UNAVAILABLE";
+                    };
+                };
+            };
+        };
+    };
+    getSeatMap: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                scheduleId: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Every seat of the show with its price and status */
+            200: {
+                headers: {
+                    /** @description This request’s id: the X-Request-Id sent (when 1..128 of A-Z a-z 0-9 . _ : -) or a UUID; also in the logs and a problem’s `instance` */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SeatMap"];
+                };
+            };
+            /** @description Bad request: VALIDATION_FAILED */
+            400: {
+                headers: {
+                    /** @description This request’s id: the X-Request-Id sent (when 1..128 of A-Z a-z 0-9 . _ : -) or a UUID; also in the logs and a problem’s `instance` */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code: "VALIDATION_FAILED";
+                    };
+                };
+            };
+            /** @description Not authenticated: TOKEN_MISSING, TOKEN_INVALID, TOKEN_EXPIRED */
+            401: {
+                headers: {
+                    /** @description This request’s id: the X-Request-Id sent (when 1..128 of A-Z a-z 0-9 . _ : -) or a UUID; also in the logs and a problem’s `instance` */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code: "TOKEN_MISSING" | "TOKEN_INVALID" | "TOKEN_EXPIRED";
+                    };
+                };
+            };
+            /** @description Forbidden: TOKEN_NOT_READY, TOKEN_SCOPE_MISMATCH */
+            403: {
+                headers: {
+                    /** @description This request’s id: the X-Request-Id sent (when 1..128 of A-Z a-z 0-9 . _ : -) or a UUID; also in the logs and a problem’s `instance` */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code: "TOKEN_NOT_READY" | "TOKEN_SCOPE_MISMATCH";
+                    };
+                };
+            };
+            /** @description Not found: SCHEDULE_NOT_FOUND */
+            404: {
+                headers: {
+                    /** @description This request’s id: the X-Request-Id sent (when 1..128 of A-Z a-z 0-9 . _ : -) or a UUID; also in the logs and a problem’s `instance` */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code: "SCHEDULE_NOT_FOUND";
+                    };
+                };
+            };
+            /** @description Request timeout: REQUEST_TIMEOUT */
+            408: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code: "REQUEST_TIMEOUT";
+                    };
+                };
+            };
+            /** @description Request header fields too large: HEADERS_TOO_LARGE */
+            431: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code: "HEADERS_TOO_LARGE";
+                    };
+                };
+            };
+            /** @description Service unavailable: SERVICE_UNAVAILABLE */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
+                    /** @description This request’s id: the X-Request-Id sent (when 1..128 of A-Z a-z 0-9 . _ : -) or a UUID; also in the logs and a problem’s `instance` */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code: "SERVICE_UNAVAILABLE";
+                    };
+                };
+            };
+        };
+    };
+    reserveSeats: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Retries with the same key return the first answer and move no money twice */
+                "idempotency-key"?: string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    scheduleId: number;
+                    seatId: number;
+                } | {
+                    scheduleId: number;
+                    /** @description The seats of one order, all or nothing: 1..the event’s maxSeatsPerOrder (409 ORDER_TOO_LARGE past it), no duplicates */
+                    seatIds: number[];
+                };
+            };
+        };
+        responses: {
+            /** @description Reserved and paid (or, with Idempotent-Replayed, the first answer to this key) */
+            201: {
+                headers: {
+                    /** @description This request’s id: the X-Request-Id sent (when 1..128 of A-Z a-z 0-9 . _ : -) or a UUID; also in the logs and a problem’s `instance` */
+                    "X-Request-Id"?: string;
+                    /** @description Present when this is the stored answer to an earlier request with the same Idempotency-Key */
+                    "Idempotent-Replayed"?: "true";
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Reservation"];
+                };
+            };
+            /** @description Bad request: VALIDATION_FAILED */
+            400: {
+                headers: {
+                    /** @description This request’s id: the X-Request-Id sent (when 1..128 of A-Z a-z 0-9 . _ : -) or a UUID; also in the logs and a problem’s `instance` */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code: "VALIDATION_FAILED";
+                    };
+                };
+            };
+            /** @description Not authenticated: TOKEN_MISSING, TOKEN_INVALID, TOKEN_EXPIRED */
+            401: {
+                headers: {
+                    /** @description This request’s id: the X-Request-Id sent (when 1..128 of A-Z a-z 0-9 . _ : -) or a UUID; also in the logs and a problem’s `instance` */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code: "TOKEN_MISSING" | "TOKEN_INVALID" | "TOKEN_EXPIRED";
+                    };
+                };
+            };
+            /** @description Payment required: INSUFFICIENT_BALANCE */
+            402: {
+                headers: {
+                    /** @description This request’s id: the X-Request-Id sent (when 1..128 of A-Z a-z 0-9 . _ : -) or a UUID; also in the logs and a problem’s `instance` */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code: "INSUFFICIENT_BALANCE";
+                    };
+                };
+            };
+            /** @description Forbidden: TOKEN_NOT_READY, TOKEN_SCOPE_MISMATCH */
+            403: {
+                headers: {
+                    /** @description This request’s id: the X-Request-Id sent (when 1..128 of A-Z a-z 0-9 . _ : -) or a UUID; also in the logs and a problem’s `instance` */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code: "TOKEN_NOT_READY" | "TOKEN_SCOPE_MISMATCH";
+                    };
+                };
+            };
+            /** @description Not found: ACCOUNT_NOT_FOUND, SCHEDULE_NOT_FOUND, SEAT_NOT_FOUND */
+            404: {
+                headers: {
+                    /** @description This request’s id: the X-Request-Id sent (when 1..128 of A-Z a-z 0-9 . _ : -) or a UUID; also in the logs and a problem’s `instance` */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code: "ACCOUNT_NOT_FOUND" | "SCHEDULE_NOT_FOUND" | "SEAT_NOT_FOUND";
+                    };
+                };
+            };
+            /** @description Request timeout: REQUEST_TIMEOUT */
+            408: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code: "REQUEST_TIMEOUT";
+                    };
+                };
+            };
+            /** @description Conflict: SEAT_LOCKED, SEAT_ALREADY_RESERVED, TOKEN_BUSY, ORDER_TOO_LARGE, PURCHASE_LIMIT_EXCEEDED, IDEMPOTENCY_KEY_IN_USE */
+            409: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
+                    /** @description This request’s id: the X-Request-Id sent (when 1..128 of A-Z a-z 0-9 . _ : -) or a UUID; also in the logs and a problem’s `instance` */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code: "SEAT_LOCKED" | "SEAT_ALREADY_RESERVED" | "TOKEN_BUSY" | "ORDER_TOO_LARGE" | "PURCHASE_LIMIT_EXCEEDED" | "IDEMPOTENCY_KEY_IN_USE";
+                    };
+                };
+            };
+            /** @description Payload too large: PAYLOAD_TOO_LARGE */
+            413: {
+                headers: {
+                    /** @description This request’s id: the X-Request-Id sent (when 1..128 of A-Z a-z 0-9 . _ : -) or a UUID; also in the logs and a problem’s `instance` */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code: "PAYLOAD_TOO_LARGE";
+                    };
+                };
+            };
+            /** @description Unsupported media type: UNSUPPORTED_MEDIA_TYPE */
+            415: {
+                headers: {
+                    /** @description This request’s id: the X-Request-Id sent (when 1..128 of A-Z a-z 0-9 . _ : -) or a UUID; also in the logs and a problem’s `instance` */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code: "UNSUPPORTED_MEDIA_TYPE";
+                    };
+                };
+            };
+            /** @description Request header fields too large: HEADERS_TOO_LARGE */
+            431: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code: "HEADERS_TOO_LARGE";
+                    };
+                };
+            };
+            /** @description Service unavailable: SERVICE_UNAVAILABLE */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
+                    /** @description This request’s id: the X-Request-Id sent (when 1..128 of A-Z a-z 0-9 . _ : -) or a UUID; also in the logs and a problem’s `instance` */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code: "SERVICE_UNAVAILABLE";
+                    };
+                };
+            };
+        };
+    };
+    createVenue: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    /** @description Unique among venues */
+                    name: string;
+                    address?: string | null;
+                    /**
+                     * @description IANA time zone of the venue; show dates and times are wall-clock times here
+                     * @example Asia/Seoul
+                     */
+                    timeZone: string;
+                    seats: {
+                        /** @description Unique within the venue */
+                        seatNumber: string;
+                        area: string;
+                        /** @description Seat type, priced per event (e.g. VIP, R, S) */
+                        seatType: string;
+                    }[];
+                };
+            };
+        };
+        responses: {
+            /** @description The venue with its seats */
+            201: {
+                headers: {
+                    /** @description Where the created resource can be read */
+                    Location?: string;
+                    /** @description This request’s id: the X-Request-Id sent (when 1..128 of A-Z a-z 0-9 . _ : -) or a UUID; also in the logs and a problem’s `instance` */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AdminVenue"];
+                };
+            };
+            /** @description Bad request: VALIDATION_FAILED */
+            400: {
+                headers: {
+                    /** @description This request’s id: the X-Request-Id sent (when 1..128 of A-Z a-z 0-9 . _ : -) or a UUID; also in the logs and a problem’s `instance` */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code: "VALIDATION_FAILED";
+                    };
+                };
+            };
+            /** @description Not authenticated: ADMIN_UNAUTHORIZED */
+            401: {
+                headers: {
+                    /** @description This request’s id: the X-Request-Id sent (when 1..128 of A-Z a-z 0-9 . _ : -) or a UUID; also in the logs and a problem’s `instance` */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code: "ADMIN_UNAUTHORIZED";
+                    };
+                };
+            };
+            /** @description Request timeout: REQUEST_TIMEOUT */
+            408: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code: "REQUEST_TIMEOUT";
+                    };
+                };
+            };
+            /** @description Conflict: VENUE_NAME_TAKEN */
+            409: {
+                headers: {
+                    /** @description This request’s id: the X-Request-Id sent (when 1..128 of A-Z a-z 0-9 . _ : -) or a UUID; also in the logs and a problem’s `instance` */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code: "VENUE_NAME_TAKEN";
+                    };
+                };
+            };
+            /** @description Payload too large: PAYLOAD_TOO_LARGE */
+            413: {
+                headers: {
+                    /** @description This request’s id: the X-Request-Id sent (when 1..128 of A-Z a-z 0-9 . _ : -) or a UUID; also in the logs and a problem’s `instance` */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code: "PAYLOAD_TOO_LARGE";
+                    };
+                };
+            };
+            /** @description Unsupported media type: UNSUPPORTED_MEDIA_TYPE */
+            415: {
+                headers: {
+                    /** @description This request’s id: the X-Request-Id sent (when 1..128 of A-Z a-z 0-9 . _ : -) or a UUID; also in the logs and a problem’s `instance` */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code: "UNSUPPORTED_MEDIA_TYPE";
+                    };
+                };
+            };
+            /** @description Request header fields too large: HEADERS_TOO_LARGE */
+            431: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code: "HEADERS_TOO_LARGE";
+                    };
+                };
+            };
+            /** @description Service unavailable: ADMIN_DISABLED, SERVICE_UNAVAILABLE */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
+                    /** @description This request’s id: the X-Request-Id sent (when 1..128 of A-Z a-z 0-9 . _ : -) or a UUID; also in the logs and a problem’s `instance` */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code: "ADMIN_DISABLED" | "SERVICE_UNAVAILABLE";
+                    };
+                };
+            };
+        };
+    };
+    getVenue: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                venueId: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The venue with its seats */
+            200: {
+                headers: {
+                    /** @description This request’s id: the X-Request-Id sent (when 1..128 of A-Z a-z 0-9 . _ : -) or a UUID; also in the logs and a problem’s `instance` */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AdminVenue"];
+                };
+            };
+            /** @description Bad request: VALIDATION_FAILED */
+            400: {
+                headers: {
+                    /** @description This request’s id: the X-Request-Id sent (when 1..128 of A-Z a-z 0-9 . _ : -) or a UUID; also in the logs and a problem’s `instance` */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code: "VALIDATION_FAILED";
+                    };
+                };
+            };
+            /** @description Not authenticated: ADMIN_UNAUTHORIZED */
+            401: {
+                headers: {
+                    /** @description This request’s id: the X-Request-Id sent (when 1..128 of A-Z a-z 0-9 . _ : -) or a UUID; also in the logs and a problem’s `instance` */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code: "ADMIN_UNAUTHORIZED";
+                    };
+                };
+            };
+            /** @description Not found: VENUE_NOT_FOUND */
+            404: {
+                headers: {
+                    /** @description This request’s id: the X-Request-Id sent (when 1..128 of A-Z a-z 0-9 . _ : -) or a UUID; also in the logs and a problem’s `instance` */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code: "VENUE_NOT_FOUND";
+                    };
+                };
+            };
+            /** @description Request timeout: REQUEST_TIMEOUT */
+            408: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code: "REQUEST_TIMEOUT";
+                    };
+                };
+            };
+            /** @description Request header fields too large: HEADERS_TOO_LARGE */
+            431: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code: "HEADERS_TOO_LARGE";
+                    };
+                };
+            };
+            /** @description Service unavailable: ADMIN_DISABLED, SERVICE_UNAVAILABLE */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
+                    /** @description This request’s id: the X-Request-Id sent (when 1..128 of A-Z a-z 0-9 . _ : -) or a UUID; also in the logs and a problem’s `instance` */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code: "ADMIN_DISABLED" | "SERVICE_UNAVAILABLE";
+                    };
+                };
+            };
+        };
+    };
+    createEvent: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    title: string;
+                    description?: string | null;
+                    venueId: number;
+                    /**
+                     * @description Price per seat type, whole won
+                     * @example {
+                     *       "VIP": 165000,
+                     *       "R": 143000
+                     *     }
+                     */
+                    prices: {
+                        [key: string]: number;
+                    };
+                    /** @description opensAt null: on sale since creation; closesAt null: until sold out */
+                    sale?: {
+                        opensAt?: string | null;
+                        closesAt?: string | null;
+                        preQueueMinutes?: number;
+                    };
+                    /** @description Per-event queue settings; null or absent: the QUEUE_* default */
+                    queue?: {
+                        maxActive?: number | null;
+                        admitPerSecond?: number | null;
+                        activeTtlSeconds?: number | null;
+                        waitingIdleSeconds?: number | null;
+                    };
+                    limits?: {
+                        maxSeatsPerOrder?: number;
+                        maxSeatsPerAccount?: number;
+                    };
+                };
+            };
+        };
+        responses: {
+            /** @description The event with its prices and settings */
+            201: {
+                headers: {
+                    /** @description Where the created resource can be read */
+                    Location?: string;
+                    /** @description This request’s id: the X-Request-Id sent (when 1..128 of A-Z a-z 0-9 . _ : -) or a UUID; also in the logs and a problem’s `instance` */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AdminEvent"];
+                };
+            };
+            /** @description Bad request: VALIDATION_FAILED */
+            400: {
+                headers: {
+                    /** @description This request’s id: the X-Request-Id sent (when 1..128 of A-Z a-z 0-9 . _ : -) or a UUID; also in the logs and a problem’s `instance` */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code: "VALIDATION_FAILED";
+                    };
+                };
+            };
+            /** @description Not authenticated: ADMIN_UNAUTHORIZED */
+            401: {
+                headers: {
+                    /** @description This request’s id: the X-Request-Id sent (when 1..128 of A-Z a-z 0-9 . _ : -) or a UUID; also in the logs and a problem’s `instance` */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code: "ADMIN_UNAUTHORIZED";
+                    };
+                };
+            };
+            /** @description Not found: VENUE_NOT_FOUND */
+            404: {
+                headers: {
+                    /** @description This request’s id: the X-Request-Id sent (when 1..128 of A-Z a-z 0-9 . _ : -) or a UUID; also in the logs and a problem’s `instance` */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code: "VENUE_NOT_FOUND";
+                    };
+                };
+            };
+            /** @description Request timeout: REQUEST_TIMEOUT */
+            408: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code: "REQUEST_TIMEOUT";
+                    };
+                };
+            };
+            /** @description Payload too large: PAYLOAD_TOO_LARGE */
+            413: {
+                headers: {
+                    /** @description This request’s id: the X-Request-Id sent (when 1..128 of A-Z a-z 0-9 . _ : -) or a UUID; also in the logs and a problem’s `instance` */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code: "PAYLOAD_TOO_LARGE";
+                    };
+                };
+            };
+            /** @description Unsupported media type: UNSUPPORTED_MEDIA_TYPE */
+            415: {
+                headers: {
+                    /** @description This request’s id: the X-Request-Id sent (when 1..128 of A-Z a-z 0-9 . _ : -) or a UUID; also in the logs and a problem’s `instance` */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code: "UNSUPPORTED_MEDIA_TYPE";
+                    };
+                };
+            };
+            /** @description Unprocessable content: PRICES_MISMATCH */
+            422: {
+                headers: {
+                    /** @description This request’s id: the X-Request-Id sent (when 1..128 of A-Z a-z 0-9 . _ : -) or a UUID; also in the logs and a problem’s `instance` */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code: "PRICES_MISMATCH";
+                    };
+                };
+            };
+            /** @description Request header fields too large: HEADERS_TOO_LARGE */
+            431: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code: "HEADERS_TOO_LARGE";
+                    };
+                };
+            };
+            /** @description Service unavailable: ADMIN_DISABLED, SERVICE_UNAVAILABLE */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
+                    /** @description This request’s id: the X-Request-Id sent (when 1..128 of A-Z a-z 0-9 . _ : -) or a UUID; also in the logs and a problem’s `instance` */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code: "ADMIN_DISABLED" | "SERVICE_UNAVAILABLE";
+                    };
+                };
+            };
+        };
+    };
+    getEvent: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                eventId: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The event */
+            200: {
+                headers: {
+                    /** @description This request’s id: the X-Request-Id sent (when 1..128 of A-Z a-z 0-9 . _ : -) or a UUID; also in the logs and a problem’s `instance` */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AdminEvent"];
+                };
+            };
+            /** @description Bad request: VALIDATION_FAILED */
+            400: {
+                headers: {
+                    /** @description This request’s id: the X-Request-Id sent (when 1..128 of A-Z a-z 0-9 . _ : -) or a UUID; also in the logs and a problem’s `instance` */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code: "VALIDATION_FAILED";
+                    };
+                };
+            };
+            /** @description Not authenticated: ADMIN_UNAUTHORIZED */
+            401: {
+                headers: {
+                    /** @description This request’s id: the X-Request-Id sent (when 1..128 of A-Z a-z 0-9 . _ : -) or a UUID; also in the logs and a problem’s `instance` */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code: "ADMIN_UNAUTHORIZED";
+                    };
+                };
+            };
+            /** @description Not found: EVENT_NOT_FOUND */
+            404: {
+                headers: {
+                    /** @description This request’s id: the X-Request-Id sent (when 1..128 of A-Z a-z 0-9 . _ : -) or a UUID; also in the logs and a problem’s `instance` */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code: "EVENT_NOT_FOUND";
+                    };
+                };
+            };
+            /** @description Request timeout: REQUEST_TIMEOUT */
+            408: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code: "REQUEST_TIMEOUT";
+                    };
+                };
+            };
+            /** @description Request header fields too large: HEADERS_TOO_LARGE */
+            431: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code: "HEADERS_TOO_LARGE";
+                    };
+                };
+            };
+            /** @description Service unavailable: ADMIN_DISABLED, SERVICE_UNAVAILABLE */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
+                    /** @description This request’s id: the X-Request-Id sent (when 1..128 of A-Z a-z 0-9 . _ : -) or a UUID; also in the logs and a problem’s `instance` */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code: "ADMIN_DISABLED" | "SERVICE_UNAVAILABLE";
+                    };
+                };
+            };
+        };
+    };
+    updateEvent: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                eventId: number;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    title?: string;
+                    description?: string | null;
+                    /**
+                     * @description Price per seat type, whole won
+                     * @example {
+                     *       "VIP": 165000,
+                     *       "R": 143000
+                     *     }
+                     */
+                    prices?: {
+                        [key: string]: number;
+                    };
+                    /** @description opensAt null: on sale since creation; closesAt null: until sold out */
+                    sale?: {
+                        opensAt?: string | null;
+                        closesAt?: string | null;
+                        preQueueMinutes?: number;
+                    };
+                    /** @description Per-event queue settings; null or absent: the QUEUE_* default */
+                    queue?: {
+                        maxActive?: number | null;
+                        admitPerSecond?: number | null;
+                        activeTtlSeconds?: number | null;
+                        waitingIdleSeconds?: number | null;
+                    };
+                    limits?: {
+                        maxSeatsPerOrder?: number;
+                        maxSeatsPerAccount?: number;
+                    };
+                };
+            };
+        };
+        responses: {
+            /** @description The event as changed */
+            200: {
+                headers: {
+                    /** @description This request’s id: the X-Request-Id sent (when 1..128 of A-Z a-z 0-9 . _ : -) or a UUID; also in the logs and a problem’s `instance` */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AdminEvent"];
+                };
+            };
+            /** @description Bad request: VALIDATION_FAILED */
+            400: {
+                headers: {
+                    /** @description This request’s id: the X-Request-Id sent (when 1..128 of A-Z a-z 0-9 . _ : -) or a UUID; also in the logs and a problem’s `instance` */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code: "VALIDATION_FAILED";
+                    };
+                };
+            };
+            /** @description Not authenticated: ADMIN_UNAUTHORIZED */
+            401: {
+                headers: {
+                    /** @description This request’s id: the X-Request-Id sent (when 1..128 of A-Z a-z 0-9 . _ : -) or a UUID; also in the logs and a problem’s `instance` */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code: "ADMIN_UNAUTHORIZED";
+                    };
+                };
+            };
+            /** @description Not found: EVENT_NOT_FOUND */
+            404: {
+                headers: {
+                    /** @description This request’s id: the X-Request-Id sent (when 1..128 of A-Z a-z 0-9 . _ : -) or a UUID; also in the logs and a problem’s `instance` */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code: "EVENT_NOT_FOUND";
+                    };
+                };
+            };
+            /** @description Request timeout: REQUEST_TIMEOUT */
+            408: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code: "REQUEST_TIMEOUT";
+                    };
+                };
+            };
+            /** @description Payload too large: PAYLOAD_TOO_LARGE */
+            413: {
+                headers: {
+                    /** @description This request’s id: the X-Request-Id sent (when 1..128 of A-Z a-z 0-9 . _ : -) or a UUID; also in the logs and a problem’s `instance` */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code: "PAYLOAD_TOO_LARGE";
+                    };
+                };
+            };
+            /** @description Unsupported media type: UNSUPPORTED_MEDIA_TYPE */
+            415: {
+                headers: {
+                    /** @description This request’s id: the X-Request-Id sent (when 1..128 of A-Z a-z 0-9 . _ : -) or a UUID; also in the logs and a problem’s `instance` */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code: "UNSUPPORTED_MEDIA_TYPE";
+                    };
+                };
+            };
+            /** @description Unprocessable content: PRICES_MISMATCH */
+            422: {
+                headers: {
+                    /** @description This request’s id: the X-Request-Id sent (when 1..128 of A-Z a-z 0-9 . _ : -) or a UUID; also in the logs and a problem’s `instance` */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code: "PRICES_MISMATCH";
+                    };
+                };
+            };
+            /** @description Request header fields too large: HEADERS_TOO_LARGE */
+            431: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code: "HEADERS_TOO_LARGE";
+                    };
+                };
+            };
+            /** @description Service unavailable: ADMIN_DISABLED, SERVICE_UNAVAILABLE */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
+                    /** @description This request’s id: the X-Request-Id sent (when 1..128 of A-Z a-z 0-9 . _ : -) or a UUID; also in the logs and a problem’s `instance` */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code: "ADMIN_DISABLED" | "SERVICE_UNAVAILABLE";
+                    };
+                };
+            };
+        };
+    };
+    getEventQueueStatus: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                eventId: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    /** @description This request’s id: the X-Request-Id sent (when 1..128 of A-Z a-z 0-9 . _ : -) or a UUID; also in the logs and a problem’s `instance` */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["QueueStatus"];
+                };
+            };
+            /** @description Bad request: VALIDATION_FAILED, MALFORMED_REQUEST */
+            400: {
+                headers: {
+                    /** @description This request’s id: the X-Request-Id sent (when 1..128 of A-Z a-z 0-9 . _ : -) or a UUID; also in the logs and a problem’s `instance` */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code: "VALIDATION_FAILED" | "MALFORMED_REQUEST";
+                    };
+                };
+            };
+            /** @description Not authenticated: TOKEN_MISSING, TOKEN_INVALID, TOKEN_EXPIRED, ACCOUNT_AUTH_REQUIRED, ACCOUNT_AUTH_INVALID, ADMIN_UNAUTHORIZED */
+            401: {
+                headers: {
+                    /** @description This request’s id: the X-Request-Id sent (when 1..128 of A-Z a-z 0-9 . _ : -) or a UUID; also in the logs and a problem’s `instance` */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code: "TOKEN_MISSING" | "TOKEN_INVALID" | "TOKEN_EXPIRED" | "ACCOUNT_AUTH_REQUIRED" | "ACCOUNT_AUTH_INVALID" | "ADMIN_UNAUTHORIZED";
+                    };
+                };
+            };
+            /** @description Not found: ACCOUNT_NOT_FOUND, EVENT_NOT_FOUND, SCHEDULE_NOT_FOUND, SEAT_NOT_FOUND, RESERVATION_NOT_FOUND, TOKEN_NOT_FOUND, VENUE_NOT_FOUND, NOT_FOUND */
+            404: {
+                headers: {
+                    /** @description This request’s id: the X-Request-Id sent (when 1..128 of A-Z a-z 0-9 . _ : -) or a UUID; also in the logs and a problem’s `instance` */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code: "ACCOUNT_NOT_FOUND" | "EVENT_NOT_FOUND" | "SCHEDULE_NOT_FOUND" | "SEAT_NOT_FOUND" | "RESERVATION_NOT_FOUND" | "TOKEN_NOT_FOUND" | "VENUE_NOT_FOUND" | "NOT_FOUND";
+                    };
+                };
+            };
+            /** @description Request timeout: REQUEST_TIMEOUT */
+            408: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code: "REQUEST_TIMEOUT";
+                    };
+                };
+            };
+            /** @description Request header fields too large: HEADERS_TOO_LARGE */
+            431: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code: "HEADERS_TOO_LARGE";
+                    };
+                };
+            };
+            /** @description Service unavailable: SERVICE_UNAVAILABLE, ADMIN_DISABLED */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
+                    /** @description This request’s id: the X-Request-Id sent (when 1..128 of A-Z a-z 0-9 . _ : -) or a UUID; also in the logs and a problem’s `instance` */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code: "SERVICE_UNAVAILABLE" | "ADMIN_DISABLED";
+                    };
+                };
+            };
+        };
+    };
+    updateEventQueue: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                eventId: number;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    maxActive?: number | null;
+                    admitPerSecond?: number | null;
+                    activeTtlSeconds?: number | null;
+                    waitingIdleSeconds?: number | null;
+                    /** @description true: nobody is admitted; waiters keep their places */
+                    paused?: boolean;
+                };
+            };
+        };
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    /** @description This request’s id: the X-Request-Id sent (when 1..128 of A-Z a-z 0-9 . _ : -) or a UUID; also in the logs and a problem’s `instance` */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["QueueStatus"];
+                };
+            };
+            /** @description Bad request: VALIDATION_FAILED, MALFORMED_REQUEST */
+            400: {
+                headers: {
+                    /** @description This request’s id: the X-Request-Id sent (when 1..128 of A-Z a-z 0-9 . _ : -) or a UUID; also in the logs and a problem’s `instance` */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code: "VALIDATION_FAILED" | "MALFORMED_REQUEST";
+                    };
+                };
+            };
+            /** @description Not authenticated: TOKEN_MISSING, TOKEN_INVALID, TOKEN_EXPIRED, ACCOUNT_AUTH_REQUIRED, ACCOUNT_AUTH_INVALID, ADMIN_UNAUTHORIZED */
+            401: {
+                headers: {
+                    /** @description This request’s id: the X-Request-Id sent (when 1..128 of A-Z a-z 0-9 . _ : -) or a UUID; also in the logs and a problem’s `instance` */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code: "TOKEN_MISSING" | "TOKEN_INVALID" | "TOKEN_EXPIRED" | "ACCOUNT_AUTH_REQUIRED" | "ACCOUNT_AUTH_INVALID" | "ADMIN_UNAUTHORIZED";
+                    };
+                };
+            };
+            /** @description Not found: ACCOUNT_NOT_FOUND, EVENT_NOT_FOUND, SCHEDULE_NOT_FOUND, SEAT_NOT_FOUND, RESERVATION_NOT_FOUND, TOKEN_NOT_FOUND, VENUE_NOT_FOUND, NOT_FOUND */
+            404: {
+                headers: {
+                    /** @description This request’s id: the X-Request-Id sent (when 1..128 of A-Z a-z 0-9 . _ : -) or a UUID; also in the logs and a problem’s `instance` */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code: "ACCOUNT_NOT_FOUND" | "EVENT_NOT_FOUND" | "SCHEDULE_NOT_FOUND" | "SEAT_NOT_FOUND" | "RESERVATION_NOT_FOUND" | "TOKEN_NOT_FOUND" | "VENUE_NOT_FOUND" | "NOT_FOUND";
+                    };
+                };
+            };
+            /** @description Request timeout: REQUEST_TIMEOUT */
+            408: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code: "REQUEST_TIMEOUT";
+                    };
+                };
+            };
+            /** @description Payload too large: PAYLOAD_TOO_LARGE */
+            413: {
+                headers: {
+                    /** @description This request’s id: the X-Request-Id sent (when 1..128 of A-Z a-z 0-9 . _ : -) or a UUID; also in the logs and a problem’s `instance` */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code: "PAYLOAD_TOO_LARGE";
+                    };
+                };
+            };
+            /** @description Unsupported media type: UNSUPPORTED_MEDIA_TYPE */
+            415: {
+                headers: {
+                    /** @description This request’s id: the X-Request-Id sent (when 1..128 of A-Z a-z 0-9 . _ : -) or a UUID; also in the logs and a problem’s `instance` */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code: "UNSUPPORTED_MEDIA_TYPE";
+                    };
+                };
+            };
+            /** @description Request header fields too large: HEADERS_TOO_LARGE */
+            431: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code: "HEADERS_TOO_LARGE";
+                    };
+                };
+            };
+            /** @description Service unavailable: SERVICE_UNAVAILABLE, ADMIN_DISABLED */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
+                    /** @description This request’s id: the X-Request-Id sent (when 1..128 of A-Z a-z 0-9 . _ : -) or a UUID; also in the logs and a problem’s `instance` */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code: "SERVICE_UNAVAILABLE" | "ADMIN_DISABLED";
+                    };
+                };
+            };
+        };
+    };
+    addSchedule: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                eventId: number;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    /**
+                     * Format: date
+                     * @description Show date, YYYY-MM-DD, in the venue’s time zone
+                     * @example 2026-12-24
+                     */
+                    date: string;
+                    /**
+                     * @description HH:MM:SS, wall-clock time in the venue’s time zone
+                     * @example 19:00:00
+                     */
+                    startTime: string;
+                    endTime?: string | null;
+                };
+            };
+        };
+        responses: {
+            /** @description The show, with its start in UTC */
+            201: {
+                headers: {
+                    /** @description This request’s id: the X-Request-Id sent (when 1..128 of A-Z a-z 0-9 . _ : -) or a UUID; also in the logs and a problem’s `instance` */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AdminSchedule"];
+                };
+            };
+            /** @description Bad request: VALIDATION_FAILED */
+            400: {
+                headers: {
+                    /** @description This request’s id: the X-Request-Id sent (when 1..128 of A-Z a-z 0-9 . _ : -) or a UUID; also in the logs and a problem’s `instance` */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code: "VALIDATION_FAILED";
+                    };
+                };
+            };
+            /** @description Not authenticated: ADMIN_UNAUTHORIZED */
+            401: {
+                headers: {
+                    /** @description This request’s id: the X-Request-Id sent (when 1..128 of A-Z a-z 0-9 . _ : -) or a UUID; also in the logs and a problem’s `instance` */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code: "ADMIN_UNAUTHORIZED";
+                    };
+                };
+            };
+            /** @description Not found: EVENT_NOT_FOUND */
+            404: {
+                headers: {
+                    /** @description This request’s id: the X-Request-Id sent (when 1..128 of A-Z a-z 0-9 . _ : -) or a UUID; also in the logs and a problem’s `instance` */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code: "EVENT_NOT_FOUND";
+                    };
+                };
+            };
+            /** @description Request timeout: REQUEST_TIMEOUT */
+            408: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code: "REQUEST_TIMEOUT";
+                    };
+                };
+            };
+            /** @description Conflict: SCHEDULE_EXISTS */
+            409: {
+                headers: {
+                    /** @description This request’s id: the X-Request-Id sent (when 1..128 of A-Z a-z 0-9 . _ : -) or a UUID; also in the logs and a problem’s `instance` */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code: "SCHEDULE_EXISTS";
+                    };
+                };
+            };
+            /** @description Payload too large: PAYLOAD_TOO_LARGE */
+            413: {
+                headers: {
+                    /** @description This request’s id: the X-Request-Id sent (when 1..128 of A-Z a-z 0-9 . _ : -) or a UUID; also in the logs and a problem’s `instance` */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code: "PAYLOAD_TOO_LARGE";
+                    };
+                };
+            };
+            /** @description Unsupported media type: UNSUPPORTED_MEDIA_TYPE */
+            415: {
+                headers: {
+                    /** @description This request’s id: the X-Request-Id sent (when 1..128 of A-Z a-z 0-9 . _ : -) or a UUID; also in the logs and a problem’s `instance` */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code: "UNSUPPORTED_MEDIA_TYPE";
+                    };
+                };
+            };
+            /** @description Request header fields too large: HEADERS_TOO_LARGE */
+            431: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code: "HEADERS_TOO_LARGE";
+                    };
+                };
+            };
+            /** @description Service unavailable: ADMIN_DISABLED, SERVICE_UNAVAILABLE */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
+                    /** @description This request’s id: the X-Request-Id sent (when 1..128 of A-Z a-z 0-9 . _ : -) or a UUID; also in the logs and a problem’s `instance` */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code: "ADMIN_DISABLED" | "SERVICE_UNAVAILABLE";
+                    };
+                };
+            };
+        };
+    };
+    removeSchedule: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                scheduleId: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Removed */
+            204: {
+                headers: {
+                    /** @description This request’s id: the X-Request-Id sent (when 1..128 of A-Z a-z 0-9 . _ : -) or a UUID; also in the logs and a problem’s `instance` */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Bad request: VALIDATION_FAILED */
+            400: {
+                headers: {
+                    /** @description This request’s id: the X-Request-Id sent (when 1..128 of A-Z a-z 0-9 . _ : -) or a UUID; also in the logs and a problem’s `instance` */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code: "VALIDATION_FAILED";
+                    };
+                };
+            };
+            /** @description Not authenticated: ADMIN_UNAUTHORIZED */
+            401: {
+                headers: {
+                    /** @description This request’s id: the X-Request-Id sent (when 1..128 of A-Z a-z 0-9 . _ : -) or a UUID; also in the logs and a problem’s `instance` */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code: "ADMIN_UNAUTHORIZED";
+                    };
+                };
+            };
+            /** @description Not found: SCHEDULE_NOT_FOUND */
+            404: {
+                headers: {
+                    /** @description This request’s id: the X-Request-Id sent (when 1..128 of A-Z a-z 0-9 . _ : -) or a UUID; also in the logs and a problem’s `instance` */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code: "SCHEDULE_NOT_FOUND";
+                    };
+                };
+            };
+            /** @description Request timeout: REQUEST_TIMEOUT */
+            408: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code: "REQUEST_TIMEOUT";
+                    };
+                };
+            };
+            /** @description Conflict: SCHEDULE_HAS_SALES */
+            409: {
+                headers: {
+                    /** @description This request’s id: the X-Request-Id sent (when 1..128 of A-Z a-z 0-9 . _ : -) or a UUID; also in the logs and a problem’s `instance` */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code: "SCHEDULE_HAS_SALES";
+                    };
+                };
+            };
+            /** @description Request header fields too large: HEADERS_TOO_LARGE */
+            431: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code: "HEADERS_TOO_LARGE";
+                    };
+                };
+            };
+            /** @description Service unavailable: ADMIN_DISABLED, SERVICE_UNAVAILABLE */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
+                    /** @description This request’s id: the X-Request-Id sent (when 1..128 of A-Z a-z 0-9 . _ : -) or a UUID; also in the logs and a problem’s `instance` */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code: "ADMIN_DISABLED" | "SERVICE_UNAVAILABLE";
+                    };
+                };
+            };
+        };
+    };
+    refundReservation: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Retries with the same key return the first answer and move no money twice */
+                "idempotency-key"?: string;
+            };
+            path: {
+                reservationId: number;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    /** @description Why the sale is cancelled; kept on the reservation and in ADMIN_AUDIT */
+                    reason: string;
+                };
+            };
+        };
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    /** @description This request’s id: the X-Request-Id sent (when 1..128 of A-Z a-z 0-9 . _ : -) or a UUID; also in the logs and a problem’s `instance` */
+                    "X-Request-Id"?: string;
+                    /** @description Present when this is the stored answer to an earlier request with the same Idempotency-Key */
+                    "Idempotent-Replayed"?: "true";
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AdminRefund"];
+                };
+            };
+            /** @description Bad request: VALIDATION_FAILED, MALFORMED_REQUEST */
+            400: {
+                headers: {
+                    /** @description This request’s id: the X-Request-Id sent (when 1..128 of A-Z a-z 0-9 . _ : -) or a UUID; also in the logs and a problem’s `instance` */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code: "VALIDATION_FAILED" | "MALFORMED_REQUEST";
+                    };
+                };
+            };
+            /** @description Not authenticated: TOKEN_MISSING, TOKEN_INVALID, TOKEN_EXPIRED, ACCOUNT_AUTH_REQUIRED, ACCOUNT_AUTH_INVALID, ADMIN_UNAUTHORIZED */
+            401: {
+                headers: {
+                    /** @description This request’s id: the X-Request-Id sent (when 1..128 of A-Z a-z 0-9 . _ : -) or a UUID; also in the logs and a problem’s `instance` */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code: "TOKEN_MISSING" | "TOKEN_INVALID" | "TOKEN_EXPIRED" | "ACCOUNT_AUTH_REQUIRED" | "ACCOUNT_AUTH_INVALID" | "ADMIN_UNAUTHORIZED";
+                    };
+                };
+            };
+            /** @description Not found: ACCOUNT_NOT_FOUND, EVENT_NOT_FOUND, SCHEDULE_NOT_FOUND, SEAT_NOT_FOUND, RESERVATION_NOT_FOUND, TOKEN_NOT_FOUND, VENUE_NOT_FOUND, NOT_FOUND */
+            404: {
+                headers: {
+                    /** @description This request’s id: the X-Request-Id sent (when 1..128 of A-Z a-z 0-9 . _ : -) or a UUID; also in the logs and a problem’s `instance` */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code: "ACCOUNT_NOT_FOUND" | "EVENT_NOT_FOUND" | "SCHEDULE_NOT_FOUND" | "SEAT_NOT_FOUND" | "RESERVATION_NOT_FOUND" | "TOKEN_NOT_FOUND" | "VENUE_NOT_FOUND" | "NOT_FOUND";
+                    };
+                };
+            };
+            /** @description Request timeout: REQUEST_TIMEOUT */
+            408: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code: "REQUEST_TIMEOUT";
+                    };
+                };
+            };
+            /** @description Conflict: EMAIL_TAKEN, ACCOUNT_EXISTS, SEAT_LOCKED, TOKEN_BUSY, SALE_NOT_OPEN, EVENT_SOLD_OUT, SALE_CLOSED, SEAT_ALREADY_RESERVED, ORDER_TOO_LARGE, PURCHASE_LIMIT_EXCEEDED, IDEMPOTENCY_KEY_IN_USE, VENUE_NAME_TAKEN, SCHEDULE_EXISTS, SCHEDULE_HAS_SALES */
+            409: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
+                    /** @description This request’s id: the X-Request-Id sent (when 1..128 of A-Z a-z 0-9 . _ : -) or a UUID; also in the logs and a problem’s `instance` */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code: "EMAIL_TAKEN" | "ACCOUNT_EXISTS" | "SEAT_LOCKED" | "TOKEN_BUSY" | "SALE_NOT_OPEN" | "EVENT_SOLD_OUT" | "SALE_CLOSED" | "SEAT_ALREADY_RESERVED" | "ORDER_TOO_LARGE" | "PURCHASE_LIMIT_EXCEEDED" | "IDEMPOTENCY_KEY_IN_USE" | "VENUE_NAME_TAKEN" | "SCHEDULE_EXISTS" | "SCHEDULE_HAS_SALES";
+                    };
+                };
+            };
+            /** @description Payload too large: PAYLOAD_TOO_LARGE */
+            413: {
+                headers: {
+                    /** @description This request’s id: the X-Request-Id sent (when 1..128 of A-Z a-z 0-9 . _ : -) or a UUID; also in the logs and a problem’s `instance` */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code: "PAYLOAD_TOO_LARGE";
+                    };
+                };
+            };
+            /** @description Unsupported media type: UNSUPPORTED_MEDIA_TYPE */
+            415: {
+                headers: {
+                    /** @description This request’s id: the X-Request-Id sent (when 1..128 of A-Z a-z 0-9 . _ : -) or a UUID; also in the logs and a problem’s `instance` */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code: "UNSUPPORTED_MEDIA_TYPE";
+                    };
+                };
+            };
+            /** @description Unprocessable content: AMOUNT_OUT_OF_RANGE, PRICES_MISMATCH */
+            422: {
+                headers: {
+                    /** @description This request’s id: the X-Request-Id sent (when 1..128 of A-Z a-z 0-9 . _ : -) or a UUID; also in the logs and a problem’s `instance` */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code: "AMOUNT_OUT_OF_RANGE" | "PRICES_MISMATCH";
+                    };
+                };
+            };
+            /** @description Request header fields too large: HEADERS_TOO_LARGE */
+            431: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code: "HEADERS_TOO_LARGE";
+                    };
+                };
+            };
+            /** @description Service unavailable: SERVICE_UNAVAILABLE, ADMIN_DISABLED */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
+                    /** @description This request’s id: the X-Request-Id sent (when 1..128 of A-Z a-z 0-9 . _ : -) or a UUID; also in the logs and a problem’s `instance` */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code: "SERVICE_UNAVAILABLE" | "ADMIN_DISABLED";
+                    };
+                };
+            };
+        };
+    };
+}

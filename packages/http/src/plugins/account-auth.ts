@@ -3,7 +3,7 @@ import { parse as parseCookies } from 'cookie'
 import type { FastifyRequest, FastifySchema, RouteOptions } from 'fastify'
 import fp from 'fastify-plugin'
 import { createAccountTokenVerifier } from '../account-token.js'
-import { problemResponses } from '../schemas.js'
+import { withProblems } from '../schemas.js'
 
 /** The header fans send their identity provider's JWT in (SPEC §11). */
 export const ACCOUNT_TOKEN_HEADER = 'X-Account-Token'
@@ -57,16 +57,20 @@ function documentAccountToken(route: RouteOptions): void {
     response?: Record<string, unknown>
   }
   const base = schema.security?.length ? schema.security : [{}]
-  const missing = Object.entries(problemResponses(401, 403)).filter(
-    ([status]) => schema.response?.[status] === undefined,
-  )
   route.schema = {
     ...schema,
     security: base.flatMap((requirement) => [
       { ...requirement, accountToken: [] },
       { ...requirement, accountCookie: [] },
     ]),
-    response: { ...schema.response, ...Object.fromEntries(missing) },
+    // SERVICE_UNAVAILABLE: the identity provider's keys could not be fetched.
+    response: withProblems(
+      schema.response,
+      'ACCOUNT_AUTH_REQUIRED',
+      'ACCOUNT_AUTH_INVALID',
+      'ACCOUNT_FORBIDDEN',
+      'SERVICE_UNAVAILABLE',
+    ),
   }
 }
 

@@ -60,7 +60,7 @@ export function toAppError(error: unknown): AppError | undefined {
 
 export function sendProblem(reply: FastifyReply, error: AppError): FastifyReply {
   if (error.retryAfter !== undefined) reply.header('Retry-After', String(error.retryAfter))
-  return reply.status(error.status).type('application/problem+json').send(toProblem(error))
+  return reply.status(error.status).type('application/problem+json').send(toProblem(error, reply.request.id))
 }
 
 /**

@@ -2,6 +2,7 @@ import { AppError, ProblemSchema, toProblem } from '@concert/shared'
 import fp from 'fastify-plugin'
 import { sql } from 'kysely'
 import { type Static, Type } from 'typebox'
+import { RETRY_AFTER_HEADER, success } from '../schemas.js'
 
 export interface HealthPluginOptions {
   /** How long one dependency check may take before it counts as down. */
@@ -66,7 +67,17 @@ export const healthPlugin = fp<HealthPluginOptions>(
 
     app.get(
       '/health/live',
-      { schema: { tags: ['health'], response: { 200: Type.Object({ status: Type.Literal('ok') }) } } },
+      // Alive is alive: a process shedding load must not be restarted for it.
+      {
+        config: { pressureExempt: true },
+        schema: {
+          tags: ['health'],
+          operationId: 'getLiveness',
+          summary: 'Liveness: the process answers',
+          description: 'Touches no dependency, and answers even while the process sheds load.',
+          response: { 200: success('Alive', Type.Object({ status: Type.Literal('ok') })) },
+        },
+      },
       async () => ({ status: 'ok' as const }),
     )
 
@@ -75,17 +86,35 @@ export const healthPlugin = fp<HealthPluginOptions>(
       {
         schema: {
           tags: ['health'],
+          operationId: 'getReadiness',
+          summary: 'Readiness: MySQL and Redis answer',
+          description:
+            'Asks both stores (1.5 s each). 503 names what is down, never where it is; the reason is in the log.',
           response: {
-            200: Type.Object({ status: Type.Literal('ok'), checks: Type.Record(Type.String(), CheckSchema) }),
-            // A problem (SPEC §3) that also says which dependency is down.
-            503: Type.Object(
-              { ...ProblemSchema.properties, checks: Type.Record(Type.String(), CheckSchema) },
-              { additionalProperties: true },
+            200: success(
+              'Ready: every dependency answered',
+              Type.Object({ status: Type.Literal('ok'), checks: Type.Record(Type.String(), CheckSchema) }),
             ),
+            // A problem (SPEC §3) that also says which dependency is down.
+            503: {
+              description: 'Not ready: a dependency is down (or the process sheds load)',
+              headers: { 'Retry-After': RETRY_AFTER_HEADER },
+              content: {
+                'application/problem+json': {
+                  schema: Type.Object(
+                    {
+                      ...ProblemSchema.properties,
+                      checks: Type.Optional(Type.Record(Type.String(), CheckSchema)),
+                    },
+                    { additionalProperties: true },
+                  ),
+                },
+              },
+            },
           },
         },
       },
-      async (_request, reply) => {
+      async (request, reply) => {
         const checks: Record<string, Check> = Object.fromEntries(
           await Promise.all(
             Object.entries(probes).map(async ([name, probe]) => [name, await check(name, probe)] as const),
@@ -98,6 +127,7 @@ export const healthPlugin = fp<HealthPluginOptions>(
             'SERVICE_UNAVAILABLE',
             `not ready: ${down.map((name) => `${name} is down`).join('; ')}`,
           ),
+          request.id,
         )
         return reply
           .status(503)

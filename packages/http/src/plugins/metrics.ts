@@ -1,5 +1,6 @@
+import { createRequire } from 'node:module'
 import fp from 'fastify-plugin'
-import { collectDefaultMetrics, Histogram, Registry } from 'prom-client'
+import { collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client'
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -7,33 +8,58 @@ declare module 'fastify' {
   }
 }
 
+export interface MetricsPluginOptions {
+  /** The `app` label on every series. */
+  app: string
+  /** Shown by app_build_info (BUILD_REVISION). */
+  buildRevision: string
+}
+
+const packageVersion = (createRequire(import.meta.url)('../../package.json') as { version: string }).version
+
+/** Routes that are not the API: their latency is not what an operator watches. */
+const UNWATCHED = /^\/(docs|metrics)(\/|$)/
+
 /**
  * One Prometheus registry per app instance (tests build many apps in one
- * process), request latency by route, and GET /metrics in text format.
+ * process), request latency by route, build info, and GET /metrics in text format.
  */
-export const metricsPlugin = fp<{ app: string }>(
+export const metricsPlugin = fp<MetricsPluginOptions>(
   async (app, options) => {
     const registry = new Registry()
     registry.setDefaultLabels({ app: options.app })
     collectDefaultMetrics({ register: registry })
     const duration = new Histogram({
       name: 'http_request_duration_seconds',
-      help: 'HTTP request latency by route and status',
+      help: 'HTTP request latency by route and status (API routes; not /docs or /metrics)',
       labelNames: ['method', 'route', 'status'],
       buckets: [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
       registers: [registry],
     })
+    new Gauge({
+      name: 'app_build_info',
+      help: 'Always 1; the labels say which build and Node.js run here',
+      labelNames: ['version', 'revision', 'node'],
+      registers: [registry],
+    }).set({ version: packageVersion, revision: options.buildRevision, node: process.version }, 1)
     app.decorate('metrics', registry)
     app.addHook('onResponse', async (request, reply) => {
+      const route = request.routeOptions.url
+      // The UI's assets would drown the API's latency in static-file timings.
+      if (route !== undefined && UNWATCHED.test(route)) return
       duration.observe(
-        { method: request.method, route: request.routeOptions.url ?? 'unmatched', status: reply.statusCode },
+        { method: request.method, route: route ?? 'unmatched', status: reply.statusCode },
         reply.elapsedTime / 1000,
       )
     })
-    app.get('/metrics', { schema: { hide: true } }, async (_request, reply) => {
-      reply.type(registry.contentType)
-      return registry.metrics()
-    })
+    app.get(
+      '/metrics',
+      { config: { pressureExempt: true }, schema: { hide: true } },
+      async (_request, reply) => {
+        reply.type(registry.contentType)
+        return registry.metrics()
+      },
+    )
   },
   { name: 'metrics' },
 )

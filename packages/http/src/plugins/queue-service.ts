@@ -1,5 +1,6 @@
 import { QueueService, type QueueSettings, type QueueTuning } from '@concert/queue'
 import fp from 'fastify-plugin'
+import { Counter } from 'prom-client'
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -24,6 +25,13 @@ export interface QueueServicePluginOptions {
  */
 export const queueServicePlugin = fp<QueueServicePluginOptions>(
   async (app, options) => {
+    const recoveries = new Counter({
+      name: 'queue_recoveries_total',
+      help: 'Queues this process set up in Redis: rebuilt (Redis had lost tokens) or initialised (nothing to restore)',
+      labelNames: ['outcome'],
+      registers: [app.metrics],
+    })
+    for (const outcome of ['rebuilt', 'initialised']) recoveries.inc({ outcome }, 0)
     app.decorate(
       'queue',
       new QueueService({
@@ -33,7 +41,9 @@ export const queueServicePlugin = fp<QueueServicePluginOptions>(
         settings: options.settings,
         ...(options.tuning ? { tuning: options.tuning } : {}),
         onRecovered: (summary) => {
-          if (summary.waiting + summary.ready + summary.expired > 0) {
+          const rebuilt = summary.waiting + summary.ready + summary.expired > 0
+          recoveries.inc({ outcome: rebuilt ? 'rebuilt' : 'initialised' })
+          if (rebuilt) {
             app.log.warn(summary, 'queue rebuilt from MySQL after Redis lost it')
           } else {
             app.log.info({ eventId: summary.eventId }, 'queue initialised')
@@ -42,5 +52,5 @@ export const queueServicePlugin = fp<QueueServicePluginOptions>(
       }),
     )
   },
-  { name: 'queue', dependencies: ['mysql', 'redis'] },
+  { name: 'queue', dependencies: ['mysql', 'redis', 'metrics'] },
 )

@@ -1,5 +1,8 @@
+import { tracingChannel } from 'node:diagnostics_channel'
 import { createRedisClient, type RedisClient } from '@concert/queue'
+import type { FastifyInstance } from 'fastify'
 import fp from 'fastify-plugin'
+import { Histogram } from 'prom-client'
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -31,8 +34,47 @@ export function createRedis(url: string, cluster = false): RedisClient {
   })
 }
 
+/** What ioredis publishes on its `ioredis:command` tracing channel, plus our start time. */
+interface CommandTrace {
+  command: string
+  startedAt?: number
+}
+
+/**
+ * `redis_command_duration_seconds`: every command's round trip, by command name, from
+ * ioredis' own diagnostics_channel tracing (no wrapping of the client). The channel is
+ * per process, so with several apps in one process (tests) each sees all their commands.
+ */
+function observeRedisLatency(app: FastifyInstance): void {
+  const duration = new Histogram({
+    name: 'redis_command_duration_seconds',
+    help: 'Redis command round trips by command (Lua scripts run as evalsha)',
+    labelNames: ['command'],
+    buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1],
+    registers: [app.metrics],
+  })
+  const channel = tracingChannel<string, CommandTrace>('ioredis:command')
+  const handlers = {
+    start(trace: CommandTrace) {
+      trace.startedAt = performance.now()
+    },
+    asyncEnd(trace: CommandTrace) {
+      if (trace.startedAt === undefined) return
+      duration.observe({ command: trace.command }, (performance.now() - trace.startedAt) / 1000)
+    },
+    end() {},
+    asyncStart() {},
+    error() {},
+  }
+  channel.subscribe(handlers)
+  app.addHook('onClose', async () => {
+    channel.unsubscribe(handlers)
+  })
+}
+
 export const redisPlugin = fp<RedisPluginOptions>(
   async (app, options) => {
+    observeRedisLatency(app)
     const redis = createRedis(options.url, options.cluster)
     // ioredis emits 'error' on every failed reconnect; log once per state change instead of crashing.
     let healthy = true
@@ -53,5 +95,5 @@ export const redisPlugin = fp<RedisPluginOptions>(
       await redis.quit().catch(() => redis.disconnect())
     })
   },
-  { name: 'redis' },
+  { name: 'redis', dependencies: ['metrics'] },
 )

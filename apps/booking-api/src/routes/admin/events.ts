@@ -1,4 +1,4 @@
-import { type App, problemResponses } from '@concert/http'
+import { type App, LOCATION_HEADER, problemResponses, success } from '@concert/http'
 import { Type } from 'typebox'
 import { AdminEventParams, CreateEventBody, QueueSettingsBody, UpdateEventBody } from '../../admin-schemas.js'
 import { auditEntry } from '../../plugins/admin-auth.js'
@@ -15,6 +15,7 @@ export async function eventAdminRoutes(
     {
       schema: {
         tags: ['admin'],
+        operationId: 'createEvent',
         summary: 'Create an event',
         description:
           'Every seat type of the venue needs a price (422 PRICES_MISMATCH otherwise). Sale window, queue ' +
@@ -23,7 +24,12 @@ export async function eventAdminRoutes(
           'with POST /v1/admin/events/{eventId}/schedules; fans see the event once it has one.',
         security: [{ adminKey: [] }],
         body: CreateEventBody,
-        response: { 201: Type.Ref('AdminEvent'), ...problemResponses(400, 401, 404, 422, 503) },
+        response: {
+          201: success('The event with its prices and settings', Type.Ref('AdminEvent'), {
+            Location: LOCATION_HEADER,
+          }),
+          ...problemResponses('ADMIN_UNAUTHORIZED', 'ADMIN_DISABLED', 'VENUE_NOT_FOUND', 'PRICES_MISMATCH'),
+        },
       },
     },
     async (request, reply) => {
@@ -39,10 +45,14 @@ export async function eventAdminRoutes(
     {
       schema: {
         tags: ['admin'],
+        operationId: 'getEvent',
         summary: 'An event with its prices, settings and shows',
         security: [{ adminKey: [] }],
         params: AdminEventParams,
-        response: { 200: Type.Ref('AdminEvent'), ...problemResponses(400, 401, 404, 503) },
+        response: {
+          200: success('The event', Type.Ref('AdminEvent')),
+          ...problemResponses('ADMIN_UNAUTHORIZED', 'ADMIN_DISABLED', 'EVENT_NOT_FOUND'),
+        },
       },
     },
     async (request) => eventView(app.db, request.params.eventId),
@@ -53,6 +63,7 @@ export async function eventAdminRoutes(
     {
       schema: {
         tags: ['admin'],
+        operationId: 'updateEvent',
         summary: 'Change an event',
         description:
           'Only the fields sent change; null clears a sale time or a queue setting (back to its default). ' +
@@ -61,7 +72,10 @@ export async function eventAdminRoutes(
         security: [{ adminKey: [] }],
         params: AdminEventParams,
         body: UpdateEventBody,
-        response: { 200: Type.Ref('AdminEvent'), ...problemResponses(400, 401, 404, 422, 503) },
+        response: {
+          200: success('The event as changed', Type.Ref('AdminEvent')),
+          ...problemResponses('ADMIN_UNAUTHORIZED', 'ADMIN_DISABLED', 'EVENT_NOT_FOUND', 'PRICES_MISMATCH'),
+        },
       },
     },
     async (request) => {
@@ -82,6 +96,7 @@ export async function eventAdminRoutes(
     {
       schema: {
         tags: ['admin'],
+        operationId: 'getEventQueueStatus',
         summary: 'Live queue and sale figures of an event',
         description:
           'The sale state (SPEC §8), the effective admission settings, live counts from Redis, totals from ' +
@@ -99,6 +114,7 @@ export async function eventAdminRoutes(
     {
       schema: {
         tags: ['admin'],
+        operationId: 'updateEventQueue',
         summary: 'Change admission live',
         description:
           'maxActive, admitPerSecond, activeTtlSeconds, waitingIdleSeconds (null: back to the QUEUE_* ' +

@@ -16,6 +16,7 @@ export async function reservationAdminRoutes(
     {
       schema: {
         tags: ['admin'],
+        operationId: 'refundReservation',
         summary: 'Refund a sold seat',
         description:
           'Cancels the sale of one seat: the reservation becomes REFUNDED, the seat is AVAILABLE again, the ' +

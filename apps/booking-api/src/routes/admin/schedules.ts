@@ -1,4 +1,4 @@
-import { type App, problemResponses } from '@concert/http'
+import { type App, problemResponses, success } from '@concert/http'
 import { Type } from 'typebox'
 import { AdminEventParams, AdminScheduleParams, CreateScheduleBody } from '../../admin-schemas.js'
 import { auditEntry } from '../../plugins/admin-auth.js'
@@ -11,6 +11,7 @@ export async function scheduleAdminRoutes(app: App, { catalog }: { catalog: Cata
     {
       schema: {
         tags: ['admin'],
+        operationId: 'addSchedule',
         summary: 'Add a show',
         description:
           '`date`, `startTime` and `endTime` are wall-clock times in the venue’s time zone; the show is ' +
@@ -19,7 +20,10 @@ export async function scheduleAdminRoutes(app: App, { catalog }: { catalog: Cata
         security: [{ adminKey: [] }],
         params: AdminEventParams,
         body: CreateScheduleBody,
-        response: { 201: Type.Ref('AdminSchedule'), ...problemResponses(400, 401, 404, 409, 503) },
+        response: {
+          201: success('The show, with its start in UTC', Type.Ref('AdminSchedule')),
+          ...problemResponses('ADMIN_UNAUTHORIZED', 'ADMIN_DISABLED', 'EVENT_NOT_FOUND', 'SCHEDULE_EXISTS'),
+        },
       },
     },
     async (request, reply) => {
@@ -33,13 +37,19 @@ export async function scheduleAdminRoutes(app: App, { catalog }: { catalog: Cata
     {
       schema: {
         tags: ['admin'],
+        operationId: 'removeSchedule',
         summary: 'Remove a show that has no sales',
         description: '409 SCHEDULE_HAS_SALES once any seat of it is sold.',
         security: [{ adminKey: [] }],
         params: AdminScheduleParams,
         response: {
           204: Type.Null({ description: 'Removed' }),
-          ...problemResponses(400, 401, 404, 409, 503),
+          ...problemResponses(
+            'ADMIN_UNAUTHORIZED',
+            'ADMIN_DISABLED',
+            'SCHEDULE_NOT_FOUND',
+            'SCHEDULE_HAS_SALES',
+          ),
         },
       },
     },

@@ -1,4 +1,4 @@
-import { type App, problemResponses } from '@concert/http'
+import { type App, LOCATION_HEADER, problemResponses, success } from '@concert/http'
 import { Type } from 'typebox'
 import { CreateVenueBody, VenueParams } from '../../admin-schemas.js'
 import { auditEntry } from '../../plugins/admin-auth.js'
@@ -14,13 +14,17 @@ export async function venueAdminRoutes(app: App): Promise<void> {
       bodyLimit: VENUE_BODY_LIMIT,
       schema: {
         tags: ['admin'],
+        operationId: 'createVenue',
         summary: 'Create a venue with its seat layout',
         description:
           '1..5,000 seats, seat numbers unique. `timeZone` is an IANA zone: the dates and times of shows ' +
           'at this venue are wall-clock times there.',
         security: [{ adminKey: [] }],
         body: CreateVenueBody,
-        response: { 201: Type.Ref('AdminVenue'), ...problemResponses(400, 401, 409, 413, 503) },
+        response: {
+          201: success('The venue with its seats', Type.Ref('AdminVenue'), { Location: LOCATION_HEADER }),
+          ...problemResponses('ADMIN_UNAUTHORIZED', 'ADMIN_DISABLED', 'VENUE_NAME_TAKEN'),
+        },
       },
     },
     async (request, reply) => {
@@ -35,10 +39,14 @@ export async function venueAdminRoutes(app: App): Promise<void> {
     {
       schema: {
         tags: ['admin'],
+        operationId: 'getVenue',
         summary: 'A venue and its seat layout',
         security: [{ adminKey: [] }],
         params: VenueParams,
-        response: { 200: Type.Ref('AdminVenue'), ...problemResponses(400, 401, 404, 503) },
+        response: {
+          200: success('The venue with its seats', Type.Ref('AdminVenue')),
+          ...problemResponses('ADMIN_UNAUTHORIZED', 'ADMIN_DISABLED', 'VENUE_NOT_FOUND'),
+        },
       },
     },
     async (request) => venueView(app.db, request.params.venueId),

@@ -1,0 +1,56 @@
+import fp from 'fastify-plugin'
+import { Counter, Gauge } from 'prom-client'
+
+const JOIN_ROUTE = '/v1/queue/tokens'
+const STREAM_ROUTE = '/v1/queue/tokens/:token/stream'
+
+/** A join's answer in words an operator reads on a dashboard. */
+function joinOutcome(status: number): string {
+  if (status === 201) return 'joined'
+  if (status === 200) return 'rejoined'
+  if (status === 429) return 'rate_limited'
+  if (status === 503) return 'unavailable'
+  return 'refused'
+}
+
+/**
+ * What an operator watches at the gateway during an on-sale, besides what the
+ * workers report: joins by outcome (a wall of 429s means the per-IP limit or a
+ * proxy without TRUST_PROXY), open SSE streams and refused ones. Counted from the
+ * answers (onResponse), so the routes stay free of metrics code.
+ */
+export const gatewayMetricsPlugin = fp(
+  async (app) => {
+    const registers = [app.metrics]
+    const joins = new Counter({
+      name: 'queue_join_requests_total',
+      help: 'Join requests by outcome: joined (201), rejoined (200), rate_limited (429), unavailable (503), refused (other 4xx)',
+      labelNames: ['outcome'],
+      registers,
+    })
+    const refusedStreams = new Counter({
+      name: 'queue_sse_streams_refused_total',
+      help: 'SSE streams refused with 429 (too many open for the token or the address)',
+      registers,
+    })
+    new Gauge({
+      name: 'queue_sse_streams_open',
+      help: 'SSE streams open on this copy',
+      registers,
+      collect() {
+        this.set(app.sseLimits.openStreams)
+      },
+    })
+    // Every outcome starts at 0, so a rate() over them works from the first scrape.
+    for (const outcome of ['joined', 'rejoined', 'rate_limited', 'unavailable', 'refused'])
+      joins.inc({ outcome }, 0)
+
+    app.addHook('onResponse', async (request, reply) => {
+      const route = request.routeOptions.url
+      if (route === JOIN_ROUTE && request.method === 'POST')
+        joins.inc({ outcome: joinOutcome(reply.statusCode) })
+      else if (route === STREAM_ROUTE && reply.statusCode === 429) refusedStreams.inc()
+    })
+  },
+  { name: 'gateway-metrics', dependencies: ['metrics', 'sse-limits'] },
+)
