@@ -1,4 +1,5 @@
 import type { ChildProcess } from 'node:child_process'
+import { migrations } from '@concert/db'
 import {
   appEnv,
   baseProcessEnv,
@@ -72,11 +73,7 @@ describe('the compiled apps, started with node dist/server.js', () => {
       .selectFrom('kysely_migration' as never)
       .select('name' as never)
       .execute()
-    expect((ran as Array<{ name: string }>).map((row) => row.name)).toEqual([
-      '0001-initial-schema',
-      '0002-operator-catalogue',
-      '0003-queue-durability',
-    ])
+    expect((ran as Array<{ name: string }>).map((row) => row.name)).toEqual(Object.keys(migrations))
   })
 
   it('serves the fan API: events from booking-api, a join through the Lua scripts in dist/', async () => {

@@ -1,4 +1,5 @@
 import { ERROR_STATUS, type ErrorCode } from '@concert/shared'
+import type { FastifySchema } from 'fastify'
 import { type TSchema, Type } from 'typebox'
 
 /*
@@ -163,3 +164,9 @@ export function success<T extends TSchema>(
 ): T & { description: string; headers: Record<string, HeaderSchema> } {
   return { ...schema, description, headers }
 }
+
+/**
+ * Options of a route kept out of the OpenAPI document (typed here, where
+ * @fastify/swagger's `hide` is known, so apps need not depend on it).
+ */
+export const hiddenFromDocs: { schema: FastifySchema } = { schema: { hide: true } }

@@ -90,5 +90,13 @@ export function useTestEnv(options: TestEnvOptions = {}): TestEnv {
 
 /** The environment variables that point an app at this file's database and Redis key space. */
 export function appEnv(env: TestEnv, overrides: Record<string, string> = {}): Record<string, string> {
-  return { MYSQL_URL: env.mysqlUrl, REDIS_URL: env.redisUrl, REDIS_KEY_PREFIX: env.keyPrefix, ...overrides }
+  return {
+    MYSQL_URL: env.mysqlUrl,
+    REDIS_URL: env.redisUrl,
+    REDIS_KEY_PREFIX: env.keyPrefix,
+    // No load shedding: tests assert exact outcomes of bursts that several test files run
+    // at once on a small machine; shedding has a test of its own (under-pressure.test.ts).
+    MAX_EVENT_LOOP_DELAY_MS: '0',
+    ...overrides,
+  }
 }

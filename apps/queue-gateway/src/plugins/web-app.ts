@@ -1,5 +1,6 @@
 import { existsSync } from 'node:fs'
 import { join, resolve } from 'node:path'
+import { hiddenFromDocs } from '@concert/http'
 import { ConfigError } from '@concert/shared'
 import fastifyStatic from '@fastify/static'
 import fp from 'fastify-plugin'
@@ -59,7 +60,7 @@ export const webAppPlugin = fp<WebAppOptions>(
         )
       },
     })
-    app.get('/web-config.json', { schema: { hide: true } }, async (_request, reply) => {
+    app.get('/web-config.json', hiddenFromDocs, async (_request, reply) => {
       reply.header('cache-control', 'no-store')
       return { bookingUrl }
     })
