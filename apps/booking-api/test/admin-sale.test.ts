@@ -1,6 +1,6 @@
 import type { App } from '@concert/http'
 import { buildGatewayApp, loadGatewayConfig } from '@concert/queue-gateway'
-import { appEnv, useTestEnv } from '@concert/testing'
+import { appEnv, callJson, listenOnLoopback, useTestEnv } from '@concert/testing'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { ADMIN_KEY, buildAdminBooking } from './admin-helpers.js'
 import { expectInvariants } from './helpers.js'
@@ -12,34 +12,16 @@ let gateway: App | undefined
 let bookingUrl: string
 let gatewayUrl: string
 
-async function listen(app: App): Promise<string> {
-  await app.listen({ port: 0, host: '127.0.0.1' })
-  const address = app.server.address()
-  if (!address || typeof address === 'string') throw new Error('no port')
-  return `http://127.0.0.1:${address.port}`
-}
-
 beforeAll(async () => {
   booking = await buildAdminBooking(env)
-  bookingUrl = await listen(booking)
+  bookingUrl = await listenOnLoopback(booking)
 })
 afterAll(async () => {
   await gateway?.close()
   await booking?.close()
 })
 
-async function call(method: string, url: string, body?: unknown, bearer?: string) {
-  const response = await fetch(url, {
-    method,
-    headers: {
-      ...(body === undefined ? {} : { 'content-type': 'application/json' }),
-      ...(bearer ? { authorization: `Bearer ${bearer}` } : {}),
-    },
-    body: body === undefined ? undefined : JSON.stringify(body),
-  })
-  const text = await response.text()
-  return { status: response.status, body: text ? JSON.parse(text) : undefined }
-}
+const call = callJson
 
 async function waitUntilReady(token: string): Promise<void> {
   const deadline = Date.now() + 15_000
@@ -96,7 +78,7 @@ describe('an event created only through the admin API', () => {
       ),
       logger: false,
     })
-    gatewayUrl = await listen(gateway)
+    gatewayUrl = await listenOnLoopback(gateway)
 
     // Fans: sign up and top up through the fan API.
     const fans: Array<{ id: string; charged: number }> = []

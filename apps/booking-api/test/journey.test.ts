@@ -1,6 +1,6 @@
 import type { App } from '@concert/http'
 import { buildGatewayApp, loadGatewayConfig } from '@concert/queue-gateway'
-import { appEnv, seedCatalog, useTestEnv } from '@concert/testing'
+import { appEnv, callJson, listenOnLoopback, seedCatalog, useTestEnv } from '@concert/testing'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { buildBooking } from './helpers.js'
 
@@ -10,13 +10,6 @@ let booking: App
 let gatewayUrl: string
 let bookingUrl: string
 
-async function listen(app: App): Promise<string> {
-  await app.listen({ port: 0, host: '127.0.0.1' })
-  const address = app.server.address()
-  if (!address || typeof address === 'string') throw new Error('no port')
-  return `http://127.0.0.1:${address.port}`
-}
-
 beforeAll(async () => {
   await seedCatalog(env.db)
   gateway = await buildGatewayApp({
@@ -24,26 +17,15 @@ beforeAll(async () => {
     logger: false,
   })
   booking = await buildBooking(env)
-  gatewayUrl = await listen(gateway)
-  bookingUrl = await listen(booking)
+  gatewayUrl = await listenOnLoopback(gateway)
+  bookingUrl = await listenOnLoopback(booking)
 })
 afterAll(async () => {
   await gateway?.close()
   await booking?.close()
 })
 
-async function call(method: string, url: string, body?: unknown, token?: string) {
-  const response = await fetch(url, {
-    method,
-    headers: {
-      ...(body === undefined ? {} : { 'content-type': 'application/json' }),
-      ...(token ? { authorization: `Bearer ${token}` } : {}),
-    },
-    body: body === undefined ? undefined : JSON.stringify(body),
-  })
-  const text = await response.text()
-  return { status: response.status, body: text ? JSON.parse(text) : undefined }
-}
+const call = callJson
 
 /** Polls the gateway the way a client should: as often as pollAfterMs says, until READY. */
 async function waitUntilReady(token: string): Promise<void> {

@@ -2,7 +2,7 @@ import { createServer } from 'node:net'
 import { buildBookingApp, loadBookingConfig } from '@concert/booking-api'
 import type { App } from '@concert/http'
 import { buildGatewayApp, loadGatewayConfig } from '@concert/queue-gateway'
-import { appEnv, startTcpProxy, type TcpProxy, type TestEnv } from '@concert/testing'
+import { appEnv, listenOnLoopback, startTcpProxy, type TcpProxy, type TestEnv } from '@concert/testing'
 import { inject } from 'vitest'
 
 /** Both apps on real loopback ports, the gateway serving the built web app, as `pnpm start` runs them. */
@@ -34,13 +34,6 @@ async function freePort(): Promise<number> {
   return address.port
 }
 
-async function listen(app: App, port = 0): Promise<string> {
-  await app.listen({ port, host: '127.0.0.1' })
-  const address = app.server.address()
-  if (!address || typeof address === 'string') throw new Error('no port')
-  return `http://127.0.0.1:${address.port}`
-}
-
 /**
  * Starts booking-api (CORS open to the page's origin) and a gateway with its
  * workers (admission loop) that serves the web app and points it at booking-api.
@@ -55,7 +48,7 @@ export async function startStack(env: TestEnv, options: StackOptions = {}): Prom
     ),
     logger: false,
   })
-  const bookingUrl = await listen(booking)
+  const bookingUrl = await listenOnLoopback(booking)
   const gateway = await buildGatewayApp({
     config: loadGatewayConfig(
       appEnv(env, {
@@ -69,7 +62,7 @@ export async function startStack(env: TestEnv, options: StackOptions = {}): Prom
     ),
     logger: false,
   })
-  await listen(gateway, gatewayPort)
+  await listenOnLoopback(gateway, gatewayPort)
   return {
     pageUrl: `${pageOrigin}/`,
     bookingUrl,

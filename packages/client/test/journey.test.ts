@@ -1,7 +1,7 @@
 import { buildBookingApp, loadBookingConfig } from '@concert/booking-api'
 import type { App } from '@concert/http'
 import { buildGatewayApp, loadGatewayConfig } from '@concert/queue-gateway'
-import { appEnv, seedCatalog, useTestEnv } from '@concert/testing'
+import { appEnv, listenOnLoopback, seedCatalog, useTestEnv } from '@concert/testing'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import {
   type BookingClient,
@@ -21,13 +21,6 @@ let gatewayUrl: string
 let gateway: GatewayClient
 let booking: BookingClient
 
-async function listen(app: App): Promise<string> {
-  await app.listen({ port: 0, host: '127.0.0.1' })
-  const address = app.server.address()
-  if (!address || typeof address === 'string') throw new Error('no port')
-  return `http://127.0.0.1:${address.port}`
-}
-
 beforeAll(async () => {
   await seedCatalog(env.db)
   gatewayApp = await buildGatewayApp({
@@ -35,10 +28,10 @@ beforeAll(async () => {
     logger: false,
   })
   bookingApp = await buildBookingApp({ config: loadBookingConfig(appEnv(env)), logger: false })
-  gatewayUrl = await listen(gatewayApp)
+  gatewayUrl = await listenOnLoopback(gatewayApp)
   // A trailing slash is accepted: the clients join paths without doubling it.
   gateway = createGatewayClient(`${gatewayUrl}/`)
-  booking = createBookingClient(await listen(bookingApp))
+  booking = createBookingClient(await listenOnLoopback(bookingApp))
 })
 afterAll(async () => {
   await gatewayApp?.close()

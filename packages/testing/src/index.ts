@@ -1,5 +1,6 @@
 export * from './account-tokens.js'
 export * from './fixtures.js'
+export * from './http-client.js'
 export * from './metrics.js'
 export * from './processes.js'
 export * from './raw-http.js'
