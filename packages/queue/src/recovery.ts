@@ -130,7 +130,10 @@ export class QueueRecovery {
     return summary
   }
 
-  /** The sale settings, and the pre-queue's facts: drawn (recorded in MySQL), or its last provisional place. */
+  /**
+   * The sale settings, the sold-out flag, and the pre-queue's facts: drawn (recorded
+   * in MySQL), or its last provisional place.
+   */
   private async restoreSale(keys: EventKeys): Promise<void> {
     const { db, redis } = this.options
     const sale = await loadSaleSettings(db, keys.eventId)
@@ -139,6 +142,8 @@ export class QueueRecovery {
     const prequeueLast =
       sale.opensAt && !sale.drawnAt ? await highestPlaceIssuedBefore(db, keys.eventId, sale.opensAt) : 0
     const multi = redis.multi()
+    if (sale.soldOut) multi.hset(keys.sale, 'soldOut', '1')
+    else multi.hdel(keys.sale, 'soldOut')
     if (sale.drawnAt) multi.hset(keys.sale, 'drawn', '1')
     else multi.hdel(keys.sale, 'drawn')
     if (prequeueLast > 0) multi.hset(keys.sale, 'prequeueLast', String(prequeueLast))

@@ -3,6 +3,7 @@ import type { Kysely } from 'kysely'
 import type { EventKeys } from './keys.js'
 import { recordSoldOut } from './queue-epochs.repository.js'
 import type { RedisClient } from './redis-client.js'
+import { defineQueueCommands } from './scripts.js'
 
 /*
  * The sale (SPEC §8) as the queue scripts see it: the event's `sale` hash in
@@ -16,6 +17,8 @@ export type SaleState = (typeof SALE_STATES)[number]
 
 /** What MySQL says about an event's sale; null overrides mean "the deployment's default". */
 export interface SaleSettings {
+  /** EVENT.updated_at when read: a publish never replaces a newer one. */
+  updatedAt: Date
   opensAt: Date | null
   closesAt: Date | null
   preQueueMinutes: number
@@ -44,6 +47,7 @@ export async function loadSaleSettings(
       'EVENT.admit_per_second',
       'EVENT.active_ttl_seconds',
       'EVENT.waiting_idle_seconds',
+      'EVENT.updated_at',
       'QUEUE_EPOCH.sold_out',
       'QUEUE_EPOCH.drawn_at',
     ])
@@ -51,6 +55,7 @@ export async function loadSaleSettings(
     .executeTakeFirst()
   if (!row) return undefined
   return {
+    updatedAt: row.updated_at,
     opensAt: row.opens_at,
     closesAt: row.closes_at,
     preQueueMinutes: Number(row.pre_queue_minutes),
@@ -66,8 +71,10 @@ export async function loadSaleSettings(
 
 /**
  * Writes the settings into the event's `sale` hash (absent values removed), so
- * the next script run on any copy applies them. The Redis-only facts of the
- * pre-queue (prequeueLast, drawn) are left alone: recovery restores those.
+ * the next script run on any copy applies them; a read older than the one
+ * already published changes nothing (publish-sale-1.lua). The pre-queue's facts
+ * (prequeueLast, drawn) and the sold-out flag have writers of their own
+ * (the draw, setSoldOut) and are restored by recovery, so they are left alone.
  */
 export async function publishSaleSettings(
   redis: RedisClient,
@@ -79,20 +86,17 @@ export async function publishSaleSettings(
     closesAt: s.closesAt ? String(s.closesAt.getTime()) : null,
     preQueueFrom: s.opensAt ? String(s.opensAt.getTime() - s.preQueueMinutes * 60_000) : null,
     paused: s.paused ? '1' : null,
-    soldOut: s.soldOut ? '1' : null,
     maxActive: s.maxActive === null ? null : String(s.maxActive),
     admitPerSecond: s.admitPerSecond === null ? null : String(s.admitPerSecond),
     activeTtlMs: s.activeTtlSeconds === null ? null : String(s.activeTtlSeconds * 1000),
     waitingIdleMs: s.waitingIdleSeconds === null ? null : String(s.waitingIdleSeconds * 1000),
   }
-  const set = Object.entries(values).filter((entry): entry is [string, string] => entry[1] !== null)
-  const unset = Object.entries(values)
-    .filter(([, value]) => value === null)
-    .map(([name]) => name)
-  const multi = redis.multi()
-  if (set.length > 0) multi.hset(keys.sale, Object.fromEntries(set))
-  if (unset.length > 0) multi.hdel(keys.sale, ...unset)
-  await multi.exec()
+  defineQueueCommands(redis)
+  await redis.queuePublishSale(
+    keys.sale,
+    s.updatedAt.getTime(),
+    ...Object.entries(values).flatMap(([name, value]) => [name, value ?? '']),
+  )
 }
 
 /** Reads the event's settings from MySQL and publishes them; false if the event does not exist. */

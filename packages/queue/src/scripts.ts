@@ -21,6 +21,7 @@ const SCRIPT_FILES = [
   'join-9',
   'leave-7',
   'poll-7',
+  'publish-sale-1',
   'release-claim-1',
   'restore-7',
   'status-5',
@@ -159,6 +160,7 @@ declare module 'ioredis' {
       ...args: [...ExpiryKeys, token: string, owner: string, completedAt: Arg, retentionSeconds: Arg]
     ): Result<ScriptReply, Context>
     queueUnlock(lockKey: string, owner: string): Result<ScriptReply, Context>
+    queuePublishSale(sale: string, version: Arg, ...fieldValues: string[]): Result<ScriptReply, Context>
     queueStatus(
       marker: string,
       waiting: string,

@@ -40,8 +40,9 @@ export class SaleService {
 
   /**
    * After a sale or a refund: sold out exactly when no seat of an on-sale show is
-   * left. Best effort after a committed sale (the sale stands either way); the
-   * gateways' settings refresh repeats the flag from MySQL.
+   * left. Best effort after a committed sale (the sale stands either way): a
+   * flag that did not reach Redis is set by the next sale's or refund's recount
+   * (it compares with Redis) or by recovery, which restores it from MySQL.
    */
   async refreshSoldOut(eventId: number): Promise<void> {
     try {
