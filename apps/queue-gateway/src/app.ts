@@ -65,7 +65,6 @@ export async function buildGatewayApp({ config, logger, workers = true }: Gatewa
     await app.register(workersPlugin, {
       admitIntervalMs: config.admitIntervalMs,
       eventsRefreshMs: config.eventsRefreshMs,
-      prefix: config.infra.redisKeyPrefix,
       queue: config.queue,
     })
   }

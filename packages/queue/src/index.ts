@@ -6,10 +6,8 @@ export * from './queue.js'
 export {
   countTokenOutcomes,
   findTokensToRestore,
-  fromQueueTokenRow,
   lockTokenAndCheckPaid,
   markTokenCompleted,
-  placesOf,
   toQueueTokenRow,
   upsertQueueTokens,
 } from './queue-tokens.repository.js'

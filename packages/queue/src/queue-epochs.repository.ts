@@ -61,16 +61,6 @@ export async function recordDrawn(trx: Transaction<Database>, eventId: number): 
     .execute()
 }
 
-/** When the event's pre-queue was drawn (null: not yet). */
-export async function drawnAt(db: Kysely<Database>, eventId: number): Promise<Date | null> {
-  const row = await db
-    .selectFrom('QUEUE_EPOCH')
-    .select('drawn_at')
-    .where('event_id', '=', eventId)
-    .executeTakeFirst()
-  return row?.drawn_at ?? null
-}
-
 /**
  * Inside a writing transaction: the event's current epoch, with the row held
  * in share mode until commit so no rebuild can start its next epoch meanwhile.

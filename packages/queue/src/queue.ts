@@ -44,7 +44,7 @@ export interface QueueStatus {
   waiting: number
   ready: number
   admittedLastMinute: number
-  /** How long the head of the queue has waited. */
+  /** How long the head of the queue has waited (0: nobody waits). */
   oldestWaiterSeconds: number
   /** Age of the oldest token change not yet in QUEUE_TOKEN. */
   mirrorLagSeconds: number
@@ -244,7 +244,7 @@ export class QueueService {
       waiting: Number(waiting),
       ready: Number(ready),
       admittedLastMinute: Number(admittedLastMinute),
-      oldestWaiterSeconds: oldest === '' ? 0 : Math.max(0, Math.floor((Number(now) - Number(oldest)) / 1000)),
+      oldestWaiterSeconds: oldest === '' ? 0 : Math.max(0, (Number(now) - Number(oldest)) / 1000),
       mirrorLagSeconds: Math.max(0, (Number(now) - firstMs) / 1000),
     }
   }

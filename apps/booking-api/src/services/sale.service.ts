@@ -111,7 +111,7 @@ export class SaleService {
       seatsTotal: seats.total,
       seatsSold: seats.sold,
       seatsLeft: Math.max(0, seats.total - seats.sold),
-      oldestWaiterSeconds: live.oldestWaiterSeconds,
+      oldestWaiterSeconds: Math.floor(live.oldestWaiterSeconds),
       mirrorLagSeconds: live.mirrorLagSeconds,
     }
   }

@@ -1,10 +1,4 @@
-import {
-  eventKeys,
-  type QueueSettings,
-  refreshSaleSettings,
-  SALE_STATES,
-  type SaleState,
-} from '@concert/queue'
+import { type QueueSettings, refreshSaleSettings, SALE_STATES, type SaleState } from '@concert/queue'
 import fp from 'fastify-plugin'
 import { Counter, Gauge, Histogram } from 'prom-client'
 import { Loop, type TickObserver } from '../loop.js'
@@ -14,8 +8,6 @@ export interface WorkersPluginOptions {
   admitIntervalMs: number
   eventsRefreshMs: number
   mirrorIntervalMs?: number
-  /** REDIS_KEY_PREFIX: where the queues' keys are (the oldest-waiter gauge reads them). */
-  prefix: string
   /** The configured admission rate and READY cap, shown as gauges next to what happens. */
   queue: QueueSettings
 }
@@ -159,13 +151,9 @@ export const workersPlugin = fp<WorkersPluginOptions>(
       labelNames: ['event'],
       registers,
       async collect() {
-        for (const id of eventIds) {
-          const keys = eventKeys(options.prefix, id)
-          const [head] = await app.redis.zrange(keys.waiting, 0, 0)
-          const issuedAt = head === undefined ? null : await app.redis.hget(keys.token(head), 'issuedAt')
-          const age = issuedAt === null ? 0 : Math.max(0, Date.now() - Number(issuedAt)) / 1000
-          this.set({ event: id }, age)
-        }
+        // The same figure as the operator API's queue status (one read script per event).
+        for (const id of eventIds)
+          this.set({ event: id }, (await app.queue.status(id))?.oldestWaiterSeconds ?? 0)
       },
     })
 
