@@ -1,5 +1,5 @@
 import type { App } from '@concert/http'
-import { scheduleKeys } from '@concert/queue'
+import { eventKeys } from '@concert/queue'
 import { insertAccounts, seedCatalog, useTestEnv } from '@concert/testing'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { bearer, buildBooking, expectInvariants, fastQueue, readyTokens } from './helpers.js'
@@ -48,7 +48,7 @@ describe('a payment interrupted by a booking copy that died', () => {
     const queue = fastQueue(env)
     expect((await queue.claim(token, 'dead-copy', CLAIM_TTL_MS)).ok).toBe(true)
     await env.redis.set(
-      scheduleKeys(env.keyPrefix, schedule.id).seatLock(seat.id),
+      eventKeys(env.keyPrefix, schedule.event_id).seatKeyBase(schedule.id) + seat.id,
       'dead-copy',
       'PX',
       SEAT_LOCK_TTL_MS,

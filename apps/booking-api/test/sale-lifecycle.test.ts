@@ -2,7 +2,7 @@ import type { App } from '@concert/http'
 import { eventKeys } from '@concert/queue'
 import { buildGatewayApp, loadGatewayConfig } from '@concert/queue-gateway'
 import { appEnv, insertAccounts, useTestEnv } from '@concert/testing'
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest'
 import { addShow, admin, buildAdminBooking, createEvent, createVenue } from './admin-helpers.js'
 import { bearer, expectInvariants } from './helpers.js'
 
@@ -225,7 +225,7 @@ describe('a scheduled opening with a pre-queue (two gateway copies)', () => {
 })
 
 describe('sell-out', () => {
-  it('after the last seat sells every WAITING ticket ends SOLD_OUT within a second, and joins get 409 EVENT_SOLD_OUT', async () => {
+  it('after the last seat sells every WAITING ticket ends SOLD_OUT before that sale is answered, and joins get 409 EVENT_SOLD_OUT', async () => {
     const eventId = await createEvent(booking, venueId, 'Sell-out')
     const scheduleId = await addShow(booking, eventId, { date: tomorrow(), startTime: '18:00:00' })
     expect(
@@ -274,19 +274,15 @@ describe('sell-out', () => {
     const stillWaiting = await env.redis.zrange(k.waiting, 0, -1)
     expect(stillWaiting.length).toBeGreaterThanOrEqual(200 - 9)
     await buy(9)
-    const soldAt = Date.now()
 
-    const allEnded = async () => {
-      const states = await Promise.all(
-        stillWaiting.map((t) => env.redis.hmget(k.token(t), 'status', 'reason')),
-      )
-      return states.every(([status, reason]) => status === 'EXPIRED' && reason === 'SOLD_OUT')
-    }
-    while (!(await allEnded())) {
-      expect(Date.now() - soldAt).toBeLessThan(1_000)
-      await sleep(20)
-    }
+    // The booking copy that sold the last seat ends the waiters itself (one admission tick,
+    // up to QUEUE_ADMIT_BATCH of them) before it answers: no gateway tick is waited for.
+    const states = await Promise.all(stillWaiting.map((t) => env.redis.hmget(k.token(t), 'status', 'reason')))
+    expect(states.filter(([status, reason]) => status === 'EXPIRED' && reason === 'SOLD_OUT')).toHaveLength(
+      stillWaiting.length,
+    )
     expect(await env.redis.zcard(k.waiting)).toBe(0)
+    // The mirror then writes them to QUEUE_TOKEN (its speed is a bench figure, not a test's).
     const mirrored = async () => {
       const rows = await env.db
         .selectFrom('QUEUE_TOKEN')
@@ -298,10 +294,7 @@ describe('sell-out', () => {
         rows.every((r) => r.status === 'EXPIRED' && r.reason === 'SOLD_OUT')
       )
     }
-    while (!(await mirrored())) {
-      expect(Date.now() - soldAt).toBeLessThan(1_000)
-      await sleep(20)
-    }
+    await vi.waitFor(async () => expect(await mirrored()).toBe(true), { timeout: 15_000, interval: 50 })
     const polled = (await poll(stillWaiting[0] as string)).json()
     expect(polled).toMatchObject({
       status: 'EXPIRED',

@@ -41,6 +41,12 @@ export interface EventKeys {
   token(token: string): string
   /** zset stream id -> lease expiry (ms): a token's open SSE streams, on every gateway copy. */
   sseStreams(token: string): string
+  /**
+   * Prefix of one show's seat keys (seatKeyBase(scheduleId) + seatId): a running payment's
+   * owner (the seat lock) or SOLD after a sale. Under the event's tag, so a purchase claims
+   * its token and locks its seats in one script.
+   */
+  seatKeyBase(scheduleId: number): string
 }
 
 export function hashTag(eventId: number): string {
@@ -67,12 +73,11 @@ export function eventKeys(prefix: string, eventId: number): EventKeys {
     tokenKeyBase,
     token: (token: string) => `${tokenKeyBase}${token}`,
     sseStreams: (token: string) => `${base}:sse:${token}`,
+    seatKeyBase: (scheduleId: number) => `${base}:seat:${scheduleId}:`,
   }
 }
 
 export interface ScheduleKeys {
-  /** Owner-valued lock on one seat while a payment for it runs. */
-  seatLock(seatId: number): string
   /** Cached seat map of the schedule (ids of sold seats). */
   seatMap: string
 }
@@ -80,7 +85,6 @@ export interface ScheduleKeys {
 export function scheduleKeys(prefix: string, scheduleId: number): ScheduleKeys {
   const base = `${prefix}{s:${scheduleId}}`
   return {
-    seatLock: (seatId: number) => `${base}:lock:${seatId}`,
     seatMap: `${base}:seat-map`,
   }
 }

@@ -57,6 +57,15 @@ export type VerifyResult =
 export type ClaimResult =
   | { ok: true; state: TokenState }
   | { ok: false; reason: 'MISSING' | 'NOT_READY' | 'EXPIRED' | 'BUSY' }
+  /** SEAT_TAKEN names every sold seat of the order; SEAT_LOCKED the first one another payment holds. */
+  | { ok: false; reason: 'SEAT_TAKEN' | 'SEAT_LOCKED'; seatIds: number[] }
+
+/** The seats a purchase locks: one show's, ascending seat id, each held for lockTtlMs while kept alive. */
+export interface PurchaseSeats {
+  scheduleId: number
+  seatIds: readonly number[]
+  lockTtlMs: number
+}
 
 /**
  * The queue's typed API over the Lua scripts. Every call is one script run
@@ -269,37 +278,127 @@ export class QueueService {
     return { found: true, state: toTokenState(fields), now: Number(fields._now) }
   }
 
-  /** Claims a READY token for one payment attempt; at most one claim holds at a time. */
-  async claim(token: string, owner: string, ttlMs: number): Promise<ClaimResult> {
+  /**
+   * Starts a payment: claims the READY token for this attempt (at most one claim holds
+   * at a time) and locks the order's seats, in one script, or does neither. A seat
+   * already sold (SOLD marker) or locked by another payment is answered from Redis.
+   * Without `seats` it only claims the token.
+   */
+  async beginPurchase(
+    token: string,
+    owner: string,
+    claimTtlMs: number,
+    seats?: PurchaseSeats,
+  ): Promise<ClaimResult> {
     const k = this.keysOfToken(token)
     if (!k) return { ok: false, reason: 'MISSING' }
     const reply = await this.withRecovery(k.eventId, () =>
-      this.redis.queueClaim(k.marker, k.token(token), k.active, token, owner, ttlMs),
+      this.redis.queueBeginPurchase(
+        k.marker,
+        k.token(token),
+        k.active,
+        token,
+        owner,
+        claimTtlMs,
+        seats ? k.seatKeyBase(seats.scheduleId) : '',
+        seats?.lockTtlMs ?? 0,
+        ...(seats?.seatIds ?? []),
+      ),
     )
     if (!reply) return { ok: false, reason: 'MISSING' }
-    if (replyCode(reply) !== Reply.OK)
-      return { ok: false, reason: replyCode(reply) as 'MISSING' | 'NOT_READY' | 'EXPIRED' | 'BUSY' }
-    return { ok: true, state: toTokenState(pairs(reply, 1)) }
+    switch (replyCode(reply)) {
+      case Reply.OK:
+        return { ok: true, state: toTokenState(pairs(reply, 1)) }
+      case Reply.SEAT_TAKEN:
+      case Reply.SEAT_LOCKED:
+        return {
+          ok: false,
+          reason: replyCode(reply) as 'SEAT_TAKEN' | 'SEAT_LOCKED',
+          seatIds: reply.slice(1).map(Number),
+        }
+      default:
+        return { ok: false, reason: replyCode(reply) as 'MISSING' | 'NOT_READY' | 'EXPIRED' | 'BUSY' }
+    }
   }
 
-  /** Gives a claim back after a failed attempt; the token stays READY. */
-  async releaseClaim(token: string, owner: string): Promise<boolean> {
-    const k = this.keysOfToken(token)
-    if (!k) return false
-    return replyCode(await this.redis.queueReleaseClaim(k.token(token), owner)) === Reply.OK
+  /** Claims a READY token for one payment attempt (beginPurchase without seats). */
+  claim(token: string, owner: string, ttlMs: number): Promise<ClaimResult> {
+    return this.beginPurchase(token, owner, ttlMs)
   }
 
-  /** Expires a claimed token as COMPLETED at `completedAt` (the payment's commit time). */
-  async complete(token: string, owner: string, completedAt: Date): Promise<boolean> {
+  /** Keeps a running payment's claim and seat locks alive; false once the claim is no longer this owner's. */
+  async extendPurchase(
+    token: string,
+    owner: string,
+    claimTtlMs: number,
+    seats?: PurchaseSeats,
+  ): Promise<boolean> {
     const k = this.keysOfToken(token)
     if (!k) return false
-    const reply = await this.redis.queueComplete(
+    const reply = await this.redis.queueExtendPurchase(
+      k.token(token),
+      owner,
+      claimTtlMs,
+      seats ? k.seatKeyBase(seats.scheduleId) : '',
+      seats?.lockTtlMs ?? 0,
+      ...(seats?.seatIds ?? []),
+    )
+    return replyCode(reply) === Reply.OK
+  }
+
+  /** Ends a payment that did not commit: the claim is given back (the token stays READY), the seats unlocked. */
+  async abortPurchase(token: string, owner: string, seats?: PurchaseSeats): Promise<boolean> {
+    const k = this.keysOfToken(token)
+    if (!k) return false
+    const reply = await this.redis.queueAbortPurchase(
+      k.token(token),
+      owner,
+      seats ? k.seatKeyBase(seats.scheduleId) : '',
+      ...(seats?.seatIds ?? []),
+    )
+    return replyCode(reply) === Reply.OK
+  }
+
+  /** Gives a claim back after a failed attempt (abortPurchase without seats). */
+  releaseClaim(token: string, owner: string): Promise<boolean> {
+    return this.abortPurchase(token, owner)
+  }
+
+  /**
+   * After the payment committed, in one script: the token EXPIRED (COMPLETED) at
+   * `completedAt` (the commit time), its slot freed, and the seats marked SOLD so
+   * later buyers of them are refused in Redis. false: the claim was not this owner's.
+   */
+  async finishPurchase(
+    token: string,
+    owner: string,
+    completedAt: Date,
+    seats?: PurchaseSeats,
+  ): Promise<boolean> {
+    const k = this.keysOfToken(token)
+    if (!k) return false
+    const reply = await this.redis.queueFinishPurchase(
       ...this.expiryKeys(k, token),
       token,
       owner,
       completedAt.getTime(),
       this.settings.expiredRetentionSeconds,
+      seats ? k.seatKeyBase(seats.scheduleId) : '',
+      this.tuning.soldSeatMarkerMs,
+      ...(seats?.seatIds ?? []),
     )
     return replyCode(reply) === Reply.OK
+  }
+
+  /** Expires a claimed token as COMPLETED (finishPurchase without seats). */
+  complete(token: string, owner: string, completedAt: Date): Promise<boolean> {
+    return this.finishPurchase(token, owner, completedAt)
+  }
+
+  /** After a refund committed: its seats lose their SOLD marker and can be bought again at once. */
+  async releaseSeats(eventId: number, scheduleId: number, seatIds: readonly number[]): Promise<number> {
+    const k = this.keys(eventId)
+    const reply = await this.redis.queueReleaseSeats(k.marker, k.seatKeyBase(scheduleId), ...seatIds)
+    return Number(reply[1] ?? 0)
   }
 }

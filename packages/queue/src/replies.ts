@@ -22,6 +22,9 @@ export const Reply = {
   SALE_NOT_OPEN: 'SALE_NOT_OPEN',
   SOLD_OUT: 'SOLD_OUT',
   SALE_CLOSED: 'SALE_CLOSED',
+  /** A purchase's seats: already sold (every such seat named), or locked by another running payment. */
+  SEAT_TAKEN: 'SEAT_TAKEN',
+  SEAT_LOCKED: 'SEAT_LOCKED',
 } as const
 
 export type ReplyCode = (typeof Reply)[keyof typeof Reply]

@@ -13,16 +13,18 @@ import { TOKEN_FIELDS } from './token-state.js'
  * their one TypeScript definition.
  */
 const SCRIPT_FILES = [
+  'abort-purchase-1',
   'admit-9',
-  'claim-3',
-  'complete-7',
+  'begin-purchase-3',
   'draw-4',
   'extend-lock-1',
+  'extend-purchase-1',
+  'finish-purchase-7',
   'join-9',
   'leave-7',
   'poll-7',
   'publish-sale-1',
-  'release-claim-1',
+  'release-seats-1',
   'restore-7',
   'status-5',
   'unlock-1',
@@ -147,18 +149,44 @@ declare module 'ioredis' {
     ): Result<ScriptReply, Context>
     queueLeave(...args: [...ExpiryKeys, token: string, retentionSeconds: Arg]): Result<ScriptReply, Context>
     queueVerify(marker: string, tokenKey: string): Result<ScriptReply, Context>
-    queueClaim(
+    queueBeginPurchase(
       marker: string,
       tokenKey: string,
       active: string,
       token: string,
       owner: string,
       claimTtlMs: Arg,
+      seatKeyBase: string,
+      seatLockTtlMs: Arg,
+      ...seatIds: Arg[]
     ): Result<ScriptReply, Context>
-    queueReleaseClaim(tokenKey: string, owner: string): Result<ScriptReply, Context>
-    queueComplete(
-      ...args: [...ExpiryKeys, token: string, owner: string, completedAt: Arg, retentionSeconds: Arg]
+    queueFinishPurchase(
+      ...args: [
+        ...ExpiryKeys,
+        token: string,
+        owner: string,
+        completedAt: Arg,
+        retentionSeconds: Arg,
+        seatKeyBase: string,
+        soldMarkerMs: Arg,
+        ...seatIds: Arg[],
+      ]
     ): Result<ScriptReply, Context>
+    queueAbortPurchase(
+      tokenKey: string,
+      owner: string,
+      seatKeyBase: string,
+      ...seatIds: Arg[]
+    ): Result<ScriptReply, Context>
+    queueExtendPurchase(
+      tokenKey: string,
+      owner: string,
+      claimTtlMs: Arg,
+      seatKeyBase: string,
+      seatLockTtlMs: Arg,
+      ...seatIds: Arg[]
+    ): Result<ScriptReply, Context>
+    queueReleaseSeats(marker: string, seatKeyBase: string, ...seatIds: Arg[]): Result<ScriptReply, Context>
     queueUnlock(lockKey: string, owner: string): Result<ScriptReply, Context>
     queuePublishSale(sale: string, version: Arg, ...fieldValues: string[]): Result<ScriptReply, Context>
     queueStatus(

@@ -39,6 +39,11 @@ export interface QueueTuning {
   mirrorMaxBacklog: number
   /** TTL of recovery's lock; kept alive while the rebuild runs, so only a dead rebuilder lets it lapse. */
   recoveryLockTtlMs: number
+  /**
+   * How long a sold seat keeps its SOLD marker in Redis, answering its would-be buyers
+   * without MySQL; after that (or a Redis loss) the database's UNIQUE key answers them.
+   */
+  soldSeatMarkerMs: number
 }
 
 export const DEFAULT_QUEUE_TUNING: QueueTuning = {
@@ -47,6 +52,7 @@ export const DEFAULT_QUEUE_TUNING: QueueTuning = {
   mirrorClaimIdleMs: 5_000,
   mirrorMaxBacklog: 20_000,
   recoveryLockTtlMs: 30_000,
+  soldSeatMarkerMs: 600_000,
 }
 
 export function loadQueueTuning(env: Env = process.env): QueueTuning {
@@ -57,5 +63,9 @@ export function loadQueueTuning(env: Env = process.env): QueueTuning {
     mirrorClaimIdleMs: readInt(env, 'MIRROR_CLAIM_IDLE_MS', d.mirrorClaimIdleMs, { min: 100, max: 600_000 }),
     mirrorMaxBacklog: readInt(env, 'MIRROR_MAX_BACKLOG', d.mirrorMaxBacklog, { min: 1, max: 10_000_000 }),
     recoveryLockTtlMs: readInt(env, 'RECOVERY_LOCK_TTL_MS', d.recoveryLockTtlMs, { min: 300, max: 600_000 }),
+    soldSeatMarkerMs: readInt(env, 'SOLD_SEAT_MARKER_MS', d.soldSeatMarkerMs, {
+      min: 1_000,
+      max: 86_400_000,
+    }),
   }
 }

@@ -8,7 +8,7 @@ let accounts: string[]
 
 beforeAll(async () => {
   ;({ eventId } = await seedCatalog(env.db))
-  accounts = await insertAccounts(env.db, 5, { prefix: 'claim' })
+  accounts = await insertAccounts(env.db, 8, { prefix: 'claim' })
 })
 
 async function readyToken(accountId: string) {
@@ -90,5 +90,35 @@ describe('claiming a READY token for payment', () => {
       reason: 'MISSING',
     })
     expect(await queue.claim('garbage', 'x', 1000)).toEqual({ ok: false, reason: 'MISSING' })
+  })
+
+  it('a purchase claims its token and locks all its seats, or neither; sold seats are refused in Redis', async () => {
+    const { queue } = makeQueue(env)
+    const [first, second] = [await readyToken(accounts[5] as string), await readyToken(accounts[6] as string)]
+    const order = (...seatIds: number[]) => ({ scheduleId: 1, seatIds, lockTtlMs: 10_000 })
+
+    expect((await queue.beginPurchase(first, 'a', 10_000, order(2, 4))).ok).toBe(true)
+    // Overlapping seats: the first one held by another payment is named; nothing is taken.
+    expect(await queue.beginPurchase(second, 'b', 10_000, order(1, 4, 6))).toEqual({
+      ok: false,
+      reason: 'SEAT_LOCKED',
+      seatIds: [4],
+    })
+    expect((await queue.beginPurchase(second, 'b', 10_000, order(1, 6))).ok).toBe(true)
+    expect(await queue.abortPurchase(second, 'b', order(1, 6))).toBe(true)
+
+    // Another owner's abort releases nothing of 'a'.
+    expect(await queue.abortPurchase(first, 'b', order(2, 4))).toBe(false)
+    expect(await queue.beginPurchase(second, 'b', 10_000, order(2))).toMatchObject({ reason: 'SEAT_LOCKED' })
+    expect(await queue.finishPurchase(first, 'a', new Date(), order(2, 4))).toBe(true)
+
+    // Sold: every sold seat of the order is named, and the token stays claimable.
+    expect(await queue.beginPurchase(second, 'b', 10_000, order(1, 2, 4))).toEqual({
+      ok: false,
+      reason: 'SEAT_TAKEN',
+      seatIds: [2, 4],
+    })
+    expect(await queue.releaseSeats(eventId, 1, [4, 6])).toBe(1)
+    expect((await queue.beginPurchase(second, 'b', 10_000, order(1, 4))).ok).toBe(true)
   })
 })

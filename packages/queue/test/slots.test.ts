@@ -41,8 +41,14 @@ describe('Redis Cluster readiness', () => {
       const readyToken = ready[0]?.token as string
       await queue.claim(readyToken, 'o1', 1000)
       await queue.releaseClaim(readyToken, 'o1')
-      await queue.claim(readyToken, 'o2', 1000)
-      await queue.complete(readyToken, 'o2', new Date())
+      // A purchase with seats: the seat keys share the event's slot with the token.
+      const seats = { scheduleId: 7, seatIds: [3, 5], lockTtlMs: 1000 }
+      expect((await queue.beginPurchase(readyToken, 'o2', 1000, seats)).ok).toBe(true)
+      expect(await queue.extendPurchase(readyToken, 'o2', 1000, seats)).toBe(true)
+      expect(await queue.abortPurchase(readyToken, 'o2', seats)).toBe(true)
+      expect((await queue.beginPurchase(readyToken, 'o3', 1000, seats)).ok).toBe(true)
+      expect(await queue.finishPurchase(readyToken, 'o3', new Date(), seats)).toBe(true)
+      expect(await queue.releaseSeats(eventId, 7, [3])).toBe(1)
       await queue.verify(tokens[5] as string)
       await queue.leave(tokens[6] as string)
       await sleep(1100) // idle waiters get swept as ABANDONED by the next tick

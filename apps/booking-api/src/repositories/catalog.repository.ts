@@ -53,6 +53,33 @@ export function listBookableSchedules(db: DbExecutor, eventId: number, fromDate:
     .execute()
 }
 
+/**
+ * Whether the schedule has a seat no live reservation holds: after a sale, only a show
+ * left with none can have sold its event out, so this cheap probe (it stops at the first
+ * free seat) spares the whole event's recount on every other sale.
+ */
+export async function hasFreeSeat(db: DbExecutor, scheduleId: number): Promise<boolean> {
+  const row = await db
+    .selectFrom('EVENT_SCHEDULE as s')
+    .innerJoin('EVENT as e', 'e.id', 's.event_id')
+    .innerJoin('VENUE_SEAT as v', 'v.venue_id', 'e.venue_id')
+    .select('v.id')
+    .where('s.id', '=', scheduleId)
+    .where(({ not, exists, selectFrom }) =>
+      not(
+        exists(
+          selectFrom('RESERVATION as r')
+            .select('r.id')
+            .where('r.schedule_id', '=', scheduleId)
+            .whereRef('r.live_seat_id', '=', 'v.id'),
+        ),
+      ),
+    )
+    .limit(1)
+    .executeTakeFirst()
+  return row !== undefined
+}
+
 export function findSchedule(db: DbExecutor, id: number) {
   return db
     .selectFrom('EVENT_SCHEDULE as s')
@@ -101,7 +128,11 @@ export async function reservedSeatIds(db: DbExecutor, scheduleId: number): Promi
   return rows.map((r) => r.seat_id)
 }
 
-/** Those of `seatIds` that are seats of the venue with this event's price for their type, by ascending id. */
+/**
+ * Those of `seatIds` that are seats of the venue with this event's price for their type, by
+ * ascending id, each with the event's purchase limits (SPEC §9): one read gives an order
+ * its fresh prices and limits (an operator's change applies to the next order).
+ */
 export function findPricedSeats(
   db: DbExecutor,
   eventId: number,
@@ -113,7 +144,14 @@ export function findPricedSeats(
     .innerJoin('SEAT_PRICE as p', (join) =>
       join.onRef('p.seat_type', '=', 'v.seat_type').on('p.event_id', '=', eventId),
     )
-    .select(['v.id as seatId', 'v.seat_number as seatNumber', 'p.price as price'])
+    .innerJoin('EVENT as e', 'e.id', 'p.event_id')
+    .select([
+      'v.id as seatId',
+      'v.seat_number as seatNumber',
+      'p.price as price',
+      'e.max_seats_per_order as maxSeatsPerOrder',
+      'e.max_seats_per_account as maxSeatsPerAccount',
+    ])
     .where('v.id', 'in', seatIds)
     .where('v.venue_id', '=', venueId)
     .orderBy('v.id')

@@ -23,6 +23,11 @@ export interface ScheduleFacts extends ShowTime {
   venueId: number
 }
 
+export interface PurchaseLimits {
+  maxSeatsPerOrder: number
+  maxSeatsPerAccount: number
+}
+
 export interface CatalogCacheSettings {
   /** How long schedules, events and priced seat layouts stay cached in process. */
   catalogCacheMs: number
@@ -52,6 +57,7 @@ export class CatalogService {
   private readonly schedules: TtlCache<number, ScheduleFacts>
   private readonly events: TtlCache<number, { id: number; venue_id: number }>
   private readonly layouts: TtlCache<string, Awaited<ReturnType<typeof listPricedSeats>>>
+  private readonly limits: TtlCache<number, PurchaseLimits>
   private readonly seatMapCacheMs: number
 
   constructor(
@@ -63,6 +69,7 @@ export class CatalogService {
     this.schedules = new TtlCache(cache.catalogCacheMs)
     this.events = new TtlCache(cache.catalogCacheMs)
     this.layouts = new TtlCache(cache.catalogCacheMs)
+    this.limits = new TtlCache(cache.catalogCacheMs)
     this.seatMapCacheMs = cache.seatMapCacheMs
   }
 
@@ -98,9 +105,10 @@ export class CatalogService {
     this.schedules.delete(scheduleId)
   }
 
-  /** After an admin change on this copy: seat maps show the new prices at once. */
+  /** After an admin change on this copy: seat maps show the new prices (and orders the new limits) at once. */
   forgetPrices(eventId: number, venueId: number): void {
     this.layouts.delete(`${eventId}:${venueId}`)
+    this.limits.delete(eventId)
   }
 
   async bookableSchedules(eventId: number, now: Date = new Date()): Promise<Schedule[]> {
@@ -199,10 +207,33 @@ export class CatalogService {
     return seats
   }
 
+  /**
+   * Whether the seats look sellable from this copy's cached layout (the show not started,
+   * every seat the venue's, with a price). false only says "check fresh": seatsForSale then
+   * gives the precise 404, or finds that the cache was behind.
+   */
+  async mayBeForSale(
+    schedule: ScheduleFacts,
+    seatIds: readonly number[],
+    now: Date = new Date(),
+  ): Promise<boolean> {
+    if (!isOnSale(schedule, now)) return false
+    const known = new Set((await this.pricedSeats(schedule)).map((seat) => seat.seatId))
+    return seatIds.every((id) => known.has(id))
+  }
+
   /** The event's limits per order and per account, read fresh (an operator may just have changed them). */
-  async purchaseLimits(eventId: number) {
+  async purchaseLimits(eventId: number): Promise<PurchaseLimits> {
     const limits = await findPurchaseLimits(this.db, eventId)
     if (!limits) throw new AppError('EVENT_NOT_FOUND', `event ${eventId} does not exist`)
     return limits
+  }
+
+  /**
+   * The limits as last read on this copy (up to catalogCacheMs old): good for refusing an
+   * order early, before any lock is taken, once purchaseLimits has confirmed the refusal.
+   */
+  cachedPurchaseLimits(eventId: number): Promise<PurchaseLimits> {
+    return this.limits.get(eventId, () => this.purchaseLimits(eventId))
   }
 }

@@ -3,15 +3,14 @@ import { type Database, isDuplicateKey, retryOnDeadlock } from '@concert/db'
 import {
   lockTokenAndCheckPaid,
   markTokenCompleted,
+  type PurchaseSeats,
   type QueueService,
   type RedisClient,
-  scheduleKeys,
   type TokenState,
-  withLocks,
 } from '@concert/queue'
 import { AppError } from '@concert/shared'
 import type { FastifyBaseLogger } from 'fastify'
-import type { Kysely } from 'kysely'
+import type { Kysely, Transaction } from 'kysely'
 import type { VerifiedToken } from '../plugins/token-guard.js'
 import { balanceOf, deductFromBalance } from '../repositories/accounts.repository.js'
 import { type HistoryEntry, insertHistory } from '../repositories/balance-history.repository.js'
@@ -53,6 +52,16 @@ function sameSeats(a: readonly number[], b: readonly number[]): boolean {
   return x.length === y.length && x.every((id, i) => id === y[i])
 }
 
+/** 409 ORDER_TOO_LARGE when the order has more seats than the event allows in one order. */
+function orderNotTooLarge(seatIds: readonly number[], limits: { maxSeatsPerOrder: number }): void {
+  if (seatIds.length <= limits.maxSeatsPerOrder) return
+  throw new AppError(
+    'ORDER_TOO_LARGE',
+    `an order of this event may have at most ${limits.maxSeatsPerOrder} seats; this one has ${seatIds.length}`,
+    { extensions: { maxSeatsPerOrder: limits.maxSeatsPerOrder } },
+  )
+}
+
 /** 409 naming the taken seats, so a client can offer others. */
 function seatsTaken(seatIds: readonly number[]): AppError {
   return new AppError(
@@ -63,16 +72,25 @@ function seatsTaken(seatIds: readonly number[]): AppError {
 }
 
 /**
- * Reserve-and-pay for an order of one or more seats of one show, in the seed
- * document's order: token → seat locks → seats free? → balance? → one
- * transaction (every reservation, one guarded debit of the total, a PAYMENT row
- * per seat, the account's limit, QUEUE_TOKEN COMPLETED) → commit → expire the
- * token in Redis → release the locks. All or nothing: a seat that is taken or
- * locked fails the whole order, and nothing is sold.
+ * Reserve-and-pay for an order of one or more seats of one show. All or nothing:
+ * a seat that is taken or locked fails the whole order, and nothing is sold.
  *
- * Before the seat locks the request claims its token in Redis, so a READY token
- * pays at most once even when a fan fires many requests at once; the others
- * wait for that payment and then see the token spent (or replay its answer).
+ *   1. request faults first, from cached facts (each refusal confirmed fresh):
+ *      too many seats (409), a started show or unknown seats (404);
+ *   2. one Redis script (queue.beginPurchase) claims the READY token for this
+ *      attempt and locks every seat in ascending id, or answers why not: a seat
+ *      sold (SOLD marker) or being paid for, a spent token, a parallel payment
+ *      with the same token (waited for, then TOKEN_BUSY). Losers of a hot seat
+ *      end here, never touching MySQL;
+ *   3. fresh prices and limits (one query), then one transaction: the guarded
+ *      debit of the total (locks the account row first), the token's paid
+ *      check, the account's seat limit, every reservation, a PAYMENT row per
+ *      seat, QUEUE_TOKEN COMPLETED. MySQL's UNIQUE(schedule_id, live_seat_id) is
+ *      the guarantee against a second sale; the Redis locks only keep losers
+ *      away from it. What the debit refused is explained only on that path;
+ *   4. after commit, side by side: one script (queue.finishPurchase) retires
+ *      the token and marks the seats SOLD, the seat map cache is dropped, and a
+ *      show left without a free seat triggers the event's sold-out recount.
  */
 export class ReservationService {
   constructor(
@@ -102,22 +120,23 @@ export class ReservationService {
     if (token.completed) throw new AppError('TOKEN_EXPIRED', 'queue token expired (COMPLETED)')
 
     const schedule = await this.deps.catalog.schedule(scheduleId)
-    const limits = await this.deps.catalog.purchaseLimits(schedule.eventId)
-    if (seatIds.length > limits.maxSeatsPerOrder) {
-      throw new AppError(
-        'ORDER_TOO_LARGE',
-        `an order of this event may have at most ${limits.maxSeatsPerOrder} seats; this one has ${seatIds.length}`,
-        { extensions: { maxSeatsPerOrder: limits.maxSeatsPerOrder } },
-      )
+    // Too many seats is a fault of the request, answered before any lock: cached limits
+    // filter, a fresh read confirms the refusal (the limit may just have been raised).
+    if (seatIds.length > (await this.deps.catalog.cachedPurchaseLimits(schedule.eventId)).maxSeatsPerOrder) {
+      orderNotTooLarge(seatIds, await this.deps.catalog.purchaseLimits(schedule.eventId))
     }
-    // Refuses a show that has started in its venue's zone (SCHEDULE_NOT_FOUND) and unknown seats.
-    const seats = await this.deps.catalog.seatsForSale(schedule, seatIds)
-    const total = seats.reduce((sum, seat) => sum + seat.price, 0)
+    // Likewise a show that has started, or seats that are not its venue's (404).
+    if (!(await this.deps.catalog.mayBeForSale(schedule, seatIds))) {
+      await this.deps.catalog.seatsForSale(schedule, seatIds)
+    }
     const owner = randomUUID()
+    const lockedSeats: PurchaseSeats = { scheduleId, seatIds, lockTtlMs: this.deps.seatLockTtlMs }
 
+    // One script claims the token and locks every seat; a seat sold or being paid for
+    // is refused here, in Redis, so the losers of a hot seat never reach MySQL.
     let claimed: TokenState
     try {
-      claimed = await this.claim(token.token, owner)
+      claimed = await this.begin(token.token, owner, lockedSeats)
     } catch (error) {
       // The token was spent by a parallel request; with the same key, that request's answer is ours.
       if (idempotencyKey && error instanceof AppError && error.code === 'TOKEN_EXPIRED') {
@@ -128,47 +147,50 @@ export class ReservationService {
     }
 
     let completed = false
-    // The claim is kept alive while this payment runs; if this process dies it lapses
-    // within claimTtlMs and the fan's retry (on any copy) can claim the token again.
+    // The claim and the seat locks are kept alive while this payment runs; if this process
+    // dies they lapse within their TTLs and the fan's retry (on any copy) can go again.
+    const ttl = Math.min(this.deps.claimTtlMs, this.deps.seatLockTtlMs)
     const keepAlive = setInterval(
-      () => void this.deps.queue.claim(token.token, owner, this.deps.claimTtlMs).catch(() => undefined),
-      Math.max(10, Math.floor(this.deps.claimTtlMs / 3)),
+      () =>
+        void this.deps.queue
+          .extendPurchase(token.token, owner, this.deps.claimTtlMs, lockedSeats)
+          .catch(() => undefined),
+      Math.max(10, Math.floor(ttl / 3)),
     )
     keepAlive.unref()
     try {
-      const result = await this.withSeatLocks(scheduleId, seatIds, owner, async () => {
-        const taken = await soldSeatIdsAmong(this.deps.db, scheduleId, seatIds)
-        if (taken.length > 0) throw seatsTaken(taken)
-        const balance = await balanceOf(this.deps.db, accountId)
-        if (balance === undefined)
-          throw new AppError('ACCOUNT_NOT_FOUND', `account ${accountId} does not exist`)
-        if (balance < total) {
-          throw new AppError(
-            'INSUFFICIENT_BALANCE',
-            `the order costs ${total} won, the balance is ${balance}`,
-          )
-        }
-        const completedAt = new Date()
-        const paid = await this.pay({
-          accountId,
-          eventId: schedule.eventId,
-          maxSeatsPerAccount: limits.maxSeatsPerAccount,
-          scheduleId,
-          seats,
-          total,
-          claimed,
-          completedAt,
-          idempotencyKey,
-        })
-        completed = true
-        await this.afterCommit(token.token, owner, completedAt, schedule)
-        return answer({
-          accountId,
-          scheduleId,
-          seats: seats.map((seat, i) => ({ ...seat, reservationId: paid.reservationIds[i] as number })),
-          balance: paid.balanceAfter,
-          reservedAt: completedAt,
-        })
+      // Prices and limits read fresh (an operator may just have changed them); refuses a show
+      // that has started in its venue's zone (SCHEDULE_NOT_FOUND) and unknown seats.
+      const seats = await this.deps.catalog.seatsForSale(schedule, seatIds)
+      const limits = seats[0] ?? (await this.deps.catalog.purchaseLimits(schedule.eventId))
+      orderNotTooLarge(seatIds, limits)
+      const total = seats.reduce((sum, seat) => sum + seat.price, 0)
+      const completedAt = new Date()
+      const paid = await this.pay({
+        accountId,
+        eventId: schedule.eventId,
+        maxSeatsPerAccount: limits.maxSeatsPerAccount,
+        scheduleId,
+        seats,
+        total,
+        claimed,
+        completedAt,
+        idempotencyKey,
+      })
+      completed = true
+      clearInterval(keepAlive)
+      await this.afterCommit(token.token, owner, completedAt, schedule, lockedSeats)
+      const result = answer({
+        accountId,
+        scheduleId,
+        seats: seats.map((seat, i) => ({
+          seatId: seat.seatId,
+          seatNumber: seat.seatNumber,
+          price: seat.price,
+          reservationId: paid.reservationIds[i] as number,
+        })),
+        balance: paid.balanceAfter,
+        reservedAt: completedAt,
       })
       return { ...result, replayed: false }
     } catch (error) {
@@ -179,8 +201,8 @@ export class ReservationService {
       throw error
     } finally {
       clearInterval(keepAlive)
-      // A failed attempt leaves the token READY for the next try.
-      if (!completed) await this.deps.queue.releaseClaim(token.token, owner).catch(() => false)
+      // A failed attempt leaves the token READY for the next try and its seats free.
+      if (!completed) await this.deps.queue.abortPurchase(token.token, owner, lockedSeats).catch(() => false)
     }
   }
 
@@ -208,7 +230,7 @@ export class ReservationService {
             // The account row first: every money-moving transaction locks it before anything
             // else, so one account's purchases and refunds run one at a time from here on.
             if (!(await deductFromBalance(trx, sale.accountId, sale.total))) {
-              throw new AppError('INSUFFICIENT_BALANCE', `the order costs ${sale.total} won`)
+              throw await this.whyNotDebited(trx, sale)
             }
             if (await lockTokenAndCheckPaid(trx, sale.claimed.token)) {
               throw new AppError('TOKEN_EXPIRED', 'queue token expired (COMPLETED)')
@@ -251,31 +273,63 @@ export class ReservationService {
     }
   }
 
+  /**
+   * Why the guarded debit took nothing (only on this failure path, so a sale costs no
+   * pre-check queries): no such account (404), a seat already sold (409, the answer a
+   * buyer of a taken seat expects first), or not enough money (402).
+   */
+  private async whyNotDebited(
+    trx: Transaction<Database>,
+    sale: { accountId: string; scheduleId: number; seats: readonly OrderSeat[]; total: number },
+  ): Promise<AppError> {
+    const balance = await balanceOf(trx, sale.accountId)
+    if (balance === undefined)
+      return new AppError('ACCOUNT_NOT_FOUND', `account ${sale.accountId} does not exist`)
+    const taken = await soldSeatIdsAmong(
+      trx,
+      sale.scheduleId,
+      sale.seats.map((seat) => seat.seatId),
+    )
+    if (taken.length > 0) return seatsTaken(taken)
+    return new AppError(
+      'INSUFFICIENT_BALANCE',
+      `the order costs ${sale.total} won, the balance is ${balance}`,
+    )
+  }
+
   /** Post-commit bookkeeping; the sale is final, so failures here are logged, not returned. */
   private async afterCommit(
     token: string,
     owner: string,
     completedAt: Date,
     schedule: { id: number; eventId: number },
+    seats: PurchaseSeats,
   ): Promise<void> {
-    try {
-      await this.deps.queue.complete(token, owner, completedAt)
-    } catch (error) {
-      // QUEUE_TOKEN already says COMPLETED, which stops any second payment.
-      this.deps.log.error({ err: error, token }, 'could not expire a paid token in Redis')
-    }
-    // One key holds the show's whole set of sold seats, so this covers every seat of the order.
-    await this.deps.catalog
-      .invalidateSeatMap(schedule.id)
-      .catch((error: unknown) => this.deps.log.warn({ err: error }, 'seat map cache not invalidated'))
-    // The last seat on sale: the queue ends its waiters and stops taking joins (SPEC §8).
-    await this.deps.sale.refreshSoldOut(schedule.eventId)
+    // Independent of each other, so they run side by side (one round trip of waiting).
+    await Promise.all([
+      // One script: the token COMPLETED, its slot freed, the seats marked SOLD (their locks released).
+      this.deps.queue.finishPurchase(token, owner, completedAt, seats).catch((error: unknown) => {
+        // QUEUE_TOKEN already says COMPLETED, which stops any second payment; MySQL's UNIQUE key
+        // stops a second sale of the seats, whose locks lapse within their TTL.
+        this.deps.log.error({ err: error, token }, 'could not finish a paid purchase in Redis')
+      }),
+      // One key holds the show's whole set of sold seats, so this covers every seat of the order.
+      this.deps.catalog
+        .invalidateSeatMap(schedule.id)
+        .catch((error: unknown) => this.deps.log.warn({ err: error }, 'seat map cache not invalidated')),
+      // The last seat on sale: the queue ends its waiters and stops taking joins (SPEC §8).
+      this.deps.sale.afterSale(schedule.eventId, schedule.id),
+    ])
   }
 
-  private async claim(token: string, owner: string): Promise<TokenState> {
+  /**
+   * Claims the token and locks the seats (queue.beginPurchase). While a parallel request
+   * with the same token pays, waits up to claimWaitMs for it to end (then TOKEN_BUSY).
+   */
+  private async begin(token: string, owner: string, seats: PurchaseSeats): Promise<TokenState> {
     const deadline = Date.now() + this.deps.claimWaitMs
     for (;;) {
-      const result = await this.deps.queue.claim(token, owner, this.deps.claimTtlMs)
+      const result = await this.deps.queue.beginPurchase(token, owner, this.deps.claimTtlMs, seats)
       if (result.ok) return result.state
       switch (result.reason) {
         case 'MISSING':
@@ -284,6 +338,14 @@ export class ReservationService {
           throw new AppError('TOKEN_NOT_READY', 'still waiting in the queue')
         case 'EXPIRED':
           throw new AppError('TOKEN_EXPIRED', 'queue token expired')
+        case 'SEAT_TAKEN':
+          throw seatsTaken(result.seatIds)
+        case 'SEAT_LOCKED':
+          throw new AppError(
+            'SEAT_LOCKED',
+            `another user is reserving seat ${result.seatIds.join(', ')} right now; nothing was sold`,
+            { extensions: { seatIds: result.seatIds } },
+          )
         case 'BUSY':
           if (Date.now() > deadline) {
             throw new AppError('TOKEN_BUSY', 'another payment with this queue token is still running', {
@@ -293,33 +355,6 @@ export class ReservationService {
           await sleep(15)
       }
     }
-  }
-
-  /**
-   * Seat locks (packages/queue withLocks), taken in ascending seat id so two orders that
-   * share seats never wait on each other's halves: a fast-fail filter;
-   * UNIQUE(schedule_id, live_seat_id) is the guarantee.
-   */
-  private async withSeatLocks<T>(
-    scheduleId: number,
-    seatIds: readonly number[],
-    owner: string,
-    work: () => Promise<T>,
-  ): Promise<T> {
-    const keys = scheduleKeys(this.deps.prefix, scheduleId)
-    const lockKeys = seatIds.map((seatId) => keys.seatLock(seatId))
-    const outcome = await withLocks(this.deps.redis, lockKeys, owner, this.deps.seatLockTtlMs, work)
-    if (!outcome.locked) {
-      const seatId = seatIds[lockKeys.indexOf(outcome.busyKey)] as number
-      throw new AppError(
-        'SEAT_LOCKED',
-        `another user is reserving seat ${seatId} right now; nothing was sold`,
-        {
-          extensions: { seatIds: [seatId] },
-        },
-      )
-    }
-    return outcome.value
   }
 
   /**

@@ -12,6 +12,7 @@ import type { FastifyBaseLogger } from 'fastify'
 import type { Kysely } from 'kysely'
 import type { QueueSettingsBody, QueueStatusView } from '../admin-schemas.js'
 import { type AuditEntry, insertAudit } from '../repositories/admin-audit.repository.js'
+import { hasFreeSeat } from '../repositories/catalog.repository.js'
 import { lockEvent, updateEvent } from '../repositories/events.repository.js'
 import type { CatalogService } from './catalog.service.js'
 
@@ -38,6 +39,25 @@ export class SaleService {
     await refreshSaleSettings(this.deps.db, this.deps.redis, this.deps.queue.keys(eventId))
   }
 
+  /** After a refund committed: the seat loses its SOLD marker in Redis, and the event is recounted. */
+  async afterRefund(eventId: number, refund: { scheduleId: number; seatId: number }): Promise<void> {
+    await this.deps.queue
+      .releaseSeats(eventId, refund.scheduleId, [refund.seatId])
+      .catch((error: unknown) => this.deps.log.error({ err: error, eventId }, 'SOLD marker not released'))
+    await this.refreshSoldOut(eventId)
+  }
+
+  /** After a sale of seats of this show: the event's recount runs only once the show has no free seat. */
+  async afterSale(eventId: number, scheduleId: number): Promise<void> {
+    try {
+      if (await hasFreeSeat(this.deps.db, scheduleId)) return
+    } catch (error) {
+      this.deps.log.error({ err: error, eventId }, 'could not check the show for free seats')
+      return
+    }
+    await this.refreshSoldOut(eventId)
+  }
+
   /**
    * After a sale or a refund: sold out exactly when no seat of an on-sale show is
    * left. Best effort after a committed sale (the sale stands either way): a
@@ -51,6 +71,9 @@ export class SaleService {
       const keys = this.deps.queue.keys(eventId)
       if (soldOut !== ((await this.deps.redis.hget(keys.sale, 'soldOut')) === '1')) {
         await setSoldOut(this.deps.db, this.deps.redis, keys, soldOut)
+        // The copy that saw the last seat go runs one admission tick itself: it ends the
+        // first batch of WAITING tickets (SOLD_OUT) now rather than at a gateway's next tick.
+        if (soldOut) await this.deps.queue.admit(eventId)
       }
     } catch (error) {
       this.deps.log.error({ err: error, eventId }, 'could not update the sold-out state')

@@ -41,8 +41,8 @@ export async function reservationAdminRoutes(
         auditEntry(request),
       )
       if (replayed) reply.header('idempotent-replayed', 'true')
-      // A seat is back on sale: a sold-out event opens again (SPEC §8).
-      else await sale.refreshSoldOut((await catalog.schedule(refund.scheduleId)).eventId)
+      // A seat is back on sale: buyable at once, and a sold-out event opens again (SPEC §8).
+      else await sale.afterRefund((await catalog.schedule(refund.scheduleId)).eventId, refund)
       return refund
     },
   )

@@ -1,7 +1,8 @@
 --[[
-  Retires a claimed token after its payment committed: EXPIRED (COMPLETED),
-  slot freed at once. `completedAt` is the payment's commit time, so Redis and
-  the QUEUE_TOKEN row the payment wrote agree to the millisecond.
+  After a payment committed, in one step: retires the claimed token as EXPIRED
+  (COMPLETED) and frees its slot, and marks every seat of the order SOLD (which
+  also releases this payment's seat locks). `completedAt` is the commit time, so
+  Redis and the QUEUE_TOKEN row the payment wrote agree to the millisecond.
 
   KEYS[1] marker     (its value is the queue's epoch, carried by the mirror record)
   KEYS[2] token hash
@@ -15,12 +16,19 @@
   ARGV[2] claim owner
   ARGV[3] completedAt (ms)
   ARGV[4] retention seconds
+  ARGV[5] seat key base ("<prefix>{q:<eventId>}:seat:<scheduleId>:")
+  ARGV[6] how long a SOLD marker is kept (ms)
+  ARGV[7..] seat ids
 
   Returns {R.OK}, or {R.NOT_OWNER} when the claim is not (or no longer) this owner's
-  (also after a Redis loss: the token hash is gone, and QUEUE_TOKEN already says COMPLETED).
+  (also after a Redis loss: the token hash is gone, and QUEUE_TOKEN already says COMPLETED);
+  the seats are marked SOLD either way, since the sale committed.
   A token that expired while its payment ran (left mid-payment) is rewritten as COMPLETED.
 ]]
 --- @include "expire"
+--- @include "seat"
+
+for i = 7, #ARGV do redis.call('SET', ARGV[5] .. ARGV[i], SOLD, 'PX', ARGV[6]) end
 
 local epoch = redis.call('GET', KEYS[1])
 local f = redis.call('HMGET', KEYS[2], 'claim', 'status', 'reason')

@@ -1,0 +1,54 @@
+--[[
+  Starts a payment in one step: claims a READY token for this attempt and locks
+  every seat of the order, or does nothing. A seat whose sale already finished
+  carries the SOLD marker (finish-purchase-7.lua), so the losers of a hot seat
+  are answered here, from Redis, without touching MySQL. Seat keys share the
+  event's hash tag, so claim and locks are one atomic step in one slot.
+
+  KEYS[1] marker
+  KEYS[2] token hash
+  KEYS[3] active
+
+  ARGV[1] token
+  ARGV[2] owner (unique per attempt): holds the claim and the seat locks
+  ARGV[3] claim TTL (ms)
+  ARGV[4] seat key base ("<prefix>{q:<eventId>}:seat:<scheduleId>:")
+  ARGV[5] seat lock TTL (ms)
+  ARGV[6..] seat ids, ascending
+
+  Returns {R.RECOVER}, {R.MISSING}, {R.NOT_READY}, {R.EXPIRED}, {R.BUSY},
+  {R.SEAT_TAKEN, seatId, ...} (every seat of the order already sold),
+  {R.SEAT_LOCKED, seatId} (the first seat another payment holds), or
+  {R.OK, field, value, ...} (the token's fields, claim taken, seats locked).
+]]
+--- @include "now"
+--- @include "seat"
+
+if redis.call('EXISTS', KEYS[1]) == 0 then return { R.RECOVER } end
+local f = redis.call('HMGET', KEYS[2], 'status', 'claim', 'claimUntil')
+if not f[1] then return { R.MISSING } end
+if f[1] == 'WAITING' then return { R.NOT_READY } end
+local now = nowMs()
+local expiresAt = redis.call('ZSCORE', KEYS[3], ARGV[1])
+if f[1] ~= 'READY' or not expiresAt or tonumber(expiresAt) <= now then return { R.EXPIRED } end
+if f[2] and f[2] ~= ARGV[2] and (tonumber(f[3]) or 0) > now then return { R.BUSY } end
+
+local taken = { R.SEAT_TAKEN }
+local lockedBy = nil
+for i = 6, #ARGV do
+  local holder = redis.call('GET', ARGV[4] .. ARGV[i])
+  if holder == SOLD then
+    taken[#taken + 1] = ARGV[i]
+  elseif holder and holder ~= ARGV[2] and not lockedBy then
+    lockedBy = ARGV[i]
+  end
+end
+if #taken > 1 then return taken end
+if lockedBy then return { R.SEAT_LOCKED, lockedBy } end
+
+for i = 6, #ARGV do redis.call('SET', ARGV[4] .. ARGV[i], ARGV[2], 'PX', ARGV[5]) end
+redis.call('HSET', KEYS[2], 'claim', ARGV[2], 'claimUntil', now + tonumber(ARGV[3]))
+local reply = { R.OK }
+local fields = redis.call('HGETALL', KEYS[2])
+for i = 1, #fields do reply[#reply + 1] = fields[i] end
+return reply
