@@ -265,9 +265,7 @@ export class ReservationService {
       this.deps.log.error({ err: error, token }, 'could not expire a paid token in Redis')
     }
     // One key holds the show's whole set of sold seats, so this covers every seat of the order.
-    await this.deps.catalog
-      .invalidateSeatMap(schedule.id)
-      .catch((error: unknown) => this.deps.log.warn({ err: error }, 'seat map cache not invalidated'))
+    await this.deps.catalog.seatsChanged([schedule.id], schedule.eventId)
     // The last seat on sale: the queue ends its waiters and stops taking joins (SPEC §8).
     await this.deps.sale.refreshSoldOut(schedule.eventId)
   }
