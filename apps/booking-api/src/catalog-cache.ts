@@ -107,8 +107,17 @@ export class CatalogVersions {
     return `${this.origin}.${this.counter}`
   }
 
-  /** The event's versions of `fields`, as one string (a missing one reads as empty). */
-  async ofEvent(eventId: number, fields: readonly string[]): Promise<string> {
+  /**
+   * The event's versions of `fields`, as one string (a missing one reads as empty):
+   * those read along with the request's queue token when it is this event's, else
+   * one HMGET.
+   */
+  async ofEvent(
+    eventId: number,
+    fields: readonly string[],
+    read?: { eventId: number; versions: readonly string[] },
+  ): Promise<string> {
+    if (read?.eventId === eventId && read.versions.length === fields.length) return read.versions.join('|')
     const values = await this.redis.hmget(catalogVersionsKey(this.prefix, eventId), ...fields)
     return values.map((value) => value ?? '').join('|')
   }

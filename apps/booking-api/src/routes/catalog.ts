@@ -2,8 +2,9 @@ import { type App, problemResponses, success } from '@concert/http'
 import type { FastifyReply } from 'fastify'
 import { Type } from 'typebox'
 import type { CachedBody } from '../catalog-cache.js'
+import { verifiedToken } from '../plugins/token-guard.js'
 import { EventParams, ScheduleParams } from '../schemas.js'
-import type { CatalogService } from '../services/catalog.service.js'
+import { type CatalogService, DATES_FIELDS, seatMapFields } from '../services/catalog.service.js'
 import { eventInPath, eventOfSchedule } from './token-scopes.js'
 
 /**
@@ -37,6 +38,7 @@ export async function catalogRoutes(app: App, { catalog }: { catalog: CatalogSer
         token: {
           state: 'READY',
           scope: eventInPath,
+          catalogFields: () => DATES_FIELDS,
         },
       },
       schema: {
@@ -64,7 +66,8 @@ export async function catalogRoutes(app: App, { catalog }: { catalog: CatalogSer
         },
       },
     },
-    async (request, reply) => sendJson(reply, await catalog.datesBody(request.params.eventId)),
+    async (request, reply) =>
+      sendJson(reply, await catalog.datesBody(request.params.eventId, verifiedToken(request).catalog)),
   )
 
   app.get(
@@ -74,6 +77,7 @@ export async function catalogRoutes(app: App, { catalog }: { catalog: CatalogSer
         token: {
           state: 'READY',
           scope: eventOfSchedule(catalog, (request) => (request.params as { scheduleId: number }).scheduleId),
+          catalogFields: (request) => seatMapFields((request.params as { scheduleId: number }).scheduleId),
         },
       },
       schema: {
@@ -98,6 +102,7 @@ export async function catalogRoutes(app: App, { catalog }: { catalog: CatalogSer
         },
       },
     },
-    async (request, reply) => sendJson(reply, await catalog.seatMapBody(request.params.scheduleId)),
+    async (request, reply) =>
+      sendJson(reply, await catalog.seatMapBody(request.params.scheduleId, verifiedToken(request).catalog)),
   )
 }

@@ -10,6 +10,7 @@ import {
   VERSION_FIELDS,
   VersionedCache,
 } from '../catalog-cache.js'
+import type { CatalogVersionsRead } from '../plugins/token-guard.js'
 import {
   findEvent,
   findPricedSeats,
@@ -49,6 +50,11 @@ export interface CatalogCacheSettings {
 export function isOnSale(schedule: ShowTime, now: Date = new Date()): boolean {
   return now.getTime() < showStartsAt(schedule).getTime()
 }
+
+/** The versions a dates list depends on, and a seat map's (read with the token by the routes). */
+export const DATES_FIELDS = [VERSION_FIELDS.event, VERSION_FIELDS.sales] as const
+export const seatMapFields = (scheduleId: number) =>
+  [VERSION_FIELDS.event, VERSION_FIELDS.show(scheduleId)] as const
 
 type EventFacts = NonNullable<Awaited<ReturnType<typeof findEvent>>>
 type PricedSeats = Awaited<ReturnType<typeof listPricedSeats>>
@@ -180,11 +186,9 @@ export class CatalogService {
   }
 
   /** Shows still on sale with a free seat, as sent: `GET /v1/events/{eventId}/schedules`. */
-  async datesBody(eventId: number): Promise<CachedBody> {
+  async datesBody(eventId: number, read?: CatalogVersionsRead): Promise<CachedBody> {
     const event = await this.event(eventId)
-    const version = this.dates.enabled
-      ? await this.versions.ofEvent(eventId, [VERSION_FIELDS.event, VERSION_FIELDS.sales])
-      : ''
+    const version = this.dates.enabled ? await this.versions.ofEvent(eventId, DATES_FIELDS, read) : ''
     return this.dates.get(eventId, version, async () => {
       const now = new Date()
       const totalSeats = Number(event.totalSeats)
@@ -218,10 +222,10 @@ export class CatalogService {
   }
 
   /** Every seat of the show with its price and status, as sent: `GET /v1/schedules/{scheduleId}/seats`. */
-  async seatMapBody(scheduleId: number): Promise<CachedBody> {
+  async seatMapBody(scheduleId: number, read?: CatalogVersionsRead): Promise<CachedBody> {
     const { eventId } = await this.schedule(scheduleId)
     const versions = this.seatMaps.enabled
-      ? await this.versions.ofEvent(eventId, [VERSION_FIELDS.event, VERSION_FIELDS.show(scheduleId)])
+      ? await this.versions.ofEvent(eventId, seatMapFields(scheduleId), read)
       : ''
     return this.seatMaps.get(scheduleId, versions, async () => {
       // Read again, not from the schedule cache: the show may have been removed since.
