@@ -2,7 +2,7 @@ import type { App } from '@concert/http'
 import { insertAccounts, useTestEnv } from '@concert/testing'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { addShow, admin, buildAdminBooking, createEvent, createVenue } from './admin-helpers.js'
-import { bearer, expectInvariants, fastQueue, readyTokens } from './helpers.js'
+import { bearer, buildBooking, expectInvariants, fastQueue, readyTokens } from './helpers.js'
 
 // The catalogue's read caches (events list, dates, seat maps) across two booking copies
 // sharing MySQL and Redis: whatever one copy commits, the other answers at its next request.
@@ -228,6 +228,19 @@ describe('catalogue caches across booking copies', () => {
         expect(spent.statusCode, url).toBe(401)
         expect(spent.json().code).toBe('TOKEN_EXPIRED')
       }
+    }
+  })
+
+  it('the public events list answers from MySQL when Redis is unreachable, as it did before it was cached', async () => {
+    const offline = await buildBooking(env, { REDIS_URL: 'redis://127.0.0.1:1' })
+    try {
+      const response = await get(offline, '/v1/events')
+      expect(response.statusCode, response.body).toBe(200)
+      expect((response.json() as Array<{ id: number }>).map((e) => e.id)).toEqual(
+        expect.arrayContaining([eventId, otherEventId]),
+      )
+    } finally {
+      await offline.close()
     }
   })
 })

@@ -102,9 +102,8 @@ export class CatalogService {
 
   /** Every event with a show, as sent: `GET /v1/events`. */
   async eventListBody(): Promise<CachedBody> {
-    const version = this.eventList.enabled ? await this.versions.ofEventList() : ''
-    return this.eventList.get('all', version, async () => ({
-      value: cachedBody(
+    const build = async () =>
+      cachedBody(
         (await listEvents(this.db)).map((e) => ({
           id: e.id,
           title: e.title,
@@ -112,8 +111,15 @@ export class CatalogService {
           startDate: e.startDate,
           endDate: e.endDate,
         })),
-      ),
-    }))
+      )
+    if (!this.eventList.enabled) return build()
+    // A public list that never needed Redis: without it, it is read fresh rather than refused.
+    const version = await this.versions.ofEventList().catch((error: unknown) => {
+      this.log?.warn({ err: error }, 'events list version unreadable; answering uncached')
+      return undefined
+    })
+    if (version === undefined) return build()
+    return this.eventList.get('all', version, async () => ({ value: await build() }))
   }
 
   async event(eventId: number): Promise<EventFacts> {
