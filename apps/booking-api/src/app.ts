@@ -46,10 +46,16 @@ export async function buildBookingApp({ config, logger }: BookingAppOptions): Pr
   await app.register(bookingMetricsPlugin)
 
   const accounts = new AccountService(app.db)
-  const catalog = new CatalogService(app.db, app.redis, prefix, {
-    catalogCacheMs: config.catalogCacheMs,
-    seatMapCacheMs: config.seatMapCacheMs,
-  })
+  const catalog = new CatalogService(
+    app.db,
+    app.redis,
+    prefix,
+    {
+      catalogCacheMs: config.catalogCacheMs,
+      seatMapCacheMs: config.seatMapCacheMs,
+    },
+    app.log,
+  )
   const sale = new SaleService({ db: app.db, redis: app.redis, queue: app.queue, catalog, log: app.log })
   const reservations = new ReservationService({
     sale,

@@ -77,16 +77,20 @@ export function eventKeys(prefix: string, eventId: number): EventKeys {
   }
 }
 
-export interface ScheduleKeys {
-  /** Cached seat map of the schedule (ids of sold seats). */
-  seatMap: string
+/**
+ * hash: versions of what the booking API caches of one event's catalogue, each
+ * field rewritten with a fresh value after a committed change — `e` (the event,
+ * its prices and shows), `d` (seats sold on any of its shows), `s:<scheduleId>`
+ * (seats sold on that show). In the event's slot, so one HMGET reads a seat
+ * map's or a dates list's versions.
+ */
+export function catalogVersionsKey(prefix: string, eventId: number): string {
+  return `${prefix}${hashTag(eventId)}:catalog`
 }
 
-export function scheduleKeys(prefix: string, scheduleId: number): ScheduleKeys {
-  const base = `${prefix}{s:${scheduleId}}`
-  return {
-    seatMap: `${base}:seat-map`,
-  }
+/** string: version of the events list, rewritten after every operator change to an event or show. */
+export function eventListVersionKey(prefix: string): string {
+  return `${prefix}catalog:events`
 }
 
 /** zset stream id -> lease expiry (ms): one client address's open SSE streams, on every gateway copy. */

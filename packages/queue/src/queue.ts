@@ -2,7 +2,7 @@ import type { Database } from '@concert/db'
 import { AppError } from '@concert/shared'
 import type { Kysely } from 'kysely'
 import { DurableTickets } from './durable-tickets.js'
-import { type EventKeys, eventKeys } from './keys.js'
+import { catalogVersionsKey, type EventKeys, eventKeys } from './keys.js'
 import { PreQueueDraw } from './pre-queue-draw.js'
 import { QueueRecovery, type RecoverySummary } from './recovery.js'
 import type { RedisClient } from './redis-client.js'
@@ -52,7 +52,14 @@ export interface QueueStatus {
 
 export type VerifyResult =
   | { found: false }
-  | { found: true; state: TokenState /** Redis server time (ms) when read. */; now: number }
+  | {
+      found: true
+      state: TokenState
+      /** Redis server time (ms) when read. */
+      now: number
+      /** The asked fields of the token's event's catalogue versions ('' when unset), read with the token. */
+      catalog: string[]
+    }
 
 export type ClaimResult =
   | { ok: true; state: TokenState }
@@ -269,13 +276,21 @@ export class QueueService {
   }
 
   /** Reads a token for authorization (booking-api); no heartbeat, no side effects. */
-  async verify(token: string): Promise<VerifyResult> {
+  /**
+   * Reads a token; with `catalogFields`, also those fields of its event's catalogue
+   * versions (the booking API's cache check), in the same script.
+   */
+  async verify(token: string, catalogFields: readonly string[] = []): Promise<VerifyResult> {
     const k = this.keysOfToken(token)
     if (!k) return { found: false }
-    const reply = await this.withRecovery(k.eventId, () => this.redis.queueVerify(k.marker, k.token(token)))
+    const versions = catalogVersionsKey(this.prefix, k.eventId)
+    const reply = await this.withRecovery(k.eventId, () =>
+      this.redis.queueVerify(k.marker, k.token(token), versions, ...catalogFields),
+    )
     if (!reply || replyCode(reply) !== Reply.OK) return { found: false }
     const fields = pairs(reply, 1)
-    return { found: true, state: toTokenState(fields), now: Number(fields._now) }
+    const catalog = catalogFields.map((field) => fields[`_catalog:${field}`] ?? '')
+    return { found: true, state: toTokenState(fields), now: Number(fields._now), catalog }
   }
 
   /**

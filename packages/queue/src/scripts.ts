@@ -28,7 +28,7 @@ const SCRIPT_FILES = [
   'restore-7',
   'status-5',
   'unlock-1',
-  'verify-2',
+  'verify-3',
 ] as const
 
 const LUA_DIR = new URL('./lua/', import.meta.url)
@@ -148,7 +148,12 @@ declare module 'ioredis' {
       maxBacklog: Arg,
     ): Result<ScriptReply, Context>
     queueLeave(...args: [...ExpiryKeys, token: string, retentionSeconds: Arg]): Result<ScriptReply, Context>
-    queueVerify(marker: string, tokenKey: string): Result<ScriptReply, Context>
+    queueVerify(
+      marker: string,
+      tokenKey: string,
+      catalogVersions: string,
+      ...catalogFields: string[]
+    ): Result<ScriptReply, Context>
     queueBeginPurchase(
       marker: string,
       tokenKey: string,

@@ -18,6 +18,17 @@ export interface TokenRequirement {
   acceptCompleted?: (request: FastifyRequest) => boolean
   /** What the token must belong to. Runs after validation; may throw a 404 for a missing resource. */
   scope: (request: FastifyRequest) => Promise<TokenScope> | TokenScope
+  /**
+   * Fields of the token's event's catalogue versions to read in the same round trip as
+   * the token (a cached catalogue answer's check); the handler finds them in `catalog`.
+   */
+  catalogFields?: (request: FastifyRequest) => readonly string[]
+}
+
+/** Catalogue versions of an event, as read with its token. */
+export interface CatalogVersionsRead {
+  eventId: number
+  versions: string[]
 }
 
 export interface VerifiedToken {
@@ -25,6 +36,8 @@ export interface VerifiedToken {
   state: TokenState
   /** The token already paid; only acceptCompleted routes see this. */
   completed: boolean
+  /** The values of `catalogFields` for the token's event ('' when unset). */
+  catalog?: CatalogVersionsRead
 }
 
 declare module 'fastify' {
@@ -62,7 +75,7 @@ export const tokenGuardPlugin = fp(
       const token = BEARER.exec(header)?.[1]
       if (!token) throw new AppError('TOKEN_MISSING', 'the Authorization header must be "Bearer <token>"')
 
-      const verified = await app.queue.verify(token)
+      const verified = await app.queue.verify(token, requirement.catalogFields?.(request))
       if (!verified.found) throw new AppError('TOKEN_INVALID', 'unknown queue token')
       const { state, now } = verified
       let completed = false
@@ -83,7 +96,12 @@ export const tokenGuardPlugin = fp(
       if (scope.eventId !== undefined && scope.eventId !== state.eventId) {
         throw new AppError('TOKEN_SCOPE_MISMATCH', 'the queue token is for another event')
       }
-      request.queueToken = { token, state, completed }
+      request.queueToken = {
+        token,
+        state,
+        completed,
+        catalog: { eventId: state.eventId, versions: verified.catalog },
+      }
     })
   },
   { name: 'token-guard', dependencies: ['queue'] },

@@ -22,32 +22,39 @@ export function listEvents(db: DbExecutor) {
     .execute()
 }
 
+/** The event's venue, its zone and its number of seats (venues keep their seats and zone for good). */
 export function findEvent(db: DbExecutor, id: number) {
-  return db.selectFrom('EVENT').select(['id', 'venue_id']).where('id', '=', id).executeTakeFirst()
+  return db
+    .selectFrom('EVENT as e')
+    .innerJoin('VENUE as venue', 'venue.id', 'e.venue_id')
+    .select([
+      'e.id as id',
+      'e.venue_id as venueId',
+      'venue.time_zone as timeZone',
+      sql<number>`(SELECT COUNT(*) FROM VENUE_SEAT v WHERE v.venue_id = e.venue_id)`.as('totalSeats'),
+    ])
+    .where('e.id', '=', id)
+    .executeTakeFirst()
 }
 
 /**
- * Shows of an event dated `fromDate` or later, with their venue's zone:
- * total = the venue's seats, available = total − live (SOLD) reservations; refunded ones are free again.
+ * Shows of an event dated `fromDate` or later with their live (SOLD) seats, in one grouped
+ * read of RESERVATION's (schedule_id, live_seat_id) index: a refunded seat is free again.
  */
-export function listBookableSchedules(db: DbExecutor, eventId: number, fromDate: string) {
+export function listShowsWithSales(db: DbExecutor, eventId: number, fromDate: string) {
   return db
     .selectFrom('EVENT_SCHEDULE as s')
-    .innerJoin('EVENT as e', 'e.id', 's.event_id')
-    .innerJoin('VENUE as venue', 'venue.id', 'e.venue_id')
+    .leftJoin('RESERVATION as r', 'r.schedule_id', 's.id')
     .select([
       's.id as scheduleId',
       's.date as date',
       's.start_time as startTime',
       's.end_time as endTime',
-      'venue.time_zone as timeZone',
-      sql<number>`(SELECT COUNT(*) FROM VENUE_SEAT v WHERE v.venue_id = e.venue_id)`.as('totalSeats'),
-      sql<number>`(SELECT COUNT(*) FROM RESERVATION r WHERE r.schedule_id = s.id AND r.status = 'SOLD')`.as(
-        'reservedSeats',
-      ),
+      (eb) => eb.fn.count<number | string>('r.live_seat_id').as('seatsSold'),
     ])
     .where('s.event_id', '=', eventId)
     .where('s.date', '>=', fromDate)
+    .groupBy('s.id')
     .orderBy('s.date')
     .orderBy('s.start_time')
     .execute()
@@ -117,15 +124,19 @@ export function listPricedSeats(db: DbExecutor, eventId: number, venueId: number
     .execute()
 }
 
-/** Seats sold at the schedule: SOLD rows only, so a refunded seat shows as free. */
+/**
+ * Seats sold at the schedule: SOLD rows only (live_seat_id is NULL once refunded), so a
+ * refunded seat shows as free; read from the (schedule_id, live_seat_id) index alone.
+ */
 export async function reservedSeatIds(db: DbExecutor, scheduleId: number): Promise<number[]> {
   const rows = await db
     .selectFrom('RESERVATION')
-    .select('seat_id')
+    .select('live_seat_id')
     .where('schedule_id', '=', scheduleId)
-    .where('status', '=', 'SOLD')
+    .where('live_seat_id', 'is not', null)
+    .$narrowType<{ live_seat_id: number }>()
     .execute()
-  return rows.map((r) => r.seat_id)
+  return rows.map((r) => Number(r.live_seat_id))
 }
 
 /**

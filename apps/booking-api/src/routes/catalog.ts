@@ -1,8 +1,19 @@
 import { type App, problemResponses, success } from '@concert/http'
+import type { FastifyReply } from 'fastify'
 import { Type } from 'typebox'
+import type { CachedBody } from '../catalog-cache.js'
+import { verifiedToken } from '../plugins/token-guard.js'
 import { EventParams, ScheduleParams } from '../schemas.js'
-import type { CatalogService } from '../services/catalog.service.js'
+import { type CatalogService, DATES_FIELDS, seatMapFields } from '../services/catalog.service.js'
 import { eventInPath, eventOfSchedule } from './token-scopes.js'
+
+/**
+ * A cached answer goes out as the bytes it was cached as: no serializing per request
+ * (the response schemas below still document it, and the service builds it to them).
+ */
+function sendJson(reply: FastifyReply, body: CachedBody): FastifyReply {
+  return reply.header('content-type', 'application/json; charset=utf-8').send(body.json)
+}
 
 /** Events (public), bookable dates and seat maps (READY token for the event). */
 export async function catalogRoutes(app: App, { catalog }: { catalog: CatalogService }): Promise<void> {
@@ -17,7 +28,7 @@ export async function catalogRoutes(app: App, { catalog }: { catalog: CatalogSer
         response: { 200: success('The events', Type.Array(Type.Ref('Event'))) },
       },
     },
-    async () => catalog.listEvents(),
+    async (_request, reply) => sendJson(reply, await catalog.eventListBody()),
   )
 
   app.get(
@@ -27,6 +38,7 @@ export async function catalogRoutes(app: App, { catalog }: { catalog: CatalogSer
         token: {
           state: 'READY',
           scope: eventInPath,
+          catalogFields: () => DATES_FIELDS,
         },
       },
       schema: {
@@ -54,7 +66,8 @@ export async function catalogRoutes(app: App, { catalog }: { catalog: CatalogSer
         },
       },
     },
-    async (request) => catalog.bookableSchedules(request.params.eventId),
+    async (request, reply) =>
+      sendJson(reply, await catalog.datesBody(request.params.eventId, verifiedToken(request).catalog)),
   )
 
   app.get(
@@ -64,6 +77,7 @@ export async function catalogRoutes(app: App, { catalog }: { catalog: CatalogSer
         token: {
           state: 'READY',
           scope: eventOfSchedule(catalog, (request) => (request.params as { scheduleId: number }).scheduleId),
+          catalogFields: (request) => seatMapFields((request.params as { scheduleId: number }).scheduleId),
         },
       },
       schema: {
@@ -88,6 +102,7 @@ export async function catalogRoutes(app: App, { catalog }: { catalog: CatalogSer
         },
       },
     },
-    async (request) => catalog.seatMap(request.params.scheduleId),
+    async (request, reply) =>
+      sendJson(reply, await catalog.seatMapBody(request.params.scheduleId, verifiedToken(request).catalog)),
   )
 }

@@ -1,19 +1,27 @@
 import type { Database } from '@concert/db'
 import type { RedisClient } from '@concert/queue'
-import { scheduleKeys } from '@concert/queue'
 import { AppError } from '@concert/shared'
+import type { FastifyBaseLogger } from 'fastify'
 import type { Kysely } from 'kysely'
+import {
+  type CachedBody,
+  CatalogVersions,
+  cachedBody,
+  VERSION_FIELDS,
+  VersionedCache,
+} from '../catalog-cache.js'
+import type { CatalogVersionsRead } from '../plugins/token-guard.js'
 import {
   findEvent,
   findPricedSeats,
   findSchedule,
-  listBookableSchedules,
   listEvents,
   listPricedSeats,
+  listShowsWithSales,
   reservedSeatIds,
 } from '../repositories/catalog.repository.js'
 import { findPurchaseLimits } from '../repositories/events.repository.js'
-import type { Event, Schedule, SeatMap } from '../schemas.js'
+import type { Schedule, SeatMap } from '../schemas.js'
 import { earliestLocalDate, type ShowTime, showStartsAt } from '../show-time.js'
 import { TtlCache } from '../ttl-cache.js'
 
@@ -31,7 +39,11 @@ export interface PurchaseLimits {
 export interface CatalogCacheSettings {
   /** How long schedules, events and priced seat layouts stay cached in process. */
   catalogCacheMs: number
-  /** Longest time the Redis copy of a schedule's sold seats may be used (0: no cache). */
+  /**
+   * Longest time a cached answer (seat map, dates, events list) may be served without
+   * a change reaching it (0: no answer cache). Changes made through this API reach every
+   * copy at once; this bounds what a lost version rewrite can leave stale.
+   */
   seatMapCacheMs: number
 }
 
@@ -44,46 +56,83 @@ export function isOnSale(schedule: ShowTime, now: Date = new Date()): boolean {
   return now.getTime() < showStartsAt(schedule).getTime()
 }
 
+/** The versions a dates list depends on, and a seat map's (read with the token by the routes). */
+export const DATES_FIELDS = [VERSION_FIELDS.event, VERSION_FIELDS.sales] as const
+export const seatMapFields = (scheduleId: number) =>
+  [VERSION_FIELDS.event, VERSION_FIELDS.show(scheduleId)] as const
+
+type EventFacts = NonNullable<Awaited<ReturnType<typeof findEvent>>>
+type PricedSeats = Awaited<ReturnType<typeof listPricedSeats>>
+
 /**
  * The catalogue and the seat map, the hottest read path of an on-sale.
- * Schedules and priced seat layouts are cached in process for `catalogCacheMs`
- * (operators change them rarely; this copy forgets them at once when its admin
- * API changes them, other copies within that time; misses are not cached, so a
- * new show is seen at once); the set of sold seats is cached in Redis for at
- * most `seatMapCacheMs`, and dropped the moment a seat sells, so a sold seat
- * shows as free on any copy for at most that long.
+ *
+ * Answers (events list, dates of an event, seat maps) are kept in process as the
+ * bytes sent, under versions read from Redis on every request (catalog-cache.ts):
+ * a sale, a refund or an operator's write rewrites them after its commit, so the
+ * next request to any copy is answered afresh; each answer also lives at most
+ * `seatMapCacheMs` (and `catalogCacheMs`). Schedules, events and priced layouts
+ * (facts operators change rarely) are cached for `catalogCacheMs` under the same
+ * versions where an answer depends on them; misses are not cached.
  */
 export class CatalogService {
   private readonly schedules: TtlCache<number, ScheduleFacts>
-  private readonly events: TtlCache<number, { id: number; venue_id: number }>
-  private readonly layouts: TtlCache<string, Awaited<ReturnType<typeof listPricedSeats>>>
+  private readonly events: TtlCache<number, EventFacts>
+  private readonly layouts: TtlCache<string, PricedSeats>
   private readonly limits: TtlCache<number, PurchaseLimits>
-  private readonly seatMapCacheMs: number
+  /** Ids of the seats an event sells at a venue: a filter for orders, never the price source. */
+  private readonly sellable: TtlCache<string, Set<number>>
+  private readonly startsAt: TtlCache<string, number>
+  private readonly seatMaps: VersionedCache<number, CachedBody>
+  private readonly dates: VersionedCache<number, CachedBody>
+  private readonly eventList: VersionedCache<string, CachedBody>
+  private readonly versions: CatalogVersions
 
   constructor(
     private readonly db: Kysely<Database>,
-    private readonly redis: RedisClient,
-    private readonly prefix: string,
+    redis: RedisClient,
+    prefix: string,
     cache: CatalogCacheSettings,
+    private readonly log?: FastifyBaseLogger,
   ) {
     this.schedules = new TtlCache(cache.catalogCacheMs)
     this.events = new TtlCache(cache.catalogCacheMs)
     this.layouts = new TtlCache(cache.catalogCacheMs)
     this.limits = new TtlCache(cache.catalogCacheMs)
-    this.seatMapCacheMs = cache.seatMapCacheMs
+    this.sellable = new TtlCache(cache.catalogCacheMs)
+    // A show's start instant follows from its date, time and zone alone, none of which change.
+    this.startsAt = new TtlCache(3_600_000, 100_000)
+    // An answer holds prices and layouts too, so it lives no longer than they may.
+    const answerMs = Math.min(cache.seatMapCacheMs, cache.catalogCacheMs)
+    this.seatMaps = new VersionedCache(answerMs)
+    this.dates = new VersionedCache(answerMs)
+    this.eventList = new VersionedCache(answerMs, 1)
+    this.versions = new CatalogVersions(redis, prefix)
   }
 
-  async listEvents(): Promise<Event[]> {
-    return (await listEvents(this.db)).map((e) => ({
-      id: e.id,
-      title: e.title,
-      venue: { id: e.venueId, name: e.venueName },
-      startDate: e.startDate,
-      endDate: e.endDate,
-    }))
+  /** Every event with a show, as sent: `GET /v1/events`. */
+  async eventListBody(): Promise<CachedBody> {
+    const build = async () =>
+      cachedBody(
+        (await listEvents(this.db)).map((e) => ({
+          id: e.id,
+          title: e.title,
+          venue: { id: e.venueId, name: e.venueName },
+          startDate: e.startDate,
+          endDate: e.endDate,
+        })),
+      )
+    if (!this.eventList.enabled) return build()
+    // A public list that never needed Redis: without it, it is read fresh rather than refused.
+    const version = await this.versions.ofEventList().catch((error: unknown) => {
+      this.log?.warn({ err: error }, 'events list version unreadable; answering uncached')
+      return undefined
+    })
+    if (version === undefined) return build()
+    return this.eventList.get('all', version, async () => ({ value: await build() }))
   }
 
-  async event(eventId: number) {
+  async event(eventId: number): Promise<EventFacts> {
     // A miss throws inside the loader, and failed loads are not cached.
     return this.events.get(eventId, async () => {
       const event = await findEvent(this.db, eventId)
@@ -100,85 +149,131 @@ export class CatalogService {
     })
   }
 
-  /** After an admin change on this copy: a removed show is gone at once. */
-  forgetSchedule(scheduleId: number): void {
-    this.schedules.delete(scheduleId)
+  /**
+   * After a committed sale or refund (the purchase and refund paths call this, and only
+   * this): the seat maps of `scheduleIds` and the event's dates are answered afresh by
+   * every copy from the next request on. Never throws: the sale stands either way, and
+   * an answer that missed the change lapses within `seatMapCacheMs`.
+   */
+  async seatsChanged(scheduleIds: readonly number[], eventId?: number): Promise<void> {
+    try {
+      const event = eventId ?? (await this.schedule(scheduleIds[0] as number)).eventId
+      await this.versions.bumpEvent(event, [VERSION_FIELDS.sales, ...scheduleIds.map(VERSION_FIELDS.show)])
+    } catch (error) {
+      this.log?.warn({ err: error, scheduleIds }, 'catalogue caches not told of a sale or refund')
+    }
   }
 
-  /** After an admin change on this copy: seat maps show the new prices (and orders the new limits) at once. */
-  forgetPrices(eventId: number, venueId: number): void {
-    this.layouts.delete(`${eventId}:${venueId}`)
+  /**
+   * After a committed operator write to an event, its prices or its shows: every copy
+   * answers its seat maps, dates and the events list afresh; a removed show is gone at
+   * once on this copy (the others find out when they rebuild its seat map).
+   */
+  async catalogueChanged(eventId: number, removedScheduleId?: number): Promise<void> {
+    if (removedScheduleId !== undefined) this.schedules.delete(removedScheduleId)
+    this.events.delete(eventId)
     this.limits.delete(eventId)
+    try {
+      await Promise.all([
+        this.versions.bumpEvent(eventId, [VERSION_FIELDS.event, VERSION_FIELDS.sales]),
+        this.versions.bumpEventList(),
+      ])
+    } catch (error) {
+      this.log?.warn({ err: error, eventId }, 'catalogue caches not told of an operator change')
+    }
   }
 
-  async bookableSchedules(eventId: number, now: Date = new Date()): Promise<Schedule[]> {
-    await this.event(eventId)
-    const rows = await listBookableSchedules(this.db, eventId, earliestLocalDate(now))
-    return rows
-      .filter((row) => isOnSale(row, now))
-      .map((row) => ({
-        scheduleId: row.scheduleId,
-        date: row.date,
-        startTime: row.startTime,
-        endTime: row.endTime,
-        totalSeats: Number(row.totalSeats),
-        availableSeats: Number(row.totalSeats) - Number(row.reservedSeats),
+  /** Start of a show in ms since the epoch (luxon once per show, not per request). */
+  private startOf(show: ShowTime): Promise<number> {
+    return this.startsAt.get(`${show.date}T${show.startTime} ${show.timeZone}`, async () =>
+      showStartsAt(show).getTime(),
+    )
+  }
+
+  /** The event's shows from `now` on, with their start and live sales, read fresh. */
+  private async showsWithSales(event: EventFacts, now: Date) {
+    const rows = await listShowsWithSales(this.db, event.id, earliestLocalDate(now))
+    return Promise.all(
+      rows.map(async (row) => ({
+        ...row,
+        seatsSold: Number(row.seatsSold),
+        startsAt: await this.startOf({ ...row, timeZone: event.timeZone }),
+      })),
+    )
+  }
+
+  /** Shows still on sale with a free seat, as sent: `GET /v1/events/{eventId}/schedules`. */
+  async datesBody(eventId: number, read?: CatalogVersionsRead): Promise<CachedBody> {
+    const event = await this.event(eventId)
+    const version = this.dates.enabled ? await this.versions.ofEvent(eventId, DATES_FIELDS, read) : ''
+    return this.dates.get(eventId, version, async () => {
+      const now = new Date()
+      const totalSeats = Number(event.totalSeats)
+      const listed = (await this.showsWithSales(event, now)).filter(
+        (show) => show.startsAt > now.getTime() && show.seatsSold < totalSeats,
+      )
+      const schedules: Schedule[] = listed.map((show) => ({
+        scheduleId: show.scheduleId,
+        date: show.date,
+        startTime: show.startTime,
+        endTime: show.endTime,
+        totalSeats,
+        availableSeats: totalSeats - show.seatsSold,
       }))
-      .filter((row) => row.availableSeats > 0)
+      // The first listed show to start leaves the list then: the answer lapses with it.
+      return { value: cachedBody(schedules), expiresAt: Math.min(...listed.map((show) => show.startsAt)) }
+    })
   }
 
-  /** Seats of the event's shows still on sale (not started in their venue's zone): all, and sold. */
+  /** Seats of the event's shows still on sale (not started in their venue's zone): all, and sold. Read fresh. */
   async seatsOnSale(eventId: number, now: Date = new Date()): Promise<{ total: number; sold: number }> {
-    const rows = await listBookableSchedules(this.db, eventId, earliestLocalDate(now))
+    const event = await this.event(eventId)
     let total = 0
     let sold = 0
-    for (const row of rows) {
-      if (!isOnSale(row, now)) continue
-      total += Number(row.totalSeats)
-      sold += Number(row.reservedSeats)
+    for (const show of await this.showsWithSales(event, now)) {
+      if (show.startsAt <= now.getTime()) continue
+      total += Number(event.totalSeats)
+      sold += show.seatsSold
     }
     return { total, sold }
   }
 
-  private pricedSeats(schedule: ScheduleFacts) {
-    return this.layouts.get(`${schedule.eventId}:${schedule.venueId}`, () =>
-      listPricedSeats(this.db, schedule.eventId, schedule.venueId),
-    )
-  }
-
-  /** Ids of the schedule's sold (not refunded) seats: from Redis when fresh, else from MySQL (then cached). */
-  async soldSeats(scheduleId: number): Promise<Set<number>> {
-    const key = scheduleKeys(this.prefix, scheduleId).seatMap
-    if (this.seatMapCacheMs > 0) {
-      const cached = await this.redis.get(key)
-      if (cached !== null) return new Set(JSON.parse(cached) as number[])
-    }
-    const sold = await reservedSeatIds(this.db, scheduleId)
-    if (this.seatMapCacheMs > 0) await this.redis.set(key, JSON.stringify(sold), 'PX', this.seatMapCacheMs)
-    return new Set(sold)
-  }
-
-  async invalidateSeatMap(scheduleId: number): Promise<void> {
-    await this.redis.del(scheduleKeys(this.prefix, scheduleId).seatMap)
-  }
-
-  async seatMap(scheduleId: number): Promise<SeatMap> {
-    const schedule = await this.schedule(scheduleId)
-    const [seats, sold] = await Promise.all([this.pricedSeats(schedule), this.soldSeats(scheduleId)])
-    return {
-      scheduleId,
-      eventId: schedule.eventId,
-      date: schedule.date,
-      startTime: schedule.startTime,
-      seats: seats.map((seat) => ({
-        seatId: seat.seatId,
-        seatNumber: seat.seatNumber,
-        area: seat.area,
-        seatType: seat.seatType,
-        price: seat.price,
-        status: sold.has(seat.seatId) ? 'RESERVED' : 'AVAILABLE',
-      })),
-    }
+  /** Every seat of the show with its price and status, as sent: `GET /v1/schedules/{scheduleId}/seats`. */
+  async seatMapBody(scheduleId: number, read?: CatalogVersionsRead): Promise<CachedBody> {
+    const { eventId } = await this.schedule(scheduleId)
+    const versions = this.seatMaps.enabled
+      ? await this.versions.ofEvent(eventId, seatMapFields(scheduleId), read)
+      : ''
+    return this.seatMaps.get(scheduleId, versions, async () => {
+      // Read again, not from the schedule cache: the show may have been removed since.
+      const schedule = await findSchedule(this.db, scheduleId)
+      if (!schedule) {
+        this.schedules.delete(scheduleId)
+        throw new AppError('SCHEDULE_NOT_FOUND', `schedule ${scheduleId} does not exist`)
+      }
+      const eventVersion = versions.split('|')[0]
+      const [seats, sold] = await Promise.all([
+        this.layouts.get(`${schedule.eventId}:${schedule.venueId}:${eventVersion}`, () =>
+          listPricedSeats(this.db, schedule.eventId, schedule.venueId),
+        ),
+        reservedSeatIds(this.db, scheduleId).then((ids) => new Set(ids)),
+      ])
+      const map: SeatMap = {
+        scheduleId,
+        eventId: schedule.eventId,
+        date: schedule.date,
+        startTime: schedule.startTime,
+        seats: seats.map((seat) => ({
+          seatId: seat.seatId,
+          seatNumber: seat.seatNumber,
+          area: seat.area,
+          seatType: seat.seatType,
+          price: seat.price,
+          status: sold.has(seat.seatId) ? 'RESERVED' : 'AVAILABLE',
+        })),
+      }
+      return { value: cachedBody(map) }
+    })
   }
 
   /**
@@ -218,7 +313,10 @@ export class CatalogService {
     now: Date = new Date(),
   ): Promise<boolean> {
     if (!isOnSale(schedule, now)) return false
-    const known = new Set((await this.pricedSeats(schedule)).map((seat) => seat.seatId))
+    const known = await this.sellable.get(`${schedule.eventId}:${schedule.venueId}`, async () => {
+      const seats = await listPricedSeats(this.db, schedule.eventId, schedule.venueId)
+      return new Set(seats.map((seat) => seat.seatId))
+    })
     return seatIds.every((id) => known.has(id))
   }
 

@@ -165,7 +165,7 @@ export async function updateEventSettings(
   body: UpdateEventBody,
   audit: AuditEntry,
 ): Promise<AdminEvent> {
-  const venueId = await retryOnDeadlock(() =>
+  await retryOnDeadlock(() =>
     db.transaction().execute(async (trx) => {
       const event = await lockedEvent(trx, eventId)
       if (body.prices) await checkPrices(trx, event.venue_id, body.prices, { complete: false })
@@ -173,9 +173,9 @@ export async function updateEventSettings(
       checkEventRules(await lockedEvent(trx, eventId))
       if (body.prices) await upsertPrices(trx, eventId, body.prices)
       await insertAudit(trx, audit, eventId)
-      return event.venue_id
     }),
   )
-  catalog.forgetPrices(eventId, venueId)
+  // New prices and titles reach every copy's seat maps and lists from the next request on.
+  await catalog.catalogueChanged(eventId)
   return eventView(db, eventId)
 }

@@ -76,8 +76,8 @@ export async function refundReservation(
         return sale.schedule_id
       }),
   )
-  // The seat is on sale again: drop the show's cached set of sold seats (else it lapses within SEAT_MAP_CACHE_MS).
-  if (scheduleId !== undefined) await catalog.invalidateSeatMap(scheduleId).catch(() => undefined)
+  // The seat is on sale again: every copy's seat map and dates answer it from the next request on.
+  if (scheduleId !== undefined) await catalog.seatsChanged([scheduleId])
   return { refund: await refundView(db, reservationId), replayed: scheduleId === undefined }
 }
 

@@ -313,10 +313,8 @@ export class ReservationService {
         // stops a second sale of the seats, whose locks lapse within their TTL.
         this.deps.log.error({ err: error, token }, 'could not finish a paid purchase in Redis')
       }),
-      // One key holds the show's whole set of sold seats, so this covers every seat of the order.
-      this.deps.catalog
-        .invalidateSeatMap(schedule.id)
-        .catch((error: unknown) => this.deps.log.warn({ err: error }, 'seat map cache not invalidated')),
+      // Every copy answers this show's seat map and the event's dates afresh.
+      this.deps.catalog.seatsChanged([schedule.id], schedule.eventId),
       // The last seat on sale: the queue ends its waiters and stops taking joins (SPEC §8).
       this.deps.sale.afterSale(schedule.eventId, schedule.id),
     ])

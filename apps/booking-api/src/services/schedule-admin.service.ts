@@ -14,6 +14,7 @@ import { showView } from './event-admin.service.js'
  */
 export async function addSchedule(
   db: Kysely<Database>,
+  catalog: CatalogService,
   eventId: number,
   body: CreateScheduleBody,
   audit: AuditEntry,
@@ -46,6 +47,8 @@ export async function addSchedule(
       return id
     }),
   )
+  // The new show (and the event's new dates) are listed by every copy from the next request on.
+  await catalog.catalogueChanged(eventId)
   const show = await findShow(db, scheduleId)
   if (!show) throw new AppError('SCHEDULE_NOT_FOUND', `schedule ${scheduleId} was removed meanwhile`)
   return showView(show)
@@ -85,7 +88,6 @@ export async function removeSchedule(
       await insertAudit(trx, audit, scheduleId)
     }),
   )
-  catalog.forgetSchedule(scheduleId)
-  // The show is gone either way; a cached seat map of it expires within SEAT_MAP_CACHE_MS.
-  await catalog.invalidateSeatMap(scheduleId).catch(() => undefined)
+  // Gone from every copy's lists and seat maps from the next request on.
+  await catalog.catalogueChanged(show.eventId, scheduleId)
 }

@@ -27,7 +27,13 @@ export async function scheduleAdminRoutes(app: App, { catalog }: { catalog: Cata
       },
     },
     async (request, reply) => {
-      const show = await addSchedule(app.db, request.params.eventId, request.body, auditEntry(request))
+      const show = await addSchedule(
+        app.db,
+        catalog,
+        request.params.eventId,
+        request.body,
+        auditEntry(request),
+      )
       return reply.status(201).send(show)
     },
   )
