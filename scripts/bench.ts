@@ -215,12 +215,12 @@ async function main(): Promise<void> {
       settings.sseWindowSeconds,
     )
     console.log(
-      `  ${small} streams (${sseSmall.open} open, ${sseSmall.failed} failed): ${fmt.bytes(sseSmall.rssPerStream)} RSS each, ` +
+      `  ${small} streams (${sseSmall.open} open, ${sseSmall.failed} failed${sseSmall.failed ? ` ${JSON.stringify(sseSmall.reasons)}` : ''}): ${fmt.bytes(sseSmall.rssPerStream)} RSS each, ` +
         `Redis ${sseSmall.commandsPerSecond.toFixed(0)} commands/s`,
     )
     const sseLarge = await sseStep(gateway, stores.redis, sseTokens, settings.sseWindowSeconds)
     console.log(
-      `  ${large} streams (${sseLarge.open} open, ${sseLarge.failed} failed): ${fmt.bytes(sseLarge.rssPerStream)} RSS each, ` +
+      `  ${large} streams (${sseLarge.open} open, ${sseLarge.failed} failed${sseLarge.failed ? ` ${JSON.stringify(sseLarge.reasons)}` : ''}): ${fmt.bytes(sseLarge.rssPerStream)} RSS each, ` +
         `Redis ${sseLarge.commandsPerSecond.toFixed(0)} commands/s`,
     )
 
@@ -364,6 +364,17 @@ async function main(): Promise<void> {
       },
     ]
     printTable(rows)
+    const correct =
+      winners === 1 &&
+      inv.seatsSoldTwice === 0 &&
+      inv.soldOnShow === sold201 &&
+      inv.balancesOff === 0 &&
+      inv.unpaidReservations === 0
+    if (!correct) {
+      // Speed targets are figures to read; a broken money or seat promise fails the run.
+      console.log('\n!! a seat or money invariant does not hold after the purchases (see the table)')
+      process.exitCode = 1
+    }
     if (settings.waiters < 1_000_000 || large < 20_000) {
       console.log(
         '\n(smaller than the acceptance scale: BENCH_WAITERS or the stream count was reduced; the verdicts are indicative)',

@@ -1,5 +1,6 @@
 import { createDb, type Database } from '@concert/db'
 import { loadQueueSettings, QueueService } from '@concert/queue'
+import { AppError } from '@concert/shared'
 import { insertAccounts } from '@concert/testing/fixtures'
 import { Redis } from 'ioredis'
 import { SignJWT } from 'jose'
@@ -214,14 +215,29 @@ export async function joinAll(
       const i = next
       next += 1
       if (i >= accountIds.length) return
-      const { ticket } = await stores.queue.join(eventId, accountIds[i] as string)
-      tokens[i] = ticket.token
+      tokens[i] = await joinOne(stores, eventId, accountIds[i] as string)
       done += 1
       if (onProgress && done % 50_000 === 0) onProgress(done)
     }
   }
   await Promise.all(Array.from({ length: Math.min(parallel, accountIds.length) }, worker))
   return tokens
+}
+
+/**
+ * One join, retried while the queue answers 503: the mirror's backlog is full (joins
+ * wait for MySQL to catch up, as fans would be told to) or the durable write timed out
+ * (joining again returns the same ticket).
+ */
+async function joinOne(stores: Stores, eventId: number, accountId: string): Promise<string> {
+  for (;;) {
+    try {
+      return (await stores.queue.join(eventId, accountId)).ticket.token
+    } catch (error) {
+      if (!(error instanceof AppError) || error.code !== 'SERVICE_UNAVAILABLE') throw error
+      await new Promise((resolve) => setTimeout(resolve, 100))
+    }
+  }
 }
 
 /** Waits until the event has `ready` READY tokens (the gateway's admission loop admits them). */

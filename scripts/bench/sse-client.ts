@@ -17,14 +17,19 @@ const tokens = input.split('\n').filter(Boolean)
 
 let open = 0
 let failed = 0
+/** Why streams failed: an HTTP status or an error code, with counts. */
+const reasons: Record<string, number> = {}
 function openStream(token: string): Promise<void> {
   return new Promise((done) => {
     let settled = false
-    const resolve = (ok: boolean) => {
+    const resolve = (ok: boolean, reason = '') => {
       if (settled) return
       settled = true
       if (ok) open += 1
-      else failed += 1
+      else {
+        failed += 1
+        reasons[reason] = (reasons[reason] ?? 0) + 1
+      }
       done()
     }
     const req = request(
@@ -32,10 +37,10 @@ function openStream(token: string): Promise<void> {
       (res) => {
         if (res.statusCode !== 200) {
           res.resume()
-          resolve(false)
+          resolve(false, `HTTP ${res.statusCode}`)
           return
         }
-        res.on('close', () => resolve(false))
+        res.on('close', () => resolve(false, 'closed before the first event'))
         let seen = ''
         const onData = (chunk: Buffer) => {
           seen += chunk.toString()
@@ -48,7 +53,7 @@ function openStream(token: string): Promise<void> {
         res.on('data', onData)
       },
     )
-    req.on('error', () => resolve(false))
+    req.on('error', (error: NodeJS.ErrnoException) => resolve(false, error.code ?? error.message))
     req.end()
   })
 }
@@ -63,6 +68,6 @@ await Promise.all(
     }
   }),
 )
-process.stdout.write(`${JSON.stringify({ open, failed })}\n`)
+process.stdout.write(`${JSON.stringify({ open, failed, reasons })}\n`)
 process.on('SIGTERM', () => process.exit(0))
 setInterval(() => {}, 60_000)

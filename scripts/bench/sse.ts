@@ -8,6 +8,8 @@ export interface SseStep {
   streams: number
   open: number
   failed: number
+  /** Why streams failed (HTTP status or error code), with counts. */
+  reasons: Record<string, number>
   /** Gateway RSS growth per open stream (bytes), from just before this step's streams opened. */
   rssPerStream: number
   /** Gateway RSS (bytes) with the streams open. */
@@ -42,11 +44,17 @@ export function streamsThisMachineAllows(wanted: number): number {
   return allowed
 }
 
+interface Report {
+  open: number
+  failed: number
+  reasons: Record<string, number>
+}
+
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
 
 /** Opens streams from client processes; resolves once every stream answered, with the clients to stop later. */
 async function openStreams(gatewayUrl: string, tokens: readonly string[]) {
-  const clients: Array<{ child: ChildProcess; report: Promise<{ open: number; failed: number }> }> = []
+  const clients: Array<{ child: ChildProcess; report: Promise<Report> }> = []
   for (let i = 0; i < tokens.length; i += PER_CLIENT) {
     const child = spawn(
       process.execPath,
@@ -58,7 +66,7 @@ async function openStreams(gatewayUrl: string, tokens: readonly string[]) {
       },
     )
     child.stdin.end(tokens.slice(i, i + PER_CLIENT).join('\n'))
-    const report = new Promise<{ open: number; failed: number }>((resolve, reject) => {
+    const report = new Promise<Report>((resolve, reject) => {
       let out = ''
       child.stdout.on('data', (chunk: Buffer) => {
         out += chunk.toString()
@@ -70,7 +78,11 @@ async function openStreams(gatewayUrl: string, tokens: readonly string[]) {
     clients.push({ child, report })
   }
   const reports = await Promise.all(clients.map((c) => c.report))
+  const reasons: Record<string, number> = {}
+  for (const r of reports)
+    for (const [why, n] of Object.entries(r.reasons)) reasons[why] = (reasons[why] ?? 0) + n
   return {
+    reasons,
     open: reports.reduce((sum, r) => sum + r.open, 0),
     failed: reports.reduce((sum, r) => sum + r.failed, 0),
     stop: async () => {
@@ -114,6 +126,7 @@ export async function sseStep(
       streams: tokens.length,
       open: streams.open,
       failed: streams.failed,
+      reasons: streams.reasons,
       rssPerStream: streams.open > 0 ? (rss - baselineRss) / streams.open : Number.NaN,
       rss,
       commandsPerSecond: cps,
