@@ -130,6 +130,8 @@ export async function waitersPhase(
   // starts the event's queue in Redis, the marker the script needs).
   const first = await joinAll(stores, eventId, ids.slice(0, 1_000))
   const head = first[0] as string
+  // Polled once the mirror has written them, like the full queue below.
+  await mirrorCaughtUp(stores, eventId)
   const pollAt1k = await load('poll, 1k waiters (tail)', {
     url: `${gatewayUrl}/v1/queue/tokens/${first[999]}`,
     connections: settings.connections,
