@@ -90,8 +90,11 @@ export interface FloorResult {
 
 type Script = (keys: string[], args: Array<string | number>) => Promise<unknown>
 
-/** EVALSHA of a packages/queue script (ioredis loads it on the first NOSCRIPT). */
-function scripts(redis: Redis): Record<string, Script> {
+/**
+ * EVALSHA of packages/queue's scripts (ioredis loads each on its first NOSCRIPT), by file
+ * name; a name packages/queue no longer has fails loudly (the purchase path changed: update this module).
+ */
+function scripts(redis: Redis): (file: string) => Script {
   const byName: Record<string, Script> = {}
   for (const script of loadScripts()) {
     const name = `floor_${script.file.replaceAll('-', '_')}`
@@ -100,7 +103,11 @@ function scripts(redis: Redis): Record<string, Script> {
     if (!run) throw new Error(`script ${script.file} not defined`)
     byName[script.file] = (keys, args) => run.call(redis, ...keys, ...args)
   }
-  return byName
+  return (file) => {
+    const script = byName[file]
+    if (!script) throw new Error(`packages/queue has no ${file}.lua: update scripts/bench/purchase-floor.ts`)
+    return script
+  }
 }
 
 /** Kysely's transaction start for setIsolationLevel('read committed'), as the purchase runs it. */
@@ -131,7 +138,7 @@ async function purchase(
   o: FloorOptions,
   pool: Pool,
   redis: Redis,
-  lua: Record<string, Script>,
+  lua: (file: string) => Script,
   p: FloorPurchase,
 ): Promise<void> {
   const k = eventKeys(o.prefix, o.eventId)
@@ -139,7 +146,7 @@ async function purchase(
   const owner = randomUUID()
   const claimTtlMs = o.claimTtlMs ?? 3_000
   // R1
-  await lua['verify-2']?.([k.marker, tokenKey], [])
+  await lua('verify-2')([k.marker, tokenKey], [])
   // S1, S2
   await pool.query(
     'select `max_seats_per_order` as `maxSeatsPerOrder`, `max_seats_per_account` as `maxSeatsPerAccount` from `EVENT` where `id` = ?',
@@ -151,10 +158,9 @@ async function purchase(
   )
   const price = Number((seats as Array<{ price: number }>)[0]?.price)
   // R2
-  const claim = (await lua['claim-3']?.(
-    [k.marker, tokenKey, k.active],
-    [p.token, owner, claimTtlMs],
-  )) as Array<string | number>
+  const claim = (await lua('claim-3')([k.marker, tokenKey, k.active], [p.token, owner, claimTtlMs])) as Array<
+    string | number
+  >
   if (claim?.[0] !== 'OK') throw new Error(`claim: ${String(claim?.[0])}`)
   const claimed: TokenState = toTokenState(pairs(claim, 1))
   // R3
@@ -208,7 +214,7 @@ async function purchase(
       )
     })
     // R4, R5, S16, R6
-    await lua['complete-7']?.(
+    await lua('complete-7')(
       [k.marker, tokenKey, k.waiting, k.heartbeat, k.active, k.accounts, k.stream],
       [p.token, owner, completedAt.getTime(), o.retentionSeconds ?? 900],
     )
@@ -220,7 +226,7 @@ async function purchase(
     await redis.hget(k.sale, 'soldOut')
   } finally {
     // R7
-    await lua['unlock-1']?.([lockKey], [owner])
+    await lua('unlock-1')([lockKey], [owner])
   }
 }
 
