@@ -46,6 +46,25 @@ async function main(): Promise<void> {
   let redis: BenchRedis | undefined
   let stores: Stores | undefined
   let databaseCreated = false
+  let cleaned: Promise<void> | undefined
+  const cleanup = () => {
+    cleaned ??= (async () => {
+      phase('cleanup')
+      for (const child of [...children].reverse()) await stopChild(child)
+      if (stores) {
+        if (redis?.kind === 'shared') await deleteKeys(stores.redis, `${redisPrefix}*`)
+        await closeStores(stores)
+      }
+      if (databaseCreated) await dropDatabase(mysqlUrl)
+      await redis?.stop()
+    })()
+    return cleaned
+  }
+  // Ctrl-C still drops the database and stops the children and the private Redis.
+  process.once('SIGINT', () => {
+    console.log('\ninterrupted')
+    void cleanup().finally(() => process.exit(130))
+  })
   try {
     redis = await startBenchRedis()
     console.log(
@@ -390,14 +409,7 @@ async function main(): Promise<void> {
     }
     console.log(`\ntotal ${((performance.now() - runStarted) / 1000).toFixed(0)} s`)
   } finally {
-    phase('cleanup')
-    for (const child of children.reverse()) await stopChild(child)
-    if (stores) {
-      if (redis?.kind === 'shared') await deleteKeys(stores.redis, `${redisPrefix}*`)
-      await closeStores(stores)
-    }
-    if (databaseCreated) await dropDatabase(mysqlUrl)
-    await redis?.stop()
+    await cleanup()
   }
 }
 

@@ -56,7 +56,7 @@ export async function startBenchRedis(): Promise<BenchRedis> {
     url,
     kind: 'private',
     stop: async () => {
-      if (child.exitCode === null) {
+      if (child.exitCode === null && child.signalCode === null) {
         const exited = new Promise((resolve) => child.once('exit', resolve))
         child.kill('SIGTERM')
         await exited

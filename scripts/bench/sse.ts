@@ -88,7 +88,7 @@ async function openStreams(gatewayUrl: string, tokens: readonly string[]) {
     stop: async () => {
       await Promise.all(
         clients.map(({ child }) => {
-          if (child.exitCode !== null) return undefined
+          if (child.exitCode !== null || child.signalCode !== null) return undefined
           const exited = new Promise((resolve) => child.once('exit', resolve))
           child.kill('SIGTERM')
           return exited
