@@ -11,9 +11,10 @@
  * private redis-server (or BENCH_REDIS_URL under the prefix bench:<stamp>:, deleted at
  * the end), so it never touches anyone else's data.
  */
-import { cpus } from 'node:os'
+import { cpus, totalmem } from 'node:os'
 import { dropDatabase, setUpDatabase } from '@concert/db'
 import { deleteKeys } from '@concert/testing/fixtures'
+import { sql } from 'kysely'
 import { adminKey, databaseName, jwtSecret, mysqlUrl, redisPrefix, settings } from './bench/config.js'
 import { checkInvariants } from './bench/invariants.js'
 import { type LoadResult, load, percentile } from './bench/load.js'
@@ -76,6 +77,11 @@ async function main(): Promise<void> {
     databaseCreated = true
     await setUpDatabase(mysqlUrl, { seed: true })
     stores = openStores(redis.url)
+    const mysqlVersion = await sql<{ v: string }>`SELECT VERSION() AS v`.execute(stores.db)
+    const redisVersion = /^redis_version:(\S+)/m.exec(await stores.redis.info('server'))?.[1]
+    console.log(
+      `  MySQL ${mysqlVersion.rows[0]?.v}, Redis ${redisVersion}, ${(totalmem() / 2 ** 30).toFixed(0)} GB RAM`,
+    )
     const appEnv = {
       MYSQL_URL: mysqlUrl,
       REDIS_URL: redis.url,

@@ -16,7 +16,7 @@ export const settings = {
   /** autocannon connections of the read paths and the HTTP floor. */
   connections: int('BENCH_CONNECTIONS', 50),
   /** New accounts (with their identity JWT) the join phase spends, one per request. */
-  joinAccounts: int('BENCH_JOIN_ACCOUNTS', 20_000),
+  joinAccounts: int('BENCH_JOIN_ACCOUNTS', 30_000),
   /** Distinct seats (= READY tokens) bought by the reserve+pay phase, and as many by its floor. */
   purchases: int('BENCH_PURCHASES', 3_000),
   /** Connections of the reserve+pay phase and its floor. */
