@@ -1,0 +1,47 @@
+import { DEFAULT_MYSQL_URL } from '@concert/shared'
+
+/** Every knob of `pnpm bench`, read once from the environment (defaults: the full run of ~15 min). */
+function int(name: string, fallback: number): number {
+  const raw = process.env[name]
+  if (raw === undefined || raw === '') return fallback
+  const value = Number(raw.replaceAll('_', '').replaceAll(',', ''))
+  if (!Number.isInteger(value) || value < 1)
+    throw new Error(`${name} must be a positive integer, got "${raw}"`)
+  return value
+}
+
+export const settings = {
+  /** Seconds of load per read path (and for the hello-world floor). */
+  seconds: int('BENCH_SECONDS', 10),
+  /** autocannon connections of the read paths and the HTTP floor. */
+  connections: int('BENCH_CONNECTIONS', 50),
+  /** New accounts (with their identity JWT) the join phase spends, one per request. */
+  joinAccounts: int('BENCH_JOIN_ACCOUNTS', 30_000),
+  /** Distinct seats (= READY tokens) bought by the reserve+pay phase, and as many by its floor. */
+  purchases: int('BENCH_PURCHASES', 3_000),
+  /** Connections of the reserve+pay phase and its floor. */
+  purchaseConnections: int('BENCH_PURCHASE_CONNECTIONS', 50),
+  /** Racers for one seat. */
+  hotSeatRacers: int('BENCH_HOT_SEAT_RACERS', 200),
+  /** Shows of the event whose dates are listed. */
+  shows: int('BENCH_SHOWS', 200),
+  /** Waiters of the big queue. */
+  waiters: int('BENCH_WAITERS', 1_000_000),
+  /** Streams of the small and the large SSE step. */
+  sseSmall: int('BENCH_SSE_STREAMS_SMALL', 1_000),
+  sseLarge: int('BENCH_SSE_STREAMS', 20_000),
+  /** Seconds over which Redis commands/s are counted in the SSE phase. */
+  sseWindowSeconds: int('BENCH_SSE_SECONDS', 10),
+  /** The booking API's DB_POOL_SIZE, and so the purchase floor's pool size. */
+  dbPoolSize: int('BENCH_DB_POOL_SIZE', 10),
+}
+
+export const stamp = Date.now()
+export const databaseName = `concert_bench_${stamp}`
+const server = new URL(process.env.MYSQL_URL ?? DEFAULT_MYSQL_URL)
+server.pathname = `/${databaseName}`
+export const mysqlUrl = server.toString()
+export const redisPrefix = `bench:${stamp}:`
+/** HS256 secret for the account JWTs of this run (both apps check them, SPEC §11). */
+export const jwtSecret = `bench-secret-${stamp}-${Math.random().toString(36).slice(2)}`
+export const adminKey = `bench-admin-key-${stamp}`

@@ -1,0 +1,115 @@
+import autocannon from 'autocannon'
+
+export interface LoadResult {
+  name: string
+  requests: number
+  /** Successful answers (2xx, or `okStatuses`) per second. */
+  rps: number
+  p50: number
+  p99: number
+  /** Answers by status, e.g. { 200: 51234 } (plus 'errors' for connection errors and timeouts). */
+  statuses: Record<string, number>
+}
+
+export interface LoadOptions {
+  url: string
+  connections: number
+  /** Seconds of load (ignored when `amount` is set). */
+  seconds?: number
+  /** Exactly this many requests, then stop. */
+  amount?: number
+  method?: 'GET' | 'POST'
+  headers?: Record<string, string>
+  body?: string
+  /** Gives request number i (0-based, across all connections) its own path, headers or body. */
+  rotate?: (i: number) => { path?: string; headers?: Record<string, string>; body?: string }
+  /** Statuses that count as throughput (default: every 2xx). */
+  okStatuses?: readonly number[]
+  /** Called with each answer's status and latency (ms), e.g. to split winners from losers. */
+  onResponse?: (status: number, ms: number) => void
+}
+
+/**
+ * One autocannon run in this process (the servers are child processes). Every
+ * figure comes from autocannon's own histogram: throughput is answers per
+ * second of the run, latencies are per request.
+ */
+export async function load(name: string, options: LoadOptions): Promise<LoadResult> {
+  // A second of quiet first, so what the previous run left queued (GC, a shed burst) settles.
+  await new Promise((resolve) => setTimeout(resolve, 1_000))
+  let next = 0
+  const rotate = options.rotate
+  const requests = rotate
+    ? [
+        {
+          setupRequest: (request: autocannon.Request) => {
+            const change = rotate(next)
+            next += 1
+            return {
+              ...request,
+              ...(change.path ? { path: change.path } : {}),
+              ...(change.body !== undefined ? { body: change.body } : {}),
+              headers: { ...request.headers, ...change.headers },
+            }
+          },
+        },
+      ]
+    : undefined
+  // Without a callback autocannon returns its instance (an EventEmitter), made thenable.
+  const instance = autocannon({
+    url: options.url,
+    connections: options.connections,
+    pipelining: 1,
+    timeout: 30,
+    ...(options.amount !== undefined ? { amount: options.amount } : { duration: options.seconds ?? 10 }),
+    method: options.method ?? 'GET',
+    headers: options.headers ?? {},
+    ...(options.body !== undefined ? { body: options.body } : {}),
+    ...(requests ? { requests } : {}),
+  }) as unknown as autocannon.Instance & PromiseLike<autocannon.Result>
+  const statuses: Record<string, number> = {}
+  instance.on('response', (_client: unknown, status: number, _bytes: number, ms: number) => {
+    statuses[status] = (statuses[status] ?? 0) + 1
+    options.onResponse?.(status, ms)
+  })
+  const result = await instance
+  const errors = result.errors + result.timeouts
+  if (errors > 0) statuses.errors = errors
+  const answered = Object.entries(statuses)
+    .filter(([status]) => status !== 'errors')
+    .reduce((sum, [, n]) => sum + n, 0)
+  // Throughput counts successes only: a 503 of the load shedder is fast and says nothing of the path.
+  const ok = (status: string) =>
+    options.okStatuses ? options.okStatuses.includes(Number(status)) : /^2\d\d$/.test(status)
+  const succeeded = Object.entries(statuses)
+    .filter(([status]) => ok(status))
+    .reduce((sum, [, n]) => sum + n, 0)
+  const seconds = result.duration
+  const figures: LoadResult = {
+    name,
+    requests: answered,
+    rps: seconds > 0 ? succeeded / seconds : 0,
+    p50: result.latency.p50,
+    p99: result.latency.p99,
+    statuses,
+  }
+  console.log(`  ${describe(figures)}`)
+  return figures
+}
+
+export function describe(r: LoadResult): string {
+  const codes = Object.entries(r.statuses)
+    .map(([status, n]) => `${status}×${n}`)
+    .join(' ')
+  return (
+    `${r.name.padEnd(30)} ${r.rps.toFixed(0).padStart(7)} req/s  p50 ${r.p50.toFixed(1).padStart(7)} ms` +
+    `  p99 ${r.p99.toFixed(1).padStart(7)} ms  (${r.requests} answers: ${codes})`
+  )
+}
+
+/** p-th percentile of latencies (ms). */
+export function percentile(values: readonly number[], p: number): number {
+  if (values.length === 0) return Number.NaN
+  const sorted = [...values].sort((a, b) => a - b)
+  return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)] as number
+}

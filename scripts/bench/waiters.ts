@@ -1,0 +1,160 @@
+import { DEFAULT_QUEUE_TUNING, loadScripts, newToken, pairs, Reply } from '@concert/queue'
+import type { Redis } from 'ioredis'
+import { settings } from './config.js'
+import { type LoadResult, load } from './load.js'
+import { infoNumber } from './redis.js'
+import { joinAll, type Stores } from './setup.js'
+
+export interface WaitersResult {
+  waiters: number
+  /** Poll of the last of the first 1,000 waiters. */
+  pollAt1k: LoadResult
+  pollHead: LoadResult
+  pollTail: LoadResult
+  bytesPerWaiter: number
+  fillSeconds: number
+}
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
+
+type JoinCommand = (...args: Array<string | number>) => Promise<unknown>
+
+/** join-9.lua as a command of this client (EVALSHA), for pipelining. */
+function joinCommand(redis: Redis): string {
+  const script = loadScripts().find((s) => s.file === 'join-9')
+  if (!script) throw new Error('packages/queue has no join-9.lua')
+  redis.defineCommand('benchJoin', { lua: script.lua, numberOfKeys: script.numberOfKeys })
+  return 'benchJoin'
+}
+
+/**
+ * Fills the queue with the join script itself, pipelined 2,000 at a time: the same
+ * script, keys and arguments as QueueService.join, with the mirror's back-pressure
+ * bound of the apps (a BACKLOG answer is retried after 100 ms), but without the
+ * joining request's own durable write: the gateway's mirror writes every place to
+ * QUEUE_TOKEN, and the bench waits for it before reading memory. Returns the token
+ * with the highest place (the tail).
+ */
+async function fillByScript(stores: Stores, eventId: number, accountIds: readonly string[]) {
+  const name = joinCommand(stores.redis)
+  const k = stores.queue.keys(eventId)
+  let pending = [...accountIds]
+  let done = 0
+  let tail: { token: string; place: number } | undefined
+  let reported = 0
+  const started = performance.now()
+  while (pending.length > 0) {
+    const retry: string[] = []
+    for (let i = 0; i < pending.length; i += 2_000) {
+      const batch = pending.slice(i, i + 2_000)
+      const pipeline = stores.redis.pipeline()
+      const run = (pipeline as unknown as Record<string, JoinCommand>)[name] as JoinCommand
+      for (const accountId of batch) {
+        run.call(
+          pipeline,
+          k.marker,
+          k.seq,
+          k.waiting,
+          k.heartbeat,
+          k.accounts,
+          k.stream,
+          k.admitted,
+          k.bucket,
+          k.sale,
+          k.tokenKeyBase,
+          newToken(eventId),
+          accountId,
+          eventId,
+          DEFAULT_QUEUE_TUNING.mirrorMaxBacklog,
+        )
+      }
+      const replies = (await pipeline.exec()) ?? []
+      replies.forEach(([error, reply], j) => {
+        if (error) throw error
+        const values = reply as Array<string | number>
+        if (values[0] === Reply.BACKLOG) {
+          retry.push(batch[j] as string)
+          return
+        }
+        if (values[0] !== Reply.CREATED && values[0] !== Reply.EXISTING) {
+          throw new Error(`join answered ${String(values[0])}`)
+        }
+        const fields = pairs(values, 1)
+        const place = Number(fields.place)
+        if (!tail || place > tail.place) tail = { token: fields.token as string, place }
+        done += 1
+      })
+      if (done - reported >= 50_000) {
+        reported = done
+        const rate = (done / (performance.now() - started)) * 1000
+        console.log(`  … ${done + 1_000} waiters (${rate.toFixed(0)}/s)`)
+      }
+      if (retry.length > 0) await sleep(100)
+    }
+    pending = retry
+  }
+  return tail?.token
+}
+
+/** Until the gateway's mirror has written and acknowledged every change of the event (stream empty). */
+async function mirrorCaughtUp(stores: Stores, eventId: number): Promise<void> {
+  const key = stores.queue.keys(eventId).stream
+  const deadline = Date.now() + 600_000
+  while ((await stores.redis.xlen(key)) > 0) {
+    if (Date.now() > deadline) throw new Error('the mirror did not catch up within 10 minutes')
+    await sleep(500)
+  }
+}
+
+/**
+ * The big queue: one paused event (no admissions, idle waiters kept a day) filled
+ * with `settings.waiters` places from this process — not through HTTP joins, which
+ * would need as many accounts and signed JWTs as waiters and, at the new-join rate
+ * measured above, most of the time budget; what is measured here is what the places
+ * cost, not how they came. The first 1,000 come from QueueService.join, the rest from
+ * the join script pipelined (fillByScript). Polls are measured through the gateway
+ * with 1,000 waiters, then at the head and the tail of the full queue; bytes per
+ * waiter is the used_memory growth over the fill, read once the mirror has drained
+ * the event's stream.
+ */
+export async function waitersPhase(
+  stores: Stores,
+  gatewayUrl: string,
+  eventId: number,
+): Promise<WaitersResult> {
+  const total = Math.max(settings.waiters, 1_000)
+  const ids = Array.from({ length: total }, (_, i) => `w-${i + 1}`)
+  const memoryBefore = await infoNumber(stores.redis, 'memory', 'used_memory')
+  const started = performance.now()
+  // The first thousand through QueueService.join (durable write included; it also
+  // starts the event's queue in Redis, the marker the script needs).
+  const first = await joinAll(stores, eventId, ids.slice(0, 1_000))
+  const head = first[0] as string
+  // Polled once the mirror has written them, like the full queue below.
+  await mirrorCaughtUp(stores, eventId)
+  const pollAt1k = await load('poll, 1k waiters (tail)', {
+    url: `${gatewayUrl}/v1/queue/tokens/${first[999]}`,
+    connections: settings.connections,
+    seconds: settings.seconds,
+  })
+  const tail = (await fillByScript(stores, eventId, ids.slice(1_000))) ?? (first.at(-1) as string)
+  console.log(`  ${total} waiters joined; waiting for the mirror to drain the stream`)
+  await mirrorCaughtUp(stores, eventId)
+  const fillSeconds = (performance.now() - started) / 1000
+  const memoryAfter = await infoNumber(stores.redis, 'memory', 'used_memory')
+  const bytesPerWaiter = (memoryAfter - memoryBefore) / total
+  console.log(
+    `  Redis used_memory +${((memoryAfter - memoryBefore) / 1e6).toFixed(1)} MB = ${bytesPerWaiter.toFixed(0)} B per waiter`,
+  )
+  const pollHead = await load(`poll, ${total} waiters (head)`, {
+    url: `${gatewayUrl}/v1/queue/tokens/${head}`,
+    connections: settings.connections,
+    seconds: settings.seconds,
+  })
+  const pollTail = await load(`poll, ${total} waiters (tail)`, {
+    url: `${gatewayUrl}/v1/queue/tokens/${tail}`,
+    connections: settings.connections,
+    seconds: settings.seconds,
+  })
+  return { waiters: total, pollAt1k, pollHead, pollTail, bytesPerWaiter, fillSeconds }
+}
