@@ -270,7 +270,12 @@ describe('sell-out', () => {
     // Slots freed by the first nine buyers were refilled from the queue (those fans are READY and
     // keep their window); everyone still WAITING when the last seat sells must end SOLD_OUT.
     const k = eventKeys(env.keyPrefix, eventId)
-    await sleep(200)
+    // Wait for the refill (the last buyer and nine admitted fans fill the ten READY slots),
+    // so no admission tick moves anyone between this snapshot and the last sale.
+    await vi.waitFor(async () => expect(await env.redis.zcard(k.active)).toBe(10), {
+      timeout: 15_000,
+      interval: 20,
+    })
     const stillWaiting = await env.redis.zrange(k.waiting, 0, -1)
     expect(stillWaiting.length).toBeGreaterThanOrEqual(200 - 9)
     await buy(9)
