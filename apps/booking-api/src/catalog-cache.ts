@@ -1,4 +1,4 @@
-import { createHash, randomBytes } from 'node:crypto'
+import { randomBytes } from 'node:crypto'
 import { catalogVersionsKey, eventListVersionKey, type RedisClient } from '@concert/queue'
 import { LRUCache } from 'lru-cache'
 
@@ -6,8 +6,7 @@ import { LRUCache } from 'lru-cache'
  * The read caches of the catalogue (events list, dates of an event, seat maps),
  * shared by every booking-api copy through Redis:
  *
- * - each copy keeps the answer in process, as the JSON bytes it sends (and
- *   their ETag), tagged with the version it read from Redis BEFORE it read
+ * - each copy keeps the answer in process, as the JSON bytes it sends, tagged with the version it read from Redis BEFORE it read
  *   MySQL;
  * - every committed change (a sale, a refund, an operator's write) rewrites the
  *   versions it touches AFTER its commit, with a value never used before;
@@ -20,15 +19,13 @@ import { LRUCache } from 'lru-cache'
  * documented bound on a stale seat map.
  */
 
-/** A JSON answer ready to send: its bytes, and their strong ETag. */
+/** A JSON answer ready to send: its bytes, encoded once. */
 export interface CachedBody {
   json: Buffer
-  etag: string
 }
 
 export function cachedBody(value: unknown): CachedBody {
-  const json = Buffer.from(JSON.stringify(value))
-  return { json, etag: `"${createHash('sha1').update(json).digest('base64url')}"` }
+  return { json: Buffer.from(JSON.stringify(value)) }
 }
 
 interface Entry<V> {
