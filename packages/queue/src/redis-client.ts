@@ -15,18 +15,10 @@ export function createRedisClient(
 ): RedisClient {
   if (!cluster) return new Redis(url, options)
   const seed = new URL(url)
-  const {
-    enableOfflineQueue,
-    lazyConnect,
-    enableAutoPipelining,
-    retryStrategy: _nodeRetry,
-    ...nodeOptions
-  } = options
+  const { enableOfflineQueue, lazyConnect, retryStrategy: _nodeRetry, ...nodeOptions } = options
   return new Cluster([{ host: seed.hostname, port: Number(seed.port || 6379) }], {
     enableOfflineQueue,
     lazyConnect,
-    // The cluster client pipelines per node itself; its node connections must not as well.
-    enableAutoPipelining,
     clusterRetryStrategy: (attempt) => Math.min(attempt * 100, 2_000),
     redisOptions: {
       ...nodeOptions,

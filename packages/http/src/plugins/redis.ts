@@ -20,18 +20,12 @@ export interface RedisPluginOptions {
  * Builds the ioredis client (standalone or Cluster) the app uses.
  * The offline queue is off: while Redis is away requests fail fast with 503
  * instead of piling up in memory until a flash crowd exhausts the heap.
- * Auto-pipelining sends every command issued in one event-loop turn (the polls and
- * joins of many concurrent requests) in one socket write, instead of a write system
- * call per command: under load that write was the gateway's largest single cost.
- * Replies, errors and ordering per connection are unchanged; no route issues a
- * blocking command on this client, which would hold up the commands pipelined with it.
  */
 export function createRedis(url: string, cluster = false): RedisClient {
   return createRedisClient(url, {
     cluster,
     options: {
       lazyConnect: true,
-      enableAutoPipelining: true,
       enableOfflineQueue: false,
       maxRetriesPerRequest: 1,
       connectTimeout: 2_000,
