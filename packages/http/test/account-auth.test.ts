@@ -9,7 +9,7 @@ import {
 } from '@concert/testing'
 import { SignJWT } from 'jose'
 import { Type } from 'typebox'
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
+import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest'
 import { type App, accountIdInBody, accountIdInPath, createBaseApp } from '../src/index.js'
 
 const AccountIdParams = Type.Object({ accountId: AccountIdSchema })
@@ -218,6 +218,39 @@ describe('HS256 secret', () => {
     expect((await call({ expiresIn: -10 })).statusCode).toBe(200)
     expectProblem(await call({ notBefore: 60 }), 401, 'ACCOUNT_AUTH_INVALID')
     expect((await call({ notBefore: 10 })).statusCode).toBe(200)
+  })
+
+  it('a token accepted once (and remembered) is still refused once expired, tampered with, or for another account', async () => {
+    const app = await build({ AUTH_JWT_SECRET: SECRET, AUTH_CLOCK_TOLERANCE_SECONDS: '0' })
+    const jwt = await signAccountToken('fan-a', key, { expiresIn: 60 })
+    const call = (token: string, account = 'fan-a') =>
+      app.inject({ method: 'GET', url: `/accounts/${account}`, headers: asAccount(token) })
+    // The second call is answered from the verified-token cache.
+    expect((await call(jwt)).statusCode).toBe(200)
+    expect((await call(jwt)).statusCode).toBe(200)
+    const [header, payload, signature = ''] = jwt.split('.')
+    const flipped = signature[10] === 'A' ? 'B' : 'A'
+    const otherPayload = Buffer.from(
+      JSON.stringify({ ...JSON.parse(Buffer.from(payload ?? '', 'base64url').toString()), sub: 'fan-b' }),
+    ).toString('base64url')
+    for (const tampered of [
+      `${header}.${payload}.${signature.slice(0, 10)}${flipped}${signature.slice(11)}`,
+      `${header}.${otherPayload}.${signature}`,
+    ]) {
+      expectProblem(await call(tampered), 401, 'ACCOUNT_AUTH_INVALID')
+      expectProblem(await call(tampered, 'fan-b'), 401, 'ACCOUNT_AUTH_INVALID')
+    }
+    expectProblem(await call(jwt, 'fan-b'), 403, 'ACCOUNT_FORBIDDEN')
+    vi.useFakeTimers({ toFake: ['Date'] })
+    try {
+      vi.setSystemTime(Date.now() + 61_000)
+      const expired = await call(jwt)
+      expectProblem(expired, 401, 'ACCOUNT_AUTH_INVALID')
+      expect(expired.json().detail).toMatch(/expired/)
+    } finally {
+      vi.useRealTimers()
+    }
+    expect((await call(jwt)).statusCode).toBe(200)
   })
 
   it('checks iss and aud when configured', async () => {

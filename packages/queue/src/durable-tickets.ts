@@ -10,6 +10,8 @@ interface Pending {
   eventId: number
   epoch: number
   state: TokenState
+  /** Answered (committed, refused or timed out): later outcomes are ignored. */
+  settled: boolean
   resolve: () => void
   reject: (error: unknown) => void
 }
@@ -24,6 +26,9 @@ export interface DurableTicketsOptions {
   timeoutMs?: number
 }
 
+const timedOut = () =>
+  new AppError('SERVICE_UNAVAILABLE', 'the queue cannot record new places right now', { retryAfter: 2 })
+
 /**
  * The promise "an acknowledged place is never lost": a join is answered only
  * once its ticket's QUEUE_TOKEN row has committed, so a Redis loss at any
@@ -32,9 +37,17 @@ export interface DurableTicketsOptions {
  * A ticket read from Redis in an epoch that has since ended (Redis lost its
  * data and the queue was rebuilt while this join ran) is refused with 503:
  * that ticket is gone, and the fan simply joins again.
+ *
+ * Per join the work is a queue entry and one promise: the joins that arrive in
+ * one event-loop turn share one timeout timer, and a batch's transaction is one
+ * multi-row write per event. Up to `maxInFlight` transactions run at once, so a
+ * busy event loop (whose turns each statement of a transaction waits for) does
+ * not cap the commit rate at one batch per few turns.
  */
 export class DurableTickets {
   private queue: Pending[] = []
+  /** The joins of the current turn, which share one timeout timer. */
+  private arrivals: Pending[] | undefined
   private inFlight = 0
   private scheduled = false
   private readonly maxBatch: number
@@ -43,29 +56,34 @@ export class DurableTickets {
 
   constructor(private readonly options: DurableTicketsOptions) {
     this.maxBatch = options.maxBatch ?? 1_000
-    this.maxInFlight = options.maxInFlight ?? 2
+    this.maxInFlight = options.maxInFlight ?? 4
     this.timeoutMs = options.timeoutMs ?? 3_000
   }
 
   /** Resolves once `state` (read from Redis in `epoch`) is committed to QUEUE_TOKEN. */
   persist(eventId: number, epoch: number, state: TokenState): Promise<void> {
-    const committed = new Promise<void>((resolve, reject) => {
-      this.queue.push({ eventId, epoch, state, resolve, reject })
+    return new Promise<void>((resolve, reject) => {
+      const item: Pending = { eventId, epoch, state, settled: false, resolve, reject }
+      this.queue.push(item)
+      this.arrive(item)
+      this.schedule()
     })
-    this.schedule()
-    let timer: NodeJS.Timeout | undefined
-    const timeout = new Promise<never>((_resolve, reject) => {
-      timer = setTimeout(
-        () =>
-          reject(
-            new AppError('SERVICE_UNAVAILABLE', 'the queue cannot record new places right now', {
-              retryAfter: 2,
-            }),
-          ),
-        this.timeoutMs,
-      )
+  }
+
+  /** Starts the timeout of this turn's joins with the first of them (a few ms early at worst). */
+  private arrive(item: Pending): void {
+    if (this.arrivals) {
+      this.arrivals.push(item)
+      return
+    }
+    const arrivals = [item]
+    this.arrivals = arrivals
+    setImmediate(() => {
+      if (this.arrivals === arrivals) this.arrivals = undefined
     })
-    return Promise.race([committed, timeout]).finally(() => clearTimeout(timer))
+    setTimeout(() => {
+      for (const pending of arrivals) settle(pending, timedOut())
+    }, this.timeoutMs)
   }
 
   private schedule(): void {
@@ -73,6 +91,7 @@ export class DurableTickets {
     this.scheduled = true
     setImmediate(() => {
       this.scheduled = false
+      // Joins that timed out while they queued are still written: their tickets are live in Redis.
       const batch = this.queue.splice(0, this.maxBatch)
       if (batch.length === 0) return
       this.inFlight += 1
@@ -86,7 +105,11 @@ export class DurableTickets {
 
   private async flush(batch: Pending[]): Promise<void> {
     const byEvent = new Map<number, Pending[]>()
-    for (const item of batch) byEvent.set(item.eventId, [...(byEvent.get(item.eventId) ?? []), item])
+    for (const item of batch) {
+      const items = byEvent.get(item.eventId)
+      if (items) items.push(item)
+      else byEvent.set(item.eventId, [item])
+    }
     for (const [eventId, items] of byEvent) {
       try {
         const current = await retryTokenWrite(() =>
@@ -101,17 +124,26 @@ export class DurableTickets {
             }),
         )
         for (const item of items) {
-          if (item.epoch === current) item.resolve()
+          if (item.epoch === current) settle(item)
           else
-            item.reject(
+            settle(
+              item,
               new AppError('SERVICE_UNAVAILABLE', 'the queue was restored while you joined; join again', {
                 retryAfter: 1,
               }),
             )
         }
       } catch (error) {
-        for (const item of items) item.reject(error)
+        for (const item of items) settle(item, error)
       }
     }
   }
+}
+
+/** Answers a join once: committed (no error) or refused. */
+function settle(item: Pending, error?: unknown): void {
+  if (item.settled) return
+  item.settled = true
+  if (error === undefined) item.resolve()
+  else item.reject(error)
 }

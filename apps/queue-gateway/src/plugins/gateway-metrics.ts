@@ -45,11 +45,13 @@ export const gatewayMetricsPlugin = fp(
     for (const outcome of ['joined', 'rejoined', 'rate_limited', 'unavailable', 'refused'])
       joins.inc({ outcome }, 0)
 
-    app.addHook('onResponse', async (request, reply) => {
+    // A callback hook, not an async one: it runs on every response and needs no promise.
+    app.addHook('onResponse', (request, reply, done) => {
       const route = request.routeOptions.url
       if (route === JOIN_ROUTE && request.method === 'POST')
         joins.inc({ outcome: joinOutcome(reply.statusCode) })
       else if (route === STREAM_ROUTE && reply.statusCode === 429) refusedStreams.inc()
+      done()
     })
   },
   { name: 'gateway-metrics', dependencies: ['metrics', 'sse-limits'] },

@@ -97,9 +97,7 @@ export const accountAuthPlugin = fp<AccountAuthPluginOptions>(
     }
     app.log.info({ keys: verifier.description }, 'account routes require an account JWT')
     app.addHook('onRoute', documentAccountToken)
-    app.addHook('preHandler', async (request) => {
-      const requirement = request.routeOptions.config.account
-      if (!requirement) return
+    const authenticate = async (request: FastifyRequest, requirement: AccountRequirement) => {
       const token = presentedToken(request)
       if (!token) {
         throw new AppError(
@@ -112,6 +110,12 @@ export const accountAuthPlugin = fp<AccountAuthPluginOptions>(
         throw new AppError('ACCOUNT_FORBIDDEN', 'the account token belongs to another account')
       }
       request.authenticatedAccountId = subject
+    }
+    // A callback hook: the routes that name no account (polls, health) pass without a promise.
+    app.addHook('preHandler', (request, _reply, done) => {
+      const requirement = request.routeOptions.config.account
+      if (!requirement) return done()
+      authenticate(request, requirement).then(() => done(), done)
     })
   },
   { name: 'account-auth' },

@@ -17,6 +17,9 @@ export interface MetricsPluginOptions {
 
 const packageVersion = (createRequire(import.meta.url)('../../package.json') as { version: string }).version
 
+/** Label sets whose child series are kept for reuse (far more than the apps' routes × statuses). */
+const MAX_CACHED_SERIES = 2_000
+
 /** Routes that are not the API: their latency is not what an operator watches. */
 const UNWATCHED = /^\/(docs|metrics)(\/|$)/
 
@@ -43,14 +46,27 @@ export const metricsPlugin = fp<MetricsPluginOptions>(
       registers: [registry],
     }).set({ version: packageVersion, revision: options.buildRevision, node: process.version }, 1)
     app.decorate('metrics', registry)
-    app.addHook('onResponse', async (request, reply) => {
+    // One child series per (method, route, status), looked up by a string key instead of
+    // prom-client hashing a label object on every response. Routes are the app's own and
+    // statuses few, so the map stays small; past its cap (odd methods) observe() still works.
+    const series = new Map<string, { observe(value: number): void }>()
+    const seriesOf = (method: string, route: string, status: number) => {
+      const key = `${method} ${status} ${route}`
+      let child = series.get(key)
+      if (!child) {
+        child = duration.labels({ method, route, status })
+        if (series.size < MAX_CACHED_SERIES) series.set(key, child)
+      }
+      return child
+    }
+    // A callback hook, not an async one: it runs on every response and needs no promise.
+    app.addHook('onResponse', (request, reply, done) => {
       const route = request.routeOptions.url
       // The UI's assets would drown the API's latency in static-file timings.
-      if (route !== undefined && UNWATCHED.test(route)) return
-      duration.observe(
-        { method: request.method, route: route ?? 'unmatched', status: reply.statusCode },
-        reply.elapsedTime / 1000,
-      )
+      if (route === undefined || !UNWATCHED.test(route)) {
+        seriesOf(request.method, route ?? 'unmatched', reply.statusCode).observe(reply.elapsedTime / 1000)
+      }
+      done()
     })
     app.get(
       '/metrics',

@@ -53,6 +53,8 @@ function observeRedisLatency(app: FastifyInstance): void {
     buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1],
     registers: [app.metrics],
   })
+  // One child series per command name (a handful), instead of hashing a label object per command.
+  const byCommand = new Map<string, { observe(value: number): void }>()
   const channel = tracingChannel<string, CommandTrace>('ioredis:command')
   const handlers = {
     start(trace: CommandTrace) {
@@ -60,7 +62,12 @@ function observeRedisLatency(app: FastifyInstance): void {
     },
     asyncEnd(trace: CommandTrace) {
       if (trace.startedAt === undefined) return
-      duration.observe({ command: trace.command }, (performance.now() - trace.startedAt) / 1000)
+      let series = byCommand.get(trace.command)
+      if (!series) {
+        series = duration.labels({ command: trace.command })
+        byCommand.set(trace.command, series)
+      }
+      series.observe((performance.now() - trace.startedAt) / 1000)
     },
     end() {},
     asyncStart() {},

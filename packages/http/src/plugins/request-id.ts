@@ -28,8 +28,10 @@ export function requestIdOf(request: IncomingMessage): string {
  */
 export const requestIdPlugin = fp(
   async (app) => {
-    app.addHook('onRequest', async (request, reply) => {
+    // A callback hook, not an async one: it runs on every request and needs no promise.
+    app.addHook('onRequest', (request, reply, done) => {
       reply.raw.setHeader(REQUEST_ID_HEADER, request.id)
+      done()
     })
   },
   { name: 'request-id' },

@@ -1,0 +1,122 @@
+import { AppError } from '@concert/shared'
+import { insertAccounts, seedCatalog, useTestEnv } from '@concert/testing'
+import { beforeAll, describe, expect, it } from 'vitest'
+import { DurableTickets } from '../src/durable-tickets.js'
+import { beginNextEpoch } from '../src/queue-epochs.repository.js'
+import { newToken } from '../src/token.js'
+import type { TokenState } from '../src/token-state.js'
+import { sleep } from './helpers.js'
+
+/*
+ * The group commit behind "acknowledged = durable", on its own against MySQL: a
+ * join's promise resolves only after its row committed; while MySQL cannot take
+ * the write, every join waiting (those of one event-loop turn share a timer) is
+ * answered 503 in time, and their rows are still written once MySQL can.
+ */
+
+const env = useTestEnv({ poolSize: 6 })
+let eventId: number
+let epoch: number
+let accounts: string[]
+
+beforeAll(async () => {
+  ;({ eventId } = await seedCatalog(env.db))
+  accounts = await insertAccounts(env.db, 20, { prefix: 'durable' })
+  epoch = await beginNextEpoch(env.db, eventId)
+})
+
+function waiting(accountId: string, place: number): TokenState {
+  return {
+    token: newToken(eventId),
+    accountId,
+    eventId,
+    place,
+    status: 'WAITING',
+    reason: null,
+    issuedAt: Date.now(),
+    readyAt: null,
+    expiresAt: null,
+    version: 1,
+  }
+}
+
+async function rowsOf(states: TokenState[]): Promise<number> {
+  const rows = await env.db
+    .selectFrom('QUEUE_TOKEN')
+    .select('token')
+    .where(
+      'token',
+      'in',
+      states.map((state) => state.token),
+    )
+    .execute()
+  return rows.length
+}
+
+describe('durable tickets (group commit)', () => {
+  it('resolves each join only once its row committed, many joins per transaction', async () => {
+    const durable = new DurableTickets({ db: env.db, maxInFlight: 2 })
+    const states = accounts.slice(0, 10).map((id, i) => waiting(id, i + 1))
+    let committedBeforeAnswer = true
+    await Promise.all(
+      states.map(async (state) => {
+        await durable.persist(eventId, epoch, state)
+        if ((await rowsOf([state])) !== 1) committedBeforeAnswer = false
+      }),
+    )
+    expect(committedBeforeAnswer).toBe(true)
+    expect(await rowsOf(states)).toBe(10)
+  })
+
+  it('answers 503 in time while MySQL blocks the write, and still writes the rows afterwards', async () => {
+    const durable = new DurableTickets({ db: env.db, timeoutMs: 300 })
+    let release: () => void = () => {}
+    let locked: () => void = () => {}
+    const lockTaken = new Promise<void>((resolve) => {
+      locked = resolve
+    })
+    // Recovery's exclusive hold of the epoch row: the durable write waits for it.
+    const blocker = env.db.transaction().execute(async (trx) => {
+      await trx
+        .selectFrom('QUEUE_EPOCH')
+        .select('epoch')
+        .where('event_id', '=', eventId)
+        .forUpdate()
+        .execute()
+      locked()
+      await new Promise<void>((resolve) => {
+        release = resolve
+      })
+    })
+    await lockTaken
+    const states = accounts.slice(10, 16).map((id, i) => waiting(id, 100 + i))
+    // Four in one turn (one shared timer), two in a later turn (their own).
+    const first = states.slice(0, 4).map((state) => durable.persist(eventId, epoch, state))
+    await sleep(50)
+    const later = states.slice(4).map((state) => durable.persist(eventId, epoch, state))
+    // The lock is held until every join has its answer: only the timeout can answer them.
+    const outcomes = await Promise.allSettled([...first, ...later])
+    for (const outcome of outcomes) {
+      expect(outcome.status).toBe('rejected')
+      const reason = (outcome as PromiseRejectedResult).reason
+      expect(reason).toBeInstanceOf(AppError)
+      expect(reason).toMatchObject({ code: 'SERVICE_UNAVAILABLE', retryAfter: 2 })
+    }
+    expect(await rowsOf(states)).toBe(0)
+    release()
+    await blocker
+    const deadline = Date.now() + 10_000
+    while ((await rowsOf(states)) < states.length && Date.now() < deadline) await sleep(50)
+    expect(await rowsOf(states)).toBe(states.length)
+  })
+
+  it('refuses a ticket read in an epoch that has ended (the queue was rebuilt meanwhile)', async () => {
+    const durable = new DurableTickets({ db: env.db })
+    const stale = waiting(accounts[16] as string, 500)
+    await expect(durable.persist(eventId, epoch - 1, stale)).rejects.toMatchObject({
+      code: 'SERVICE_UNAVAILABLE',
+      retryAfter: 1,
+    })
+    expect(await rowsOf([stale])).toBe(0)
+  })
+})
