@@ -1,3 +1,5 @@
+import { createHash } from 'node:crypto'
+
 /**
  * Every Redis key the system uses is built here.
  *
@@ -12,15 +14,24 @@ export interface EventKeys {
   marker: string
   /** FIFO place counter (INCR). */
   seq: string
-  /** zset token -> place. */
+  /** zset token -> place: the WAITING tokens in order. */
   waiting: string
-  /** zset token -> last poll (ms); drives abandonment. */
-  heartbeat: string
   /** zset token -> expiresAt (ms) of READY tokens. */
   active: string
-  /** hash accountId -> the account's live token. */
+  /**
+   * Prefix of the account buckets: hashes accountId -> the account's live token,
+   * 4096 of them (see account()), so each stays a compact listpack at 1M fans.
+   */
   accounts: string
-  /** hash tokens, ts, firstAdmitAt: the admission token bucket. */
+  account(accountId: string): string
+  /**
+   * Prefix of the WAITING token buckets: hashes token -> its line (token-state.ts),
+   * one per last two characters of the token (3844), so each stays a compact
+   * listpack at 1M fans.
+   */
+  records: string
+  record(token: string): string
+  /** hash tokens, ts, firstAdmitAt, sweep (the idle sweep's next place): the admission token bucket. */
   bucket: string
   /** zset token -> admitted at (ms), trimmed to the last minute: the observed rate. */
   admitted: string
@@ -36,7 +47,7 @@ export interface EventKeys {
   sale: string
   /** Held while one process draws the pre-queue's order. */
   drawing: string
-  /** Prefix of token hashes: tokenKeyBase + token. */
+  /** Prefix of the hashes of READY and EXPIRED tokens: tokenKeyBase + token. */
   tokenKeyBase: string
   token(token: string): string
   /** zset stream id -> lease expiry (ms): a token's open SSE streams, on every gateway copy. */
@@ -47,17 +58,33 @@ export function hashTag(eventId: number): string {
   return `{q:${eventId}}`
 }
 
+/**
+ * The bucket of an account and of a WAITING token. includes/keys.lua computes
+ * the same in the scripts (redis.sha1hex, string.sub): change both together.
+ */
+export function accountBucket(accountId: string): string {
+  return createHash('sha1').update(accountId).digest('hex').slice(0, 3)
+}
+
+export function tokenBucket(token: string): string {
+  return token.slice(-2)
+}
+
 export function eventKeys(prefix: string, eventId: number): EventKeys {
   const base = `${prefix}${hashTag(eventId)}`
   const tokenKeyBase = `${base}:t:`
+  const accounts = `${base}:a:`
+  const records = `${base}:w:`
   return {
     eventId,
     marker: `${base}:marker`,
     seq: `${base}:seq`,
     waiting: `${base}:waiting`,
-    heartbeat: `${base}:heartbeat`,
     active: `${base}:active`,
-    accounts: `${base}:accounts`,
+    accounts,
+    account: (accountId: string) => `${accounts}${accountBucket(accountId)}`,
+    records,
+    record: (token: string) => `${records}${tokenBucket(token)}`,
     bucket: `${base}:bucket`,
     admitted: `${base}:admitted`,
     stream: `${base}:mirror`,

@@ -83,7 +83,7 @@ export class PreQueueDraw {
       keys.waiting,
       keys.sale,
       keys.stream,
-      keys.tokenKeyBase,
+      keys.records,
       ...order.flatMap(([token, place]) => [token, String(place)]),
     )
     if (needsRecovery(reply)) return 0

@@ -101,7 +101,7 @@ export class QueueService {
   }
 
   private expiryKeys(k: EventKeys, token: string): ExpiryKeys {
-    return [k.marker, k.token(token), k.waiting, k.heartbeat, k.active, k.accounts, k.stream]
+    return [k.marker, k.token(token), k.waiting, k.active, k.accounts, k.records, k.stream]
   }
 
   /** Runs a script; if it answers RECOVER, rebuilds the event's queue and runs once more. undefined: no such event. */
@@ -134,7 +134,7 @@ export class QueueService {
         k.marker,
         k.seq,
         k.waiting,
-        k.heartbeat,
+        k.records,
         k.accounts,
         k.stream,
         k.admitted,
@@ -143,7 +143,6 @@ export class QueueService {
         k.tokenKeyBase,
         newToken(eventId),
         accountId,
-        eventId,
         this.tuning.mirrorMaxBacklog,
       ),
     )
@@ -174,7 +173,7 @@ export class QueueService {
     }
   }
 
-  /** The ticket for a token, or undefined if unknown; `touch` counts as a heartbeat for a WAITING token. */
+  /** The ticket for a token, or undefined if unknown; `touch` counts as being seen (polling) for a WAITING token. */
   async get(token: string, options: { touch: boolean } = { touch: true }): Promise<Ticket | undefined> {
     const k = this.keysOfToken(token)
     if (!k) return undefined
@@ -183,7 +182,7 @@ export class QueueService {
         k.marker,
         k.token(token),
         k.waiting,
-        k.heartbeat,
+        k.records,
         k.admitted,
         k.bucket,
         k.sale,
@@ -202,7 +201,7 @@ export class QueueService {
       this.redis.queueAdmit(
         k.marker,
         k.waiting,
-        k.heartbeat,
+        k.records,
         k.active,
         k.accounts,
         k.bucket,
@@ -233,7 +232,7 @@ export class QueueService {
   async status(eventId: number): Promise<QueueStatus | undefined> {
     const k = this.keys(eventId)
     const reply = await this.withRecovery(eventId, () =>
-      this.redis.queueStatus(k.marker, k.waiting, k.active, k.admitted, k.sale, k.tokenKeyBase),
+      this.redis.queueStatus(k.marker, k.waiting, k.active, k.admitted, k.sale, k.records),
     )
     if (!reply) return undefined
     const [, state, waiting, ready, admittedLastMinute, oldest, now] = reply
@@ -263,7 +262,9 @@ export class QueueService {
   async verify(token: string): Promise<VerifyResult> {
     const k = this.keysOfToken(token)
     if (!k) return { found: false }
-    const reply = await this.withRecovery(k.eventId, () => this.redis.queueVerify(k.marker, k.token(token)))
+    const reply = await this.withRecovery(k.eventId, () =>
+      this.redis.queueVerify(k.marker, k.token(token), k.records, k.waiting, token),
+    )
     if (!reply || replyCode(reply) !== Reply.OK) return { found: false }
     const fields = pairs(reply, 1)
     return { found: true, state: toTokenState(fields), now: Number(fields._now) }
@@ -274,7 +275,7 @@ export class QueueService {
     const k = this.keysOfToken(token)
     if (!k) return { ok: false, reason: 'MISSING' }
     const reply = await this.withRecovery(k.eventId, () =>
-      this.redis.queueClaim(k.marker, k.token(token), k.active, token, owner, ttlMs),
+      this.redis.queueClaim(k.marker, k.token(token), k.active, k.waiting, token, owner, ttlMs),
     )
     if (!reply) return { ok: false, reason: 'MISSING' }
     if (replyCode(reply) !== Reply.OK)

@@ -6,11 +6,13 @@
  */
 import type { Database } from '@concert/db'
 import type { Kysely } from 'kysely'
+import type { EventKeys } from './keys.js'
 import { MirrorWorker } from './mirror.js'
 import { QueueService } from './queue.js'
 import type { RedisClient } from './redis-client.js'
 import type { QueueSettings } from './settings.js'
 import type { Ticket } from './ticket-schema.js'
+import { F, fromWaitingLine, pairs, type TokenState, toTokenState } from './token-state.js'
 
 /** SPEC §4 defaults, with the shortest EXPIRED retention the settings allow. */
 export const fastSettings: QueueSettings = {
@@ -93,4 +95,64 @@ export async function readyTokens(
   })
   if (!ready) throw new Error('tokens never became READY')
   return tokens
+}
+
+/**
+ * A token's state read straight from Redis, in either form (token-state.ts): its
+ * own hash (READY, EXPIRED) or its line in a bucket with its place in the waiting
+ * zset (WAITING). undefined when Redis holds neither.
+ */
+export async function readTokenState(
+  redis: RedisClient,
+  keys: EventKeys,
+  token: string,
+): Promise<TokenState | undefined> {
+  const hash = await redis.hgetall(keys.token(token))
+  if (Object.keys(hash).length > 0) return hashState(token, hash)
+  const [line, place] = await Promise.all([
+    redis.hget(keys.record(token), token),
+    redis.zscore(keys.waiting, token),
+  ])
+  return line === null || place === null ? undefined : fromWaitingLine(token, line, Number(place))
+}
+
+function hashState(token: string, hash: Record<string, string>): TokenState {
+  return toTokenState({ ...hash, [F.token]: token })
+}
+
+async function scanKeys(redis: RedisClient, pattern: string): Promise<string[]> {
+  const found: string[] = []
+  let cursor = '0'
+  do {
+    const [next, keys] = await redis.scan(cursor, 'MATCH', pattern, 'COUNT', 1000)
+    cursor = next
+    found.push(...keys)
+  } while (cursor !== '0')
+  return found
+}
+
+/** Every token of the event Redis holds (WAITING, READY and retained EXPIRED ones), read straight from Redis. */
+export async function readTokenStates(redis: RedisClient, keys: EventKeys): Promise<TokenState[]> {
+  const states: TokenState[] = []
+  for (const key of await scanKeys(redis, `${keys.tokenKeyBase}*`)) {
+    const hash = await redis.hgetall(key)
+    // A hash that expired between SCAN and HGETALL reads as empty.
+    if (Object.keys(hash).length > 0) states.push(hashState(key.slice(keys.tokenKeyBase.length), hash))
+  }
+  const places = pairs(await redis.zrange(keys.waiting, 0, -1, 'WITHSCORES'))
+  for (const bucket of await scanKeys(redis, `${keys.records}*`)) {
+    for (const [token, line] of Object.entries(await redis.hgetall(bucket))) {
+      states.push(fromWaitingLine(token, line, Number(places[token])))
+    }
+  }
+  return states
+}
+
+/** accountId -> live token, from every account bucket of the event. */
+export async function readLiveAccounts(redis: RedisClient, keys: EventKeys): Promise<Map<string, string>> {
+  const live = new Map<string, string>()
+  for (const bucket of await scanKeys(redis, `${keys.accounts}*`)) {
+    for (const [accountId, token] of Object.entries(await redis.hgetall(bucket))) live.set(accountId, token)
+  }
+  return live
 }

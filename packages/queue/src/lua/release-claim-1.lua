@@ -6,8 +6,8 @@
 
   Returns {R.OK} if released, {R.NOT_OWNER} if the claim was not this owner's.
 ]]
-if redis.call('HGET', KEYS[1], 'claim') == ARGV[1] then
-  redis.call('HDEL', KEYS[1], 'claim', 'claimUntil')
+if redis.call('HGET', KEYS[1], F.claim) == ARGV[1] then
+  redis.call('HDEL', KEYS[1], F.claim, F.claimUntil)
   return { R.OK }
 end
 return { R.NOT_OWNER }
