@@ -20,7 +20,9 @@ export interface EventKeys {
   active: string
   /**
    * Prefix of the account buckets: hashes accountId -> the account's live token,
-   * 4096 of them (see account()), so each stays a compact listpack at 1M fans.
+   * named by its place while WAITING (the waiting zset holds the token at that
+   * score; a few bytes instead of the token) and by the token once READY. 4096
+   * buckets (see account()), so each stays a compact listpack at 1M fans.
    */
   accounts: string
   account(accountId: string): string

@@ -84,6 +84,7 @@ export class PreQueueDraw {
       keys.sale,
       keys.stream,
       keys.records,
+      keys.accounts,
       ...order.flatMap(([token, place]) => [token, String(place)]),
     )
     if (needsRecovery(reply)) return 0

@@ -182,6 +182,7 @@ declare module 'ioredis' {
       sale: string,
       stream: string,
       records: string,
+      accounts: string,
       ...tokenPlaces: string[]
     ): Result<ScriptReply, Context>
     queueExtendLock(lockKey: string, owner: string, ttlMs: Arg): Result<ScriptReply, Context>

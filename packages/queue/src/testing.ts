@@ -148,11 +148,14 @@ export async function readTokenStates(redis: RedisClient, keys: EventKeys): Prom
   return states
 }
 
-/** accountId -> live token, from every account bucket of the event. */
+/** accountId -> live token, from every account bucket of the event (a WAITING token is found by its place). */
 export async function readLiveAccounts(redis: RedisClient, keys: EventKeys): Promise<Map<string, string>> {
   const live = new Map<string, string>()
   for (const bucket of await scanKeys(redis, `${keys.accounts}*`)) {
-    for (const [accountId, token] of Object.entries(await redis.hgetall(bucket))) live.set(accountId, token)
+    for (const [accountId, entry] of Object.entries(await redis.hgetall(bucket))) {
+      const [token] = entry.includes('.') ? [entry] : await redis.zrangebyscore(keys.waiting, entry, entry)
+      live.set(accountId, token ?? entry)
+    }
   }
   return live
 }

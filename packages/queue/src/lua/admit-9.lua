@@ -134,6 +134,11 @@ while admitted < want and examined < batch do
         F.issuedAt, t.issuedAt, F.readyAt, now, F.expiresAt, expiresAt, F.version, t.version)
       redis.call('ZADD', KEYS[4], expiresAt, token)
       redis.call('ZADD', KEYS[7], now, token)
+      -- Out of the waiting zset, the token is named by itself in its account's entry.
+      local accountsKey = accountKey(k, t.accountId)
+      if entryNames(redis.call('HGET', accountsKey, t.accountId), token, t.place) then
+        redis.call('HSET', accountsKey, t.accountId, token)
+      end
       mirror(k, tokenKey, token)
       admitted = admitted + 1
     end

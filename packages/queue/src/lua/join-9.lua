@@ -5,7 +5,7 @@
   KEYS[2] seq        FIFO place counter
   KEYS[3] waiting    zset token -> place
   KEYS[4] records    prefix of the WAITING token buckets (keys.ts)
-  KEYS[5] accounts   prefix of the account buckets: accountId -> live token
+  KEYS[5] accounts   prefix of the account buckets: accountId -> live token (a WAITING one by its place)
   KEYS[6] stream     mirror stream
   KEYS[7] admitted   zset token -> admitted at (ms), last minute
   KEYS[8] bucket     admission token bucket
@@ -46,7 +46,7 @@ local function reply(code, token, t)
   return r
 end
 
-local existing = redis.call('HGET', accountsKey, ARGV[3])
+local existing = liveTokenOf(k, ARGV[3])
 if existing then
   local t = readToken(k, ARGV[1] .. existing, existing)
   if t and t.status == 'WAITING' then
@@ -56,8 +56,8 @@ if existing then
     return reply(R.EXISTING, existing, t)
   end
   if t and t.status == 'READY' then return reply(R.EXISTING, existing, t) end
-  redis.call('HDEL', accountsKey, ARGV[3])
 end
+redis.call('HDEL', accountsKey, ARGV[3])
 
 local state = saleState(s, now)
 if state == 'SCHEDULED' then return { R.SALE_NOT_OPEN, s.opensAt or '' } end
@@ -70,6 +70,6 @@ local token = ARGV[2]
 local t = { status = 'WAITING', accountId = ARGV[3], place = place, issuedAt = now, seen = now, version = 1 }
 writeWaiting(k, token, t)
 redis.call('ZADD', KEYS[3], place, token)
-redis.call('HSET', accountsKey, ARGV[3], token)
+redis.call('HSET', accountsKey, ARGV[3], place)
 mirrorState(k, token, t)
 return reply(R.CREATED, token, t)

@@ -50,7 +50,7 @@ for i = 6, #ARGV, n + 1 do
       t.seen = now
       writeWaiting(k, token, t)
       redis.call('ZADD', KEYS[3], t.place, token)
-      redis.call('HSET', accountKey(k, t.accountId), t.accountId, token)
+      redis.call('HSET', accountKey(k, t.accountId), t.accountId, t.place)
     elseif t.status == 'READY' then
       redis.call('HSET', tokenKey, unpack(hash))
       redis.call('ZADD', KEYS[5], t.expiresAt, token)

@@ -64,3 +64,17 @@ local function statePairs(token, t, out)
   end
   return out
 end
+
+-- An account's entry in its bucket names its live token: a WAITING token by its
+-- place (a few bytes; the waiting zset holds the token at that score), a READY
+-- token by the token itself (admission rewrites the entry). The token, or nil.
+local function liveTokenOf(k, accountId)
+  local entry = redis.call('HGET', accountKey(k, accountId), accountId)
+  if not entry or string.find(entry, '.', 1, true) then return entry end
+  return redis.call('ZRANGEBYSCORE', k.waiting, entry, entry, 'LIMIT', 0, 1)[1]
+end
+
+-- Whether the account's entry names this token (by the token or by its place).
+local function entryNames(entry, token, place)
+  return entry ~= false and entry ~= nil and (entry == token or (place ~= nil and entry == tostring(place)))
+end
