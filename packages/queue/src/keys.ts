@@ -21,15 +21,14 @@ export interface EventKeys {
   /**
    * Prefix of the account buckets: hashes accountId -> the account's live token,
    * named by its place while WAITING (the waiting zset holds the token at that
-   * score; a few bytes instead of the token) and by the token once READY. 4096
-   * buckets (see account()), so each stays a compact listpack at 1M fans.
+   * score; a few bytes instead of the token) and by the token once READY. Bucketed
+   * (see accountBucket()), so each stays a compact listpack at 1M fans.
    */
   accounts: string
   account(accountId: string): string
   /**
    * Prefix of the WAITING token buckets: hashes token -> its line (token-state.ts),
-   * one per last two characters of the token (3844), so each stays a compact
-   * listpack at 1M fans.
+   * bucketed (see tokenBucket()), so each stays a compact listpack at 1M fans.
    */
   records: string
   record(token: string): string
@@ -61,15 +60,18 @@ export function hashTag(eventId: number): string {
 }
 
 /**
- * The bucket of an account and of a WAITING token. includes/keys.lua computes
- * the same in the scripts (redis.sha1hex, string.sub): change both together.
+ * The bucket of an account (one of 16384, from its SHA-1) and of a WAITING token
+ * (one of 15376, from its last random characters). At 1M fans a bucket holds
+ * about 60 entries: a listpack small enough that reading or rewriting one entry
+ * stays a short scan, and the per-key overhead is a few bytes per fan.
+ * includes/keys.lua computes the same in the scripts: change both together.
  */
 export function accountBucket(accountId: string): string {
-  return createHash('sha1').update(accountId).digest('hex').slice(0, 3)
+  return String(Number.parseInt(createHash('sha1').update(accountId).digest('hex').slice(0, 4), 16) % 16384)
 }
 
 export function tokenBucket(token: string): string {
-  return token.slice(-2)
+  return `${token.slice(-2)}${token.charCodeAt(token.length - 3) % 4}`
 }
 
 export function eventKeys(prefix: string, eventId: number): EventKeys {

@@ -46,7 +46,7 @@ local function reply(code, token, t)
   return r
 end
 
-local existing = liveTokenOf(k, ARGV[3])
+local existing, entry = liveTokenOf(k, ARGV[3])
 if existing then
   local t = readToken(k, ARGV[1] .. existing, existing)
   if t and t.status == 'WAITING' then
@@ -57,7 +57,7 @@ if existing then
   end
   if t and t.status == 'READY' then return reply(R.EXISTING, existing, t) end
 end
-redis.call('HDEL', accountsKey, ARGV[3])
+if entry then redis.call('HDEL', accountsKey, ARGV[3]) end
 
 local state = saleState(s, now)
 if state == 'SCHEDULED' then return { R.SALE_NOT_OPEN, s.opensAt or '' } end

@@ -67,11 +67,12 @@ end
 
 -- An account's entry in its bucket names its live token: a WAITING token by its
 -- place (a few bytes; the waiting zset holds the token at that score), a READY
--- token by the token itself (admission rewrites the entry). The token, or nil.
+-- token by the token itself (admission rewrites the entry). The token (nil when
+-- the entry names none any more), and the entry (false when there is none).
 local function liveTokenOf(k, accountId)
   local entry = redis.call('HGET', accountKey(k, accountId), accountId)
-  if not entry or string.find(entry, '.', 1, true) then return entry end
-  return redis.call('ZRANGEBYSCORE', k.waiting, entry, entry, 'LIMIT', 0, 1)[1]
+  if not entry or string.find(entry, '.', 1, true) then return entry or nil, entry end
+  return redis.call('ZRANGEBYSCORE', k.waiting, entry, entry, 'LIMIT', 0, 1)[1], entry
 end
 
 -- Whether the account's entry names this token (by the token or by its place).
