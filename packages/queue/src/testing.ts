@@ -12,7 +12,7 @@ import { QueueService } from './queue.js'
 import type { RedisClient } from './redis-client.js'
 import type { QueueSettings } from './settings.js'
 import type { Ticket } from './ticket-schema.js'
-import { F, fromWaitingLine, pairs, type TokenState, toTokenState } from './token-state.js'
+import { F, fromWaitingLine, type TokenState, toTokenState } from './token-state.js'
 
 /** SPEC §4 defaults, with the shortest EXPIRED retention the settings allow. */
 export const fastSettings: QueueSettings = {
@@ -100,24 +100,26 @@ export async function readyTokens(
 /**
  * A token's state read straight from Redis, in either form (token-state.ts): its
  * own hash (READY, EXPIRED) or its line in a bucket with its place in the waiting
- * zset (WAITING). undefined when Redis holds neither.
+ * zset (WAITING). One MULTI, so a token admitted meanwhile is seen in one form.
+ * undefined when Redis holds neither.
  */
 export async function readTokenState(
   redis: RedisClient,
   keys: EventKeys,
   token: string,
 ): Promise<TokenState | undefined> {
-  const hash = await redis.hgetall(keys.token(token))
-  if (Object.keys(hash).length > 0) return hashState(token, hash)
-  const [line, place] = await Promise.all([
-    redis.hget(keys.record(token), token),
-    redis.zscore(keys.waiting, token),
-  ])
+  const replies = await redis
+    .multi()
+    .hgetall(keys.token(token))
+    .hget(keys.record(token), token)
+    .zscore(keys.waiting, token)
+    .exec()
+  const [hash, line, place] = (replies ?? []).map(([error, value]) => {
+    if (error) throw error
+    return value
+  }) as [Record<string, string>, string | null, string | null]
+  if (Object.keys(hash).length > 0) return toTokenState({ ...hash, [F.token]: token })
   return line === null || place === null ? undefined : fromWaitingLine(token, line, Number(place))
-}
-
-function hashState(token: string, hash: Record<string, string>): TokenState {
-  return toTokenState({ ...hash, [F.token]: token })
 }
 
 async function scanKeys(redis: RedisClient, pattern: string): Promise<string[]> {
@@ -131,23 +133,29 @@ async function scanKeys(redis: RedisClient, pattern: string): Promise<string[]> 
   return found
 }
 
-/** Every token of the event Redis holds (WAITING, READY and retained EXPIRED ones), read straight from Redis. */
+/**
+ * Every token of the event Redis holds (WAITING, READY and retained EXPIRED ones),
+ * read straight from Redis. A token only ever moves from a line to a hash, so
+ * listing lines before hashes misses none that changes form meanwhile.
+ */
 export async function readTokenStates(redis: RedisClient, keys: EventKeys): Promise<TokenState[]> {
-  const states: TokenState[] = []
-  for (const key of await scanKeys(redis, `${keys.tokenKeyBase}*`)) {
-    const hash = await redis.hgetall(key)
-    // A hash that expired between SCAN and HGETALL reads as empty.
-    if (Object.keys(hash).length > 0) states.push(hashState(key.slice(keys.tokenKeyBase.length), hash))
-  }
-  const places = pairs(await redis.zrange(keys.waiting, 0, -1, 'WITHSCORES'))
+  const tokens = new Set<string>()
   for (const bucket of await scanKeys(redis, `${keys.records}*`)) {
-    for (const [token, line] of Object.entries(await redis.hgetall(bucket))) {
-      states.push(fromWaitingLine(token, line, Number(places[token])))
-    }
+    for (const token of await redis.hkeys(bucket)) tokens.add(token)
+  }
+  for (const key of await scanKeys(redis, `${keys.tokenKeyBase}*`))
+    tokens.add(key.slice(keys.tokenKeyBase.length))
+  const states: TokenState[] = []
+  const all = [...tokens]
+  for (let start = 0; start < all.length; start += 200) {
+    const read = await Promise.all(
+      all.slice(start, start + 200).map((token) => readTokenState(redis, keys, token)),
+    )
+    // A hash whose retention ended meanwhile reads as nothing.
+    for (const state of read) if (state) states.push(state)
   }
   return states
 }
-
 /** accountId -> live token, from every account bucket of the event (a WAITING token is found by its place). */
 export async function readLiveAccounts(redis: RedisClient, keys: EventKeys): Promise<Map<string, string>> {
   const live = new Map<string, string>()
