@@ -10,9 +10,9 @@
  * commit ea58226, "one script to begin, one after commit"), in order, and the code
  * path each step mirrors (apps/booking-api/src/…):
  *
- *  R1 EVALSHA verify-3           plugins/token-guard.ts → QueueService.verify (no catalogue fields)
+ *  R1 EVALSHA verify-5           plugins/token-guard.ts → QueueService.verify (no catalogue fields)
  *     (the token scope, the cached limits and mayBeForSale read the in-process caches: no query)
- *  R2 EVALSHA begin-purchase-3   reservation.service begin → QueueService.beginPurchase
+ *  R2 EVALSHA begin-purchase-4   reservation.service begin → QueueService.beginPurchase
  *                                (claims the token and locks the seats in one script)
  *  S1 SELECT seat, number, price, limits FROM VENUE_SEAT JOIN SEAT_PRICE JOIN EVENT
  *                                catalog.service seatsForSale → catalog.repository findPricedSeats
@@ -138,11 +138,14 @@ async function purchase(
   const owner = randomUUID()
   const claimTtlMs = o.claimTtlMs ?? 3_000
   // R1
-  await lua('verify-3')([k.marker, tokenKey, catalogVersionsKey(o.prefix, o.eventId)], [])
+  await lua('verify-5')(
+    [k.marker, tokenKey, k.records, k.waiting, catalogVersionsKey(o.prefix, o.eventId)],
+    [p.token],
+  )
   // R2
   const seatKeyBase = k.seatKeyBase(o.scheduleId)
-  const begun = (await lua('begin-purchase-3')(
-    [k.marker, tokenKey, k.active],
+  const begun = (await lua('begin-purchase-4')(
+    [k.marker, tokenKey, k.active, k.waiting],
     [p.token, owner, claimTtlMs, seatKeyBase, o.seatLockTtlMs ?? 3_000, p.seatId],
   )) as Array<string | number>
   if (begun?.[0] !== 'OK') throw new Error(`begin-purchase: ${String(begun?.[0])}`)
@@ -195,7 +198,7 @@ async function purchase(
   // R3, R4, S13 side by side
   await Promise.all([
     lua('finish-purchase-7')(
-      [k.marker, tokenKey, k.waiting, k.heartbeat, k.active, k.accounts, k.stream],
+      [k.marker, tokenKey, k.waiting, k.active, k.accounts, k.records, k.stream],
       [
         p.token,
         owner,

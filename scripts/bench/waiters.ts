@@ -55,7 +55,7 @@ async function fillByScript(stores: Stores, eventId: number, accountIds: readonl
           k.marker,
           k.seq,
           k.waiting,
-          k.heartbeat,
+          k.records,
           k.accounts,
           k.stream,
           k.admitted,
@@ -64,7 +64,6 @@ async function fillByScript(stores: Stores, eventId: number, accountIds: readonl
           k.tokenKeyBase,
           newToken(eventId),
           accountId,
-          eventId,
           DEFAULT_QUEUE_TUNING.mirrorMaxBacklog,
         )
       }

@@ -1,5 +1,6 @@
 import type { App } from '@concert/http'
 import { eventKeys } from '@concert/queue'
+import { readTokenState } from '@concert/queue/testing'
 import { insertAccounts, seedCatalog, startTcpProxy, type TcpProxy, useTestEnv } from '@concert/testing'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { bearer, buildBooking, expectInvariants, readyTokens } from './helpers.js'
@@ -50,10 +51,9 @@ describe('the losers of a hot seat', () => {
     for (const answer of answers) {
       expect(answer.json()).toMatchObject({ code: 'SEAT_ALREADY_RESERVED', seatIds: [seat.id] })
     }
+    const k = eventKeys(env.keyPrefix, catalog.eventId)
     const statuses = await Promise.all(
-      losers.map((id) =>
-        env.redis.hget(eventKeys(env.keyPrefix, catalog.eventId).token(tokens.get(id) as string), 'status'),
-      ),
+      losers.map(async (id) => (await readTokenState(env.redis, k, tokens.get(id) as string))?.status),
     )
     expect(statuses).toEqual(losers.map(() => 'READY'))
     const rows = await env.db

@@ -1,5 +1,6 @@
 import type { App } from '@concert/http'
 import { eventKeys } from '@concert/queue'
+import { readTokenState } from '@concert/queue/testing'
 import { buildGatewayApp, loadGatewayConfig } from '@concert/queue-gateway'
 import { appEnv, insertAccounts, useTestEnv } from '@concert/testing'
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest'
@@ -176,7 +177,8 @@ describe('a scheduled opening with a pre-queue (two gateway copies)', () => {
     )
     await sleep(2_500)
     expect(await env.redis.hget(k.sale, 'drawn')).toBe('1')
-    const places = (await Promise.all(inPreQueue.map((t) => env.redis.hget(k.token(t), 'place')))).map(Number)
+    const placeOf = async (t: string) => Number((await readTokenState(env.redis, k, t))?.place)
+    const places = await Promise.all(inPreQueue.map(placeOf))
     expect([...places].sort((a, b) => a - b)).toEqual(early1000.map((_, i) => i + 1))
     expect(
       Math.abs(
@@ -206,9 +208,7 @@ describe('a scheduled opening with a pre-queue (two gateway copies)', () => {
       expect(answer.json().queueState).not.toBe('PRE_QUEUE')
       lateTokens.push(answer.json().token)
     }
-    const latePlaces = (await Promise.all(lateTokens.map((t) => env.redis.hget(k.token(t), 'place')))).map(
-      Number,
-    )
+    const latePlaces = await Promise.all(lateTokens.map(placeOf))
     expect(latePlaces).toEqual(late100.map((_, i) => 1001 + i))
 
     // Redis loses everything after the draw: the same places come back from MySQL.
@@ -218,7 +218,7 @@ describe('a scheduled opening with a pre-queue (two gateway copies)', () => {
     await env.localRedis?.flushAll()
     const after = await Promise.all(all.map((t, i) => poll(t, i)))
     expect(after.map((r) => r.statusCode)).toEqual(all.map(() => 200))
-    const placesAfter = (await Promise.all(all.map((t) => env.redis.hget(k.token(t), 'place')))).map(Number)
+    const placesAfter = await Promise.all(all.map(placeOf))
     expect(placesAfter).toEqual(placesBefore)
     expect(await env.redis.hget(k.sale, 'drawn')).toBe('1')
   })
@@ -282,8 +282,8 @@ describe('sell-out', () => {
 
     // The booking copy that sold the last seat ends the waiters itself (one admission tick,
     // up to QUEUE_ADMIT_BATCH of them) before it answers: no gateway tick is waited for.
-    const states = await Promise.all(stillWaiting.map((t) => env.redis.hmget(k.token(t), 'status', 'reason')))
-    expect(states.filter(([status, reason]) => status === 'EXPIRED' && reason === 'SOLD_OUT')).toHaveLength(
+    const states = await Promise.all(stillWaiting.map((t) => readTokenState(env.redis, k, t)))
+    expect(states.filter((state) => state?.status === 'EXPIRED' && state.reason === 'SOLD_OUT')).toHaveLength(
       stillWaiting.length,
     )
     expect(await env.redis.zcard(k.waiting)).toBe(0)

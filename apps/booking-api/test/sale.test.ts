@@ -1,6 +1,6 @@
 import type { App } from '@concert/http'
-import { eventKeys, pairs, toTokenState } from '@concert/queue'
-import { sleep } from '@concert/queue/testing'
+import { eventKeys } from '@concert/queue'
+import { readTokenState, sleep } from '@concert/queue/testing'
 import { buildGatewayApp, loadGatewayConfig } from '@concert/queue-gateway'
 import { appEnv, insertAccounts, seedCatalog, useTestEnv } from '@concert/testing'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
@@ -116,7 +116,7 @@ describe('an on-sale, end to end', () => {
     closed = true
     const keys = eventKeys(env.keyPrefix, catalog.eventId)
     for (const token of tokens) {
-      const state = toTokenState(pairs(Object.entries(await env.redis.hgetall(keys.token(token))).flat()))
+      const state = await readTokenState(env.redis, keys, token)
       const row = await env.db
         .selectFrom('QUEUE_TOKEN')
         .selectAll()
@@ -126,9 +126,9 @@ describe('an on-sale, end to end', () => {
         { status: row.status, reason: row.reason, expires: row.expires_at?.getTime() ?? null },
         token,
       ).toEqual({
-        status: state.status,
-        reason: state.reason,
-        expires: state.expiresAt,
+        status: state?.status,
+        reason: state?.reason,
+        expires: state?.expiresAt,
       })
     }
   }, 60_000)

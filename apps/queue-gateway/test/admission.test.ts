@@ -1,5 +1,6 @@
 import type { App } from '@concert/http'
 import { eventKeys, QueueService } from '@concert/queue'
+import { readTokenState } from '@concert/queue/testing'
 import { appEnv, createEvent, insertAccounts, seedCatalog, useTestEnv } from '@concert/testing'
 import { beforeAll, describe, expect, it } from 'vitest'
 import { buildGatewayApp } from '../src/app.js'
@@ -69,7 +70,9 @@ describe('cluster-wide admission', () => {
     expect(rate).toBeLessThan(22)
     // Admitted strictly from the head: the READY tokens are places 1..ready.
     const places = await Promise.all(
-      (await env.redis.zrange(keys.active, 0, -1)).map((t) => env.redis.hget(keys.token(t), 'place')),
+      (await env.redis.zrange(keys.active, 0, -1)).map(
+        async (t) => (await readTokenState(env.redis, keys, t))?.place,
+      ),
     )
     expect(places.map(Number).sort((a, b) => a - b)).toEqual(Array.from({ length: ready }, (_, i) => i + 1))
   }, 30_000)

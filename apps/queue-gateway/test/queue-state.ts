@@ -1,5 +1,6 @@
 import type { Database, QueueToken } from '@concert/db'
-import { eventKeys, pairs, type TokenState, toTokenState } from '@concert/queue'
+import { eventKeys, type TokenState } from '@concert/queue'
+import { readTokenStates } from '@concert/queue/testing'
 import type { Redis } from 'ioredis'
 import type { Kysely } from 'kysely'
 
@@ -8,28 +9,9 @@ import type { Kysely } from 'kysely'
  * what Redis holds, what QUEUE_TOKEN holds, and where they disagree.
  */
 
-/** Every token hash of the event in Redis (WAITING, READY and retained EXPIRED ones). */
-export async function redisTokens(redis: Redis, prefix: string, eventId: number): Promise<TokenState[]> {
-  const keys = eventKeys(prefix, eventId)
-  const tokenKeys: string[] = []
-  let cursor = '0'
-  do {
-    const [next, found] = await redis.scan(cursor, 'MATCH', `${keys.tokenKeyBase}*`, 'COUNT', 1000)
-    cursor = next
-    tokenKeys.push(...found)
-  } while (cursor !== '0')
-  const states: TokenState[] = []
-  for (let start = 0; start < tokenKeys.length; start += 500) {
-    const pipeline = redis.pipeline()
-    for (const key of tokenKeys.slice(start, start + 500)) pipeline.hgetall(key)
-    for (const [error, hash] of (await pipeline.exec()) ?? []) {
-      if (error) throw error
-      const fields = hash as Record<string, string>
-      // A hash that expired between SCAN and HGETALL reads as empty.
-      if (fields.token) states.push(toTokenState(pairs(Object.entries(fields).flat())))
-    }
-  }
-  return states
+/** Every token of the event in Redis (WAITING, READY and retained EXPIRED ones). */
+export function redisTokens(redis: Redis, prefix: string, eventId: number): Promise<TokenState[]> {
+  return readTokenStates(redis, eventKeys(prefix, eventId))
 }
 
 export function tokenRows(db: Kysely<Database>, eventId: number): Promise<QueueToken[]> {

@@ -1,5 +1,6 @@
 import type { App } from '@concert/http'
 import { eventKeys } from '@concert/queue'
+import { readLiveAccounts, readTokenState } from '@concert/queue/testing'
 import { createEvent, insertAccounts, seedCatalog, useTestEnv } from '@concert/testing'
 import { sql } from 'kysely'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
@@ -75,11 +76,13 @@ async function expectStoresAgree(eventId: number): Promise<void> {
   expect(new Set(waitingRows.map((row) => row.token))).toEqual(new Set(waitingInRedis))
   expect(rows.filter((row) => row.status === 'READY')).toHaveLength(await env.redis.zcard(k.active))
   expect(new Set(rows.map((row) => row.position)).size).toBe(rows.length)
-  const places = await Promise.all(waitingInRedis.map((token) => env.redis.hget(k.token(token), 'place')))
+  const places = await Promise.all(
+    waitingInRedis.map(async (token) => (await readTokenState(env.redis, k, token))?.place),
+  )
   expect(new Set(places).size).toBe(places.length)
   const live = rows.filter((row) => row.status !== 'EXPIRED')
   expect(new Set(live.map((row) => row.account_id)).size).toBe(live.length)
-  expect(await env.redis.hlen(k.accounts)).toBe(live.length)
+  expect((await readLiveAccounts(env.redis, k)).size).toBe(live.length)
   const doubles = await sql<{ n: number }>`
     SELECT COUNT(*) AS n FROM (
       SELECT account_id FROM QUEUE_TOKEN WHERE event_id = ${eventId} AND status IN ('WAITING', 'READY')
@@ -106,7 +109,7 @@ async function expectAcknowledgedSurvive(eventId: number, acknowledged: Acknowle
   })
   const k = eventKeys(env.keyPrefix, eventId)
   const placesInRedis = await Promise.all(
-    acknowledged.map((fan) => env.redis.hget(k.token(fan.token), 'place')),
+    acknowledged.map(async (fan) => (await readTokenState(env.redis, k, fan.token))?.place),
   )
   const rows = await env.db
     .selectFrom('QUEUE_TOKEN')

@@ -1,3 +1,5 @@
+import { createHash } from 'node:crypto'
+
 /**
  * Every Redis key the system uses is built here.
  *
@@ -12,15 +14,25 @@ export interface EventKeys {
   marker: string
   /** FIFO place counter (INCR). */
   seq: string
-  /** zset token -> place. */
+  /** zset token -> place: the WAITING tokens in order. */
   waiting: string
-  /** zset token -> last poll (ms); drives abandonment. */
-  heartbeat: string
   /** zset token -> expiresAt (ms) of READY tokens. */
   active: string
-  /** hash accountId -> the account's live token. */
+  /**
+   * Prefix of the account buckets: hashes accountId -> the account's live token,
+   * named by its place while WAITING (the waiting zset holds the token at that
+   * score; a few bytes instead of the token) and by the token once READY. Bucketed
+   * (see accountBucket()), so each stays a compact listpack at 1M fans.
+   */
   accounts: string
-  /** hash tokens, ts, firstAdmitAt: the admission token bucket. */
+  account(accountId: string): string
+  /**
+   * Prefix of the WAITING token buckets: hashes token -> its line (token-state.ts),
+   * bucketed (see tokenBucket()), so each stays a compact listpack at 1M fans.
+   */
+  records: string
+  record(token: string): string
+  /** hash tokens, ts, firstAdmitAt, sweep (the idle sweep's next place): the admission token bucket. */
   bucket: string
   /** zset token -> admitted at (ms), trimmed to the last minute: the observed rate. */
   admitted: string
@@ -36,7 +48,7 @@ export interface EventKeys {
   sale: string
   /** Held while one process draws the pre-queue's order. */
   drawing: string
-  /** Prefix of token hashes: tokenKeyBase + token. */
+  /** Prefix of the hashes of READY and EXPIRED tokens: tokenKeyBase + token. */
   tokenKeyBase: string
   token(token: string): string
   /** zset stream id -> lease expiry (ms): a token's open SSE streams, on every gateway copy. */
@@ -53,17 +65,36 @@ export function hashTag(eventId: number): string {
   return `{q:${eventId}}`
 }
 
+/**
+ * The bucket of an account (one of 16384, from its SHA-1) and of a WAITING token
+ * (one of 15376, from its last random characters). At 1M fans a bucket holds
+ * about 60 entries: a listpack small enough that reading or rewriting one entry
+ * stays a short scan, and the per-key overhead is a few bytes per fan.
+ * includes/keys.lua computes the same in the scripts: change both together.
+ */
+export function accountBucket(accountId: string): string {
+  return String(Number.parseInt(createHash('sha1').update(accountId).digest('hex').slice(0, 4), 16) % 16384)
+}
+
+export function tokenBucket(token: string): string {
+  return `${token.slice(-2)}${token.charCodeAt(token.length - 3) % 4}`
+}
+
 export function eventKeys(prefix: string, eventId: number): EventKeys {
   const base = `${prefix}${hashTag(eventId)}`
   const tokenKeyBase = `${base}:t:`
+  const accounts = `${base}:a:`
+  const records = `${base}:w:`
   return {
     eventId,
     marker: `${base}:marker`,
     seq: `${base}:seq`,
     waiting: `${base}:waiting`,
-    heartbeat: `${base}:heartbeat`,
     active: `${base}:active`,
-    accounts: `${base}:accounts`,
+    accounts,
+    account: (accountId: string) => `${accounts}${accountBucket(accountId)}`,
+    records,
+    record: (token: string) => `${records}${tokenBucket(token)}`,
     bucket: `${base}:bucket`,
     admitted: `${base}:admitted`,
     stream: `${base}:mirror`,

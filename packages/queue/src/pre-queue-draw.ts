@@ -83,7 +83,8 @@ export class PreQueueDraw {
       keys.waiting,
       keys.sale,
       keys.stream,
-      keys.tokenKeyBase,
+      keys.records,
+      keys.accounts,
       ...order.flatMap(([token, place]) => [token, String(place)]),
     )
     if (needsRecovery(reply)) return 0

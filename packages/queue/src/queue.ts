@@ -117,7 +117,7 @@ export class QueueService {
   }
 
   private expiryKeys(k: EventKeys, token: string): ExpiryKeys {
-    return [k.marker, k.token(token), k.waiting, k.heartbeat, k.active, k.accounts, k.stream]
+    return [k.marker, k.token(token), k.waiting, k.active, k.accounts, k.records, k.stream]
   }
 
   /** Runs a script; if it answers RECOVER, rebuilds the event's queue and runs once more. undefined: no such event. */
@@ -150,7 +150,7 @@ export class QueueService {
         k.marker,
         k.seq,
         k.waiting,
-        k.heartbeat,
+        k.records,
         k.accounts,
         k.stream,
         k.admitted,
@@ -159,7 +159,6 @@ export class QueueService {
         k.tokenKeyBase,
         newToken(eventId),
         accountId,
-        eventId,
         this.tuning.mirrorMaxBacklog,
       ),
     )
@@ -190,7 +189,7 @@ export class QueueService {
     }
   }
 
-  /** The ticket for a token, or undefined if unknown; `touch` counts as a heartbeat for a WAITING token. */
+  /** The ticket for a token, or undefined if unknown; `touch` counts as being seen (polling) for a WAITING token. */
   async get(token: string, options: { touch: boolean } = { touch: true }): Promise<Ticket | undefined> {
     const k = this.keysOfToken(token)
     if (!k) return undefined
@@ -199,7 +198,7 @@ export class QueueService {
         k.marker,
         k.token(token),
         k.waiting,
-        k.heartbeat,
+        k.records,
         k.admitted,
         k.bucket,
         k.sale,
@@ -218,7 +217,7 @@ export class QueueService {
       this.redis.queueAdmit(
         k.marker,
         k.waiting,
-        k.heartbeat,
+        k.records,
         k.active,
         k.accounts,
         k.bucket,
@@ -249,7 +248,7 @@ export class QueueService {
   async status(eventId: number): Promise<QueueStatus | undefined> {
     const k = this.keys(eventId)
     const reply = await this.withRecovery(eventId, () =>
-      this.redis.queueStatus(k.marker, k.waiting, k.active, k.admitted, k.sale, k.tokenKeyBase),
+      this.redis.queueStatus(k.marker, k.waiting, k.active, k.admitted, k.sale, k.records),
     )
     if (!reply) return undefined
     const [, state, waiting, ready, admittedLastMinute, oldest, now] = reply
@@ -285,7 +284,15 @@ export class QueueService {
     if (!k) return { found: false }
     const versions = catalogVersionsKey(this.prefix, k.eventId)
     const reply = await this.withRecovery(k.eventId, () =>
-      this.redis.queueVerify(k.marker, k.token(token), versions, ...catalogFields),
+      this.redis.queueVerify(
+        k.marker,
+        k.token(token),
+        k.records,
+        k.waiting,
+        versions,
+        token,
+        ...catalogFields,
+      ),
     )
     if (!reply || replyCode(reply) !== Reply.OK) return { found: false }
     const fields = pairs(reply, 1)
@@ -312,6 +319,7 @@ export class QueueService {
         k.marker,
         k.token(token),
         k.active,
+        k.waiting,
         token,
         owner,
         claimTtlMs,

@@ -114,7 +114,7 @@ export class QueueRecovery {
         keys.marker,
         keys.seq,
         keys.waiting,
-        keys.heartbeat,
+        keys.records,
         keys.active,
         keys.accounts,
         keys.recovering,

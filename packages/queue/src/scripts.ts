@@ -2,20 +2,21 @@ import { readFileSync } from 'node:fs'
 import type { Result } from 'ioredis'
 import type { RedisClient } from './redis-client.js'
 import { luaReplyTable, type ScriptReply } from './replies.js'
-import { TOKEN_FIELDS } from './token-state.js'
+import { luaTokenTables } from './token-state.js'
 
 /**
  * Lua scripts live in ./lua as `<name>-<numKeys>.lua` (the BullMQ layout) and
  * are listed here, so what ships is exactly this list. A line
  * `--- @include "helper"` is replaced by ./lua/includes/helper.lua, each helper
  * once per script, so shared logic is written once and included. Every script
- * starts with the reply-code table `R` and `TOKEN_FIELDS`, both generated from
- * their one TypeScript definition.
+ * starts with the reply-code table `R` and the token tables `F` (logical field
+ * -> stored name), `TOKEN_FIELDS` and `WAITING_FIELDS`, all generated from their
+ * one TypeScript definition.
  */
 const SCRIPT_FILES = [
   'abort-purchase-1',
   'admit-9',
-  'begin-purchase-3',
+  'begin-purchase-4',
   'draw-4',
   'extend-lock-1',
   'extend-purchase-1',
@@ -28,7 +29,7 @@ const SCRIPT_FILES = [
   'restore-7',
   'status-5',
   'unlock-1',
-  'verify-3',
+  'verify-5',
 ] as const
 
 const LUA_DIR = new URL('./lua/', import.meta.url)
@@ -44,7 +45,7 @@ function expandIncludes(source: string, seen: Set<string>): string {
 }
 
 function preamble(): string {
-  return `${luaReplyTable()}local TOKEN_FIELDS = { ${TOKEN_FIELDS.map((f) => `'${f}'`).join(', ')} }\n`
+  return luaReplyTable() + luaTokenTables()
 }
 
 export interface ScriptDefinition {
@@ -93,9 +94,9 @@ export type ExpiryKeys = [
   marker: string,
   tokenKey: string,
   waiting: string,
-  heartbeat: string,
   active: string,
   accounts: string,
+  records: string,
   stream: string,
 ]
 
@@ -105,7 +106,7 @@ declare module 'ioredis' {
       marker: string,
       seq: string,
       waiting: string,
-      heartbeat: string,
+      records: string,
       accounts: string,
       stream: string,
       admitted: string,
@@ -114,14 +115,13 @@ declare module 'ioredis' {
       tokenKeyBase: string,
       token: string,
       accountId: string,
-      eventId: Arg,
       maxBacklog: Arg,
     ): Result<ScriptReply, Context>
     queuePoll(
       marker: string,
       tokenKey: string,
       waiting: string,
-      heartbeat: string,
+      records: string,
       admitted: string,
       bucket: string,
       sale: string,
@@ -131,7 +131,7 @@ declare module 'ioredis' {
     queueAdmit(
       marker: string,
       waiting: string,
-      heartbeat: string,
+      records: string,
       active: string,
       accounts: string,
       bucket: string,
@@ -151,13 +151,17 @@ declare module 'ioredis' {
     queueVerify(
       marker: string,
       tokenKey: string,
+      records: string,
+      waiting: string,
       catalogVersions: string,
+      token: string,
       ...catalogFields: string[]
     ): Result<ScriptReply, Context>
     queueBeginPurchase(
       marker: string,
       tokenKey: string,
       active: string,
+      waiting: string,
       token: string,
       owner: string,
       claimTtlMs: Arg,
@@ -200,14 +204,15 @@ declare module 'ioredis' {
       active: string,
       admitted: string,
       sale: string,
-      tokenKeyBase: string,
+      records: string,
     ): Result<ScriptReply, Context>
     queueDraw(
       marker: string,
       waiting: string,
       sale: string,
       stream: string,
-      tokenKeyBase: string,
+      records: string,
+      accounts: string,
       ...tokenPlaces: string[]
     ): Result<ScriptReply, Context>
     queueExtendLock(lockKey: string, owner: string, ttlMs: Arg): Result<ScriptReply, Context>
@@ -215,7 +220,7 @@ declare module 'ioredis' {
       marker: string,
       seq: string,
       waiting: string,
-      heartbeat: string,
+      records: string,
       active: string,
       accounts: string,
       recoveryLock: string,
@@ -225,6 +230,7 @@ declare module 'ioredis' {
       /** The new epoch on the last chunk ('' before): it becomes the marker's value. */
       markerValue: string,
       lockOwner: string,
+      /** Per token: the token, then its TOKEN_FIELDS values. */
       ...tokenValues: string[]
     ): Result<ScriptReply, Context>
   }

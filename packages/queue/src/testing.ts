@@ -6,11 +6,13 @@
  */
 import type { Database } from '@concert/db'
 import type { Kysely } from 'kysely'
+import type { EventKeys } from './keys.js'
 import { MirrorWorker } from './mirror.js'
 import { QueueService } from './queue.js'
 import type { RedisClient } from './redis-client.js'
 import type { QueueSettings } from './settings.js'
 import type { Ticket } from './ticket-schema.js'
+import { F, fromWaitingLine, type TokenState, toTokenState } from './token-state.js'
 
 /** SPEC §4 defaults, with the shortest EXPIRED retention the settings allow. */
 export const fastSettings: QueueSettings = {
@@ -93,4 +95,75 @@ export async function readyTokens(
   })
   if (!ready) throw new Error('tokens never became READY')
   return tokens
+}
+
+/**
+ * A token's state read straight from Redis, in either form (token-state.ts): its
+ * own hash (READY, EXPIRED) or its line in a bucket with its place in the waiting
+ * zset (WAITING). One MULTI, so a token admitted meanwhile is seen in one form.
+ * undefined when Redis holds neither.
+ */
+export async function readTokenState(
+  redis: RedisClient,
+  keys: EventKeys,
+  token: string,
+): Promise<TokenState | undefined> {
+  const replies = await redis
+    .multi()
+    .hgetall(keys.token(token))
+    .hget(keys.record(token), token)
+    .zscore(keys.waiting, token)
+    .exec()
+  const [hash, line, place] = (replies ?? []).map(([error, value]) => {
+    if (error) throw error
+    return value
+  }) as [Record<string, string>, string | null, string | null]
+  if (Object.keys(hash).length > 0) return toTokenState({ ...hash, [F.token]: token })
+  return line === null || place === null ? undefined : fromWaitingLine(token, line, Number(place))
+}
+
+async function scanKeys(redis: RedisClient, pattern: string): Promise<string[]> {
+  const found: string[] = []
+  let cursor = '0'
+  do {
+    const [next, keys] = await redis.scan(cursor, 'MATCH', pattern, 'COUNT', 1000)
+    cursor = next
+    found.push(...keys)
+  } while (cursor !== '0')
+  return found
+}
+
+/**
+ * Every token of the event Redis holds (WAITING, READY and retained EXPIRED ones),
+ * read straight from Redis. A token only ever moves from a line to a hash, so
+ * listing lines before hashes misses none that changes form meanwhile.
+ */
+export async function readTokenStates(redis: RedisClient, keys: EventKeys): Promise<TokenState[]> {
+  const tokens = new Set<string>()
+  for (const bucket of await scanKeys(redis, `${keys.records}*`)) {
+    for (const token of await redis.hkeys(bucket)) tokens.add(token)
+  }
+  for (const key of await scanKeys(redis, `${keys.tokenKeyBase}*`))
+    tokens.add(key.slice(keys.tokenKeyBase.length))
+  const states: TokenState[] = []
+  const all = [...tokens]
+  for (let start = 0; start < all.length; start += 200) {
+    const read = await Promise.all(
+      all.slice(start, start + 200).map((token) => readTokenState(redis, keys, token)),
+    )
+    // A hash whose retention ended meanwhile reads as nothing.
+    for (const state of read) if (state) states.push(state)
+  }
+  return states
+}
+/** accountId -> live token, from every account bucket of the event (a WAITING token is found by its place). */
+export async function readLiveAccounts(redis: RedisClient, keys: EventKeys): Promise<Map<string, string>> {
+  const live = new Map<string, string>()
+  for (const bucket of await scanKeys(redis, `${keys.accounts}*`)) {
+    for (const [accountId, entry] of Object.entries(await redis.hgetall(bucket))) {
+      const [token] = entry.includes('.') ? [entry] : await redis.zrangebyscore(keys.waiting, entry, entry)
+      live.set(accountId, token ?? entry)
+    }
+  }
+  return live
 }

@@ -1,4 +1,5 @@
 import type { QueueExpiryReason, QueueTokenStatus } from '@concert/db'
+import { eventOfToken } from './token.js'
 
 /** A token as stored in Redis (times in ms since the epoch). */
 export interface TokenState {
@@ -16,24 +17,62 @@ export interface TokenState {
 }
 
 /**
- * The fields of a token hash that make up its state, in one order: the mirror
- * script copies exactly these into the stream, the restore script writes them
- * back, and toTokenState reads them. The Lua side gets this list as
- * `TOKEN_FIELDS` (scripts.ts prepends it), so it is spelled only here.
- * Other fields of the hash (claim, claimUntil) are working state, never mirrored.
+ * The one map from a token's logical fields to the names stored in Redis (the
+ * hash of a READY or EXPIRED token), in script replies and in mirror records.
+ * Every script gets it as the Lua table `F` (scripts.ts prepends it), so a
+ * script reads `F.status`, never a spelled-out name. Names are short because a
+ * million waiting fans each carry them in replies and mirror records.
+ *
+ * A token lives in one of two forms (includes/token.lua):
+ * - WAITING: one line in a bucket hash (`keys.record(token)`), the WAITING_FIELDS
+ *   joined by '|', its place the score in the waiting zset: no key of its own,
+ *   no status (a line means WAITING), no token or event id (the field and the
+ *   key say them). This is the form a million fans take.
+ * - READY and EXPIRED: a hash of its own (`keys.token(token)`) with the F
+ *   fields; `claim` and `claimUntil` are payment working state, never mirrored.
+ */
+export const F = {
+  /** In replies and mirror records only: a token hash's key holds it. */
+  token: 't',
+  accountId: 'a',
+  place: 'p',
+  status: 's',
+  reason: 'r',
+  issuedAt: 'i',
+  readyAt: 'ra',
+  expiresAt: 'x',
+  version: 'v',
+  claim: 'c',
+  claimUntil: 'cu',
+  /** WAITING lines only: when the fan last polled (stored as ms after issuedAt); drives abandonment. */
+  seen: 'sn',
+} as const
+
+export type TokenField = keyof typeof F
+
+/**
+ * The logical fields that make up a token's state, in one order: the mirror
+ * copies exactly these into the stream, the restore script takes their values
+ * in this order, and toTokenState reads them. Lua gets it as `TOKEN_FIELDS`.
  */
 export const TOKEN_FIELDS = [
-  'token',
   'accountId',
-  'eventId',
   'place',
   'status',
   'reason',
   'issuedAt',
   'readyAt',
   'expiresAt',
-  'v',
-] as const
+  'version',
+] as const satisfies readonly TokenField[]
+
+/** A WAITING token's line in its bucket: these values joined by '|' (account ids never hold '|'). Lua: `WAITING_FIELDS`. */
+export const WAITING_FIELDS = [
+  'accountId',
+  'issuedAt',
+  'seen',
+  'version',
+] as const satisfies readonly TokenField[]
 
 export function pairs(values: ReadonlyArray<string | number>, from = 0): Record<string, string> {
   const record: Record<string, string> = {}
@@ -45,35 +84,64 @@ export function optionalNumber(value: string | undefined): number | null {
   return value === undefined || value === '' ? null : Number(value)
 }
 
+/** A state from stored field names (F): a script reply or a mirror record. */
 export function toTokenState(fields: Record<string, string>): TokenState {
+  const token = fields[F.token] ?? ''
   return {
-    token: fields.token ?? '',
-    accountId: fields.accountId ?? '',
-    eventId: Number(fields.eventId),
-    place: Number(fields.place),
-    status: fields.status as QueueTokenStatus,
-    reason: (fields.reason || null) as QueueExpiryReason | null,
-    issuedAt: Number(fields.issuedAt),
-    readyAt: optionalNumber(fields.readyAt),
-    expiresAt: optionalNumber(fields.expiresAt),
-    version: Number(fields.v ?? 0),
+    token,
+    accountId: fields[F.accountId] ?? '',
+    eventId: eventOfToken(token) ?? 0,
+    place: Number(fields[F.place]),
+    status: fields[F.status] as QueueTokenStatus,
+    reason: (fields[F.reason] || null) as QueueExpiryReason | null,
+    issuedAt: Number(fields[F.issuedAt]),
+    readyAt: optionalNumber(fields[F.readyAt]),
+    expiresAt: optionalNumber(fields[F.expiresAt]),
+    version: Number(fields[F.version] ?? 0),
   }
 }
 
-/** The state as TOKEN_FIELDS values, in that order ('' for none): what the restore script takes. */
+/** The token, then its TOKEN_FIELDS values in that order ('' for none): what the restore script takes. */
 export function tokenFieldValues(state: TokenState): string[] {
   const text = (value: number | string | null) => (value === null ? '' : String(value))
   const byField: Record<(typeof TOKEN_FIELDS)[number], string> = {
-    token: state.token,
     accountId: state.accountId,
-    eventId: String(state.eventId),
     place: String(state.place),
     status: state.status,
     reason: text(state.reason),
     issuedAt: String(state.issuedAt),
     readyAt: text(state.readyAt),
     expiresAt: text(state.expiresAt),
-    v: String(state.version),
+    version: String(state.version),
   }
-  return TOKEN_FIELDS.map((field) => byField[field])
+  return [state.token, ...TOKEN_FIELDS.map((field) => byField[field])]
+}
+
+/** A WAITING token's state from its bucket line and its place (the waiting zset's score). */
+export function fromWaitingLine(token: string, line: string, place: number): TokenState {
+  const values = line.split('|')
+  const at = (field: (typeof WAITING_FIELDS)[number]) => values[WAITING_FIELDS.indexOf(field)] ?? ''
+  return {
+    token,
+    accountId: at('accountId'),
+    eventId: eventOfToken(token) ?? 0,
+    place,
+    status: 'WAITING',
+    reason: null,
+    issuedAt: Number(at('issuedAt')),
+    readyAt: null,
+    expiresAt: null,
+    version: Number(at('version')),
+  }
+}
+
+/** `local F = {…}`, `TOKEN_FIELDS` and `WAITING_FIELDS` for the Lua side. */
+export function luaTokenTables(): string {
+  const list = (names: readonly string[]) => `{ ${names.map((name) => `'${name}'`).join(', ')} }`
+  const entries = Object.entries(F).map(([name, stored]) => `${name} = '${stored}'`)
+  return (
+    `local F = { ${entries.join(', ')} }\n` +
+    `local TOKEN_FIELDS = ${list(TOKEN_FIELDS)}\n` +
+    `local WAITING_FIELDS = ${list(WAITING_FIELDS)}\n`
+  )
 }

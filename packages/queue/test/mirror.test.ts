@@ -1,6 +1,7 @@
 import { insertAccounts, seedCatalog, useTestEnv } from '@concert/testing'
 import { beforeAll, describe, expect, it } from 'vitest'
-import { newestPerToken, pairs, toTokenState } from '../src/index.js'
+import { newestPerToken } from '../src/index.js'
+import { readTokenState } from '../src/testing.js'
 import { makeQueue, sleep } from './helpers.js'
 
 const env = useTestEnv({ poolSize: 3 })
@@ -51,9 +52,8 @@ describe('QUEUE_TOKEN mirror', () => {
     const statuses = new Set<string>()
     const reasons = new Set<string>()
     for (const row of rows) {
-      const state = toTokenState(
-        pairs(await env.redis.hgetall(queue.keys(eventId).token(row.token)).then(flat)),
-      )
+      const state = await readTokenState(env.redis, queue.keys(eventId), row.token)
+      if (!state) throw new Error(`${row.token} is not in Redis`)
       statuses.add(state.status)
       if (state.reason) reasons.add(state.reason)
       expect({
@@ -95,7 +95,3 @@ describe('QUEUE_TOKEN mirror', () => {
     ])
   })
 })
-
-function flat(hash: Record<string, string>): string[] {
-  return Object.entries(hash).flat()
-}

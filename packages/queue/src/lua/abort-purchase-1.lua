@@ -15,8 +15,8 @@ for i = 3, #ARGV do
   local key = ARGV[2] .. ARGV[i]
   if redis.call('GET', key) == ARGV[1] then redis.call('DEL', key) end
 end
-if redis.call('HGET', KEYS[1], 'claim') == ARGV[1] then
-  redis.call('HDEL', KEYS[1], 'claim', 'claimUntil')
+if redis.call('HGET', KEYS[1], F.claim) == ARGV[1] then
+  redis.call('HDEL', KEYS[1], F.claim, F.claimUntil)
   return { R.OK }
 end
 return { R.NOT_OWNER }

@@ -6,19 +6,27 @@
   cap, READY window and idle window replace the defaults passed in ARGV.
   1. READY tokens past their expiry become EXPIRED (TIMEOUT), freeing slots,
      unless a payment holds a live claim on them.
-  2. WAITING tokens without a heartbeat for waitingIdleMs become EXPIRED (ABANDONED).
+  2. WAITING tokens not seen (polled) for waitingIdleMs become EXPIRED (ABANDONED),
+     found two ways: a sweep walks the waiting zset from a cursor (the bucket's
+     'sweep' field, a place), `batch` tokens per tick, wrapping to the head at the
+     end; and a token at the head that is idle is dropped instead of admitted, so an
+     idle fan never takes a READY slot. With N waiting, a tick every T ms (per
+     gateway copy) and batch B, an idle fan is dropped at most
+     waitingIdleMs + ceil(N / B) * T after its last poll (a queue of at most B:
+     by the first tick after waitingIdleMs, as before).
   3. A token bucket on the Redis clock (capacity = one second of admissions,
      filling only while someone waits) admits from the head of the queue while
-     READY stays under maxActive.
+     READY stays under maxActive. An admitted token leaves its WAITING line for a
+     hash of its own.
   Because the bucket lives in Redis, the rate holds for the whole cluster
   however many copies call this.
 
   KEYS[1] marker
   KEYS[2] waiting
-  KEYS[3] heartbeat
+  KEYS[3] records    prefix of the WAITING token buckets
   KEYS[4] active     zset token -> expiresAt (ms)
-  KEYS[5] accounts
-  KEYS[6] bucket     hash tokens, ts, firstAdmitAt
+  KEYS[5] accounts   prefix of the account buckets
+  KEYS[6] bucket     hash tokens, ts, firstAdmitAt, sweep
   KEYS[7] admitted
   KEYS[8] stream
   KEYS[9] sale       the event's sale settings
@@ -29,7 +37,7 @@
   ARGV[4] activeTtlMs     (default; likewise)
   ARGV[5] waitingIdleMs   (default; likewise)
   ARGV[6] retention seconds for EXPIRED tokens
-  ARGV[7] most tokens to move per step (bounds the script's run time)
+  ARGV[7] most tokens to move (or sweep) per step (bounds the script's run time)
   ARGV[8] mirror backlog bound: while the stream holds this many unmirrored
           entries (MySQL is behind or down), nobody is admitted, so what a
           Redis loss could undo stays bounded
@@ -45,7 +53,7 @@
 local epoch = redis.call('GET', KEYS[1])
 if not epoch then return { R.RECOVER } end
 local now = nowMs()
-local k = { waiting = KEYS[2], heartbeat = KEYS[3], active = KEYS[4], accounts = KEYS[5], stream = KEYS[8],
+local k = { waiting = KEYS[2], records = KEYS[3], active = KEYS[4], accounts = KEYS[5], stream = KEYS[8],
   epoch = epoch }
 local base = ARGV[1]
 local s = readSale(KEYS[9])
@@ -62,17 +70,29 @@ local timedOut = 0
 for i = 1, #due, 2 do
   local tokenKey = base .. due[i]
   -- A payment in progress (a live claim) finishes first; its claim TTL bounds the delay.
-  local claimUntil = tonumber(redis.call('HGET', tokenKey, 'claimUntil') or '0')
+  local claimUntil = tonumber(redis.call('HGET', tokenKey, F.claimUntil) or '0')
   if claimUntil <= now then
     expireToken(k, tokenKey, due[i], 'TIMEOUT', due[i + 1], retention)
     timedOut = timedOut + 1
   end
 end
 
-local idleTokens = redis.call('ZRANGEBYSCORE', KEYS[3], '-inf', now - idle, 'LIMIT', 0, batch)
-for i = 1, #idleTokens do
-  expireToken(k, base .. idleTokens[i], idleTokens[i], 'ABANDONED', now, retention)
+local function isIdle(t)
+  return now - (tonumber(t.seen) or 0) >= idle
 end
+
+-- The idle sweep: the next `batch` waiters from the cursor, then the cursor moves on.
+local abandoned = 0
+local from = redis.call('HGET', KEYS[6], 'sweep') or '-inf'
+local swept = redis.call('ZRANGEBYSCORE', KEYS[2], from, '+inf', 'WITHSCORES', 'LIMIT', 0, batch)
+for i = 1, #swept, 2 do
+  local t = readWaiting(k, swept[i])
+  if t and isIdle(t) then
+    expireToken(k, base .. swept[i], swept[i], 'ABANDONED', now, retention)
+    abandoned = abandoned + 1
+  end
+end
+redis.call('HSET', KEYS[6], 'sweep', #swept < 2 * batch and '-inf' or '(' .. swept[#swept])
 
 local ended = 0
 if state == 'SOLD_OUT' or state == 'CLOSED' then
@@ -92,22 +112,40 @@ local want = math.min(math.floor(tokens), slots, batch)
 if state ~= 'OPEN' then want = 0 end
 if redis.call('XLEN', KEYS[8]) >= tonumber(ARGV[8]) then want = 0 end
 local admitted = 0
-if want > 0 then
-  local head = redis.call('ZPOPMIN', KEYS[2], want)
-  for i = 1, #head, 2 do
+local examined = 0
+while admitted < want and examined < batch do
+  local head = redis.call('ZRANGE', KEYS[2], 0, math.min(want - admitted, batch - examined) - 1)
+  if #head == 0 then break end
+  for i = 1, #head do
     local token = head[i]
     local tokenKey = base .. token
-    local expiresAt = now + ttl
-    redis.call('HSET', tokenKey, 'status', 'READY', 'readyAt', now, 'expiresAt', expiresAt)
-    redis.call('ZREM', KEYS[3], token)
-    redis.call('ZADD', KEYS[4], expiresAt, token)
-    redis.call('ZADD', KEYS[7], now, token)
-    mirror(k, tokenKey)
-    admitted = admitted + 1
+    local t = readWaiting(k, token)
+    examined = examined + 1
+    if not t then
+      redis.call('ZREM', KEYS[2], token) -- a place without a line: nothing to admit
+    elseif isIdle(t) then
+      expireToken(k, tokenKey, token, 'ABANDONED', now, retention)
+      abandoned = abandoned + 1
+    else
+      local expiresAt = now + ttl
+      redis.call('HDEL', recordKey(k, token), token)
+      redis.call('ZREM', KEYS[2], token)
+      redis.call('HSET', tokenKey, F.accountId, t.accountId, F.place, t.place, F.status, 'READY',
+        F.issuedAt, t.issuedAt, F.readyAt, now, F.expiresAt, expiresAt, F.version, t.version)
+      redis.call('ZADD', KEYS[4], expiresAt, token)
+      redis.call('ZADD', KEYS[7], now, token)
+      -- Out of the waiting zset, the token is named by itself in its account's entry.
+      local accountsKey = accountKey(k, t.accountId)
+      if entryNames(redis.call('HGET', accountsKey, t.accountId), token, t.place) then
+        redis.call('HSET', accountsKey, t.accountId, token)
+      end
+      mirror(k, tokenKey, token)
+      admitted = admitted + 1
+    end
   end
-  tokens = tokens - admitted
-  if admitted > 0 then redis.call('HSETNX', KEYS[6], 'firstAdmitAt', now) end
 end
+tokens = tokens - admitted
+if admitted > 0 then redis.call('HSETNX', KEYS[6], 'firstAdmitAt', now) end
 -- The bucket saves up only while someone waits: an idle queue does not bank a burst
 -- for the next crowd, so admissions never run ahead of the configured rate.
 if redis.call('ZCARD', KEYS[2]) == 0 or state ~= 'OPEN' then tokens = 0 end
@@ -115,5 +153,5 @@ redis.call('HSET', KEYS[6], 'tokens', tostring(tokens), 'ts', now)
 redis.call('ZREMRANGEBYSCORE', KEYS[7], '-inf', now - 60000)
 
 local drawDue = (state == 'PRE_QUEUE' and s.opensAt and now >= tonumber(s.opensAt)) and 1 or 0
-return { R.OK, admitted, timedOut, #idleTokens, redis.call('ZCARD', KEYS[4]), redis.call('ZCARD', KEYS[2]), state,
+return { R.OK, admitted, timedOut, abandoned, redis.call('ZCARD', KEYS[4]), redis.call('ZCARD', KEYS[2]), state,
   ended, drawDue }

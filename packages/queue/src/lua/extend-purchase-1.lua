@@ -17,6 +17,6 @@ for i = 5, #ARGV do
   local key = ARGV[3] .. ARGV[i]
   if redis.call('GET', key) == ARGV[1] then redis.call('PEXPIRE', key, ARGV[4]) end
 end
-if redis.call('HGET', KEYS[1], 'claim') ~= ARGV[1] then return { R.NOT_OWNER } end
-redis.call('HSET', KEYS[1], 'claimUntil', nowMs() + tonumber(ARGV[2]))
+if redis.call('HGET', KEYS[1], F.claim) ~= ARGV[1] then return { R.NOT_OWNER } end
+redis.call('HSET', KEYS[1], F.claimUntil, nowMs() + tonumber(ARGV[2]))
 return { R.OK }

@@ -7,9 +7,9 @@
   KEYS[1] marker     (its value is the queue's epoch, carried by the mirror record)
   KEYS[2] token hash
   KEYS[3] waiting
-  KEYS[4] heartbeat
-  KEYS[5] active
-  KEYS[6] accounts
+  KEYS[4] active
+  KEYS[5] accounts   prefix of the account buckets
+  KEYS[6] records    prefix of the WAITING token buckets
   KEYS[7] stream
 
   ARGV[1] token
@@ -31,15 +31,15 @@
 for i = 7, #ARGV do redis.call('SET', ARGV[5] .. ARGV[i], SOLD, 'PX', ARGV[6]) end
 
 local epoch = redis.call('GET', KEYS[1])
-local f = redis.call('HMGET', KEYS[2], 'claim', 'status', 'reason')
+local f = redis.call('HMGET', KEYS[2], F.claim, F.status, F.reason)
 if not epoch or f[1] ~= ARGV[2] then return { R.NOT_OWNER } end
-local k = { waiting = KEYS[3], heartbeat = KEYS[4], active = KEYS[5], accounts = KEYS[6], stream = KEYS[7],
+local k = { waiting = KEYS[3], active = KEYS[4], accounts = KEYS[5], records = KEYS[6], stream = KEYS[7],
   epoch = epoch }
 if f[2] == 'READY' then
   expireToken(k, KEYS[2], ARGV[1], 'COMPLETED', ARGV[3], tonumber(ARGV[4]))
 elseif f[2] == 'EXPIRED' and f[3] ~= 'COMPLETED' then
   -- It expired (left) while this payment ran; the payment committed, so that is its end.
-  redis.call('HSET', KEYS[2], 'reason', 'COMPLETED', 'expiresAt', ARGV[3])
-  mirror(k, KEYS[2])
+  redis.call('HSET', KEYS[2], F.reason, 'COMPLETED', F.expiresAt, ARGV[3])
+  mirror(k, KEYS[2], ARGV[1])
 end
 return { R.OK }

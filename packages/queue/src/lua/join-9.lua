@@ -4,8 +4,8 @@
   KEYS[1] marker     (absent => Redis lost the queue; caller must recover first)
   KEYS[2] seq        FIFO place counter
   KEYS[3] waiting    zset token -> place
-  KEYS[4] heartbeat  zset token -> last seen (ms)
-  KEYS[5] accounts   hash accountId -> live token
+  KEYS[4] records    prefix of the WAITING token buckets (keys.ts)
+  KEYS[5] accounts   prefix of the account buckets: accountId -> live token (a WAITING one by its place)
   KEYS[6] stream     mirror stream
   KEYS[7] admitted   zset token -> admitted at (ms), last minute
   KEYS[8] bucket     admission token bucket
@@ -14,8 +14,7 @@
   ARGV[1] token-key base ("<prefix>{q:<eventId>}:t:"; token hashes share the hash tag)
   ARGV[2] new token
   ARGV[3] accountId
-  ARGV[4] eventId
-  ARGV[5] mirror backlog bound: with this many unmirrored entries in the stream
+  ARGV[4] mirror backlog bound: with this many unmirrored entries in the stream
           (MySQL behind or down), no new token is issued
 
   The reply also carries '_epoch' (the marker's value): the joining request
@@ -37,36 +36,40 @@ local epoch = redis.call('GET', KEYS[1])
 if not epoch then return { R.RECOVER } end
 local now = nowMs()
 local s = readSale(KEYS[9])
+local k = { waiting = KEYS[3], records = KEYS[4], accounts = KEYS[5], stream = KEYS[6], epoch = epoch }
+local accountsKey = accountKey(k, ARGV[3])
 
-local existing = redis.call('HGET', KEYS[5], ARGV[3])
-if existing then
-  local existingKey = ARGV[1] .. existing
-  local status = redis.call('HGET', existingKey, 'status')
-  if status == 'WAITING' or status == 'READY' then
-    if status == 'WAITING' then redis.call('ZADD', KEYS[4], 'XX', now, existing) end
-    local reply = ticketReply(R.EXISTING, existingKey, existing, KEYS[3], KEYS[7], KEYS[8], now, s)
-    reply[#reply + 1] = '_epoch'
-    reply[#reply + 1] = epoch
-    return reply
-  end
-  redis.call('HDEL', KEYS[5], ARGV[3])
+local function reply(code, token, t)
+  local r = ticketReply(code, t, token, KEYS[3], KEYS[7], KEYS[8], now, s)
+  r[#r + 1] = '_epoch'
+  r[#r + 1] = epoch
+  return r
 end
+
+local existing, entry = liveTokenOf(k, ARGV[3])
+if existing then
+  local t = readToken(k, ARGV[1] .. existing, existing)
+  if t and t.status == 'WAITING' then
+    -- Joining again counts as being seen, like a poll.
+    t.seen = now
+    writeWaiting(k, existing, t)
+    return reply(R.EXISTING, existing, t)
+  end
+  if t and t.status == 'READY' then return reply(R.EXISTING, existing, t) end
+end
+if entry then redis.call('HDEL', accountsKey, ARGV[3]) end
 
 local state = saleState(s, now)
 if state == 'SCHEDULED' then return { R.SALE_NOT_OPEN, s.opensAt or '' } end
 if state == 'SOLD_OUT' then return { R.SOLD_OUT } end
 if state == 'CLOSED' then return { R.SALE_CLOSED } end
-if redis.call('XLEN', KEYS[6]) >= tonumber(ARGV[5]) then return { R.BACKLOG } end
+if redis.call('XLEN', KEYS[6]) >= tonumber(ARGV[4]) then return { R.BACKLOG } end
 local place = redis.call('INCR', KEYS[2])
 if state == 'PRE_QUEUE' and now < tonumber(s.opensAt) then redis.call('HSET', KEYS[9], 'prequeueLast', place) end
-local tokenKey = ARGV[1] .. ARGV[2]
-redis.call('HSET', tokenKey, 'token', ARGV[2], 'accountId', ARGV[3], 'eventId', ARGV[4], 'place', place,
-  'status', 'WAITING', 'issuedAt', now, 'v', 0)
-redis.call('ZADD', KEYS[3], place, ARGV[2])
-redis.call('ZADD', KEYS[4], now, ARGV[2])
-redis.call('HSET', KEYS[5], ARGV[3], ARGV[2])
-mirror({ stream = KEYS[6], epoch = epoch }, tokenKey)
-local reply = ticketReply(R.CREATED, tokenKey, ARGV[2], KEYS[3], KEYS[7], KEYS[8], now, s)
-reply[#reply + 1] = '_epoch'
-reply[#reply + 1] = epoch
-return reply
+local token = ARGV[2]
+local t = { status = 'WAITING', accountId = ARGV[3], place = place, issuedAt = now, seen = now, version = 1 }
+writeWaiting(k, token, t)
+redis.call('ZADD', KEYS[3], place, token)
+redis.call('HSET', accountsKey, ARGV[3], place)
+mirrorState(k, token, t)
+return reply(R.CREATED, token, t)

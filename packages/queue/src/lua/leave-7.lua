@@ -5,9 +5,9 @@
   KEYS[1] marker
   KEYS[2] token hash
   KEYS[3] waiting
-  KEYS[4] heartbeat
-  KEYS[5] active
-  KEYS[6] accounts
+  KEYS[4] active
+  KEYS[5] accounts   prefix of the account buckets
+  KEYS[6] records    prefix of the WAITING token buckets
   KEYS[7] stream
 
   ARGV[1] token
@@ -20,10 +20,10 @@
 
 local epoch = redis.call('GET', KEYS[1])
 if not epoch then return { R.RECOVER } end
-local status = redis.call('HGET', KEYS[2], 'status')
-if not status then return { R.MISSING } end
-if status == 'EXPIRED' then return { R.ALREADY_EXPIRED } end
-local k = { waiting = KEYS[3], heartbeat = KEYS[4], active = KEYS[5], accounts = KEYS[6], stream = KEYS[7],
+local k = { waiting = KEYS[3], active = KEYS[4], accounts = KEYS[5], records = KEYS[6], stream = KEYS[7],
   epoch = epoch }
+local t = readToken(k, KEYS[2], ARGV[1])
+if not t then return { R.MISSING } end
+if t.status == 'EXPIRED' then return { R.ALREADY_EXPIRED } end
 expireToken(k, KEYS[2], ARGV[1], 'LEFT', nowMs(), tonumber(ARGV[2]))
 return { R.LEFT }

@@ -1,17 +1,17 @@
 --[[
-  Reads a ticket; for a WAITING token also records a heartbeat, so a fan who
-  keeps polling (or holds an SSE stream open) is never dropped as abandoned.
+  Reads a ticket; for a WAITING token also records when it was seen, so a fan
+  who keeps polling (or holds an SSE stream open) is never dropped as abandoned.
 
   KEYS[1] marker
   KEYS[2] token hash
   KEYS[3] waiting
-  KEYS[4] heartbeat
+  KEYS[4] records    prefix of the WAITING token buckets
   KEYS[5] admitted
   KEYS[6] bucket
   KEYS[7] sale       the event's sale settings (state, opening, per-event rate)
 
   ARGV[1] token
-  ARGV[2] '1' to record a heartbeat, '0' to only read
+  ARGV[2] '1' to record the fan as seen now, '0' to only read
 
   Returns {R.RECOVER}, {R.MISSING} or a ticket reply with the code R.OK.
 ]]
@@ -19,9 +19,12 @@
 --- @include "ticket"
 
 if redis.call('EXISTS', KEYS[1]) == 0 then return { R.RECOVER } end
-if redis.call('EXISTS', KEYS[2]) == 0 then return { R.MISSING } end
+local k = { waiting = KEYS[3], records = KEYS[4] }
+local t = readToken(k, KEYS[2], ARGV[1])
+if not t then return { R.MISSING } end
 local now = nowMs()
-if ARGV[2] == '1' and redis.call('HGET', KEYS[2], 'status') == 'WAITING' then
-  redis.call('ZADD', KEYS[4], 'XX', now, ARGV[1])
+if ARGV[2] == '1' and t.status == 'WAITING' then
+  t.seen = now
+  writeWaiting(k, ARGV[1], t)
 end
-return ticketReply(R.OK, KEYS[2], ARGV[1], KEYS[3], KEYS[5], KEYS[6], now, readSale(KEYS[7]))
+return ticketReply(R.OK, t, ARGV[1], KEYS[3], KEYS[5], KEYS[6], now, readSale(KEYS[7]))

@@ -6,9 +6,9 @@
   KEYS[1] marker
   KEYS[2] seq
   KEYS[3] waiting
-  KEYS[4] heartbeat
+  KEYS[4] records    prefix of the WAITING token buckets
   KEYS[5] active
-  KEYS[6] accounts
+  KEYS[6] accounts   prefix of the account buckets
   KEYS[7] recovery lock (the rebuild writes only while it still holds it: a rebuild
           whose lock was lost, e.g. to a FLUSHALL mid-rebuild, must not set the marker
           to its older epoch over the rebuild that took over)
@@ -19,39 +19,44 @@
   ARGV[4] on the last chunk the queue's new epoch, which becomes the marker's
           value (scripts stamp it on every mirror record); '' before
   ARGV[5] the rebuild's lock owner
-  ARGV[6..] per token, its TOKEN_FIELDS values in that order ('' for none)
+  ARGV[6..] per token, the token then its TOKEN_FIELDS values in that order ('' for none)
 
   Returns {R.OK, number of tokens restored by this call}, or {R.NOT_OWNER}.
 ]]
 --- @include "now"
+--- @include "token"
 
 if redis.call('GET', KEYS[7]) ~= ARGV[5] then return { R.NOT_OWNER } end
 local now = nowMs()
+local k = { waiting = KEYS[3], records = KEYS[4], accounts = KEYS[6] }
 local restored = 0
 local n = #TOKEN_FIELDS
-for i = 6, #ARGV, n do
+for i = 6, #ARGV, n + 1 do
+  local token = ARGV[i]
   local t = {}
   local hash = {}
   for j = 1, n do
-    local value = ARGV[i + j - 1]
+    local value = ARGV[i + j]
     t[TOKEN_FIELDS[j]] = value
     if value ~= '' then
-      hash[#hash + 1] = TOKEN_FIELDS[j]
+      hash[#hash + 1] = F[TOKEN_FIELDS[j]]
       hash[#hash + 1] = value
     end
   end
-  local tokenKey = ARGV[1] .. t.token
-  if redis.call('EXISTS', tokenKey) == 0 then
-    redis.call('HSET', tokenKey, unpack(hash))
+  local tokenKey = ARGV[1] .. token
+  if redis.call('EXISTS', tokenKey) == 0 and not redis.call('ZSCORE', KEYS[3], token) then
     if t.status == 'WAITING' then
-      redis.call('ZADD', KEYS[3], t.place, t.token)
-      -- A fresh heartbeat: fans get a full idle window to reconnect after the outage.
-      redis.call('ZADD', KEYS[4], now, t.token)
-      redis.call('HSET', KEYS[6], t.accountId, t.token)
+      -- Seen now: fans get a full idle window to reconnect after the outage.
+      t.seen = now
+      writeWaiting(k, token, t)
+      redis.call('ZADD', KEYS[3], t.place, token)
+      redis.call('HSET', accountKey(k, t.accountId), t.accountId, t.place)
     elseif t.status == 'READY' then
-      redis.call('ZADD', KEYS[5], t.expiresAt, t.token)
-      redis.call('HSET', KEYS[6], t.accountId, t.token)
+      redis.call('HSET', tokenKey, unpack(hash))
+      redis.call('ZADD', KEYS[5], t.expiresAt, token)
+      redis.call('HSET', accountKey(k, t.accountId), t.accountId, token)
     else
+      redis.call('HSET', tokenKey, unpack(hash))
       redis.call('EXPIRE', tokenKey, ARGV[3])
     end
     restored = restored + 1

@@ -1,14 +1,13 @@
 --- @include "sale"
+--- @include "token"
 
--- A ticket reply: a reply code, then the token hash as field/value pairs,
--- then the live facts the client needs (rank among waiters, server time, the
--- admissions of the last minute for the ETA, the sale's state and opening, the
--- event's own rate and idle window when set). One round trip in all.
-local function ticketReply(code, tokenKey, token, waitingKey, admittedKey, bucketKey, now, s)
-  local reply = { code }
-  local fields = redis.call('HGETALL', tokenKey)
-  for i = 1, #fields do reply[#reply + 1] = fields[i] end
-  local rank = redis.call('ZRANK', waitingKey, token)
+-- A ticket reply: a reply code, then the token's state as stored-name pairs
+-- (t from readToken), then the live facts the client needs (rank among waiters,
+-- server time, the admissions of the last minute for the ETA, the sale's state
+-- and opening, the event's own rate and idle window when set). One round trip in all.
+local function ticketReply(code, t, token, waitingKey, admittedKey, bucketKey, now, s)
+  local reply = statePairs(token, t, { code })
+  local rank = t.status == 'WAITING' and redis.call('ZRANK', waitingKey, token)
   reply[#reply + 1] = '_rank'
   reply[#reply + 1] = rank and tostring(rank) or ''
   reply[#reply + 1] = '_now'

@@ -6,8 +6,9 @@
   event's hash tag, so claim and locks are one atomic step in one slot.
 
   KEYS[1] marker
-  KEYS[2] token hash
+  KEYS[2] token hash (READY and EXPIRED tokens have one; a WAITING token is a line in its bucket)
   KEYS[3] active
+  KEYS[4] waiting
 
   ARGV[1] token
   ARGV[2] owner (unique per attempt): holds the claim and the seat locks
@@ -19,15 +20,18 @@
   Returns {R.RECOVER}, {R.MISSING}, {R.NOT_READY}, {R.EXPIRED}, {R.BUSY},
   {R.SEAT_TAKEN, seatId, ...} (every seat of the order already sold),
   {R.SEAT_LOCKED, seatId} (the first seat another payment holds), or
-  {R.OK, field, value, ...} (the token's fields, claim taken, seats locked).
+  {R.OK, field, value, ...} (the token's state as stored-name pairs; claim taken, seats locked).
 ]]
 --- @include "now"
 --- @include "seat"
+--- @include "token"
 
 if redis.call('EXISTS', KEYS[1]) == 0 then return { R.RECOVER } end
-local f = redis.call('HMGET', KEYS[2], 'status', 'claim', 'claimUntil')
-if not f[1] then return { R.MISSING } end
-if f[1] == 'WAITING' then return { R.NOT_READY } end
+local f = redis.call('HMGET', KEYS[2], F.status, F.claim, F.claimUntil)
+if not f[1] then
+  if redis.call('ZSCORE', KEYS[4], ARGV[1]) then return { R.NOT_READY } end
+  return { R.MISSING }
+end
 local now = nowMs()
 local expiresAt = redis.call('ZSCORE', KEYS[3], ARGV[1])
 if f[1] ~= 'READY' or not expiresAt or tonumber(expiresAt) <= now then return { R.EXPIRED } end
@@ -47,8 +51,5 @@ if #taken > 1 then return taken end
 if lockedBy then return { R.SEAT_LOCKED, lockedBy } end
 
 for i = 6, #ARGV do redis.call('SET', ARGV[4] .. ARGV[i], ARGV[2], 'PX', ARGV[5]) end
-redis.call('HSET', KEYS[2], 'claim', ARGV[2], 'claimUntil', now + tonumber(ARGV[3]))
-local reply = { R.OK }
-local fields = redis.call('HGETALL', KEYS[2])
-for i = 1, #fields do reply[#reply + 1] = fields[i] end
-return reply
+redis.call('HSET', KEYS[2], F.claim, ARGV[2], F.claimUntil, now + tonumber(ARGV[3]))
+return statePairs(ARGV[1], readToken({}, KEYS[2], ARGV[1]), { R.OK })

@@ -1,0 +1,81 @@
+--- @include "keys"
+
+-- A token's two forms (token-state.ts): a WAITING token is one line in its
+-- bucket (recordKey), WAITING_FIELDS joined by '|', its place the waiting zset's
+-- score; a READY or EXPIRED token has its own hash (tokenKey) of F fields.
+-- Both read into one table keyed by logical names (t.status, t.place, ...).
+-- A line stays at most 64 bytes for account ids up to 40 characters (UUIDs), the
+-- listpack limit of a hash value (hash-max-listpack-value): beyond it the whole
+-- bucket turns into a plain hash table, twice the memory. So 'seen' is stored as
+-- ms after issuedAt (a few digits) rather than a 13-digit time.
+
+local function waitingLine(t)
+  local values = {}
+  for i = 1, #WAITING_FIELDS do
+    local name = WAITING_FIELDS[i]
+    local value = t[name]
+    if name == 'seen' then value = tonumber(value) - tonumber(t.issuedAt) end
+    values[i] = tostring(value or '')
+  end
+  return table.concat(values, '|')
+end
+
+-- The WAITING token's state, or nil when it has no line (k.records, k.waiting).
+local function readWaiting(k, token)
+  local line = redis.call('HGET', recordKey(k, token), token)
+  if not line then return nil end
+  local t = { status = 'WAITING' }
+  local i = 1
+  for value in string.gmatch(line, '([^|]*)|?') do
+    if i > #WAITING_FIELDS then break end
+    t[WAITING_FIELDS[i]] = value
+    i = i + 1
+  end
+  t.seen = tonumber(t.issuedAt) + (tonumber(t.seen) or 0)
+  t.place = redis.call('ZSCORE', k.waiting, token)
+  return t
+end
+
+local function writeWaiting(k, token, t)
+  redis.call('HSET', recordKey(k, token), token, waitingLine(t))
+end
+
+-- The token's state in either form, or nil for an unknown token.
+local function readToken(k, tokenKey, token)
+  local fields = redis.call('HGETALL', tokenKey)
+  if #fields == 0 then return readWaiting(k, token) end
+  local byStored = {}
+  for name, stored in pairs(F) do byStored[stored] = name end
+  local t = {}
+  for i = 1, #fields, 2 do
+    local name = byStored[fields[i]]
+    if name then t[name] = fields[i + 1] end
+  end
+  return t
+end
+
+-- The state as stored-name pairs (F), token first: what replies and mirror records carry.
+local function statePairs(token, t, out)
+  out[#out + 1] = F.token
+  out[#out + 1] = token
+  for i = 1, #TOKEN_FIELDS do
+    out[#out + 1] = F[TOKEN_FIELDS[i]]
+    out[#out + 1] = t[TOKEN_FIELDS[i]] or ''
+  end
+  return out
+end
+
+-- An account's entry in its bucket names its live token: a WAITING token by its
+-- place (a few bytes; the waiting zset holds the token at that score), a READY
+-- token by the token itself (admission rewrites the entry). The token (nil when
+-- the entry names none any more), and the entry (false when there is none).
+local function liveTokenOf(k, accountId)
+  local entry = redis.call('HGET', accountKey(k, accountId), accountId)
+  if not entry or string.find(entry, '.', 1, true) then return entry or nil, entry end
+  return redis.call('ZRANGEBYSCORE', k.waiting, entry, entry, 'LIMIT', 0, 1)[1], entry
+end
+
+-- Whether the account's entry names this token (by the token or by its place).
+local function entryNames(entry, token, place)
+  return entry ~= false and entry ~= nil and (entry == token or (place ~= nil and entry == tostring(place)))
+end
