@@ -13,13 +13,15 @@ import { TOKEN_FIELDS } from './token-state.js'
  * their one TypeScript definition.
  */
 const SCRIPT_FILES = [
-  'admit-9',
+  'admit-10',
   'claim-3',
-  'complete-7',
+  'complete-8',
   'draw-4',
   'extend-lock-1',
   'join-9',
-  'leave-7',
+  'feed-7',
+  'holes-2',
+  'leave-8',
   'poll-7',
   'publish-sale-1',
   'release-claim-1',
@@ -95,6 +97,7 @@ export type ExpiryKeys = [
   active: string,
   accounts: string,
   stream: string,
+  feed: string,
 ]
 
 declare module 'ioredis' {
@@ -136,6 +139,7 @@ declare module 'ioredis' {
       admitted: string,
       stream: string,
       sale: string,
+      feed: string,
       tokenKeyBase: string,
       maxActive: Arg,
       admitPerSecond: Arg,
@@ -146,6 +150,19 @@ declare module 'ioredis' {
       maxBacklog: Arg,
     ): Result<ScriptReply, Context>
     queueLeave(...args: [...ExpiryKeys, token: string, retentionSeconds: Arg]): Result<ScriptReply, Context>
+    queueFeed(
+      marker: string,
+      waiting: string,
+      feed: string,
+      admitted: string,
+      bucket: string,
+      sale: string,
+      heartbeat: string,
+      cursor: string,
+      maxEntries: Arg,
+      ...touchTokens: string[]
+    ): Result<ScriptReply, Context>
+    queueHoles(marker: string, waiting: string, from: Arg, to: Arg): Result<ScriptReply, Context>
     queueVerify(marker: string, tokenKey: string): Result<ScriptReply, Context>
     queueClaim(
       marker: string,

@@ -9,6 +9,7 @@
   KEYS[5] active
   KEYS[6] accounts
   KEYS[7] stream
+  KEYS[8] feed       expiries for the SSE fan-out
 
   ARGV[1] token
   ARGV[2] retention seconds
@@ -24,6 +25,6 @@ local status = redis.call('HGET', KEYS[2], 'status')
 if not status then return { R.MISSING } end
 if status == 'EXPIRED' then return { R.ALREADY_EXPIRED } end
 local k = { waiting = KEYS[3], heartbeat = KEYS[4], active = KEYS[5], accounts = KEYS[6], stream = KEYS[7],
-  epoch = epoch }
+  feed = KEYS[8], epoch = epoch }
 expireToken(k, KEYS[2], ARGV[1], 'LEFT', nowMs(), tonumber(ARGV[2]))
 return { R.LEFT }

@@ -22,6 +22,7 @@
   KEYS[7] admitted
   KEYS[8] stream
   KEYS[9] sale       the event's sale settings
+  KEYS[10] feed      expiries for the SSE fan-out (see includes/expire.lua)
 
   ARGV[1] token-key base
   ARGV[2] maxActive       (default; the event's maxActive wins)
@@ -46,7 +47,7 @@ local epoch = redis.call('GET', KEYS[1])
 if not epoch then return { R.RECOVER } end
 local now = nowMs()
 local k = { waiting = KEYS[2], heartbeat = KEYS[3], active = KEYS[4], accounts = KEYS[5], stream = KEYS[8],
-  epoch = epoch }
+  feed = KEYS[10], epoch = epoch }
 local base = ARGV[1]
 local s = readSale(KEYS[9])
 local state = saleState(s, now)
