@@ -3,8 +3,6 @@ import { EventFeed, type FeedFollower, type QueueService, type Ticket, type Toke
 import type { FastifyBaseLogger } from 'fastify'
 
 const HEARTBEAT_MS = 15_000
-/** How often each event's feed is read (once per event for all its streams on this copy). */
-const TICK_MS = 500
 
 /** How often a stream sends a changed position or ETA: often near the head, rarely far back. */
 function refreshMs(ticket: Ticket): number {
@@ -113,7 +111,8 @@ export class SseHub {
   constructor(
     private readonly queue: QueueService,
     private readonly log: FastifyBaseLogger,
-    private readonly tickMs = TICK_MS,
+    /** How often each event's feed is read (SSE_TICK_MS). */
+    private readonly tickMs: number,
   ) {
     this.heartbeatTimer = setInterval(() => {
       for (const stream of this.streams.keys()) stream.heartbeat()
@@ -157,7 +156,8 @@ export class SseHub {
     }, this.tickMs)
   }
 
-  private async tick(): Promise<void> {
+  /** One read of every followed event's feed (the timer calls it; tests may too). */
+  async tick(): Promise<void> {
     await Promise.all(
       [...this.feeds.values()].map(async (feed) => {
         try {

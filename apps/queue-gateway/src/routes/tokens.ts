@@ -3,7 +3,7 @@ import type { Ticket } from '@concert/queue'
 import { AppError } from '@concert/shared'
 import { Type } from 'typebox'
 import { JoinBody, TicketSchema, TokenParams } from '../schemas.js'
-import { SseHub, TicketStream } from '../sse.js'
+import { TicketStream } from '../sse.js'
 
 export interface TokenRoutesOptions {
   /** Token requests allowed per client IP (`max`) per `timeWindow` ms. */
@@ -13,8 +13,7 @@ export interface TokenRoutesOptions {
 /** The queue's public API: join, poll, stream, leave (SPEC §3, queue-gateway). */
 export async function tokenRoutes(app: App, options: TokenRoutesOptions): Promise<void> {
   app.addSchema(TicketSchema)
-  const hub = new SseHub(app.queue, app.log)
-  app.addHook('preClose', () => hub.close())
+  const hub = app.sseHub
 
   async function ticketOrNotFound(token: string): Promise<Ticket> {
     const ticket = await app.queue.get(token)
