@@ -104,6 +104,24 @@ export interface SseLease {
   release(): void
 }
 
+/** One open stream's places: its member in the token's set and in the address's. */
+class HeldPlaces implements SseLease {
+  private released = false
+
+  constructor(
+    readonly tokenKey: string,
+    readonly clientKey: string,
+    readonly id: string,
+    private readonly limits: SseLimits,
+  ) {}
+
+  release(): void {
+    if (this.released) return
+    this.released = true
+    this.limits.releasePlaces(this)
+  }
+}
+
 /**
  * Caps open SSE streams per queue token and per client address, for the whole
  * cluster: one client opening thousands of streams would hold thousands of
@@ -116,8 +134,8 @@ export class SseLimits {
   private readonly copyId = randomUUID()
   private readonly registry: string
   private streamSeq = 0
-  /** key -> members of the streams open on this copy that hold a place in it. */
-  private readonly held = new Map<string, Set<string>>()
+  /** The places of the streams open on this copy (one small object per stream). */
+  private readonly held = new Set<HeldPlaces>()
   /** The first renewal: no place is taken before this copy is in the registry. */
   private readonly firstRenewal: Promise<void>
   private registered = false
@@ -177,17 +195,18 @@ export class SseLimits {
       throw this.refusal(`this address already has ${this.options.perClient} open streams; close one or poll`)
     }
 
-    let released = false
     this.open += 1
-    return {
-      release: () => {
-        if (released) return
-        released = true
-        this.open -= 1
-        this.give(tokenKey, id)
-        this.give(clientKey, id)
-      },
-    }
+    const places = new HeldPlaces(tokenKey, clientKey, id, this)
+    this.held.add(places)
+    return places
+  }
+
+  /** Called once by a stream's HeldPlaces when it closes. */
+  releasePlaces(places: HeldPlaces): void {
+    this.held.delete(places)
+    this.open -= 1
+    this.give(places.tokenKey, places.id)
+    this.give(places.clientKey, places.id)
   }
 
   /** Streams open on this copy (each holds a lease until it closes). */
@@ -215,19 +234,10 @@ export class SseLimits {
       const dead = others.size > 0 ? await this.redis.sseCopiesDead(this.registry, ...others) : []
       if (dead.length > 0) reply = await this.redis.sseLeaseAcquire(key, id, limit, SET_TTL_MS, ...dead)
     }
-    const taken = reply === 1
-    if (taken) {
-      const ids = this.held.get(key) ?? new Set<string>()
-      ids.add(id)
-      this.held.set(key, ids)
-    }
-    return taken
+    return reply === 1
   }
 
   private give(key: string, id: string): void {
-    const ids = this.held.get(key)
-    ids?.delete(id)
-    if (ids?.size === 0) this.held.delete(key)
     this.track(
       this.redis.zrem(key, id).catch((error: unknown) => {
         // Not fatal: the lease lapses on its own within leaseMs.
@@ -241,10 +251,16 @@ export class SseLimits {
     try {
       const running = await this.track(this.redis.sseCopyRenew(this.registry, this.copyId, this.leaseMs))
       if (running === 0 && this.held.size > 0) {
+        const byKey = new Map<string, string[]>()
+        for (const places of this.held) {
+          for (const key of [places.tokenKey, places.clientKey]) {
+            const ids = byKey.get(key)
+            if (ids) ids.push(places.id)
+            else byKey.set(key, [places.id])
+          }
+        }
         await this.track(
-          Promise.all(
-            [...this.held].map(([key, ids]) => this.redis.sseLeaseRestore(key, SET_TTL_MS, ...ids)),
-          ),
+          Promise.all([...byKey].map(([key, ids]) => this.redis.sseLeaseRestore(key, SET_TTL_MS, ...ids))),
         )
       }
       this.registered = true

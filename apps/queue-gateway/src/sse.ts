@@ -14,12 +14,24 @@ function refreshMs(ticket: Ticket): number {
   return Math.min(ticket.pollAfterMs, 5_000)
 }
 
-const changed = (a: Ticket, b: Ticket) =>
+/** What a stream remembers of the last ticket it sent: only what decides whether to send the next. */
+type Seen = Pick<Ticket, 'status' | 'position' | 'estimatedWaitSeconds' | 'queueState' | 'opensAt'>
+
+const changed = (a: Seen, b: Ticket) =>
   a.status !== b.status ||
   a.position !== b.position ||
   a.estimatedWaitSeconds !== b.estimatedWaitSeconds ||
   a.queueState !== b.queueState ||
   a.opensAt !== b.opensAt
+
+// Small on purpose: with tens of thousands of streams per copy, every field counts.
+const seen = (t: Ticket): Seen => ({
+  status: t.status,
+  position: t.position,
+  estimatedWaitSeconds: t.estimatedWaitSeconds,
+  queueState: t.queueState,
+  opensAt: t.opensAt,
+})
 
 /**
  * One Server-Sent Events stream of a ticket. It holds no timer and reads
@@ -31,7 +43,7 @@ const changed = (a: Ticket, b: Ticket) =>
  */
 export class TicketStream implements FeedFollower {
   readonly token: string
-  private last: Ticket
+  private last: Seen
   private dueAt: number
   private sequence = 0
   private closed = false
@@ -42,7 +54,7 @@ export class TicketStream implements FeedFollower {
     private readonly onEnd: () => void,
   ) {
     this.token = first.token
-    this.last = first
+    this.last = seen(first)
     this.dueAt = Date.now() + refreshMs(first)
     response.writeHead(200, {
       'content-type': 'text/event-stream; charset=utf-8',
@@ -67,7 +79,7 @@ export class TicketStream implements FeedFollower {
     const statusChanged = statusRead || ticket.status !== this.last.status
     if (!statusChanged && now < this.dueAt) return
     if (changed(this.last, ticket)) this.send(ticket)
-    this.last = ticket
+    this.last = seen(ticket)
     this.dueAt = now + refreshMs(ticket)
     if (ticket.status === 'EXPIRED') this.end()
   }

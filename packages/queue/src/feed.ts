@@ -85,7 +85,6 @@ function mergeSorted(a: readonly number[], b: readonly number[]): number[] {
  */
 export class EventFeed {
   private readonly followed = new Map<FeedFollower, Followed>()
-  private readonly byToken = new Map<string, Set<Followed>>()
   private readonly reading = new Set<Followed>()
   private readonly maxEntries: number
   private readonly walkSlice: number
@@ -120,20 +119,11 @@ export class EventFeed {
 
   /** Follows a token from its state as just read (its place is confirmed at the next tick). */
   add(follower: FeedFollower, state: TokenState): void {
-    const entry: Followed = { follower, state, recheck: true }
-    this.followed.set(follower, entry)
-    const same = this.byToken.get(follower.token) ?? new Set<Followed>()
-    same.add(entry)
-    this.byToken.set(follower.token, same)
+    this.followed.set(follower, { follower, state, recheck: true })
   }
 
   remove(follower: FeedFollower): void {
-    const entry = this.followed.get(follower)
-    if (!entry) return
     this.followed.delete(follower)
-    const same = this.byToken.get(follower.token)
-    same?.delete(entry)
-    if (same?.size === 0) this.byToken.delete(follower.token)
   }
 
   /** Position (1 = head) of a waiting place, from the head and the gaps. */
@@ -199,10 +189,14 @@ export class EventFeed {
     this.drawn = read.drawn
     this.head = read.head
     const fresh: number[] = []
+    const expired = new Set<string>()
     for (const { token, place } of read.entries) {
       if (place !== null) fresh.push(place)
-      for (const entry of this.byToken.get(token) ?? []) this.readStatus(entry)
+      expired.add(token)
     }
+    // No index by token: entries are few per tick, and one pass over the followers is cheap.
+    if (expired.size > 0)
+      for (const entry of this.followed.values()) if (expired.has(entry.state.token)) this.readStatus(entry)
     this.gaps = mergeSorted(
       this.gaps,
       fresh.sort((a, b) => a - b),
@@ -259,11 +253,13 @@ export class EventFeed {
   private deliver(read: FeedRead): void {
     const head = this.head
     for (const entry of this.followed.values()) {
-      if (this.reading.has(entry)) continue
+      // Added while this tick ran: its place is confirmed, and the gaps up to it found, next tick.
+      if (this.reading.has(entry) || entry.recheck) continue
       const { state } = entry
       if (state.status === 'WAITING') {
         // Below the head (or nobody waits): admitted or gone, read it.
         if (head === null || state.place < head) this.readStatus(entry)
+        else if (state.place > this.walkedTo) continue
         else
           entry.follower.deliver(
             this.queue.ticketAt(state, read.facts, this.positionOf(state.place, head) - 1),
