@@ -119,4 +119,18 @@ describe('EventFeed: positions from one read per tick', () => {
     expect(positions.every((p) => typeof p === 'number' && p > 0)).toBe(true)
     expect(positions.slice(-5)).toEqual([40, 41, 42, 43, 44])
   }, 30_000)
+
+  it('refreshes the heartbeats of thousands of streaming fans in one read, and of nobody else', async () => {
+    const { queue } = makeQueue(env)
+    const eventId = await createEvent(env.db, 'feed touch')
+    const token = (await queue.join(eventId, accounts[125] as string)).ticket.token
+    const { heartbeat } = queue.keys(eventId)
+    await env.redis.zadd(heartbeat, 0, token)
+    const others = Array.from({ length: 9_999 }, (_, i) => `${eventId}.not-a-token-${i}`)
+    const read = await queue.readFeed(eventId, '', 10, [...others, token])
+    expect(read?.head).toBe(1)
+    expect(Number(await env.redis.zscore(heartbeat, token))).toBeGreaterThan(Date.now() - 60_000)
+    // XX: only tokens still waiting (in the heartbeat set) are touched; none is added.
+    expect(await env.redis.zcard(heartbeat)).toBe(1)
+  })
 })

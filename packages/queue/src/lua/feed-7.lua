@@ -5,7 +5,7 @@
   (places of waiting tokens that expired, read from the feed) and a stream's own
   place, the copy computes the stream's position; the facts are the ones a poll
   gets (ticket.lua), so the ticket it builds is the one a poll would answer.
-  Also refreshes the heartbeat of the streaming tokens (one ZADD XX per 5,000).
+  Also refreshes the heartbeat of the streaming tokens (one ZADD XX per 3,000).
 
   KEYS[1] marker     (its value, the epoch: a new one means the queue was rebuilt)
   KEYS[2] waiting
@@ -30,9 +30,10 @@ if not epoch then return { R.RECOVER } end
 local now = nowMs()
 local s = readSale(KEYS[6])
 
-for i = 3, #ARGV, 5000 do
+-- 3,000 members per ZADD: unpack() stops at 8,000 values (Lua's C stack in Redis).
+for i = 3, #ARGV, 3000 do
   local args = { 'XX' }
-  for j = i, math.min(i + 4999, #ARGV) do
+  for j = i, math.min(i + 2999, #ARGV) do
     args[#args + 1] = now
     args[#args + 1] = ARGV[j]
   end
