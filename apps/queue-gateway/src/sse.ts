@@ -84,6 +84,10 @@ export class TicketStream implements FeedFollower {
     if (ticket.status === 'EXPIRED') this.end()
   }
 
+  due(now: number): boolean {
+    return now >= this.dueAt
+  }
+
   gone(): void {
     this.end()
   }

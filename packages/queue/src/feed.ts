@@ -10,6 +10,8 @@ export interface FeedFollower {
    * itself because its status changed (admitted, expired, rebuilt): send it at once.
    */
   deliver(ticket: Ticket, statusRead: boolean): void
+  /** False while the follower would not send an unchanged-status ticket anyway (spares building it). */
+  due?(now: number): boolean
   /** The token no longer exists. */
   gone(): void
 }
@@ -252,6 +254,7 @@ export class EventFeed {
 
   private deliver(read: FeedRead): void {
     const head = this.head
+    const now = Date.now()
     for (const entry of this.followed.values()) {
       // Added while this tick ran: its place is confirmed, and the gaps up to it found, next tick.
       if (this.reading.has(entry) || entry.recheck) continue
@@ -259,13 +262,13 @@ export class EventFeed {
       if (state.status === 'WAITING') {
         // Below the head (or nobody waits): admitted or gone, read it.
         if (head === null || state.place < head) this.readStatus(entry)
-        else if (state.place > this.walkedTo) continue
+        else if (state.place > this.walkedTo || entry.follower.due?.(now) === false) continue
         else
           entry.follower.deliver(
             this.queue.ticketAt(state, read.facts, this.positionOf(state.place, head) - 1),
             false,
           )
-      } else if (state.status === 'READY') {
+      } else if (state.status === 'READY' && entry.follower.due?.(now) !== false) {
         entry.follower.deliver(this.queue.ticketAt(state, read.facts, null), false)
       }
     }
