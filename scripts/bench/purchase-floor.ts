@@ -27,7 +27,7 @@
  *  S11 INSERT INTO QUEUE_TOKEN … ON DUPLICATE KEY UPDATE            queue-tokens.repository markTokenCompleted
  *  S12 COMMIT
  *  after commit, side by side (reservation.service afterCommit):
- *  R3 EVALSHA finish-purchase-7  QueueService.finishPurchase (token COMPLETED, seats SOLD, locks gone)
+ *  R3 EVALSHA finish-purchase-8  QueueService.finishPurchase (token COMPLETED, seats SOLD, locks gone)
  *  R4 MULTI HSET+PEXPIRE EXEC    catalog.service seatsChanged → catalog-cache bumpEvent (one round trip)
  *  S13 SELECT a free seat of the show (LIMIT 1)   sale.service afterSale → catalog.repository hasFreeSeat
  *      (the sold-out recount runs only when the show has no free seat left: not in this phase)
@@ -197,8 +197,8 @@ async function purchase(
   })
   // R3, R4, S13 side by side
   await Promise.all([
-    lua('finish-purchase-7')(
-      [k.marker, tokenKey, k.waiting, k.active, k.accounts, k.records, k.stream],
+    lua('finish-purchase-8')(
+      [k.marker, tokenKey, k.waiting, k.active, k.accounts, k.records, k.stream, k.feed],
       [
         p.token,
         owner,

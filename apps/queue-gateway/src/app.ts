@@ -7,6 +7,7 @@ import type { GatewayConfig } from './config.js'
 import { existenceCachesPlugin } from './plugins/existence-caches.js'
 import { gatewayMetricsPlugin } from './plugins/gateway-metrics.js'
 import { mirrorWorkerPlugin } from './plugins/mirror-worker.js'
+import { sseHubPlugin } from './plugins/sse-hub.js'
 import { sseLimitsPlugin } from './plugins/sse-limits.js'
 import { webAppPlugin } from './plugins/web-app.js'
 import { workersPlugin } from './plugins/workers.js'
@@ -60,6 +61,7 @@ export async function buildGatewayApp({ config, logger, workers = true }: Gatewa
     perToken: config.sseStreamsPerToken,
     perClient: config.sseStreamsPerIp,
   })
+  await app.register(sseHubPlugin, { tickMs: config.sseTickMs })
   await app.register(gatewayMetricsPlugin)
   if (workers) {
     await app.register(workersPlugin, {

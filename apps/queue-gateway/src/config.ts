@@ -26,6 +26,8 @@ export interface GatewayConfig extends ServiceConfig {
   /** Open SSE streams allowed per queue token and per client IP, over all gateway copies. */
   sseStreamsPerToken: number
   sseStreamsPerIp: number
+  /** How often each event's SSE feed is read (once per event for all its streams on this copy). */
+  sseTickMs: number
   /** Which event ids exist, as the join route checks them. */
   knownEvents: ExistenceCacheOptions
   /** Which account ids exist, as the join route checks them. */
@@ -70,6 +72,7 @@ export function loadGatewayConfig(env: Env = process.env): GatewayConfig {
     trustProxy: readInt(env, 'TRUST_PROXY', 0, { min: 0, max: 1 }) === 1,
     sseStreamsPerToken: readInt(env, 'SSE_STREAMS_PER_TOKEN', 3, { min: 1, max: 100 }),
     sseStreamsPerIp: readInt(env, 'SSE_STREAMS_PER_IP', 50, { min: 1, max: 1_000_000 }),
+    sseTickMs: readInt(env, 'SSE_TICK_MS', 500, { min: 50, max: HOUR_MS }),
     // Events are few and rarely added; accounts are many, and a join needs its account to exist.
     knownEvents: readExistenceCache(env, 'KNOWN_EVENTS', {
       hitTtlMs: MINUTE_MS,

@@ -1,44 +1,88 @@
 import { randomUUID } from 'node:crypto'
-import { clientSseStreamsKey, eventKeys, eventOfToken, type RedisClient } from '@concert/queue'
+import { clientSseStreamsKey, eventKeys, eventOfToken, type RedisClient, sseCopiesKey } from '@concert/queue'
 import { AppError } from '@concert/shared'
 import type { FastifyBaseLogger } from 'fastify'
 import type { Result } from 'ioredis'
 
 /**
- * Each open stream holds a lease: its id in a sorted set (one per token, one per
- * client address) scored by when the lease lapses on the Redis clock. The copy
- * serving the stream renews it every `refreshMs`; a lease whose copy died is not
- * renewed and drops out at the next count, so a crash never leaks a place.
+ * Each open stream holds a place: a member `<copy id>:<n>` in a sorted set per
+ * token and one per client address. What keeps a place alive is not the member
+ * but its gateway copy's own lease in the copies registry (sseCopiesKey: copy id
+ * -> lease expiry on the Redis clock), renewed by one command per copy every
+ * `refreshMs` however many streams it serves. A copy that dies stops renewing;
+ * the next acquire that finds a full set asks the registry which copies are dead
+ * and drops their members, so a crash never leaks a place for longer than leaseMs.
+ */
+
+/**
+ * Takes a place in KEYS[1] unless it is full. ARGV[1] member, ARGV[2] limit,
+ * ARGV[3] how long an untouched set lives (a dead copy's leftovers in a set nobody
+ * asks for again), ARGV[4..] dead copy ids whose members go first.
+ * Returns 1 (taken) or the members holding the places (full).
  */
 const ACQUIRE_LUA = `
-local t = redis.call('TIME')
-local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
-redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now)
-if redis.call('ZCARD', KEYS[1]) >= tonumber(ARGV[2]) then return 0 end
-redis.call('ZADD', KEYS[1], now + tonumber(ARGV[3]), ARGV[1])
+if #ARGV > 3 then
+  local dead = {}
+  for i = 4, #ARGV do dead[ARGV[i]] = true end
+  for _, member in ipairs(redis.call('ZRANGE', KEYS[1], 0, -1)) do
+    if dead[string.match(member, '^(.*):[^:]*$')] then redis.call('ZREM', KEYS[1], member) end
+  end
+end
+if redis.call('ZCARD', KEYS[1]) >= tonumber(ARGV[2]) then return redis.call('ZRANGE', KEYS[1], 0, -1) end
+redis.call('ZADD', KEYS[1], 0, ARGV[1])
 redis.call('PEXPIRE', KEYS[1], ARGV[3])
 return 1
 `
 
 /**
- * Renews the leases of streams still open on this copy. A lease that lapsed while
- * Redis was away (or lost its data) is added back: the stream is still open, so it
- * counts. A released lease is never renewed: its ZREM follows any renewal sent
- * before it on the same connection.
+ * Renews a copy's lease in the registry KEYS[1] (ARGV[1] copy id, ARGV[2] lease ms)
+ * and forgets copies dead for a day. Returns 1 when the lease was still running, 0
+ * when it had lapsed or was gone (Redis away or lost its data): then the copy's
+ * places may have been dropped and it puts them back.
  */
 const RENEW_LUA = `
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
-redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now)
-for i = 2, #ARGV do redis.call('ZADD', KEYS[1], now + tonumber(ARGV[1]), ARGV[i]) end
+local before = tonumber(redis.call('ZSCORE', KEYS[1], ARGV[1]) or '0')
+redis.call('ZADD', KEYS[1], now + tonumber(ARGV[2]), ARGV[1])
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now - 86400000)
+if before > now then return 1 end
+return 0
+`
+
+/** Of the copy ids in ARGV, those whose lease in the registry KEYS[1] has lapsed (or is gone). */
+const DEAD_LUA = `
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+local dead = {}
+for i = 1, #ARGV do
+  if tonumber(redis.call('ZSCORE', KEYS[1], ARGV[i]) or '0') <= now then dead[#dead + 1] = ARGV[i] end
+end
+return dead
+`
+
+/** Puts a copy's places back into KEYS[1] (ARGV[1] set lifetime, ARGV[2..] members). */
+const RESTORE_LUA = `
+for i = 2, #ARGV do redis.call('ZADD', KEYS[1], 0, ARGV[i]) end
 redis.call('PEXPIRE', KEYS[1], ARGV[1])
 return #ARGV - 1
 `
 
+/** How long a set of places lives without an acquire: leftovers of dead copies go at last. */
+const SET_TTL_MS = 24 * 60 * 60 * 1000
+
 declare module 'ioredis' {
   interface RedisCommander<Context> {
-    sseLeaseAcquire(key: string, id: string, limit: number, leaseMs: number): Result<number, Context>
-    sseLeaseRenew(key: string, leaseMs: number, ...ids: string[]): Result<number, Context>
+    sseLeaseAcquire(
+      key: string,
+      member: string,
+      limit: number,
+      ttlMs: number,
+      ...deadCopies: string[]
+    ): Result<number | string[], Context>
+    sseCopyRenew(registry: string, copyId: string, leaseMs: number): Result<number, Context>
+    sseCopiesDead(registry: string, ...copyIds: string[]): Result<string[], Context>
+    sseLeaseRestore(key: string, ttlMs: number, ...members: string[]): Result<number, Context>
   }
 }
 
@@ -49,9 +93,9 @@ export interface SseLimitsOptions {
   perToken: number
   /** Streams one client address may have open at once, over all gateway copies. */
   perClient: number
-  /** How long a lease lives unless renewed: the longest a dead copy's stream keeps its place. */
+  /** How long a copy's lease lives unless renewed: the longest a dead copy's streams keep their places. */
   leaseMs?: number
-  /** How often this copy renews the leases of its open streams. */
+  /** How often this copy renews its lease (one command, whatever the number of its streams). */
   refreshMs?: number
 }
 
@@ -60,16 +104,41 @@ export interface SseLease {
   release(): void
 }
 
+/** One open stream's places: its member in the token's set and in the address's. */
+class HeldPlaces implements SseLease {
+  private released = false
+
+  constructor(
+    readonly tokenKey: string,
+    readonly clientKey: string,
+    readonly id: string,
+    private readonly limits: SseLimits,
+  ) {}
+
+  release(): void {
+    if (this.released) return
+    this.released = true
+    this.limits.releasePlaces(this)
+  }
+}
+
 /**
  * Caps open SSE streams per queue token and per client address, for the whole
- * cluster. Every open stream costs Redis a poll every 0.5–5 s, so one client
- * opening thousands of them can load Redis like thousands of fans.
+ * cluster: one client opening thousands of streams would hold thousands of
+ * heartbeats (keeping tokens alive) and sockets.
  */
 export class SseLimits {
   private readonly leaseMs: number
   private readonly refreshMs: number
-  /** key -> ids of the streams open on this copy that hold a lease in it. */
-  private readonly held = new Map<string, Set<string>>()
+  /** This copy's id in the registry: the prefix of its members. */
+  private readonly copyId = randomUUID()
+  private readonly registry: string
+  private streamSeq = 0
+  /** The places of the streams open on this copy (one small object per stream). */
+  private readonly held = new Set<HeldPlaces>()
+  /** The first renewal: no place is taken before this copy is in the registry. */
+  private readonly firstRenewal: Promise<void>
+  private registered = false
   private readonly pending = new Set<Promise<unknown>>()
   private readonly timer: NodeJS.Timeout
   private renewFailing = false
@@ -83,8 +152,12 @@ export class SseLimits {
     this.leaseMs = options.leaseMs ?? 30_000
     this.refreshMs = options.refreshMs ?? 10_000
     if (this.refreshMs >= this.leaseMs) throw new Error('SSE leases must be renewed before they lapse')
+    this.registry = sseCopiesKey(options.prefix)
     redis.defineCommand('sseLeaseAcquire', { lua: ACQUIRE_LUA, numberOfKeys: 1 })
-    redis.defineCommand('sseLeaseRenew', { lua: RENEW_LUA, numberOfKeys: 1 })
+    redis.defineCommand('sseCopyRenew', { lua: RENEW_LUA, numberOfKeys: 1 })
+    redis.defineCommand('sseCopiesDead', { lua: DEAD_LUA, numberOfKeys: 1 })
+    redis.defineCommand('sseLeaseRestore', { lua: RESTORE_LUA, numberOfKeys: 1 })
+    this.firstRenewal = this.renew()
     this.timer = setInterval(() => void this.renew(), this.refreshMs)
     this.timer.unref()
   }
@@ -96,7 +169,12 @@ export class SseLimits {
   async acquire(token: string, clientIp: string): Promise<SseLease> {
     const eventId = eventOfToken(token)
     if (eventId === undefined) throw new AppError('TOKEN_NOT_FOUND', 'no such queue token')
-    const id = randomUUID()
+    await this.firstRenewal
+    // Not in the registry yet (Redis was away): others would take this copy's places for a dead one's.
+    if (!this.registered) await this.redis.sseCopyRenew(this.registry, this.copyId, this.leaseMs)
+    this.registered = true
+    this.streamSeq += 1
+    const id = `${this.copyId}:${this.streamSeq}`
     const tokenKey = eventKeys(this.options.prefix, eventId).sseStreams(token)
     const clientKey = clientSseStreamsKey(this.options.prefix, clientIp)
 
@@ -117,17 +195,18 @@ export class SseLimits {
       throw this.refusal(`this address already has ${this.options.perClient} open streams; close one or poll`)
     }
 
-    let released = false
     this.open += 1
-    return {
-      release: () => {
-        if (released) return
-        released = true
-        this.open -= 1
-        this.give(tokenKey, id)
-        this.give(clientKey, id)
-      },
-    }
+    const places = new HeldPlaces(tokenKey, clientKey, id, this)
+    this.held.add(places)
+    return places
+  }
+
+  /** Called once by a stream's HeldPlaces when it closes. */
+  releasePlaces(places: HeldPlaces): void {
+    this.held.delete(places)
+    this.open -= 1
+    this.give(places.tokenKey, places.id)
+    this.give(places.clientKey, places.id)
   }
 
   /** Streams open on this copy (each holds a lease until it closes). */
@@ -147,19 +226,18 @@ export class SseLimits {
   }
 
   private async take(key: string, id: string, limit: number): Promise<boolean> {
-    const taken = (await this.redis.sseLeaseAcquire(key, id, limit, this.leaseMs)) === 1
-    if (taken) {
-      const ids = this.held.get(key) ?? new Set<string>()
-      ids.add(id)
-      this.held.set(key, ids)
+    let reply = await this.redis.sseLeaseAcquire(key, id, limit, SET_TTL_MS)
+    if (Array.isArray(reply)) {
+      // Full: are some of the places held by copies that died? Then theirs go first.
+      const others = new Set(reply.map((member) => member.slice(0, member.lastIndexOf(':'))))
+      others.delete(this.copyId)
+      const dead = others.size > 0 ? await this.redis.sseCopiesDead(this.registry, ...others) : []
+      if (dead.length > 0) reply = await this.redis.sseLeaseAcquire(key, id, limit, SET_TTL_MS, ...dead)
     }
-    return taken
+    return reply === 1
   }
 
   private give(key: string, id: string): void {
-    const ids = this.held.get(key)
-    ids?.delete(id)
-    if (ids?.size === 0) this.held.delete(key)
     this.track(
       this.redis.zrem(key, id).catch((error: unknown) => {
         // Not fatal: the lease lapses on its own within leaseMs.
@@ -168,14 +246,30 @@ export class SseLimits {
     )
   }
 
+  /** Renews this copy's lease; if it had lapsed, puts its places back (they may have been dropped). */
   private async renew(): Promise<void> {
-    const rounds = [...this.held].map(([key, ids]) => this.redis.sseLeaseRenew(key, this.leaseMs, ...ids))
-    const results = await this.track(Promise.allSettled(rounds))
-    const failed = results.find((result) => result.status === 'rejected')
-    // Once per outage, not once per key every round.
-    if (failed && !this.renewFailing)
-      this.log.warn({ err: failed.reason }, 'could not renew SSE stream leases')
-    this.renewFailing = failed !== undefined
+    try {
+      const running = await this.track(this.redis.sseCopyRenew(this.registry, this.copyId, this.leaseMs))
+      if (running === 0 && this.held.size > 0) {
+        const byKey = new Map<string, string[]>()
+        for (const places of this.held) {
+          for (const key of [places.tokenKey, places.clientKey]) {
+            const ids = byKey.get(key)
+            if (ids) ids.push(places.id)
+            else byKey.set(key, [places.id])
+          }
+        }
+        await this.track(
+          Promise.all([...byKey].map(([key, ids]) => this.redis.sseLeaseRestore(key, SET_TTL_MS, ...ids))),
+        )
+      }
+      this.registered = true
+      this.renewFailing = false
+    } catch (error) {
+      // Once per outage, not every round.
+      if (!this.renewFailing) this.log.warn({ err: error }, 'could not renew SSE stream leases')
+      this.renewFailing = true
+    }
   }
 
   private track<T>(promise: Promise<T>): Promise<T> {

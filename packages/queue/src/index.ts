@@ -1,3 +1,4 @@
+export * from './feed.js'
 export * from './keys.js'
 export * from './lock.js'
 export * from './mirror.js'

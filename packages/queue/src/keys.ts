@@ -38,6 +38,16 @@ export interface EventKeys {
   admitted: string
   /** Stream of token state changes, consumed by the MySQL mirror. */
   stream: string
+  /**
+   * Stream of token expiries (`t` token, `p` its place when it was still WAITING: a gap in
+   * the queue), capped; read by every gateway copy's SSE fan-out (feed.ts).
+   */
+  feed: string
+  /**
+   * zset token -> when a gateway copy streaming it (SSE) last marked it seen: a fan with an
+   * open stream never polls, and the admission tick's idle check reads this (feed-7.lua).
+   */
+  streaming: string
   /** Held while one process rebuilds the queue from MySQL. */
   recovering: string
   /**
@@ -98,6 +108,8 @@ export function eventKeys(prefix: string, eventId: number): EventKeys {
     bucket: `${base}:bucket`,
     admitted: `${base}:admitted`,
     stream: `${base}:mirror`,
+    feed: `${base}:feed`,
+    streaming: `${base}:streaming`,
     recovering: `${base}:recovering`,
     sale: `${base}:sale`,
     drawing: `${base}:drawing`,
@@ -127,6 +139,11 @@ export function eventListVersionKey(prefix: string): string {
 /** zset stream id -> lease expiry (ms): one client address's open SSE streams, on every gateway copy. */
 export function clientSseStreamsKey(prefix: string, ip: string): string {
   return `${prefix}sse:ip:${ip}`
+}
+
+/** zset gateway copy id -> lease expiry (ms): the copies whose open SSE streams still count. */
+export function sseCopiesKey(prefix: string): string {
+  return `${prefix}sse:copies`
 }
 
 /** Per-client-IP issuance counters of the rate limiter. */

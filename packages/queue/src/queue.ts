@@ -10,7 +10,7 @@ import { needsRecovery, Reply, replyCode, type ScriptReply } from './replies.js'
 import type { SaleState } from './sale.js'
 import { defineQueueCommands, type ExpiryKeys } from './scripts.js'
 import { DEFAULT_QUEUE_TUNING, type QueueSettings, type QueueTuning } from './settings.js'
-import { toFacts, toTicket } from './ticket.js'
+import { type QueueFacts, toFacts, toTicket } from './ticket.js'
 import type { Ticket } from './ticket-schema.js'
 import { eventOfToken, newToken } from './token.js'
 import { pairs, type TokenState, toTokenState } from './token-state.js'
@@ -48,6 +48,24 @@ export interface QueueStatus {
   oldestWaiterSeconds: number
   /** Age of the oldest token change not yet in QUEUE_TOKEN. */
   mirrorLagSeconds: number
+}
+
+/** One read of an event's queue for the SSE fan-out (feed-7.lua). */
+export interface FeedRead {
+  /** The marker's value: a new one means the queue was rebuilt from MySQL. */
+  epoch: string
+  /** Place of the first waiting token; null when nobody waits. */
+  head: number | null
+  /** The pre-queue's order is drawn (places reordered once at opening). */
+  drawn: boolean
+  /** Entries ever appended to the event's feed (counts the trimmed ones too). */
+  added: number
+  /** The feed id this read reached: the next read's cursor. */
+  lastId: string
+  /** What a poll at this moment would use besides the token (rank left out). */
+  facts: QueueFacts
+  /** Expiries after the cursor, oldest first; place set when the token was still waiting. */
+  entries: Array<{ token: string; place: number | null }>
 }
 
 export type VerifyResult =
@@ -117,7 +135,7 @@ export class QueueService {
   }
 
   private expiryKeys(k: EventKeys, token: string): ExpiryKeys {
-    return [k.marker, k.token(token), k.waiting, k.active, k.accounts, k.records, k.stream]
+    return [k.marker, k.token(token), k.waiting, k.active, k.accounts, k.records, k.stream, k.feed]
   }
 
   /** Runs a script; if it answers RECOVER, rebuilds the event's queue and runs once more. undefined: no such event. */
@@ -209,7 +227,102 @@ export class QueueService {
     return !reply || replyCode(reply) === Reply.MISSING ? undefined : this.ticket(reply)
   }
 
-  /** One admission tick for the event (expire, sweep, end a sold-out queue, admit, draw); see admit-9.lua. */
+  /** The ticket and the token's state (its place), or undefined if unknown; a heartbeat like `get`. */
+  async follow(token: string): Promise<{ ticket: Ticket; state: TokenState } | undefined> {
+    const k = this.keysOfToken(token)
+    if (!k) return undefined
+    const reply = await this.withRecovery(k.eventId, () =>
+      this.redis.queuePoll(
+        k.marker,
+        k.token(token),
+        k.waiting,
+        k.records,
+        k.admitted,
+        k.bucket,
+        k.sale,
+        token,
+        '1',
+      ),
+    )
+    if (!reply || replyCode(reply) === Reply.MISSING) return undefined
+    const fields = pairs(reply, 1)
+    const state = toTokenState(fields)
+    return { ticket: toTicket(state, toFacts(fields), this.settings), state }
+  }
+
+  /** The ticket a poll answers for `state` given a feed read's facts and the token's 0-based rank. */
+  ticketAt(state: TokenState, facts: QueueFacts, rank: number | null): Ticket {
+    return toTicket(state, { ...facts, rank }, this.settings)
+  }
+
+  /**
+   * One read for every SSE stream of the event on this copy (feed-7.lua): head, gaps
+   * after `cursor` ('' for none), the facts of a poll; marks the streamed `touch` tokens seen.
+   * undefined: no such event.
+   */
+  async readFeed(eventId: number, cursor: string, maxEntries: number, touch: string[] = []) {
+    const k = this.keys(eventId)
+    const reply = await this.withRecovery(eventId, () =>
+      this.redis.queueFeed(
+        k.marker,
+        k.waiting,
+        k.feed,
+        k.admitted,
+        k.bucket,
+        k.sale,
+        k.streaming,
+        cursor,
+        maxEntries,
+        ...touch,
+      ),
+    )
+    if (!reply) return undefined
+    const [, epoch, head, drawn, added, lastId, facts, entries] = reply as unknown as [
+      string,
+      string,
+      string,
+      string,
+      number | string,
+      string,
+      string[],
+      string[],
+    ]
+    const read: FeedRead = {
+      epoch,
+      head: head === '' ? null : Number(head),
+      drawn: drawn === '1',
+      added: Number(added),
+      lastId,
+      facts: toFacts(pairs(facts)),
+      entries: [],
+    }
+    for (let i = 0; i + 1 < entries.length; i += 2) {
+      const place = entries[i + 1] as string
+      read.entries.push({ token: entries[i] as string, place: place === '' ? null : Number(place) })
+    }
+    return read
+  }
+
+  /** Places in [from, to] no waiting token holds, as inclusive ranges (holes-2.lua); undefined: no such event. */
+  async holes(
+    eventId: number,
+    from: number,
+    to: number,
+  ): Promise<{ epoch: string; ranges: number[] } | undefined> {
+    const k = this.keys(eventId)
+    const reply = await this.withRecovery(eventId, () => this.redis.queueHoles(k.marker, k.waiting, from, to))
+    if (!reply) return undefined
+    return { epoch: String(reply[1]), ranges: reply.slice(2).map(Number) }
+  }
+
+  /** Each token's place while it waits (null otherwise): one ZMSCORE, whatever the number of tokens. */
+  async waitingPlaces(eventId: number, tokens: string[]): Promise<Array<number | null>> {
+    if (tokens.length === 0) return []
+    const scores = await this.redis.zmscore(this.keys(eventId).waiting, ...tokens)
+    return scores.map((score) => (score === null ? null : Number(score)))
+  }
+
+  /** One admission tick for the event (expire, sweep, end a sold-out queue, admit, draw); see admit-11.lua. */
   async admit(eventId: number): Promise<AdmitResult> {
     const k = this.keys(eventId)
     const s = this.settings
@@ -224,6 +337,8 @@ export class QueueService {
         k.admitted,
         k.stream,
         k.sale,
+        k.feed,
+        k.streaming,
         k.tokenKeyBase,
         s.maxActive,
         s.admitPerSecond,

@@ -15,14 +15,16 @@ import { luaTokenTables } from './token-state.js'
  */
 const SCRIPT_FILES = [
   'abort-purchase-1',
-  'admit-9',
+  'admit-11',
   'begin-purchase-4',
   'draw-4',
   'extend-lock-1',
   'extend-purchase-1',
-  'finish-purchase-7',
+  'feed-7',
+  'finish-purchase-8',
+  'holes-2',
   'join-9',
-  'leave-7',
+  'leave-8',
   'poll-7',
   'publish-sale-1',
   'release-seats-1',
@@ -98,6 +100,7 @@ export type ExpiryKeys = [
   accounts: string,
   records: string,
   stream: string,
+  feed: string,
 ]
 
 declare module 'ioredis' {
@@ -138,6 +141,8 @@ declare module 'ioredis' {
       admitted: string,
       stream: string,
       sale: string,
+      feed: string,
+      streaming: string,
       tokenKeyBase: string,
       maxActive: Arg,
       admitPerSecond: Arg,
@@ -148,6 +153,19 @@ declare module 'ioredis' {
       maxBacklog: Arg,
     ): Result<ScriptReply, Context>
     queueLeave(...args: [...ExpiryKeys, token: string, retentionSeconds: Arg]): Result<ScriptReply, Context>
+    queueFeed(
+      marker: string,
+      waiting: string,
+      feed: string,
+      admitted: string,
+      bucket: string,
+      sale: string,
+      streaming: string,
+      cursor: string,
+      maxEntries: Arg,
+      ...touchTokens: string[]
+    ): Result<ScriptReply, Context>
+    queueHoles(marker: string, waiting: string, from: Arg, to: Arg): Result<ScriptReply, Context>
     queueVerify(
       marker: string,
       tokenKey: string,

@@ -13,10 +13,7 @@ export interface TokenRoutesOptions {
 /** The queue's public API: join, poll, stream, leave (SPEC §3, queue-gateway). */
 export async function tokenRoutes(app: App, options: TokenRoutesOptions): Promise<void> {
   app.addSchema(TicketSchema)
-  const streams = new Set<TicketStream>()
-  app.addHook('preClose', async () => {
-    for (const stream of [...streams]) stream.end()
-  })
+  const hub = app.sseHub
 
   async function ticketOrNotFound(token: string): Promise<Ticket> {
     const ticket = await app.queue.get(token)
@@ -105,16 +102,17 @@ export async function tokenRoutes(app: App, options: TokenRoutesOptions): Promis
       },
     },
     async (request, reply) => {
-      const first = await ticketOrNotFound(request.params.token)
+      const first = await app.queue.follow(request.params.token)
+      if (!first) throw new AppError('TOKEN_NOT_FOUND', 'no such queue token')
       const lease = await app.sseLimits.acquire(request.params.token, request.ip)
       reply.hijack()
-      const stream: TicketStream = new TicketStream(reply.raw, first, app.queue, request.log, () => {
-        streams.delete(stream)
+      const stream: TicketStream = new TicketStream(reply.raw, first.ticket, () => {
+        hub.remove(stream)
         lease.release()
       })
       // A client that hung up while we were getting here sends no 'close' any more: end now.
       if (reply.raw.destroyed) stream.end()
-      if (!stream.isClosed) streams.add(stream)
+      hub.add(stream, first.state)
     },
   )
 

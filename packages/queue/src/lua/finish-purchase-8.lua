@@ -11,6 +11,7 @@
   KEYS[5] accounts   prefix of the account buckets
   KEYS[6] records    prefix of the WAITING token buckets
   KEYS[7] stream
+  KEYS[8] feed       expiries for the SSE fan-out (includes/expire.lua)
 
   ARGV[1] token
   ARGV[2] claim owner
@@ -34,7 +35,7 @@ local epoch = redis.call('GET', KEYS[1])
 local f = redis.call('HMGET', KEYS[2], F.claim, F.status, F.reason)
 if not epoch or f[1] ~= ARGV[2] then return { R.NOT_OWNER } end
 local k = { waiting = KEYS[3], active = KEYS[4], accounts = KEYS[5], records = KEYS[6], stream = KEYS[7],
-  epoch = epoch }
+  feed = KEYS[8], epoch = epoch }
 if f[2] == 'READY' then
   expireToken(k, KEYS[2], ARGV[1], 'COMPLETED', ARGV[3], tonumber(ARGV[4]))
 elseif f[2] == 'EXPIRED' and f[3] ~= 'COMPLETED' then

@@ -6,7 +6,7 @@
   cap, READY window and idle window replace the defaults passed in ARGV.
   1. READY tokens past their expiry become EXPIRED (TIMEOUT), freeing slots,
      unless a payment holds a live claim on them.
-  2. WAITING tokens not seen (polled) for waitingIdleMs become EXPIRED (ABANDONED),
+  2. WAITING tokens not seen (polled, or streamed over SSE) for waitingIdleMs become EXPIRED (ABANDONED),
      found two ways: a sweep walks the waiting zset from a cursor (the bucket's
      'sweep' field, a place), `batch` tokens per tick, wrapping to the head at the
      end; and a token at the head that is idle is dropped instead of admitted, so an
@@ -30,6 +30,9 @@
   KEYS[7] admitted
   KEYS[8] stream
   KEYS[9] sale       the event's sale settings
+  KEYS[10] feed      expiries for the SSE fan-out (includes/expire.lua)
+  KEYS[11] streaming zset token -> last refresh (ms) by a gateway copy streaming it (SSE):
+                     a fan with an open stream is seen, though it never polls
 
   ARGV[1] token-key base
   ARGV[2] maxActive       (default; the event's maxActive wins)
@@ -54,7 +57,7 @@ local epoch = redis.call('GET', KEYS[1])
 if not epoch then return { R.RECOVER } end
 local now = nowMs()
 local k = { waiting = KEYS[2], records = KEYS[3], active = KEYS[4], accounts = KEYS[5], stream = KEYS[8],
-  epoch = epoch }
+  feed = KEYS[10], epoch = epoch }
 local base = ARGV[1]
 local s = readSale(KEYS[9])
 local state = saleState(s, now)
@@ -77,8 +80,11 @@ for i = 1, #due, 2 do
   end
 end
 
-local function isIdle(t)
-  return now - (tonumber(t.seen) or 0) >= idle
+-- Idle: neither polled nor streamed (feed-7.lua refreshes streaming fans) for the idle window.
+local function isIdle(token, t)
+  if now - (tonumber(t.seen) or 0) < idle then return false end
+  local streamed = redis.call('ZSCORE', KEYS[11], token)
+  return not streamed or now - tonumber(streamed) >= idle
 end
 
 -- The idle sweep: the next `batch` waiters from the cursor, then the cursor moves on.
@@ -87,7 +93,7 @@ local from = redis.call('HGET', KEYS[6], 'sweep') or '-inf'
 local swept = redis.call('ZRANGEBYSCORE', KEYS[2], from, '+inf', 'WITHSCORES', 'LIMIT', 0, batch)
 for i = 1, #swept, 2 do
   local t = readWaiting(k, swept[i])
-  if t and isIdle(t) then
+  if t and isIdle(swept[i], t) then
     expireToken(k, base .. swept[i], swept[i], 'ABANDONED', now, retention)
     abandoned = abandoned + 1
   end
@@ -123,7 +129,7 @@ while admitted < want and examined < batch do
     examined = examined + 1
     if not t then
       redis.call('ZREM', KEYS[2], token) -- a place without a line: nothing to admit
-    elseif isIdle(t) then
+    elseif isIdle(token, t) then
       expireToken(k, tokenKey, token, 'ABANDONED', now, retention)
       abandoned = abandoned + 1
     else

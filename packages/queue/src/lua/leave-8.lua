@@ -9,6 +9,7 @@
   KEYS[5] accounts   prefix of the account buckets
   KEYS[6] records    prefix of the WAITING token buckets
   KEYS[7] stream
+  KEYS[8] feed       expiries for the SSE fan-out (includes/expire.lua)
 
   ARGV[1] token
   ARGV[2] retention seconds
@@ -21,7 +22,7 @@
 local epoch = redis.call('GET', KEYS[1])
 if not epoch then return { R.RECOVER } end
 local k = { waiting = KEYS[3], active = KEYS[4], accounts = KEYS[5], records = KEYS[6], stream = KEYS[7],
-  epoch = epoch }
+  feed = KEYS[8], epoch = epoch }
 local t = readToken(k, KEYS[2], ARGV[1])
 if not t then return { R.MISSING } end
 if t.status == 'EXPIRED' then return { R.ALREADY_EXPIRED } end

@@ -1,0 +1,292 @@
+import type { FeedRead, QueueService } from './queue.js'
+import type { Ticket } from './ticket-schema.js'
+import type { TokenState } from './token-state.js'
+
+/** One follower of one token (an SSE stream). */
+export interface FeedFollower {
+  readonly token: string
+  /**
+   * The ticket a poll would answer now. `statusRead` when it was read from the token
+   * itself because its status changed (admitted, expired, rebuilt): send it at once.
+   */
+  deliver(ticket: Ticket, statusRead: boolean): void
+  /** False while the follower would not send an unchanged-status ticket anyway (spares building it). */
+  due?(now: number): boolean
+  /** The token no longer exists. */
+  gone(): void
+}
+
+interface Followed {
+  follower: FeedFollower
+  state: TokenState
+  /** Its place is to be confirmed against Redis (just added, or the queue was rebuilt). */
+  recheck: boolean
+}
+
+export interface EventFeedOptions {
+  /** Most feed entries per read; the rest come at the next tick. */
+  maxEntries?: number
+  /** Places per holes-2.lua call when walking the queue (bounds each script run). */
+  walkSlice?: number
+  /** Failures of a status read (the feed's own failures surface from tick()). */
+  onError?: (error: unknown) => void
+}
+
+/** Index of the first element ≥ x in a sorted array. */
+function lowerBound(sorted: readonly number[], x: number): number {
+  let lo = 0
+  let hi = sorted.length
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1
+    if ((sorted[mid] as number) < x) lo = mid + 1
+    else hi = mid
+  }
+  return lo
+}
+
+/** The union of two sorted arrays of distinct numbers, sorted. */
+function mergeSorted(a: readonly number[], b: readonly number[]): number[] {
+  if (b.length === 0) return a as number[]
+  if (a.length === 0) return b as number[]
+  const out: number[] = []
+  let i = 0
+  let j = 0
+  while (i < a.length || j < b.length) {
+    const x = i < a.length ? (a[i] as number) : Number.POSITIVE_INFINITY
+    const y = j < b.length ? (b[j] as number) : Number.POSITIVE_INFINITY
+    const next = Math.min(x, y)
+    if (x === next) i += 1
+    if (y === next) j += 1
+    if (out.length === 0 || out[out.length - 1] !== next) out.push(next)
+  }
+  return out
+}
+
+/**
+ * The SSE fan-out of one event on one gateway copy: one Redis read per tick
+ * (feed-7.lua) for all the event's streams, whatever their number.
+ *
+ * A waiting token's position is what a poll answers, its ZRANK + 1, computed
+ * without asking Redis per token:
+ *
+ *   position(place) = place − head + 1 − |gaps in [head, place)|
+ *
+ * where head is the first waiting place and gaps are the places in [head, …)
+ * no waiting token holds. Places are issued once each (INCR) and a place only
+ * stops being waiting, so within one epoch the gaps only grow: a waiting token
+ * that expires (left, abandoned, sold out, closed) is appended to the event's
+ * feed with its place (includes/expire.lua), and admissions take places below
+ * the head, never a gap. When the feed starts (or the queue was rebuilt from
+ * MySQL, or the pre-queue drawn, or entries were trimmed before this copy read
+ * them) the gaps are found once by walking the waiting zset (holes-2.lua) in
+ * slices, and from then on only the feed's new entries are read.
+ *
+ * A token whose status changes (its place falls below the head: admitted or
+ * gone; it appears in the feed: expired) is read once on its own, so a READY
+ * ticket carries exactly what a poll answers.
+ */
+export class EventFeed {
+  private readonly followed = new Map<FeedFollower, Followed>()
+  private readonly reading = new Set<Followed>()
+  private readonly maxEntries: number
+  private readonly walkSlice: number
+  /** The epoch the state below belongs to; undefined: (re)build at the next tick. */
+  private epoch: string | undefined
+  private drawn = false
+  private cursor = ''
+  /** Feed entries accounted for (the feed's entries-added at the cursor). */
+  private added = 0
+  private head: number | null = null
+  /** Sorted places no waiting token holds, from the head on (those below it pruned as it passes). */
+  private gaps: number[] = []
+  /** Places up to here were walked (or are newer than the walk: the feed covers them). */
+  private walkedTo = 0
+  private lastTouch = 0
+  /** The event's idle window as last read (its own, or the deployment's). */
+  private idleMs: number
+
+  constructor(
+    private readonly queue: QueueService,
+    readonly eventId: number,
+    private readonly options: EventFeedOptions = {},
+  ) {
+    this.maxEntries = options.maxEntries ?? 5_000
+    this.walkSlice = options.walkSlice ?? 10_000
+    this.idleMs = queue.settings.waitingIdleSeconds * 1000
+  }
+
+  get size(): number {
+    return this.followed.size
+  }
+
+  /** Follows a token from its state as just read (its place is confirmed at the next tick). */
+  add(follower: FeedFollower, state: TokenState): void {
+    this.followed.set(follower, { follower, state, recheck: true })
+  }
+
+  remove(follower: FeedFollower): void {
+    this.followed.delete(follower)
+  }
+
+  /** Position (1 = head) of a waiting place, from the head and the gaps. */
+  positionOf(place: number, head: number): number {
+    return place - head + 1 - (lowerBound(this.gaps, place) - lowerBound(this.gaps, head))
+  }
+
+  /** One tick: read, bring the local state up to date, give every follower its ticket. */
+  async tick(): Promise<void> {
+    if (this.followed.size === 0) return
+    const building = this.epoch === undefined
+    const touch = this.touchDue() ? this.waitingTokens() : []
+    let read = await this.queue.readFeed(this.eventId, building ? '' : this.cursor, this.maxEntries, touch)
+    if (!read) return
+    if (touch.length > 0) this.lastTouch = Date.now()
+    this.idleMs = read.facts.waitingIdleMs ?? this.queue.settings.waitingIdleSeconds * 1000
+
+    if (!building && read.epoch === this.epoch && !(read.drawn && !this.drawn)) {
+      this.added += read.entries.length
+      const complete = read.entries.length < this.maxEntries
+      // Fewer entries than were added since the cursor: some were trimmed before we read them.
+      if (complete && this.added !== read.added) this.epoch = undefined
+      else this.apply(read)
+    } else {
+      this.epoch = undefined
+    }
+    if (this.epoch === undefined) {
+      if (!building) read = await this.queue.readFeed(this.eventId, '', this.maxEntries)
+      if (!read) return
+      this.reset(read)
+    }
+
+    await this.recheckPlaces()
+    if (!(await this.walk())) return
+    this.deliver(read)
+  }
+
+  private touchDue(): boolean {
+    // Inside the idle window several times over, like a poller following pollAfterMs.
+    return Date.now() - this.lastTouch >= Math.min(10_000, this.idleMs / 3)
+  }
+
+  private waitingTokens(): string[] {
+    const tokens = new Set<string>()
+    for (const entry of this.followed.values())
+      if (entry.state.status === 'WAITING') tokens.add(entry.state.token)
+    return [...tokens]
+  }
+
+  private reset(read: FeedRead): void {
+    this.epoch = read.epoch
+    this.drawn = read.drawn
+    this.cursor = read.lastId
+    this.added = read.added
+    this.head = read.head
+    this.gaps = []
+    this.walkedTo = 0
+    for (const entry of this.followed.values()) entry.recheck = true
+  }
+
+  private apply(read: FeedRead): void {
+    this.cursor = read.lastId
+    this.drawn = read.drawn
+    this.head = read.head
+    const fresh: number[] = []
+    const expired = new Set<string>()
+    for (const { token, place } of read.entries) {
+      if (place !== null) fresh.push(place)
+      expired.add(token)
+    }
+    // No index by token: entries are few per tick, and one pass over the followers is cheap.
+    if (expired.size > 0)
+      for (const entry of this.followed.values()) if (expired.has(entry.state.token)) this.readStatus(entry)
+    this.gaps = mergeSorted(
+      this.gaps,
+      fresh.sort((a, b) => a - b),
+    )
+    if (this.head !== null) {
+      const passed = lowerBound(this.gaps, this.head)
+      if (passed > 0) this.gaps = this.gaps.slice(passed)
+    }
+  }
+
+  /** New followers and, after a rebuild, all: their places now (one ZMSCORE). */
+  private async recheckPlaces(): Promise<void> {
+    const entries = [...this.followed.values()].filter((entry) => entry.recheck)
+    if (entries.length === 0) return
+    const places = await this.queue.waitingPlaces(
+      this.eventId,
+      entries.map((entry) => entry.state.token),
+    )
+    entries.forEach((entry, i) => {
+      entry.recheck = false
+      const place = places[i] ?? null
+      if (place === null) {
+        if (entry.state.status === 'WAITING') this.readStatus(entry)
+      } else if (entry.state.status !== 'WAITING') this.readStatus(entry)
+      else entry.state = { ...entry.state, place }
+    })
+  }
+
+  /** Finds the gaps up to the farthest follower's place not walked yet; false if the epoch changed meanwhile. */
+  private async walk(): Promise<boolean> {
+    if (this.head === null) return true
+    let target = 0
+    for (const entry of this.followed.values())
+      if (entry.state.status === 'WAITING' && entry.state.place > target) target = entry.state.place
+    let from = Math.max(this.walkedTo + 1, this.head)
+    while (from <= target) {
+      const to = Math.min(target, from + this.walkSlice - 1)
+      const holes = await this.queue.holes(this.eventId, from, to)
+      if (!holes || holes.epoch !== this.epoch) {
+        this.epoch = undefined
+        return false
+      }
+      const found: number[] = []
+      for (let i = 0; i + 1 < holes.ranges.length; i += 2) {
+        for (let p = holes.ranges[i] as number; p <= (holes.ranges[i + 1] as number); p += 1) found.push(p)
+      }
+      this.gaps = mergeSorted(this.gaps, found)
+      this.walkedTo = to
+      from = to + 1
+    }
+    return true
+  }
+
+  private deliver(read: FeedRead): void {
+    const head = this.head
+    const now = Date.now()
+    for (const entry of this.followed.values()) {
+      // Added while this tick ran: its place is confirmed, and the gaps up to it found, next tick.
+      if (this.reading.has(entry) || entry.recheck) continue
+      const { state } = entry
+      if (state.status === 'WAITING') {
+        // Below the head (or nobody waits): admitted or gone, read it.
+        if (head === null || state.place < head) this.readStatus(entry)
+        else if (state.place > this.walkedTo || entry.follower.due?.(now) === false) continue
+        else
+          entry.follower.deliver(
+            this.queue.ticketAt(state, read.facts, this.positionOf(state.place, head) - 1),
+            false,
+          )
+      } else if (state.status === 'READY' && entry.follower.due?.(now) !== false) {
+        entry.follower.deliver(this.queue.ticketAt(state, read.facts, null), false)
+      }
+    }
+  }
+
+  /** Reads one follower's token on its own: only when its status changed, rare per stream. */
+  private readStatus(entry: Followed): void {
+    if (this.reading.has(entry)) return
+    this.reading.add(entry)
+    this.queue
+      .follow(entry.state.token)
+      .then((result) => {
+        if (!this.followed.has(entry.follower)) return
+        if (!result) return entry.follower.gone()
+        entry.state = result.state
+        entry.follower.deliver(result.ticket, true)
+      })
+      .catch((error: unknown) => this.options.onError?.(error))
+      .finally(() => this.reading.delete(entry))
+  }
+}

@@ -1,0 +1,136 @@
+import { createEvent, insertAccounts, seedCatalog, useTestEnv } from '@concert/testing'
+import { beforeAll, describe, expect, it, vi } from 'vitest'
+import {
+  EventFeed,
+  type FeedFollower,
+  type QueueService,
+  refreshSaleSettings,
+  type Ticket,
+} from '../src/index.js'
+import { makeQueue, sleep } from './helpers.js'
+
+const env = useTestEnv()
+let accounts: string[]
+
+beforeAll(async () => {
+  await seedCatalog(env.db)
+  accounts = await insertAccounts(env.db, 140, { prefix: 'feed' })
+})
+
+class Follower implements FeedFollower {
+  last: Ticket | undefined
+  constructor(readonly token: string) {}
+  deliver(ticket: Ticket): void {
+    this.last = ticket
+  }
+  gone(): void {}
+}
+
+async function follow(queue: QueueService, feed: EventFeed, token: string): Promise<Follower> {
+  const follower = new Follower(token)
+  const first = await queue.follow(token)
+  if (!first) throw new Error('no ticket')
+  follower.last = first.ticket
+  feed.add(follower, first.state)
+  return follower
+}
+
+/** After a tick (and the status reads it started), every follower holds the ticket a poll answers now. */
+async function expectExact(queue: QueueService, feed: EventFeed, followers: Follower[]) {
+  await vi.waitFor(
+    async () => {
+      await feed.tick()
+      const polled = await Promise.all(followers.map((f) => queue.get(f.token, { touch: false })))
+      expect(followers.map((f) => f.last)).toEqual(polled)
+    },
+    { timeout: 10_000, interval: 50 },
+  )
+}
+
+describe('EventFeed: positions from one read per tick', () => {
+  it('stay exact through random leaves, admissions, and a feed trimmed before it was read', async () => {
+    const { queue } = makeQueue(env, { maxActive: 8, admitPerSecond: 20 })
+    const eventId = await createEvent(env.db, 'feed random')
+    const tokens: string[] = []
+    for (const id of accounts.slice(0, 80)) tokens.push((await queue.join(eventId, id)).ticket.token)
+    const feed = new EventFeed(queue, eventId)
+    const followers = await Promise.all(
+      tokens.filter((_, i) => i % 2 === 1).map((t) => follow(queue, feed, t)),
+    )
+    await expectExact(queue, feed, followers)
+
+    // A fixed pseudo-random order, so a failure replays.
+    let seed = 7
+    const next = () => {
+      seed = (seed * 1103515245 + 12345) % 2 ** 31
+      return seed
+    }
+    for (let round = 0; round < 6; round += 1) {
+      for (let i = 0; i < 4; i += 1) await queue.leave(tokens[(next() >> 8) % tokens.length] as string)
+      // And one of the followed, wherever it stands.
+      await queue.leave(followers[(round * 7) % followers.length]?.token as string)
+      await queue.admit(eventId)
+      if (round === 3) {
+        // Entries gone before this copy read them: it must notice and walk the queue again.
+        await queue.leave(tokens[(next() >> 8) % tokens.length] as string)
+        await env.redis.xtrim(queue.keys(eventId).feed, 'MAXLEN', 0)
+      }
+      await expectExact(queue, feed, followers)
+      await sleep(60)
+    }
+    const statuses = new Set(followers.map((f) => f.last?.status))
+    expect(statuses).toEqual(new Set(['WAITING', 'READY', 'EXPIRED']))
+    // Still-waiting followers have distinct positions counted past real gaps.
+    const waiting = followers.filter((f) => f.last?.status === 'WAITING').map((f) => f.last?.position)
+    expect(new Set(waiting).size).toBe(waiting.length)
+  }, 60_000)
+
+  it('stay exact after the pre-queue draw reorders the places', async () => {
+    const { queue } = makeQueue(env)
+    const eventId = await createEvent(env.db, 'feed draw')
+    const keys = queue.keys(eventId)
+    const publish = async (opensAt: Date) => {
+      await env.db
+        .updateTable('EVENT')
+        .set({ opens_at: opensAt, pre_queue_minutes: 60, updated_at: new Date(Date.now() + 1_000) })
+        .where('id', '=', eventId)
+        .execute()
+      await refreshSaleSettings(env.db, env.redis, keys)
+    }
+    await publish(new Date(Date.now() + 600_000))
+    const tokens: string[] = []
+    for (const id of accounts.slice(80, 120)) tokens.push((await queue.join(eventId, id)).ticket.token)
+    const feed = new EventFeed(queue, eventId)
+    const followers = await Promise.all(
+      tokens.filter((_, i) => i % 3 === 0).map((t) => follow(queue, feed, t)),
+    )
+    await expectExact(queue, feed, followers)
+    expect(followers.every((f) => f.last?.position === null)).toBe(true)
+    await queue.leave(tokens[4] as string)
+
+    await publish(new Date(Date.now() - 1_000))
+    expect((await queue.admit(eventId)).drawn).toBe(39)
+    // Late joiners behind the drawn pre-queue.
+    for (const id of accounts.slice(120, 125)) {
+      followers.push(await follow(queue, feed, (await queue.join(eventId, id)).ticket.token))
+    }
+    await expectExact(queue, feed, followers)
+    const positions = followers.map((f) => f.last?.position)
+    expect(positions.every((p) => typeof p === 'number' && p > 0)).toBe(true)
+    expect(positions.slice(-5)).toEqual([40, 41, 42, 43, 44])
+  }, 30_000)
+
+  it('marks thousands of streaming fans seen in one read, and forgets marks no copy renewed for a minute', async () => {
+    const { queue } = makeQueue(env)
+    const eventId = await createEvent(env.db, 'feed touch')
+    const token = (await queue.join(eventId, accounts[125] as string)).ticket.token
+    const { streaming } = queue.keys(eventId)
+    await env.redis.zadd(streaming, Date.now() - 61_000, `${eventId}.a-stream-that-ended`)
+    const others = Array.from({ length: 9_999 }, (_, i) => `${eventId}.streamed-${i}`)
+    const read = await queue.readFeed(eventId, '', 10, [...others, token])
+    expect(read?.head).toBe(1)
+    expect(Number(await env.redis.zscore(streaming, token))).toBeGreaterThan(Date.now() - 60_000)
+    expect(await env.redis.zscore(streaming, `${eventId}.a-stream-that-ended`)).toBeNull()
+    expect(await env.redis.zcard(streaming)).toBe(10_000)
+  })
+})
