@@ -26,7 +26,7 @@
  *  S10 INSERT INTO BALANCE_HISTORY                                   balance-history.repository insertHistory
  *  S11 INSERT INTO QUEUE_TOKEN … ON DUPLICATE KEY UPDATE            queue-tokens.repository markTokenCompleted
  *  S12 COMMIT
- *  after commit, side by side (reservation.service afterCommit):
+ *  after commit (reservation.service afterCommit): R4 beside S13, then R3:
  *  R3 EVALSHA finish-purchase-8  QueueService.finishPurchase (token COMPLETED, seats SOLD, locks gone)
  *  R4 MULTI HSET+PEXPIRE EXEC    catalog.service seatsChanged → catalog-cache bumpEvent (one round trip)
  *  S13 SELECT a free seat of the show (LIMIT 1)   sale.service afterSale → catalog.repository hasFreeSeat
@@ -195,8 +195,8 @@ async function purchase(
       [...Object.values(row), row.status, row.reason, row.ready_at, row.expires_at, row.version],
     )
   })
-  // R3, R4, S13 side by side
-  await Promise.all([
+  // R4 beside S13 then R3 (the sold-out check settles before the token frees its slot)
+  const finish = () =>
     lua('finish-purchase-8')(
       [k.marker, tokenKey, k.waiting, k.active, k.accounts, k.records, k.stream, k.feed],
       [
@@ -208,16 +208,19 @@ async function purchase(
         o.soldSeatMarkerMs ?? 600_000,
         p.seatId,
       ],
-    ),
+    )
+  await Promise.all([
     redis
       .multi()
       .hset(catalogVersionsKey(o.prefix, o.eventId), 'd', randomUUID(), `s:${o.scheduleId}`, randomUUID())
       .pexpire(catalogVersionsKey(o.prefix, o.eventId), 24 * 3600 * 1000)
       .exec(),
-    pool.query(
-      'select `v`.`id` from `EVENT_SCHEDULE` as `s` inner join `EVENT` as `e` on `e`.`id` = `s`.`event_id` inner join `VENUE_SEAT` as `v` on `v`.`venue_id` = `e`.`venue_id` where `s`.`id` = ? and not exists (select `r`.`id` from `RESERVATION` as `r` where `r`.`schedule_id` = ? and `r`.`live_seat_id` = `v`.`id`) limit ?',
-      [o.scheduleId, o.scheduleId, 1],
-    ),
+    pool
+      .query(
+        'select `v`.`id` from `EVENT_SCHEDULE` as `s` inner join `EVENT` as `e` on `e`.`id` = `s`.`event_id` inner join `VENUE_SEAT` as `v` on `v`.`venue_id` = `e`.`venue_id` where `s`.`id` = ? and not exists (select `r`.`id` from `RESERVATION` as `r` where `r`.`schedule_id` = ? and `r`.`live_seat_id` = `v`.`id`) limit ?',
+        [o.scheduleId, o.scheduleId, 1],
+      )
+      .then(finish),
   ])
 }
 

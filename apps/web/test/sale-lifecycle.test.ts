@@ -159,7 +159,14 @@ describe('the sale lifecycle in the browser', () => {
     expect(sale.statusCode, sale.body).toBe(201)
     // No reload, no click: the live stream (or its polling fallback) brings the news.
     // How fast is a bench figure, not a test's: 2 cores shared with other browsers here.
-    await page.getByText('Sold out', { exact: true }).waitFor({ timeout: 15_000 })
+    await page
+      .getByText('Sold out', { exact: true })
+      .waitFor({ timeout: 15_000 })
+      .catch(async (error: unknown) => {
+        throw new Error(`no "Sold out"; the page reads: ${await page.locator('body').textContent()}`, {
+          cause: error,
+        })
+      })
     await expect(page.getByTestId('position').count()).resolves.toBe(0)
     expect(fan.pageErrors).toEqual([])
   })
