@@ -9,7 +9,7 @@
  *   node --conditions=development --import tsx scripts/queue-memory.ts [fans=200000]
  */
 import { randomUUID } from 'node:crypto'
-import { eventKeys, loadScripts, newToken } from '@concert/queue'
+import { eventKeys, joinArgs, loadScripts, newToken } from '@concert/queue'
 import { startLocalRedis } from '@concert/testing'
 import { Redis } from 'ioredis'
 
@@ -36,7 +36,11 @@ async function main(): Promise<void> {
     for (let done = 0; done < FANS; done += PIPELINE) {
       const batch = redis.pipeline()
       for (let i = done; i < Math.min(FANS, done + PIPELINE); i += 1) {
-        batch.evalsha(sha, join.numberOfKeys, ...joinArgs(k, newToken(EVENT_ID), randomUUID()))
+        batch.evalsha(
+          sha,
+          join.numberOfKeys,
+          ...joinArgs(k, newToken(EVENT_ID), randomUUID(), Number.MAX_SAFE_INTEGER),
+        )
       }
       const replies = (await batch.exec()) ?? []
       const failed = replies.find(([error, reply]) => error || (reply as string[])[0] !== 'CREATED')
@@ -54,25 +58,6 @@ async function main(): Promise<void> {
     redis.disconnect()
     await server.stop()
   }
-}
-
-/** The join script's keys and arguments, in its header's order (join-9.lua). */
-function joinArgs(k: ReturnType<typeof eventKeys>, token: string, accountId: string): Array<string | number> {
-  return [
-    k.marker,
-    k.seq,
-    k.waiting,
-    k.records,
-    k.accounts,
-    k.stream,
-    k.admitted,
-    k.bucket,
-    k.sale,
-    k.tokenKeyBase,
-    token,
-    accountId,
-    Number.MAX_SAFE_INTEGER,
-  ]
 }
 
 await main()

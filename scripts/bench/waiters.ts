@@ -1,4 +1,4 @@
-import { DEFAULT_QUEUE_TUNING, loadScripts, newToken, pairs, Reply } from '@concert/queue'
+import { DEFAULT_QUEUE_TUNING, joinArgs, loadScripts, newToken, pairs, Reply } from '@concert/queue'
 import type { Redis } from 'ioredis'
 import { settings } from './config.js'
 import { type LoadResult, load } from './load.js'
@@ -52,19 +52,7 @@ async function fillByScript(stores: Stores, eventId: number, accountIds: readonl
       for (const accountId of batch) {
         run.call(
           pipeline,
-          k.marker,
-          k.seq,
-          k.waiting,
-          k.records,
-          k.accounts,
-          k.stream,
-          k.admitted,
-          k.bucket,
-          k.sale,
-          k.tokenKeyBase,
-          newToken(eventId),
-          accountId,
-          DEFAULT_QUEUE_TUNING.mirrorMaxBacklog,
+          ...joinArgs(k, newToken(eventId), accountId, DEFAULT_QUEUE_TUNING.mirrorMaxBacklog),
         )
       }
       const replies = (await pipeline.exec()) ?? []

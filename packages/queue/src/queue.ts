@@ -8,7 +8,7 @@ import { QueueRecovery, type RecoverySummary } from './recovery.js'
 import type { RedisClient } from './redis-client.js'
 import { needsRecovery, Reply, replyCode, type ScriptReply } from './replies.js'
 import type { SaleState } from './sale.js'
-import { defineQueueCommands, type ExpiryKeys } from './scripts.js'
+import { defineQueueCommands, type ExpiryKeys, joinArgs } from './scripts.js'
 import { DEFAULT_QUEUE_TUNING, type QueueSettings, type QueueTuning } from './settings.js'
 import { type QueueFacts, toFacts, toTicket } from './ticket.js'
 import type { Ticket } from './ticket-schema.js'
@@ -164,21 +164,7 @@ export class QueueService {
   async join(eventId: number, accountId: string): Promise<{ ticket: Ticket; created: boolean }> {
     const k = this.keys(eventId)
     const reply = await this.withRecovery(eventId, () =>
-      this.redis.queueJoin(
-        k.marker,
-        k.seq,
-        k.waiting,
-        k.records,
-        k.accounts,
-        k.stream,
-        k.admitted,
-        k.bucket,
-        k.sale,
-        k.tokenKeyBase,
-        newToken(eventId),
-        accountId,
-        this.tuning.mirrorMaxBacklog,
-      ),
+      this.redis.queueJoin(...joinArgs(k, newToken(eventId), accountId, this.tuning.mirrorMaxBacklog)),
     )
     if (!reply) throw new AppError('EVENT_NOT_FOUND', `event ${eventId} does not exist`)
     switch (replyCode(reply)) {
@@ -207,11 +193,9 @@ export class QueueService {
     }
   }
 
-  /** The ticket for a token, or undefined if unknown; `touch` counts as being seen (polling) for a WAITING token. */
-  async get(token: string, options: { touch: boolean } = { touch: true }): Promise<Ticket | undefined> {
-    const k = this.keysOfToken(token)
-    if (!k) return undefined
-    const reply = await this.withRecovery(k.eventId, () =>
+  /** The poll script (poll-7.lua); `touch` counts as being seen for a WAITING token. */
+  private poll(k: EventKeys, token: string, touch: boolean): Promise<ScriptReply | undefined> {
+    return this.withRecovery(k.eventId, () =>
       this.redis.queuePoll(
         k.marker,
         k.token(token),
@@ -221,9 +205,16 @@ export class QueueService {
         k.bucket,
         k.sale,
         token,
-        options.touch ? '1' : '0',
+        touch ? '1' : '0',
       ),
     )
+  }
+
+  /** The ticket for a token, or undefined if unknown; `touch` counts as being seen (polling) for a WAITING token. */
+  async get(token: string, options: { touch: boolean } = { touch: true }): Promise<Ticket | undefined> {
+    const k = this.keysOfToken(token)
+    if (!k) return undefined
+    const reply = await this.poll(k, token, options.touch)
     return !reply || replyCode(reply) === Reply.MISSING ? undefined : this.ticket(reply)
   }
 
@@ -231,19 +222,7 @@ export class QueueService {
   async follow(token: string): Promise<{ ticket: Ticket; state: TokenState } | undefined> {
     const k = this.keysOfToken(token)
     if (!k) return undefined
-    const reply = await this.withRecovery(k.eventId, () =>
-      this.redis.queuePoll(
-        k.marker,
-        k.token(token),
-        k.waiting,
-        k.records,
-        k.admitted,
-        k.bucket,
-        k.sale,
-        token,
-        '1',
-      ),
-    )
+    const reply = await this.poll(k, token, true)
     if (!reply || replyCode(reply) === Reply.MISSING) return undefined
     const fields = pairs(reply, 1)
     const state = toTokenState(fields)

@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs'
 import type { Result } from 'ioredis'
+import type { EventKeys } from './keys.js'
 import type { RedisClient } from './redis-client.js'
 import { luaReplyTable, type ScriptReply } from './replies.js'
 import { luaTokenTables } from './token-state.js'
@@ -102,6 +103,30 @@ export type ExpiryKeys = [
   stream: string,
   feed: string,
 ]
+
+/** The join script's keys and arguments, in its header's order (join-9.lua): for the queue and for tools that pipeline it. */
+export function joinArgs(
+  k: EventKeys,
+  token: string,
+  accountId: string,
+  maxBacklog: number,
+): [string, string, string, string, string, string, string, string, string, string, string, string, number] {
+  return [
+    k.marker,
+    k.seq,
+    k.waiting,
+    k.records,
+    k.accounts,
+    k.stream,
+    k.admitted,
+    k.bucket,
+    k.sale,
+    k.tokenKeyBase,
+    token,
+    accountId,
+    maxBacklog,
+  ]
+}
 
 declare module 'ioredis' {
   interface RedisCommander<Context> {
