@@ -264,6 +264,57 @@ describe('orders of several seats', () => {
     await expectInvariants(env)
   })
 
+  it('a 409 names every unavailable seat of the order: the sold ones and those another payment holds', async () => {
+    const scheduleId = show(2)
+    const [early, holder, late] = await insertAccounts(env.db, 3, { prefix: 'names', balance: BALANCE })
+    const tokens = await readyTokens(env, catalog.eventId, [early, holder, late] as string[])
+    expect(
+      (await order(tokens.get(early as string) as string, { scheduleId, seatIds: [seat(30)] })).statusCode,
+    ).toBe(201)
+    // Another fan's payment is under way on seats 32 and 34: its claim and seat locks are
+    // taken exactly as the purchase path takes them, and it has not finished.
+    const queue = fastQueue(env)
+    const held = { scheduleId, seatIds: [seat(32), seat(34)], lockTtlMs: 30_000 }
+    const begun = await queue.beginPurchase(
+      tokens.get(holder as string) as string,
+      'other-payment',
+      30_000,
+      held,
+    )
+    expect(begun.ok).toBe(true)
+
+    const lateToken = tokens.get(late as string) as string
+    const both = await order(lateToken, { scheduleId, seatIds: [seat(30), seat(31), seat(32), seat(34)] })
+    expect(both.statusCode).toBe(409)
+    expect(both.json()).toMatchObject({
+      code: 'SEAT_ALREADY_RESERVED',
+      seatIds: [seat(30), seat(32), seat(34)],
+    })
+    const lockedOnly = await order(lateToken, {
+      scheduleId,
+      seatIds: [seat(31), seat(32), seat(33), seat(34)],
+    })
+    expect(lockedOnly.statusCode).toBe(409)
+    expect(lockedOnly.json()).toMatchObject({ code: 'SEAT_LOCKED', seatIds: [seat(32), seat(34)] })
+    expect(await balanceOf(late as string)).toBe(BALANCE)
+    expect(
+      await env.db
+        .selectFrom('RESERVATION')
+        .select('id')
+        .where('account_id', '=', late as string)
+        .execute(),
+    ).toEqual([])
+    expect((await queue.get(lateToken, { touch: false }))?.status).toBe('READY')
+
+    // Once the other payment gives up, its seats are free for this token.
+    expect(await queue.abortPurchase(tokens.get(holder as string) as string, 'other-payment', held)).toBe(
+      true,
+    )
+    const retry = await order(lateToken, { scheduleId, seatIds: [seat(31), seat(32), seat(34)] })
+    expect(retry.statusCode, retry.body).toBe(201)
+    await expectInvariants(env)
+  })
+
   it('an unknown seat or a short balance refuses the whole order and writes nothing', async () => {
     const scheduleId = show(2)
     const [poor] = await insertAccounts(env.db, 1, { prefix: 'poor', balance: 200_000 })

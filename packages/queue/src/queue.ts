@@ -82,7 +82,7 @@ export type VerifyResult =
 export type ClaimResult =
   | { ok: true; state: TokenState }
   | { ok: false; reason: 'MISSING' | 'NOT_READY' | 'EXPIRED' | 'BUSY' }
-  /** SEAT_TAKEN names every sold seat of the order; SEAT_LOCKED the first one another payment holds. */
+  /** Both name every unavailable seat of the order (sold or held by another payment); SEAT_TAKEN when any is sold. */
   | { ok: false; reason: 'SEAT_TAKEN' | 'SEAT_LOCKED'; seatIds: number[] }
 
 /** The seats a purchase locks: one show's, ascending seat id, each held for lockTtlMs while kept alive. */

@@ -62,11 +62,14 @@ function orderNotTooLarge(seatIds: readonly number[], limits: { maxSeatsPerOrder
   )
 }
 
-/** 409 naming the taken seats, so a client can offer others. */
+/**
+ * 409 naming every unavailable seat of the order (sold, or in another payment's hands when
+ * at least one is sold), so a client can offer others in one go.
+ */
 function seatsTaken(seatIds: readonly number[]): AppError {
   return new AppError(
     'SEAT_ALREADY_RESERVED',
-    `seat${seatIds.length > 1 ? 's' : ''} ${seatIds.join(', ')} already reserved; nothing was sold`,
+    `seat${seatIds.length > 1 ? 's' : ''} ${seatIds.join(', ')} not available; nothing was sold`,
     { extensions: { seatIds: [...seatIds] } },
   )
 }
@@ -344,7 +347,7 @@ export class ReservationService {
         case 'SEAT_LOCKED':
           throw new AppError(
             'SEAT_LOCKED',
-            `another user is reserving seat ${result.seatIds.join(', ')} right now; nothing was sold`,
+            `another user is reserving seat${result.seatIds.length > 1 ? 's' : ''} ${result.seatIds.join(', ')} right now; nothing was sold`,
             { extensions: { seatIds: result.seatIds } },
           )
         case 'BUSY':

@@ -18,8 +18,9 @@
   ARGV[6..] seat ids, ascending
 
   Returns {R.RECOVER}, {R.MISSING}, {R.NOT_READY}, {R.EXPIRED}, {R.BUSY},
-  {R.SEAT_TAKEN, seatId, ...} (every seat of the order already sold),
-  {R.SEAT_LOCKED, seatId} (the first seat another payment holds), or
+  {R.SEAT_TAKEN, seatId, ...} (some seat is sold: every seat of the order that is
+    sold or held by another payment, so the fan learns all at once), or
+  {R.SEAT_LOCKED, seatId, ...} (none sold: every seat another payment holds), or
   {R.OK, field, value, ...} (the token's state as stored-name pairs; claim taken, seats locked).
 ]]
 --- @include "now"
@@ -37,18 +38,21 @@ local expiresAt = redis.call('ZSCORE', KEYS[3], ARGV[1])
 if f[1] ~= 'READY' or not expiresAt or tonumber(expiresAt) <= now then return { R.EXPIRED } end
 if f[2] and f[2] ~= ARGV[2] and (tonumber(f[3]) or 0) > now then return { R.BUSY } end
 
-local taken = { R.SEAT_TAKEN }
-local lockedBy = nil
+local unavailable = {}
+local anySold = false
 for i = 6, #ARGV do
   local holder = redis.call('GET', ARGV[4] .. ARGV[i])
   if holder == SOLD then
-    taken[#taken + 1] = ARGV[i]
-  elseif holder and holder ~= ARGV[2] and not lockedBy then
-    lockedBy = ARGV[i]
+    anySold = true
+    unavailable[#unavailable + 1] = ARGV[i]
+  elseif holder and holder ~= ARGV[2] then
+    unavailable[#unavailable + 1] = ARGV[i]
   end
 end
-if #taken > 1 then return taken end
-if lockedBy then return { R.SEAT_LOCKED, lockedBy } end
+if #unavailable > 0 then
+  table.insert(unavailable, 1, anySold and R.SEAT_TAKEN or R.SEAT_LOCKED)
+  return unavailable
+end
 
 for i = 6, #ARGV do redis.call('SET', ARGV[4] .. ARGV[i], ARGV[2], 'PX', ARGV[5]) end
 redis.call('HSET', KEYS[2], F.claim, ARGV[2], F.claimUntil, now + tonumber(ARGV[3]))
