@@ -159,7 +159,11 @@ describe('garbage in, 4xx out: orders of several seats', () => {
       reservations: (await env.db.selectFrom('RESERVATION').select('id').execute()).length,
       ledger: (await env.db.selectFrom('BALANCE_HISTORY').select('id').execute()).length,
       balance: (
-        await env.db.selectFrom('ACCOUNT').select('amount').where('id', '=', 'g-1').executeTakeFirstOrThrow()
+        await env.db
+          .selectFrom('ACCOUNT')
+          .select('amount')
+          .where('id', '=', 'orders-1')
+          .executeTakeFirstOrThrow()
       ).amount,
     })
     const before = await counts()

@@ -1,6 +1,6 @@
 import type { App } from '@concert/http'
 import { insertAccounts, seedCatalog, useTestEnv } from '@concert/testing'
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 import { bearer, buildBooking, expectInvariants, fastQueue, readyTokens } from './helpers.js'
 
 // SPEC §9: orders of several seats, all or nothing. Shows 0 and 1 get a race each; show 2's seats are shared out.
@@ -16,6 +16,8 @@ beforeAll(async () => {
   // Pool of 5 connections for up to 100 parallel orders.
   app = await buildBooking(env, {}, { poolSize: 5 })
 })
+// SPEC §4 and §9 invariants over the whole database after every test.
+afterEach(() => expectInvariants(env))
 afterAll(async () => {
   await app?.close()
 })
@@ -132,32 +134,40 @@ describe('orders of several seats', () => {
 
   it('two fans, seats {a, b} and {b, a}, 20 times: exactly one wins each time, no deadlock, no 5xx', async () => {
     const scheduleId = show(1)
-    const fans = await insertAccounts(env.db, 40, { prefix: 'pair', balance: BALANCE })
-    const tokens = await readyTokens(env, catalog.eventId, fans)
-    for (let round = 0; round < 20; round += 1) {
-      const [first, second] = [fans[2 * round] as string, fans[2 * round + 1] as string]
-      const [a, b] = [seat(2 * round + 1), seat(2 * round + 2)]
-      const [one, two] = await Promise.all([
-        order(tokens.get(first) as string, { scheduleId, seatIds: [a, b] }),
-        order(tokens.get(second) as string, { scheduleId, seatIds: [b, a] }),
-      ])
-      const statuses = [one.statusCode, two.statusCode].sort()
-      expect(statuses, `round ${round}: ${one.body} ${two.body}`).toEqual([201, 409])
-      const loser = one.statusCode === 409 ? one : two
-      expect(['SEAT_LOCKED', 'SEAT_ALREADY_RESERVED']).toContain(loser.json().code)
-      const loserId = loser === one ? first : second
-      expect(await balanceOf(loserId)).toBe(BALANCE)
-      expect((await fastQueue(env).get(tokens.get(loserId) as string, { touch: false }))?.status).toBe(
-        'READY',
-      )
+    // One database connection for the two orders: whichever gets it must not wait on the other.
+    const single = await buildBooking(env, {}, { poolSize: 1 })
+    const order = (token: string, body: Record<string, unknown>) =>
+      single.inject({ method: 'POST', url: '/v1/reservations', headers: bearer(token), payload: body })
+    try {
+      const fans = await insertAccounts(env.db, 40, { prefix: 'pair', balance: BALANCE })
+      const tokens = await readyTokens(env, catalog.eventId, fans)
+      for (let round = 0; round < 20; round += 1) {
+        const [first, second] = [fans[2 * round] as string, fans[2 * round + 1] as string]
+        const [a, b] = [seat(2 * round + 1), seat(2 * round + 2)]
+        const [one, two] = await Promise.all([
+          order(tokens.get(first) as string, { scheduleId, seatIds: [a, b] }),
+          order(tokens.get(second) as string, { scheduleId, seatIds: [b, a] }),
+        ])
+        const statuses = [one.statusCode, two.statusCode].sort()
+        expect(statuses, `round ${round}: ${one.body} ${two.body}`).toEqual([201, 409])
+        const loser = one.statusCode === 409 ? one : two
+        expect(['SEAT_LOCKED', 'SEAT_ALREADY_RESERVED']).toContain(loser.json().code)
+        const loserId = loser === one ? first : second
+        expect(await balanceOf(loserId)).toBe(BALANCE)
+        expect((await fastQueue(env).get(tokens.get(loserId) as string, { touch: false }))?.status).toBe(
+          'READY',
+        )
+      }
+      const rows = await env.db
+        .selectFrom('RESERVATION')
+        .select('seat_id')
+        .where('schedule_id', '=', scheduleId)
+        .execute()
+      expect(rows).toHaveLength(40)
+      await expectInvariants(env)
+    } finally {
+      await single.close()
     }
-    const rows = await env.db
-      .selectFrom('RESERVATION')
-      .select('seat_id')
-      .where('schedule_id', '=', scheduleId)
-      .execute()
-    expect(rows).toHaveLength(40)
-    await expectInvariants(env)
   }, 120_000)
 
   it('a v1 body answers as before, plus seats and total', async () => {

@@ -2,7 +2,7 @@ import type { App } from '@concert/http'
 import { admitUntilReady } from '@concert/queue/testing'
 import { insertAccounts, seedCatalog, useTestEnv } from '@concert/testing'
 import { sql } from 'kysely'
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 import { admin, buildAdminBooking } from './admin-helpers.js'
 import { bearer, expectInvariants, fastQueue } from './helpers.js'
 
@@ -23,6 +23,8 @@ beforeAll(async () => {
   })
   expect(limits.status, JSON.stringify(limits.body)).toBe(200)
 })
+// SPEC §4 and §9 invariants over the whole database after every test.
+afterEach(() => expectInvariants(env))
 afterAll(async () => {
   await app?.close()
 })
@@ -125,6 +127,9 @@ describe('seats per account (maxSeatsPerAccount 4, maxSeatsPerOrder 2)', () => {
         tokens.push(token)
         // Orders alternate between the two shows, each for two seats nobody else wants.
         pending.push(order(token, i % 2 === 0 ? showA : showB, [seat(2 * i + 1), seat(2 * i + 2)]))
+        // Orders 1..4 each hold one of the pool's 4 connections, waiting for the account row;
+        // the fifth can only wait for a connection (pool smaller than the orders), so it
+        // cannot be seen waiting for the row; it runs as soon as the others let go.
         if (i < 4) {
           await until(
             async () => (await lockWaiters()) === i + 1,
