@@ -287,7 +287,7 @@ describe.each(issuers)('account auth on: %s', (_name, prefix, startIssuer) => {
 
     const again = await create({ 'x-account-token': jwt }, `${prefix}-other@example.test`)
     expect(again.statusCode).toBe(409)
-    expect(again.json().code).toBe('ACCOUNT_EXISTS')
+    expect(again.json()).toMatchObject({ code: 'ACCOUNT_EXISTS', accountId: newId })
     // Another identity with a taken email is still told about the email.
     const emailTaken = await create(
       { 'x-account-token': await jwtOf(`${prefix}-second`) },

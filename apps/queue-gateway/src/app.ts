@@ -73,6 +73,8 @@ export async function buildGatewayApp({ config, logger, workers = true }: Gatewa
   await app.register(tokenRoutes, {
     issueRateLimit: { max: config.issueRateLimitPerMinute, timeWindow: config.issueRateLimitWindowMs },
   })
-  if (config.web) await app.register(webAppPlugin, config.web)
+  if (config.web) {
+    await app.register(webAppPlugin, { ...config.web, accountAuth: config.auth.keys !== undefined })
+  }
   return app
 }

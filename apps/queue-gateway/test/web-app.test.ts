@@ -46,7 +46,7 @@ describe('the gateway serves the fan web app from WEB_DIST', () => {
 
   it('tells the page where the booking API is, uncached; neither it nor the files are in the OpenAPI document', async () => {
     const config = await app.inject({ method: 'GET', url: '/web-config.json' })
-    expect(config.json()).toEqual({ bookingUrl: 'http://tickets.example:3001' })
+    expect(config.json()).toEqual({ bookingUrl: 'http://tickets.example:3001', accountAuth: false })
     expect(config.headers['cache-control']).toBe('no-store')
     const document = (await app.inject({ method: 'GET', url: '/docs/json' })).json()
     const paths = Object.keys(document.paths)
@@ -63,6 +63,20 @@ describe('the gateway serves the fan web app from WEB_DIST', () => {
     const join = await app.inject({ method: 'POST', url: '/v1/queue/tokens', payload: { accountId: 'x' } })
     expect(join.statusCode).toBe(400)
     expect(join.json()).toMatchObject({ code: 'VALIDATION_FAILED' })
+  })
+
+  it('tells the page when accounts are authenticated (SPEC §11), so it sends the cookie and hides the demo accounts', async () => {
+    const withAuth = await buildGateway(env, {
+      WEB_DIST: dist,
+      WEB_BOOKING_URL: 'http://tickets.example:3001',
+      AUTH_JWT_SECRET: 'a-test-secret-of-at-least-32-chars!',
+    })
+    try {
+      const config = await withAuth.inject({ method: 'GET', url: '/web-config.json' })
+      expect(config.json()).toEqual({ bookingUrl: 'http://tickets.example:3001', accountAuth: true })
+    } finally {
+      await withAuth.close()
+    }
   })
 
   it('refuses to start on a WEB_DIST without index.html, naming the variable', async () => {

@@ -35,23 +35,36 @@ export interface Api {
   booking: BookingClient
   /** Where the gateway is (the page's own origin), for EventSource. */
   gatewayUrl: string
+  /**
+   * Accounts are authenticated (SPEC §11): the site's login set the `account_token`
+   * cookie, the account is the one it names, and there are no demo accounts.
+   */
+  accountAuth: boolean
 }
 
 let current: Api | undefined
 
 /**
  * The page is served by the gateway, which also says where the booking API is
- * (`/web-config.json`, from WEB_BOOKING_URL); both clients are made once.
+ * (`/web-config.json`, from WEB_BOOKING_URL) and whether accounts are authenticated;
+ * both clients are made once.
  */
 export async function initApi(): Promise<Api> {
   const response = await fetch('/web-config.json', { cache: 'no-store' })
   if (!response.ok) throw new Error(`web-config.json answered ${response.status}`)
-  const config = (await response.json()) as { bookingUrl: string }
+  const config = (await response.json()) as { bookingUrl: string; accountAuth?: boolean }
   const gatewayUrl = window.location.origin
+  const accountAuth = config.accountAuth === true
+  // With auth on, the account JWT is the site's account_token cookie, which the browser
+  // sends to the booking API (another origin) only with credentials: 'include' (and its
+  // CORS allowing them). Without auth no cookie is needed, and the default keeps the
+  // page working behind CORS_ORIGINS='*', which allows no credentials.
+  const settings = { credentials: accountAuth ? 'include' : 'same-origin' } as const
   current = {
-    gateway: createGatewayClient(gatewayUrl),
-    booking: createBookingClient(config.bookingUrl),
+    gateway: createGatewayClient(gatewayUrl, settings),
+    booking: createBookingClient(config.bookingUrl, settings),
     gatewayUrl,
+    accountAuth,
   }
   return current
 }

@@ -34,7 +34,7 @@ export interface BaseAppOptions {
   infra: InfraConfig
   /** Who may act for an account (SPEC §11); `keys: undefined` keeps v1's open accounts. */
   auth: AuthConfig
-  /** Browser origins allowed by CORS (none by default). */
+  /** Browser origins allowed by CORS (none by default); a list may send cookies, '*' may not. */
   corsOrigins?: string[] | '*'
   /** Pass `false` to silence logs (tests), or Fastify logger options. */
   logger?: FastifyServerOptions['logger']
@@ -148,6 +148,11 @@ export async function createBaseApp(options: BaseAppOptions): Promise<App> {
   if (origins === '*' || origins.length > 0) {
     await app.register(cors, {
       origin: origins === '*' ? '*' : origins,
+      // The web app carries the account JWT in a cookie (SPEC §11), which a cross-origin
+      // fetch sends only when the answer allows credentials. Browsers refuse credentials
+      // with `Access-Control-Allow-Origin: *`, and allowing them for any origin would let
+      // every site act with the fan's cookie: only a list of origins gets them.
+      credentials: origins !== '*',
       methods: ['GET', 'POST', 'PATCH', 'DELETE'],
       allowedHeaders: [
         'Authorization',

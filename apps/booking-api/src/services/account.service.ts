@@ -24,8 +24,12 @@ export class AccountService {
     } catch (error) {
       if (isDuplicateKey(error)) {
         // The id is the JWT's sub when auth is on, so it too can be taken: say which one was.
+        // The caller proved it is that account, so naming it (`accountId`) tells them
+        // nothing new and lets the web app carry on with the account they already have.
         if (await findAccount(this.db, id))
-          throw new AppError('ACCOUNT_EXISTS', `account ${id} already exists`)
+          throw new AppError('ACCOUNT_EXISTS', `account ${id} already exists`, {
+            extensions: { accountId: id },
+          })
         throw new AppError('EMAIL_TAKEN', `${email} is already registered`)
       }
       throw error

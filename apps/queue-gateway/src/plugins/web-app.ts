@@ -12,6 +12,14 @@ export interface WebAppOptions {
   bookingUrl: string
 }
 
+export interface WebAppPluginOptions extends WebAppOptions {
+  /**
+   * Whether account routes need the account JWT (SPEC §11): the page then sends the
+   * site's `account_token` cookie to the booking API too and hides the demo accounts.
+   */
+  accountAuth: boolean
+}
+
 /**
  * Everything the page may load or call: its own files, this gateway and the
  * booking API. Nothing from the internet (SPEC §10), and no inline script or style.
@@ -34,10 +42,10 @@ function contentSecurityPolicy(bookingUrl: string): string {
  * The fan web app (SPEC §10) under `/`: the built files with @fastify/static, one
  * route per file (no catch-all, so an unknown path still gets the API's
  * problem+json 404), and `/web-config.json`, which tells the page where the booking
- * API is. The page itself calls this gateway same-origin.
+ * API is and whether accounts are authenticated. The page itself calls this gateway same-origin.
  */
-export const webAppPlugin = fp<WebAppOptions>(
-  async (app, { dist, bookingUrl }) => {
+export const webAppPlugin = fp<WebAppPluginOptions>(
+  async (app, { dist, bookingUrl, accountAuth }) => {
     const root = resolve(dist)
     if (!existsSync(join(root, 'index.html'))) {
       throw new ConfigError(
@@ -62,7 +70,7 @@ export const webAppPlugin = fp<WebAppOptions>(
     })
     app.get('/web-config.json', hiddenFromDocs, async (_request, reply) => {
       reply.header('cache-control', 'no-store')
-      return { bookingUrl }
+      return { bookingUrl, accountAuth }
     })
   },
   { name: 'web-app' },

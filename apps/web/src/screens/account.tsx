@@ -13,7 +13,11 @@ const DEMO_ACCOUNTS = [
   { id: 'demo-carol', name: 'Carol' },
 ]
 
-/** Step 2: sign up, or use a demo account; then on to the event picked before, if any. */
+/**
+ * Step 2: sign up, or use a demo account; then on to the event picked before, if any.
+ * With account auth on (SPEC §11) the site's login decides who the fan is: sign-up
+ * creates the account its cookie names, and there are no demo accounts to pick.
+ */
 export function AccountScreen() {
   const session = useSession()
   const [, navigate] = useLocation()
@@ -21,6 +25,9 @@ export function AccountScreen() {
   const [name, setName] = useState('')
   const [busy, setBusy] = useState(false)
   const [error, setError] = useState<ApiError | undefined>(undefined)
+  /** Sign-up found the signed-in fan's account already there: the page went on with it. */
+  const [existing, setExisting] = useState(false)
+  const { accountAuth } = api()
 
   /** On to the event the fan picked before choosing an account, or back to the events. */
   const proceed = (pending = session.pendingEventId) => {
@@ -32,6 +39,7 @@ export function AccountScreen() {
     event.preventDefault()
     setBusy(true)
     setError(undefined)
+    setExisting(false)
     try {
       const account = await call(
         api().booking.POST('/v1/accounts', { body: { email: email.trim(), name: name.trim() } }),
@@ -40,7 +48,17 @@ export function AccountScreen() {
       signIn({ id: account.id, name: account.name }, account.balance)
       proceed(pending)
     } catch (failure) {
-      setError(failure as ApiError)
+      const accountId = existingAccountOf(failure)
+      if (accountId) {
+        // The login's account exists already (made earlier, or on another device): it is
+        // this fan's, so carry on with it; what it holds is read when the queue is joined.
+        const pending = session.pendingEventId
+        signIn({ id: accountId, name: name.trim() }, undefined)
+        updateSession(() => ({ pendingEventId: pending }))
+        setExisting(true)
+      } else {
+        setError(failure as ApiError)
+      }
     } finally {
       setBusy(false)
     }
@@ -56,6 +74,7 @@ export function AccountScreen() {
     <Screen title="Your account">
       {session.account && (
         <div class="notice" role="status">
+          {existing && <p>You already have an account, so this page goes on with it.</p>}
           <p>
             You are using the account of <strong>{session.account.name}</strong>
             {session.balance !== undefined ? ` (balance ${formatWon(session.balance)})` : ''}.
@@ -64,7 +83,13 @@ export function AccountScreen() {
             <button type="button" class="primary" onClick={() => proceed()}>
               Continue as {session.account.name}
             </button>
-            <button type="button" onClick={signOut}>
+            <button
+              type="button"
+              onClick={() => {
+                setExisting(false)
+                signOut()
+              }}
+            >
               Use another account
             </button>
           </div>
@@ -72,6 +97,12 @@ export function AccountScreen() {
       )}
       <form class="panel" onSubmit={signUp} aria-labelledby="sign-up-title">
         <h2 id="sign-up-title">Sign up</h2>
+        {accountAuth && (
+          <p>
+            Your ticket account is the one you are signed in to this site with. If you already have it, this
+            page goes on with it.
+          </p>
+        )}
         <label for="sign-up-name">Name</label>
         <input
           id="sign-up-name"
@@ -98,18 +129,27 @@ export function AccountScreen() {
           {busy ? 'Signing up…' : 'Sign up'}
         </button>
       </form>
-      <section class="panel" aria-labelledby="demo-title">
-        <h2 id="demo-title">Or try a demo account</h2>
-        <ul class="demo-accounts">
-          {DEMO_ACCOUNTS.map((account) => (
-            <li key={account.id}>
-              <button type="button" onClick={() => chooseDemo(account)}>
-                Use {account.name}’s account
-              </button>
-            </li>
-          ))}
-        </ul>
-      </section>
+      {!accountAuth && (
+        <section class="panel" aria-labelledby="demo-title">
+          <h2 id="demo-title">Or try a demo account</h2>
+          <ul class="demo-accounts">
+            {DEMO_ACCOUNTS.map((account) => (
+              <li key={account.id}>
+                <button type="button" onClick={() => chooseDemo(account)}>
+                  Use {account.name}’s account
+                </button>
+              </li>
+            ))}
+          </ul>
+        </section>
+      )}
     </Screen>
   )
+}
+
+/** The account a 409 ACCOUNT_EXISTS names: with auth on, the signed-in fan's own (SPEC §11). */
+function existingAccountOf(failure: unknown): string | undefined {
+  if (!(failure instanceof ApiError) || failure.code !== 'ACCOUNT_EXISTS') return undefined
+  const accountId = failure.problem?.accountId
+  return typeof accountId === 'string' && accountId !== '' ? accountId : undefined
 }
