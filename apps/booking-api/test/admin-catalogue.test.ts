@@ -605,14 +605,35 @@ describe('OpenAPI', () => {
       ['/v1/admin/events/{eventId}', 'patch'],
       ['/v1/admin/events/{eventId}/schedules', 'post'],
       ['/v1/admin/schedules/{scheduleId}', 'delete'],
+      ['/v1/admin/events/{eventId}/queue', 'get'],
+      ['/v1/admin/events/{eventId}/queue', 'patch'],
+      ['/v1/admin/reservations/{reservationId}/refund', 'post'],
     ]
     for (const [path, method] of routes) {
       const operation = doc.paths[path]?.[method]
       expect(operation, `${method} ${path}`).toBeDefined()
-      expect(operation.tags).toEqual(['admin'])
-      expect(operation.security).toEqual([{ adminKey: [] }])
-      expect(Object.keys(operation.responses)).toContain('401')
+      expect(operation.tags, `${method} ${path}`).toEqual(['admin'])
+      expect(operation.security, `${method} ${path}`).toEqual([{ adminKey: [] }])
+      expect(Object.keys(operation.responses), `${method} ${path}`).toContain('401')
     }
     expect(doc.paths['/v1/admin/events'].post.requestBody).toBeDefined()
+    expect(doc.paths['/v1/admin/events/{eventId}/queue'].patch.requestBody).toBeDefined()
+    expect(doc.paths['/v1/admin/events/{eventId}/queue'].get.responses['200']).toBeDefined()
+    // The list above is every admin operation, and only admin operations carry the tag or the scheme.
+    const documented: Array<[string, string]> = []
+    for (const [path, operations] of Object.entries(
+      doc.paths as Record<string, Record<string, { tags?: string[]; security?: unknown[] }>>,
+    )) {
+      for (const [method, operation] of Object.entries(operations)) {
+        const isAdmin = path.startsWith('/v1/admin/')
+        expect(operation.tags?.includes('admin') ?? false, `${method} ${path}`).toBe(isAdmin)
+        expect(JSON.stringify(operation.security ?? []).includes('adminKey'), `${method} ${path}`).toBe(
+          isAdmin,
+        )
+        if (isAdmin) documented.push([path, method])
+      }
+    }
+    expect(documented.sort()).toEqual([...routes].sort())
+    expect(doc.tags).toContainEqual({ name: 'admin', description: expect.any(String) })
   })
 })
