@@ -5,10 +5,10 @@ import {
   addShow,
   admin,
   buildAdminBooking,
-  catalogueCounts,
   createEvent,
   createVenue,
   layout,
+  writtenState,
 } from './admin-helpers.js'
 import { bearer, expectInvariants, fastQueue, readyTokens } from './helpers.js'
 
@@ -77,14 +77,14 @@ describe('venues', () => {
       .where('venue_id', '=', big.body.id)
       .execute()
     expect(rows).toHaveLength(5_000)
-    const before = await catalogueCounts(env)
+    const before = await writtenState(env)
     const tooBig = await admin(app, 'POST', '/v1/admin/venues', {
       name: 'Too Big',
       timeZone: 'Asia/Seoul',
       seats: layout(5_001),
     })
     expect(tooBig.body).toMatchObject({ status: 400, code: 'VALIDATION_FAILED' })
-    expect(await catalogueCounts(env)).toEqual(before)
+    expect(await writtenState(env)).toEqual(before)
   })
 
   it.each([
@@ -118,7 +118,7 @@ describe('venues', () => {
     ],
     ['no seats', { seats: [] }, /seats/],
   ])('refuses %s with 400 and writes nothing', async (_what, change, detail) => {
-    const before = await catalogueCounts(env)
+    const before = await writtenState(env)
     const response = await admin(app, 'POST', '/v1/admin/venues', {
       name: 'Refused Venue',
       timeZone: 'Europe/London',
@@ -127,7 +127,7 @@ describe('venues', () => {
     })
     expect(response.status).toBe(400)
     expect(response.body).toMatchObject({ code: 'VALIDATION_FAILED', detail: expect.stringMatching(detail) })
-    expect(await catalogueCounts(env)).toEqual(before)
+    expect(await writtenState(env)).toEqual(before)
   })
 
   it('20 parallel creations of one venue name: one 201, 19 × 409 VENUE_NAME_TAKEN, one layout', async () => {
@@ -258,7 +258,7 @@ describe('events', () => {
     ['an unknown venue', { venueId: 999_999 }, 404, 'VENUE_NOT_FOUND', /999999/],
     ['a blank title', { title: '   ' }, 400, 'VALIDATION_FAILED', /title/],
   ])('refuses %s and writes nothing', async (_what, change, status, code, detail) => {
-    const before = await catalogueCounts(env)
+    const before = await writtenState(env)
     const response = await admin(app, 'POST', '/v1/admin/events', {
       title: 'Refused',
       venueId,
@@ -267,7 +267,7 @@ describe('events', () => {
     })
     expect(response.status).toBe(status)
     expect(response.body).toMatchObject({ code, detail: expect.stringMatching(detail) })
-    expect(await catalogueCounts(env)).toEqual(before)
+    expect(await writtenState(env)).toEqual(before)
   })
 
   it('PATCH changes what it names, null clears, and refuses what would break the rules without writing', async () => {
@@ -298,7 +298,7 @@ describe('events', () => {
       queue: { activeTtlSeconds: null },
     })
 
-    const before = await catalogueCounts(env)
+    const before = await writtenState(env)
     const refusals = [
       [{ limits: { maxSeatsPerOrder: 4 } }, 400, 'VALIDATION_FAILED'],
       [
@@ -314,7 +314,7 @@ describe('events', () => {
       const response = await admin(app, 'PATCH', `/v1/admin/events/${eventId}`, body)
       expect({ body, status: response.status, code: response.body.code }).toEqual({ body, status, code })
     }
-    expect(await catalogueCounts(env)).toEqual(before)
+    expect(await writtenState(env)).toEqual(before)
     expect((await admin(app, 'GET', `/v1/admin/events/${eventId}`)).body).toMatchObject({
       prices: { VIP: 100, R: 50 },
       limits: { maxSeatsPerOrder: 2, maxSeatsPerAccount: 3 },
@@ -605,14 +605,35 @@ describe('OpenAPI', () => {
       ['/v1/admin/events/{eventId}', 'patch'],
       ['/v1/admin/events/{eventId}/schedules', 'post'],
       ['/v1/admin/schedules/{scheduleId}', 'delete'],
+      ['/v1/admin/events/{eventId}/queue', 'get'],
+      ['/v1/admin/events/{eventId}/queue', 'patch'],
+      ['/v1/admin/reservations/{reservationId}/refund', 'post'],
     ]
     for (const [path, method] of routes) {
       const operation = doc.paths[path]?.[method]
       expect(operation, `${method} ${path}`).toBeDefined()
-      expect(operation.tags).toEqual(['admin'])
-      expect(operation.security).toEqual([{ adminKey: [] }])
-      expect(Object.keys(operation.responses)).toContain('401')
+      expect(operation.tags, `${method} ${path}`).toEqual(['admin'])
+      expect(operation.security, `${method} ${path}`).toEqual([{ adminKey: [] }])
+      expect(Object.keys(operation.responses), `${method} ${path}`).toContain('401')
     }
     expect(doc.paths['/v1/admin/events'].post.requestBody).toBeDefined()
+    expect(doc.paths['/v1/admin/events/{eventId}/queue'].patch.requestBody).toBeDefined()
+    expect(doc.paths['/v1/admin/events/{eventId}/queue'].get.responses['200']).toBeDefined()
+    // The list above is every admin operation, and only admin operations carry the tag or the scheme.
+    const documented: Array<[string, string]> = []
+    for (const [path, operations] of Object.entries(
+      doc.paths as Record<string, Record<string, { tags?: string[]; security?: unknown[] }>>,
+    )) {
+      for (const [method, operation] of Object.entries(operations)) {
+        const isAdmin = path.startsWith('/v1/admin/')
+        expect(operation.tags?.includes('admin') ?? false, `${method} ${path}`).toBe(isAdmin)
+        expect(JSON.stringify(operation.security ?? []).includes('adminKey'), `${method} ${path}`).toBe(
+          isAdmin,
+        )
+        if (isAdmin) documented.push([path, method])
+      }
+    }
+    expect(documented.sort()).toEqual([...routes].sort())
+    expect(doc.tags).toContainEqual({ name: 'admin', description: expect.any(String) })
   })
 })

@@ -1,4 +1,5 @@
 import type { App } from '@concert/http'
+import { eventKeys } from '@concert/queue'
 import type { TestEnv } from '@concert/testing'
 import { DateTime } from 'luxon'
 import { expect } from 'vitest'
@@ -86,22 +87,36 @@ export function wallClock(zone: string, offsetMs: number) {
   return { date: at.toFormat('yyyy-MM-dd'), startTime: at.toFormat('HH:mm:ss') }
 }
 
-/** Rows per table of the operator catalogue, to prove a refused request wrote nothing. */
-export async function catalogueCounts(env: TestEnv): Promise<Record<string, number>> {
-  const counts: Record<string, number> = {}
-  for (const table of [
-    'VENUE',
-    'VENUE_SEAT',
-    'EVENT',
-    'SEAT_PRICE',
-    'EVENT_SCHEDULE',
-    'ADMIN_AUDIT',
-  ] as const) {
-    const row = await env.db
-      .selectFrom(table)
-      .select((eb) => eb.fn.countAll<number>().as('n'))
-      .executeTakeFirstOrThrow()
-    counts[table] = Number(row.n)
+/**
+ * Everything an admin request could write, by content rather than by count: the
+ * catalogue (VENUE, VENUE_SEAT, EVENT with its sale window and queue settings,
+ * SEAT_PRICE, EVENT_SCHEDULE), sales and money (RESERVATION, BALANCE_HISTORY,
+ * ACCOUNT balances), QUEUE_EPOCH (sold-out flag, draw), ADMIN_AUDIT, and each
+ * event's sale-settings hash in Redis (what the gateways admit by). Equal before
+ * and after refused requests: they wrote nothing, not even a changed column.
+ */
+export async function writtenState(env: TestEnv) {
+  const rows = async <T extends object>(query: Promise<T[]>) =>
+    (await query).sort((a, b) => compare(JSON.stringify(a), JSON.stringify(b)))
+  const db = env.db
+  const events = await rows(db.selectFrom('EVENT').selectAll().execute())
+  const saleSettings: Record<number, Record<string, string>> = {}
+  for (const event of events) {
+    saleSettings[event.id] = await env.redis.hgetall(eventKeys(env.keyPrefix, event.id).sale)
   }
-  return counts
+  return {
+    VENUE: await rows(db.selectFrom('VENUE').selectAll().execute()),
+    VENUE_SEAT: await rows(db.selectFrom('VENUE_SEAT').selectAll().execute()),
+    EVENT: events,
+    SEAT_PRICE: await rows(db.selectFrom('SEAT_PRICE').selectAll().execute()),
+    EVENT_SCHEDULE: await rows(db.selectFrom('EVENT_SCHEDULE').selectAll().execute()),
+    RESERVATION: await rows(db.selectFrom('RESERVATION').selectAll().execute()),
+    BALANCE_HISTORY: await rows(db.selectFrom('BALANCE_HISTORY').selectAll().execute()),
+    ACCOUNT: await rows(db.selectFrom('ACCOUNT').select(['id', 'amount', 'updated_at']).execute()),
+    QUEUE_EPOCH: await rows(db.selectFrom('QUEUE_EPOCH').selectAll().execute()),
+    ADMIN_AUDIT: await rows(db.selectFrom('ADMIN_AUDIT').selectAll().execute()),
+    saleSettings,
+  }
 }
+
+const compare = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0)

@@ -2,8 +2,8 @@ import type { App } from '@concert/http'
 import { buildGatewayApp, loadGatewayConfig } from '@concert/queue-gateway'
 import { appEnv, insertAccounts, seedCatalog, useTestEnv } from '@concert/testing'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { ADMIN_KEY, adminAuth, catalogueCounts, layout } from './admin-helpers.js'
-import { buildBooking, expectInvariants, readyTokens } from './helpers.js'
+import { ADMIN_KEY, adminAuth, layout, writtenState } from './admin-helpers.js'
+import { bearer, buildBooking, expectInvariants, readyTokens } from './helpers.js'
 
 // Whatever a client sends, the answer is never a 5xx: bad input is a 4xx problem+json.
 const env = useTestEnv()
@@ -237,7 +237,7 @@ function expectRefused(
 
 describe('garbage in, 4xx out: the operator API', () => {
   it('odd ids, bodies and keys on every admin route: never a 5xx, always problem+json, nothing written', async () => {
-    const before = await catalogueCounts(env)
+    const before = await writtenState(env)
     let checked = 0
     for (const id of ids) {
       for (const [method, url] of adminRoutes(id)) {
@@ -264,7 +264,7 @@ describe('garbage in, 4xx out: the operator API', () => {
       }
     }
     expect(checked).toBeGreaterThan(3_000)
-    expect(await catalogueCounts(env)).toEqual(before)
+    expect(await writtenState(env)).toEqual(before)
   }, 120_000)
 
   it('near misses with the right key on real ids: every one refused with a 4xx, nothing written', async () => {
@@ -302,11 +302,35 @@ describe('garbage in, 4xx out: the operator API', () => {
         payload: { date: '2031-05-06', startTime: '19:00:00' },
       })
     ).json()
-    await env.db
-      .insertInto('RESERVATION')
-      .values({ schedule_id: sold.scheduleId, seat_id: venue.seats[0].seatId, account_id: 'g-2', price: 10 })
-      .execute()
-    const before = await catalogueCounts(env)
+    // Two seats of it bought through the fan API; the first already refunded with an
+    // Idempotency-Key that the near misses below reuse for the second.
+    const buyer = (await readyTokens(env, event.id, ['g-2'])).get('g-2') as string
+    const order = await booking.inject({
+      method: 'POST',
+      url: '/v1/reservations',
+      headers: bearer(buyer),
+      payload: { scheduleId: sold.scheduleId, seatIds: [venue.seats[0].seatId, venue.seats[1].seatId] },
+    })
+    expect(order.statusCode, order.body).toBe(201)
+    const [refunded, kept] = order.json().seats.map((s: { reservationId: number }) => s.reservationId)
+    const refund = await booking.inject({
+      method: 'POST',
+      url: `/v1/admin/reservations/${refunded}/refund`,
+      headers: { ...key, 'idempotency-key': 'garbage-refund' },
+      payload: { reason: 'first' },
+    })
+    expect(refund.statusCode, refund.body).toBe(200)
+    // Queue settings of its own, so the event's sale-settings hash in Redis has values to keep.
+    const queue = await booking.inject({
+      method: 'PATCH',
+      url: `/v1/admin/events/${event.id}/queue`,
+      headers: key,
+      payload: { maxActive: 7, admitPerSecond: 3, paused: true },
+    })
+    expect(queue.statusCode, queue.body).toBe(200)
+    const before = await writtenState(env)
+    expect(before.saleSettings[event.id]).toMatchObject({ maxActive: '7', admitPerSecond: '3', paused: '1' })
+    expect(before.RESERVATION.filter((r) => r.schedule_id === sold.scheduleId)).toHaveLength(2)
 
     const seat = { seatNumber: '1', area: 'A', seatType: 'R' }
     const venueBody = { name: 'Near Miss Hall', timeZone: 'Asia/Seoul', seats: [seat] }
@@ -441,7 +465,7 @@ describe('garbage in, 4xx out: the operator API', () => {
       { date: '2031-06-01' },
       {},
     ]
-    const requests: Array<[Method, string, unknown]> = [
+    const requests: Array<[Method, string, unknown, Record<string, string>?]> = [
       ...venues.map((body): [Method, string, unknown] => ['POST', '/v1/admin/venues', body]),
       ...events.map((body): [Method, string, unknown] => ['POST', '/v1/admin/events', body]),
       ...patches.map((body): [Method, string, unknown] => ['PATCH', `/v1/admin/events/${event.id}`, body]),
@@ -464,20 +488,43 @@ describe('garbage in, 4xx out: the operator API', () => {
       ['GET', '/v1/admin/venues/999999', undefined],
       ['GET', '/v1/admin/events/999999', undefined],
       ['POST', '/v1/admin/reservations/999999/refund', { reason: 'no such sale' }],
-      ['POST', '/v1/admin/reservations/1/refund', {}],
-      ['POST', '/v1/admin/reservations/1/refund', { reason: '' }],
-      ['POST', '/v1/admin/reservations/1/refund', { reason: 'x'.repeat(501) }],
-      ['POST', '/v1/admin/reservations/1/refund', { reason: 'ok', status: 'SOLD' }],
+      ['POST', `/v1/admin/reservations/${kept}/refund`, {}],
+      ['POST', `/v1/admin/reservations/${kept}/refund`, { reason: '' }],
+      ['POST', `/v1/admin/reservations/${kept}/refund`, { reason: '   ' }],
+      ['POST', `/v1/admin/reservations/${kept}/refund`, { reason: 'x'.repeat(501) }],
+      ['POST', `/v1/admin/reservations/${kept}/refund`, { reason: 'ok', status: 'SOLD' }],
+      ['POST', `/v1/admin/reservations/${kept}/refund`, { reason: 'ok', amount: 1_000_000 }],
+      [
+        'POST',
+        `/v1/admin/reservations/${kept}/refund`,
+        { reason: 'ok' },
+        { 'idempotency-key': 'garbage-refund' },
+      ],
+      [
+        'POST',
+        `/v1/admin/reservations/${kept}/refund`,
+        { reason: 'ok' },
+        { 'idempotency-key': 'x'.repeat(129) },
+      ],
+      ['POST', `/v1/admin/reservations/${kept}/refund`, { reason: 'ok' }, { 'idempotency-key': 'two words' }],
+      ['POST', `/v1/admin/reservations/${kept}x/refund`, { reason: 'ok' }],
       ['POST', '/v1/admin/reservations/0/refund', { reason: 'ok' }],
     ]
-    for (const [method, url, body] of requests) {
+    for (const [method, url, body, headers] of requests) {
       const response = await booking.inject({
         method,
         url,
-        headers: { ...key, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
+        headers: {
+          ...key,
+          ...headers,
+          ...(body === undefined ? {} : { 'content-type': 'application/json' }),
+        },
         ...(body === undefined ? {} : { payload: JSON.stringify(body) }),
       })
-      expectRefused(response, `${method} ${url} ${JSON.stringify(body)?.slice(0, 200)}`)
+      expectRefused(
+        response,
+        `${method} ${url} ${JSON.stringify(body)?.slice(0, 200)} ${JSON.stringify(headers)}`,
+      )
     }
     // Bodies past the limits: 1 MiB for a venue layout, 16 KiB elsewhere.
     const oversized: Array<[Method, string, string]> = [
@@ -496,7 +543,7 @@ describe('garbage in, 4xx out: the operator API', () => {
       expectRefused(response, url)
     }
     expect(requests.length).toBeGreaterThan(100)
-    expect(await catalogueCounts(env)).toEqual(before)
+    expect(await writtenState(env)).toEqual(before)
     // The show with a sale and the one without are both still there.
     expect(
       await env.db

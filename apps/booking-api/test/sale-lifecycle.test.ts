@@ -225,7 +225,7 @@ describe('a scheduled opening with a pre-queue (two gateway copies)', () => {
 })
 
 describe('sell-out', () => {
-  it('after the last seat sells every WAITING ticket ends SOLD_OUT before that sale is answered, and joins get 409 EVENT_SOLD_OUT', async () => {
+  it('10 seats, 200 waiters: the 10th sale ends every WAITING ticket SOLD_OUT in Redis before it is answered and in QUEUE_TOKEN within 1 s; joins get 409 EVENT_SOLD_OUT', async () => {
     const eventId = await createEvent(booking, venueId, 'Sell-out')
     const scheduleId = await addShow(booking, eventId, { date: tomorrow(), startTime: '18:00:00' })
     expect(
@@ -236,6 +236,7 @@ describe('sell-out', () => {
         })
       ).status,
     ).toBe(200)
+    // Ten buyers, none of them among the 200 waiters, are READY before anyone else joins.
     const buyers = await insertAccounts(env.db, 10, { prefix: 'buyer', balance: 1_000_000 })
     const waiters = await insertAccounts(env.db, 200, { prefix: 'waiter' })
     const buyerTokens = await Promise.all(
@@ -246,7 +247,6 @@ describe('sell-out', () => {
       if (tickets.every((t) => t.status === 'READY')) break
       await sleep(50)
     }
-    for (const [i, id] of waiters.entries()) expect((await join(id, eventId, i)).statusCode).toBe(201)
     const seats = (
       await booking.inject({
         method: 'GET',
@@ -263,44 +263,63 @@ describe('sell-out', () => {
         headers: bearer(buyerTokens[i] as string),
         payload: { scheduleId, seatId: seats[i]?.seatId },
       })
+      const answeredAt = performance.now()
       expect(sale.statusCode).toBe(201)
       sold.push(sale.json().reservationId)
+      return answeredAt
     }
     for (let i = 0; i < 9; i += 1) await buy(i)
-    // Slots freed by the first nine buyers were refilled from the queue (those fans are READY and
-    // keep their window); everyone still WAITING when the last seat sells must end SOLD_OUT.
+    // The last buyer's READY slot is the only one left open: with maxActive 1 nobody of the
+    // 200 is admitted, so all of them are WAITING when the last seat sells.
+    expect(
+      (await admin(booking, 'PATCH', `/v1/admin/events/${eventId}/queue`, { maxActive: 1 })).status,
+    ).toBe(200)
     const k = eventKeys(env.keyPrefix, eventId)
-    // Wait for the refill (the last buyer and nine admitted fans fill the ten READY slots),
-    // so no admission tick moves anyone between this snapshot and the last sale.
-    await vi.waitFor(async () => expect(await env.redis.zcard(k.active)).toBe(10), {
-      timeout: 15_000,
-      interval: 20,
-    })
-    const stillWaiting = await env.redis.zrange(k.waiting, 0, -1)
-    expect(stillWaiting.length).toBeGreaterThanOrEqual(200 - 9)
-    await buy(9)
-
-    // The booking copy that sold the last seat ends the waiters itself (one admission tick,
-    // up to QUEUE_ADMIT_BATCH of them) before it answers: no gateway tick is waited for.
-    const states = await Promise.all(stillWaiting.map((t) => readTokenState(env.redis, k, t)))
-    expect(states.filter((state) => state?.status === 'EXPIRED' && state.reason === 'SOLD_OUT')).toHaveLength(
-      stillWaiting.length,
-    )
-    expect(await env.redis.zcard(k.waiting)).toBe(0)
-    // The mirror then writes them to QUEUE_TOKEN (its speed is a bench figure, not a test's).
-    const mirrored = async () => {
+    expect(await env.redis.zcard(k.active)).toBe(1)
+    const waiterTokens: string[] = []
+    for (const [i, id] of waiters.entries()) {
+      const answer = await join(id, eventId, i)
+      expect(answer.statusCode).toBe(201)
+      waiterTokens.push(answer.json().token)
+    }
+    // As in a real sale, the waiters joined well before the end: the mirror has their rows.
+    const mirroredAs = async (status: string, reason: string | null) => {
       const rows = await env.db
         .selectFrom('QUEUE_TOKEN')
         .select(['status', 'reason'])
-        .where('token', 'in', stillWaiting)
+        .where('token', 'in', waiterTokens)
         .execute()
       return (
-        rows.length === stillWaiting.length &&
-        rows.every((r) => r.status === 'EXPIRED' && r.reason === 'SOLD_OUT')
+        rows.length === waiterTokens.length && rows.every((r) => r.status === status && r.reason === reason)
       )
     }
-    await vi.waitFor(async () => expect(await mirrored()).toBe(true), { timeout: 15_000, interval: 50 })
-    const polled = (await poll(stillWaiting[0] as string)).json()
+    await vi.waitFor(async () => expect(await mirroredAs('WAITING', null)).toBe(true), {
+      timeout: 10_000,
+      interval: 50,
+    })
+    expect((await env.redis.zrange(k.waiting, 0, -1)).sort()).toEqual([...waiterTokens].sort())
+    expect(await env.redis.zcard(k.active)).toBe(1)
+    const answeredAt = await buy(9)
+
+    // The booking copy that sold the last seat ends the waiters itself (one admission tick,
+    // up to QUEUE_ADMIT_BATCH of them) before it answers: no gateway tick is waited for.
+    const states = await Promise.all(waiterTokens.map((t) => readTokenState(env.redis, k, t)))
+    expect(states.map((state) => [state?.status, state?.reason])).toEqual(
+      waiterTokens.map(() => ['EXPIRED', 'SOLD_OUT']),
+    )
+    expect(await env.redis.zcard(k.waiting)).toBe(0)
+    // The gateways' mirror loops (production interval) write all 200 to QUEUE_TOKEN within 1 s
+    // of that answer (SPEC §8, issue 9's acceptance: a stated time bound, so it is measured).
+    let mirroredAfterMs = Number.POSITIVE_INFINITY
+    while (performance.now() - answeredAt < 3_000) {
+      if (await mirroredAs('EXPIRED', 'SOLD_OUT')) {
+        mirroredAfterMs = performance.now() - answeredAt
+        break
+      }
+      await sleep(50)
+    }
+    expect(mirroredAfterMs).toBeLessThanOrEqual(1_000)
+    const polled = (await poll(waiterTokens[0] as string)).json()
     expect(polled).toMatchObject({
       status: 'EXPIRED',
       reason: 'SOLD_OUT',
