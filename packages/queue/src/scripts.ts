@@ -30,6 +30,10 @@ const SCRIPT_FILES = [
   'publish-sale-1',
   'release-seats-1',
   'restore-7',
+  'sse-dead-copies-1',
+  'sse-put-back-1',
+  'sse-renew-copy-1',
+  'sse-take-place-1',
   'status-5',
   'unlock-1',
   'verify-5',
@@ -259,6 +263,16 @@ declare module 'ioredis' {
       ...tokenPlaces: string[]
     ): Result<ScriptReply, Context>
     queueExtendLock(lockKey: string, owner: string, ttlMs: Arg): Result<ScriptReply, Context>
+    queueSseTakePlace(
+      places: string,
+      member: string,
+      limit: Arg,
+      setTtlMs: Arg,
+      ...deadCopies: string[]
+    ): Result<ScriptReply, Context>
+    queueSseRenewCopy(registry: string, copyId: string, leaseMs: Arg): Result<ScriptReply, Context>
+    queueSseDeadCopies(registry: string, ...copyIds: string[]): Result<ScriptReply, Context>
+    queueSsePutBack(places: string, setTtlMs: Arg, ...members: string[]): Result<ScriptReply, Context>
     queueRestore(
       marker: string,
       seq: string,
