@@ -73,7 +73,7 @@ local timedOut = 0
 for i = 1, #due, 2 do
   local tokenKey = base .. due[i]
   -- A payment in progress (a live claim) finishes first; its claim TTL bounds the delay.
-  local claimUntil = tonumber(redis.call('HGET', tokenKey, F.claimUntil) or '0')
+  local claimUntil = tonumber(tokenFields(tokenKey, 'claimUntil')[1] or '0')
   if claimUntil <= now then
     expireToken(k, tokenKey, due[i], 'TIMEOUT', due[i + 1], retention)
     timedOut = timedOut + 1
@@ -134,10 +134,9 @@ while admitted < want and examined < batch do
       abandoned = abandoned + 1
     else
       local expiresAt = now + ttl
-      redis.call('HDEL', recordKey(k, token), token)
       redis.call('ZREM', KEYS[2], token)
-      redis.call('HSET', tokenKey, F.accountId, t.accountId, F.place, t.place, F.status, 'READY',
-        F.issuedAt, t.issuedAt, F.readyAt, now, F.expiresAt, expiresAt, F.version, t.version)
+      t.status, t.readyAt, t.expiresAt = 'READY', now, expiresAt
+      toTokenHash(k, tokenKey, token, t)
       redis.call('ZADD', KEYS[4], expiresAt, token)
       redis.call('ZADD', KEYS[7], now, token)
       -- Out of the waiting zset, the token is named by itself in its account's entry.
