@@ -96,7 +96,7 @@ export function defineQueueCommands(redis: RedisClient): void {
 
 type Arg = string | number
 
-/** The keys of the scripts that expire one token (leave, complete): see includes/expire.lua. */
+/** The keys of the scripts that expire one token (leave-8, finish-purchase-8): see includes/expire.lua. */
 export type ExpiryKeys = [
   marker: string,
   tokenKey: string,
