@@ -43,9 +43,3 @@ export function replyCode(reply: ReadonlyArray<unknown>): ReplyCode {
 export function needsRecovery(reply: ReadonlyArray<unknown>): boolean {
   return reply[0] === Reply.RECOVER
 }
-
-/** `local R = { OK = 'OK', … }`: the table above, for the Lua side. */
-export function luaReplyTable(): string {
-  const entries = Object.entries(Reply).map(([name, code]) => `${name} = '${code}'`)
-  return `local R = { ${entries.join(', ')} }\n`
-}

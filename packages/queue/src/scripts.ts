@@ -1,18 +1,20 @@
 import { readFileSync } from 'node:fs'
+import { QUEUE_EXPIRY_REASONS, QUEUE_TOKEN_STATUSES } from '@concert/db'
 import type { Result } from 'ioredis'
 import type { EventKeys } from './keys.js'
 import type { RedisClient } from './redis-client.js'
-import { luaReplyTable, type ScriptReply } from './replies.js'
-import { luaTokenTables } from './token-state.js'
+import { Reply, type ScriptReply } from './replies.js'
+import { SALE_STATES } from './sale-state.js'
+import { F, TOKEN_FIELDS, WAITING_FIELDS } from './token-state.js'
 
 /**
  * Lua scripts live in ./lua as `<name>-<numKeys>.lua` (the BullMQ layout) and
  * are listed here, so what ships is exactly this list. A line
  * `--- @include "helper"` is replaced by ./lua/includes/helper.lua, each helper
  * once per script, so shared logic is written once and included. Every script
- * starts with the reply-code table `R` and the token tables `F` (logical field
- * -> stored name), `TOKEN_FIELDS` and `WAITING_FIELDS`, all generated from their
- * one TypeScript definition.
+ * starts with the tables of preamble() below, each generated from its one
+ * TypeScript definition, so no script spells a reply code, a stored field name,
+ * a token status, an expiry reason or a sale state of its own.
  */
 const SCRIPT_FILES = [
   'abort-purchase-1',
@@ -51,8 +53,38 @@ function expandIncludes(source: string, seen: Set<string>): string {
   })
 }
 
+/**
+ * `local NAME = { KEY = 'value', … }`. Reading a key the table lacks (a misspelt
+ * `S.REDY`) fails the script instead of quietly giving nil.
+ */
+function luaTable(name: string, entries: Readonly<Record<string, string>>): string {
+  const body = Object.entries(entries).map(([key, value]) => `${key} = '${value}'`)
+  return (
+    `local ${name} = setmetatable({ ${body.join(', ')} }, ` +
+    `{ __index = function(_, key) error('${name}.' .. tostring(key) .. ' is not defined') end })\n`
+  )
+}
+
+function luaList(name: string, values: readonly string[]): string {
+  return `local ${name} = { ${values.map((value) => `'${value}'`).join(', ')} }\n`
+}
+
+/** Words that stand for themselves: `{ READY: 'READY', … }`. */
+const words = (list: readonly string[]) => Object.fromEntries(list.map((word) => [word, word]))
+
 function preamble(): string {
-  return luaReplyTable() + luaTokenTables()
+  return (
+    // Reply codes (replies.ts).
+    luaTable('R', Reply) +
+    // Logical token field -> stored name, and the field lists (token-state.ts).
+    luaTable('F', F) +
+    luaList('TOKEN_FIELDS', TOKEN_FIELDS) +
+    luaList('WAITING_FIELDS', WAITING_FIELDS) +
+    // Token statuses and expiry reasons (packages/db, QUEUE_TOKEN), sale states (sale-state.ts).
+    luaTable('S', words(QUEUE_TOKEN_STATUSES)) +
+    luaTable('X', words(QUEUE_EXPIRY_REASONS)) +
+    luaTable('SALE', words(SALE_STATES))
+  )
 }
 
 export interface ScriptDefinition {

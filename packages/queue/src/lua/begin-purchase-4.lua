@@ -35,7 +35,7 @@ if not f[1] then
 end
 local now = nowMs()
 local expiresAt = redis.call('ZSCORE', KEYS[3], ARGV[1])
-if f[1] ~= 'READY' or not expiresAt or tonumber(expiresAt) <= now then return { R.EXPIRED } end
+if f[1] ~= S.READY or not expiresAt or tonumber(expiresAt) <= now then return { R.EXPIRED } end
 if f[2] and f[2] ~= ARGV[2] and (tonumber(f[3]) or 0) > now then return { R.BUSY } end
 
 local unavailable = {}

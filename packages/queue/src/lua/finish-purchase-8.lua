@@ -36,11 +36,11 @@ local f = tokenFields(KEYS[2], 'claim', 'status', 'reason')
 if not epoch or f[1] ~= ARGV[2] then return { R.NOT_OWNER } end
 local k = { waiting = KEYS[3], active = KEYS[4], accounts = KEYS[5], records = KEYS[6], stream = KEYS[7],
   feed = KEYS[8], epoch = epoch }
-if f[2] == 'READY' then
-  expireToken(k, KEYS[2], ARGV[1], 'COMPLETED', ARGV[3], tonumber(ARGV[4]))
-elseif f[2] == 'EXPIRED' and f[3] ~= 'COMPLETED' then
+if f[2] == S.READY then
+  expireToken(k, KEYS[2], ARGV[1], X.COMPLETED, ARGV[3], tonumber(ARGV[4]))
+elseif f[2] == S.EXPIRED and f[3] ~= X.COMPLETED then
   -- It expired (left) while this payment ran; the payment committed, so that is its end.
-  setTokenFields(KEYS[2], 'reason', 'COMPLETED', 'expiresAt', ARGV[3])
+  setTokenFields(KEYS[2], 'reason', X.COMPLETED, 'expiresAt', ARGV[3])
   mirror(k, KEYS[2], ARGV[1])
 end
 return { R.OK }

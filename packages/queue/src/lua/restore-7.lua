@@ -37,13 +37,13 @@ for i = 6, #ARGV, n + 1 do
   for j = 1, n do t[TOKEN_FIELDS[j]] = ARGV[i + j] end
   local tokenKey = ARGV[1] .. token
   if redis.call('EXISTS', tokenKey) == 0 and not redis.call('ZSCORE', KEYS[3], token) then
-    if t.status == 'WAITING' then
+    if t.status == S.WAITING then
       -- Seen now: fans get a full idle window to reconnect after the outage.
       t.seen = now
       writeWaiting(k, token, t)
       redis.call('ZADD', KEYS[3], t.place, token)
       redis.call('HSET', accountKey(k, t.accountId), t.accountId, t.place)
-    elseif t.status == 'READY' then
+    elseif t.status == S.READY then
       writeTokenHash(tokenKey, t)
       redis.call('ZADD', KEYS[5], t.expiresAt, token)
       redis.call('HSET', accountKey(k, t.accountId), t.accountId, token)

@@ -12,14 +12,14 @@ local function expireToken(k, tokenKey, token, reason, at, retention)
   local f = tokenFields(tokenKey, 'accountId', 'place')
   local accountId, place = f[1], f[2]
   if accountId then
-    setTokenFields(tokenKey, 'status', 'EXPIRED', 'reason', reason, 'expiresAt', at)
+    setTokenFields(tokenKey, 'status', S.EXPIRED, 'reason', reason, 'expiresAt', at)
     -- 'claim' stays: a payment that was running when the token expired (e.g. the fan
     -- pressed "leave" mid-payment) can still record itself as the reason (finish-purchase-8.lua).
     deleteTokenFields(tokenKey, 'claimUntil')
   else
     local t = readWaiting(k, token)
     if not t then return end
-    t.status, t.reason, t.expiresAt = 'EXPIRED', reason, at
+    t.status, t.reason, t.expiresAt = S.EXPIRED, reason, at
     toTokenHash(k, tokenKey, token, t)
     accountId, place = t.accountId, t.place
   end

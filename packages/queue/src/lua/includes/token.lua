@@ -24,7 +24,7 @@ end
 local function readWaiting(k, token)
   local line = redis.call('HGET', recordKey(k, token), token)
   if not line then return nil end
-  local t = { status = 'WAITING' }
+  local t = { status = S.WAITING }
   local i = 1
   for value in string.gmatch(line, '([^|]*)|?') do
     if i > #WAITING_FIELDS then break end
