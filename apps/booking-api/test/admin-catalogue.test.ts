@@ -1,4 +1,5 @@
 import type { App } from '@concert/http'
+import { sleep } from '@concert/queue/testing'
 import { insertAccounts, useTestEnv } from '@concert/testing'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import {
@@ -21,8 +22,6 @@ beforeAll(async () => {
 afterAll(async () => {
   await app?.close()
 })
-
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
 
 const balanceOf = async (id: string) =>
   (await env.db.selectFrom('ACCOUNT').select('amount').where('id', '=', id).executeTakeFirstOrThrow()).amount

@@ -1,5 +1,6 @@
 import type { App } from '@concert/http'
 import { eventKeys } from '@concert/queue'
+import { sleep } from '@concert/queue/testing'
 import { insertAccounts, seedCatalog, useTestEnv } from '@concert/testing'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { bearer, buildBooking, expectInvariants, fastQueue, readyTokens } from './helpers.js'
@@ -21,8 +22,6 @@ beforeAll(async () => {
 afterAll(async () => {
   await app?.close()
 })
-
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
 
 function reserve(token: string, scheduleId: number, seatId: number) {
   return app.inject({

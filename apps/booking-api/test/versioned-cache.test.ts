@@ -1,7 +1,6 @@
+import { sleep } from '@concert/queue/testing'
 import { describe, expect, it } from 'vitest'
 import { cachedBody, VersionedCache } from '../src/catalog-cache.js'
-
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
 
 /** A load that counts its calls and answers after a tick, like a query would. */
 function countingLoad(value: string, expiresAt?: number) {

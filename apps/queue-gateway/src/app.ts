@@ -8,7 +8,7 @@ import { existenceCachesPlugin } from './plugins/existence-caches.js'
 import { gatewayMetricsPlugin } from './plugins/gateway-metrics.js'
 import { mirrorWorkerPlugin } from './plugins/mirror-worker.js'
 import { sseHubPlugin } from './plugins/sse-hub.js'
-import { sseLimitsPlugin } from './plugins/sse-limits.js'
+import { sseLeasesPlugin } from './plugins/sse-leases.js'
 import { webAppPlugin } from './plugins/web-app.js'
 import { workersPlugin } from './plugins/workers.js'
 import { tokenRoutes } from './routes/tokens.js'
@@ -56,7 +56,7 @@ export async function buildGatewayApp({ config, logger, workers = true }: Gatewa
     knownEvents: config.knownEvents,
     knownAccounts: config.knownAccounts,
   })
-  await app.register(sseLimitsPlugin, {
+  await app.register(sseLeasesPlugin, {
     prefix: config.infra.redisKeyPrefix,
     perToken: config.sseStreamsPerToken,
     perClient: config.sseStreamsPerIp,

@@ -1,10 +1,9 @@
 import type { AddressInfo } from 'node:net'
 import type { App } from '@concert/http'
-import { clientSseStreamsKey, eventKeys } from '@concert/queue'
+import { clientSseStreamsKey, eventKeys, SseLeases } from '@concert/queue'
 import { createEvent, insertAccounts, rawHttp, seedCatalog, useTestEnv } from '@concert/testing'
 import { Redis } from 'ioredis'
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest'
-import { SseLimits } from '../src/sse-limits.js'
 import { buildGateway, join } from './helpers.js'
 
 const env = useTestEnv()
@@ -163,8 +162,8 @@ describe('open SSE streams per queue token', () => {
     const token = await newToken(app, accounts[3] as string, eventId)
     const options = { prefix: env.keyPrefix, perToken: 3, perClient: 100, leaseMs: 1_000, refreshMs: 200 }
     const dyingRedis = new Redis(env.redisUrl)
-    const dying = new SseLimits(dyingRedis, options, app.log)
-    const survivor = new SseLimits(env.redis, options, app.log)
+    const dying = new SseLeases(dyingRedis, options, app.log)
+    const survivor = new SseLeases(env.redis, options, app.log)
     try {
       for (let i = 0; i < 3; i += 1) await dying.acquire(token, '203.0.113.1')
       // Alive for more than two lease lengths: its renewals keep the places taken.

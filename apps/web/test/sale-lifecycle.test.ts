@@ -1,4 +1,5 @@
 import type { App } from '@concert/http'
+import { sleep } from '@concert/queue/testing'
 import { insertAccounts, seedCatalog, useTestEnv } from '@concert/testing'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { type Browser, openBrowser } from './browser.js'
@@ -34,7 +35,6 @@ async function freshBrowser(): Promise<Browser> {
   return browser
 }
 
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
 const tomorrow = () => new Date(Date.now() + 24 * 60 * 60 * 1000).toISOString().slice(0, 10)
 
 async function admin(app: App, method: 'GET' | 'POST' | 'PATCH', url: string, body?: unknown) {

@@ -61,7 +61,7 @@ export interface EventKeys {
   /** Prefix of the hashes of READY and EXPIRED tokens: tokenKeyBase + token. */
   tokenKeyBase: string
   token(token: string): string
-  /** zset stream id -> lease expiry (ms): a token's open SSE streams, on every gateway copy. */
+  /** zset stream id -> 0: a token's open SSE streams, on every gateway copy (sse-leases.ts). */
   sseStreams(token: string): string
   /**
    * Prefix of one show's seat keys (seatKeyBase(scheduleId) + seatId): a running payment's
@@ -136,12 +136,21 @@ export function eventListVersionKey(prefix: string): string {
   return `${prefix}catalog:events`
 }
 
-/** zset stream id -> lease expiry (ms): one client address's open SSE streams, on every gateway copy. */
+/**
+ * zset stream id -> 0: one client address's open SSE streams, on every gateway copy
+ * (sse-leases.ts). Not per event, so no hash tag: the key hashes to a slot of its own,
+ * and every script that touches it (sse-take-place-1, sse-put-back-1) takes it as its
+ * one key, which any Cluster slot serves.
+ */
 export function clientSseStreamsKey(prefix: string, ip: string): string {
   return `${prefix}sse:ip:${ip}`
 }
 
-/** zset gateway copy id -> lease expiry (ms): the copies whose open SSE streams still count. */
+/**
+ * zset gateway copy id -> lease expiry (ms): the copies whose open SSE streams still count
+ * (sse-leases.ts). One registry for the deployment, so no hash tag: its own slot, and the
+ * scripts that read or write it (sse-renew-copy-1, sse-dead-copies-1) take it as their one key.
+ */
 export function sseCopiesKey(prefix: string): string {
   return `${prefix}sse:copies`
 }

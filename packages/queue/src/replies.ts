@@ -25,6 +25,10 @@ export const Reply = {
   /** A purchase's seats: already sold (every such seat named), or locked by another running payment. */
   SEAT_TAKEN: 'SEAT_TAKEN',
   SEAT_LOCKED: 'SEAT_LOCKED',
+  /** A set of SSE stream places is full (the members holding them follow). */
+  FULL: 'FULL',
+  /** A gateway copy's SSE lease had run out (or Redis lost it): its places may have been dropped. */
+  LAPSED: 'LAPSED',
 } as const
 
 export type ReplyCode = (typeof Reply)[keyof typeof Reply]
@@ -38,10 +42,4 @@ export function replyCode(reply: ReadonlyArray<unknown>): ReplyCode {
 
 export function needsRecovery(reply: ReadonlyArray<unknown>): boolean {
   return reply[0] === Reply.RECOVER
-}
-
-/** `local R = { OK = 'OK', … }`: the table above, for the Lua side. */
-export function luaReplyTable(): string {
-  const entries = Object.entries(Reply).map(([name, code]) => `${name} = '${code}'`)
-  return `local R = { ${entries.join(', ')} }\n`
 }

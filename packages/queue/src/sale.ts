@@ -12,9 +12,6 @@ import { defineQueueCommands } from './scripts.js'
  * (lua/includes/sale.lua) on the Redis clock, so every copy agrees on it.
  */
 
-export const SALE_STATES = ['SCHEDULED', 'PRE_QUEUE', 'OPEN', 'PAUSED', 'SOLD_OUT', 'CLOSED'] as const
-export type SaleState = (typeof SALE_STATES)[number]
-
 /** What MySQL says about an event's sale; null overrides mean "the deployment's default". */
 export interface SaleSettings {
   /** EVENT.updated_at when read: a publish never replaces a newer one. */

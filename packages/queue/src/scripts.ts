@@ -1,18 +1,20 @@
 import { readFileSync } from 'node:fs'
+import { QUEUE_EXPIRY_REASONS, QUEUE_TOKEN_STATUSES } from '@concert/db'
 import type { Result } from 'ioredis'
 import type { EventKeys } from './keys.js'
 import type { RedisClient } from './redis-client.js'
-import { luaReplyTable, type ScriptReply } from './replies.js'
-import { luaTokenTables } from './token-state.js'
+import { Reply, type ScriptReply } from './replies.js'
+import { SALE_STATES } from './sale-state.js'
+import { F, TOKEN_FIELDS, WAITING_FIELDS } from './token-state.js'
 
 /**
  * Lua scripts live in ./lua as `<name>-<numKeys>.lua` (the BullMQ layout) and
  * are listed here, so what ships is exactly this list. A line
  * `--- @include "helper"` is replaced by ./lua/includes/helper.lua, each helper
  * once per script, so shared logic is written once and included. Every script
- * starts with the reply-code table `R` and the token tables `F` (logical field
- * -> stored name), `TOKEN_FIELDS` and `WAITING_FIELDS`, all generated from their
- * one TypeScript definition.
+ * starts with the tables of preamble() below, each generated from its one
+ * TypeScript definition, so no script spells a reply code, a stored field name,
+ * a token status, an expiry reason or a sale state of its own.
  */
 const SCRIPT_FILES = [
   'abort-purchase-1',
@@ -30,6 +32,10 @@ const SCRIPT_FILES = [
   'publish-sale-1',
   'release-seats-1',
   'restore-7',
+  'sse-dead-copies-1',
+  'sse-put-back-1',
+  'sse-renew-copy-1',
+  'sse-take-place-1',
   'status-5',
   'unlock-1',
   'verify-5',
@@ -47,8 +53,38 @@ function expandIncludes(source: string, seen: Set<string>): string {
   })
 }
 
+/**
+ * `local NAME = { KEY = 'value', … }`. Reading a key the table lacks (a misspelt
+ * `S.REDY`) fails the script instead of quietly giving nil.
+ */
+function luaTable(name: string, entries: Readonly<Record<string, string>>): string {
+  const body = Object.entries(entries).map(([key, value]) => `${key} = '${value}'`)
+  return (
+    `local ${name} = setmetatable({ ${body.join(', ')} }, ` +
+    `{ __index = function(_, key) error('${name}.' .. tostring(key) .. ' is not defined') end })\n`
+  )
+}
+
+function luaList(name: string, values: readonly string[]): string {
+  return `local ${name} = { ${values.map((value) => `'${value}'`).join(', ')} }\n`
+}
+
+/** Words that stand for themselves: `{ READY: 'READY', … }`. */
+const words = (list: readonly string[]) => Object.fromEntries(list.map((word) => [word, word]))
+
 function preamble(): string {
-  return luaReplyTable() + luaTokenTables()
+  return (
+    // Reply codes (replies.ts).
+    luaTable('R', Reply) +
+    // Logical token field -> stored name, and the field lists (token-state.ts).
+    luaTable('F', F) +
+    luaList('TOKEN_FIELDS', TOKEN_FIELDS) +
+    luaList('WAITING_FIELDS', WAITING_FIELDS) +
+    // Token statuses and expiry reasons (packages/db, QUEUE_TOKEN), sale states (sale-state.ts).
+    luaTable('S', words(QUEUE_TOKEN_STATUSES)) +
+    luaTable('X', words(QUEUE_EXPIRY_REASONS)) +
+    luaTable('SALE', words(SALE_STATES))
+  )
 }
 
 export interface ScriptDefinition {
@@ -92,7 +128,7 @@ export function defineQueueCommands(redis: RedisClient): void {
 
 type Arg = string | number
 
-/** The keys of the scripts that expire one token (leave, complete): see includes/expire.lua. */
+/** The keys of the scripts that expire one token (leave-8, finish-purchase-8): see includes/expire.lua. */
 export type ExpiryKeys = [
   marker: string,
   tokenKey: string,
@@ -259,6 +295,16 @@ declare module 'ioredis' {
       ...tokenPlaces: string[]
     ): Result<ScriptReply, Context>
     queueExtendLock(lockKey: string, owner: string, ttlMs: Arg): Result<ScriptReply, Context>
+    queueSseTakePlace(
+      places: string,
+      member: string,
+      limit: Arg,
+      setTtlMs: Arg,
+      ...deadCopies: string[]
+    ): Result<ScriptReply, Context>
+    queueSseRenewCopy(registry: string, copyId: string, leaseMs: Arg): Result<ScriptReply, Context>
+    queueSseDeadCopies(registry: string, ...copyIds: string[]): Result<ScriptReply, Context>
+    queueSsePutBack(places: string, setTtlMs: Arg, ...members: string[]): Result<ScriptReply, Context>
     queueRestore(
       marker: string,
       seq: string,

@@ -1,7 +1,7 @@
 import { QUEUE_EXPIRY_REASONS, QUEUE_TOKEN_STATUSES } from '@concert/db'
 import { literalUnion } from '@concert/shared'
 import { type Static, Type } from 'typebox'
-import { SALE_STATES } from './sale.js'
+import { SALE_STATES } from './sale-state.js'
 
 const Instant = Type.String({ format: 'date-time' })
 

@@ -1,5 +1,5 @@
 import type { QueueTokenStatus } from '@concert/db'
-import type { SaleState } from './sale.js'
+import type { SaleState } from './sale-state.js'
 import type { Ticket } from './ticket-schema.js'
 import { optionalNumber, type TokenState } from './token-state.js'
 

@@ -134,14 +134,3 @@ export function fromWaitingLine(token: string, line: string, place: number): Tok
     version: Number(at('version')),
   }
 }
-
-/** `local F = {…}`, `TOKEN_FIELDS` and `WAITING_FIELDS` for the Lua side. */
-export function luaTokenTables(): string {
-  const list = (names: readonly string[]) => `{ ${names.map((name) => `'${name}'`).join(', ')} }`
-  const entries = Object.entries(F).map(([name, stored]) => `${name} = '${stored}'`)
-  return (
-    `local F = { ${entries.join(', ')} }\n` +
-    `local TOKEN_FIELDS = ${list(TOKEN_FIELDS)}\n` +
-    `local WAITING_FIELDS = ${list(WAITING_FIELDS)}\n`
-  )
-}

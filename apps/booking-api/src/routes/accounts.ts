@@ -2,7 +2,7 @@ import { type App, accountIdInPath, LOCATION_HEADER, problemResponses, success }
 import { Type } from 'typebox'
 import { AccountIdParams, ChargeBody, CreateAccountBody, IdempotencyHeaders } from '../schemas.js'
 import type { AccountService } from '../services/account.service.js'
-import { accountInPath } from './token-scopes.js'
+import { routeAccount } from './token-scopes.js'
 
 /** Accounts and money: create, balance, charge, and one's own reservations. */
 export async function accountRoutes(app: App, { accounts }: { accounts: AccountService }): Promise<void> {
@@ -38,7 +38,7 @@ export async function accountRoutes(app: App, { accounts }: { accounts: AccountS
         account: accountIdInPath,
         token: {
           state: 'LIVE',
-          scope: accountInPath,
+          scope: routeAccount,
         },
       },
       schema: {
@@ -106,7 +106,7 @@ export async function accountRoutes(app: App, { accounts }: { accounts: AccountS
           state: 'LIVE',
           // Right after paying, the fan's token is spent; it may still show what it bought.
           acceptCompleted: () => true,
-          scope: accountInPath,
+          scope: routeAccount,
         },
       },
       schema: {

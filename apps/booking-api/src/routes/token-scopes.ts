@@ -8,10 +8,19 @@ import type { CatalogService } from '../services/catalog.service.js'
  * and body they read have their schema's types.
  */
 
-/** The account named in the path. */
-export const accountInPath = (request: FastifyRequest): TokenScope => ({
-  accountId: (request.params as { accountId: string }).accountId,
-})
+/**
+ * The account the route acts for, as its `config.account` names it (the account the
+ * account JWT must be): a route names its account once, for both checks.
+ */
+export const routeAccount = (request: FastifyRequest): TokenScope => {
+  const account = request.routeOptions.config.account
+  if (typeof account !== 'function') {
+    throw new Error(
+      `${request.routeOptions.url} scopes its token to its account but names none (config.account)`,
+    )
+  }
+  return { accountId: account(request) }
+}
 
 /** The event named in the path. */
 export const eventInPath = (request: FastifyRequest): TokenScope => ({

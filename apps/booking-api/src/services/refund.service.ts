@@ -13,9 +13,9 @@ import {
   markRefunded,
 } from '../repositories/reservations.repository.js'
 import type { CatalogService } from './catalog.service.js'
+import { idempotencyKeyInUse, replayByKey } from './idempotency.js'
 
-const keyInUse = () =>
-  new AppError('IDEMPOTENCY_KEY_IN_USE', 'this Idempotency-Key was used to refund another reservation')
+const KEY_IN_USE = 'this Idempotency-Key was used to refund another reservation'
 
 /**
  * Cancels one sold seat (SPEC §7, §9): RESERVATION SOLD → REFUNDED, which frees the
@@ -37,11 +37,16 @@ export async function refundReservation(
   audit: AuditEntry,
 ): Promise<{ refund: AdminRefund; replayed: boolean }> {
   const key = request.idempotencyKey ?? null
-  if (key !== null) {
-    const earlier = await findByRefundKey(db, key)
-    if (earlier && earlier.id !== reservationId) throw keyInUse()
-    if (earlier) return { refund: await refundView(db, reservationId), replayed: true }
-  }
+  const replay = await replayByKey(
+    key,
+    (k) => findByRefundKey(db, k),
+    async (earlier) =>
+      earlier.id === reservationId
+        ? { refund: await refundView(db, reservationId), replayed: true }
+        : undefined,
+    KEY_IN_USE,
+  )
+  if (replay) return replay
   const scheduleId = await retryOnDeadlock(() =>
     db
       .transaction()
@@ -55,7 +60,7 @@ export async function refundReservation(
         try {
           await markRefunded(trx, reservationId, { reason: request.reason.trim(), key, at: new Date() })
         } catch (error) {
-          if (isDuplicateKey(error)) throw keyInUse()
+          if (isDuplicateKey(error)) throw idempotencyKeyInUse(KEY_IN_USE)
           throw error
         }
         if (!(await addToBalance(trx, sale.account_id, sale.price))) {

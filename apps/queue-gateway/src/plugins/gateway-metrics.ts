@@ -38,7 +38,7 @@ export const gatewayMetricsPlugin = fp(
       help: 'SSE streams open on this copy',
       registers,
       collect() {
-        this.set(app.sseLimits.openStreams)
+        this.set(app.sseLeases.openStreams)
       },
     })
     // Every outcome starts at 0, so a rate() over them works from the first scrape.
@@ -54,5 +54,5 @@ export const gatewayMetricsPlugin = fp(
       done()
     })
   },
-  { name: 'gateway-metrics', dependencies: ['metrics', 'sse-limits'] },
+  { name: 'gateway-metrics', dependencies: ['metrics', 'sse-leases'] },
 )

@@ -104,7 +104,7 @@ export async function tokenRoutes(app: App, options: TokenRoutesOptions): Promis
     async (request, reply) => {
       const first = await app.queue.follow(request.params.token)
       if (!first) throw new AppError('TOKEN_NOT_FOUND', 'no such queue token')
-      const lease = await app.sseLimits.acquire(request.params.token, request.ip)
+      const lease = await app.sseLeases.acquire(request.params.token, request.ip)
       reply.hijack()
       const stream: TicketStream = new TicketStream(reply.raw, first.ticket, () => {
         hub.remove(stream)

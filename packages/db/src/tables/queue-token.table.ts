@@ -2,8 +2,9 @@ import type { ColumnType, Generated, Insertable, Selectable, Updateable } from '
 
 /**
  * The states a queue token moves through and why an EXPIRED one ended. These
- * lists are the one definition: the column types below, the Lua scripts' strings
- * and the API's TypeBox schemas (`@concert/queue`'s TicketSchema) all follow them.
+ * lists are the one definition: the column types below, the Lua scripts' tables
+ * `S` and `X` (generated from them by @concert/queue's scripts.ts) and the API's
+ * TypeBox schemas (`@concert/queue`'s TicketSchema) all follow them.
  */
 export const QUEUE_TOKEN_STATUSES = ['WAITING', 'READY', 'EXPIRED'] as const
 export const QUEUE_EXPIRY_REASONS = [

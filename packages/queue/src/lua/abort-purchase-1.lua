@@ -11,12 +11,14 @@
 
   Returns {R.OK} if the claim was this owner's, {R.NOT_OWNER} otherwise (its locks are released either way).
 ]]
+--- @include "token"
+
 for i = 3, #ARGV do
   local key = ARGV[2] .. ARGV[i]
   if redis.call('GET', key) == ARGV[1] then redis.call('DEL', key) end
 end
-if redis.call('HGET', KEYS[1], F.claim) == ARGV[1] then
-  redis.call('HDEL', KEYS[1], F.claim, F.claimUntil)
+if tokenFields(KEYS[1], 'claim')[1] == ARGV[1] then
+  deleteTokenFields(KEYS[1], 'claim', 'claimUntil')
   return { R.OK }
 end
 return { R.NOT_OWNER }

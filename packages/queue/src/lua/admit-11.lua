@@ -73,9 +73,9 @@ local timedOut = 0
 for i = 1, #due, 2 do
   local tokenKey = base .. due[i]
   -- A payment in progress (a live claim) finishes first; its claim TTL bounds the delay.
-  local claimUntil = tonumber(redis.call('HGET', tokenKey, F.claimUntil) or '0')
+  local claimUntil = tonumber(tokenFields(tokenKey, 'claimUntil')[1] or '0')
   if claimUntil <= now then
-    expireToken(k, tokenKey, due[i], 'TIMEOUT', due[i + 1], retention)
+    expireToken(k, tokenKey, due[i], X.TIMEOUT, due[i + 1], retention)
     timedOut = timedOut + 1
   end
 end
@@ -94,15 +94,15 @@ local swept = redis.call('ZRANGEBYSCORE', KEYS[2], from, '+inf', 'WITHSCORES', '
 for i = 1, #swept, 2 do
   local t = readWaiting(k, swept[i])
   if t and isIdle(swept[i], t) then
-    expireToken(k, base .. swept[i], swept[i], 'ABANDONED', now, retention)
+    expireToken(k, base .. swept[i], swept[i], X.ABANDONED, now, retention)
     abandoned = abandoned + 1
   end
 end
 redis.call('HSET', KEYS[6], 'sweep', #swept < 2 * batch and '-inf' or '(' .. swept[#swept])
 
 local ended = 0
-if state == 'SOLD_OUT' or state == 'CLOSED' then
-  local reason = state == 'SOLD_OUT' and 'SOLD_OUT' or 'SALE_CLOSED'
+if state == SALE.SOLD_OUT or state == SALE.CLOSED then
+  local reason = state == SALE.SOLD_OUT and X.SOLD_OUT or X.SALE_CLOSED
   local gone = redis.call('ZRANGE', KEYS[2], 0, batch - 1)
   for i = 1, #gone do expireToken(k, base .. gone[i], gone[i], reason, now, retention) end
   ended = #gone
@@ -115,7 +115,7 @@ tokens = math.min(math.max(rate, 1), tokens + math.max(0, now - last) * rate / 1
 
 local slots = maxActive - redis.call('ZCARD', KEYS[4])
 local want = math.min(math.floor(tokens), slots, batch)
-if state ~= 'OPEN' then want = 0 end
+if state ~= SALE.OPEN then want = 0 end
 if redis.call('XLEN', KEYS[8]) >= tonumber(ARGV[8]) then want = 0 end
 local admitted = 0
 local examined = 0
@@ -130,14 +130,13 @@ while admitted < want and examined < batch do
     if not t then
       redis.call('ZREM', KEYS[2], token) -- a place without a line: nothing to admit
     elseif isIdle(token, t) then
-      expireToken(k, tokenKey, token, 'ABANDONED', now, retention)
+      expireToken(k, tokenKey, token, X.ABANDONED, now, retention)
       abandoned = abandoned + 1
     else
       local expiresAt = now + ttl
-      redis.call('HDEL', recordKey(k, token), token)
       redis.call('ZREM', KEYS[2], token)
-      redis.call('HSET', tokenKey, F.accountId, t.accountId, F.place, t.place, F.status, 'READY',
-        F.issuedAt, t.issuedAt, F.readyAt, now, F.expiresAt, expiresAt, F.version, t.version)
+      t.status, t.readyAt, t.expiresAt = S.READY, now, expiresAt
+      toTokenHash(k, tokenKey, token, t)
       redis.call('ZADD', KEYS[4], expiresAt, token)
       redis.call('ZADD', KEYS[7], now, token)
       -- Out of the waiting zset, the token is named by itself in its account's entry.
@@ -154,10 +153,10 @@ tokens = tokens - admitted
 if admitted > 0 then redis.call('HSETNX', KEYS[6], 'firstAdmitAt', now) end
 -- The bucket saves up only while someone waits: an idle queue does not bank a burst
 -- for the next crowd, so admissions never run ahead of the configured rate.
-if redis.call('ZCARD', KEYS[2]) == 0 or state ~= 'OPEN' then tokens = 0 end
+if redis.call('ZCARD', KEYS[2]) == 0 or state ~= SALE.OPEN then tokens = 0 end
 redis.call('HSET', KEYS[6], 'tokens', tostring(tokens), 'ts', now)
 redis.call('ZREMRANGEBYSCORE', KEYS[7], '-inf', now - 60000)
 
-local drawDue = (state == 'PRE_QUEUE' and s.opensAt and now >= tonumber(s.opensAt)) and 1 or 0
+local drawDue = (state == SALE.PRE_QUEUE and s.opensAt and now >= tonumber(s.opensAt)) and 1 or 0
 return { R.OK, admitted, timedOut, abandoned, redis.call('ZCARD', KEYS[4]), redis.call('ZCARD', KEYS[2]), state,
   ended, drawDue }

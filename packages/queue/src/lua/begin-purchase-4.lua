@@ -28,14 +28,14 @@
 --- @include "token"
 
 if redis.call('EXISTS', KEYS[1]) == 0 then return { R.RECOVER } end
-local f = redis.call('HMGET', KEYS[2], F.status, F.claim, F.claimUntil)
+local f = tokenFields(KEYS[2], 'status', 'claim', 'claimUntil')
 if not f[1] then
   if redis.call('ZSCORE', KEYS[4], ARGV[1]) then return { R.NOT_READY } end
   return { R.MISSING }
 end
 local now = nowMs()
 local expiresAt = redis.call('ZSCORE', KEYS[3], ARGV[1])
-if f[1] ~= 'READY' or not expiresAt or tonumber(expiresAt) <= now then return { R.EXPIRED } end
+if f[1] ~= S.READY or not expiresAt or tonumber(expiresAt) <= now then return { R.EXPIRED } end
 if f[2] and f[2] ~= ARGV[2] and (tonumber(f[3]) or 0) > now then return { R.BUSY } end
 
 local unavailable = {}
@@ -55,5 +55,5 @@ if #unavailable > 0 then
 end
 
 for i = 6, #ARGV do redis.call('SET', ARGV[4] .. ARGV[i], ARGV[2], 'PX', ARGV[5]) end
-redis.call('HSET', KEYS[2], F.claim, ARGV[2], F.claimUntil, now + tonumber(ARGV[3]))
+setTokenFields(KEYS[2], 'claim', ARGV[2], 'claimUntil', now + tonumber(ARGV[3]))
 return statePairs(ARGV[1], readToken({}, KEYS[2], ARGV[1]), { R.OK })

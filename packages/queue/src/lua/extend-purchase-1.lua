@@ -12,11 +12,12 @@
   Returns {R.OK} while the claim is this owner's, {R.NOT_OWNER} otherwise.
 ]]
 --- @include "now"
+--- @include "token"
 
 for i = 5, #ARGV do
   local key = ARGV[3] .. ARGV[i]
   if redis.call('GET', key) == ARGV[1] then redis.call('PEXPIRE', key, ARGV[4]) end
 end
-if redis.call('HGET', KEYS[1], F.claim) ~= ARGV[1] then return { R.NOT_OWNER } end
-redis.call('HSET', KEYS[1], F.claimUntil, nowMs() + tonumber(ARGV[2]))
+if tokenFields(KEYS[1], 'claim')[1] ~= ARGV[1] then return { R.NOT_OWNER } end
+setTokenFields(KEYS[1], 'claimUntil', nowMs() + tonumber(ARGV[2]))
 return { R.OK }

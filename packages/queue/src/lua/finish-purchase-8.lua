@@ -32,15 +32,15 @@
 for i = 7, #ARGV do redis.call('SET', ARGV[5] .. ARGV[i], SOLD, 'PX', ARGV[6]) end
 
 local epoch = redis.call('GET', KEYS[1])
-local f = redis.call('HMGET', KEYS[2], F.claim, F.status, F.reason)
+local f = tokenFields(KEYS[2], 'claim', 'status', 'reason')
 if not epoch or f[1] ~= ARGV[2] then return { R.NOT_OWNER } end
 local k = { waiting = KEYS[3], active = KEYS[4], accounts = KEYS[5], records = KEYS[6], stream = KEYS[7],
   feed = KEYS[8], epoch = epoch }
-if f[2] == 'READY' then
-  expireToken(k, KEYS[2], ARGV[1], 'COMPLETED', ARGV[3], tonumber(ARGV[4]))
-elseif f[2] == 'EXPIRED' and f[3] ~= 'COMPLETED' then
+if f[2] == S.READY then
+  expireToken(k, KEYS[2], ARGV[1], X.COMPLETED, ARGV[3], tonumber(ARGV[4]))
+elseif f[2] == S.EXPIRED and f[3] ~= X.COMPLETED then
   -- It expired (left) while this payment ran; the payment committed, so that is its end.
-  redis.call('HSET', KEYS[2], F.reason, 'COMPLETED', F.expiresAt, ARGV[3])
+  setTokenFields(KEYS[2], 'reason', X.COMPLETED, 'expiresAt', ARGV[3])
   mirror(k, KEYS[2], ARGV[1])
 end
 return { R.OK }

@@ -49,25 +49,25 @@ end
 local existing, entry = liveTokenOf(k, ARGV[3])
 if existing then
   local t = readToken(k, ARGV[1] .. existing, existing)
-  if t and t.status == 'WAITING' then
+  if t and t.status == S.WAITING then
     -- Joining again counts as being seen, like a poll.
     t.seen = now
     writeWaiting(k, existing, t)
     return reply(R.EXISTING, existing, t)
   end
-  if t and t.status == 'READY' then return reply(R.EXISTING, existing, t) end
+  if t and t.status == S.READY then return reply(R.EXISTING, existing, t) end
 end
 if entry then redis.call('HDEL', accountsKey, ARGV[3]) end
 
 local state = saleState(s, now)
-if state == 'SCHEDULED' then return { R.SALE_NOT_OPEN, s.opensAt or '' } end
-if state == 'SOLD_OUT' then return { R.SOLD_OUT } end
-if state == 'CLOSED' then return { R.SALE_CLOSED } end
+if state == SALE.SCHEDULED then return { R.SALE_NOT_OPEN, s.opensAt or '' } end
+if state == SALE.SOLD_OUT then return { R.SOLD_OUT } end
+if state == SALE.CLOSED then return { R.SALE_CLOSED } end
 if redis.call('XLEN', KEYS[6]) >= tonumber(ARGV[4]) then return { R.BACKLOG } end
 local place = redis.call('INCR', KEYS[2])
-if state == 'PRE_QUEUE' and now < tonumber(s.opensAt) then redis.call('HSET', KEYS[9], 'prequeueLast', place) end
+if state == SALE.PRE_QUEUE and now < tonumber(s.opensAt) then redis.call('HSET', KEYS[9], 'prequeueLast', place) end
 local token = ARGV[2]
-local t = { status = 'WAITING', accountId = ARGV[3], place = place, issuedAt = now, seen = now, version = 1 }
+local t = { status = S.WAITING, accountId = ARGV[3], place = place, issuedAt = now, seen = now, version = 1 }
 writeWaiting(k, token, t)
 redis.call('ZADD', KEYS[3], place, token)
 redis.call('HSET', accountsKey, ARGV[3], place)

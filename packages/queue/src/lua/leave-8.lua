@@ -25,6 +25,6 @@ local k = { waiting = KEYS[3], active = KEYS[4], accounts = KEYS[5], records = K
   feed = KEYS[8], epoch = epoch }
 local t = readToken(k, KEYS[2], ARGV[1])
 if not t then return { R.MISSING } end
-if t.status == 'EXPIRED' then return { R.ALREADY_EXPIRED } end
-expireToken(k, KEYS[2], ARGV[1], 'LEFT', nowMs(), tonumber(ARGV[2]))
+if t.status == S.EXPIRED then return { R.ALREADY_EXPIRED } end
+expireToken(k, KEYS[2], ARGV[1], X.LEFT, nowMs(), tonumber(ARGV[2]))
 return { R.LEFT }

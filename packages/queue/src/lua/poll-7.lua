@@ -23,7 +23,7 @@ local k = { waiting = KEYS[3], records = KEYS[4] }
 local t = readToken(k, KEYS[2], ARGV[1])
 if not t then return { R.MISSING } end
 local now = nowMs()
-if ARGV[2] == '1' and t.status == 'WAITING' then
+if ARGV[2] == '1' and t.status == S.WAITING then
   t.seen = now
   writeWaiting(k, ARGV[1], t)
 end

@@ -34,29 +34,21 @@ local n = #TOKEN_FIELDS
 for i = 6, #ARGV, n + 1 do
   local token = ARGV[i]
   local t = {}
-  local hash = {}
-  for j = 1, n do
-    local value = ARGV[i + j]
-    t[TOKEN_FIELDS[j]] = value
-    if value ~= '' then
-      hash[#hash + 1] = F[TOKEN_FIELDS[j]]
-      hash[#hash + 1] = value
-    end
-  end
+  for j = 1, n do t[TOKEN_FIELDS[j]] = ARGV[i + j] end
   local tokenKey = ARGV[1] .. token
   if redis.call('EXISTS', tokenKey) == 0 and not redis.call('ZSCORE', KEYS[3], token) then
-    if t.status == 'WAITING' then
+    if t.status == S.WAITING then
       -- Seen now: fans get a full idle window to reconnect after the outage.
       t.seen = now
       writeWaiting(k, token, t)
       redis.call('ZADD', KEYS[3], t.place, token)
       redis.call('HSET', accountKey(k, t.accountId), t.accountId, t.place)
-    elseif t.status == 'READY' then
-      redis.call('HSET', tokenKey, unpack(hash))
+    elseif t.status == S.READY then
+      writeTokenHash(tokenKey, t)
       redis.call('ZADD', KEYS[5], t.expiresAt, token)
       redis.call('HSET', accountKey(k, t.accountId), t.accountId, token)
     else
-      redis.call('HSET', tokenKey, unpack(hash))
+      writeTokenHash(tokenKey, t)
       redis.call('EXPIRE', tokenKey, ARGV[3])
     end
     restored = restored + 1

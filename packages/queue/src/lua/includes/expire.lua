@@ -9,14 +9,18 @@ local FEED_MAX = 20000
 -- The expiry is also told to the SSE feed, with the token's place if it was
 -- still waiting (a gap every gateway copy subtracts from the places behind it).
 local function expireToken(k, tokenKey, token, reason, at, retention)
-  local accountId = redis.call('HGET', tokenKey, F.accountId)
-  local place = redis.call('HGET', tokenKey, F.place)
-  if not accountId then
+  local f = tokenFields(tokenKey, 'accountId', 'place')
+  local accountId, place = f[1], f[2]
+  if accountId then
+    setTokenFields(tokenKey, 'status', S.EXPIRED, 'reason', reason, 'expiresAt', at)
+    -- 'claim' stays: a payment that was running when the token expired (e.g. the fan
+    -- pressed "leave" mid-payment) can still record itself as the reason (finish-purchase-8.lua).
+    deleteTokenFields(tokenKey, 'claimUntil')
+  else
     local t = readWaiting(k, token)
     if not t then return end
-    redis.call('HDEL', recordKey(k, token), token)
-    redis.call('HSET', tokenKey, F.accountId, t.accountId, F.place, t.place, F.issuedAt, t.issuedAt,
-      F.version, t.version)
+    t.status, t.reason, t.expiresAt = S.EXPIRED, reason, at
+    toTokenHash(k, tokenKey, token, t)
     accountId, place = t.accountId, t.place
   end
   local gap = redis.call('ZSCORE', k.waiting, token)
@@ -27,10 +31,6 @@ local function expireToken(k, tokenKey, token, reason, at, retention)
   if entryNames(redis.call('HGET', accountsKey, accountId), token, place or nil) then
     redis.call('HDEL', accountsKey, accountId)
   end
-  redis.call('HSET', tokenKey, F.status, 'EXPIRED', F.reason, reason, F.expiresAt, at)
-  -- 'claim' stays: a payment that was running when the token expired (e.g. the fan
-  -- pressed "leave" mid-payment) can still record itself as the reason (finish-purchase-8.lua).
-  redis.call('HDEL', tokenKey, F.claimUntil)
   mirror(k, tokenKey, token)
   redis.call('EXPIRE', tokenKey, retention)
 end

@@ -11,6 +11,6 @@ end
 
 -- The same for a token with its own hash (READY, EXPIRED): bumps its version first.
 local function mirror(k, tokenKey, token)
-  redis.call('HINCRBY', tokenKey, F.version, 1)
+  bumpTokenVersion(tokenKey)
   mirrorState(k, token, readToken(k, tokenKey, token))
 end

@@ -8,16 +8,16 @@ local function readSale(saleKey)
 end
 
 local function saleState(s, now)
-  if s.closesAt and now >= tonumber(s.closesAt) then return 'CLOSED' end
+  if s.closesAt and now >= tonumber(s.closesAt) then return SALE.CLOSED end
   if s.opensAt and now < tonumber(s.opensAt) then
-    if s.preQueueFrom and now >= tonumber(s.preQueueFrom) then return 'PRE_QUEUE' end
-    return 'SCHEDULED'
+    if s.preQueueFrom and now >= tonumber(s.preQueueFrom) then return SALE.PRE_QUEUE end
+    return SALE.SCHEDULED
   end
   -- Opened, but the pre-queue's order is not drawn yet: nobody is admitted until it is.
-  if s.opensAt and s.drawn ~= '1' and tonumber(s.prequeueLast or '0') > 0 then return 'PRE_QUEUE' end
-  if s.soldOut == '1' then return 'SOLD_OUT' end
-  if s.paused == '1' then return 'PAUSED' end
-  return 'OPEN'
+  if s.opensAt and s.drawn ~= '1' and tonumber(s.prequeueLast or '0') > 0 then return SALE.PRE_QUEUE end
+  if s.soldOut == '1' then return SALE.SOLD_OUT end
+  if s.paused == '1' then return SALE.PAUSED end
+  return SALE.OPEN
 end
 
 -- A per-event setting, or the deployment's default.

@@ -7,7 +7,7 @@
 -- and opening, the event's own rate and idle window when set). One round trip in all.
 local function ticketReply(code, t, token, waitingKey, admittedKey, bucketKey, now, s)
   local reply = statePairs(token, t, { code })
-  local rank = t.status == 'WAITING' and redis.call('ZRANK', waitingKey, token)
+  local rank = t.status == S.WAITING and redis.call('ZRANK', waitingKey, token)
   reply[#reply + 1] = '_rank'
   reply[#reply + 1] = rank and tostring(rank) or ''
   reply[#reply + 1] = '_now'

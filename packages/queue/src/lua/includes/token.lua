@@ -24,7 +24,7 @@ end
 local function readWaiting(k, token)
   local line = redis.call('HGET', recordKey(k, token), token)
   if not line then return nil end
-  local t = { status = 'WAITING' }
+  local t = { status = S.WAITING }
   local i = 1
   for value in string.gmatch(line, '([^|]*)|?') do
     if i > #WAITING_FIELDS then break end
@@ -52,6 +52,53 @@ local function readToken(k, tokenKey, token)
     if name then t[name] = fields[i + 1] end
   end
   return t
+end
+
+-- A token's own hash (its READY or EXPIRED form) from its state: every
+-- TOKEN_FIELDS value t holds ('' and nil are none), under its stored name (F).
+local function writeTokenHash(tokenKey, t)
+  local hash = {}
+  for i = 1, #TOKEN_FIELDS do
+    local value = t[TOKEN_FIELDS[i]]
+    if value ~= nil and value ~= '' then
+      hash[#hash + 1] = F[TOKEN_FIELDS[i]]
+      hash[#hash + 1] = value
+    end
+  end
+  redis.call('HSET', tokenKey, unpack(hash))
+end
+
+-- A WAITING token leaves its line for a hash of its own (admitted, or expired while
+-- waiting): t is its state as readWaiting gave it, with the new status and times set.
+local function toTokenHash(k, tokenKey, token, t)
+  redis.call('HDEL', recordKey(k, token), token)
+  writeTokenHash(tokenKey, t)
+end
+
+-- Single fields of a token's hash by logical name (F maps them): read as one
+-- HMGET (false for a field it lacks), set from name, value, ... pairs, deleted.
+local function storedNames(names)
+  for i = 1, #names do names[i] = F[names[i]] end
+  return names
+end
+
+local function tokenFields(tokenKey, ...)
+  return redis.call('HMGET', tokenKey, unpack(storedNames({ ... })))
+end
+
+local function setTokenFields(tokenKey, ...)
+  local args = { ... }
+  for i = 1, #args, 2 do args[i] = F[args[i]] end
+  redis.call('HSET', tokenKey, unpack(args))
+end
+
+local function deleteTokenFields(tokenKey, ...)
+  redis.call('HDEL', tokenKey, unpack(storedNames({ ... })))
+end
+
+-- Every change of a READY or EXPIRED token counts: the mirror's upserts keep the highest version.
+local function bumpTokenVersion(tokenKey)
+  redis.call('HINCRBY', tokenKey, F.version, 1)
 end
 
 -- The state as stored-name pairs (F), token first: what replies and mirror records carry.

@@ -1,8 +1,10 @@
 import { randomUUID } from 'node:crypto'
-import { clientSseStreamsKey, eventKeys, eventOfToken, type RedisClient, sseCopiesKey } from '@concert/queue'
 import { AppError } from '@concert/shared'
-import type { FastifyBaseLogger } from 'fastify'
-import type { Result } from 'ioredis'
+import { clientSseStreamsKey, eventKeys, sseCopiesKey } from './keys.js'
+import type { RedisClient } from './redis-client.js'
+import { Reply, replyCode } from './replies.js'
+import { defineQueueCommands } from './scripts.js'
+import { eventOfToken } from './token.js'
 
 /**
  * Each open stream holds a place: a member `<copy id>:<n>` in a sorted set per
@@ -10,83 +12,15 @@ import type { Result } from 'ioredis'
  * but its gateway copy's own lease in the copies registry (sseCopiesKey: copy id
  * -> lease expiry on the Redis clock), renewed by one command per copy every
  * `refreshMs` however many streams it serves. A copy that dies stops renewing;
- * the next acquire that finds a full set asks the registry which copies are dead
+ * the next take that finds a full set asks the registry which copies are dead
  * and drops their members, so a crash never leaks a place for longer than leaseMs.
+ * Scripts: lua/sse-take-place-1, sse-renew-copy-1, sse-dead-copies-1, sse-put-back-1.
  */
 
-/**
- * Takes a place in KEYS[1] unless it is full. ARGV[1] member, ARGV[2] limit,
- * ARGV[3] how long an untouched set lives (a dead copy's leftovers in a set nobody
- * asks for again), ARGV[4..] dead copy ids whose members go first.
- * Returns 1 (taken) or the members holding the places (full).
- */
-const ACQUIRE_LUA = `
-if #ARGV > 3 then
-  local dead = {}
-  for i = 4, #ARGV do dead[ARGV[i]] = true end
-  for _, member in ipairs(redis.call('ZRANGE', KEYS[1], 0, -1)) do
-    if dead[string.match(member, '^(.*):[^:]*$')] then redis.call('ZREM', KEYS[1], member) end
-  end
-end
-if redis.call('ZCARD', KEYS[1]) >= tonumber(ARGV[2]) then return redis.call('ZRANGE', KEYS[1], 0, -1) end
-redis.call('ZADD', KEYS[1], 0, ARGV[1])
-redis.call('PEXPIRE', KEYS[1], ARGV[3])
-return 1
-`
-
-/**
- * Renews a copy's lease in the registry KEYS[1] (ARGV[1] copy id, ARGV[2] lease ms)
- * and forgets copies dead for a day. Returns 1 when the lease was still running, 0
- * when it had lapsed or was gone (Redis away or lost its data): then the copy's
- * places may have been dropped and it puts them back.
- */
-const RENEW_LUA = `
-local t = redis.call('TIME')
-local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
-local before = tonumber(redis.call('ZSCORE', KEYS[1], ARGV[1]) or '0')
-redis.call('ZADD', KEYS[1], now + tonumber(ARGV[2]), ARGV[1])
-redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now - 86400000)
-if before > now then return 1 end
-return 0
-`
-
-/** Of the copy ids in ARGV, those whose lease in the registry KEYS[1] has lapsed (or is gone). */
-const DEAD_LUA = `
-local t = redis.call('TIME')
-local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
-local dead = {}
-for i = 1, #ARGV do
-  if tonumber(redis.call('ZSCORE', KEYS[1], ARGV[i]) or '0') <= now then dead[#dead + 1] = ARGV[i] end
-end
-return dead
-`
-
-/** Puts a copy's places back into KEYS[1] (ARGV[1] set lifetime, ARGV[2..] members). */
-const RESTORE_LUA = `
-for i = 2, #ARGV do redis.call('ZADD', KEYS[1], 0, ARGV[i]) end
-redis.call('PEXPIRE', KEYS[1], ARGV[1])
-return #ARGV - 1
-`
-
-/** How long a set of places lives without an acquire: leftovers of dead copies go at last. */
+/** How long a set of places lives without a take: leftovers of dead copies go at last. */
 const SET_TTL_MS = 24 * 60 * 60 * 1000
 
-declare module 'ioredis' {
-  interface RedisCommander<Context> {
-    sseLeaseAcquire(
-      key: string,
-      member: string,
-      limit: number,
-      ttlMs: number,
-      ...deadCopies: string[]
-    ): Result<number | string[], Context>
-    sseCopyRenew(registry: string, copyId: string, leaseMs: number): Result<number, Context>
-    sseCopiesDead(registry: string, ...copyIds: string[]): Result<string[], Context>
-    sseLeaseRestore(key: string, ttlMs: number, ...members: string[]): Result<number, Context>
-  }
-}
-
-export interface SseLimitsOptions {
+export interface SseLeasesOptions {
   /** REDIS_KEY_PREFIX */
   prefix: string
   /** Streams one queue token may have open at once, over all gateway copies. */
@@ -97,6 +31,11 @@ export interface SseLimitsOptions {
   leaseMs?: number
   /** How often this copy renews its lease (one command, whatever the number of its streams). */
   refreshMs?: number
+}
+
+/** Where a copy says what it could not do (the gateway's logger fits). */
+export interface SseLeasesLog {
+  warn(details: { err: unknown }, message: string): void
 }
 
 /** A stream's places; `release()` gives them back (idempotent). */
@@ -112,22 +51,22 @@ class HeldPlaces implements SseLease {
     readonly tokenKey: string,
     readonly clientKey: string,
     readonly id: string,
-    private readonly limits: SseLimits,
+    private readonly leases: SseLeases,
   ) {}
 
   release(): void {
     if (this.released) return
     this.released = true
-    this.limits.releasePlaces(this)
+    this.leases.releasePlaces(this)
   }
 }
 
 /**
- * Caps open SSE streams per queue token and per client address, for the whole
- * cluster: one client opening thousands of streams would hold thousands of
- * heartbeats (keeping tokens alive) and sockets.
+ * The places of open SSE streams, capped per queue token and per client address
+ * for the whole cluster: one client opening thousands of streams would hold
+ * thousands of heartbeats (keeping tokens alive) and sockets.
  */
-export class SseLimits {
+export class SseLeases {
   private readonly leaseMs: number
   private readonly refreshMs: number
   /** This copy's id in the registry: the prefix of its members. */
@@ -146,17 +85,14 @@ export class SseLimits {
 
   constructor(
     private readonly redis: RedisClient,
-    private readonly options: SseLimitsOptions,
-    private readonly log: FastifyBaseLogger,
+    private readonly options: SseLeasesOptions,
+    private readonly log: SseLeasesLog,
   ) {
     this.leaseMs = options.leaseMs ?? 30_000
     this.refreshMs = options.refreshMs ?? 10_000
     if (this.refreshMs >= this.leaseMs) throw new Error('SSE leases must be renewed before they lapse')
     this.registry = sseCopiesKey(options.prefix)
-    redis.defineCommand('sseLeaseAcquire', { lua: ACQUIRE_LUA, numberOfKeys: 1 })
-    redis.defineCommand('sseCopyRenew', { lua: RENEW_LUA, numberOfKeys: 1 })
-    redis.defineCommand('sseCopiesDead', { lua: DEAD_LUA, numberOfKeys: 1 })
-    redis.defineCommand('sseLeaseRestore', { lua: RESTORE_LUA, numberOfKeys: 1 })
+    defineQueueCommands(redis)
     this.firstRenewal = this.renew()
     this.timer = setInterval(() => void this.renew(), this.refreshMs)
     this.timer.unref()
@@ -171,7 +107,7 @@ export class SseLimits {
     if (eventId === undefined) throw new AppError('TOKEN_NOT_FOUND', 'no such queue token')
     await this.firstRenewal
     // Not in the registry yet (Redis was away): others would take this copy's places for a dead one's.
-    if (!this.registered) await this.redis.sseCopyRenew(this.registry, this.copyId, this.leaseMs)
+    if (!this.registered) await this.redis.queueSseRenewCopy(this.registry, this.copyId, this.leaseMs)
     this.registered = true
     this.streamSeq += 1
     const id = `${this.copyId}:${this.streamSeq}`
@@ -226,15 +162,19 @@ export class SseLimits {
   }
 
   private async take(key: string, id: string, limit: number): Promise<boolean> {
-    let reply = await this.redis.sseLeaseAcquire(key, id, limit, SET_TTL_MS)
-    if (Array.isArray(reply)) {
+    let reply = await this.redis.queueSseTakePlace(key, id, limit, SET_TTL_MS)
+    if (replyCode(reply) === Reply.FULL) {
       // Full: are some of the places held by copies that died? Then theirs go first.
-      const others = new Set(reply.map((member) => member.slice(0, member.lastIndexOf(':'))))
+      const holders = reply.slice(1).map(String)
+      const others = new Set(holders.map((member) => member.slice(0, member.lastIndexOf(':'))))
       others.delete(this.copyId)
-      const dead = others.size > 0 ? await this.redis.sseCopiesDead(this.registry, ...others) : []
-      if (dead.length > 0) reply = await this.redis.sseLeaseAcquire(key, id, limit, SET_TTL_MS, ...dead)
+      const dead =
+        others.size > 0 ? (await this.redis.queueSseDeadCopies(this.registry, ...others)).slice(1) : []
+      if (dead.length > 0) {
+        reply = await this.redis.queueSseTakePlace(key, id, limit, SET_TTL_MS, ...dead.map(String))
+      }
     }
-    return reply === 1
+    return replyCode(reply) === Reply.OK
   }
 
   private give(key: string, id: string): void {
@@ -249,8 +189,8 @@ export class SseLimits {
   /** Renews this copy's lease; if it had lapsed, puts its places back (they may have been dropped). */
   private async renew(): Promise<void> {
     try {
-      const running = await this.track(this.redis.sseCopyRenew(this.registry, this.copyId, this.leaseMs))
-      if (running === 0 && this.held.size > 0) {
+      const renewed = await this.track(this.redis.queueSseRenewCopy(this.registry, this.copyId, this.leaseMs))
+      if (replyCode(renewed) === Reply.LAPSED && this.held.size > 0) {
         const byKey = new Map<string, string[]>()
         for (const places of this.held) {
           for (const key of [places.tokenKey, places.clientKey]) {
@@ -260,7 +200,7 @@ export class SseLimits {
           }
         }
         await this.track(
-          Promise.all([...byKey].map(([key, ids]) => this.redis.sseLeaseRestore(key, SET_TTL_MS, ...ids))),
+          Promise.all([...byKey].map(([key, ids]) => this.redis.queueSsePutBack(key, SET_TTL_MS, ...ids))),
         )
       }
       this.registered = true
