@@ -98,6 +98,12 @@ export const SeatMapSchema = Type.Object(
     eventId: Type.Integer(),
     date: DateString,
     startTime: TimeString,
+    maxSeatsPerOrder: Type.Integer({
+      minimum: 1,
+      description:
+        'The event’s limit of seats in one order (SPEC §9): a seat picker offers at most this many; ' +
+        'a larger order is refused with 409 ORDER_TOO_LARGE',
+    }),
     seats: Type.Array(
       Type.Object({
         seatId: Type.Integer(),

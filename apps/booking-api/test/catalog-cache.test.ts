@@ -45,6 +45,7 @@ async function seatMap(app: App, scheduleId: number, token: string) {
   return response.json() as {
     scheduleId: number
     eventId: number
+    maxSeatsPerOrder: number
     seats: Array<{ seatId: number; status: string; price: number }>
   }
 }
@@ -140,7 +141,7 @@ describe('catalogue caches across booking copies', () => {
     await expectInvariants(env)
   })
 
-  it('an operator’s prices, new show, removed show and new title reach the other copy at its next request', async () => {
+  it('an operator’s prices, order limit, new show, removed show and new title reach the other copy at its next request', async () => {
     const event = await createEvent(a, venue.id, 'Changing Tour', { VIP: 10_000, R: 5_000 })
     const kept = await addShow(a, event, { date: '2031-06-01', startTime: '19:00:00' })
     const token = (await readyTokens(env, event, ['cc-5'])).get('cc-5') as string
@@ -150,8 +151,10 @@ describe('catalogue caches across booking copies', () => {
       ((await get(app, '/v1/events')).json() as Array<{ id: number; title: string; endDate: string }>).find(
         (e) => e.id === event,
       )
+    const orderLimit = async (app: App) => (await seatMap(app, kept, token)).maxSeatsPerOrder
     for (const app of [a, b]) {
       expect(await prices(app)).toEqual([5_000, 10_000])
+      expect(await orderLimit(app)).toBe(4)
       expect(await dates(app, event, token)).toEqual({ [kept]: SEATS })
       expect(await listedTitle(app)).toMatchObject({ title: 'Changing Tour', endDate: '2031-06-01' })
     }
@@ -159,10 +162,12 @@ describe('catalogue caches across booking copies', () => {
     const patched = await admin(a, 'PATCH', `/v1/admin/events/${event}`, {
       title: 'Changed Tour',
       prices: { VIP: 20_000 },
+      limits: { maxSeatsPerOrder: 2 },
     })
     expect(patched.status, JSON.stringify(patched.body)).toBe(200)
     for (const app of [b, a]) {
       expect(await prices(app)).toEqual([5_000, 20_000])
+      expect(await orderLimit(app)).toBe(2)
       expect(await listedTitle(app)).toMatchObject({ title: 'Changed Tour' })
     }
 

@@ -184,10 +184,11 @@ describe('catalogue', () => {
     await new CatalogService(env.db, env.redis, env.keyPrefix, CACHES).seatsChanged([last.scheduleId])
   })
 
-  it('the seat map has 50 seats in number order with area, type and price', async () => {
+  it('the seat map has 50 seats in number order with area, type and price, and the order limit', async () => {
     const token = (await readyTokens(env, catalog.eventId, ['k-5'])).get('k-5') as string
     const map = (await get(`/v1/schedules/${scheduleId}/seats`, token)).json()
-    expect(map).toMatchObject({ scheduleId, eventId: catalog.eventId })
+    // maxSeatsPerOrder: the demo event's limit, SPEC §9's default.
+    expect(map).toMatchObject({ scheduleId, eventId: catalog.eventId, maxSeatsPerOrder: 4 })
     expect(map.seats.map((s: { seatNumber: string }) => Number(s.seatNumber))).toEqual(
       Array.from({ length: 50 }, (_, i) => i + 1),
     )

@@ -1,5 +1,6 @@
 import type { App } from '@concert/http'
 import { eventKeys } from '@concert/queue'
+import { sleep } from '@concert/queue/testing'
 import { buildGatewayApp, loadGatewayConfig } from '@concert/queue-gateway'
 import { appEnv, insertAccounts, useTestEnv } from '@concert/testing'
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest'
@@ -12,7 +13,6 @@ let booking: App
 let gateways: App[] = []
 let eventId: number
 
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
 const DAY = 24 * 60 * 60 * 1000
 const settings = {
   maxActive: 3,

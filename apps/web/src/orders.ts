@@ -1,21 +1,6 @@
 import type { Reservation, ReserveRequest } from '@concert/client'
 import type { PurchasedSeat } from './session'
 
-/**
- * SPEC §9 multi-seat orders: the seat map allows up to the order limit, sent as
- * `seatIds` in one all-or-nothing order (false: one seat per order, as in v1).
- */
-export const MULTI_SEAT_ORDERS = true
-
-/** SPEC §9's default `maxSeatsPerOrder`, for when no API answer names the event's own. */
-export const DEFAULT_MAX_SEATS_PER_ORDER = 4
-
-/** How many seats one order may hold: the event's limit (when an answer carries it) or the default. */
-export function orderLimit(maxSeatsPerOrder: number | undefined): number {
-  if (!MULTI_SEAT_ORDERS) return 1
-  return maxSeatsPerOrder && maxSeatsPerOrder > 0 ? maxSeatsPerOrder : DEFAULT_MAX_SEATS_PER_ORDER
-}
-
 /** The body of `POST /v1/reservations`: `seatId` for one seat, `seatIds` for several (SPEC §9). */
 export function reservationBody(scheduleId: number, seatIds: number[]): ReserveRequest {
   const [first] = seatIds

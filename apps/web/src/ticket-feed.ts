@@ -1,7 +1,7 @@
 import { ticketStreamUrl } from '@concert/client'
 import { useEffect, useState } from 'preact/hooks'
 import { ApiError, api, call } from './api'
-import type { LiveTicket } from './ticket'
+import { type LiveTicket, pollDelay } from './ticket'
 
 /**
  * How the waiting room hears about its ticket:
@@ -20,18 +20,12 @@ export interface TicketFeed {
 
 /** A stream the gateway refused is tried again after this long (polls go on meanwhile). */
 const STREAM_RETRY_MS = 5_000
-const MIN_POLL_MS = 1_000
-const MAX_POLL_MS = 10_000
 /** After a failed poll (network down, 503), ask again this soon. */
 const RETRY_POLL_MS = 2_000
 
-function pollDelay(ticket: LiveTicket): number {
-  return Math.min(MAX_POLL_MS, Math.max(MIN_POLL_MS, ticket.pollAfterMs || MIN_POLL_MS))
-}
-
 /**
  * Follows a ticket live: SSE first (SPEC §3, `event: ticket` on every change),
- * polling (`pollAfterMs`) whenever the stream is down. The browser's EventSource
+ * polling (`pollAfterMs`, at most POLL_MAX_MS apart) whenever the stream is down. The browser's EventSource
  * reconnects by itself after a network blip; when the gateway refuses a stream
  * outright (an HTTP error closes EventSource for good) a new one is opened after
  * a pause. Polls also keep a WAITING token alive while the stream is away.

@@ -13,6 +13,22 @@ export type LiveTicket = Omit<Ticket, 'queueState' | 'opensAt'> & {
   opensAt?: string | null
 }
 
+/** Polls never come closer than this, whatever `pollAfterMs` says. */
+export const POLL_MIN_MS = 1_000
+/**
+ * Nor further apart than this while the page follows a waiting ticket by polling: the sale
+ * can turn SOLD_OUT, CLOSED or PAUSED at any moment, and issue 13 wants a waiting page to
+ * say "Sold out" within 2 s of the last sale, with or without the stream. 1.5 s between
+ * polls leaves half a second for the answer and the render; the gateway's `pollAfterMs`
+ * (up to 10 s far back in a long queue) only spaces out the fans who stay on the stream.
+ */
+export const POLL_MAX_MS = 1_500
+
+/** How long the polling fallback waits before asking for the ticket again. */
+export function pollDelay(ticket: Pick<LiveTicket, 'pollAfterMs'>): number {
+  return Math.min(POLL_MAX_MS, Math.max(POLL_MIN_MS, ticket.pollAfterMs || POLL_MIN_MS))
+}
+
 /** What the waiting room shows, derived from one ticket. */
 export type WaitingView =
   | { kind: 'pre-queue'; opensAt: string | undefined }

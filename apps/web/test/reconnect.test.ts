@@ -6,7 +6,9 @@ import { type Stack, startStack } from './stack.js'
 
 const env = useTestEnv()
 let events: { eventId: number; otherEventId: number }
-const AHEAD = 8
+// Enough fans ahead, and the page loaded before they join, that the waiting room is still
+// waiting when the test looks at it, also on a loaded machine.
+const AHEAD = 12
 const open: { close(): Promise<void> }[] = []
 
 beforeAll(async () => {
@@ -46,6 +48,12 @@ describe('the waiting room keeps up when the live stream cannot', () => {
     })
     open.push(stack)
     const { eventId } = events
+    const browser: Browser = await openBrowser()
+    open.push(browser)
+    const { page } = browser
+    await page.goto(stack.pageUrl)
+    const join = page.getByRole('button', { name: 'Join the queue for Aurora World Tour in Seoul' })
+    await join.waitFor()
     await joinAhead(stack, eventId)
     // Alice's ticket, and a stream on it held elsewhere: her page's own stream is one too many.
     const joined = await fetch(new URL('/v1/queue/tokens', stack.pageUrl), {
@@ -61,11 +69,7 @@ describe('the waiting room keeps up when the live stream cannot', () => {
     expect(held.status).toBe(200)
     open.push({ close: async () => elsewhere.abort() })
 
-    const browser: Browser = await openBrowser()
-    open.push(browser)
-    const { page } = browser
-    await page.goto(stack.pageUrl)
-    await page.getByRole('button', { name: 'Join the queue for Aurora World Tour in Seoul' }).click()
+    await join.click()
     await page.getByRole('button', { name: 'Use Alice’s account' }).click()
     await page.getByText('Checking your place every few seconds.').waitFor()
     expect(await heldToken(page, eventId)).toBe(token)
@@ -85,13 +89,14 @@ describe('the waiting room keeps up when the live stream cannot', () => {
     const proxy = stack.proxy
     if (!proxy) throw new Error('no proxy')
     const eventId = events.otherEventId
-    await joinAhead(stack, eventId)
-
     const browser: Browser = await openBrowser()
     open.push(browser)
     const { page } = browser
     await page.goto(stack.pageUrl)
-    await page.getByRole('button', { name: 'Join the queue for Midnight Jazz Night' }).click()
+    const join = page.getByRole('button', { name: 'Join the queue for Midnight Jazz Night' })
+    await join.waitFor()
+    await joinAhead(stack, eventId)
+    await join.click()
     await page.getByRole('button', { name: 'Use Bob’s account' }).click()
     await page.getByText('Live: your place updates by itself.').waitFor()
     const token = await heldToken(page, eventId)

@@ -1,12 +1,13 @@
 import { ERROR_STATUS } from '@concert/shared'
 import { describe, expect, it } from 'vitest'
 import { PROBLEM_MESSAGES } from '../src/problems.js'
-import { type LiveTicket, progressOf, waitingView } from '../src/ticket.js'
+import { type LiveTicket, POLL_MAX_MS, pollDelay, progressOf, waitingView } from '../src/ticket.js'
 
 /*
  * What the waiting room makes of a ticket, including the SPEC §8 fields the sale
- * lifecycle adds (queueState, opensAt, position null before the draw). The
- * browser tests for the pre-queue countdown and the sell-out come with that work;
+ * lifecycle adds (queueState, opensAt, position null before the draw), and how often
+ * it polls without a stream. The browser shows the states in sale-lifecycle.test.ts
+ * (countdown then place, sold out within 2 s) and screens.test.ts (each on a phone);
  * these pin down how the page reads those fields.
  */
 const waiting: LiveTicket = {
@@ -58,6 +59,18 @@ describe('waitingView', () => {
     expect(waitingView({ ...waiting, status: 'EXPIRED', reason: 'SOLD_OUT' })).toEqual({ kind: 'sold-out' })
     expect(waitingView({ ...waiting, queueState: 'CLOSED' })).toEqual({ kind: 'closed' })
     expect(waitingView({ ...waiting, status: 'EXPIRED', reason: 'SALE_CLOSED' })).toEqual({ kind: 'closed' })
+  })
+})
+
+describe('pollDelay', () => {
+  it('follows pollAfterMs between 1 s and 1.5 s, so a sell-out reaches a polling page within 2 s', () => {
+    expect(pollDelay({ pollAfterMs: 1_000 })).toBe(1_000)
+    expect(pollDelay({ pollAfterMs: 1_200 })).toBe(1_200)
+    // Far back in a long queue the gateway says 2, 5 or 10 s: the page still asks every 1.5 s.
+    for (const pollAfterMs of [2_000, 5_000, 10_000]) expect(pollDelay({ pollAfterMs })).toBe(POLL_MAX_MS)
+    expect(POLL_MAX_MS).toBe(1_500)
+    expect(pollDelay({ pollAfterMs: 500 })).toBe(1_000)
+    expect(pollDelay({ pollAfterMs: 0 })).toBe(1_000)
   })
 })
 

@@ -2,8 +2,10 @@ import { mkdir, mkdtemp, readFile, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
+import { sleep } from '@concert/queue/testing'
 import { insertAccounts, seedCatalog, useTestEnv } from '@concert/testing'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { admin, adminStackOptions, joinByApi, joinFromPage, saleEvent, untilReady } from './admin.js'
 import { seriousViolations } from './axe.js'
 import { type Browser, openBrowser, PHONE } from './browser.js'
 import { type Stack, startStack } from './stack.js'
@@ -14,6 +16,8 @@ import { type Stack, startStack } from './stack.js'
  * UPDATE_SCREENSHOTS=1 (`pnpm screenshots`) they go to docs/screenshots/, the
  * ones the README shows; otherwise to a temporary directory, so a test run leaves
  * the working tree as it was. The seat is picked and paid for by keyboard only.
+ * The waiting room's sale states (SPEC §8) are shown on events made through the
+ * operator API.
  */
 const REPO_SCREENSHOTS = fileURLToPath(new URL('../../../docs/screenshots/', import.meta.url))
 const env = useTestEnv()
@@ -27,7 +31,8 @@ const AHEAD = 5
 beforeAll(async () => {
   ;({ eventId, otherEventId } = await seedCatalog(env.db))
   await insertAccounts(env.db, AHEAD, { prefix: 'ahead' })
-  stack = await startStack(env, { gateway: { QUEUE_ADMIT_PER_SECOND: '1' } })
+  // The operator API makes the events of the sale states; their settings reach the gateway in 200 ms.
+  stack = await startStack(env, adminStackOptions({ gateway: { QUEUE_ADMIT_PER_SECOND: '1' } }))
   browser = await openBrowser(PHONE)
   shots =
     process.env.UPDATE_SCREENSHOTS === '1'
@@ -54,8 +59,7 @@ async function joinAhead(event: number): Promise<void> {
 }
 
 /** axe, width and a full-page screenshot of the screen as it is now. */
-async function checkScreen(name: string): Promise<void> {
-  const { page } = browser
+async function checkScreen(name: string, page = browser.page): Promise<void> {
   expect(await seriousViolations(page), `axe on ${name}`).toEqual([])
   const widths = await page.evaluate(() => ({
     content: document.documentElement.scrollWidth,
@@ -159,4 +163,76 @@ describe('every screen on a 375 px phone, by keyboard where it matters', () => {
     expect(ticket).toMatchObject({ status: 'EXPIRED', reason: 'LEFT' })
     expect(browser.pageErrors).toEqual([])
   })
+
+  it('the waiting room’s sale states: pre-queue countdown, paused, sold out, closed', async () => {
+    const fan = await openBrowser(PHONE)
+    try {
+      const { page } = fan
+      // Pre-queue: the sale opens in 10 minutes; the page counts down to it.
+      const opensAt = new Date(Date.now() + 10 * 60_000).toISOString()
+      await saleEvent(stack, 'Spring Opening', 10, { sale: { opensAt, preQueueMinutes: 15 } })
+      await joinFromPage(fan, stack, 'Spring Opening', 'Alice')
+      await page.getByText('The sale has not opened yet').waitFor()
+      await expect(page.getByTestId('opens-in').textContent()).resolves.toMatch(/^(10:00|9:[0-5]\d)$/)
+      await checkScreen('pre-queue', page)
+
+      // Paused: three fans ahead keep their places, and so does this one.
+      const paused = await saleEvent(stack, 'Paused Tour', 10)
+      await admin(stack, 'PATCH', `/v1/admin/events/${paused.eventId}/queue`, { paused: true })
+      await sleep(400) // the gateway's next refresh of event settings sees the pause
+      for (const id of await insertAccounts(env.db, 3, { prefix: 'paused' })) {
+        await joinByApi(stack, id, paused.eventId)
+      }
+      await page.goto(stack.pageUrl)
+      await page.getByRole('button', { name: 'Join the queue for Paused Tour' }).click()
+      await page.getByText('The organiser has paused the sale.', { exact: false }).waitFor()
+      await expect(page.getByTestId('position').textContent()).resolves.toBe('4')
+      await checkScreen('paused', page)
+
+      // Sold out: a buyer holds the only READY slot and buys both seats while this fan waits.
+      const soldOut = await saleEvent(stack, 'Sold Out Tour', 2)
+      await admin(stack, 'PATCH', `/v1/admin/events/${soldOut.eventId}/queue`, { maxActive: 1 })
+      const [buyer] = await insertAccounts(env.db, 1, { prefix: 'buyer', balance: 1_000_000 })
+      const token = await joinByApi(stack, buyer as string, soldOut.eventId)
+      await untilReady(stack, token)
+      await page.goto(stack.pageUrl)
+      await page.getByRole('button', { name: 'Join the queue for Sold Out Tour' }).click()
+      await page.getByTestId('position').waitFor()
+      await buyEverySeat(soldOut.scheduleId, token)
+      await page.getByText('Sold out', { exact: true }).waitFor({ timeout: 15_000 })
+      await checkScreen('sold-out', page)
+
+      // Closed: the sale window ends while this fan waits behind the buyer of the only slot.
+      const closesAt = new Date(Date.now() + 6_000).toISOString()
+      const closing = await saleEvent(stack, 'Closing Tour', 2, { sale: { closesAt } })
+      await admin(stack, 'PATCH', `/v1/admin/events/${closing.eventId}/queue`, { maxActive: 1 })
+      await untilReady(stack, await joinByApi(stack, buyer as string, closing.eventId))
+      await page.goto(stack.pageUrl)
+      await page.getByRole('button', { name: 'Join the queue for Closing Tour' }).click()
+      await page.getByTestId('position').waitFor()
+      await page.getByText('The sale has closed', { exact: true }).waitFor({ timeout: 20_000 })
+      await checkScreen('sale-closed', page)
+      expect(fan.pageErrors).toEqual([])
+    } finally {
+      await fan.close()
+    }
+  })
 })
+
+/** The READY token's holder buys every seat of the show in one order. */
+async function buyEverySeat(scheduleId: number, token: string): Promise<void> {
+  const auth = { authorization: `Bearer ${token}` }
+  const map = await stack.booking.inject({
+    method: 'GET',
+    url: `/v1/schedules/${scheduleId}/seats`,
+    headers: auth,
+  })
+  expect(map.statusCode, map.body).toBe(200)
+  const sale = await stack.booking.inject({
+    method: 'POST',
+    url: '/v1/reservations',
+    headers: auth,
+    payload: { scheduleId, seatIds: map.json().seats.map((seat: { seatId: number }) => seat.seatId) },
+  })
+  expect(sale.statusCode, sale.body).toBe(201)
+}

@@ -92,6 +92,7 @@ describe('the generated client drives the fan journey over real HTTP', () => {
       headers: bearer(token),
     })
     expect(map.data?.seats).toHaveLength(50)
+    expect(map.data?.maxSeatsPerOrder).toBe(4)
     const seat = map.data?.seats.find((candidate) => candidate.status === 'AVAILABLE')
     if (!seat?.price) throw new Error('no priced free seat')
 

@@ -80,6 +80,8 @@ export class CatalogService {
   private readonly events: TtlCache<number, EventFacts>
   private readonly layouts: TtlCache<string, PricedSeats>
   private readonly limits: TtlCache<number, PurchaseLimits>
+  /** The limits a seat map shows, by event and event version (as layouts): an operator's change is on the next map. */
+  private readonly limitsShown: TtlCache<string, PurchaseLimits>
   /** Ids of the seats an event sells at a venue: a filter for orders, never the price source. */
   private readonly sellable: TtlCache<string, Set<number>>
   private readonly startsAt: TtlCache<string, number>
@@ -99,6 +101,7 @@ export class CatalogService {
     this.events = new TtlCache(cache.catalogCacheMs)
     this.layouts = new TtlCache(cache.catalogCacheMs)
     this.limits = new TtlCache(cache.catalogCacheMs)
+    this.limitsShown = new TtlCache(cache.catalogCacheMs)
     this.sellable = new TtlCache(cache.catalogCacheMs)
     // A show's start instant follows from its date, time and zone alone, none of which change.
     this.startsAt = new TtlCache(3_600_000, 100_000)
@@ -252,9 +255,14 @@ export class CatalogService {
         throw new AppError('SCHEDULE_NOT_FOUND', `schedule ${scheduleId} does not exist`)
       }
       const eventVersion = versions.split('|')[0]
-      const [seats, sold] = await Promise.all([
+      const [seats, limits, sold] = await Promise.all([
         this.layouts.get(`${schedule.eventId}:${schedule.venueId}:${eventVersion}`, () =>
           listPricedSeats(this.db, schedule.eventId, schedule.venueId),
+        ),
+        // Keyed by the event's version, not by event alone (cachedPurchaseLimits): a PATCH of the
+        // limits on another copy rewrites that version, and only the copy that took it drops `limits`.
+        this.limitsShown.get(`${schedule.eventId}:${eventVersion}`, () =>
+          this.purchaseLimits(schedule.eventId),
         ),
         reservedSeatIds(this.db, scheduleId).then((ids) => new Set(ids)),
       ])
@@ -263,6 +271,7 @@ export class CatalogService {
         eventId: schedule.eventId,
         date: schedule.date,
         startTime: schedule.startTime,
+        maxSeatsPerOrder: limits.maxSeatsPerOrder,
         seats: seats.map((seat) => ({
           seatId: seat.seatId,
           seatNumber: seat.seatNumber,

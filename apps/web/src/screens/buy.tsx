@@ -10,7 +10,7 @@ import { isBuyable, SeatMap } from '../components/seat-map'
 import { eventTitle, useEvents } from '../events'
 import { formatClock, formatDate, formatTime, formatWon } from '../format'
 import { useInterval, useSecondsUntil } from '../hooks'
-import { type OrderAnswer, orderLimit, orderTotal, purchasedSeats, reservationBody } from '../orders'
+import { type OrderAnswer, orderTotal, purchasedSeats, reservationBody } from '../orders'
 import { updateSession, useSession } from '../session'
 import { endedMessage, type LiveTicket } from '../ticket'
 
@@ -80,9 +80,6 @@ export function BuyScreen({ eventId }: { eventId: number }) {
   )
 }
 
-/** Optional field an API answer may carry once purchase limits are exposed (SPEC §9). */
-type WithOrderLimit = { maxSeatsPerOrder?: number }
-
 function BuyingWindow({
   ticket,
   eventId,
@@ -113,7 +110,8 @@ function BuyingWindow({
   const [problem, setProblem] = useState<ApiError | undefined>(undefined)
   const [paying, setPaying] = useState(false)
   const keyOfOrder = useRef<{ order: string; key: string } | undefined>(undefined)
-  const limit = orderLimit((seatMap as WithOrderLimit | undefined)?.maxSeatsPerOrder)
+  // The event's seats per order (SPEC §9), as the seat map says: an operator may change it.
+  const limit = seatMap?.maxSeatsPerOrder
   const auth = bearer(token)
 
   const loadBalance = () => {
@@ -184,9 +182,14 @@ function BuyingWindow({
     setNotice(undefined)
     setProblem(undefined)
     if (selected.has(seat.seatId)) return select([...selected].filter((id) => id !== seat.seatId))
+    if (limit === undefined) return
     // One seat per order: a new pick replaces the old one.
     if (limit === 1) return select([seat.seatId])
-    if (selected.size >= limit) return setNotice(`You can pick up to ${limit} seats in one order.`)
+    if (selected.size >= limit) {
+      return setNotice(
+        `You can pick up to ${limit} seats in one order. Unselect a seat to pick Seat ${seat.seatNumber} instead.`,
+      )
+    }
     select([...selected, seat.seatId])
   }
 
@@ -283,9 +286,11 @@ function BuyingWindow({
           <h2 id="seat-map-title">
             Seats on {formatDate(selectedSchedule.date)} at {formatTime(selectedSchedule.startTime)}
           </h2>
-          <p class="muted">
-            {limit === 1 ? 'Pick one seat.' : `Pick up to ${limit} seats.`} Sold seats update by themselves.
-          </p>
+          {limit !== undefined && (
+            <p class="muted">
+              {limit === 1 ? 'Pick one seat.' : `Pick up to ${limit} seats.`} Sold seats update by themselves.
+            </p>
+          )}
           {seatMap ? (
             <SeatMap seats={seatMap.seats} selected={selected} onToggle={toggle} />
           ) : (

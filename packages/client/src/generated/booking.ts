@@ -427,6 +427,8 @@ export interface components {
             date: string;
             /** @example 19:00:00 */
             startTime: string;
+            /** @description The event’s limit of seats in one order (SPEC §9): a seat picker offers at most this many; a larger order is refused with 409 ORDER_TOO_LARGE */
+            maxSeatsPerOrder: number;
             seats: {
                 seatId: number;
                 seatNumber: string;

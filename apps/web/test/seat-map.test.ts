@@ -1,0 +1,122 @@
+import { insertAccounts, seedCatalog, useTestEnv } from '@concert/testing'
+import type { Page } from 'playwright-core'
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
+import { adminStackOptions, joinByApi, joinFromPage, saleEvent, untilReady } from './admin.js'
+import { type Browser, openBrowser } from './browser.js'
+import { type Stack, startStack } from './stack.js'
+
+/*
+ * The seat map on its own: it offers no more seats than the event allows in one order
+ * (SPEC §9, `maxSeatsPerOrder` from the seat map's answer), and it shows a seat someone
+ * else bought while the fan looks at it, by itself.
+ */
+const env = useTestEnv()
+let stack: Stack
+const browsers: Browser[] = []
+
+beforeAll(async () => {
+  await seedCatalog(env.db)
+  stack = await startStack(env, adminStackOptions())
+})
+afterEach(async () => {
+  for (const browser of browsers.splice(0)) await browser.close()
+})
+afterAll(async () => {
+  await stack?.close()
+})
+
+async function freshBrowser(): Promise<Browser> {
+  const browser = await openBrowser()
+  browsers.push(browser)
+  return browser
+}
+
+/** The button of seat `number` (area A, type R, ₩50,000, as saleEvent makes them) in `state`. */
+const seat = (page: Page, number: number, state: 'available' | 'sold') =>
+  page.getByRole('button', { name: `Seat ${number}, area A, R, ₩50,000, ${state}`, exact: true })
+
+describe('the seat map', () => {
+  it('offers at most the event’s seats per order (2 here): a third seat is not selected, and the page says why', async () => {
+    const { eventId } = await saleEvent(stack, 'Two Per Order', 10, { limits: { maxSeatsPerOrder: 2 } })
+    const fan = await freshBrowser()
+    const { page } = fan
+    await joinFromPage(fan, stack, 'Two Per Order', 'Alice')
+    await page.getByRole('heading', { name: /^Pick your seats/ }).waitFor({ timeout: 30_000 })
+    await page.getByText(/^Pick up to 2 seats\./).waitFor()
+
+    for (const number of [1, 2]) {
+      await seat(page, number, 'available').click()
+      await expect(seat(page, number, 'available').getAttribute('aria-pressed')).resolves.toBe('true')
+    }
+    await seat(page, 3, 'available').click()
+    await expect(seat(page, 3, 'available').getAttribute('aria-pressed')).resolves.toBe('false')
+    await page
+      .getByText('You can pick up to 2 seats in one order. Unselect a seat to pick Seat 3 instead.', {
+        exact: true,
+      })
+      .waitFor()
+    await expect(page.locator('.seat[aria-pressed="true"]').count()).resolves.toBe(2)
+    await page.getByRole('button', { name: 'Pay ₩100,000' }).waitFor()
+
+    // Unselecting one makes room: the limit counts seats, it does not pin them.
+    await seat(page, 1, 'available').click()
+    await seat(page, 3, 'available').click()
+    await expect(seat(page, 3, 'available').getAttribute('aria-pressed')).resolves.toBe('true')
+    await page.getByRole('button', { name: 'Pay ₩100,000' }).click()
+    await page.getByRole('heading', { name: 'Payment complete' }).waitFor()
+    const sold = await env.db
+      .selectFrom('RESERVATION as r')
+      .innerJoin('EVENT_SCHEDULE as s', 's.id', 'r.schedule_id')
+      .innerJoin('VENUE_SEAT as v', 'v.id', 'r.seat_id')
+      .select(['r.account_id', 'v.seat_number'])
+      .where('s.event_id', '=', eventId)
+      .orderBy('v.seat_number')
+      .execute()
+    expect(sold).toEqual([
+      { account_id: 'demo-alice', seat_number: '2' },
+      { account_id: 'demo-alice', seat_number: '3' },
+    ])
+    expect(fan.pageErrors).toEqual([])
+  })
+
+  it('shows a seat sold to someone else as sold by itself: no click, no reload', async () => {
+    const { eventId, scheduleId } = await saleEvent(stack, 'Live Seats', 10)
+    const fan = await freshBrowser()
+    const { page } = fan
+    await joinFromPage(fan, stack, 'Live Seats', 'Bob')
+    await page.getByRole('heading', { name: /^Pick your seats/ }).waitFor({ timeout: 30_000 })
+    await seat(page, 5, 'available').waitFor()
+    await page.evaluate(() => {
+      ;(window as unknown as { notReloaded: boolean }).notReloaded = true
+    })
+
+    // Another fan buys seat 5 through the API while Bob's seat map is open.
+    const [rival] = await insertAccounts(env.db, 1, { prefix: 'rival', balance: 1_000_000 })
+    const token = await joinByApi(stack, rival as string, eventId)
+    await untilReady(stack, token)
+    const seatId = Number(await seat(page, 5, 'available').getAttribute('data-seat-id'))
+    const sale = await stack.booking.inject({
+      method: 'POST',
+      url: '/v1/reservations',
+      headers: { authorization: `Bearer ${token}` },
+      payload: { scheduleId, seatId },
+    })
+    expect(sale.statusCode, sale.body).toBe(201)
+
+    // The page reads the seat map again every 2 s; a generous wait, not a timing assertion.
+    await seat(page, 5, 'sold').waitFor({ timeout: 15_000 })
+    await expect(seat(page, 5, 'sold').isDisabled()).resolves.toBe(true)
+    await expect(seat(page, 4, 'available').isEnabled()).resolves.toBe(true)
+    await expect(
+      page.evaluate(() => (window as unknown as { notReloaded?: boolean }).notReloaded),
+    ).resolves.toBe(true)
+    expect(fan.pageErrors).toEqual([])
+    // The one sale is the rival's.
+    const sold = await env.db
+      .selectFrom('RESERVATION')
+      .select(['account_id', 'seat_id'])
+      .where('schedule_id', '=', scheduleId)
+      .execute()
+    expect(sold).toEqual([{ account_id: rival, seat_id: seatId }])
+  })
+})
