@@ -43,7 +43,6 @@ export async function buildBookingApp({ config, logger }: BookingAppOptions): Pr
   const prefix = config.infra.redisKeyPrefix
   await app.register(queueServicePlugin, { prefix, settings: config.queue, tuning: config.queueTuning })
   await app.register(tokenGuardPlugin)
-  await app.register(bookingMetricsPlugin)
 
   const accounts = new AccountService(app.db)
   const catalog = new CatalogService(
@@ -56,6 +55,7 @@ export async function buildBookingApp({ config, logger }: BookingAppOptions): Pr
     },
     app.log,
   )
+  await app.register(bookingMetricsPlugin, { catalog })
   const sale = new SaleService({ db: app.db, redis: app.redis, queue: app.queue, catalog, log: app.log })
   const reservations = new ReservationService({
     sale,

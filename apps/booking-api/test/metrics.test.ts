@@ -1,8 +1,10 @@
 import { readFileSync } from 'node:fs'
 import type { App } from '@concert/http'
+import { makeQueue } from '@concert/queue/testing'
 import { buildGatewayApp, loadGatewayConfig } from '@concert/queue-gateway'
 import {
   appEnv,
+  createEvent,
   insertAccounts,
   type ParsedMetric,
   parseMetrics,
@@ -13,7 +15,8 @@ import {
   waitFor,
 } from '@concert/testing'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { buildBooking } from './helpers.js'
+import { ADMIN_KEY, addShow, admin, createVenue, wallClock } from './admin-helpers.js'
+import { bearer, buildBooking, readyTokens } from './helpers.js'
 
 /*
  * What an operator watches during an on-sale is on /metrics of each app, in
@@ -27,11 +30,20 @@ let gateway: App
 let booking: App
 let gatewayUrl: string
 let eventId: number
+/** A demo event the operator paused, with settings of its own. */
+let pausedEventId: number
+/** Sales no metric may name: one closed, one whose last show is over. */
+let closedEventId: number
+let endedEventId: number
+/** An event at a venue 14 hours ahead of UTC: one show started a minute ago, one starts in ten. */
+let zoneEventId: number
 let streamAbort: AbortController
 let gatewayMetrics: Map<string, ParsedMetric>
 let bookingMetrics: Map<string, ParsedMetric>
 
 const RATE_LIMIT = 6
+const ZONE = 'Pacific/Kiritimati'
+const ZONE_SEATS = 6
 
 async function scrape(app: App): Promise<Map<string, ParsedMetric>> {
   const response = await app.inject({ method: 'GET', url: '/metrics' })
@@ -43,15 +55,73 @@ async function scrape(app: App): Promise<Map<string, ParsedMetric>> {
 const join = (accountId: string) =>
   gateway.inject({ method: 'POST', url: '/v1/queue/tokens', payload: { accountId, eventId } })
 
+/** Every event a per-event metric names. */
+const eventsOf = (metric: ParsedMetric | undefined) =>
+  [...new Set(metric?.samples.map((sample) => Number(sample.labels.event)))].sort((a, b) => a - b)
+
 beforeAll(async () => {
   const catalog = await seedCatalog(env.db)
   eventId = catalog.eventId
-  await insertAccounts(env.db, 2, { prefix: 'm' })
+  pausedEventId = catalog.otherEventId
+  await insertAccounts(env.db, 3, { prefix: 'm' })
+  // The deployment's queue defaults, the same for both apps (the operator API shows them too).
+  const defaults = { QUEUE_MAX_ACTIVE: '1', QUEUE_ADMIT_PER_SECOND: '7' }
+  booking = await buildBooking(
+    env,
+    { BUILD_REVISION: 'metrics-test', ADMIN_API_KEYS: ADMIN_KEY, ...defaults },
+    { poolSize: 2 },
+  )
+
+  // The operator's side, before the gateway starts: a paused event with settings of its
+  // own, a closed sale, an event whose last show is over, and shows around now far east of UTC.
+  const patched = await admin(booking, 'PATCH', `/v1/admin/events/${pausedEventId}/queue`, {
+    maxActive: 4,
+    admitPerSecond: 3,
+    activeTtlSeconds: 90,
+    waitingIdleSeconds: 45,
+    paused: true,
+  })
+  expect(patched.status).toBe(200)
+  const venue = await createVenue(booking, 'Metrics Hall', { seats: ZONE_SEATS, timeZone: ZONE })
+  const created = await admin(booking, 'POST', '/v1/admin/events', {
+    title: 'Closed sale',
+    venueId: venue.id,
+    prices: { VIP: 1_000, R: 1_000 },
+    sale: { closesAt: new Date(Date.now() - 60_000).toISOString() },
+  })
+  expect(created.status).toBe(201)
+  closedEventId = created.body.id
+  await addShow(booking, closedEventId, wallClock(ZONE, 24 * 3_600_000))
+  endedEventId = await createEvent(env.db, 'Over')
+  await env.db
+    .updateTable('EVENT')
+    .set({ start_date: '2001-01-01', end_date: '2001-01-02' })
+    .where('id', '=', endedEventId)
+    .execute()
+  const zoneEvent = await admin(booking, 'POST', '/v1/admin/events', {
+    title: 'Around now',
+    venueId: venue.id,
+    prices: { VIP: 1_000, R: 1_000 },
+  })
+  expect(zoneEvent.status).toBe(201)
+  zoneEventId = zoneEvent.body.id
+  await addShow(booking, zoneEventId, wallClock(ZONE, -60_000))
+  const upcoming = await addShow(booking, zoneEventId, wallClock(ZONE, 10 * 60_000))
+  // One seat of the upcoming show sold: seats sold 1, left ZONE_SEATS − 1.
+  const [buyer] = (await insertAccounts(env.db, 1, { prefix: 'zone', balance: 10_000 })) as [string]
+  const buyerToken = (await readyTokens(env, zoneEventId, [buyer])).get(buyer) as string
+  const sale = await booking.inject({
+    method: 'POST',
+    url: '/v1/reservations',
+    headers: bearer(buyerToken),
+    payload: { scheduleId: upcoming, seatId: venue.seats[0]?.seatId },
+  })
+  expect(sale.statusCode).toBe(201)
+
   const config = loadGatewayConfig(
     appEnv(env, {
       DB_POOL_SIZE: '2',
-      QUEUE_MAX_ACTIVE: '1',
-      QUEUE_ADMIT_PER_SECOND: '7',
+      ...defaults,
       QUEUE_ADMIT_INTERVAL_MS: '50',
       ISSUE_RATE_LIMIT_PER_MINUTE: String(RATE_LIMIT),
       BUILD_REVISION: 'metrics-test',
@@ -62,10 +132,10 @@ beforeAll(async () => {
   const address = gateway.server.address()
   if (address === null || typeof address === 'string') throw new Error('no port')
   gatewayUrl = `http://127.0.0.1:${address.port}`
-  booking = await buildBooking(env, { BUILD_REVISION: 'metrics-test' }, { poolSize: 2 })
 
   // m-1 is admitted (the READY cap is 1), m-2 waits behind it and follows its ticket over SSE.
-  expect((await join('m-1')).statusCode).toBe(201)
+  const first = await join('m-1')
+  expect(first.statusCode).toBe(201)
   const waiting = await join('m-2')
   expect(waiting.statusCode).toBe(201)
   // Rejoins up to the per-IP limit, then one more: 429.
@@ -77,17 +147,33 @@ beforeAll(async () => {
     signal: streamAbort.signal,
   })
   expect(stream.status).toBe(200)
+  const token = first.json().token as string
   await waitFor(
     async () =>
-      (sampleValue((await scrape(gateway)).get('queue_admitted_total'), { event: String(eventId) }) ?? 0) >=
-      1,
+      (await gateway.inject({ method: 'GET', url: `/v1/queue/tokens/${token}` })).json().status === 'READY',
     'm-1 admitted',
+  )
+  // m-3 joins behind m-2 and leaves; the gateway's mirror writes LEFT to QUEUE_TOKEN.
+  const { queue } = makeQueue(env)
+  const leaver = (await queue.join(eventId, 'm-3')).ticket.token
+  expect(await queue.leave(leaver)).toBe('LEFT')
+  await waitFor(
+    async () =>
+      (
+        await env.db
+          .selectFrom('QUEUE_TOKEN')
+          .select('reason')
+          .where('token', '=', leaver)
+          .executeTakeFirstOrThrow()
+      ).reason === 'LEFT',
+    'm-3 left, mirrored',
   )
   // The API docs and a catalogue read on booking-api: one must be measured, the other not.
   expect((await booking.inject({ method: 'GET', url: '/docs/json' })).statusCode).toBe(200)
   expect((await booking.inject({ method: 'GET', url: '/docs/static/swagger-ui.css' })).statusCode).toBe(200)
   expect((await booking.inject({ method: 'GET', url: '/v1/events' })).statusCode).toBe(200)
 
+  // The first scrapes: nothing has counted QUEUE_TOKEN's totals before them.
   gatewayMetrics = await scrape(gateway)
   bookingMetrics = await scrape(booking)
 })
@@ -122,16 +208,96 @@ describe('gateway /metrics', () => {
     for (const loop of ['admission', 'mirror', 'events']) expect(sampleValue(failures, { loop })).toBe(0)
   })
 
-  it('counts queue set-ups (recoveries) and shows the oldest waiter, the configured rate and cap', () => {
+  it('counts queue set-ups (recoveries)', () => {
     expect(
       sampleValue(gatewayMetrics.get('queue_recoveries_total'), { outcome: 'initialised' }),
     ).toBeGreaterThan(0)
     expect(sampleValue(gatewayMetrics.get('queue_recoveries_total'), { outcome: 'rebuilt' })).toBe(0)
-    expect(
-      sampleValue(gatewayMetrics.get('queue_oldest_waiter_age_seconds'), { event: String(eventId) }),
-    ).toBeGreaterThan(0)
-    expect(sampleValue(gatewayMetrics.get('queue_configured_admit_per_second'))).toBe(7)
-    expect(sampleValue(gatewayMetrics.get('queue_configured_max_active'))).toBe(1)
+  })
+})
+
+describe('gateway /metrics per event: the figures of GET /v1/admin/events/{id}/queue', () => {
+  const figure = (name: string, event: number, labels: Record<string, string> = {}) =>
+    sampleValue(gatewayMetrics.get(name), { event: String(event), ...labels })
+
+  it('names only the events whose sale can still move (not closed, last show not over)', () => {
+    const live = [eventId, pausedEventId, zoneEventId].sort((a, b) => a - b)
+    for (const name of [
+      'queue_sale_state',
+      'queue_waiting',
+      'queue_ready',
+      'queue_admitted_last_minute',
+      'queue_oldest_waiter_age_seconds',
+      'queue_tokens',
+      'queue_configured_admit_per_second',
+      'queue_configured_max_active',
+      'queue_configured_active_ttl_seconds',
+      'queue_configured_waiting_idle_seconds',
+      'queue_configured_paused',
+    ]) {
+      expect(gatewayMetrics.get(name)?.type, name).toBe('gauge')
+      expect(eventsOf(gatewayMetrics.get(name)), name).toEqual(live)
+    }
+    expect(live).not.toContain(closedEventId)
+    expect(live).not.toContain(endedEventId)
+  })
+
+  it('an open sale: its state, live counts, totals from QUEUE_TOKEN and the deployment’s settings', () => {
+    for (const state of ['SCHEDULED', 'PRE_QUEUE', 'OPEN', 'PAUSED', 'SOLD_OUT', 'CLOSED'])
+      expect(figure('queue_sale_state', eventId, { state }), state).toBe(state === 'OPEN' ? 1 : 0)
+    expect(figure('queue_waiting', eventId)).toBe(1)
+    expect(figure('queue_ready', eventId)).toBe(1)
+    expect(figure('queue_admitted_last_minute', eventId)).toBe(1)
+    expect(figure('queue_oldest_waiter_age_seconds', eventId)).toBeGreaterThan(0)
+    const totals = { joined: 3, completed: 0, abandoned: 0, timed_out: 0, left: 1 }
+    for (const [outcome, value] of Object.entries(totals))
+      expect(figure('queue_tokens', eventId, { outcome }), outcome).toBe(value)
+    expect(figure('queue_configured_admit_per_second', eventId)).toBe(7)
+    expect(figure('queue_configured_max_active', eventId)).toBe(1)
+    expect(figure('queue_configured_active_ttl_seconds', eventId)).toBe(300)
+    expect(figure('queue_configured_waiting_idle_seconds', eventId)).toBe(120)
+    expect(figure('queue_configured_paused', eventId)).toBe(0)
+  })
+
+  it('a paused sale: the settings the operator PATCHed, not the defaults', () => {
+    expect(figure('queue_sale_state', pausedEventId, { state: 'PAUSED' })).toBe(1)
+    expect(figure('queue_sale_state', pausedEventId, { state: 'OPEN' })).toBe(0)
+    expect(figure('queue_configured_admit_per_second', pausedEventId)).toBe(3)
+    expect(figure('queue_configured_max_active', pausedEventId)).toBe(4)
+    expect(figure('queue_configured_active_ttl_seconds', pausedEventId)).toBe(90)
+    expect(figure('queue_configured_waiting_idle_seconds', pausedEventId)).toBe(45)
+    expect(figure('queue_configured_paused', pausedEventId)).toBe(1)
+    expect(figure('queue_waiting', pausedEventId)).toBe(0)
+    expect(figure('queue_oldest_waiter_age_seconds', pausedEventId)).toBe(0)
+    expect(figure('queue_tokens', pausedEventId, { outcome: 'joined' })).toBe(0)
+  })
+
+  it.each([
+    ['the open sale', () => eventId],
+    ['the paused sale', () => pausedEventId],
+  ])('%s: every figure equals what the operator API answers', async (_name, event) => {
+    const status = await admin(booking, 'GET', `/v1/admin/events/${event()}/queue`)
+    expect(status.status).toBe(200)
+    const f = status.body
+    const id = event()
+    expect(figure('queue_sale_state', id, { state: f.state })).toBe(1)
+    expect(figure('queue_waiting', id)).toBe(f.waiting)
+    expect(figure('queue_ready', id)).toBe(f.ready)
+    expect(figure('queue_admitted_last_minute', id)).toBe(f.admittedLastMinute)
+    expect(figure('queue_tokens', id, { outcome: 'joined' })).toBe(f.joinedTotal)
+    expect(figure('queue_tokens', id, { outcome: 'completed' })).toBe(f.completedTotal)
+    expect(figure('queue_tokens', id, { outcome: 'abandoned' })).toBe(f.abandonedTotal)
+    expect(figure('queue_tokens', id, { outcome: 'timed_out' })).toBe(f.timedOutTotal)
+    expect(figure('queue_tokens', id, { outcome: 'left' })).toBe(f.leftTotal)
+    expect(figure('queue_configured_admit_per_second', id)).toBe(f.settings.admitPerSecond)
+    expect(figure('queue_configured_max_active', id)).toBe(f.settings.maxActive)
+    expect(figure('queue_configured_active_ttl_seconds', id)).toBe(f.settings.activeTtlSeconds)
+    expect(figure('queue_configured_waiting_idle_seconds', id)).toBe(f.settings.waitingIdleSeconds)
+    expect(figure('queue_configured_paused', id)).toBe(f.settings.paused ? 1 : 0)
+    const seats = (name: string) => sampleValue(bookingMetrics.get(name), { event: String(id) })
+    expect(seats('booking_seats_total')).toBe(f.seatsTotal)
+    expect(seats('booking_seats_sold')).toBe(f.seatsSold)
+    expect(seats('booking_seats_left')).toBe(f.seatsLeft)
   })
 })
 
@@ -163,19 +329,21 @@ describe.each([
 })
 
 describe('booking /metrics', () => {
-  it('shows the seats left per event (the default source: unsold seats of shows from today on)', async () => {
-    const today = new Date().toISOString().slice(0, 10)
-    const shows = await env.db
-      .selectFrom('EVENT_SCHEDULE')
-      .select(['event_id', (eb) => eb.fn.countAll<number>().as('shows')])
-      .where('date', '>=', today)
-      .groupBy('event_id')
-      .execute()
-    const seatsLeft = bookingMetrics.get('booking_seats_left')
-    for (const { event_id, shows: count } of shows) {
-      expect(sampleValue(seatsLeft, { event: String(event_id) })).toBe(Number(count) * 50)
-    }
-    expect(shows.length).toBeGreaterThan(0)
+  it('shows the seats of the shows still on sale per event, judged in the venue’s zone', () => {
+    const seats = (name: string, event: number) =>
+      sampleValue(bookingMetrics.get(name), { event: String(event) })
+    // Three demo shows of 50 seats ahead, none sold.
+    expect(seats('booking_seats_total', eventId)).toBe(150)
+    expect(seats('booking_seats_sold', eventId)).toBe(0)
+    expect(seats('booking_seats_left', eventId)).toBe(150)
+    // In UTC+14 both shows are dated today or later by the UTC calendar; only the one not yet
+    // started there counts, with the seat sold of it.
+    expect(seats('booking_seats_total', zoneEventId)).toBe(ZONE_SEATS)
+    expect(seats('booking_seats_sold', zoneEventId)).toBe(1)
+    expect(seats('booking_seats_left', zoneEventId)).toBe(ZONE_SEATS - 1)
+    const live = [eventId, pausedEventId, zoneEventId].sort((a, b) => a - b)
+    for (const name of ['booking_seats_total', 'booking_seats_sold', 'booking_seats_left'])
+      expect(eventsOf(bookingMetrics.get(name)), name).toEqual(live)
   })
 
   it('leaves /docs out of the latency histogram and measures the API', () => {

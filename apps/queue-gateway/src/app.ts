@@ -67,7 +67,6 @@ export async function buildGatewayApp({ config, logger, workers = true }: Gatewa
     await app.register(workersPlugin, {
       admitIntervalMs: config.admitIntervalMs,
       eventsRefreshMs: config.eventsRefreshMs,
-      queue: config.queue,
     })
   }
   await app.register(tokenRoutes, {

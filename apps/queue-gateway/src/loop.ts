@@ -13,6 +13,7 @@ export class Loop {
   private running: Promise<void> | undefined
   private stopped = true
   private failing = false
+  private kicked = false
 
   constructor(
     private readonly name: string,
@@ -34,9 +35,22 @@ export class Loop {
     this.timer = setTimeout(() => {
       this.running = this.run().finally(() => {
         this.running = undefined
-        this.schedule(this.intervalMs)
+        const again = this.kicked
+        this.kicked = false
+        this.schedule(again ? 0 : this.intervalMs)
       })
     }, delay)
+  }
+
+  /** Runs the next tick now rather than after the interval (right after the one in progress, if any). */
+  kick(): void {
+    if (this.stopped) return
+    if (this.running) {
+      this.kicked = true
+      return
+    }
+    clearTimeout(this.timer)
+    this.schedule(0)
   }
 
   private async run(): Promise<void> {

@@ -1,4 +1,5 @@
 export * from './feed.js'
+export * from './figures.js'
 export * from './keys.js'
 export * from './lock.js'
 export * from './mirror.js'

@@ -56,6 +56,11 @@ export interface EventKeys {
    * per-event overrides maxActive, admitPerSecond, activeTtlMs, waitingIdleMs.
    */
   sale: string
+  /**
+   * The one key of this list outside the event's tag: saleChangesKey(prefix), shared by
+   * every event and rewritten by TypeScript after (never inside) a script changes a sale hash.
+   */
+  saleChanges: string
   /** Held while one process draws the pre-queue's order. */
   drawing: string
   /** Prefix of the hashes of READY and EXPIRED tokens: tokenKeyBase + token. */
@@ -112,6 +117,7 @@ export function eventKeys(prefix: string, eventId: number): EventKeys {
     streaming: `${base}:streaming`,
     recovering: `${base}:recovering`,
     sale: `${base}:sale`,
+    saleChanges: saleChangesKey(prefix),
     drawing: `${base}:drawing`,
     tokenKeyBase,
     token: (token: string) => `${tokenKeyBase}${token}`,
@@ -129,6 +135,16 @@ export function eventKeys(prefix: string, eventId: number): EventKeys {
  */
 export function catalogVersionsKey(prefix: string, eventId: number): string {
   return `${prefix}${hashTag(eventId)}:catalog`
+}
+
+/**
+ * string: a fresh value after every change to any event's `sale` hash (an operator's
+ * settings, sold out or open again, a rebuild). The gateway's admission loop reads it
+ * every tick to learn, with one GET, that an event it leaves alone (SCHEDULED, PAUSED,
+ * SOLD_OUT, CLOSED) may need a tick again.
+ */
+export function saleChangesKey(prefix: string): string {
+  return `${prefix}sale:changes`
 }
 
 /** string: version of the events list, rewritten after every operator change to an event or show. */

@@ -1,6 +1,7 @@
 import type { Database, DbExecutor, NewQueueToken, QueueToken } from '@concert/db'
 import { isDuplicateKey, isRetryableLockError } from '@concert/db'
 import { sql, type Transaction } from 'kysely'
+import type { TokenTotals } from './figures.js'
 import type { TokenState } from './token-state.js'
 
 /*
@@ -148,10 +149,7 @@ export async function retryTokenWrite<T>(work: () => Promise<T>, attempts = 6): 
 }
 
 /** How the event's tokens ended so far (QUEUE_TOKEN, so it survives Redis): for the operator's figures. */
-export async function countTokenOutcomes(
-  db: DbExecutor,
-  eventId: number,
-): Promise<{ joined: number; completed: number; abandoned: number; timedOut: number; left: number }> {
+export async function countTokenOutcomes(db: DbExecutor, eventId: number): Promise<TokenTotals> {
   const rows = await db
     .selectFrom('QUEUE_TOKEN')
     .select(['reason', sql<number>`COUNT(*)`.as('n')])

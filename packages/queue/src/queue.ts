@@ -2,7 +2,7 @@ import type { Database } from '@concert/db'
 import { AppError } from '@concert/shared'
 import type { Kysely } from 'kysely'
 import { DurableTickets } from './durable-tickets.js'
-import { catalogVersionsKey, type EventKeys, eventKeys } from './keys.js'
+import { catalogVersionsKey, type EventKeys, eventKeys, saleChangesKey } from './keys.js'
 import { PreQueueDraw } from './pre-queue-draw.js'
 import { QueueRecovery, type RecoverySummary } from './recovery.js'
 import type { RedisClient } from './redis-client.js'
@@ -37,10 +37,25 @@ export interface AdmitResult {
   ended: number
   /** Pre-queue tokens placed by the draw this tick ran (0 mostly). */
   drawn: number
+  /**
+   * In how many ms a tick can next do something for this event, unless its sale hash
+   * changes first (saleChangesKey); null: not until it does. 0 for an OPEN sale.
+   */
+  nextTickInMs: number | null
+}
+
+/** An event's admission settings as the admission script applies them: its own, else the defaults. */
+export interface EffectiveQueueSettings {
+  maxActive: number
+  admitPerSecond: number
+  activeTtlSeconds: number
+  waitingIdleSeconds: number
+  paused: boolean
 }
 
 export interface QueueStatus {
   state: SaleState
+  settings: EffectiveQueueSettings
   waiting: number
   ready: number
   admittedLastMinute: number
@@ -335,27 +350,61 @@ export class QueueService {
     const ended = Number(reply?.[7] ?? 0)
     // The sale has opened and its pre-queue waits: draw it (once, whichever copy gets here first).
     const drawn = Number(reply?.[8] ?? 0) === 1 ? await this.preQueue.drawIfDue(k) : 0
-    return { admitted, timedOut, abandoned, active, waiting, state, ended, drawn }
+    const nextTickIn = Number(reply?.[9] ?? 0)
+    const nextTickInMs = nextTickIn < 0 ? null : nextTickIn
+    return { admitted, timedOut, abandoned, active, waiting, state, ended, drawn, nextTickInMs }
   }
 
-  /** The event's live figures from Redis (SPEC §7 queue status); undefined: no such event. */
+  /**
+   * The event's live figures from Redis (SPEC §7 queue status), its settings as the
+   * admission script applies them included; undefined: no such event. One read script
+   * and one XRANGE: the operator API and the gateway's per-event metrics both use it.
+   */
   async status(eventId: number): Promise<QueueStatus | undefined> {
     const k = this.keys(eventId)
+    const s = this.settings
     const reply = await this.withRecovery(eventId, () =>
-      this.redis.queueStatus(k.marker, k.waiting, k.active, k.admitted, k.sale, k.records),
+      this.redis.queueStatus(
+        k.marker,
+        k.waiting,
+        k.active,
+        k.admitted,
+        k.sale,
+        k.records,
+        s.maxActive,
+        s.admitPerSecond,
+        s.activeTtlSeconds * 1000,
+        s.waitingIdleSeconds * 1000,
+      ),
     )
     if (!reply) return undefined
-    const [, state, waiting, ready, admittedLastMinute, oldest, now] = reply
+    const [, state, waiting, ready, admittedLastMinute, oldest, now, maxActive, rate, ttlMs, idleMs, paused] =
+      reply
     const [first] = await this.redis.xrange(k.stream, '-', '+', 'COUNT', 1)
     const firstMs = first ? Number(first[0].split('-')[0]) : Number(now)
     return {
       state: state as SaleState,
+      settings: {
+        maxActive: Number(maxActive),
+        admitPerSecond: Number(rate),
+        activeTtlSeconds: Number(ttlMs) / 1000,
+        waitingIdleSeconds: Number(idleMs) / 1000,
+        paused: Number(paused) === 1,
+      },
       waiting: Number(waiting),
       ready: Number(ready),
       admittedLastMinute: Number(admittedLastMinute),
       oldestWaiterSeconds: oldest === '' ? 0 : Math.max(0, (Number(now) - Number(oldest)) / 1000),
       mirrorLagSeconds: Math.max(0, (Number(now) - firstMs) / 1000),
     }
+  }
+
+  /**
+   * The current value of saleChangesKey: a new one means some event's sale hash changed
+   * (null once Redis lost it, itself a change). The admission loop reads it every tick.
+   */
+  saleChanges(): Promise<string | null> {
+    return this.redis.get(saleChangesKey(this.prefix))
   }
 
   /** Leaves the queue (or gives a READY slot back). */

@@ -7,7 +7,7 @@ import { beginNextEpoch } from './queue-epochs.repository.js'
 import { findTokensToRestore, highestPlace, highestPlaceIssuedBefore } from './queue-tokens.repository.js'
 import type { RedisClient } from './redis-client.js'
 import { Reply, replyCode } from './replies.js'
-import { loadSaleSettings, publishSaleSettings } from './sale.js'
+import { loadSaleSettings, publishSaleSettings, saleChanged } from './sale.js'
 import { defineQueueCommands } from './scripts.js'
 import { DEFAULT_QUEUE_TUNING } from './settings.js'
 import { tokenFieldValues } from './token-state.js'
@@ -127,6 +127,9 @@ export class QueueRecovery {
       )
       if (replyCode(reply) === Reply.NOT_OWNER) return undefined
     }
+    // The rebuilt queue (its sale flags, its READY tokens) is what the admission loops
+    // must now judge; they skip events they last saw as not admitting.
+    await saleChanged(redis, keys)
     return summary
   }
 

@@ -1,8 +1,10 @@
-import type { Database } from '@concert/db'
+import { randomUUID } from 'node:crypto'
+import type { Database, DbExecutor } from '@concert/db'
 import type { Kysely } from 'kysely'
 import type { EventKeys } from './keys.js'
 import { recordSoldOut } from './queue-epochs.repository.js'
 import type { RedisClient } from './redis-client.js'
+import { Reply, replyCode } from './replies.js'
 import { defineQueueCommands } from './scripts.js'
 
 /*
@@ -27,15 +29,16 @@ export interface SaleSettings {
   waitingIdleSeconds: number | null
 }
 
-/** The event's sale settings from MySQL, or undefined if there is no such event. */
-export async function loadSaleSettings(
-  db: Kysely<Database>,
-  eventId: number,
-): Promise<(SaleSettings & { drawnAt: Date | null }) | undefined> {
-  const row = await db
+/** An event's sale settings as MySQL holds them, with the event's id and when its pre-queue was drawn. */
+export type EventSaleSettings = SaleSettings & { eventId: number; drawnAt: Date | null }
+
+/** EVENT's sale columns with QUEUE_EPOCH's flags, for one event or all. */
+function selectSaleSettings(db: DbExecutor) {
+  return db
     .selectFrom('EVENT')
     .leftJoin('QUEUE_EPOCH', 'QUEUE_EPOCH.event_id', 'EVENT.id')
     .select([
+      'EVENT.id',
       'EVENT.opens_at',
       'EVENT.closes_at',
       'EVENT.pre_queue_minutes',
@@ -48,10 +51,13 @@ export async function loadSaleSettings(
       'QUEUE_EPOCH.sold_out',
       'QUEUE_EPOCH.drawn_at',
     ])
-    .where('EVENT.id', '=', eventId)
-    .executeTakeFirst()
-  if (!row) return undefined
+}
+
+function toSaleSettings(
+  row: Awaited<ReturnType<ReturnType<typeof selectSaleSettings>['executeTakeFirstOrThrow']>>,
+): EventSaleSettings {
   return {
+    eventId: row.id,
     updatedAt: row.updated_at,
     opensAt: row.opens_at,
     closesAt: row.closes_at,
@@ -66,12 +72,54 @@ export async function loadSaleSettings(
   }
 }
 
+/** The event's sale settings from MySQL, or undefined if there is no such event. */
+export async function loadSaleSettings(
+  db: Kysely<Database>,
+  eventId: number,
+): Promise<EventSaleSettings | undefined> {
+  const row = await selectSaleSettings(db).where('EVENT.id', '=', eventId).executeTakeFirst()
+  return row ? toSaleSettings(row) : undefined
+}
+
+/** Every event's sale settings, by ascending id, in one query (the gateway's refresh). */
+export async function loadAllSaleSettings(db: Kysely<Database>): Promise<EventSaleSettings[]> {
+  return (await selectSaleSettings(db).orderBy('EVENT.id').execute()).map(toSaleSettings)
+}
+
+/**
+ * Events an operator still watches live, ascending: the sale not closed at `now` and the
+ * last show not over. EVENT.end_date is the venue's calendar date; it is compared with the
+ * date in UTC−12, the world's last, so no event is dropped before its last day ends
+ * everywhere. Bounds the per-event metrics to the sales that can still move.
+ */
+export async function liveEventIds(db: DbExecutor, now: Date = new Date()): Promise<number[]> {
+  const westernmostToday = new Date(now.getTime() - 12 * 3_600_000).toISOString().slice(0, 10)
+  const rows = await db
+    .selectFrom('EVENT')
+    .select('id')
+    .where((eb) => eb.or([eb('closes_at', 'is', null), eb('closes_at', '>', now)]))
+    .where((eb) => eb.or([eb('end_date', 'is', null), eb('end_date', '>=', westernmostToday)]))
+    .orderBy('id')
+    .execute()
+  return rows.map((row) => row.id)
+}
+
+/**
+ * Tells every gateway's admission loop that a sale hash changed (keys.ts#saleChangesKey):
+ * an event it leaves alone may need ticks again. A fresh random value, not a counter, so
+ * a Redis that lost the key and counted up again can never show a value already seen.
+ */
+export async function saleChanged(redis: RedisClient, keys: EventKeys): Promise<void> {
+  await redis.set(keys.saleChanges, randomUUID())
+}
+
 /**
  * Writes the settings into the event's `sale` hash (absent values removed), so
  * the next script run on any copy applies them; a read older than the one
  * already published changes nothing (publish-sale-1.lua). The pre-queue's facts
  * (prequeueLast, drawn) and the sold-out flag have writers of their own
  * (the draw, setSoldOut) and are restored by recovery, so they are left alone.
+ * When a value changed, the admission loops are told (saleChanged).
  */
 export async function publishSaleSettings(
   redis: RedisClient,
@@ -89,11 +137,12 @@ export async function publishSaleSettings(
     waitingIdleMs: s.waitingIdleSeconds === null ? null : String(s.waitingIdleSeconds * 1000),
   }
   defineQueueCommands(redis)
-  await redis.queuePublishSale(
+  const reply = await redis.queuePublishSale(
     keys.sale,
     s.updatedAt.getTime(),
     ...Object.entries(values).flatMap(([name, value]) => [name, value ?? '']),
   )
+  if (replyCode(reply) === Reply.OK && Number(reply[1]) === 1) await saleChanged(redis, keys)
 }
 
 /** Reads the event's settings from MySQL and publishes them; false if the event does not exist. */
@@ -112,7 +161,8 @@ export async function refreshSaleSettings(
  * Records whether the event is sold out (QUEUE_EPOCH, so it survives Redis)
  * and tells the queue at once: the next admission tick (≤ 100 ms) ends every
  * WAITING ticket with reason SOLD_OUT, and joins answer 409 EVENT_SOLD_OUT;
- * false again (a refund) reopens the sale.
+ * false again (a refund) reopens the sale, and the admission loops (told by
+ * saleChanged) tick the event again.
  */
 export async function setSoldOut(
   db: Kysely<Database>,
@@ -123,4 +173,5 @@ export async function setSoldOut(
   await recordSoldOut(db, keys.eventId, soldOut)
   if (soldOut) await redis.hset(keys.sale, 'soldOut', '1')
   else await redis.hdel(keys.sale, 'soldOut')
+  await saleChanged(redis, keys)
 }

@@ -284,6 +284,10 @@ declare module 'ioredis' {
       admitted: string,
       sale: string,
       records: string,
+      maxActive: Arg,
+      admitPerSecond: Arg,
+      activeTtlMs: Arg,
+      waitingIdleMs: Arg,
     ): Result<ScriptReply, Context>
     queueDraw(
       marker: string,

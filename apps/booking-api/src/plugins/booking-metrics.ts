@@ -1,40 +1,61 @@
+import { liveEventIds } from '@concert/queue'
 import fp from 'fastify-plugin'
 import { Gauge } from 'prom-client'
-import { seatsLeftByEvent } from '../repositories/catalog.repository.js'
+import type { CatalogService } from '../services/catalog.service.js'
 
-/** Seats still for sale per event id, as the seats-left gauge shows them. */
-export type SeatsLeftSource = () => Promise<ReadonlyMap<number, number>>
-
-declare module 'fastify' {
-  interface FastifyInstance {
-    /**
-     * Where `booking_seats_left` reads its figures at each scrape. The default counts
-     * unsold seats of shows from today (UTC) on; the sale lifecycle may swap in its
-     * own per-event figures (shows still on sale in their venue's zone).
-     */
-    seatsLeft: { source: SeatsLeftSource }
-  }
+export interface BookingMetricsOptions {
+  catalog: CatalogService
 }
 
-/** Metrics of the booking API an operator watches during an on-sale, besides reservation outcomes. */
-export const bookingMetricsPlugin = fp(
-  async (app) => {
-    const defaultSource: SeatsLeftSource = async () => {
-      const today = new Date().toISOString().slice(0, 10)
-      const rows = await seatsLeftByEvent(app.db, today)
-      return new Map(rows.map((row) => [row.eventId, Number(row.seatsLeft)]))
+type Seats = { total: number; sold: number }
+
+/**
+ * Metrics of the booking API an operator watches during an on-sale, besides reservation
+ * outcomes: the seats of each event's shows still on sale (not started in their venue's
+ * zone), the figures `GET /v1/admin/events/{id}/queue` answers as seatsTotal, seatsSold and
+ * seatsLeft (CatalogService.seatsOnSale, one query per event), for the events whose sale
+ * can still move (sale.ts#liveEventIds), so the label set stays bounded.
+ */
+export const bookingMetricsPlugin = fp<BookingMetricsOptions>(
+  async (app, { catalog }) => {
+    const readAll = async (): Promise<Map<number, Seats>> => {
+      const read = new Map<number, Seats>()
+      try {
+        for (const eventId of await liveEventIds(app.db))
+          read.set(eventId, await catalog.seatsOnSale(eventId))
+      } catch (error) {
+        // MySQL down: no seat figures this scrape, but /metrics still answers (the pool gauges say why).
+        app.log.warn({ err: error }, 'seat figures unreadable for /metrics')
+      }
+      return read
     }
-    app.decorate('seatsLeft', { source: defaultSource })
-    new Gauge({
-      name: 'booking_seats_left',
-      help: 'Seats still for sale per event (shows from today on)',
-      labelNames: ['event'],
-      registers: [app.metrics],
-      async collect() {
-        this.reset()
-        for (const [eventId, seats] of await app.seatsLeft.source()) this.set({ event: eventId }, seats)
-      },
-    })
+    // prom-client asks every metric at once: the first gauge starts the read, the others share it.
+    let reading: Promise<Map<number, Seats>> | undefined
+    const snapshot = () => {
+      reading ??= readAll().finally(() => {
+        reading = undefined
+      })
+      return reading
+    }
+    const perEvent = (name: string, help: string, figure: (seats: Seats) => number) =>
+      new Gauge({
+        name,
+        help,
+        labelNames: ['event'],
+        registers: [app.metrics],
+        async collect() {
+          const seats = await snapshot()
+          this.reset()
+          for (const [eventId, s] of seats) this.set({ event: eventId }, figure(s))
+        },
+      })
+    perEvent('booking_seats_total', 'Seats of the event’s shows still on sale', (s) => s.total)
+    perEvent('booking_seats_sold', 'Seats sold of the event’s shows still on sale', (s) => s.sold)
+    perEvent(
+      'booking_seats_left',
+      'Seats still for sale per event (shows not yet started in their venue’s zone)',
+      (s) => Math.max(0, s.total - s.sold),
+    )
   },
   { name: 'booking-metrics', dependencies: ['metrics', 'mysql'] },
 )

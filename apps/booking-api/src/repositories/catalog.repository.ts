@@ -168,21 +168,3 @@ export function findPricedSeats(
     .orderBy('v.id')
     .execute()
 }
-
-/**
- * Unsold seats per event over its shows dated `fromDate` or later (the on-sale
- * dashboard's "seats left"): each show's venue seats minus its reservations.
- */
-export function seatsLeftByEvent(db: DbExecutor, fromDate: string) {
-  return db
-    .selectFrom('EVENT_SCHEDULE as s')
-    .innerJoin('EVENT as e', 'e.id', 's.event_id')
-    .select([
-      's.event_id as eventId',
-      sql<number>`SUM((SELECT COUNT(*) FROM VENUE_SEAT v WHERE v.venue_id = e.venue_id)
-        - (SELECT COUNT(*) FROM RESERVATION r WHERE r.schedule_id = s.id))`.as('seatsLeft'),
-    ])
-    .where('s.date', '>=', fromDate)
-    .groupBy('s.event_id')
-    .execute()
-}

@@ -2,9 +2,9 @@ import type { Database } from '@concert/db'
 import {
   countTokenOutcomes,
   type QueueService,
+  queueFigures,
   type RedisClient,
   refreshSaleSettings,
-  type SaleState,
   setSoldOut,
 } from '@concert/queue'
 import { AppError } from '@concert/shared'
@@ -98,44 +98,25 @@ export class SaleService {
     return this.status(eventId)
   }
 
-  /** GET /v1/admin/events/{id}/queue: the live figures (SPEC §7). */
+  /**
+   * GET /v1/admin/events/{id}/queue: the live figures (SPEC §7). The queue's part (state,
+   * the settings the admission script applies, live counts, totals) is queueFigures(),
+   * which the gateway's per-event metrics read too; the seats are the catalogue's.
+   */
   async status(eventId: number): Promise<QueueStatusView> {
     const { db, queue, catalog } = this.deps
-    const event = await db
-      .selectFrom('EVENT')
-      .select(['max_active', 'admit_per_second', 'active_ttl_seconds', 'waiting_idle_seconds', 'paused'])
-      .where('id', '=', eventId)
-      .executeTakeFirst()
-    if (!event) throw new AppError('EVENT_NOT_FOUND', `event ${eventId} does not exist`)
-    const [live, outcomes, seats] = await Promise.all([
-      queue.status(eventId),
-      countTokenOutcomes(db, eventId),
+    const [figures, seats] = await Promise.all([
+      queueFigures(queue, eventId, (id) => countTokenOutcomes(db, id)),
       catalog.seatsOnSale(eventId),
     ])
-    if (!live) throw new AppError('EVENT_NOT_FOUND', `event ${eventId} does not exist`)
-    const defaults = queue.settings
+    if (!figures) throw new AppError('EVENT_NOT_FOUND', `event ${eventId} does not exist`)
     return {
-      state: live.state satisfies SaleState,
-      settings: {
-        maxActive: event.max_active ?? defaults.maxActive,
-        admitPerSecond: event.admit_per_second ?? defaults.admitPerSecond,
-        activeTtlSeconds: event.active_ttl_seconds ?? defaults.activeTtlSeconds,
-        waitingIdleSeconds: event.waiting_idle_seconds ?? defaults.waitingIdleSeconds,
-        paused: Boolean(event.paused),
-      },
-      waiting: live.waiting,
-      ready: live.ready,
-      admittedLastMinute: live.admittedLastMinute,
-      joinedTotal: outcomes.joined,
-      completedTotal: outcomes.completed,
-      abandonedTotal: outcomes.abandoned,
-      timedOutTotal: outcomes.timedOut,
-      leftTotal: outcomes.left,
+      ...figures,
+      // Whole seconds here (the schema's Count); the metric keeps the fraction.
+      oldestWaiterSeconds: Math.floor(figures.oldestWaiterSeconds),
       seatsTotal: seats.total,
       seatsSold: seats.sold,
       seatsLeft: Math.max(0, seats.total - seats.sold),
-      oldestWaiterSeconds: Math.floor(live.oldestWaiterSeconds),
-      mirrorLagSeconds: live.mirrorLagSeconds,
     }
   }
 }

@@ -1,64 +1,54 @@
-import { type QueueSettings, refreshSaleSettings, SALE_STATES, type SaleState } from '@concert/queue'
+import { liveEventIds, loadAllSaleSettings, publishSaleSettings } from '@concert/queue'
 import fp from 'fastify-plugin'
 import { Counter, Gauge, Histogram } from 'prom-client'
+import { registerEventMetrics } from '../event-metrics.js'
 import { Loop, type TickObserver } from '../loop.js'
-import { allEventIds } from '../repositories/events.repository.js'
 
 export interface WorkersPluginOptions {
   admitIntervalMs: number
   eventsRefreshMs: number
   mirrorIntervalMs?: number
-  /** The configured admission rate and READY cap, shown as gauges next to what happens. */
-  queue: QueueSettings
-}
-
-/**
- * How long an event in this state may go untouched by the admission loop: only an
- * OPEN sale admits, so the others are looked at rarely — often enough to see a
- * PATCH (resume, new opening) or the opening's draw within a fraction of a second,
- * and an ended sale only while it still has tickets to end.
- */
-function idleFor(state: SaleState, waiting: number, active: number): number {
-  switch (state) {
-    case 'OPEN':
-      return 0
-    case 'PRE_QUEUE':
-      return 200
-    case 'PAUSED':
-    case 'SCHEDULED':
-      return 500
-    case 'SOLD_OUT':
-    case 'CLOSED':
-      return waiting + active > 0 ? 0 : 2_000
-  }
 }
 
 /**
  * The gateway's background work, in every copy: the admission tick for each
- * event (throttled by its sale state), the QUEUE_TOKEN mirror, and a refresh of
- * which events exist and of their sale settings (a safety net: the operator API
- * publishes them at once). On startup every event's queue is checked and rebuilt
- * from MySQL if Redis lost it.
+ * event that can use one, the QUEUE_TOKEN mirror, and a refresh of which events
+ * exist and of their sale settings (a safety net: the operator API publishes
+ * them at once). On startup every event's queue is checked and rebuilt from
+ * MySQL if Redis lost it.
+ *
+ * Admission ticks only what can move: each admit-11.lua run says when the event
+ * next needs one (every tick while OPEN, or ending its waiters; else at the
+ * opening, the closing or the next READY expiry; a SCHEDULED, PAUSED, SOLD_OUT or
+ * CLOSED event with nothing due gets none). A change to any sale hash (an
+ * operator's PATCH, sold out or open again, a rebuild) rewrites saleChangesKey,
+ * which the loop reads with one GET per tick: then every event gets one tick to
+ * say anew when it needs the next, so a resumed or reopened sale admits within a
+ * tick or two.
  */
 export const workersPlugin = fp<WorkersPluginOptions>(
   async (app, options) => {
     let eventIds: number[] = []
-    const quietUntil = new Map<number, number>()
+    let liveIds: number[] = []
+    /** When each event needs its next admission tick (local clock; Infinity: after the next sale change). */
+    const nextTickAt = new Map<number, number>()
+    /** The saleChangesKey value the loop last acted on (undefined: none read yet). */
+    let saleChanges: string | null | undefined
+    /** EVENT.updated_at (ms) of the settings this copy last published, per event. */
+    const published = new Map<number, number>()
     const loadEvents = async () => {
-      eventIds = await allEventIds(app.db)
-      for (const eventId of eventIds) {
-        await refreshSaleSettings(app.db, app.redis, app.queue.keys(eventId))
+      const sales = await loadAllSaleSettings(app.db)
+      for (const sale of sales) {
+        // Unchanged in MySQL since this copy published it: nothing to repeat.
+        if (published.get(sale.eventId) === sale.updatedAt.getTime()) continue
+        await publishSaleSettings(app.redis, app.queue.keys(sale.eventId), sale)
+        published.set(sale.eventId, sale.updatedAt.getTime())
       }
+      eventIds = sales.map((sale) => sale.eventId)
+      liveIds = await liveEventIds(app.db)
     }
 
     const registers = [app.metrics]
-    const waiting = new Gauge({
-      name: 'queue_waiting',
-      help: 'WAITING tokens',
-      labelNames: ['event'],
-      registers,
-    })
-    const active = new Gauge({ name: 'queue_ready', help: 'READY tokens', labelNames: ['event'], registers })
     const admitted = new Counter({
       name: 'queue_admitted_total',
       help: 'Tokens admitted to READY by this copy',
@@ -96,12 +86,6 @@ export const workersPlugin = fp<WorkersPluginOptions>(
       },
     })
 
-    const saleState = new Gauge({
-      name: 'queue_sale_state',
-      help: 'The sale state of each event (1 for the current state, SPEC §8)',
-      labelNames: ['event', 'state'],
-      registers,
-    })
     const ended = new Counter({
       name: 'queue_sale_ended_total',
       help: 'WAITING tickets ended by this copy because the event sold out or its sale closed',
@@ -135,43 +119,33 @@ export const workersPlugin = fp<WorkersPluginOptions>(
         if (failed) tickFailures.inc({ loop })
       }
     }
-    new Gauge({
-      name: 'queue_configured_admit_per_second',
-      help: 'QUEUE_ADMIT_PER_SECOND: the admission rate the cluster holds each event to',
-      registers,
-    }).set(options.queue.admitPerSecond)
-    new Gauge({
-      name: 'queue_configured_max_active',
-      help: 'QUEUE_MAX_ACTIVE: READY tokens allowed at once per event',
-      registers,
-    }).set(options.queue.maxActive)
-    new Gauge({
-      name: 'queue_oldest_waiter_age_seconds',
-      help: 'How long the fan at the head of the queue has been waiting (0: nobody waits)',
-      labelNames: ['event'],
-      registers,
-      async collect() {
-        // The same figure as the operator API's queue status (one read script per event).
-        for (const id of eventIds)
-          this.set({ event: id }, (await app.queue.status(id))?.oldestWaiterSeconds ?? 0)
-      },
-    })
+    registerEventMetrics(registers, { queue: app.queue, db: app.db, log: app.log, liveEvents: () => liveIds })
 
     const admission = new Loop(
       'admission',
       options.admitIntervalMs,
       async () => {
-        const now = Date.now()
+        const changes = await app.queue.saleChanges()
+        if (changes !== saleChanges) {
+          // Some sale changed (or Redis lost the key): every event is looked at once more,
+          // and the event list is read now rather than at its next refresh (a new event).
+          if (saleChanges !== undefined) {
+            nextTickAt.clear()
+            events.kick()
+          }
+          saleChanges = changes
+        }
         for (const eventId of eventIds) {
-          if ((quietUntil.get(eventId) ?? 0) > now) continue
+          const now = Date.now()
+          if ((nextTickAt.get(eventId) ?? 0) > now) continue
           const result = await app.queue.admit(eventId)
-          quietUntil.set(eventId, now + idleFor(result.state, result.waiting, result.active))
+          nextTickAt.set(
+            eventId,
+            result.nextTickInMs === null ? Number.POSITIVE_INFINITY : now + result.nextTickInMs,
+          )
           const event = String(eventId)
-          for (const state of SALE_STATES) saleState.set({ event, state }, state === result.state ? 1 : 0)
           if (result.ended) ended.inc({ event }, result.ended)
           if (result.drawn) drawn.inc({ event }, result.drawn)
-          waiting.set({ event }, result.waiting)
-          active.set({ event }, result.active)
           if (result.admitted) admitted.inc({ event }, result.admitted)
           if (result.timedOut) expired.inc({ event, reason: 'TIMEOUT' }, result.timedOut)
           if (result.abandoned) expired.inc({ event, reason: 'ABANDONED' }, result.abandoned)

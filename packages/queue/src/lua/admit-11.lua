@@ -46,8 +46,10 @@
           Redis loss could undo stays bounded
 
   Returns {R.OK, admitted, timedOut, abandoned, activeCount, waitingCount, state, ended,
-  drawDue} (ended: WAITING tickets ended by sell-out or closing; drawDue: 1 when the
-  sale has opened and its pre-queue waits for the draw), or {R.RECOVER}.
+  drawDue, nextTickIn} (ended: WAITING tickets ended by sell-out or closing; drawDue: 1
+  when the sale has opened and its pre-queue waits for the draw; nextTickIn: ms until a
+  tick can next do something if the sale hash does not change, -1 for "not until it
+  does"), or {R.RECOVER}.
 ]]
 --- @include "now"
 --- @include "expire"
@@ -158,5 +160,25 @@ redis.call('HSET', KEYS[6], 'tokens', tostring(tokens), 'ts', now)
 redis.call('ZREMRANGEBYSCORE', KEYS[7], '-inf', now - 60000)
 
 local drawDue = (state == SALE.PRE_QUEUE and s.opensAt and now >= tonumber(s.opensAt)) and 1 or 0
-return { R.OK, admitted, timedOut, abandoned, redis.call('ZCARD', KEYS[4]), redis.call('ZCARD', KEYS[2]), state,
-  ended, drawDue }
+local activeCount = redis.call('ZCARD', KEYS[4])
+local waitingCount = redis.call('ZCARD', KEYS[2])
+
+-- When the next tick is needed (the gateway's loop skips the event until then, or until
+-- the sale hash changes): an OPEN sale admits every tick, and so does one ending its
+-- waiters or due for its draw. Otherwise only the clock can give a tick work: the
+-- opening (the draw, or admission from then on), the closing (waiters to end), or the
+-- next READY token's expiry (a claimed one is looked at again every tick until its
+-- payment ends). Idle waiters of a paused or pre-queue sale are swept once it admits.
+local nextTickIn = -1
+local function atTheLatest(at)
+  if at and (nextTickIn < 0 or at - now < nextTickIn) then nextTickIn = math.max(0, at - now) end
+end
+if state == SALE.OPEN or drawDue == 1 or ((state == SALE.SOLD_OUT or state == SALE.CLOSED) and waitingCount > 0) then
+  nextTickIn = 0
+else
+  if (state == SALE.SCHEDULED or state == SALE.PRE_QUEUE) and s.opensAt then atTheLatest(tonumber(s.opensAt)) end
+  if waitingCount > 0 and s.closesAt then atTheLatest(tonumber(s.closesAt)) end
+  local nextReady = redis.call('ZRANGE', KEYS[4], 0, 0, 'WITHSCORES')
+  if nextReady[2] then atTheLatest(tonumber(nextReady[2])) end
+end
+return { R.OK, admitted, timedOut, abandoned, activeCount, waitingCount, state, ended, drawDue, nextTickIn }
