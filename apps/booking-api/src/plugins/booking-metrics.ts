@@ -1,3 +1,4 @@
+import { collectOrOmit } from '@concert/http'
 import fp from 'fastify-plugin'
 import { Gauge } from 'prom-client'
 import { seatsLeftByEvent } from '../repositories/catalog.repository.js'
@@ -32,7 +33,9 @@ export const bookingMetricsPlugin = fp(
       registers: [app.metrics],
       async collect() {
         this.reset()
-        for (const [eventId, seats] of await app.seatsLeft.source()) this.set({ event: eventId }, seats)
+        await collectOrOmit(this, async () => {
+          for (const [eventId, seats] of await app.seatsLeft.source()) this.set({ event: eventId }, seats)
+        })
       },
     })
   },

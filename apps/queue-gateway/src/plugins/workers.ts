@@ -1,3 +1,4 @@
+import { collectOrOmit } from '@concert/http'
 import { type QueueSettings, refreshSaleSettings, SALE_STATES, type SaleState } from '@concert/queue'
 import fp from 'fastify-plugin'
 import { Counter, Gauge, Histogram } from 'prom-client'
@@ -82,7 +83,9 @@ export const workersPlugin = fp<WorkersPluginOptions>(
       labelNames: ['event'],
       registers,
       async collect() {
-        for (const id of eventIds) this.set({ event: id }, (await app.mirrorWorker.lag(id)).entries)
+        await collectOrOmit(this, async () => {
+          for (const id of eventIds) this.set({ event: id }, (await app.mirrorWorker.lag(id)).entries)
+        })
       },
     })
     new Gauge({
@@ -91,8 +94,10 @@ export const workersPlugin = fp<WorkersPluginOptions>(
       labelNames: ['event'],
       registers,
       async collect() {
-        for (const id of eventIds)
-          this.set({ event: id }, (await app.mirrorWorker.lag(id)).oldestAgeMs / 1000)
+        await collectOrOmit(this, async () => {
+          for (const id of eventIds)
+            this.set({ event: id }, (await app.mirrorWorker.lag(id)).oldestAgeMs / 1000)
+        })
       },
     })
 
@@ -152,8 +157,10 @@ export const workersPlugin = fp<WorkersPluginOptions>(
       registers,
       async collect() {
         // The same figure as the operator API's queue status (one read script per event).
-        for (const id of eventIds)
-          this.set({ event: id }, (await app.queue.status(id))?.oldestWaiterSeconds ?? 0)
+        await collectOrOmit(this, async () => {
+          for (const id of eventIds)
+            this.set({ event: id }, (await app.queue.status(id))?.oldestWaiterSeconds ?? 0)
+        })
       },
     })
 
