@@ -3,6 +3,11 @@
 // 409 (SEAT_LOCKED or SEAT_ALREADY_RESERVED), and nobody pays twice. setup() makes the fans
 // through the APIs: accounts, money, a join each, and polls until every token is READY.
 //   GATEWAY=http://127.0.0.1:3000 BOOKING=http://127.0.0.1:3001 FANS=50 k6 run docker/k6/contested-seat.js
+// The per-IP join limit: setup() joins FANS (at most 200) fans from this host's one address
+// (no X-Forwarded-For), within the gateway's ISSUE_RATE_LIMIT_PER_MINUTE (600 per address per
+// minute) whatever TRUST_PROXY says. Other joins from this host in the same minute count too
+// (a rerun, or flash-crowd.js on a gateway without TRUST_PROXY=1): a 429 fails setup() and
+// says to raise the limit or wait.
 
 import { check, fail } from 'k6'
 import http from 'k6/http'
@@ -13,6 +18,7 @@ import {
   expectQueueAnswers,
   freeSeats,
   join,
+  json,
   params,
   pollUntilAdmitted,
 } from './lib/api.js'
@@ -40,24 +46,23 @@ export const options = {
 const sold = new Counter('seats_sold')
 const refused = new Counter('seat_refused')
 
+/** @typedef {import('./lib/api.js').Ticket} Ticket */
+/** @typedef {import('./lib/api.js').ReserveRequest} ReserveRequest */
 /** @typedef {{ tokens: string[], scheduleId: number, seatId: number }} Race */
 
 /** @returns {Race} */
 export function setup() {
-  /** @type {string[]} */
-  const tokens = []
+  /** @type {Ticket[]} */
+  const joined = []
   for (let i = 0; i < FANS; i += 1) {
     const ticket = join(createFan(`race-${i}`, 1_000_000))
     if (!ticket) fail('join refused in setup: raise ISSUE_RATE_LIMIT_PER_MINUTE or retry later')
-    tokens.push(ticket.token)
+    joined.push(ticket)
   }
-  for (const token of tokens) {
-    const ticket = pollUntilAdmitted(
-      { token, accountId: '', eventId: 0, status: 'WAITING', position: 1, pollAfterMs: 200 },
-      {},
-      120,
-    )
-    if (ticket.status !== 'READY') fail(`token ${token} not READY in setup (${ticket.status})`)
+  const tokens = joined.map((ticket) => ticket.token)
+  for (const waiting of joined) {
+    const ticket = pollUntilAdmitted(waiting, {}, 120)
+    if (ticket.status !== 'READY') fail(`token ${ticket.token} not READY in setup (${ticket.status})`)
   }
   const first = tokens[0]
   const seats = first === undefined ? undefined : freeSeats(first)
@@ -72,7 +77,7 @@ export default function (race) {
   if (token === undefined) fail(`no token for VU ${__VU}`)
   const response = http.post(
     `${BOOKING}/v1/reservations`,
-    JSON.stringify({ scheduleId: race.scheduleId, seatId: race.seatId }),
+    json(/** @satisfies {ReserveRequest} */ ({ scheduleId: race.scheduleId, seatId: race.seatId })),
     params('POST /v1/reservations', { authorization: `Bearer ${token}` }),
   )
   check(response, {

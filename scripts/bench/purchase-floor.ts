@@ -32,21 +32,26 @@
  *  S13 SELECT a free seat of the show (LIMIT 1)   sale.service afterSale → catalog.repository hasFreeSeat
  *      (the sold-out recount runs only when the show has no free seat left: not in this phase)
  *
- * The SQL text is what Kysely compiles for those repository calls (copied from its
- * query log), with the same parameters.
+ * S5 and S11 (QUEUE_TOKEN) are the repository's own statements (lockTokenQuery,
+ * markTokenCompletedQuery), compiled by Kysely and run bare: packages/queue stays the
+ * table's only writer, and a change there reaches the floor. The other SQL text is
+ * what Kysely compiles for those repository calls (copied from its query log), with
+ * the same parameters.
  */
 import { randomUUID } from 'node:crypto'
-import { poolOptions } from '@concert/db'
+import { createQueryCompiler, poolOptions } from '@concert/db'
 import {
   catalogVersionsKey,
   eventKeys,
   loadScripts,
+  lockTokenQuery,
+  markTokenCompletedQuery,
   pairs,
   type TokenState,
-  toQueueTokenRow,
   toTokenState,
 } from '@concert/queue'
 import { Redis } from 'ioredis'
+import type { Compilable } from 'kysely'
 import { createPool, type Pool, type PoolConnection } from 'mysql2/promise'
 import { percentile } from './load.js'
 
@@ -107,6 +112,15 @@ function scripts(redis: Redis): (file: string) => Script {
   }
 }
 
+/** Compiles QUEUE_TOKEN's repository statements; runs none of them itself. */
+const compiler = createQueryCompiler()
+
+/** A repository statement, run bare on the connection as Kysely's MysqlDriver would (query). */
+async function runBare(c: PoolConnection, statement: Compilable): Promise<void> {
+  const compiled = statement.compile()
+  await c.query(compiled.sql, compiled.parameters as unknown[])
+}
+
 /** Kysely's transaction start for setIsolationLevel('read committed'), as the purchase runs it. */
 async function transaction<T>(pool: Pool, work: (c: PoolConnection) => Promise<T>): Promise<T> {
   const c = await pool.getConnection()
@@ -164,7 +178,7 @@ async function purchase(
       [price, p.accountId, price],
     )
     if ((debit as { affectedRows: number }).affectedRows !== 1) throw new Error('insufficient balance')
-    await c.query('select `reason` from `QUEUE_TOKEN` where `token` = ? for update', [p.token])
+    await runBare(c, lockTokenQuery(compiler, p.token))
     await c.query(
       'select count(*) as `n` from `RESERVATION` as `r` inner join `EVENT_SCHEDULE` as `s` on `s`.`id` = `r`.`schedule_id` where `r`.`account_id` = ? and `s`.`event_id` = ? and `r`.`status` = ?',
       [p.accountId, o.eventId, 'SOLD'],
@@ -181,19 +195,7 @@ async function purchase(
       'insert into `BALANCE_HISTORY` (`account_id`, `amount`, `type`, `reservation_id`, `idempotency_key`, `balance_after`) values (?, ?, ?, ?, ?, ?)',
       [p.accountId, -price, 'PAYMENT', reservationId, null, balanceAfter],
     )
-    const row = toQueueTokenRow({
-      ...claimed,
-      status: 'EXPIRED',
-      reason: 'COMPLETED',
-      expiresAt: completedAt.getTime(),
-      version: claimed.version + 1,
-    })
-    const columns = Object.keys(row)
-    await c.query(
-      `insert into \`QUEUE_TOKEN\` (${columns.map((col) => `\`${col}\``).join(', ')}) values (${columns.map(() => '?').join(', ')}) ` +
-        'on duplicate key update `status` = ?, `reason` = ?, `ready_at` = ?, `expires_at` = ?, `version` = GREATEST(version, ?)',
-      [...Object.values(row), row.status, row.reason, row.ready_at, row.expires_at, row.version],
-    )
+    await runBare(c, markTokenCompletedQuery(compiler, claimed, completedAt))
   })
   // R4 beside S13 then R3 (the sold-out check settles before the token frees its slot)
   const finish = () =>

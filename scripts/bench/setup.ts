@@ -1,3 +1,4 @@
+import { type BookingClient, createBookingClient } from '@concert/client'
 import { createDb, type Database } from '@concert/db'
 import { loadQueueSettings, QueueService } from '@concert/queue'
 import { AppError } from '@concert/shared'
@@ -32,28 +33,22 @@ export async function closeStores(stores: Stores): Promise<void> {
   await stores.db.destroy()
 }
 
-/** The booking API's admin routes, with the run's key. */
-export function adminApi(bookingUrl: string) {
-  return async function admin<T = Record<string, unknown>>(
-    method: 'GET' | 'POST' | 'PATCH',
-    path: string,
-    body?: unknown,
-  ): Promise<T> {
-    const response = await fetch(`${bookingUrl}${path}`, {
-      method,
-      headers: {
-        authorization: `Bearer ${adminKey}`,
-        ...(body !== undefined ? { 'content-type': 'application/json' } : {}),
-      },
-      ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
-    })
-    const text = await response.text()
-    if (!response.ok) throw new Error(`${method} ${path} → ${response.status}: ${text}`)
-    return JSON.parse(text) as T
-  }
+/** The booking API's admin routes through the generated client, with the run's key. */
+export function adminApi(bookingUrl: string): BookingClient {
+  return createBookingClient(bookingUrl, { headers: { authorization: `Bearer ${adminKey}` } })
 }
 
-type Admin = ReturnType<typeof adminApi>
+type Admin = BookingClient
+
+/** The answer's body, or an error naming the call and the problem the API sent. */
+async function ok<T>(
+  call: string,
+  request: Promise<{ data?: T; error?: unknown; response: Response }>,
+): Promise<T> {
+  const { data, error, response } = await request
+  if (data === undefined) throw new Error(`${call} → ${response.status}: ${JSON.stringify(error)}`)
+  return data
+}
 
 /** yyyy-mm-dd, `days` after 2027-01-01 (shows far enough ahead to stay on sale). */
 function showDate(days: number): string {
@@ -84,18 +79,19 @@ export interface Catalogue {
 
 export async function createCatalogue(admin: Admin): Promise<Catalogue> {
   const price = 1_000
-  const venue = await admin<{ id: number; seats: Array<{ seatId: number; seatNumber: string }> }>(
-    'POST',
-    '/v1/admin/venues',
-    {
-      name: `Bench Arena ${Date.now()}`,
-      timeZone: 'Asia/Seoul',
-      seats: Array.from({ length: settings.purchases + 1 }, (_, i) => ({
-        seatNumber: String(i + 1),
-        area: 'A',
-        seatType: 'R',
-      })),
-    },
+  const venue = await ok(
+    'POST /v1/admin/venues',
+    admin.POST('/v1/admin/venues', {
+      body: {
+        name: `Bench Arena ${Date.now()}`,
+        timeZone: 'Asia/Seoul',
+        seats: Array.from({ length: settings.purchases + 1 }, (_, i) => ({
+          seatNumber: String(i + 1),
+          area: 'A',
+          seatType: 'R',
+        })),
+      },
+    }),
   )
   const seats = venue.seats.map((seat) => seat.seatId).sort((a, b) => a - b)
   const hotSeat = seats.pop() as number
@@ -115,7 +111,10 @@ export async function createCatalogue(admin: Admin): Promise<Catalogue> {
   const floorShow = await createShow(admin, purchaseEvent, 1)
 
   // The demo venue (50 seats): the dates listing and the seat map as the issue measured them.
-  const demo = await admin<{ seats: Array<{ seatType: string }> }>('GET', '/v1/admin/venues/1')
+  const demo = await ok(
+    'GET /v1/admin/venues/1',
+    admin.GET('/v1/admin/venues/{venueId}', { params: { path: { venueId: 1 } } }),
+  )
   const demoPrices = Object.fromEntries(demo.seats.map((seat) => [seat.seatType, price]))
   const datesEvent = await createEvent(admin, 'Bench dates', 1, demoPrices, dayLong)
   let datesFirstShow = 0
@@ -130,8 +129,15 @@ export async function createCatalogue(admin: Admin): Promise<Catalogue> {
   const sseEvent = await createEvent(admin, 'Bench SSE', 1, demoPrices, dayLong)
   await createShow(admin, sseEvent, 0)
   // Nobody is admitted from these two: places stay put while they are measured.
-  for (const id of [waitersEvent, sseEvent])
-    await admin('PATCH', `/v1/admin/events/${id}/queue`, { paused: true })
+  for (const eventId of [waitersEvent, sseEvent]) {
+    await ok(
+      `PATCH /v1/admin/events/${eventId}/queue`,
+      admin.PATCH('/v1/admin/events/{eventId}/queue', {
+        params: { path: { eventId } },
+        body: { paused: true },
+      }),
+    )
+  }
   return {
     purchaseEvent,
     purchaseVenue: venue.id,
@@ -153,17 +159,28 @@ async function createEvent(
   title: string,
   venueId: number,
   prices: Record<string, number>,
-  queue: Record<string, number>,
+  queue: {
+    maxActive?: number
+    admitPerSecond?: number
+    activeTtlSeconds: number
+    waitingIdleSeconds: number
+  },
 ): Promise<number> {
-  const event = await admin<{ id: number }>('POST', '/v1/admin/events', { title, venueId, prices, queue })
+  const event = await ok(
+    'POST /v1/admin/events',
+    admin.POST('/v1/admin/events', { body: { title, venueId, prices, queue } }),
+  )
   return event.id
 }
 
 async function createShow(admin: Admin, eventId: number, day: number): Promise<number> {
-  const show = await admin<{ scheduleId: number }>('POST', `/v1/admin/events/${eventId}/schedules`, {
-    date: showDate(day),
-    startTime: '19:30:00',
-  })
+  const show = await ok(
+    `POST /v1/admin/events/${eventId}/schedules`,
+    admin.POST('/v1/admin/events/{eventId}/schedules', {
+      params: { path: { eventId } },
+      body: { date: showDate(day), startTime: '19:30:00' },
+    }),
+  )
   return show.scheduleId
 }
 

@@ -374,11 +374,25 @@ describe('the alert rules and the dashboard in docker/', () => {
 })
 
 describe('the exposition parser these tests use', () => {
-  it('refuses what Prometheus would refuse', () => {
+  it('refuses what Prometheus would refuse, duplicate series included', () => {
     expect(() => parseMetrics('# TYPE a gauge\na{b=1} 2\n')).toThrow(/bad labels/)
     expect(() => parseMetrics('# TYPE a gauge\na 2 x\n')).toThrow(/not a sample/)
     expect(() => parseMetrics('b 2\n')).toThrow(/undeclared/)
     expect(() => parseMetrics('# TYPE a gauge\na one\n')).toThrow(/bad value/)
+    // One series twice (label order does not matter), a family declared twice or typed late.
+    expect(() => parseMetrics('# TYPE a gauge\na{x="1",y="2"} 1\na{y="2",x="1"} 2\n')).toThrow(
+      /duplicate series a\{x="1",y="2"\}/,
+    )
+    expect(() => parseMetrics('# TYPE h histogram\nh_count 1\nh_count 1\n')).toThrow(
+      /duplicate series h_count\{\}/,
+    )
+    expect(() => parseMetrics('# TYPE a gauge\n# TYPE a counter\na 1\n')).toThrow(/second TYPE/)
+    expect(() => parseMetrics('# HELP a one\n# HELP a two\n# TYPE a gauge\na 1\n')).toThrow(/second HELP/)
+    expect(() => parseMetrics('# HELP a x\na 1\n# TYPE a gauge\n')).toThrow(/TYPE after the samples/)
+    // Same labels on different series names of one histogram are different series.
+    expect(
+      parseMetrics('# TYPE h histogram\nh_sum{l="x"} 1\nh_count{l="x"} 1\n').get('h')?.samples,
+    ).toHaveLength(2)
     expect(
       parseMetrics('# TYPE h histogram\nh_bucket{l="x",le="+Inf"} 2\nh_count{l="x"} 2\n').get('h')?.samples,
     ).toHaveLength(2)

@@ -1,4 +1,4 @@
-import { useTestEnv } from '@concert/testing'
+import { parseMetrics, sampleValue, useTestEnv } from '@concert/testing'
 import { describe, expect, it } from 'vitest'
 import { bearer, buildBooking } from './helpers.js'
 
@@ -22,6 +22,18 @@ describe('when a backing store is down', () => {
         payload: { amount: 1 },
       })
       expect(charge.statusCode).toBe(503)
+      // /metrics still answers, so the 503s are seen during the outage; the seats left
+      // (a MySQL count) are left out rather than failing the scrape.
+      const scraped = await app.inject({ method: 'GET', url: '/metrics' })
+      expect(scraped.statusCode).toBe(200)
+      const metrics = parseMetrics(scraped.body)
+      expect(metrics.get('booking_seats_left')?.samples).toEqual([])
+      expect(
+        sampleValue(metrics.get('http_request_duration_seconds'), {
+          route: '/v1/accounts/:accountId/balance/charge',
+          status: '503',
+        }),
+      ).toBe(1)
     } finally {
       await app.close()
     }

@@ -17,10 +17,11 @@ export function expectQueueAnswers() {
 }
 
 /**
- * The gateway counts its per-IP limit (ISSUE_RATE_LIMIT_PER_MINUTE) and SSE caps by
- * client address. From one load generator every fan shares one address, so a load test
- * either raises the limit or runs the gateway with TRUST_PROXY=1 and lets each virtual
- * user present its own address here (198.18.0.0/15 is reserved for benchmarks).
+ * The gateway counts its per-IP join limit (ISSUE_RATE_LIMIT_PER_MINUTE, 600 a minute) and
+ * SSE caps by client address. From one load generator every fan shares one address, so a
+ * load test either raises the limit or runs the gateway with TRUST_PROXY=1 (compose's k6
+ * profile: queue-gateway-k6) and lets each virtual user present its own address here
+ * (198.18.0.0/15 is reserved for benchmarks). Without TRUST_PROXY=1 this header is ignored.
  * @param {number} fan
  * @returns {Record<string, string>}
  */
@@ -39,10 +40,36 @@ export function params(name, headers = {}) {
   return { headers: { 'content-type': 'application/json', ...headers }, tags: { name } }
 }
 
-/**
- * @typedef {{ token: string, accountId: string, eventId: number, status: 'WAITING' | 'READY' | 'EXPIRED',
- *   position: number, pollAfterMs: number }} Ticket
+/*
+ * The API's types come from the client generated off the apps' OpenAPI documents
+ * (packages/client, `pnpm client:generate`), as JSDoc: `pnpm k6:check` holds these
+ * scripts to them. Types only: k6 runs this file as it is and cannot load npm
+ * packages, and a JSDoc import is a comment at run time (the k6 container mounts
+ * docker/k6 alone).
  */
+/** @typedef {import('../../../packages/client/src/generated/gateway.js').components['schemas']} GatewaySchemas */
+/** @typedef {import('../../../packages/client/src/generated/booking.js').components['schemas']} BookingSchemas */
+/** @typedef {import('../../../packages/client/src/generated/gateway.js').operations} GatewayOperations */
+/** @typedef {import('../../../packages/client/src/generated/booking.js').operations} BookingOperations */
+/** @typedef {GatewaySchemas['Ticket']} Ticket */
+/** @typedef {BookingSchemas['Account']} Account */
+/** @typedef {BookingSchemas['Schedule']} Schedule */
+/** @typedef {BookingSchemas['SeatMap']} SeatMap */
+/** @typedef {GatewayOperations['joinQueue']['requestBody']['content']['application/json']} JoinRequest */
+/** @typedef {BookingOperations['createAccount']['requestBody']['content']['application/json']} NewAccount */
+/** @typedef {BookingOperations['chargeBalance']['requestBody']['content']['application/json']} ChargeRequest */
+/** @typedef {NonNullable<BookingOperations['reserveSeats']['requestBody']>['content']['application/json']} ReserveRequest */
+
+/**
+ * A request body, JSON-encoded. Callers mark the object `@satisfies` the generated body
+ * type, so a missing or misspelt field fails `pnpm k6:check`.
+ * @template T
+ * @param {T} body
+ * @returns {string}
+ */
+export function json(body) {
+  return JSON.stringify(body)
+}
 
 /**
  * Creates an account with `amount` won on it; returns its id.
@@ -54,15 +81,15 @@ export function createFan(label, amount) {
   const email = `k6-${label}-${Date.now()}-${Math.floor(Math.random() * 1e9)}@load.test`
   const created = http.post(
     `${BOOKING}/v1/accounts`,
-    JSON.stringify({ email, name: `k6 ${label}` }),
+    json(/** @satisfies {NewAccount} */ ({ email, name: `k6 ${label}` })),
     params('POST /v1/accounts'),
   )
   if (!check(created, { 'account created': (r) => r.status === 201 }))
     fail(`account: ${created.status} ${created.body}`)
-  const accountId = String(created.json('id'))
+  const accountId = /** @type {Account} */ (created.json()).id
   const charged = http.post(
     `${BOOKING}/v1/accounts/${accountId}/balance/charge`,
-    JSON.stringify({ amount }),
+    json(/** @satisfies {ChargeRequest} */ ({ amount })),
     params('POST /v1/accounts/{accountId}/balance/charge', { 'idempotency-key': `k6-open-${accountId}` }),
   )
   if (!check(charged, { 'balance charged': (r) => r.status === 200 }))
@@ -79,7 +106,7 @@ export function createFan(label, amount) {
 export function join(accountId, headers = {}) {
   const joined = http.post(
     `${GATEWAY}/v1/queue/tokens`,
-    JSON.stringify({ accountId, eventId: EVENT_ID }),
+    json(/** @satisfies {JoinRequest} */ ({ accountId, eventId: EVENT_ID })),
     params('POST /v1/queue/tokens', headers),
   )
   check(joined, {
@@ -119,7 +146,7 @@ export function freeSeats(token) {
   const auth = params('GET /v1/events/{eventId}/schedules', { authorization: `Bearer ${token}` })
   const dates = http.get(`${BOOKING}/v1/events/${EVENT_ID}/schedules`, auth)
   if (dates.status !== 200) return undefined
-  const schedules = /** @type {Array<{ scheduleId: number }>} */ (dates.json())
+  const schedules = /** @type {Schedule[]} */ (dates.json())
   const first = schedules[0]
   if (!first) return undefined
   const map = http.get(
@@ -127,7 +154,7 @@ export function freeSeats(token) {
     params('GET /v1/schedules/{scheduleId}/seats', { authorization: `Bearer ${token}` }),
   )
   if (map.status !== 200) return undefined
-  const seats = /** @type {{ seats: Array<{ seatId: number, status: string }> }} */ (map.json()).seats
+  const seats = /** @type {SeatMap} */ (map.json()).seats
   return {
     scheduleId: first.scheduleId,
     freeSeatIds: seats.filter((s) => s.status === 'AVAILABLE').map((s) => s.seatId),

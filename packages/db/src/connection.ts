@@ -1,4 +1,13 @@
-import { Kysely, MysqlDialect, sql, type Transaction } from 'kysely'
+import {
+  DummyDriver,
+  Kysely,
+  MysqlAdapter,
+  MysqlDialect,
+  MysqlIntrospector,
+  MysqlQueryCompiler,
+  sql,
+  type Transaction,
+} from 'kysely'
 import { createPool, type Pool, type PoolOptions } from 'mysql2'
 import type { Database } from './database.js'
 
@@ -115,3 +124,19 @@ export async function dropDatabase(url: string): Promise<void> {
 
 /** What repository functions take: the pool, or the transaction they must run inside. */
 export type DbExecutor = Kysely<Database> | Transaction<Database>
+
+/**
+ * A Kysely that compiles MySQL statements and runs none (no pool, no connection): for
+ * code that executes a repository's own statement bare (`.compile()` → sql and
+ * parameters to mysql2), such as the bench's purchase floor.
+ */
+export function createQueryCompiler(): Kysely<Database> {
+  return new Kysely<Database>({
+    dialect: {
+      createAdapter: () => new MysqlAdapter(),
+      createDriver: () => new DummyDriver(),
+      createIntrospector: (db) => new MysqlIntrospector(db),
+      createQueryCompiler: () => new MysqlQueryCompiler(),
+    },
+  })
+}

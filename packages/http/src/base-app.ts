@@ -21,6 +21,7 @@ import { mysqlPlugin } from './plugins/mysql.js'
 import { openapiPlugin } from './plugins/openapi.js'
 import { redisPlugin } from './plugins/redis.js'
 import { REQUEST_ID_HEADER, requestIdOf, requestIdPlugin } from './plugins/request-id.js'
+import { prettyLogTarget } from './pretty-logs.js'
 import { createValidatorCompiler } from './validation.js'
 
 export interface BaseAppOptions {
@@ -80,6 +81,7 @@ export type App = FastifyInstance<
 export async function createBaseApp(options: BaseAppOptions): Promise<App> {
   const timeouts = options.timeouts ?? loadHttpTimeouts({})
   const ops = options.ops ?? DEFAULT_OPS
+  const prettyTarget = ops.prettyLogs ? prettyLogTarget() : undefined
   const logging = {
     level: options.infra.logLevel,
     serializers: {
@@ -93,11 +95,12 @@ export async function createBaseApp(options: BaseAppOptions): Promise<App> {
     },
     // Should anything log a request's headers anyway, the credentials in them are masked.
     redact: { paths: ['req.headers.authorization', 'headers.authorization'], censor: '<redacted>' },
-    // A person at a terminal reads lines, a log collector reads JSON (see OpsConfig.prettyLogs).
-    ...(ops.prettyLogs
+    // A person at a terminal reads lines, a log collector reads JSON (see OpsConfig.prettyLogs);
+    // lines only where pino-pretty is installed (not in a production deploy).
+    ...(prettyTarget
       ? {
           transport: {
-            target: 'pino-pretty',
+            target: prettyTarget,
             options: { translateTime: 'SYS:HH:MM:ss.l', ignore: 'pid,hostname' },
           },
         }
@@ -142,6 +145,9 @@ export async function createBaseApp(options: BaseAppOptions): Promise<App> {
     },
   }).withTypeProvider<TypeBoxTypeProvider>()
 
+  if (ops.prettyLogs && !prettyTarget) {
+    app.log.info('pino-pretty is not installed (a production install): logging JSON lines')
+  }
   await app.register(errorsPlugin)
   await app.register(requestIdPlugin)
   const origins = options.corsOrigins ?? []

@@ -9,8 +9,9 @@ export {
   countTokenOutcomes,
   findTokensToRestore,
   lockTokenAndCheckPaid,
+  lockTokenQuery,
   markTokenCompleted,
-  toQueueTokenRow,
+  markTokenCompletedQuery,
   upsertQueueTokens,
 } from './queue-tokens.repository.js'
 export * from './recovery.js'

@@ -245,18 +245,46 @@ export async function recordDrawnPlaces(
 }
 
 /**
+ * The statement of `lockTokenAndCheckPaid`, built on any executor: the bench's purchase
+ * floor compiles it and runs it bare, so it measures this very SQL.
+ */
+export function lockTokenQuery(db: DbExecutor, token: string) {
+  return db.selectFrom('QUEUE_TOKEN').select('reason').where('token', '=', token).forUpdate()
+}
+
+/**
  * Inside the payment transaction: locks the token's QUEUE_TOKEN row and tells
  * whether it already paid. The Redis claim stops parallel payments; this row
  * is the durable backstop if Redis state was lost or a claim outlived its owner.
  */
 export async function lockTokenAndCheckPaid(trx: Transaction<Database>, token: string): Promise<boolean> {
-  const row = await trx
-    .selectFrom('QUEUE_TOKEN')
-    .select('reason')
-    .where('token', '=', token)
-    .forUpdate()
-    .executeTakeFirst()
+  const row = await lockTokenQuery(trx, token).executeTakeFirst()
   return row?.reason === 'COMPLETED'
+}
+
+/**
+ * The statement of `markTokenCompleted`, built on any executor: the bench's purchase
+ * floor compiles it and runs it bare instead of writing QUEUE_TOKEN with SQL of its own
+ * (this module stays the table's only writer, and the floor measures this very SQL).
+ */
+export function markTokenCompletedQuery(db: DbExecutor, claimed: TokenState, completedAt: Date) {
+  const row = toQueueTokenRow({
+    ...claimed,
+    status: 'EXPIRED',
+    reason: 'COMPLETED',
+    expiresAt: completedAt.getTime(),
+    version: claimed.version + 1,
+  })
+  return db
+    .insertInto('QUEUE_TOKEN')
+    .values(row)
+    .onDuplicateKeyUpdate({
+      status: row.status,
+      reason: row.reason,
+      ready_at: row.ready_at,
+      expires_at: row.expires_at,
+      version: sql`GREATEST(version, ${row.version})`,
+    })
 }
 
 /**
@@ -271,22 +299,5 @@ export async function markTokenCompleted(
   claimed: TokenState,
   completedAt: Date,
 ): Promise<void> {
-  const row = toQueueTokenRow({
-    ...claimed,
-    status: 'EXPIRED',
-    reason: 'COMPLETED',
-    expiresAt: completedAt.getTime(),
-    version: claimed.version + 1,
-  })
-  await trx
-    .insertInto('QUEUE_TOKEN')
-    .values(row)
-    .onDuplicateKeyUpdate({
-      status: row.status,
-      reason: row.reason,
-      ready_at: row.ready_at,
-      expires_at: row.expires_at,
-      version: sql`GREATEST(version, ${row.version})`,
-    })
-    .execute()
+  await markTokenCompletedQuery(trx, claimed, completedAt).execute()
 }

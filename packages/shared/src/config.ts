@@ -172,8 +172,9 @@ export interface OpsConfig {
   /** The build's revision (a commit id), shown by the `app_build_info` metric. */
   buildRevision: string
   /**
-   * Human-readable logs (pino-pretty): with NODE_ENV=development, or on a terminal
+   * Human-readable logs (pino-pretty) wanted: with NODE_ENV=development, or on a terminal
    * outside CI and tests. Never in production, where logs are JSON lines for a collector.
+   * Only where pino-pretty is installed (a dev dependency): else JSON lines all the same.
    */
   prettyLogs: boolean
 }

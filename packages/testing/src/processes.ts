@@ -57,8 +57,22 @@ export function runCommand(
 export function startNode(
   args: string[],
   env: Record<string, string>,
+  options: { cwd?: string } = {},
 ): { child: ChildProcess; output: () => string } {
-  const child = spawn(process.execPath, args, { cwd: repoRoot, env, stdio: ['ignore', 'pipe', 'pipe'] })
+  return startCommand(process.execPath, args, env, options)
+}
+
+/**
+ * A long-running `command <args>` (in the repository root unless `cwd` says otherwise)
+ * whose output is kept (the last 20 kB) for error messages.
+ */
+export function startCommand(
+  command: string,
+  args: string[],
+  env: Record<string, string>,
+  { cwd = repoRoot }: { cwd?: string } = {},
+): { child: ChildProcess; output: () => string } {
+  const child = spawn(command, args, { cwd, env, stdio: ['ignore', 'pipe', 'pipe'] })
   let output = ''
   const keep = (chunk: Buffer) => {
     output = (output + chunk.toString()).slice(-20_000)

@@ -1,3 +1,4 @@
+import { collectOrOmit } from '@concert/http'
 import { liveEventIds, loadAllSaleSettings, publishSaleSettings } from '@concert/queue'
 import fp from 'fastify-plugin'
 import { Counter, Gauge, Histogram } from 'prom-client'
@@ -72,7 +73,9 @@ export const workersPlugin = fp<WorkersPluginOptions>(
       labelNames: ['event'],
       registers,
       async collect() {
-        for (const id of eventIds) this.set({ event: id }, (await app.mirrorWorker.lag(id)).entries)
+        await collectOrOmit(this, async () => {
+          for (const id of eventIds) this.set({ event: id }, (await app.mirrorWorker.lag(id)).entries)
+        })
       },
     })
     new Gauge({
@@ -81,8 +84,10 @@ export const workersPlugin = fp<WorkersPluginOptions>(
       labelNames: ['event'],
       registers,
       async collect() {
-        for (const id of eventIds)
-          this.set({ event: id }, (await app.mirrorWorker.lag(id)).oldestAgeMs / 1000)
+        await collectOrOmit(this, async () => {
+          for (const id of eventIds)
+            this.set({ event: id }, (await app.mirrorWorker.lag(id)).oldestAgeMs / 1000)
+        })
       },
     })
 

@@ -79,3 +79,17 @@ export const metricsPlugin = fp<MetricsPluginOptions>(
   },
   { name: 'metrics' },
 )
+
+/**
+ * The body of a gauge's `collect()` that reads Redis or MySQL. When the store cannot
+ * answer, the gauge is left out of this scrape (no stale figure) instead of failing
+ * it: otherwise /metrics would answer 503 for the whole outage, hiding the very
+ * counters (failed loop ticks, 503s) an alert reads then.
+ */
+export async function collectOrOmit(gauge: Gauge, read: () => Promise<void>): Promise<void> {
+  try {
+    await read()
+  } catch {
+    gauge.reset()
+  }
+}
