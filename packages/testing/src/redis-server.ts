@@ -19,10 +19,15 @@ export function portIsFree(port: number): Promise<boolean> {
   })
 }
 
-/** A random free port p (with p + 10000 free too when `withBus`, for a Cluster bus). */
+/** A random free port p (with p + 10000 free too when `withBus`, for a Cluster bus), below 32768. */
 export async function freePort(taken: Set<number> = new Set(), withBus = false): Promise<number> {
+  // Below Linux's ephemeral range (32768+), from which the kernel hands out the local ports
+  // of outgoing connections: a port chosen there can be taken by some test's MySQL or Redis
+  // client between this check and the child's listen (EADDRINUSE seen in CI).
   for (;;) {
-    const port = 20_000 + Math.floor(Math.random() * 20_000)
+    const port = withBus
+      ? 10_000 + Math.floor(Math.random() * 12_000)
+      : 10_000 + Math.floor(Math.random() * 22_000)
     if (taken.has(port)) continue
     if ((await portIsFree(port)) && (!withBus || (await portIsFree(port + 10_000)))) return port
   }
