@@ -9,6 +9,8 @@ describe('gateway configuration', () => {
     expect(config).toMatchObject({ admitIntervalMs: 100, issueRateLimitPerMinute: 600, trustProxy: false })
     expect(config).toMatchObject({ sseStreamsPerToken: 3, sseStreamsPerIp: 50 })
     expect(config.queue.maxActive).toBe(200)
+    // About 2 s of peak joins (≈ 2,000/s on one gateway): what a Redis loss while MySQL lags may undo.
+    expect(config.queueTuning.mirrorMaxBacklog).toBe(4_000)
   })
 
   it('reads every variable', () => {
@@ -21,7 +23,9 @@ describe('gateway configuration', () => {
       SSE_STREAMS_PER_TOKEN: '2',
       SSE_STREAMS_PER_IP: '500',
       HTTP_REQUEST_TIMEOUT_MS: '5000',
+      MIRROR_MAX_BACKLOG: '400',
     })
+    expect(config.queueTuning.mirrorMaxBacklog).toBe(400)
     expect(config).toMatchObject({ sseStreamsPerToken: 2, sseStreamsPerIp: 500 })
     expect(config.http.timeouts.requestMs).toBe(5_000)
     expect(() => loadGatewayConfig({ SSE_STREAMS_PER_TOKEN: '0' })).toThrow(/SSE_STREAMS_PER_TOKEN/)

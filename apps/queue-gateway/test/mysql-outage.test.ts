@@ -17,11 +17,14 @@ import { accountsWithTwoLiveTokens, redisTokens, tokenRows } from './queue-state
 
 /*
  * MySQL goes away for 10 s while fans keep joining through two gateway copies
- * (workers on), then comes back; afterwards Redis loses everything (FLUSHALL).
- * The promise under test: a join answered 201/200 is durable, so not one
- * acknowledged ticket is lost, and while MySQL is away clients get 503 with
- * Retry-After, never a 500. The gateways reach MySQL through a TCP proxy that
- * the test cuts and restores; the test's own checks go to MySQL directly.
+ * (workers on), then comes back, and at once, before the mirror has caught up,
+ * Redis loses everything (FLUSHALL); once everything has settled it loses
+ * everything again. The promise under test: a join answered 201/200 is durable,
+ * so not one acknowledged ticket is lost at either loss; while MySQL is away
+ * clients get 503 with Retry-After, never a 500; and the unmirrored backlog a
+ * loss could undo stays within its bound. The gateways reach MySQL through a
+ * TCP proxy that the test cuts and restores; the test's own checks go to MySQL
+ * and Redis directly.
  */
 
 // FLUSHALL needs a Redis of our own.
@@ -38,6 +41,13 @@ const CONCURRENCY = 48
 const MAX_ACTIVE = 100
 /** Low enough that fans joining during the cut fill it: joins then answer 503 "busy recording". */
 const MAX_BACKLOG = 400
+/**
+ * How far past MAX_BACKLOG the stream may grow. A join checks the bound in the same
+ * script that appends its entry, so joins never pass it; an admission tick checks it
+ * once and may then admit up to the free READY slots (at most MAX_ACTIVE). Nothing
+ * else writes the stream here: no token expires or leaves during the run.
+ */
+const BACKLOG_SLACK = MAX_ACTIVE
 
 let proxy: TcpProxy
 let apps: App[]
@@ -61,6 +71,8 @@ interface Fan {
   /** The acknowledged ticket (201/200), if the fan got one. */
   ticket?: Ticket
   ackStatus?: number
+  /** Its QUEUE_TOKEN place, read as the acknowledgement arrived. */
+  placeAtAck?: number
 }
 
 function viaProxy(url: string, port: number): string {
@@ -170,10 +182,11 @@ describe('MySQL down for 10 s during joins, then Redis loses everything', () => 
           fan.ackStatus = response.statusCode
           const row = await env.db
             .selectFrom('QUEUE_TOKEN')
-            .select('token')
+            .select(['token', 'position'])
             .where('token', '=', fan.ticket.token)
             .executeTakeFirst()
           if (!row) notDurableAtAck.push(fan.ticket.token)
+          fan.placeAtAck = row?.position
           return
         }
         if (response.statusCode !== 503) return // recorded; asserted below
@@ -181,10 +194,35 @@ describe('MySQL down for 10 s during joins, then Redis loses everything', () => 
       }
     }
 
+    // The unmirrored backlog (stream entries, and of those the ones a mirror has read
+    // but not written), sampled from the start until the FLUSHALL after the cut.
+    const backlog = { maxEntries: 0, maxPending: 0, samples: 0 }
+    const sampleBacklog = async () => {
+      const [entries, pending] = await Promise.all([
+        env.redis.xlen(keys.stream),
+        env.redis.xpending(keys.stream, 'mirror').catch(() => [0]) as Promise<[number]>,
+      ])
+      backlog.maxEntries = Math.max(backlog.maxEntries, entries)
+      backlog.maxPending = Math.max(backlog.maxPending, Number(pending[0] ?? 0))
+      backlog.samples += 1
+    }
+    let sampling = true
+    const sampler = (async () => {
+      while (sampling) {
+        await sampleBacklog()
+        await sleep(20)
+      }
+    })()
+
     // MySQL dies while transactions are running, as it does under load: the test
     // holds the event's QUEUE_EPOCH row so the gateways' durable writes and mirror
     // batches queue up inside their transactions, and cuts the link once some do.
+    // When it comes back, Redis loses everything before the mirror catches up.
     let cutMidTransaction = 0
+    let backlogAtRestore = 0
+    /** Fans acknowledged when Redis lost everything, and those of them a poll then did not find as they were. */
+    let ackedAtLoss: Fan[] = []
+    let lostAtLoss: string[] = []
     const outage = (async () => {
       await sleep(BEFORE_MS)
       await env.db.transaction().execute(async (trx) => {
@@ -200,8 +238,36 @@ describe('MySQL down for 10 s during joins, then Redis loses everything', () => 
         proxy.cut()
       })
       await sleep(CUT_MS)
+      sampling = false
+      await sampler
+      await sampleBacklog()
+      backlogAtRestore = await env.redis.xlen(keys.stream)
       proxy.restore()
+      await env.localRedis?.flushAll()
       phase = 'after'
+      // Every fan acknowledged so far still holds its ticket at its place (the first
+      // poll rebuilds the queue from QUEUE_TOKEN); the tickets issued during the cut
+      // but never acknowledged were in the backlog, and are gone.
+      ackedAtLoss = fans.filter((fan) => fan.ticket)
+      const polls = await Promise.all(
+        ackedAtLoss.map((fan, i) =>
+          limit(() =>
+            (apps[i % 2] as App).inject({ method: 'GET', url: `/v1/queue/tokens/${fan.ticket?.token}` }),
+          ),
+        ),
+      )
+      const places = await redisTokens(env.redis, env.keyPrefix, eventId)
+      const placeOf = new Map(places.map((state) => [state.token, state.place]))
+      lostAtLoss = ackedAtLoss
+        .filter((fan, i) => {
+          const poll = polls[i]
+          return (
+            poll?.statusCode !== 200 ||
+            poll.json().token !== fan.ticket?.token ||
+            placeOf.get(fan.ticket?.token as string) !== fan.placeAtAck
+          )
+        })
+        .map((fan) => fan.accountId)
     })()
     await Promise.all([outage, ...fans.map(runFan)])
     const runMs = Date.now() - start
@@ -238,11 +304,18 @@ describe('MySQL down for 10 s during joins, then Redis loses everything', () => 
     const acked = fans.map((fan) => fan.ticket as Ticket)
     expect(new Set(acked.map((t) => t.token)).size).toBe(FANS)
     expect(acked.every((t, i) => t.accountId === fans[i]?.accountId)).toBe(true)
-    // Fans whose token was issued in Redis during the cut (their join then got
-    // 503) were given that same token once MySQL was back: 200, not a second place.
-    const issuedInCut = fans.filter((fan) => fan.ackStatus === 200)
-    expect(issuedInCut.length).toBeGreaterThan(0)
     expect(notDurableAtAck).toEqual([])
+
+    // The backlog reached its bound during the cut (so joins were refused for it) and
+    // never passed it by more than one admission tick.
+    expect(backlog.maxEntries).toBeGreaterThanOrEqual(MAX_BACKLOG)
+    expect(backlog.maxEntries).toBeLessThanOrEqual(MAX_BACKLOG + BACKLOG_SLACK)
+    expect(backlog.maxPending).toBeLessThanOrEqual(backlog.maxEntries)
+    // Redis lost everything while that backlog was still unmirrored: every fan
+    // acknowledged by then still had their ticket, at their place.
+    expect(backlogAtRestore).toBeGreaterThanOrEqual(MAX_BACKLOG)
+    expect(ackedAtLoss.length).toBeGreaterThan(0)
+    expect(lostAtLoss).toEqual([])
 
     // The mirror catches up and admission has filled every slot, so nothing changes any more.
     await waitFor(
@@ -261,7 +334,7 @@ describe('MySQL down for 10 s during joins, then Redis loses everything', () => 
     )
     expect(accountsWithTwoLiveTokens(await redisTokens(env.redis, env.keyPrefix, eventId))).toEqual({})
 
-    // Redis loses everything.
+    // Redis loses everything again, now with nothing left to mirror.
     await env.localRedis?.flushAll()
     expect(await env.redis.exists(keys.marker)).toBe(0)
 
@@ -315,7 +388,9 @@ describe('MySQL down for 10 s during joins, then Redis loses everything', () => 
     console.info(
       `mysql-outage: ${FANS} fans, ${answers.length} joins in ${runMs} ms; ` +
         `503s ${JSON.stringify(Object.fromEntries(details))}; ` +
-        `${issuedInCut.length} tokens issued during the cut acknowledged after it; proxy saw ${proxy.accepted} connections; ` +
+        `backlog at most ${backlog.maxEntries} entries (${backlog.maxPending} read by a mirror, ${backlog.samples} samples), ` +
+        `${backlogAtRestore} unmirrored when MySQL came back and Redis lost everything, ${ackedAtLoss.length} fans acknowledged by then; ` +
+        `${fans.filter((fan) => fan.ackStatus === 200).length} fans acknowledged with 200; proxy saw ${proxy.accepted} connections; ` +
         `${cutMidTransaction} transactions were waiting inside MySQL when it was cut`,
     )
   }, 120_000)

@@ -37,13 +37,17 @@ export interface RecoveryOptions {
 
 /** Tokens per restore-script call: keeps each script run short. */
 const CHUNK = 500
+/** How long a request waits for a queue being rebuilt before it gives up (its script then answers 503). */
+const MARKER_WAIT_MS = 10_000
 
 /**
  * Rebuilds an event's queue in Redis from QUEUE_TOKEN when its marker key is
  * gone (Redis restarted without persistence, FLUSHALL, a fresh Redis, or the
  * event's first use). WAITING tokens come back in place order, READY tokens
  * with their original expiry, recently EXPIRED ones so polls still answer.
- * One process rebuilds (the event's recovery lock); the others wait for the marker.
+ * One process rebuilds (the event's recovery lock); the others wait for the marker,
+ * and take the rebuild over if the lock goes without one (Redis lost its data
+ * again mid-rebuild, lock included).
  */
 export class QueueRecovery {
   private readonly inflight = new Map<number, Promise<RecoveryOutcome>>()
@@ -78,16 +82,21 @@ export class QueueRecovery {
     const { db, redis } = this.options
     const event = await db.selectFrom('EVENT').select('id').where('id', '=', keys.eventId).executeTakeFirst()
     if (!event) return 'UNKNOWN_EVENT'
-    const owner = randomUUID()
-    const outcome = await withLock(redis, keys.recovering, owner, this.lockTtlMs, async () => {
-      if (await redis.exists(keys.marker)) return 'PRESENT' as const
-      const summary = await this.restore(keys, owner)
-      if (summary) this.options.onRecovered?.(summary)
-      return summary ?? ('LOST_LOCK' as const)
-    })
-    if (outcome.locked && outcome.value !== 'LOST_LOCK') return outcome.value
-    await this.waitForMarker(keys)
-    return 'PRESENT'
+    const deadline = Date.now() + MARKER_WAIT_MS
+    for (;;) {
+      const owner = randomUUID()
+      const outcome = await withLock(redis, keys.recovering, owner, this.lockTtlMs, async () => {
+        if (await redis.exists(keys.marker)) return 'PRESENT' as const
+        const summary = await this.restore(keys, owner)
+        if (summary) this.options.onRecovered?.(summary)
+        return summary ?? ('LOST_LOCK' as const)
+      })
+      if (outcome.locked && outcome.value !== 'LOST_LOCK') return outcome.value
+      // Another process rebuilds: wait for its marker. A lock that goes without one
+      // (Redis lost its data again mid-rebuild, taking the lock, ours included) has
+      // nobody rebuilding any more, so this process takes the rebuild over at once.
+      if ((await this.waitForMarker(keys, deadline)) || Date.now() >= deadline) return 'PRESENT'
+    }
   }
 
   /** The rebuild; undefined if its lock was lost on the way (another rebuild took over). */
@@ -154,11 +163,13 @@ export class QueueRecovery {
     await multi.exec()
   }
 
-  private async waitForMarker(keys: EventKeys, timeoutMs = 10_000): Promise<void> {
-    const deadline = Date.now() + timeoutMs
+  /** True once the marker is there; false as soon as nobody holds the recovery lock, or at the deadline. */
+  private async waitForMarker(keys: EventKeys, deadline: number): Promise<boolean> {
     while (Date.now() < deadline) {
-      if (await this.options.redis.exists(keys.marker)) return
+      if (await this.options.redis.exists(keys.marker)) return true
+      if (!(await this.options.redis.exists(keys.recovering))) return false
       await new Promise((resolve) => setTimeout(resolve, 50))
     }
+    return false
   }
 }

@@ -1,6 +1,7 @@
-import { createEvent, insertAccounts, seedCatalog, useTestEnv } from '@concert/testing'
+import { createEvent, insertAccounts, seedCatalog, useTestEnv, waitFor } from '@concert/testing'
+import { sql } from 'kysely'
 import { beforeAll, describe, expect, it } from 'vitest'
-import { QueueService, type Ticket } from '../src/index.js'
+import { QueueRecovery, QueueService, type Ticket } from '../src/index.js'
 import { fastSettings, makeQueue, sleep } from './helpers.js'
 
 // A private redis-server: this file wipes it with FLUSHDB, which is what FLUSHALL
@@ -113,5 +114,48 @@ describe('recovery after Redis loses its data', () => {
     )
     expect(summaries).toHaveLength(1)
     expect(polls.map((t) => t?.position)).toEqual(processes.flatMap(() => tokens.map((_, i) => i + 1)))
+  })
+
+  it('a rebuild whose lock Redis loses midway is taken over at once, not left to a wait for a marker nobody sets', async () => {
+    const event = await createEvent(env.db, 'recovery lost lock')
+    const { queue, mirror } = makeQueue(env)
+    const tokens: string[] = []
+    for (const id of accounts.slice(0, 10)) tokens.push((await queue.join(event, id)).ticket.token)
+    await mirror.drain(event)
+    const keys = queue.keys(event)
+    const epochBefore = Number(await env.redis.get(keys.marker))
+    await env.redis.flushdb()
+
+    // The rebuild takes its lock, then waits in MySQL to start the next epoch (the test
+    // holds the epoch row); meanwhile Redis loses its data again, the lock with it.
+    const recovery = new QueueRecovery({
+      redis: env.redis,
+      db: env.db,
+      prefix: env.keyPrefix,
+      retentionSeconds: 600,
+    })
+    let rebuilding: ReturnType<QueueRecovery['recover']> | undefined
+    await env.db.transaction().execute(async (trx) => {
+      await trx.selectFrom('QUEUE_EPOCH').select('epoch').where('event_id', '=', event).forUpdate().execute()
+      rebuilding = recovery.recover(event)
+      await waitFor(
+        async () => {
+          const { rows } = await sql<{ n: number }>`
+            SELECT COUNT(*) AS n FROM information_schema.INNODB_TRX t
+            JOIN information_schema.PROCESSLIST p ON p.ID = t.trx_mysql_thread_id
+            WHERE t.trx_state = 'LOCK WAIT' AND p.DB = ${env.databaseName}`.execute(env.db)
+          return Number(rows[0]?.n) === 1 && (await env.redis.exists(keys.recovering)) === 1
+        },
+        'the rebuild waiting for the epoch row',
+        5_000,
+      )
+      await env.redis.flushdb()
+    })
+
+    // Its first attempt finds its lock gone and gives up; the same call rebuilds again.
+    expect(await rebuilding).toMatchObject({ eventId: event, waiting: 10, epoch: epochBefore + 2 })
+    expect(await env.redis.get(keys.marker)).toBe(String(epochBefore + 2))
+    const polls = await Promise.all(tokens.map((token) => queue.get(token, { touch: false })))
+    expect(polls.map((t) => t?.position)).toEqual(tokens.map((_, i) => i + 1))
   })
 })

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { loadQueueSettings, observedRate, pollAfterMs, toTicket } from '../src/index.js'
+import { loadQueueSettings, loadQueueTuning, observedRate, pollAfterMs, toTicket } from '../src/index.js'
 
 describe('queue settings', () => {
   it('defaults to SPEC §4', () => {
@@ -20,6 +20,27 @@ describe('queue settings', () => {
     expect(() => loadQueueSettings({ QUEUE_ADMIT_PER_SECOND: '0' })).toThrow(/QUEUE_ADMIT_PER_SECOND/)
     // Expired tokens must answer polls for at least ten minutes.
     expect(() => loadQueueSettings({ QUEUE_EXPIRED_RETENTION_SECONDS: '60' })).toThrow(/between 600/)
+  })
+})
+
+describe('queue tuning', () => {
+  it('defaults: the mirror backlog bound is about 2 s of peak joins (≈ 2,000/s measured)', () => {
+    expect(loadQueueTuning({})).toEqual({
+      admitBatch: 1_000,
+      mirrorBatchSize: 500,
+      mirrorClaimIdleMs: 5_000,
+      mirrorMaxBacklog: 4_000,
+      recoveryLockTtlMs: 30_000,
+      soldSeatMarkerMs: 600_000,
+    })
+  })
+
+  it('reads overrides and refuses nonsense', () => {
+    expect(loadQueueTuning({ MIRROR_MAX_BACKLOG: '400', MIRROR_BATCH_SIZE: '50' })).toMatchObject({
+      mirrorMaxBacklog: 400,
+      mirrorBatchSize: 50,
+    })
+    expect(() => loadQueueTuning({ MIRROR_MAX_BACKLOG: '0' })).toThrow(/MIRROR_MAX_BACKLOG/)
   })
 })
 
