@@ -11,9 +11,16 @@ import {
   useTestEnv,
   waitFor,
 } from '@concert/testing'
-import { sql } from 'kysely'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { bearer, buildBooking, expectInvariants, fastQueue, readyTokens } from './helpers.js'
+import {
+  bearer,
+  buildBooking,
+  expectInvariants,
+  fastQueue,
+  holdAccountRow,
+  lockWaiters,
+  readyTokens,
+} from './helpers.js'
 
 /*
  * Issue 8: a booking copy killed with SIGKILL in the middle of a payment. The copy is a
@@ -40,15 +47,6 @@ beforeAll(async () => {
 afterAll(async () => {
   await survivor?.close()
 })
-
-/** Transactions of this file's database waiting for a row lock right now. */
-async function lockWaiters(): Promise<number> {
-  const result = await sql<{ n: number }>`
-    SELECT COUNT(*) AS n FROM information_schema.INNODB_TRX t
-    JOIN information_schema.PROCESSLIST p ON p.ID = t.trx_mysql_thread_id
-    WHERE p.DB = ${env.databaseName} AND t.trx_state = 'LOCK WAIT'`.execute(env.db)
-  return Number(result.rows[0]?.n)
-}
 
 describe('a booking copy killed mid-payment', () => {
   it('the fan retries on another copy: 409 TOKEN_BUSY with Retry-After while the dead claim lasts, then pays once', async () => {
@@ -78,20 +76,7 @@ describe('a booking copy killed mid-payment', () => {
 
       // Hold the buyer's account row, as a slow payment would, so the child's payment
       // stops inside its transaction: token claimed, seat locked, nothing committed.
-      let release: () => void = () => undefined
-      const released = new Promise<void>((resolve) => {
-        release = resolve
-      })
-      let locked: () => void = () => undefined
-      const lockTaken = new Promise<void>((resolve) => {
-        locked = resolve
-      })
-      const holder = env.db.transaction().execute(async (trx) => {
-        await sql`SELECT id FROM ACCOUNT WHERE id = ${accountId} FOR UPDATE`.execute(trx)
-        locked()
-        await released
-      })
-      await lockTaken
+      const hold = await holdAccountRow(env, accountId)
       const inFlight = fetch(`http://127.0.0.1:${port}/v1/reservations`, {
         method: 'POST',
         headers: { 'content-type': 'application/json', ...bearer(token) },
@@ -100,15 +85,17 @@ describe('a booking copy killed mid-payment', () => {
         (response) => response.status,
         () => 0,
       )
-      await waitFor(async () => (await lockWaiters()) === 1, 'the child payment to wait for the account row')
+      await waitFor(
+        async () => (await lockWaiters(env)) === 1,
+        'the child payment to wait for the account row',
+      )
       // Let the child renew its claim at least once, so what it leaves is a renewed claim.
       await new Promise((resolve) => setTimeout(resolve, CLAIM_TTL_MS / 2))
 
       child.kill('SIGKILL')
       const killedAt = Date.now()
       await new Promise((resolve) => child.once('exit', resolve))
-      release()
-      await holder
+      await hold.release()
       expect(await inFlight, 'the request in flight died with the copy').toBe(0)
 
       const attempt = () =>

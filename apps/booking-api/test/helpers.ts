@@ -86,3 +86,43 @@ export async function expectInvariants(env: TestEnv): Promise<void> {
     expect(await reservedSeatIds(env.db, scheduleId), `refunded seat ${seatId}`).not.toContain(seatId)
   }
 }
+
+/**
+ * Holds the account's row lock (SELECT … FOR UPDATE in a transaction of its own), as a
+ * payment in progress would, until `release()`; resolves once the lock is held. Every
+ * money-moving transaction takes that row first, so they queue behind it.
+ */
+export async function holdAccountRow(
+  env: TestEnv,
+  accountId: string,
+): Promise<{ release: () => Promise<void> }> {
+  let letGo: () => void = () => undefined
+  const released = new Promise<void>((resolve) => {
+    letGo = resolve
+  })
+  let locked: () => void = () => undefined
+  const lockTaken = new Promise<void>((resolve) => {
+    locked = resolve
+  })
+  const holder = env.db.transaction().execute(async (trx) => {
+    await sql`SELECT id FROM ACCOUNT WHERE id = ${accountId} FOR UPDATE`.execute(trx)
+    locked()
+    await released
+  })
+  await lockTaken
+  return {
+    release: async () => {
+      letGo()
+      await holder
+    },
+  }
+}
+
+/** Transactions of this file's database waiting for a row lock right now. */
+export async function lockWaiters(env: TestEnv): Promise<number> {
+  const result = await sql<{ n: number }>`
+    SELECT COUNT(*) AS n FROM information_schema.INNODB_TRX t
+    JOIN information_schema.PROCESSLIST p ON p.ID = t.trx_mysql_thread_id
+    WHERE p.DB = ${env.databaseName} AND t.trx_state = 'LOCK WAIT'`.execute(env.db)
+  return Number(result.rows[0]?.n)
+}

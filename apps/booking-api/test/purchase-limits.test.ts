@@ -1,10 +1,9 @@
 import type { App } from '@concert/http'
 import { admitUntilReady } from '@concert/queue/testing'
 import { insertAccounts, seedCatalog, useTestEnv } from '@concert/testing'
-import { sql } from 'kysely'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 import { admin, buildAdminBooking } from './admin-helpers.js'
-import { bearer, expectInvariants, fastQueue } from './helpers.js'
+import { bearer, expectInvariants, fastQueue, holdAccountRow, lockWaiters } from './helpers.js'
 
 // SPEC §9: maxSeatsPerAccount holds over all of an account's orders for an event,
 // whatever tokens and shows they use, also when they run at the same moment.
@@ -53,15 +52,6 @@ async function newReadyToken(accountId: string): Promise<string> {
   return ticket.token
 }
 
-/** Transactions of this file's database waiting for a row lock right now. */
-async function lockWaiters(): Promise<number> {
-  const result = await sql<{ n: number }>`
-    SELECT COUNT(*) AS n FROM information_schema.INNODB_TRX t
-    JOIN information_schema.PROCESSLIST p ON p.ID = t.trx_mysql_thread_id
-    WHERE p.DB = ${env.databaseName} AND t.trx_state = 'LOCK WAIT'`.execute(env.db)
-  return Number(result.rows[0]?.n)
-}
-
 async function until(condition: () => Promise<boolean>, what: string, timeoutMs = 10_000) {
   const deadline = Date.now() + timeoutMs
   while (!(await condition())) {
@@ -104,20 +94,7 @@ describe('seats per account (maxSeatsPerAccount 4, maxSeatsPerOrder 2)', () => {
     const [showA, showB] = shows() as [number, number]
     const queue = fastQueue(env)
 
-    let release: () => void = () => undefined
-    const released = new Promise<void>((resolve) => {
-      release = resolve
-    })
-    let locked: () => void = () => undefined
-    const lockTaken = new Promise<void>((resolve) => {
-      locked = resolve
-    })
-    const holder = env.db.transaction().execute(async (trx) => {
-      await sql`SELECT id FROM ACCOUNT WHERE id = ${accountId} FOR UPDATE`.execute(trx)
-      locked()
-      await released
-    })
-    await lockTaken
+    const hold = await holdAccountRow(env, accountId)
 
     const tokens: string[] = []
     const pending: Array<ReturnType<typeof order>> = []
@@ -132,15 +109,14 @@ describe('seats per account (maxSeatsPerAccount 4, maxSeatsPerOrder 2)', () => {
         // cannot be seen waiting for the row; it runs as soon as the others let go.
         if (i < 4) {
           await until(
-            async () => (await lockWaiters()) === i + 1,
+            async () => (await lockWaiters(env)) === i + 1,
             `order ${i + 1} to wait for the account row`,
           )
           expect(await queue.leave(token)).toBe('LEFT')
         }
       }
     } finally {
-      release()
-      await holder
+      await hold.release()
     }
     const responses = await Promise.all(pending)
 

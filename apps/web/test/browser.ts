@@ -4,6 +4,7 @@ import { createRequire } from 'node:module'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { type BrowserContext, chromium, type Page } from 'playwright-core'
+import { afterEach } from 'vitest'
 
 /** Debian's Chromium; .ci/run installs it when missing. The browser tests never skip. */
 export const CHROMIUM = '/usr/bin/chromium'
@@ -61,6 +62,22 @@ export async function openBrowser(viewport = DESKTOP): Promise<Browser> {
       await context.close()
       await rm(profile, { recursive: true, force: true })
     },
+  }
+}
+
+/**
+ * For a test file: `fresh()` opens a browser with a new profile (so no remembered account)
+ * that is closed after the test that opened it.
+ */
+export function useFreshBrowsers(): (viewport?: typeof DESKTOP) => Promise<Browser> {
+  const open: Browser[] = []
+  afterEach(async () => {
+    for (const browser of open.splice(0)) await browser.close()
+  })
+  return async (viewport = DESKTOP) => {
+    const browser = await openBrowser(viewport)
+    open.push(browser)
+    return browser
   }
 }
 

@@ -2,7 +2,7 @@ import { insertAccounts, seedCatalog, useTestEnv } from '@concert/testing'
 import type { Page } from 'playwright-core'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 import { admin, adminStackOptions, joinByApi, joinFromPage, saleEvent, untilReady } from './admin.js'
-import { type Browser, openBrowser } from './browser.js'
+import { useFreshBrowsers } from './browser.js'
 import { type Stack, startStack } from './stack.js'
 
 /*
@@ -13,7 +13,7 @@ import { type Stack, startStack } from './stack.js'
  */
 const env = useTestEnv()
 let stack: Stack
-const browsers: Browser[] = []
+const freshBrowser = useFreshBrowsers()
 const held: AbortController[] = []
 
 beforeAll(async () => {
@@ -22,18 +22,10 @@ beforeAll(async () => {
 })
 afterEach(async () => {
   for (const stream of held.splice(0)) stream.abort()
-  for (const browser of browsers.splice(0)) await browser.close()
 })
 afterAll(async () => {
   await stack?.close()
 })
-
-/** A fresh browser (new profile, so no remembered account), closed after the test. */
-async function freshBrowser(): Promise<Browser> {
-  const browser = await openBrowser()
-  browsers.push(browser)
-  return browser
-}
 
 describe('the sale lifecycle in the browser', () => {
   it('a page opened in the pre-queue counts down, then shows a place after the draw, without a reload', async () => {

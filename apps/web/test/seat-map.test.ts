@@ -1,8 +1,8 @@
 import { insertAccounts, seedCatalog, useTestEnv } from '@concert/testing'
 import type { Page } from 'playwright-core'
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { adminStackOptions, joinByApi, joinFromPage, saleEvent, untilReady } from './admin.js'
-import { type Browser, openBrowser } from './browser.js'
+import { useFreshBrowsers } from './browser.js'
 import { type Stack, startStack } from './stack.js'
 
 /*
@@ -12,24 +12,15 @@ import { type Stack, startStack } from './stack.js'
  */
 const env = useTestEnv()
 let stack: Stack
-const browsers: Browser[] = []
+const freshBrowser = useFreshBrowsers()
 
 beforeAll(async () => {
   await seedCatalog(env.db)
   stack = await startStack(env, adminStackOptions())
 })
-afterEach(async () => {
-  for (const browser of browsers.splice(0)) await browser.close()
-})
 afterAll(async () => {
   await stack?.close()
 })
-
-async function freshBrowser(): Promise<Browser> {
-  const browser = await openBrowser()
-  browsers.push(browser)
-  return browser
-}
 
 /** The button of seat `number` (area A, type R, ₩50,000, as saleEvent makes them) in `state`. */
 const seat = (page: Page, number: number, state: 'available' | 'sold') =>

@@ -98,7 +98,7 @@ describe('claiming a READY token for payment', () => {
     const order = (...seatIds: number[]) => ({ scheduleId: 1, seatIds, lockTtlMs: 10_000 })
 
     expect((await queue.beginPurchase(first, 'a', 10_000, order(2, 4))).ok).toBe(true)
-    // Overlapping seats: the first one held by another payment is named; nothing is taken.
+    // Overlapping seats: every one held by another payment is named; nothing is taken.
     expect(await queue.beginPurchase(second, 'b', 10_000, order(1, 4, 6))).toEqual({
       ok: false,
       reason: 'SEAT_LOCKED',
@@ -120,5 +120,37 @@ describe('claiming a READY token for payment', () => {
     })
     expect(await queue.releaseSeats(eventId, 1, [4, 6])).toBe(1)
     expect((await queue.beginPurchase(second, 'b', 10_000, order(1, 4))).ok).toBe(true)
+  })
+
+  it('seats locked by the token’s own attempt whose claim lapsed (its copy died) are taken over with the claim; another token’s stay refused', async () => {
+    const { queue } = makeQueue(env)
+    const [mine, other] = [await readyToken(accounts[7] as string), await readyToken(accounts[4] as string)]
+    const order = (ttl: number, ...seatIds: number[]) => ({ scheduleId: 2, seatIds, lockTtlMs: ttl })
+    // The dead attempt: a short claim, seat locks that outlive it.
+    expect((await queue.beginPurchase(mine, 'dead', 150, order(60_000, 11, 12))).ok).toBe(true)
+    expect(await queue.beginPurchase(mine, 'retry', 10_000, order(10_000, 11, 12))).toEqual({
+      ok: false,
+      reason: 'BUSY',
+    })
+    // Another fan's token never gets them, claim lapsed or not.
+    expect(await queue.beginPurchase(other, 'x', 10_000, order(10_000, 12, 13))).toEqual({
+      ok: false,
+      reason: 'SEAT_LOCKED',
+      seatIds: [12],
+    })
+    await new Promise((resolve) => setTimeout(resolve, 200))
+    expect(await queue.beginPurchase(other, 'x', 10_000, order(10_000, 12, 13))).toEqual({
+      ok: false,
+      reason: 'SEAT_LOCKED',
+      seatIds: [12],
+    })
+    // The fan's retry takes the claim and the seats over, and holds them against the dead attempt.
+    expect((await queue.beginPurchase(mine, 'retry', 10_000, order(10_000, 11, 12))).ok).toBe(true)
+    expect(await queue.abortPurchase(mine, 'dead', order(10_000, 11, 12))).toBe(false)
+    expect(await queue.beginPurchase(other, 'x', 10_000, order(10_000, 11))).toEqual({
+      ok: false,
+      reason: 'SEAT_LOCKED',
+      seatIds: [11],
+    })
   })
 })

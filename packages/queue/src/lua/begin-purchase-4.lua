@@ -37,6 +37,11 @@ local now = nowMs()
 local expiresAt = redis.call('ZSCORE', KEYS[3], ARGV[1])
 if f[1] ~= S.READY or not expiresAt or tonumber(expiresAt) <= now then return { R.EXPIRED } end
 if f[2] and f[2] ~= ARGV[2] and (tonumber(f[3]) or 0) > now then return { R.BUSY } end
+-- A seat still locked by this token's previous attempt, whose claim has lapsed (its copy
+-- died mid-payment), is this fan's own: taken over with the claim, not reported as
+-- another user's. MySQL's live-seat UNIQUE key and the paid check still stop a late
+-- commit of that attempt from selling twice.
+local previous = f[2]
 
 local unavailable = {}
 local anySold = false
@@ -45,7 +50,7 @@ for i = 6, #ARGV do
   if holder == SOLD then
     anySold = true
     unavailable[#unavailable + 1] = ARGV[i]
-  elseif holder and holder ~= ARGV[2] then
+  elseif holder and holder ~= ARGV[2] and holder ~= previous then
     unavailable[#unavailable + 1] = ARGV[i]
   end
 end
