@@ -1,14 +1,6 @@
 import type { EffectiveQueueSettings, QueueService } from './queue.js'
+import type { TokenTotals } from './queue-tokens.repository.js'
 import type { SaleState } from './sale-state.js'
-
-/** How many tokens an event issued and how they ended (QUEUE_TOKEN: countTokenOutcomes). */
-export interface TokenTotals {
-  joined: number
-  completed: number
-  abandoned: number
-  timedOut: number
-  left: number
-}
 
 /**
  * The queue's part of an event's live figures (SPEC §7 `GET /v1/admin/events/{id}/queue`,

@@ -12,6 +12,7 @@ export {
   lockTokenQuery,
   markTokenCompleted,
   markTokenCompletedQuery,
+  type TokenTotals,
   upsertQueueTokens,
 } from './queue-tokens.repository.js'
 export * from './recovery.js'

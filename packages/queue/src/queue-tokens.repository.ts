@@ -1,7 +1,6 @@
 import type { Database, DbExecutor, NewQueueToken, QueueToken } from '@concert/db'
 import { isDuplicateKey, isRetryableLockError } from '@concert/db'
 import { sql, type Transaction } from 'kysely'
-import type { TokenTotals } from './figures.js'
 import type { TokenState } from './token-state.js'
 
 /*
@@ -146,6 +145,15 @@ export async function retryTokenWrite<T>(work: () => Promise<T>, attempts = 6): 
       await new Promise((resolve) => setTimeout(resolve, 5 * attempt + Math.random() * 10))
     }
   }
+}
+
+/** How many tokens an event issued and how they ended (QUEUE_TOKEN: countTokenOutcomes). */
+export interface TokenTotals {
+  joined: number
+  completed: number
+  abandoned: number
+  timedOut: number
+  left: number
 }
 
 /** How the event's tokens ended so far (QUEUE_TOKEN, so it survives Redis): for the operator's figures. */
