@@ -29,7 +29,10 @@ export async function buildBookingApp({ config, logger }: BookingAppOptions): Pr
       { name: 'accounts', description: 'Accounts, balance top-ups and an account’s reservations' },
       { name: 'catalogue', description: 'Events, their bookable shows and seat maps' },
       { name: 'reservations', description: 'Reserve and pay for a seat with a READY queue token' },
-      { name: 'admin', description: 'The operator API: venues, events and shows (admin key)' },
+      {
+        name: 'admin',
+        description: 'The operator API: venues, events, shows, queue control and refunds (admin key)',
+      },
     ],
     securitySchemes: ['queueToken', 'adminKey'],
     infra: config.infra,

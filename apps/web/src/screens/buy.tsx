@@ -10,7 +10,7 @@ import { isBuyable, SeatMap } from '../components/seat-map'
 import { eventTitle, useEvents } from '../events'
 import { formatClock, formatDate, formatTime, formatWon } from '../format'
 import { useInterval, useSecondsUntil } from '../hooks'
-import { type OrderAnswer, orderTotal, purchasedSeats, reservationBody } from '../orders'
+import { purchasedSeats, reservationBody } from '../orders'
 import { updateSession, useSession } from '../session'
 import { endedMessage, type LiveTicket } from '../ticket'
 
@@ -208,13 +208,13 @@ function BuyingWindow({
     setProblem(undefined)
     setNotice(undefined)
     try {
-      const answer = (await call(
+      const answer = await call(
         api().booking.POST('/v1/reservations', {
           params: { header: { 'idempotency-key': keyOfOrder.current.key } },
           headers: auth,
           body: reservationBody(scheduleId, seatIds),
         }),
-      )) as OrderAnswer
+      )
       const seatsById = new Map(seatMap.seats.map((seat) => [seat.seatId, seat]))
       updateSession(() => ({
         balance: answer.balance,
@@ -225,7 +225,7 @@ function BuyingWindow({
           date: seatMap.date,
           startTime: seatMap.startTime,
           seats: purchasedSeats(answer, (seatId) => seatsById.get(seatId)),
-          total: orderTotal(answer),
+          total: answer.total,
           balance: answer.balance,
           reservedAt: answer.reservedAt,
         },
