@@ -1,4 +1,5 @@
 import type { Database } from '@concert/db'
+import { perEventGauges } from '@concert/http'
 import {
   countTokenOutcomes,
   type QueueFigures,
@@ -9,7 +10,7 @@ import {
 } from '@concert/queue'
 import type { FastifyBaseLogger } from 'fastify'
 import type { Kysely } from 'kysely'
-import { Gauge, type Registry } from 'prom-client'
+import type { Registry } from 'prom-client'
 
 /**
  * How long this copy shows a count of an event's QUEUE_TOKEN totals before counting
@@ -77,92 +78,59 @@ export function registerEventMetrics(registers: Registry[], options: EventMetric
     }
     return read
   }
-  // prom-client asks every metric at once: the first gauge starts the read, the others share it.
-  let reading: Promise<Map<number, QueueFigures>> | undefined
-  const snapshot = () => {
-    reading ??= readAll().finally(() => {
-      reading = undefined
-    })
-    return reading
-  }
-
-  const perEvent = (name: string, help: string, figure: Figure) =>
-    new Gauge({
-      name,
-      help,
-      labelNames: ['event'],
-      registers,
-      async collect() {
-        const figures = await snapshot()
-        this.reset()
-        for (const [eventId, f] of figures) this.set({ event: eventId }, figure(f))
-      },
-    })
-
-  new Gauge({
-    name: 'queue_sale_state',
-    help: 'The sale state of each event (1 for the current state, SPEC §8)',
-    labelNames: ['event', 'state'],
-    registers,
-    async collect() {
-      const figures = await snapshot()
-      this.reset()
-      for (const [eventId, f] of figures)
-        for (const state of SALE_STATES) this.set({ event: eventId, state }, state === f.state ? 1 : 0)
-    },
-  })
-  perEvent('queue_waiting', 'WAITING tokens', (f) => f.waiting)
-  perEvent('queue_ready', 'READY tokens', (f) => f.ready)
-  perEvent(
+  const gauge = perEventGauges(registers, readAll)
+  gauge(
+    'queue_sale_state',
+    'The sale state of each event (1 for the current state, SPEC §8)',
+    (f, state) => (state === f.state ? 1 : 0),
+    { label: 'state', values: SALE_STATES },
+  )
+  gauge('queue_waiting', 'WAITING tokens', (f) => f.waiting)
+  gauge('queue_ready', 'READY tokens', (f) => f.ready)
+  gauge(
     'queue_admitted_last_minute',
     'Tokens admitted to READY in the last minute',
     (f) => f.admittedLastMinute,
   )
-  perEvent(
+  gauge(
     'queue_oldest_waiter_age_seconds',
     'How long the fan at the head of the queue has been waiting (0: nobody waits)',
     (f) => f.oldestWaiterSeconds,
   )
-  perEvent(
+  gauge(
     'queue_configured_admit_per_second',
     'The admission rate the cluster holds the event to (its own, else QUEUE_ADMIT_PER_SECOND)',
     (f) => f.settings.admitPerSecond,
   )
-  perEvent(
+  gauge(
     'queue_configured_max_active',
     'READY tokens the event allows at once (its own, else QUEUE_MAX_ACTIVE)',
     (f) => f.settings.maxActive,
   )
-  perEvent(
+  gauge(
     'queue_configured_active_ttl_seconds',
     'How long a READY token of the event may buy (its own, else QUEUE_ACTIVE_TTL_SECONDS)',
     (f) => f.settings.activeTtlSeconds,
   )
-  perEvent(
+  gauge(
     'queue_configured_waiting_idle_seconds',
     'How long a waiter of the event may go unseen (its own, else QUEUE_WAITING_IDLE_SECONDS)',
     (f) => f.settings.waitingIdleSeconds,
   )
-  perEvent('queue_configured_paused', '1 while an operator has paused the event’s admission', (f) =>
+  gauge('queue_configured_paused', '1 while an operator has paused the event’s admission', (f) =>
     f.settings.paused ? 1 : 0,
   )
-  const outcomes: Array<[string, Figure]> = [
-    ['joined', (f) => f.joinedTotal],
-    ['completed', (f) => f.completedTotal],
-    ['abandoned', (f) => f.abandonedTotal],
-    ['timed_out', (f) => f.timedOutTotal],
-    ['left', (f) => f.leftTotal],
-  ]
-  new Gauge({
-    name: 'queue_tokens',
-    help: `Tokens of the event in QUEUE_TOKEN: joined (all), and those that ended completed, abandoned, timed_out or left (counted at most every ${TOTALS_MAX_AGE_MS / 1000} s)`,
-    labelNames: ['event', 'outcome'],
-    registers,
-    async collect() {
-      const figures = await snapshot()
-      this.reset()
-      for (const [eventId, f] of figures)
-        for (const [outcome, figure] of outcomes) this.set({ event: eventId, outcome }, figure(f))
-    },
-  })
+  const outcomes: Record<string, Figure> = {
+    joined: (f) => f.joinedTotal,
+    completed: (f) => f.completedTotal,
+    abandoned: (f) => f.abandonedTotal,
+    timed_out: (f) => f.timedOutTotal,
+    left: (f) => f.leftTotal,
+  }
+  gauge(
+    'queue_tokens',
+    `Tokens of the event in QUEUE_TOKEN: joined (all), and those that ended completed, abandoned, timed_out or left (counted at most every ${TOTALS_MAX_AGE_MS / 1000} s)`,
+    (f, outcome) => (outcomes[outcome] as Figure)(f),
+    { label: 'outcome', values: Object.keys(outcomes) },
+  )
 }

@@ -1,6 +1,6 @@
+import { perEventGauges } from '@concert/http'
 import { liveEventIds } from '@concert/queue'
 import fp from 'fastify-plugin'
-import { Gauge } from 'prom-client'
 import type { CatalogService } from '../services/catalog.service.js'
 
 export interface BookingMetricsOptions {
@@ -29,29 +29,10 @@ export const bookingMetricsPlugin = fp<BookingMetricsOptions>(
       }
       return read
     }
-    // prom-client asks every metric at once: the first gauge starts the read, the others share it.
-    let reading: Promise<Map<number, Seats>> | undefined
-    const snapshot = () => {
-      reading ??= readAll().finally(() => {
-        reading = undefined
-      })
-      return reading
-    }
-    const perEvent = (name: string, help: string, figure: (seats: Seats) => number) =>
-      new Gauge({
-        name,
-        help,
-        labelNames: ['event'],
-        registers: [app.metrics],
-        async collect() {
-          const seats = await snapshot()
-          this.reset()
-          for (const [eventId, s] of seats) this.set({ event: eventId }, figure(s))
-        },
-      })
-    perEvent('booking_seats_total', 'Seats of the event’s shows still on sale', (s) => s.total)
-    perEvent('booking_seats_sold', 'Seats sold of the event’s shows still on sale', (s) => s.sold)
-    perEvent(
+    const gauge = perEventGauges([app.metrics], readAll)
+    gauge('booking_seats_total', 'Seats of the event’s shows still on sale', (s) => s.total)
+    gauge('booking_seats_sold', 'Seats sold of the event’s shows still on sale', (s) => s.sold)
+    gauge(
       'booking_seats_left',
       'Seats still for sale per event (shows not yet started in their venue’s zone)',
       (s) => Math.max(0, s.total - s.sold),

@@ -93,3 +93,42 @@ export async function collectOrOmit(gauge: Gauge, read: () => Promise<void>): Pr
     gauge.reset()
   }
 }
+
+/**
+ * Gauges labelled `event` that show figures read once per scrape for every event:
+ * prom-client collects all metrics of a scrape at once, so the first gauge starts
+ * `readAll` and the others share its answer. `readAll` decides what an unreadable
+ * event means (left out of the map); `gauge(name, help, figure)` declares one series
+ * family, `gauge(…, { label, values })` one with a second label over fixed values.
+ */
+export function perEventGauges<T>(registers: Registry[], readAll: () => Promise<ReadonlyMap<number, T>>) {
+  let reading: Promise<ReadonlyMap<number, T>> | undefined
+  const snapshot = () => {
+    reading ??= readAll().finally(() => {
+      reading = undefined
+    })
+    return reading
+  }
+  return function gauge<V extends string>(
+    name: string,
+    help: string,
+    figure: (value: T, labelValue: V) => number,
+    second?: { label: string; values: readonly V[] },
+  ): Gauge {
+    return new Gauge({
+      name,
+      help,
+      labelNames: second ? ['event', second.label] : ['event'],
+      registers,
+      async collect() {
+        const figures = await snapshot()
+        this.reset()
+        for (const [eventId, value] of figures) {
+          if (!second) this.set({ event: eventId }, figure(value, '' as V))
+          else
+            for (const v of second.values) this.set({ event: eventId, [second.label]: v }, figure(value, v))
+        }
+      },
+    })
+  }
+}
