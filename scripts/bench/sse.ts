@@ -1,5 +1,6 @@
 import { type ChildProcess, spawn } from 'node:child_process'
 import { readFileSync } from 'node:fs'
+import { setTimeout as sleep } from 'node:timers/promises'
 import type { Redis } from 'ioredis'
 import { type Child, repoRoot, rssBytes } from './processes.js'
 import { totalCommands } from './redis.js'
@@ -49,8 +50,6 @@ interface Report {
   failed: number
   reasons: Record<string, number>
 }
-
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
 
 /** Opens streams from client processes; resolves once every stream answered, with the clients to stop later. */
 async function openStreams(gatewayUrl: string, tokens: readonly string[]) {

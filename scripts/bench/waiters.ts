@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from 'node:timers/promises'
 import { DEFAULT_QUEUE_TUNING, joinArgs, loadScripts, newToken, pairs, Reply } from '@concert/queue'
 import type { Redis } from 'ioredis'
 import { settings } from './config.js'
@@ -14,8 +15,6 @@ export interface WaitersResult {
   bytesPerWaiter: number
   fillSeconds: number
 }
-
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
 
 type JoinCommand = (...args: Array<string | number>) => Promise<unknown>
 

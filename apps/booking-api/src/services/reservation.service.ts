@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto'
+import { setTimeout as sleep } from 'node:timers/promises'
 import { type Database, isDuplicateKey, retryOnDeadlock } from '@concert/db'
 import {
   lockTokenAndCheckPaid,
@@ -43,7 +44,6 @@ interface OrderSeat {
 
 class IdempotentRace extends Error {}
 
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
 const ascending = (a: number, b: number) => a - b
 
 /** Same seats, whatever order the client listed them in. */
