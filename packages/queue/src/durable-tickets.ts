@@ -1,10 +1,27 @@
 import type { Database } from '@concert/db'
 import { AppError } from '@concert/shared'
 import type { Kysely } from 'kysely'
-import { newestPerToken } from './mirror.js'
+import type { EventKeys } from './keys.js'
 import { holdEpoch } from './queue-epochs.repository.js'
-import { retryTokenWrite, writeTokenStates } from './queue-tokens.repository.js'
+import { newestPerToken, retryTokenWrite, writeTokenStates } from './queue-tokens.repository.js'
+import type { RedisClient } from './redis-client.js'
 import type { TokenState } from './token-state.js'
+
+/**
+ * After `states` committed to QUEUE_TOKEN in `epoch`: their tokens' hashes lose
+ * the unmirrored mark (mark-durable-1.lua), unless changed again since. WAITING
+ * states have no hash (a join is durable before it is answered) and are skipped.
+ */
+export async function markDurable(
+  redis: RedisClient,
+  k: EventKeys,
+  epoch: number,
+  states: readonly TokenState[],
+): Promise<void> {
+  const pairs: Array<string | number> = []
+  for (const state of states) if (state.status !== 'WAITING') pairs.push(state.token, state.version)
+  if (pairs.length > 0) await redis.queueMarkDurable(k.marker, epoch, k.tokenKeyBase, ...pairs)
+}
 
 interface Pending {
   eventId: number
@@ -32,7 +49,9 @@ const timedOut = () =>
 /**
  * The promise "an acknowledged place is never lost": a join is answered only
  * once its ticket's QUEUE_TOKEN row has committed, so a Redis loss at any
- * moment after the answer rebuilds it. Concurrent joins share transactions
+ * moment after the answer rebuilds it. The same holds for every later state a
+ * fan is told (admitted, expired, left): QueueService makes a state the mirror
+ * has not written yet durable here before answering with it. Concurrent joins share transactions
  * (group commit): the cost is a few milliseconds of latency, not throughput.
  * A ticket read from Redis in an epoch that has since ended (Redis lost its
  * data and the queue was rebuilt while this join ran) is refused with 503:
@@ -128,7 +147,7 @@ export class DurableTickets {
           else
             settle(
               item,
-              new AppError('SERVICE_UNAVAILABLE', 'the queue was restored while you joined; join again', {
+              new AppError('SERVICE_UNAVAILABLE', 'the queue was being restored meanwhile; retry shortly', {
                 retryAfter: 1,
               }),
             )

@@ -12,6 +12,7 @@ export {
   lockTokenQuery,
   markTokenCompleted,
   markTokenCompletedQuery,
+  newestPerToken,
   type TokenTotals,
   upsertQueueTokens,
 } from './queue-tokens.repository.js'

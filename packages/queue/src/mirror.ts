@@ -1,9 +1,11 @@
 import type { Database } from '@concert/db'
 import type { Kysely } from 'kysely'
+import { markDurable } from './durable-tickets.js'
 import { eventKeys } from './keys.js'
 import { holdEpoch } from './queue-epochs.repository.js'
-import { retryTokenWrite, writeTokenStates } from './queue-tokens.repository.js'
+import { newestPerToken, retryTokenWrite, writeTokenStates } from './queue-tokens.repository.js'
 import type { RedisClient } from './redis-client.js'
+import { defineQueueCommands } from './scripts.js'
 import { DEFAULT_QUEUE_TUNING } from './settings.js'
 import { pairs, type TokenState, toTokenState } from './token-state.js'
 
@@ -11,16 +13,6 @@ const GROUP = 'mirror'
 
 type StreamEntry = [id: string, fields: string[]]
 type ReadReply = Array<[stream: string, entries: StreamEntry[]]> | null
-
-/** Keeps only each token's newest state; sorted by token so concurrent writers lock rows in one order. */
-export function newestPerToken(states: TokenState[]): TokenState[] {
-  const newest = new Map<string, TokenState>()
-  for (const state of states) {
-    const seen = newest.get(state.token)
-    if (!seen || state.version > seen.version) newest.set(state.token, state)
-  }
-  return [...newest.values()].sort((a, b) => (a.token < b.token ? -1 : a.token > b.token ? 1 : 0))
-}
 
 export interface MirrorOptions {
   redis: RedisClient
@@ -54,6 +46,7 @@ export class MirrorWorker {
   constructor(private readonly options: MirrorOptions) {
     this.batchSize = options.batchSize ?? DEFAULT_QUEUE_TUNING.mirrorBatchSize
     this.claimIdleMs = options.claimIdleMs ?? DEFAULT_QUEUE_TUNING.mirrorClaimIdleMs
+    defineQueueCommands(options.redis)
   }
 
   private async ensureGroup(stream: string): Promise<void> {
@@ -103,7 +96,8 @@ export class MirrorWorker {
 
   /** Mirrors one batch of the event's stream; returns how many entries it applied. */
   async pump(eventId: number): Promise<number> {
-    const stream = eventKeys(this.options.prefix, eventId).stream
+    const k = eventKeys(this.options.prefix, eventId)
+    const stream = k.stream
     let entries: StreamEntry[]
     try {
       await this.ensureGroup(stream)
@@ -120,25 +114,29 @@ export class MirrorWorker {
       const record = pairs(fields)
       return { epoch: Number(record.e ?? 0), state: toTokenState(record) }
     })
-    let fenced = 0
+    let committed: { epoch: number; states: TokenState[] }
     try {
       // READ COMMITTED keeps InnoDB from gap-locking the rows a payment is about to insert.
-      fenced = await retryTokenWrite(() =>
+      committed = await retryTokenWrite(() =>
         this.options.db
           .transaction()
           .setIsolationLevel('read committed')
           .execute(async (trx) => {
             const epoch = await holdEpoch(trx, eventId)
-            const current = records.filter((record) => record.epoch === epoch)
-            await writeTokenStates(trx, eventId, newestPerToken(current.map((record) => record.state)))
-            return records.length - current.length
+            const states = newestPerToken(
+              records.filter((record) => record.epoch === epoch).map((record) => record.state),
+            )
+            await writeTokenStates(trx, eventId, states)
+            return { epoch, states }
           }),
       )
+      // Now in MySQL: these states may be told without writing them again (QueueService).
+      await markDurable(this.options.redis, k, committed.epoch, committed.states)
     } catch (error) {
       this.retryOwn.add(stream)
       throw error
     }
-    this.fencedTotal += fenced
+    this.fencedTotal += records.filter((record) => record.epoch !== committed.epoch).length
     const ids = entries.map(([id]) => id)
     await this.options.redis
       .multi()

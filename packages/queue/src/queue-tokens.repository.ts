@@ -75,6 +75,16 @@ const isLive = (state: TokenState) => state.status === 'WAITING' || state.status
 const newer = (a: { issuedAt: number; place: number }, b: { issuedAt: number; place: number }) =>
   a.issuedAt > b.issuedAt || (a.issuedAt === b.issuedAt && a.place > b.place)
 
+/** Keeps only each token's newest state; sorted by token so concurrent writers lock rows in one order. */
+export function newestPerToken(states: TokenState[]): TokenState[] {
+  const newest = new Map<string, TokenState>()
+  for (const state of states) {
+    const seen = newest.get(state.token)
+    if (!seen || state.version > seen.version) newest.set(state.token, state)
+  }
+  return [...newest.values()].sort((a, b) => (a.token < b.token ? -1 : a.token > b.token ? 1 : 0))
+}
+
 /**
  * Writes Redis-read token states of one event (newest per token) so that the
  * table keeps at most one live token per (account, event), which its UNIQUE

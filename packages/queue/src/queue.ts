@@ -1,7 +1,7 @@
 import type { Database } from '@concert/db'
 import { AppError } from '@concert/shared'
 import type { Kysely } from 'kysely'
-import { DurableTickets } from './durable-tickets.js'
+import { DurableTickets, markDurable } from './durable-tickets.js'
 import { catalogVersionsKey, type EventKeys, eventKeys, saleChangesKey } from './keys.js'
 import { PreQueueDraw } from './pre-queue-draw.js'
 import { QueueRecovery, type RecoverySummary } from './recovery.js'
@@ -170,9 +170,27 @@ export class QueueService {
     return reply
   }
 
-  private ticket(reply: Array<string | number>): Ticket {
+  /**
+   * A state read from Redis that the mirror has not written yet (its reply says `_u`)
+   * is written to QUEUE_TOKEN here, before anyone is told it, so a Redis loss cannot
+   * undo what a fan was told: an admission, an expiry, a leave. Usually the mirror
+   * has already done it (the mark is gone, nothing to do); otherwise this shares a
+   * group commit with the joins. While MySQL cannot take the write the caller
+   * answers 503 rather than tell a state that might not survive.
+   */
+  private async makeDurable(k: EventKeys, fields: Record<string, string>, state: TokenState): Promise<void> {
+    if (fields._u !== '1') return
+    const epoch = Number(fields._epoch)
+    await this.durable.persist(k.eventId, epoch, state)
+    await markDurable(this.redis, k, epoch, [state])
+  }
+
+  /** A poll reply's ticket and state, made durable first when the mirror is behind it. */
+  private async toldTicket(k: EventKeys, reply: ScriptReply): Promise<{ ticket: Ticket; state: TokenState }> {
     const fields = pairs(reply, 1)
-    return toTicket(toTokenState(fields), toFacts(fields), this.settings)
+    const state = toTokenState(fields)
+    await this.makeDurable(k, fields, state)
+    return { ticket: toTicket(state, toFacts(fields), this.settings), state }
   }
 
   /** Joins the event's queue; an account with a live token gets that same ticket back. */
@@ -202,6 +220,7 @@ export class QueueService {
     const state = toTokenState(fields)
     // Acknowledged = durable: answer only once the ticket's row has committed.
     await this.durable.persist(eventId, Number(fields._epoch), state)
+    if (fields._u === '1') await markDurable(this.redis, k, Number(fields._epoch), [state])
     return {
       ticket: toTicket(state, toFacts(fields), this.settings),
       created: replyCode(reply) === Reply.CREATED,
@@ -230,7 +249,8 @@ export class QueueService {
     const k = this.keysOfToken(token)
     if (!k) return undefined
     const reply = await this.poll(k, token, options.touch)
-    return !reply || replyCode(reply) === Reply.MISSING ? undefined : this.ticket(reply)
+    if (!reply || replyCode(reply) === Reply.MISSING) return undefined
+    return (await this.toldTicket(k, reply)).ticket
   }
 
   /** The ticket and the token's state (its place), or undefined if unknown; a heartbeat like `get`. */
@@ -239,9 +259,7 @@ export class QueueService {
     if (!k) return undefined
     const reply = await this.poll(k, token, true)
     if (!reply || replyCode(reply) === Reply.MISSING) return undefined
-    const fields = pairs(reply, 1)
-    const state = toTokenState(fields)
-    return { ticket: toTicket(state, toFacts(fields), this.settings), state }
+    return this.toldTicket(k, reply)
   }
 
   /** The ticket a poll answers for `state` given a feed read's facts and the token's 0-based rank. */
@@ -407,20 +425,24 @@ export class QueueService {
     return this.redis.get(saleChangesKey(this.prefix))
   }
 
-  /** Leaves the queue (or gives a READY slot back). */
+  /** Leaves the queue (or gives a READY slot back); answered once the leave is durable. */
   async leave(token: string): Promise<'LEFT' | 'ALREADY_EXPIRED' | 'MISSING'> {
     const k = this.keysOfToken(token)
     if (!k) return 'MISSING'
     const reply = await this.withRecovery(k.eventId, () =>
       this.redis.queueLeave(...this.expiryKeys(k, token), token, this.settings.expiredRetentionSeconds),
     )
-    return (reply ? replyCode(reply) : Reply.MISSING) as 'LEFT' | 'ALREADY_EXPIRED' | 'MISSING'
+    if (!reply || replyCode(reply) === Reply.MISSING) return 'MISSING'
+    const fields = pairs(reply, 1)
+    await this.makeDurable(k, fields, toTokenState(fields))
+    return replyCode(reply) as 'LEFT' | 'ALREADY_EXPIRED'
   }
 
-  /** Reads a token for authorization (booking-api); no heartbeat, no side effects. */
   /**
-   * Reads a token; with `catalogFields`, also those fields of its event's catalogue
-   * versions (the booking API's cache check), in the same script.
+   * Reads a token for authorization (booking-api; no heartbeat); with `catalogFields`,
+   * also those fields of its event's catalogue versions (the booking API's cache
+   * check), in the same script. A state the mirror has not written yet is made
+   * durable first, like a poll's: nothing is done on an admission a Redis loss could undo.
    */
   async verify(token: string, catalogFields: readonly string[] = []): Promise<VerifyResult> {
     const k = this.keysOfToken(token)
@@ -439,8 +461,10 @@ export class QueueService {
     )
     if (!reply || replyCode(reply) !== Reply.OK) return { found: false }
     const fields = pairs(reply, 1)
+    const state = toTokenState(fields)
+    await this.makeDurable(k, fields, state)
     const catalog = catalogFields.map((field) => fields[`_catalog:${field}`] ?? '')
-    return { found: true, state: toTokenState(fields), now: Number(fields._now), catalog }
+    return { found: true, state, now: Number(fields._now), catalog }
   }
 
   /**
@@ -457,22 +481,31 @@ export class QueueService {
   ): Promise<ClaimResult> {
     const k = this.keysOfToken(token)
     if (!k) return { ok: false, reason: 'MISSING' }
-    const reply = await this.withRecovery(k.eventId, () =>
-      this.redis.queueBeginPurchase(
-        k.marker,
-        k.token(token),
-        k.active,
-        k.waiting,
-        token,
-        owner,
-        claimTtlMs,
-        seats ? k.seatKeyBase(seats.scheduleId) : '',
-        seats?.lockTtlMs ?? 0,
-        ...(seats?.seatIds ?? []),
-      ),
-    )
+    const begin = () =>
+      this.withRecovery(k.eventId, () =>
+        this.redis.queueBeginPurchase(
+          k.marker,
+          k.token(token),
+          k.active,
+          k.waiting,
+          token,
+          owner,
+          claimTtlMs,
+          seats ? k.seatKeyBase(seats.scheduleId) : '',
+          seats?.lockTtlMs ?? 0,
+          ...(seats?.seatIds ?? []),
+        ),
+      )
+    let reply = await begin()
+    if (reply && replyCode(reply) === Reply.UNMIRRORED) {
+      // Admitted, but not in MySQL yet: write the admission (verify does), then start.
+      await this.verify(token)
+      reply = await begin()
+    }
     if (!reply) return { ok: false, reason: 'MISSING' }
     switch (replyCode(reply)) {
+      case Reply.UNMIRRORED:
+        return { ok: false, reason: 'NOT_READY' }
       case Reply.OK:
         return { ok: true, state: toTokenState(pairs(reply, 1)) }
       case Reply.SEAT_TAKEN:

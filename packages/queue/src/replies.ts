@@ -25,6 +25,8 @@ export const Reply = {
   /** A purchase's seats: already sold (every such seat named), or locked by another running payment. */
   SEAT_TAKEN: 'SEAT_TAKEN',
   SEAT_LOCKED: 'SEAT_LOCKED',
+  /** The token's latest change is not in MySQL yet: make it durable (QueueService), then ask again. */
+  UNMIRRORED: 'UNMIRRORED',
   /** A set of SSE stream places is full (the members holding them follow). */
   FULL: 'FULL',
   /** A gateway copy's SSE lease had run out (or Redis lost it): its places may have been dropped. */

@@ -28,6 +28,7 @@ const SCRIPT_FILES = [
   'holes-2',
   'join-9',
   'leave-8',
+  'mark-durable-1',
   'poll-7',
   'publish-sale-1',
   'release-seats-1',
@@ -227,6 +228,12 @@ declare module 'ioredis' {
       ...touchTokens: string[]
     ): Result<ScriptReply, Context>
     queueHoles(marker: string, waiting: string, from: Arg, to: Arg): Result<ScriptReply, Context>
+    queueMarkDurable(
+      marker: string,
+      epoch: Arg,
+      tokenKeyBase: string,
+      ...tokenVersionPairs: Arg[]
+    ): Result<ScriptReply, Context>
     queueVerify(
       marker: string,
       tokenKey: string,

@@ -29,7 +29,8 @@ export interface TokenState {
  *   no status (a line means WAITING), no token or event id (the field and the
  *   key say them). This is the form a million fans take.
  * - READY and EXPIRED: a hash of its own (`keys.token(token)`) with the F
- *   fields; `claim` and `claimUntil` are payment working state, never mirrored.
+ *   fields; `claim` and `claimUntil` are payment working state, never mirrored,
+ *   and `unmirrored` says the latest change is not in MySQL yet.
  */
 export const F = {
   /** In replies and mirror records only: a token hash's key holds it. */
@@ -46,6 +47,12 @@ export const F = {
   claimUntil: 'cu',
   /** WAITING lines only: when the fan last polled (stored as ms after issuedAt); drives abandonment. */
   seen: 'sn',
+  /**
+   * Hashes only: set (to '1') by every change the mirror has not yet written to
+   * QUEUE_TOKEN (includes/mirror.lua), cleared once it has (mark-durable-1.lua).
+   * A state so marked is made durable before any fan is told it (QueueService).
+   */
+  unmirrored: 'u',
 } as const
 
 export type TokenField = keyof typeof F

@@ -1,6 +1,6 @@
 import { insertAccounts, seedCatalog, useTestEnv } from '@concert/testing'
 import { beforeAll, describe, expect, it } from 'vitest'
-import { newestPerToken } from '../src/index.js'
+import { F, newestPerToken } from '../src/index.js'
 import { readTokenState } from '../src/testing.js'
 import { makeQueue, sleep } from './helpers.js'
 
@@ -54,6 +54,8 @@ describe('QUEUE_TOKEN mirror', () => {
     for (const row of rows) {
       const state = await readTokenState(env.redis, queue.keys(eventId), row.token)
       if (!state) throw new Error(`${row.token} is not in Redis`)
+      // Mirrored, so no longer marked as held by Redis alone.
+      expect(await env.redis.hexists(queue.keys(eventId).token(row.token), F.unmirrored)).toBe(0)
       statuses.add(state.status)
       if (state.reason) reasons.add(state.reason)
       expect({

@@ -18,6 +18,8 @@
   ARGV[6..] seat ids, ascending
 
   Returns {R.RECOVER}, {R.MISSING}, {R.NOT_READY}, {R.EXPIRED}, {R.BUSY},
+  {R.UNMIRRORED} (READY, but its admission is not in MySQL yet: the caller makes it
+    durable, then asks again; a payment never starts on an admission a Redis loss could undo),
   {R.SEAT_TAKEN, seatId, ...} (some seat is sold: every seat of the order that is
     sold or held by another payment, so the fan learns all at once), or
   {R.SEAT_LOCKED, seatId, ...} (none sold: every seat another payment holds), or
@@ -28,7 +30,7 @@
 --- @include "token"
 
 if redis.call('EXISTS', KEYS[1]) == 0 then return { R.RECOVER } end
-local f = tokenFields(KEYS[2], 'status', 'claim', 'claimUntil')
+local f = tokenFields(KEYS[2], 'status', 'claim', 'claimUntil', 'unmirrored')
 if not f[1] then
   if redis.call('ZSCORE', KEYS[4], ARGV[1]) then return { R.NOT_READY } end
   return { R.MISSING }
@@ -36,6 +38,7 @@ end
 local now = nowMs()
 local expiresAt = redis.call('ZSCORE', KEYS[3], ARGV[1])
 if f[1] ~= S.READY or not expiresAt or tonumber(expiresAt) <= now then return { R.EXPIRED } end
+if f[4] then return { R.UNMIRRORED } end
 if f[2] and f[2] ~= ARGV[2] and (tonumber(f[3]) or 0) > now then return { R.BUSY } end
 -- A seat still locked by this token's previous attempt, whose claim has lapsed (its copy
 -- died mid-payment), is this fan's own: taken over with the claim, not reported as

@@ -40,10 +40,7 @@ local k = { waiting = KEYS[3], records = KEYS[4], accounts = KEYS[5], stream = K
 local accountsKey = accountKey(k, ARGV[3])
 
 local function reply(code, token, t)
-  local r = ticketReply(code, t, token, KEYS[3], KEYS[7], KEYS[8], now, s)
-  r[#r + 1] = '_epoch'
-  r[#r + 1] = epoch
-  return r
+  return ticketReply(code, t, token, KEYS[3], KEYS[7], KEYS[8], now, s, epoch)
 end
 
 local existing, entry = liveTokenOf(k, ARGV[3])

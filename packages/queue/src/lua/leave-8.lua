@@ -14,7 +14,9 @@
   ARGV[1] token
   ARGV[2] retention seconds
 
-  Returns {R.RECOVER}, {R.MISSING}, {R.ALREADY_EXPIRED} or {R.LEFT}.
+  Returns {R.RECOVER}, {R.MISSING}, or {R.LEFT} / {R.ALREADY_EXPIRED} followed by the
+  token's state as stored-name pairs, '_epoch', epoch, '_u', unmirrored ('1' while
+  MySQL lacks the latest change: the caller makes it durable before answering).
 ]]
 --- @include "now"
 --- @include "expire"
@@ -25,6 +27,15 @@ local k = { waiting = KEYS[3], active = KEYS[4], accounts = KEYS[5], records = K
   feed = KEYS[8], epoch = epoch }
 local t = readToken(k, KEYS[2], ARGV[1])
 if not t then return { R.MISSING } end
-if t.status == S.EXPIRED then return { R.ALREADY_EXPIRED } end
-expireToken(k, KEYS[2], ARGV[1], X.LEFT, nowMs(), tonumber(ARGV[2]))
-return { R.LEFT }
+local code = R.ALREADY_EXPIRED
+if t.status ~= S.EXPIRED then
+  expireToken(k, KEYS[2], ARGV[1], X.LEFT, nowMs(), tonumber(ARGV[2]))
+  t = readToken(k, KEYS[2], ARGV[1])
+  code = R.LEFT
+end
+local reply = statePairs(ARGV[1], t, { code })
+reply[#reply + 1] = '_epoch'
+reply[#reply + 1] = epoch
+reply[#reply + 1] = '_u'
+reply[#reply + 1] = t.unmirrored or ''
+return reply

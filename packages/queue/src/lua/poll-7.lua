@@ -18,7 +18,8 @@
 --- @include "now"
 --- @include "ticket"
 
-if redis.call('EXISTS', KEYS[1]) == 0 then return { R.RECOVER } end
+local epoch = redis.call('GET', KEYS[1])
+if not epoch then return { R.RECOVER } end
 local k = { waiting = KEYS[3], records = KEYS[4] }
 local t = readToken(k, KEYS[2], ARGV[1])
 if not t then return { R.MISSING } end
@@ -27,4 +28,4 @@ if ARGV[2] == '1' and t.status == S.WAITING then
   t.seen = now
   writeWaiting(k, ARGV[1], t)
 end
-return ticketReply(R.OK, t, ARGV[1], KEYS[3], KEYS[5], KEYS[6], now, readSale(KEYS[7]))
+return ticketReply(R.OK, t, ARGV[1], KEYS[3], KEYS[5], KEYS[6], now, readSale(KEYS[7]), epoch)

@@ -12,16 +12,18 @@
   ARGV[1]    token
   ARGV[2..n] fields of KEYS[5] to read (none: no read)
 
-  Returns {R.RECOVER}, {R.MISSING} or {R.OK, '_now', now, field, value, ...,
-  '_catalog:' .. field, version or '', ...} (the token's state as stored-name pairs).
+  Returns {R.RECOVER}, {R.MISSING} or {R.OK, '_now', now, '_epoch', epoch, '_u', unmirrored,
+  field, value, ..., '_catalog:' .. field, version or '', ...} (the token's state as
+  stored-name pairs; unmirrored '1' while MySQL lacks its latest change, else '').
 ]]
 --- @include "now"
 --- @include "token"
 
-if redis.call('EXISTS', KEYS[1]) == 0 then return { R.RECOVER } end
+local epoch = redis.call('GET', KEYS[1])
+if not epoch then return { R.RECOVER } end
 local t = readToken({ records = KEYS[3], waiting = KEYS[4] }, KEYS[2], ARGV[1])
 if not t then return { R.MISSING } end
-local reply = statePairs(ARGV[1], t, { R.OK, '_now', tostring(nowMs()) })
+local reply = statePairs(ARGV[1], t, { R.OK, '_now', tostring(nowMs()), '_epoch', epoch, '_u', t.unmirrored or '' })
 if #ARGV > 1 then
   local fields = {}
   for i = 2, #ARGV do fields[#fields + 1] = ARGV[i] end

@@ -9,8 +9,12 @@ local function mirrorState(k, token, t)
   redis.call('XADD', k.stream, '*', unpack(statePairs(token, t, { 'e', k.epoch })))
 end
 
--- The same for a token with its own hash (READY, EXPIRED): bumps its version first.
+-- The same for a token with its own hash (READY, EXPIRED): bumps its version first,
+-- and marks the hash unmirrored until the record has committed (mark-durable-1.lua):
+-- a change Redis alone holds could be undone by a Redis loss, so QueueService makes
+-- such a state durable itself before telling any fan about it.
 local function mirror(k, tokenKey, token)
   bumpTokenVersion(tokenKey)
+  setTokenFields(tokenKey, 'unmirrored', '1')
   mirrorState(k, token, readToken(k, tokenKey, token))
 end

@@ -4,8 +4,10 @@
 -- A ticket reply: a reply code, then the token's state as stored-name pairs
 -- (t from readToken), then the live facts the client needs (rank among waiters,
 -- server time, the admissions of the last minute for the ETA, the sale's state
--- and opening, the event's own rate and idle window when set). One round trip in all.
-local function ticketReply(code, t, token, waitingKey, admittedKey, bucketKey, now, s)
+-- and opening, the event's own rate and idle window when set), and what making the
+-- state durable takes: the queue's epoch (the marker's value) and whether the
+-- state is still unmirrored ('1', or ''). One round trip in all.
+local function ticketReply(code, t, token, waitingKey, admittedKey, bucketKey, now, s, epoch)
   local reply = statePairs(token, t, { code })
   local rank = t.status == S.WAITING and redis.call('ZRANK', waitingKey, token)
   reply[#reply + 1] = '_rank'
@@ -24,5 +26,9 @@ local function ticketReply(code, t, token, waitingKey, admittedKey, bucketKey, n
   reply[#reply + 1] = s.admitPerSecond or ''
   reply[#reply + 1] = '_idleMs'
   reply[#reply + 1] = s.waitingIdleMs or ''
+  reply[#reply + 1] = '_epoch'
+  reply[#reply + 1] = epoch
+  reply[#reply + 1] = '_u'
+  reply[#reply + 1] = t.unmirrored or ''
   return reply
 end
