@@ -1,7 +1,7 @@
 import type { Database } from '@concert/db'
 import { AppError } from '@concert/shared'
 import type { Kysely } from 'kysely'
-import type { EventKeys } from './keys.js'
+import { type EventKeys, eventKeys } from './keys.js'
 import { holdEpoch } from './queue-epochs.repository.js'
 import { newestPerToken, retryTokenWrite, writeTokenStates } from './queue-tokens.repository.js'
 import type { RedisClient } from './redis-client.js'
@@ -27,6 +27,8 @@ interface Pending {
   eventId: number
   epoch: number
   state: TokenState
+  /** The ticket's mirror stream entry, deleted once this write has committed (the mirror need not repeat it). */
+  entry: string | undefined
   /** Answered (committed, refused or timed out): later outcomes are ignored. */
   settled: boolean
   resolve: () => void
@@ -35,6 +37,9 @@ interface Pending {
 
 export interface DurableTicketsOptions {
   db: Kysely<Database>
+  /** Where the mirror streams live: with both, a committed ticket's stream entry is deleted. */
+  redis?: RedisClient
+  prefix?: string
   /** Most tickets one transaction writes. */
   maxBatch?: number
   /** Transactions in flight at once (each holds one pool connection). */
@@ -79,10 +84,13 @@ export class DurableTickets {
     this.timeoutMs = options.timeoutMs ?? 3_000
   }
 
-  /** Resolves once `state` (read from Redis in `epoch`) is committed to QUEUE_TOKEN. */
-  persist(eventId: number, epoch: number, state: TokenState): Promise<void> {
+  /**
+   * Resolves once `state` (read from Redis in `epoch`) is committed to QUEUE_TOKEN.
+   * `entry`: the state's mirror stream entry, which the mirror then need not write again.
+   */
+  persist(eventId: number, epoch: number, state: TokenState, entry?: string): Promise<void> {
     return new Promise<void>((resolve, reject) => {
-      const item: Pending = { eventId, epoch, state, settled: false, resolve, reject }
+      const item: Pending = { eventId, epoch, state, entry, settled: false, resolve, reject }
       this.queue.push(item)
       this.arrive(item)
       this.schedule()
@@ -122,6 +130,19 @@ export class DurableTickets {
     })
   }
 
+  /**
+   * Deletes the stream entries of tickets just committed: the mirror would only write
+   * the same rows again (half the MySQL writes of a join burst), and the backlog bound
+   * counts only what Redis alone holds. Best effort: an entry left (Redis busy or gone)
+   * is written by the mirror again, harmlessly (same version).
+   */
+  private async dropMirrored(eventId: number, items: Pending[]): Promise<void> {
+    const { redis, prefix } = this.options
+    const ids = items.flatMap((item) => (item.entry ? [item.entry] : []))
+    if (!redis || prefix === undefined || ids.length === 0) return
+    await redis.xdel(eventKeys(prefix, eventId).stream, ...ids).catch(() => undefined)
+  }
+
   private async flush(batch: Pending[]): Promise<void> {
     const byEvent = new Map<number, Pending[]>()
     for (const item of batch) {
@@ -152,6 +173,11 @@ export class DurableTickets {
               }),
             )
         }
+        // After the answers: joins do not wait for this.
+        await this.dropMirrored(
+          eventId,
+          items.filter((item) => item.epoch === current),
+        )
       } catch (error) {
         for (const item of items) settle(item, error)
       }

@@ -127,7 +127,7 @@ export class QueueService {
     this.settings = options.settings
     this.tuning = { ...DEFAULT_QUEUE_TUNING, ...options.tuning }
     defineQueueCommands(this.redis)
-    this.durable = new DurableTickets({ db: options.db })
+    this.durable = new DurableTickets({ db: options.db, redis: options.redis, prefix: options.prefix })
     this.preQueue = new PreQueueDraw(options.redis, options.db)
     this.recovery = new QueueRecovery({
       redis: options.redis,
@@ -219,7 +219,7 @@ export class QueueService {
     const fields = pairs(reply, 1)
     const state = toTokenState(fields)
     // Acknowledged = durable: answer only once the ticket's row has committed.
-    await this.durable.persist(eventId, Number(fields._epoch), state)
+    await this.durable.persist(eventId, Number(fields._epoch), state, fields._entry)
     if (fields._u === '1') await markDurable(this.redis, k, Number(fields._epoch), [state])
     return {
       ticket: toTicket(state, toFacts(fields), this.settings),

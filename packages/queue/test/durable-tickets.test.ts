@@ -1,11 +1,11 @@
 import { AppError } from '@concert/shared'
-import { insertAccounts, seedCatalog, useTestEnv } from '@concert/testing'
+import { insertAccounts, seedCatalog, useTestEnv, waitFor } from '@concert/testing'
 import { beforeAll, describe, expect, it } from 'vitest'
 import { DurableTickets } from '../src/durable-tickets.js'
 import { beginNextEpoch } from '../src/queue-epochs.repository.js'
 import { newToken } from '../src/token.js'
 import type { TokenState } from '../src/token-state.js'
-import { sleep } from './helpers.js'
+import { makeQueue, sleep } from './helpers.js'
 
 /*
  * The group commit behind "acknowledged = durable", on its own against MySQL: a
@@ -108,6 +108,25 @@ describe('durable tickets (group commit)', () => {
     const deadline = Date.now() + 10_000
     while ((await rowsOf(states)) < states.length && Date.now() < deadline) await sleep(50)
     expect(await rowsOf(states)).toBe(states.length)
+  })
+
+  it('a join writes its own row, then deletes its stream entry so the mirror does not write it again', async () => {
+    const { queue, mirror } = makeQueue(env)
+    const k = queue.keys(eventId)
+    const before = await env.redis.xlen(k.stream)
+    const joined = await Promise.all(
+      accounts.slice(17, 20).map((id) => queue.join(eventId, id).then((j) => j.ticket.token)),
+    )
+    // Committed when answered; the entries go right after the answers.
+    expect(
+      await env.db.selectFrom('QUEUE_TOKEN').select('token').where('token', 'in', joined).execute(),
+    ).toHaveLength(3)
+    await waitFor(
+      async () => (await env.redis.xlen(k.stream)) === before,
+      'the joins deleted their entries',
+      5_000,
+    )
+    expect(await mirror.drain(eventId)).toBe(before)
   })
 
   it('refuses a ticket read in an epoch that has ended (the queue was rebuilt meanwhile)', async () => {

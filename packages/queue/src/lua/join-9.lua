@@ -18,7 +18,9 @@
           (MySQL behind or down), no new token is issued
 
   The reply also carries '_epoch' (the marker's value): the joining request
-  makes the ticket durable in MySQL under that epoch before answering.
+  makes the ticket durable in MySQL under that epoch before answering; a new
+  ticket's reply also carries '_entry', its mirror stream entry, which the
+  joining request deletes once its own write has committed.
 
   A new token is issued only while the sale takes joins (PRE_QUEUE, OPEN, PAUSED);
   during the pre-queue its place is provisional (the draw at opening reorders
@@ -68,5 +70,9 @@ local t = { status = S.WAITING, accountId = ARGV[3], place = place, issuedAt = n
 writeWaiting(k, token, t)
 redis.call('ZADD', KEYS[3], place, token)
 redis.call('HSET', accountsKey, ARGV[3], place)
-mirrorState(k, token, t)
-return reply(R.CREATED, token, t)
+local r = reply(R.CREATED, token, t)
+-- The join writes its own row before answering (DurableTickets), then deletes this entry,
+-- so the mirror does not write the same row a second time.
+r[#r + 1] = '_entry'
+r[#r + 1] = mirrorState(k, token, t)
+return r
