@@ -49,7 +49,9 @@ export async function startChild(
   readyPath = '/health/ready',
 ): Promise<Child> {
   const port = await freePort()
-  const child = spawn(process.execPath, [...TSX, entry], {
+  // BENCH_CPU_PROF=<dir>: each child writes a V8 CPU profile there when stopped (not allowed in NODE_OPTIONS).
+  const profile = process.env.BENCH_CPU_PROF ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_CPU_PROF}`] : []
+  const child = spawn(process.execPath, [...profile, ...TSX, entry], {
     cwd: repoRoot,
     env: { ...baseEnv(), ...env, [portVariable]: String(port) },
     stdio: ['ignore', 'pipe', 'pipe'],

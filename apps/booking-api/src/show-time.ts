@@ -36,6 +36,22 @@ export function canonicalTimeZone(zone: string): string | undefined {
  * JavaScript dates and Temporal do; a time that occurs twice is the first of the two.
  */
 export function showStartsAt(show: ShowTime): Date {
+  // Zone rules are fixed for the life of the process: each show's instant is worked out once
+  // (every seat map, dates list and purchase asks; luxon's zone arithmetic is not cheap).
+  const id = `${show.date}T${show.startTime} ${show.timeZone}`
+  let at = startInstants.get(id)
+  if (at === undefined) {
+    if (startInstants.size >= MAX_REMEMBERED_STARTS) startInstants.clear()
+    at = computeShowStart(show)
+    startInstants.set(id, at)
+  }
+  return new Date(at)
+}
+
+const startInstants = new Map<string, number>()
+const MAX_REMEMBERED_STARTS = 100_000
+
+function computeShowStart(show: ShowTime): number {
   const start = DateTime.fromISO(`${show.date}T${show.startTime}`, { zone: show.timeZone })
   if (!start.isValid) {
     throw new Error(`show time ${show.date} ${show.startTime} ${show.timeZone}: ${start.invalidExplanation}`)
@@ -43,7 +59,7 @@ export function showStartsAt(show: ShowTime): Date {
   // On the night clocks fall back the wall time happens twice: the first one counts,
   // so a show never sells past its real start.
   const candidates = [start, ...start.getPossibleOffsets()].map((at) => at.toMillis())
-  return new Date(Math.min(...candidates))
+  return Math.min(...candidates)
 }
 
 /** 'YYYY-MM-DD' of `now` in `timeZone`. */
