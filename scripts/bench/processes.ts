@@ -50,7 +50,9 @@ export async function startChild(
 ): Promise<Child> {
   const port = await freePort()
   // BENCH_CPU_PROF=<dir>: each child writes a V8 CPU profile there when stopped (not allowed in NODE_OPTIONS).
-  const profile = process.env.BENCH_CPU_PROF ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_CPU_PROF}`] : []
+  const profile = process.env.BENCH_CPU_PROF
+    ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_CPU_PROF}`]
+    : []
   const child = spawn(process.execPath, [...profile, ...TSX, entry], {
     cwd: repoRoot,
     env: { ...baseEnv(), ...env, [portVariable]: String(port) },
