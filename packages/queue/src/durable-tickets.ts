@@ -49,7 +49,9 @@ export interface DurableTicketsOptions {
 }
 
 const timedOut = () =>
-  new AppError('SERVICE_UNAVAILABLE', 'the queue cannot record new places right now', { retryAfter: 2 })
+  new AppError('SERVICE_UNAVAILABLE', 'the queue cannot record this right now, retry shortly', {
+    retryAfter: 2,
+  })
 
 /**
  * The promise "an acknowledged place is never lost": a join is answered only
@@ -173,8 +175,8 @@ export class DurableTickets {
               }),
             )
         }
-        // After the answers: joins do not wait for this.
-        await this.dropMirrored(
+        // After the answers, and not awaited: a slow Redis must not hold a commit slot.
+        void this.dropMirrored(
           eventId,
           items.filter((item) => item.epoch === current),
         )

@@ -28,7 +28,8 @@ export interface MirrorOptions {
 /**
  * Copies each event's stream of token changes into QUEUE_TOKEN. Every gateway
  * copy runs one; the consumer group hands each entry to one of them, entries
- * are acknowledged (and deleted) only after their batch committed, and a dead
+ * are acknowledged (and deleted) only after their batch committed (a join deletes its
+ * own entry once its row has committed: DurableTickets), and a dead
  * copy's pending entries are claimed by the others.
  */
 export class MirrorWorker {
@@ -60,6 +61,17 @@ export class MirrorWorker {
     this.groups.add(stream)
   }
 
+  /**
+   * Entries of ours deleted since we read them come back with no fields: a join whose
+   * own write committed deletes its entry (DurableTickets), so there is nothing left to
+   * write. Acknowledged here, so they leave our pending list at once.
+   */
+  private async live(stream: string, entries: StreamEntry[]): Promise<StreamEntry[]> {
+    const gone = entries.filter((entry) => entry[1] === null).map(([id]) => id)
+    if (gone.length > 0) await this.options.redis.xack(stream, GROUP, ...gone)
+    return gone.length > 0 ? entries.filter((entry) => entry[1] !== null) : entries
+  }
+
   private async read(stream: string): Promise<StreamEntry[]> {
     const { redis, consumer } = this.options
     const readGroup = async (from: '0' | '>') => {
@@ -73,11 +85,13 @@ export class MirrorWorker {
         stream,
         from,
       )) as ReadReply
-      return (reply?.[0]?.[1] ?? []).filter((entry) => entry[1] !== null)
+      return this.live(stream, reply?.[0]?.[1] ?? [])
     }
     // A batch of ours that failed (MySQL down, a conflict to retry) is tried again first.
     if (this.retryOwn.has(stream)) {
-      const own = await readGroup('0')
+      let own = await readGroup('0')
+      // A batch of deleted entries only (acknowledged now): what else is pending comes next.
+      while (own.length === 0 && (await this.hasPending(stream))) own = await readGroup('0')
       if (own.length > 0) return own
       this.retryOwn.delete(stream)
     }
@@ -90,8 +104,17 @@ export class MirrorWorker {
       'COUNT',
       this.batchSize,
     )) as [string, StreamEntry[]]
-    if (stale.length > 0) return stale.filter((entry) => entry[1] !== null)
+    // (Redis 7's XAUTOCLAIM drops deleted entries from the pending list itself.)
+    const claimed = stale.filter((entry) => entry[1] !== null)
+    if (claimed.length > 0) return claimed
     return readGroup('>')
+  }
+
+  /** Whether this consumer still has entries pending in the stream's group. */
+  private async hasPending(stream: string): Promise<boolean> {
+    const { redis, consumer } = this.options
+    const pending = (await redis.xpending(stream, GROUP, '-', '+', 1, consumer)) as unknown[]
+    return pending.length > 0
   }
 
   /** Mirrors one batch of the event's stream; returns how many entries it applied. */

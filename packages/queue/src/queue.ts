@@ -116,6 +116,8 @@ export class QueueService {
   readonly recovery: QueueRecovery
   private readonly preQueue: PreQueueDraw
   private readonly durable: DurableTickets
+  /** States being made durable for a reader, by epoch:token:version (makeDurable). */
+  private readonly durableWrites = new Map<string, Promise<void>>()
   private readonly redis: RedisClient
   private readonly prefix: string
   readonly settings: QueueSettings
@@ -176,13 +178,34 @@ export class QueueService {
    * undo what a fan was told: an admission, an expiry, a leave. Usually the mirror
    * has already done it (the mark is gone, nothing to do); otherwise this shares a
    * group commit with the joins. While MySQL cannot take the write the caller
-   * answers 503 rather than tell a state that might not survive.
+   * answers 503 rather than tell a state that might not survive (whatever MySQL's
+   * error: read-only, a pool closing, …). Readers of one state share one write, so a
+   * long outage with fans polling does not pile up copies of it.
    */
   private async makeDurable(k: EventKeys, fields: Record<string, string>, state: TokenState): Promise<void> {
     if (fields._u !== '1') return
     const epoch = Number(fields._epoch)
-    await this.durable.persist(k.eventId, epoch, state)
-    await markDurable(this.redis, k, epoch, [state])
+    const id = `${epoch}:${state.token}:${state.version}`
+    let writing = this.durableWrites.get(id)
+    if (!writing) {
+      writing = this.durable
+        .persist(k.eventId, epoch, state)
+        .then(() => markDurable(this.redis, k, epoch, [state]))
+        .catch((error: unknown) => {
+          if (error instanceof AppError) throw error
+          throw new AppError(
+            'SERVICE_UNAVAILABLE',
+            'the queue cannot record this change right now, retry shortly',
+            {
+              retryAfter: 1,
+              cause: error,
+            },
+          )
+        })
+        .finally(() => this.durableWrites.delete(id))
+      this.durableWrites.set(id, writing)
+    }
+    await writing
   }
 
   /** A poll reply's ticket and state, made durable first when the mirror is behind it. */
@@ -505,7 +528,14 @@ export class QueueService {
     if (!reply) return { ok: false, reason: 'MISSING' }
     switch (replyCode(reply)) {
       case Reply.UNMIRRORED:
-        return { ok: false, reason: 'NOT_READY' }
+        // Written a moment ago, and changed again since: let the fan retry rather than say "waiting".
+        throw new AppError(
+          'SERVICE_UNAVAILABLE',
+          'the queue cannot record this change right now, retry shortly',
+          {
+            retryAfter: 1,
+          },
+        )
       case Reply.OK:
         return { ok: true, state: toTokenState(pairs(reply, 1)) }
       case Reply.SEAT_TAKEN:

@@ -1,8 +1,17 @@
 import { createDbWithPool } from '@concert/db'
-import { createEvent, insertAccounts, seedCatalog, useTestEnv } from '@concert/testing'
+import {
+  createEvent,
+  insertAccounts,
+  seedCatalog,
+  startTcpProxy,
+  type TcpProxy,
+  useTestEnv,
+  waitFor,
+} from '@concert/testing'
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest'
-import { F, QueueService, type Ticket } from '../src/index.js'
-import { instantAdmission } from '../src/testing.js'
+import { markDurable } from '../src/durable-tickets.js'
+import { F, MirrorWorker, QueueService, type Ticket } from '../src/index.js'
+import { instantAdmission, readTokenState } from '../src/testing.js'
 import { makeQueue, sleep } from './helpers.js'
 
 /*
@@ -20,14 +29,26 @@ let eventId: number
 let accounts: string[]
 /** A pool on a port where no MySQL listens: a database that cannot take any write. */
 let deadDb: ReturnType<typeof createDbWithPool>
+/** MySQL through a proxy the test can cut, for a mirror whose batch fails. */
+let proxy: TcpProxy
+let proxiedDb: ReturnType<typeof createDbWithPool>
 
 beforeAll(async () => {
   await seedCatalog(env.db)
   accounts = await insertAccounts(env.db, 40, { prefix: 'told' })
   deadDb = createDbWithPool({ url: 'mysql://root@127.0.0.1:9/none', poolSize: 1 })
+  const mysql = new URL(env.mysqlUrl)
+  proxy = await startTcpProxy(Number(mysql.port || 3306), mysql.hostname)
+  const viaProxy = new URL(env.mysqlUrl)
+  viaProxy.hostname = '127.0.0.1'
+  viaProxy.port = String(proxy.port)
+  proxiedDb = createDbWithPool({ url: viaProxy.toString(), poolSize: 1 })
 })
 afterAll(async () => {
+  proxy?.restore()
   await deadDb?.db.destroy()
+  await proxiedDb?.db.destroy()
+  await proxy?.close()
 })
 // An event of its own per test: no tokens left over from another.
 beforeEach(async (context) => {
@@ -175,16 +196,79 @@ describe('a state a fan was told survives a Redis loss, with no mirror running',
       prefix: env.keyPrefix,
       settings: queue.settings,
     })
-    await expect(cutOff.get(admitted)).rejects.toThrow()
-    const verified = cutOff.verify(admitted)
-    await expect(verified).rejects.toThrow()
-    const claim = cutOff.claim(admitted, 'attempt-x', 5_000)
-    await expect(claim).rejects.toThrow()
+    // Refused as 503 SERVICE_UNAVAILABLE with Retry-After, whatever MySQL's error was.
+    const unavailable = { code: 'SERVICE_UNAVAILABLE', retryAfter: 1 }
+    await expect(cutOff.get(admitted)).rejects.toMatchObject(unavailable)
+    await expect(cutOff.verify(admitted)).rejects.toMatchObject(unavailable)
+    await expect(cutOff.claim(admitted, 'attempt-x', 5_000)).rejects.toMatchObject(unavailable)
+    await expect(cutOff.leave(admitted)).rejects.toMatchObject(unavailable)
     expect(await unmirrored(queue, admitted)).toBe(1)
     expect((await rowOf(admitted))?.status).toBe('WAITING')
 
     // No tick since it joined: a WAITING place, durable since its join, is told at once.
     const [waiter] = (await joinAll(queue, freshAccounts(1))) as [string]
     expect((await cutOff.get(waiter))?.status).toBe('WAITING')
+  })
+
+  it('the mark is cleared only for the committed version, in the current epoch', async () => {
+    const { queue } = makeQueue(env, { ...instantAdmission, activeTtlSeconds: 0.2 })
+    const k = queue.keys(eventId)
+    const [token] = (await joinAll(queue, freshAccounts(1))) as [string]
+    await admit(queue, 1)
+    const admitted = (await readTokenState(env.redis, k, token)) as NonNullable<
+      Awaited<ReturnType<typeof readTokenState>>
+    >
+    const epoch = Number(await env.redis.get(k.marker))
+    await sleep(250)
+    expect((await queue.admit(eventId)).timedOut).toBe(1)
+    // Changed again (EXPIRED, one version on): the READY record's commit leaves the mark.
+    await markDurable(env.redis, k, epoch, [admitted])
+    expect(await unmirrored(queue, token)).toBe(1)
+    const expired = { ...admitted, status: 'EXPIRED' as const, version: admitted.version + 1 }
+    // A commit in an epoch that has ended clears nothing.
+    await markDurable(env.redis, k, epoch - 1, [expired])
+    expect(await unmirrored(queue, token)).toBe(1)
+    await markDurable(env.redis, k, epoch, [expired])
+    expect(await unmirrored(queue, token)).toBe(0)
+  })
+
+  it('a failed mirror batch whose entries were deleted meanwhile is acknowledged, and the rest still written', async () => {
+    const { queue } = makeQueue(env, instantAdmission)
+    const k = queue.keys(eventId)
+    const tokens = await joinAll(queue, freshAccounts(4))
+    await admit(queue, 4)
+    // Only the admissions are left to mirror (each join deleted its own entry once written).
+    await waitFor(
+      async () => (await env.redis.xlen(k.stream)) === 4,
+      'the joins deleted their entries',
+      5_000,
+    )
+    const entries = (await env.redis.xrange(k.stream, '-', '+')).map(([id]) => id)
+    expect(entries).toHaveLength(4)
+    const mirror = new MirrorWorker({
+      redis: env.redis,
+      db: proxiedDb.db,
+      prefix: env.keyPrefix,
+      consumer: 'retrying',
+      batchSize: 2,
+      claimIdleMs: 60_000,
+    })
+    proxy.cut()
+    await expect(mirror.pump(eventId)).rejects.toThrow()
+    proxy.restore()
+    // The other two become this consumer's too (as a dead copy's would), then the first two
+    // are deleted, as a join deletes its entry once its own write committed.
+    await env.redis.xreadgroup('GROUP', 'mirror', 'gone-copy', 'COUNT', 2, 'STREAMS', k.stream, '>')
+    expect(await env.redis.xclaim(k.stream, 'mirror', 'retrying', 0, ...entries.slice(2))).toHaveLength(2)
+    await env.redis.xdel(k.stream, ...entries.slice(0, 2))
+    expect(await mirror.pump(eventId)).toBe(2)
+    const pending = (await env.redis.xpending(k.stream, 'mirror')) as [number, ...unknown[]]
+    expect(pending[0]).toBe(0)
+    const rows = await env.db
+      .selectFrom('QUEUE_TOKEN')
+      .select(['token', 'status'])
+      .where('token', 'in', tokens.slice(2))
+      .execute()
+    expect(rows.map((row) => row.status)).toEqual(['READY', 'READY'])
   })
 })
