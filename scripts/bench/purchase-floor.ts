@@ -231,9 +231,7 @@ export async function runPurchaseFloor(o: FloorOptions): Promise<FloorResult> {
   const pool = createPool(poolOptions({ url: o.mysqlUrl, poolSize: o.poolSize }))
   // The apps' pool sets every session to UTC (packages/db connection.ts).
   pool.pool.on('connection', (connection) => connection.query("SET time_zone = '+00:00'"))
-  // The apps' client options that change how commands travel (packages/http createRedis):
-  // commands issued in one turn share a write, for the floor as for the app.
-  const redis = new Redis(o.redisUrl, { enableAutoPipelining: true })
+  const redis = new Redis(o.redisUrl)
   const lua = scripts(redis)
   const latencies: number[] = []
   let failures = 0

@@ -30,8 +30,6 @@ export function createRedis(url: string, cluster = false): RedisClient {
       maxRetriesPerRequest: 1,
       connectTimeout: 2_000,
       retryStrategy: (attempt) => Math.min(attempt * 100, 2_000),
-      // Commands issued in one event-loop turn (many requests at once) go out in one write.
-      enableAutoPipelining: true,
     },
   })
 }
