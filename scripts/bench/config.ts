@@ -36,6 +36,27 @@ export const settings = {
   dbPoolSize: int('BENCH_DB_POOL_SIZE', 10),
 }
 
+/** The phases `pnpm bench` runs, in this order; BENCH_PHASES picks some (comma-separated). */
+export const PHASES = ['reads', 'joins', 'purchases', 'waiters', 'sse'] as const
+export type Phase = (typeof PHASES)[number]
+
+function phases(): ReadonlySet<Phase> {
+  const raw = process.env.BENCH_PHASES
+  if (raw === undefined || raw.trim() === '') return new Set(PHASES)
+  const picked = raw
+    .split(',')
+    .map((name) => name.trim())
+    .filter(Boolean)
+  for (const name of picked) {
+    if (!(PHASES as readonly string[]).includes(name))
+      throw new Error(`BENCH_PHASES: unknown phase "${name}" (phases: ${PHASES.join(', ')})`)
+  }
+  return new Set(picked as Phase[])
+}
+
+/** The phases of this run (default: all). */
+export const runPhases = phases()
+
 export const stamp = Date.now()
 export const databaseName = `concert_bench_${stamp}`
 const server = new URL(process.env.MYSQL_URL ?? DEFAULT_MYSQL_URL)
