@@ -1,8 +1,8 @@
 import fp from 'fastify-plugin'
 import { Counter, Gauge } from 'prom-client'
+import { STREAM_ROUTE } from './sse-hub.js'
 
 const JOIN_ROUTE = '/v1/queue/tokens'
-const STREAM_ROUTE = '/v1/queue/tokens/:token/stream'
 
 /** A join's answer in words an operator reads on a dashboard. */
 function joinOutcome(status: number): string {
