@@ -40,6 +40,7 @@ function baseEnv(): Record<string, string> {
 /**
  * Starts `node --conditions=development --import tsx <entry>` in its own process,
  * listening on a free port given in `portVariable`, and waits until `readyPath` answers 200.
+ * `nodeFlags` go before the entry (BENCH_NODE_FLAGS, e.g. `--cpu-prof` to profile the apps).
  */
 export async function startChild(
   name: string,
@@ -47,9 +48,10 @@ export async function startChild(
   portVariable: string,
   env: Record<string, string>,
   readyPath = '/health/ready',
+  nodeFlags: readonly string[] = [],
 ): Promise<Child> {
   const port = await freePort()
-  const child = spawn(process.execPath, [...TSX, entry], {
+  const child = spawn(process.execPath, [...nodeFlags, ...TSX, entry], {
     cwd: repoRoot,
     env: { ...baseEnv(), ...env, [portVariable]: String(port) },
     stdio: ['ignore', 'pipe', 'pipe'],
