@@ -1,4 +1,6 @@
 import type { ServerResponse } from 'node:http'
+import { createRequire } from 'node:module'
+import type { Socket } from 'node:net'
 import { REQUEST_ID_HEADER } from '@concert/http'
 import {
   EventFeed,
@@ -124,11 +126,14 @@ export class TicketStream implements FeedFollower {
     return this.closed
   }
 
-  /** Ends the stream (client gone, ticket expired, or server shutting down). */
+  /** Ends the stream (client gone, ticket expired, or server shutting down), and its connection. */
   end(): void {
     if (this.closed) return
     this.closed = true
+    // The connection served this stream only (freeHttpParser): it closes with it.
+    const socket = this.response.socket
     if (!this.response.writableEnded) this.response.end()
+    socket?.end()
     this.lease.release()
     this.owner.ended(this)
   }
@@ -137,6 +142,55 @@ export class TicketStream implements FeedFollower {
 /** Who hears of a stream's end: the hub (it stops feeding it) and the route (its closing log line). */
 export interface StreamOwner {
   ended(stream: TicketStream): void
+}
+
+const httpCommon: { freeParser?: (parser: unknown, request: null, socket: Socket) => void } = (() => {
+  try {
+    return createRequire(import.meta.url)('node:_http_common')
+  } catch {
+    return {}
+  }
+})()
+
+/** What a client's end of an SSE connection does without Node's HTTP handling: ends ours. */
+function endSocket(this: Socket): void {
+  this.end()
+}
+
+/**
+ * An SSE stream has its connection to itself until it ends (the connection then
+ * closes, TicketStream.end): no other request is read on it. Node would keep the
+ * connection's HTTP parser for a next request all the same, ~2 KB a stream, most of
+ * it native. This gives it back the way Node itself does when a connection is
+ * upgraded (onParserExecuteCommon in lib/_http_server.js): the socket's 'data' and
+ * 'end' listeners, which use the parser, go first; whatever the client still sends
+ * is read and dropped, so its end of the connection is still seen and ends ours, and
+ * the socket's close still reaches the response ('close': the stream ends). When this
+ * Node's internals are not the ones expected, nothing changes.
+ *
+ * Done on the next turn of the event loop: a parser freed while its own callbacks
+ * are still on the stack (a handler answering synchronously) would be put back on
+ * the server's list of connections as it unwinds, with no socket.
+ */
+export function freeHttpParser(socket: Socket | null): void {
+  if (socket) setImmediate(freeHttpParserNow, socket)
+}
+
+/** freeHttpParser, at once: only from outside the parser's callbacks. Returns whether it did. */
+export function freeHttpParserNow(socket: Socket): boolean {
+  const parser = (socket as { parser?: unknown }).parser
+  if (!parser || socket.destroyed || !httpCommon.freeParser) return false
+  const onData = socket.listeners('data').filter((listener) => listener.name === 'bound socketOnData')
+  const onEnd = socket.listeners('end').filter((listener) => listener.name === 'bound socketOnEnd')
+  const [data] = onData
+  const [end] = onEnd
+  if (onData.length !== 1 || onEnd.length !== 1 || !data || !end) return false
+  socket.removeListener('data', data as () => void)
+  socket.removeListener('end', end as () => void)
+  socket.on('end', endSocket)
+  httpCommon.freeParser(parser, null, socket)
+  socket.resume()
+  return true
 }
 
 /**

@@ -4,7 +4,7 @@ import type { Ticket } from '@concert/queue'
 import { AppError } from '@concert/shared'
 import { Type } from 'typebox'
 import { JoinBody, TicketSchema, TokenParams } from '../schemas.js'
-import { TicketStream } from '../sse.js'
+import { freeHttpParser, TicketStream } from '../sse.js'
 
 export interface TokenRoutesOptions {
   /** Token requests allowed per client IP (`max`) per `timeWindow` ms. */
@@ -131,6 +131,7 @@ export async function tokenRoutes(app: App, options: TokenRoutesOptions): Promis
       reply.hijack()
       const startedAt = performance.now() - reply.elapsedTime
       detachFromFastify(reply.raw)
+      freeHttpParser(reply.raw.socket)
       const stream = new TicketStream(reply.raw, first.ticket, hub, lease, request.id, startedAt)
       // A client that hung up while we were getting here sends no 'close' any more: end now.
       if (reply.raw.destroyed) stream.end()
