@@ -11,8 +11,16 @@ import { freeHttpParser, freeHttpParserNow } from '../src/sse.js'
  */
 
 let server: Server | undefined
+
+async function listen(on: Server): Promise<number> {
+  await new Promise<void>((resolve) => on.listen(0, '127.0.0.1', resolve))
+  return (on.address() as AddressInfo).port
+}
+
 afterEach(async () => {
-  await new Promise((resolve) => server?.close(resolve) ?? resolve(undefined))
+  const closing = server
+  server = undefined
+  if (closing) await new Promise((resolve) => closing.close(resolve))
 })
 
 describe('an SSE connection without its HTTP parser', () => {
@@ -20,21 +28,23 @@ describe('an SSE connection without its HTTP parser', () => {
     let serverSocket: Socket | undefined
     let freed: boolean | undefined
     let requests = 0
+    let closeResponse = () => {}
     const responseClosed = new Promise<void>((resolve) => {
-      server = createServer((request, response) => {
-        requests += 1
-        response.writeHead(200, { 'content-type': 'text/event-stream' })
-        response.write(': open\n\n')
-        serverSocket = request.socket
-        // Like the route: a turn of the event loop after the request (never inside the parser's callbacks).
-        setImmediate(() => {
-          freed = freeHttpParserNow(request.socket)
-        })
-        response.on('close', () => resolve())
-      })
+      closeResponse = resolve
     })
-    await new Promise<void>((resolve) => server?.listen(0, '127.0.0.1', resolve))
-    const { port } = server?.address() as AddressInfo
+    const http = createServer((request, response) => {
+      requests += 1
+      response.writeHead(200, { 'content-type': 'text/event-stream' })
+      response.write(': open\n\n')
+      serverSocket = request.socket
+      // Like the route: a turn of the event loop after the request (never inside the parser's callbacks).
+      setImmediate(() => {
+        freed = freeHttpParserNow(request.socket)
+      })
+      response.on('close', () => closeResponse())
+    })
+    server = http
+    const port = await listen(http)
 
     const client = connect(port, '127.0.0.1')
     let received = ''
@@ -59,15 +69,17 @@ describe('an SSE connection without its HTTP parser', () => {
   })
 
   it('is left alone when the connection closed before its turn came', async () => {
+    let closedSocket = (_socket: Socket) => {}
     const closed = new Promise<Socket>((resolve) => {
-      server = createServer((request) => {
-        freeHttpParser(request.socket)
-        request.socket.destroy()
-        request.socket.on('close', () => resolve(request.socket))
-      })
+      closedSocket = resolve
     })
-    await new Promise<void>((resolve) => server?.listen(0, '127.0.0.1', resolve))
-    const { port } = server?.address() as AddressInfo
+    const http = createServer((request) => {
+      freeHttpParser(request.socket)
+      request.socket.on('close', () => closedSocket(request.socket))
+      request.socket.destroy()
+    })
+    server = http
+    const port = await listen(http)
     const client = connect(port, '127.0.0.1')
     client.on('error', () => {})
     client.write('GET /stream HTTP/1.1\r\nHost: test\r\n\r\n')
