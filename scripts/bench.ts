@@ -17,6 +17,7 @@ import { deleteKeys } from '@concert/testing/fixtures'
 import { sql } from 'kysely'
 import {
   adminKey,
+  appNodeFlags,
   databaseName,
   jwtSecret,
   mysqlUrl,
@@ -101,19 +102,33 @@ async function main(): Promise<void> {
     }
     const [hello, gateway, booking] = await Promise.all([
       startChild('hello-world', 'scripts/bench/hello-world.ts', 'PORT', {}, '/'),
-      startChild('queue-gateway', 'apps/queue-gateway/src/server.ts', 'GATEWAY_PORT', {
-        ...appEnv,
-        // The bench is one client address making every join and stream.
-        ISSUE_RATE_LIMIT_PER_MINUTE: '10000000',
-        SSE_STREAMS_PER_IP: '1000000',
-        // Events created below are known to the gateway within a second.
-        QUEUE_EVENTS_REFRESH_MS: '1000',
-      }),
-      startChild('booking-api', 'apps/booking-api/src/server.ts', 'BOOKING_PORT', {
-        ...appEnv,
-        ADMIN_API_KEYS: adminKey,
-        DB_POOL_SIZE: String(settings.dbPoolSize),
-      }),
+      startChild(
+        'queue-gateway',
+        'apps/queue-gateway/src/server.ts',
+        'GATEWAY_PORT',
+        {
+          ...appEnv,
+          // The bench is one client address making every join and stream.
+          ISSUE_RATE_LIMIT_PER_MINUTE: '10000000',
+          SSE_STREAMS_PER_IP: '1000000',
+          // Events created below are known to the gateway within a second.
+          QUEUE_EVENTS_REFRESH_MS: '1000',
+        },
+        '/health/ready',
+        appNodeFlags,
+      ),
+      startChild(
+        'booking-api',
+        'apps/booking-api/src/server.ts',
+        'BOOKING_PORT',
+        {
+          ...appEnv,
+          ADMIN_API_KEYS: adminKey,
+          DB_POOL_SIZE: String(settings.dbPoolSize),
+        },
+        '/health/ready',
+        appNodeFlags,
+      ),
     ])
     children.push(hello, gateway, booking)
     const c = await createCatalogue(adminApi(booking.url))

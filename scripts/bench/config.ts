@@ -54,6 +54,12 @@ function phases(): ReadonlySet<Phase> {
   return new Set(picked as Phase[])
 }
 
+/**
+ * Extra flags for the gateway's and the booking API's `node` (BENCH_NODE_FLAGS, split at
+ * spaces), e.g. `--cpu-prof --cpu-prof-dir=/tmp/prof` to profile them; none by default.
+ */
+export const appNodeFlags = (process.env.BENCH_NODE_FLAGS ?? '').split(' ').filter(Boolean)
+
 /** The phases of this run (default: all). */
 export const runPhases = phases()
 

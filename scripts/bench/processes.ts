@@ -40,6 +40,7 @@ function baseEnv(): Record<string, string> {
 /**
  * Starts `node --conditions=development --import tsx <entry>` in its own process,
  * listening on a free port given in `portVariable`, and waits until `readyPath` answers 200.
+ * `nodeFlags` go before the entry (BENCH_NODE_FLAGS, e.g. `--cpu-prof` to profile the apps).
  */
 export async function startChild(
   name: string,
@@ -47,13 +48,10 @@ export async function startChild(
   portVariable: string,
   env: Record<string, string>,
   readyPath = '/health/ready',
+  nodeFlags: readonly string[] = [],
 ): Promise<Child> {
   const port = await freePort()
-  // BENCH_CPU_PROF=<dir>: each child writes a V8 CPU profile there when stopped (not allowed in NODE_OPTIONS).
-  const profile = process.env.BENCH_CPU_PROF
-    ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_CPU_PROF}`]
-    : []
-  const child = spawn(process.execPath, [...profile, ...TSX, entry], {
+  const child = spawn(process.execPath, [...nodeFlags, ...TSX, entry], {
     cwd: repoRoot,
     env: { ...baseEnv(), ...env, [portVariable]: String(port) },
     stdio: ['ignore', 'pipe', 'pipe'],

@@ -1,5 +1,15 @@
 import type { ServerResponse } from 'node:http'
-import { EventFeed, type FeedFollower, type QueueService, type Ticket, type TokenState } from '@concert/queue'
+import { createRequire } from 'node:module'
+import type { Socket } from 'node:net'
+import { REQUEST_ID_HEADER } from '@concert/http'
+import {
+  EventFeed,
+  type FeedFollower,
+  type QueueService,
+  type SseLease,
+  type Ticket,
+  type TokenState,
+} from '@concert/queue'
 import type { FastifyBaseLogger } from 'fastify'
 
 const HEARTBEAT_MS = 15_000
@@ -14,25 +24,6 @@ function refreshMs(ticket: Ticket): number {
   return Math.min(ticket.pollAfterMs, 5_000)
 }
 
-/** What a stream remembers of the last ticket it sent: only what decides whether to send the next. */
-type Seen = Pick<Ticket, 'status' | 'position' | 'estimatedWaitSeconds' | 'queueState' | 'opensAt'>
-
-const changed = (a: Seen, b: Ticket) =>
-  a.status !== b.status ||
-  a.position !== b.position ||
-  a.estimatedWaitSeconds !== b.estimatedWaitSeconds ||
-  a.queueState !== b.queueState ||
-  a.opensAt !== b.opensAt
-
-// Small on purpose: with tens of thousands of streams per copy, every field counts.
-const seen = (t: Ticket): Seen => ({
-  status: t.status,
-  position: t.position,
-  estimatedWaitSeconds: t.estimatedWaitSeconds,
-  queueState: t.queueState,
-  opensAt: t.opensAt,
-})
-
 /**
  * One Server-Sent Events stream of a ticket. It holds no timer and reads
  * nothing itself: the hub's feed of its event hands it the ticket a poll would
@@ -40,10 +31,19 @@ const seen = (t: Ticket): Seen => ({
  * `event: ticket` goes out when status, position, ETA or the sale state change
  * (a status change at once, the rest at most every `refreshMs`), a comment line
  * every 15 s keeps proxies from closing an idle stream, and the stream ends after EXPIRED.
+ *
+ * Tens of thousands of these stay open on one copy, so each is kept small: it
+ * remembers only what decides whether to send the next ticket (in its own fields,
+ * not a copy of the ticket), and references nothing of the request that opened it
+ * besides the raw response (see `detachFromFastify` in routes/tokens.ts).
  */
 export class TicketStream implements FeedFollower {
   readonly token: string
-  private last: Seen
+  private status: Ticket['status']
+  private position: Ticket['position']
+  private estimatedWaitSeconds: Ticket['estimatedWaitSeconds']
+  private queueState: Ticket['queueState']
+  private opensAt: Ticket['opensAt']
   private dueAt: number
   private sequence = 0
   private closed = false
@@ -51,18 +51,30 @@ export class TicketStream implements FeedFollower {
   constructor(
     private readonly response: ServerResponse,
     first: Ticket,
-    private readonly onEnd: () => void,
+    /** Told once, when the stream ends (one object for every stream, not a closure each). */
+    private readonly owner: StreamOwner,
+    /** The stream's places under the SSE caps, given back when it ends. */
+    private readonly lease: SseLease,
+    /** The request's id and start (performance.now()), for its closing log line and latency series. */
+    readonly requestId: string,
+    readonly startedAt: number,
   ) {
     this.token = first.token
-    this.last = seen(first)
+    this.status = first.status
+    this.position = first.position
+    this.estimatedWaitSeconds = first.estimatedWaitSeconds
+    this.queueState = first.queueState
+    this.opensAt = first.opensAt
     this.dueAt = Date.now() + refreshMs(first)
     response.writeHead(200, {
       'content-type': 'text/event-stream; charset=utf-8',
       'cache-control': 'no-cache, no-transform',
       connection: 'keep-alive',
       'x-accel-buffering': 'no',
+      [REQUEST_ID_HEADER]: requestId,
     })
     response.write(`retry: ${Math.max(1_000, first.pollAfterMs)}\n\n`)
+    flattenSentHeader(response)
     this.send(first)
     response.on('close', () => this.end())
     if (first.status === 'EXPIRED') this.end()
@@ -73,13 +85,27 @@ export class TicketStream implements FeedFollower {
     this.response.write(`id: ${this.sequence}\nevent: ticket\ndata: ${JSON.stringify(ticket)}\n\n`)
   }
 
+  private changed(ticket: Ticket): boolean {
+    return (
+      this.status !== ticket.status ||
+      this.position !== ticket.position ||
+      this.estimatedWaitSeconds !== ticket.estimatedWaitSeconds ||
+      this.queueState !== ticket.queueState ||
+      this.opensAt !== ticket.opensAt
+    )
+  }
+
   deliver(ticket: Ticket, statusRead: boolean): void {
     if (this.closed) return
     const now = Date.now()
-    const statusChanged = statusRead || ticket.status !== this.last.status
+    const statusChanged = statusRead || ticket.status !== this.status
     if (!statusChanged && now < this.dueAt) return
-    if (changed(this.last, ticket)) this.send(ticket)
-    this.last = seen(ticket)
+    if (this.changed(ticket)) this.send(ticket)
+    this.status = ticket.status
+    this.position = ticket.position
+    this.estimatedWaitSeconds = ticket.estimatedWaitSeconds
+    this.queueState = ticket.queueState
+    this.opensAt = ticket.opensAt
     this.dueAt = now + refreshMs(ticket)
     if (ticket.status === 'EXPIRED') this.end()
   }
@@ -100,13 +126,82 @@ export class TicketStream implements FeedFollower {
     return this.closed
   }
 
-  /** Ends the stream (client gone, ticket expired, or server shutting down). */
+  /** Ends the stream (client gone, ticket expired, or server shutting down), and its connection. */
   end(): void {
     if (this.closed) return
     this.closed = true
+    // The connection served this stream only (freeHttpParser): it closes with it.
+    const socket = this.response.socket
     if (!this.response.writableEnded) this.response.end()
-    this.onEnd()
+    socket?.end()
+    this.lease.release()
+    this.owner.ended(this)
   }
+}
+
+/** Who hears of a stream's end: the hub (it stops feeding it) and the route (its closing log line). */
+export interface StreamOwner {
+  ended(stream: TicketStream): void
+}
+
+const httpCommon: { freeParser?: (parser: unknown, request: null, socket: Socket) => void } = (() => {
+  try {
+    return createRequire(import.meta.url)('node:_http_common')
+  } catch {
+    return {}
+  }
+})()
+
+/** What a client's end of an SSE connection does without Node's HTTP handling: ends ours. */
+function endSocket(this: Socket): void {
+  this.end()
+}
+
+/**
+ * An SSE stream has its connection to itself until it ends (the connection then
+ * closes, TicketStream.end): no other request is read on it. Node would keep the
+ * connection's HTTP parser for a next request all the same, ~2 KB a stream, most of
+ * it native. This gives it back the way Node itself does when a connection is
+ * upgraded (onParserExecuteCommon in lib/_http_server.js): the socket's 'data' and
+ * 'end' listeners, which use the parser, go first; whatever the client still sends
+ * is read and dropped, so its end of the connection is still seen and ends ours, and
+ * the socket's close still reaches the response ('close': the stream ends). When this
+ * Node's internals are not the ones expected, nothing changes.
+ *
+ * Done on the next turn of the event loop: a parser freed while its own callbacks
+ * are still on the stack (a handler answering synchronously) would be put back on
+ * the server's list of connections as it unwinds, with no socket.
+ */
+export function freeHttpParser(socket: Socket | null): void {
+  if (socket) setImmediate(freeHttpParserNow, socket)
+}
+
+/** freeHttpParser, at once: only from outside the parser's callbacks. Returns whether it did. */
+export function freeHttpParserNow(socket: Socket): boolean {
+  const parser = (socket as { parser?: unknown }).parser
+  if (!parser || socket.destroyed || !httpCommon.freeParser) return false
+  const onData = socket.listeners('data').filter((listener) => listener.name === 'bound socketOnData')
+  const onEnd = socket.listeners('end').filter((listener) => listener.name === 'bound socketOnEnd')
+  const [data] = onData
+  const [end] = onEnd
+  if (onData.length !== 1 || onEnd.length !== 1 || !data || !end) return false
+  socket.removeListener('data', data as () => void)
+  socket.removeListener('end', end as () => void)
+  socket.on('end', endSocket)
+  httpCommon.freeParser(parser, null, socket)
+  socket.resume()
+  return true
+}
+
+/**
+ * Node keeps the header block it sent (`_header`) for the whole life of a
+ * response, as the rope of ~25 pieces it was concatenated from: ~1 KB per open
+ * stream, of which a flat copy takes a quarter. Reading a character makes V8
+ * flatten the string in place; the text stays the same.
+ */
+function flattenSentHeader(response: ServerResponse): void {
+  const sent = (response as unknown as { _header?: unknown })._header
+  if (typeof sent === 'string') sent.charCodeAt(0)
 }
 
 /**
@@ -115,7 +210,7 @@ export class TicketStream implements FeedFollower {
  * sends the keep-alive comments. Redis work grows with the events being
  * followed, not with the streams (see EventFeed in @concert/queue).
  */
-export class SseHub {
+export class SseHub implements StreamOwner {
   private readonly feeds = new Map<number, EventFeed>()
   private readonly streams = new Map<TicketStream, EventFeed>()
   private readonly failing = new Set<number>()
@@ -129,6 +224,8 @@ export class SseHub {
     private readonly log: FastifyBaseLogger,
     /** How often each event's feed is read (SSE_TICK_MS). */
     private readonly tickMs: number,
+    /** Told of every stream that ended, after the hub let go of it (the request's closing log line). */
+    private readonly onEnded: (stream: TicketStream) => void = () => {},
   ) {
     this.heartbeatTimer = setInterval(() => {
       for (const stream of this.streams.keys()) stream.heartbeat()
@@ -156,6 +253,12 @@ export class SseHub {
     this.streams.delete(stream)
     feed.remove(stream)
     if (feed.size === 0) this.feeds.delete(feed.eventId)
+  }
+
+  /** A stream ended (TicketStream.end): stop feeding it. */
+  ended(stream: TicketStream): void {
+    this.remove(stream)
+    this.onEnded(stream)
   }
 
   get open(): number {

@@ -104,5 +104,19 @@ describe('request ids', () => {
     expect(response.headers.get('content-type')).toContain('text/event-stream')
     expect(response.headers.get('x-request-id')).toBe('sse-7')
     controller.abort()
+
+    // The stream's request ends like any other (the route let go of Fastify's reply, the hub logs it).
+    const completed = () =>
+      logLines.find((line) => line.reqId === 'sse-7' && line.msg === 'request completed')
+    for (let i = 0; i < 100 && !completed(); i += 1) await new Promise((resolve) => setTimeout(resolve, 50))
+    expect(completed()).toMatchObject({ res: { statusCode: 200 } })
+    expect(logLines.filter((line) => line.reqId === 'sse-7').map((line) => line.msg)).toEqual([
+      'incoming request',
+      'request completed',
+    ])
+    const metrics = await (await fetch(`${baseUrl}/metrics`)).text()
+    expect(metrics).toMatch(
+      /http_request_duration_seconds_count\{[^}]*route="\/v1\/queue\/tokens\/:token\/stream"[^}]*status="200"[^}]*\} 1/,
+    )
   })
 })

@@ -75,6 +75,9 @@ describe('open SSE streams per queue token', () => {
     for (const stream of served) expect(stream.headers.get('content-type')).toContain('text/event-stream')
     const key = eventKeys(env.keyPrefix, eventId).sseStreams(token)
     expect(await leaseCount(key)).toBe(3)
+    // Counted for the operator (queue_sse_streams_refused_total), 429s only.
+    const metrics = (await app.inject({ method: 'GET', url: '/metrics' })).body
+    expect(metrics).toMatch(/^queue_sse_streams_refused_total\{[^}]*\} 17$/m)
 
     // Closing one stream gives its place back, and only that one.
     served[0]?.close()

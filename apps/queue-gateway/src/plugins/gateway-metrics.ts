@@ -1,8 +1,9 @@
+import type { onResponseHookHandler } from 'fastify'
 import fp from 'fastify-plugin'
 import { Counter, Gauge } from 'prom-client'
+import { STREAM_ROUTE } from './sse-hub.js'
 
 const JOIN_ROUTE = '/v1/queue/tokens'
-const STREAM_ROUTE = '/v1/queue/tokens/:token/stream'
 
 /** A join's answer in words an operator reads on a dashboard. */
 function joinOutcome(status: number): string {
@@ -17,7 +18,7 @@ function joinOutcome(status: number): string {
  * What an operator watches at the gateway during an on-sale, besides what the
  * workers report: joins by outcome (a wall of 429s means the per-IP limit or a
  * proxy without TRUST_PROXY), open SSE streams and refused ones. Counted from the
- * answers (onResponse), so the routes stay free of metrics code.
+ * answers (the two routes' onResponse), so the routes stay free of metrics code.
  */
 export const gatewayMetricsPlugin = fp(
   async (app) => {
@@ -41,17 +42,33 @@ export const gatewayMetricsPlugin = fp(
         this.set(app.sseLeases.openStreams)
       },
     })
-    // Every outcome starts at 0, so a rate() over them works from the first scrape.
-    for (const outcome of ['joined', 'rejoined', 'rate_limited', 'unavailable', 'refused'])
-      joins.inc({ outcome }, 0)
+    // Every outcome starts at 0, so a rate() over them works from the first scrape; one child series each.
+    const joinSeries = new Map(
+      ['joined', 'rejoined', 'rate_limited', 'unavailable', 'refused'].map((outcome) => {
+        const series = joins.labels({ outcome })
+        series.inc(0)
+        return [outcome, series] as const
+      }),
+    )
 
-    // A callback hook, not an async one: it runs on every response and needs no promise.
-    app.addHook('onResponse', (request, reply, done) => {
-      const route = request.routeOptions.url
-      if (route === JOIN_ROUTE && request.method === 'POST')
-        joins.inc({ outcome: joinOutcome(reply.statusCode) })
-      else if (route === STREAM_ROUTE && reply.statusCode === 429) refusedStreams.inc()
+    // Hooks of the two routes they count, not of every response (polls are the hot path).
+    const countJoin: onResponseHookHandler = (_request, reply, done) => {
+      joinSeries.get(joinOutcome(reply.statusCode))?.inc()
       done()
+    }
+    const countRefusedStream: onResponseHookHandler = (_request, reply, done) => {
+      if (reply.statusCode === 429) refusedStreams.inc()
+      done()
+    }
+    app.addHook('onRoute', (route) => {
+      const methods = [route.method].flat()
+      const hook =
+        route.url === JOIN_ROUTE && methods.includes('POST')
+          ? countJoin
+          : route.url === STREAM_ROUTE
+            ? countRefusedStream
+            : undefined
+      if (hook) route.onResponse = [...[route.onResponse ?? []].flat(), hook]
     })
   },
   { name: 'gateway-metrics', dependencies: ['metrics', 'sse-leases'] },

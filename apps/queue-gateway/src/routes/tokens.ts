@@ -1,14 +1,37 @@
+import type { ServerResponse } from 'node:http'
 import { type App, accountIdInBody, LOCATION_HEADER, problemResponses, success } from '@concert/http'
 import type { Ticket } from '@concert/queue'
 import { AppError } from '@concert/shared'
 import { Type } from 'typebox'
 import { JoinBody, TicketSchema, TokenParams } from '../schemas.js'
-import { TicketStream } from '../sse.js'
+import { freeHttpParser, TicketStream } from '../sse.js'
 
 export interface TokenRoutesOptions {
   /** Token requests allowed per client IP (`max`) per `timeWindow` ms. */
   issueRateLimit: { max: number; timeWindow: number }
 }
+
+/**
+ * Fastify follows every response until it finishes, to run the onResponse hooks:
+ * one listener on the raw response's 'finish' and 'error' that keeps the request,
+ * the reply and the request's child logger alive (~1 KB). An SSE stream stays open
+ * for as long as the fan waits, by the tens of thousands per copy, so the route lets
+ * go of them once it hijacked the reply, and the hub does what onResponse would have
+ * done when the stream ends (the closing log line and the latency series, sse-hub.ts).
+ * Fastify's listener is the one function on both events; Node's own are left alone.
+ */
+function detachFromFastify(response: ServerResponse): void {
+  const onError = response.listeners('error')
+  for (const listener of response.listeners('finish')) {
+    if (!onError.includes(listener)) continue
+    response.removeListener('finish', listener as () => void)
+    response.removeListener('error', listener as () => void)
+  }
+  // An 'error' without a listener would be thrown; the stream ends on 'close' anyway.
+  response.on('error', ignore)
+}
+
+function ignore(): void {}
 
 /** The queue's public API: join, poll, stream, leave (SPEC §3, queue-gateway). */
 export async function tokenRoutes(app: App, options: TokenRoutesOptions): Promise<void> {
@@ -106,10 +129,10 @@ export async function tokenRoutes(app: App, options: TokenRoutesOptions): Promis
       if (!first) throw new AppError('TOKEN_NOT_FOUND', 'no such queue token')
       const lease = await app.sseLeases.acquire(request.params.token, request.ip)
       reply.hijack()
-      const stream: TicketStream = new TicketStream(reply.raw, first.ticket, () => {
-        hub.remove(stream)
-        lease.release()
-      })
+      const startedAt = performance.now() - reply.elapsedTime
+      detachFromFastify(reply.raw)
+      freeHttpParser(reply.raw.socket)
+      const stream = new TicketStream(reply.raw, first.ticket, hub, lease, request.id, startedAt)
       // A client that hung up while we were getting here sends no 'close' any more: end now.
       if (reply.raw.destroyed) stream.end()
       hub.add(stream, first.state)

@@ -5,6 +5,11 @@ import { collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client'
 declare module 'fastify' {
   interface FastifyInstance {
     metrics: Registry
+    /**
+     * Records one answer in `http_request_duration_seconds`, for a response Fastify no
+     * longer follows (an SSE stream the route detached from Fastify); the rest are recorded on their own.
+     */
+    observeRequest(method: string, route: string, status: number, seconds: number): void
   }
 }
 
@@ -59,6 +64,9 @@ export const metricsPlugin = fp<MetricsPluginOptions>(
       }
       return child
     }
+    app.decorate('observeRequest', (method: string, route: string, status: number, seconds: number) =>
+      seriesOf(method, route, status).observe(seconds),
+    )
     // A callback hook, not an async one: it runs on every response and needs no promise.
     app.addHook('onResponse', (request, reply, done) => {
       const route = request.routeOptions.url

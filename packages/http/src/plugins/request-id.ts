@@ -22,15 +22,19 @@ export function requestIdOf(request: IncomingMessage): string {
 }
 
 /**
- * Returns the request id on every response, also on streams written to the raw
- * socket (SSE), so a client can quote it when it reports a problem; Fastify logs it
- * as `reqId` on each of the request's log lines, and problem+json carries it as `instance`.
+ * Returns the request id on every response, so a client can quote it when it reports
+ * a problem; Fastify logs it as `reqId` on each of the request's log lines, and
+ * problem+json carries it as `instance`. A route that writes to the raw response
+ * itself (SSE) sends it with its own headers: Fastify's reply headers are only
+ * written by reply.send(). Not `reply.raw.setHeader`: a header set on the raw
+ * response sends every other header down Node's slower per-header path, and keeps
+ * them all stored for as long as the response is open.
  */
 export const requestIdPlugin = fp(
   async (app) => {
     // A callback hook, not an async one: it runs on every request and needs no promise.
     app.addHook('onRequest', (request, reply, done) => {
-      reply.raw.setHeader(REQUEST_ID_HEADER, request.id)
+      reply.header(REQUEST_ID_HEADER, request.id)
       done()
     })
   },
