@@ -1,7 +1,7 @@
 import type { App } from '@concert/http'
 import { eventKeys } from '@concert/queue'
 import { readTokenState } from '@concert/queue/testing'
-import { insertAccounts, seedCatalog, startTcpProxy, type TcpProxy, useTestEnv } from '@concert/testing'
+import { insertAccounts, seedCatalog, startMysqlProxy, type TcpProxy, useTestEnv } from '@concert/testing'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { bearer, buildBooking, expectInvariants, readyTokens } from './helpers.js'
 
@@ -13,12 +13,9 @@ let catalog: Awaited<ReturnType<typeof seedCatalog>>
 beforeAll(async () => {
   catalog = await seedCatalog(env.db)
   // The booking API reaches MySQL only through this proxy, so the test can take MySQL away.
-  const mysql = new URL(env.mysqlUrl)
-  proxy = await startTcpProxy(Number(mysql.port || 3306), mysql.hostname)
-  const viaProxy = new URL(env.mysqlUrl)
-  viaProxy.hostname = '127.0.0.1'
-  viaProxy.port = String(proxy.port)
-  app = await buildBooking(env, { MYSQL_URL: viaProxy.toString() }, { poolSize: 5 })
+  const viaProxy = await startMysqlProxy(env.mysqlUrl)
+  proxy = viaProxy.proxy
+  app = await buildBooking(env, { MYSQL_URL: viaProxy.url }, { poolSize: 5 })
 })
 afterAll(async () => {
   proxy?.restore()

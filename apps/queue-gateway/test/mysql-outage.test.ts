@@ -4,7 +4,7 @@ import {
   createEvent,
   insertAccounts,
   seedCatalog,
-  startTcpProxy,
+  startMysqlProxy,
   type TcpProxy,
   useTestEnv,
   waitFor,
@@ -75,13 +75,6 @@ interface Fan {
   placeAtAck?: number
 }
 
-function viaProxy(url: string, port: number): string {
-  const parsed = new URL(url)
-  parsed.hostname = '127.0.0.1'
-  parsed.port = String(port)
-  return parsed.toString()
-}
-
 function jsonBody(response: LightMyRequestResponse): Record<string, unknown> | undefined {
   try {
     return response.json()
@@ -94,10 +87,10 @@ beforeAll(async () => {
   await seedCatalog(env.db)
   eventId = await createEvent(env.db, 'mysql outage')
   accounts = await insertAccounts(env.db, FANS, { prefix: 'out' })
-  const mysql = new URL(env.mysqlUrl)
-  proxy = await startTcpProxy(Number(mysql.port || 3306), mysql.hostname)
+  const viaProxy = await startMysqlProxy(env.mysqlUrl)
+  proxy = viaProxy.proxy
   const overrides = {
-    MYSQL_URL: viaProxy(env.mysqlUrl, proxy.port),
+    MYSQL_URL: viaProxy.url,
     QUEUE_MAX_ACTIVE: String(MAX_ACTIVE),
     QUEUE_ADMIT_PER_SECOND: '200',
     QUEUE_ACTIVE_TTL_SECONDS: '600',

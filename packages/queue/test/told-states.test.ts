@@ -3,7 +3,7 @@ import {
   createEvent,
   insertAccounts,
   seedCatalog,
-  startTcpProxy,
+  startMysqlProxy,
   type TcpProxy,
   useTestEnv,
   waitFor,
@@ -37,12 +37,9 @@ beforeAll(async () => {
   await seedCatalog(env.db)
   accounts = await insertAccounts(env.db, 40, { prefix: 'told' })
   deadDb = createDbWithPool({ url: 'mysql://root@127.0.0.1:9/none', poolSize: 1 })
-  const mysql = new URL(env.mysqlUrl)
-  proxy = await startTcpProxy(Number(mysql.port || 3306), mysql.hostname)
-  const viaProxy = new URL(env.mysqlUrl)
-  viaProxy.hostname = '127.0.0.1'
-  viaProxy.port = String(proxy.port)
-  proxiedDb = createDbWithPool({ url: viaProxy.toString(), poolSize: 1 })
+  const viaProxy = await startMysqlProxy(env.mysqlUrl)
+  proxy = viaProxy.proxy
+  proxiedDb = createDbWithPool({ url: viaProxy.url, poolSize: 1 })
 })
 afterAll(async () => {
   proxy?.restore()

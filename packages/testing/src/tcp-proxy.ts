@@ -89,3 +89,17 @@ export async function startTcpProxy(targetPort: number, targetHost = '127.0.0.1'
       }),
   }
 }
+
+/**
+ * A proxy in front of the MySQL server that `mysqlUrl` names, and the same URL pointed
+ * at the proxy: give that URL to what should lose MySQL when the test cuts the link,
+ * and keep the test's own checks on `mysqlUrl`.
+ */
+export async function startMysqlProxy(mysqlUrl: string): Promise<{ proxy: TcpProxy; url: string }> {
+  const target = new URL(mysqlUrl)
+  const proxy = await startTcpProxy(Number(target.port || 3306), target.hostname)
+  const url = new URL(mysqlUrl)
+  url.hostname = '127.0.0.1'
+  url.port = String(proxy.port)
+  return { proxy, url: url.toString() }
+}
