@@ -1,3 +1,4 @@
+import { LRUCache } from 'lru-cache'
 import { DateTime } from 'luxon'
 
 /*
@@ -41,15 +42,14 @@ export function showStartsAt(show: ShowTime): Date {
   const id = `${show.date}T${show.startTime} ${show.timeZone}`
   let at = startInstants.get(id)
   if (at === undefined) {
-    if (startInstants.size >= MAX_REMEMBERED_STARTS) startInstants.clear()
     at = computeShowStart(show)
     startInstants.set(id, at)
   }
   return new Date(at)
 }
 
-const startInstants = new Map<string, number>()
-const MAX_REMEMBERED_STARTS = 100_000
+/** Show start instants by date, time and zone; the least recently asked go past the bound. */
+const startInstants = new LRUCache<string, number>({ max: 100_000 })
 
 function computeShowStart(show: ShowTime): number {
   const start = DateTime.fromISO(`${show.date}T${show.startTime}`, { zone: show.timeZone })

@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto'
+import { LRUCache } from 'lru-cache'
 
 /**
  * Every Redis key the system uses is built here.
@@ -95,16 +96,16 @@ export function tokenBucket(token: string): string {
   return `${token.slice(-2)}${token.charCodeAt(token.length - 3) % 4}`
 }
 
-/** Built once per (prefix, event): every request names an event's keys, and they never change. */
-const builtKeys = new Map<string, EventKeys>()
-const MAX_BUILT_KEYS = 10_000
+/**
+ * Built once per (prefix, event): every request names an event's keys, and they never
+ * change. Far more events than any deployment sells at once; the least recently used go.
+ */
+const builtKeys = new LRUCache<string, EventKeys>({ max: 10_000 })
 
 export function eventKeys(prefix: string, eventId: number): EventKeys {
   const id = `${prefix}\u0000${eventId}`
   let keys = builtKeys.get(id)
   if (!keys) {
-    // Far more events than any deployment sells at once: start over rather than grow without bound.
-    if (builtKeys.size >= MAX_BUILT_KEYS) builtKeys.clear()
     keys = buildEventKeys(prefix, eventId)
     builtKeys.set(id, keys)
   }
