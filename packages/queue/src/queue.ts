@@ -107,6 +107,14 @@ export interface PurchaseSeats {
   lockTtlMs: number
 }
 
+/** 503: a change a fan is about to be told could not be made durable (makeDurable). */
+function cannotRecord(cause?: unknown): AppError {
+  return new AppError('SERVICE_UNAVAILABLE', 'the queue cannot record this change right now, retry shortly', {
+    retryAfter: 1,
+    cause,
+  })
+}
+
 /**
  * The queue's typed API over the Lua scripts. Every call is one script run
  * (one round trip); a script that finds the event's marker missing answers
@@ -192,15 +200,7 @@ export class QueueService {
         .persist(k.eventId, epoch, state)
         .then(() => markDurable(this.redis, k, epoch, [state]))
         .catch((error: unknown) => {
-          if (error instanceof AppError) throw error
-          throw new AppError(
-            'SERVICE_UNAVAILABLE',
-            'the queue cannot record this change right now, retry shortly',
-            {
-              retryAfter: 1,
-              cause: error,
-            },
-          )
+          throw error instanceof AppError ? error : cannotRecord(error)
         })
         .finally(() => this.durableWrites.delete(id))
       this.durableWrites.set(id, writing)
@@ -529,13 +529,7 @@ export class QueueService {
     switch (replyCode(reply)) {
       case Reply.UNMIRRORED:
         // Written a moment ago, and changed again since: let the fan retry rather than say "waiting".
-        throw new AppError(
-          'SERVICE_UNAVAILABLE',
-          'the queue cannot record this change right now, retry shortly',
-          {
-            retryAfter: 1,
-          },
-        )
+        throw cannotRecord()
       case Reply.OK:
         return { ok: true, state: toTokenState(pairs(reply, 1)) }
       case Reply.SEAT_TAKEN:
