@@ -33,9 +33,4 @@ if t.status ~= S.EXPIRED then
   t = readToken(k, KEYS[2], ARGV[1])
   code = R.LEFT
 end
-local reply = statePairs(ARGV[1], t, { code })
-reply[#reply + 1] = '_epoch'
-reply[#reply + 1] = epoch
-reply[#reply + 1] = '_u'
-reply[#reply + 1] = t.unmirrored or ''
-return reply
+return toldState(ARGV[1], t, epoch, { code })

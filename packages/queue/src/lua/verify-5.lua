@@ -23,7 +23,7 @@ local epoch = redis.call('GET', KEYS[1])
 if not epoch then return { R.RECOVER } end
 local t = readToken({ records = KEYS[3], waiting = KEYS[4] }, KEYS[2], ARGV[1])
 if not t then return { R.MISSING } end
-local reply = statePairs(ARGV[1], t, { R.OK, '_now', tostring(nowMs()), '_epoch', epoch, '_u', t.unmirrored or '' })
+local reply = toldState(ARGV[1], t, epoch, { R.OK, '_now', tostring(nowMs()) })
 if #ARGV > 1 then
   local fields = {}
   for i = 2, #ARGV do fields[#fields + 1] = ARGV[i] end

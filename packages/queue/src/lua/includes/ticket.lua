@@ -8,7 +8,7 @@
 -- state durable takes: the queue's epoch (the marker's value) and whether the
 -- state is still unmirrored ('1', or ''). One round trip in all.
 local function ticketReply(code, t, token, waitingKey, admittedKey, bucketKey, now, s, epoch)
-  local reply = statePairs(token, t, { code })
+  local reply = toldState(token, t, epoch, { code })
   local rank = t.status == S.WAITING and redis.call('ZRANK', waitingKey, token)
   reply[#reply + 1] = '_rank'
   reply[#reply + 1] = rank and tostring(rank) or ''
@@ -26,9 +26,5 @@ local function ticketReply(code, t, token, waitingKey, admittedKey, bucketKey, n
   reply[#reply + 1] = s.admitPerSecond or ''
   reply[#reply + 1] = '_idleMs'
   reply[#reply + 1] = s.waitingIdleMs or ''
-  reply[#reply + 1] = '_epoch'
-  reply[#reply + 1] = epoch
-  reply[#reply + 1] = '_u'
-  reply[#reply + 1] = t.unmirrored or ''
   return reply
 end

@@ -112,6 +112,19 @@ local function statePairs(token, t, out)
   return out
 end
 
+-- A state about to be told to a fan (a ticket, a leave, the booking API's token check):
+-- its stored-name pairs after `out`, then what the caller needs to make it durable
+-- first (QueueService makeDurable): the queue's epoch, and '_u' '1' while the mirror
+-- has not written its latest change (includes/mirror.lua), else ''.
+local function toldState(token, t, epoch, out)
+  statePairs(token, t, out)
+  out[#out + 1] = '_epoch'
+  out[#out + 1] = epoch
+  out[#out + 1] = '_u'
+  out[#out + 1] = t.unmirrored or ''
+  return out
+end
+
 -- An account's entry in its bucket names its live token: a WAITING token by its
 -- place (a few bytes; the waiting zset holds the token at that score), a READY
 -- token by the token itself (admission rewrites the entry). The token (nil when
