@@ -39,11 +39,12 @@ function refreshMs(ticket: Ticket): number {
  */
 export class TicketStream implements FeedFollower {
   readonly token: string
-  private status: Ticket['status']
-  private position: Ticket['position']
-  private estimatedWaitSeconds: Ticket['estimatedWaitSeconds']
-  private queueState: Ticket['queueState']
-  private opensAt: Ticket['opensAt']
+  // Set by remember(), first from the constructor.
+  private status!: Ticket['status']
+  private position!: Ticket['position']
+  private estimatedWaitSeconds!: Ticket['estimatedWaitSeconds']
+  private queueState!: Ticket['queueState']
+  private opensAt!: Ticket['opensAt']
   private dueAt: number
   private sequence = 0
   private closed = false
@@ -60,11 +61,7 @@ export class TicketStream implements FeedFollower {
     readonly startedAt: number,
   ) {
     this.token = first.token
-    this.status = first.status
-    this.position = first.position
-    this.estimatedWaitSeconds = first.estimatedWaitSeconds
-    this.queueState = first.queueState
-    this.opensAt = first.opensAt
+    this.remember(first)
     this.dueAt = Date.now() + refreshMs(first)
     response.writeHead(200, {
       'content-type': 'text/event-stream; charset=utf-8',
@@ -85,6 +82,15 @@ export class TicketStream implements FeedFollower {
     this.response.write(`id: ${this.sequence}\nevent: ticket\ndata: ${JSON.stringify(ticket)}\n\n`)
   }
 
+  /** What decides whether the next ticket is sent: the fields changed() compares. */
+  private remember(ticket: Ticket): void {
+    this.status = ticket.status
+    this.position = ticket.position
+    this.estimatedWaitSeconds = ticket.estimatedWaitSeconds
+    this.queueState = ticket.queueState
+    this.opensAt = ticket.opensAt
+  }
+
   private changed(ticket: Ticket): boolean {
     return (
       this.status !== ticket.status ||
@@ -101,11 +107,7 @@ export class TicketStream implements FeedFollower {
     const statusChanged = statusRead || ticket.status !== this.status
     if (!statusChanged && now < this.dueAt) return
     if (this.changed(ticket)) this.send(ticket)
-    this.status = ticket.status
-    this.position = ticket.position
-    this.estimatedWaitSeconds = ticket.estimatedWaitSeconds
-    this.queueState = ticket.queueState
-    this.opensAt = ticket.opensAt
+    this.remember(ticket)
     this.dueAt = now + refreshMs(ticket)
     if (ticket.status === 'EXPIRED') this.end()
   }
