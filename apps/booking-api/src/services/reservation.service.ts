@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { type Database, isDuplicateKey, retryOnDeadlock } from '@concert/db'
 import {
+  eventOfToken,
   lockTokenAndCheckPaid,
   markTokenCompleted,
   type PurchaseSeats,
@@ -12,7 +13,7 @@ import {
 import { AppError } from '@concert/shared'
 import type { FastifyBaseLogger } from 'fastify'
 import type { Kysely, Transaction } from 'kysely'
-import type { VerifiedToken } from '../plugins/token-guard.js'
+import type { QueueTokenCheck, VerifiedToken } from '../plugins/token-guard.js'
 import { balanceOf, deductFromBalance } from '../repositories/accounts.repository.js'
 import { type HistoryEntry, insertHistory } from '../repositories/balance-history.repository.js'
 import {
@@ -28,7 +29,8 @@ import { replayByIdempotencyKey } from './idempotency.js'
 import type { SaleService } from './sale.service.js'
 
 export interface ReserveRequest {
-  token: VerifiedToken
+  /** The Bearer token, checked here (see reserve) rather than by the guard. */
+  token: QueueTokenCheck
   scheduleId: number
   /** One seat (v1 `seatId`) or several (`seatIds`); the schema already refused duplicates. */
   seatIds: readonly number[]
@@ -62,6 +64,18 @@ function orderNotTooLarge(seatIds: readonly number[], limits: { maxSeatsPerOrder
   )
 }
 
+/** begin-purchase's refusal of the token itself. */
+function refusedToken(reason: 'MISSING' | 'NOT_READY' | 'EXPIRED'): AppError {
+  switch (reason) {
+    case 'MISSING':
+      return new AppError('TOKEN_INVALID', 'unknown queue token')
+    case 'NOT_READY':
+      return new AppError('TOKEN_NOT_READY', 'still waiting in the queue')
+    case 'EXPIRED':
+      return new AppError('TOKEN_EXPIRED', 'queue token expired')
+  }
+}
+
 /**
  * 409 naming every unavailable seat of the order (sold, or in another payment's hands when
  * at least one is sold), so a client can offer others in one go.
@@ -79,9 +93,11 @@ function seatsTaken(seatIds: readonly number[]): AppError {
  * a seat that is taken or locked fails the whole order, and nothing is sold.
  *
  *   1. request faults first, from cached facts (each refusal confirmed fresh):
- *      too many seats (409), a started show or unknown seats (404);
- *   2. one Redis script (queue.beginPurchase) claims the READY token for this
- *      attempt and locks every seat in ascending id, or answers why not: a seat
+ *      too many seats (409), a started show or unknown seats (404), each after
+ *      the guard's check of the token, so a bad token is still answered first;
+ *   2. one Redis script (queue.beginPurchase) checks and claims the READY token
+ *      for this attempt (the guard only read the header: one round trip, not
+ *      two) and locks every seat in ascending id, or answers why not: a seat
  *      sold (SOLD marker) or being paid for, a spent token, a parallel payment
  *      with the same token (waited for, then TOKEN_BUSY). Losers of a hot seat
  *      end here, never touching MySQL;
@@ -113,25 +129,46 @@ export class ReservationService {
   ) {}
 
   async reserve(request: ReserveRequest): Promise<Reservation & { replayed: boolean }> {
-    const { token, scheduleId, idempotencyKey } = request
+    const { scheduleId, idempotencyKey } = request
+    const token = request.token.token
     // Ascending seat id: the one order every request takes seat locks and writes rows in.
     const seatIds = [...request.seatIds].sort(ascending)
-    const accountId = token.state.accountId
+    // The token is checked by begin-purchase below, in the round trip that claims it. Only
+    // a replay needs its account before that, so with a key it is checked first, as the
+    // guard checks every other route's. Every refusal before begin-purchase asks the
+    // guard's check first, so a bad token is answered as it always was, before the rest.
+    let verified: VerifiedToken | undefined
     if (idempotencyKey) {
-      const replay = await this.replay(accountId, idempotencyKey, scheduleId, seatIds)
+      verified = await request.token.check()
+      const replay = await this.replay(verified.state.accountId, idempotencyKey, scheduleId, seatIds)
       if (replay) return { ...replay, replayed: true }
+      if (verified.completed) throw new AppError('TOKEN_EXPIRED', 'queue token expired (COMPLETED)')
     }
-    if (token.completed) throw new AppError('TOKEN_EXPIRED', 'queue token expired (COMPLETED)')
+    const tokenFirst = async (error: unknown): Promise<never> => {
+      if (!verified && error instanceof AppError) await request.token.check()
+      throw error
+    }
 
-    const schedule = await this.deps.catalog.schedule(scheduleId)
-    // Too many seats is a fault of the request, answered before any lock: cached limits
-    // filter, a fresh read confirms the refusal (the limit may just have been raised).
-    if (seatIds.length > (await this.deps.catalog.cachedPurchaseLimits(schedule.eventId)).maxSeatsPerOrder) {
-      orderNotTooLarge(seatIds, await this.deps.catalog.purchaseLimits(schedule.eventId))
+    const schedule = await this.deps.catalog.schedule(scheduleId).catch(tokenFirst)
+    // A token of another event (its id is in the token): the guard's check says which error.
+    if (eventOfToken(token) !== schedule.eventId) {
+      await request.token.check()
+      throw new AppError('TOKEN_SCOPE_MISMATCH', 'the queue token is for another event')
     }
-    // Likewise a show that has started, or seats that are not its venue's (404).
-    if (!(await this.deps.catalog.mayBeForSale(schedule, seatIds))) {
-      await this.deps.catalog.seatsForSale(schedule, seatIds)
+    try {
+      // Too many seats is a fault of the request, answered before any lock: cached limits
+      // filter, a fresh read confirms the refusal (the limit may just have been raised).
+      if (
+        seatIds.length > (await this.deps.catalog.cachedPurchaseLimits(schedule.eventId)).maxSeatsPerOrder
+      ) {
+        orderNotTooLarge(seatIds, await this.deps.catalog.purchaseLimits(schedule.eventId))
+      }
+      // Likewise a show that has started, or seats that are not its venue's (404).
+      if (!(await this.deps.catalog.mayBeForSale(schedule, seatIds))) {
+        await this.deps.catalog.seatsForSale(schedule, seatIds)
+      }
+    } catch (error) {
+      await tokenFirst(error)
     }
     const owner = randomUUID()
     const lockedSeats: PurchaseSeats = { scheduleId, seatIds, lockTtlMs: this.deps.seatLockTtlMs }
@@ -140,15 +177,16 @@ export class ReservationService {
     // is refused here, in Redis, so the losers of a hot seat never reach MySQL.
     let claimed: TokenState
     try {
-      claimed = await this.begin(token.token, owner, lockedSeats)
+      claimed = await this.begin(request.token, owner, lockedSeats)
     } catch (error) {
       // The token was spent by a parallel request; with the same key, that request's answer is ours.
-      if (idempotencyKey && error instanceof AppError && error.code === 'TOKEN_EXPIRED') {
-        const replay = await this.replay(accountId, idempotencyKey, scheduleId, seatIds)
+      if (idempotencyKey && verified && error instanceof AppError && error.code === 'TOKEN_EXPIRED') {
+        const replay = await this.replay(verified.state.accountId, idempotencyKey, scheduleId, seatIds)
         if (replay) return { ...replay, replayed: true }
       }
       throw error
     }
+    const accountId = claimed.accountId
 
     let completed = false
     // The claim and the seat locks are kept alive while this payment runs; if this process
@@ -157,7 +195,7 @@ export class ReservationService {
     const keepAlive = setInterval(
       () =>
         void this.deps.queue
-          .extendPurchase(token.token, owner, this.deps.claimTtlMs, lockedSeats)
+          .extendPurchase(token, owner, this.deps.claimTtlMs, lockedSeats)
           .catch(() => undefined),
       Math.max(10, Math.floor(ttl / 3)),
     )
@@ -183,7 +221,7 @@ export class ReservationService {
       })
       completed = true
       clearInterval(keepAlive)
-      await this.afterCommit(token.token, owner, completedAt, schedule, lockedSeats)
+      await this.afterCommit(token, owner, completedAt, schedule, lockedSeats)
       const result = answer({
         accountId,
         scheduleId,
@@ -206,7 +244,7 @@ export class ReservationService {
     } finally {
       clearInterval(keepAlive)
       // A failed attempt leaves the token READY for the next try and its seats free.
-      if (!completed) await this.deps.queue.abortPurchase(token.token, owner, lockedSeats).catch(() => false)
+      if (!completed) await this.deps.queue.abortPurchase(token, owner, lockedSeats).catch(() => false)
     }
   }
 
@@ -327,21 +365,23 @@ export class ReservationService {
   }
 
   /**
-   * Claims the token and locks the seats (queue.beginPurchase). While a parallel request
-   * with the same token pays, waits up to claimWaitMs for it to end (then TOKEN_BUSY).
+   * Claims the token and locks the seats (queue.beginPurchase): the token's check too. A
+   * token it refuses gets the guard's answer (`check`), which says exactly why. While a
+   * parallel request with the same token pays, waits up to claimWaitMs for it to end
+   * (then TOKEN_BUSY).
    */
-  private async begin(token: string, owner: string, seats: PurchaseSeats): Promise<TokenState> {
+  private async begin(token: QueueTokenCheck, owner: string, seats: PurchaseSeats): Promise<TokenState> {
     const deadline = Date.now() + this.deps.claimWaitMs
     for (;;) {
-      const result = await this.deps.queue.beginPurchase(token, owner, this.deps.claimTtlMs, seats)
+      const result = await this.deps.queue.beginPurchase(token.token, owner, this.deps.claimTtlMs, seats)
       if (result.ok) return result.state
       switch (result.reason) {
         case 'MISSING':
-          throw new AppError('TOKEN_INVALID', 'unknown queue token')
         case 'NOT_READY':
-          throw new AppError('TOKEN_NOT_READY', 'still waiting in the queue')
         case 'EXPIRED':
-          throw new AppError('TOKEN_EXPIRED', 'queue token expired')
+          await token.check()
+          // The guard's check let it through: the token changed in between (it expired or paid just now).
+          throw refusedToken(result.reason)
         case 'SEAT_TAKEN':
           throw seatsTaken(result.seatIds)
         case 'SEAT_LOCKED':
