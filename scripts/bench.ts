@@ -27,6 +27,7 @@ import {
   runPhases,
   settings,
 } from './bench/config.js'
+import { cpuMeter } from './bench/cpu.js'
 import { checkInvariants } from './bench/invariants.js'
 import { type LoadResult, load, percentile } from './bench/load.js'
 import { type Child, rssBytes, startChild, stopChild } from './bench/processes.js'
@@ -237,6 +238,9 @@ async function main(): Promise<void> {
 
     if (purchasing) {
       phase(`reserve+pay: ${settings.purchases} distinct seats, ${settings.purchaseConnections} connections`)
+      // CPU per purchase by process: what holds the path back, the app or the stores.
+      const cpuSources = { pids: { 'booking-api': booking.process.pid as number }, redis: stores.redis }
+      const purchaseCpu = await cpuMeter(cpuSources)
       const purchase = await load('reserve+pay', {
         url: `${booking.url}/v1/reservations`,
         connections: settings.purchaseConnections,
@@ -248,6 +252,8 @@ async function main(): Promise<void> {
           headers: { authorization: `Bearer ${buyerTokens[i]}` },
         }),
       })
+      const purchaseCpuLine = await purchaseCpu.per(purchase.statuses[201] ?? 1)
+      const floorCpu = await cpuMeter({ pids: {}, redis: stores.redis })
       const floor = await runPurchaseFloor({
         mysqlUrl,
         redisUrl: redis.url,
@@ -270,6 +276,9 @@ async function main(): Promise<void> {
             7,
           )} ms  p99 ${floor.p99.toFixed(1).padStart(7)} ms  (${floor.purchases} done, ${floor.failures} failed)`,
       )
+      const floorCpuLine = await floorCpu.per(floor.purchases || 1)
+      console.log(`  CPU per purchase: ${purchaseCpuLine} (load generator)`)
+      console.log(`  CPU per floor purchase: ${floorCpuLine} (the floor itself)`)
 
       phase(`hot seat: ${settings.hotSeatRacers} racers for one seat`)
       const losers: number[] = []
@@ -317,6 +326,8 @@ async function main(): Promise<void> {
       rows.purchases.push(
         { figure: 'reserve+pay, distinct seats', value: speed(purchase) },
         { figure: 'purchase floor (mysql2 + ioredis)', value: speed(floor) },
+        { figure: 'CPU per purchase', value: `${purchaseCpuLine} (load generator)` },
+        { figure: 'CPU per floor purchase', value: `${floorCpuLine} (the floor itself)` },
         {
           figure: 'reserve+pay / purchase floor',
           // A floor whose purchases failed measured nothing (purchase-floor.ts is behind the purchase path).

@@ -7,13 +7,13 @@
  * path changes, edit the list below and the two functions that follow it.
  *
  * What one POST /v1/reservations (one seat, no Idempotency-Key) runs today (after
- * commit ea58226, "one script to begin, one after commit"), in order, and the code
- * path each step mirrors (apps/booking-api/src/…):
+ * the commit "POST /v1/reservations checks its queue token in begin-purchase"), in
+ * order, and the code path each step mirrors (apps/booking-api/src/…):
  *
- *  R1 EVALSHA verify-5           plugins/token-guard.ts → QueueService.verify (no catalogue fields)
- *     (the token scope, the cached limits and mayBeForSale read the in-process caches: no query)
+ *     (the guard only reads the header; the schedule, the cached limits and mayBeForSale
+ *     read the in-process caches: no query)
  *  R2 EVALSHA begin-purchase-4   reservation.service begin → QueueService.beginPurchase
- *                                (claims the token and locks the seats in one script)
+ *                                (checks and claims the token, locks the seats: one script)
  *  S1 SELECT seat, number, price, limits FROM VENUE_SEAT JOIN SEAT_PRICE JOIN EVENT
  *                                catalog.service seatsForSale → catalog.repository findPricedSeats
  *  transaction (reservation.service pay, READ COMMITTED):
@@ -151,11 +151,6 @@ async function purchase(
   const tokenKey = k.token(p.token)
   const owner = randomUUID()
   const claimTtlMs = o.claimTtlMs ?? 3_000
-  // R1
-  await lua('verify-5')(
-    [k.marker, tokenKey, k.records, k.waiting, catalogVersionsKey(o.prefix, o.eventId)],
-    [p.token],
-  )
   // R2
   const seatKeyBase = k.seatKeyBase(o.scheduleId)
   const begun = (await lua('begin-purchase-4')(
