@@ -239,7 +239,10 @@ async function main(): Promise<void> {
     if (purchasing) {
       phase(`reserve+pay: ${settings.purchases} distinct seats, ${settings.purchaseConnections} connections`)
       // CPU per purchase by process: what holds the path back, the app or the stores.
-      const cpuSources = { pids: { 'booking-api': booking.process.pid as number }, redis: stores.redis }
+      const cpuSources = {
+        pids: { 'booking-api': booking.process.pid as number, 'queue-gateway': gateway.process.pid as number },
+        redis: stores.redis,
+      }
       const purchaseCpu = await cpuMeter(cpuSources)
       const purchase = await load('reserve+pay', {
         url: `${booking.url}/v1/reservations`,
@@ -253,7 +256,7 @@ async function main(): Promise<void> {
         }),
       })
       const purchaseCpuLine = await purchaseCpu.per(purchase.statuses[201] ?? 1)
-      const floorCpu = await cpuMeter({ pids: {}, redis: stores.redis })
+      const floorCpu = await cpuMeter(cpuSources)
       const floor = await runPurchaseFloor({
         mysqlUrl,
         redisUrl: redis.url,

@@ -69,7 +69,7 @@ export async function startBenchRedis(): Promise<BenchRedis> {
 /** A field of `INFO <section>` as a number. */
 export async function infoNumber(redis: Redis, section: string, field: string): Promise<number> {
   const info = await redis.info(section)
-  const value = new RegExp(`^${field}:(\\d+)`, 'm').exec(info)?.[1]
+  const value = new RegExp(`^${field}:(\\d+(?:\\.\\d+)?)`, 'm').exec(info)?.[1]
   if (value === undefined) throw new Error(`INFO ${section} has no ${field}`)
   return Number(value)
 }
