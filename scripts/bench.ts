@@ -240,7 +240,10 @@ async function main(): Promise<void> {
       phase(`reserve+pay: ${settings.purchases} distinct seats, ${settings.purchaseConnections} connections`)
       // CPU per purchase by process: what holds the path back, the app or the stores.
       const cpuSources = {
-        pids: { 'booking-api': booking.process.pid as number, 'queue-gateway': gateway.process.pid as number },
+        pids: {
+          'booking-api': booking.process.pid as number,
+          'queue-gateway': gateway.process.pid as number,
+        },
         redis: stores.redis,
       }
       const purchaseCpu = await cpuMeter(cpuSources)

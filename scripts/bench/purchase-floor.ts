@@ -33,13 +33,13 @@
  *      (the sold-out recount runs only when the show has no free seat left: not in this phase)
  *
  * S5 and S11 (QUEUE_TOKEN) are the repository's own statements (lockTokenQuery,
- * markTokenCompletedQuery), compiled by Kysely and run bare: packages/queue stays the
+ * markTokenCompletedQuery, compiled once by Kysely: prepare) run bare: packages/queue stays the
  * table's only writer, and a change there reaches the floor. The other SQL text is
  * what Kysely compiles for those repository calls (copied from its query log), with
  * the same parameters.
  */
 import { randomUUID } from 'node:crypto'
-import { createQueryCompiler, poolOptions } from '@concert/db'
+import { poolOptions } from '@concert/db'
 import {
   catalogVersionsKey,
   eventKeys,
@@ -51,7 +51,7 @@ import {
   toTokenState,
 } from '@concert/queue'
 import { Redis } from 'ioredis'
-import type { Compilable } from 'kysely'
+import type { CompiledQuery } from 'kysely'
 import { createPool, type Pool, type PoolConnection } from 'mysql2/promise'
 import { percentile } from './load.js'
 
@@ -112,12 +112,8 @@ function scripts(redis: Redis): (file: string) => Script {
   }
 }
 
-/** Compiles QUEUE_TOKEN's repository statements; runs none of them itself. */
-const compiler = createQueryCompiler()
-
 /** A repository statement, run bare on the connection as Kysely's MysqlDriver would (query). */
-async function runBare(c: PoolConnection, statement: Compilable): Promise<void> {
-  const compiled = statement.compile()
+async function runBare(c: PoolConnection, compiled: CompiledQuery): Promise<void> {
   await c.query(compiled.sql, compiled.parameters as unknown[])
 }
 
@@ -173,7 +169,7 @@ async function purchase(
       [price, p.accountId, price],
     )
     if ((debit as { affectedRows: number }).affectedRows !== 1) throw new Error('insufficient balance')
-    await runBare(c, lockTokenQuery(compiler, p.token))
+    await runBare(c, lockTokenQuery(p.token))
     await c.query(
       'select count(*) as `n` from `RESERVATION` as `r` inner join `EVENT_SCHEDULE` as `s` on `s`.`id` = `r`.`schedule_id` where `r`.`account_id` = ? and `s`.`event_id` = ? and `r`.`status` = ?',
       [p.accountId, o.eventId, 'SOLD'],
@@ -190,7 +186,7 @@ async function purchase(
       'insert into `BALANCE_HISTORY` (`account_id`, `amount`, `type`, `reservation_id`, `idempotency_key`, `balance_after`) values (?, ?, ?, ?, ?, ?)',
       [p.accountId, -price, 'PAYMENT', reservationId, null, balanceAfter],
     )
-    await runBare(c, markTokenCompletedQuery(compiler, claimed, completedAt))
+    await runBare(c, markTokenCompletedQuery(claimed, completedAt))
   })
   // R4 beside S13 then R3 (the sold-out check settles before the token frees its slot)
   const finish = () =>

@@ -1,6 +1,6 @@
 import type { Database, DbExecutor, NewQueueToken, QueueToken } from '@concert/db'
-import { isDuplicateKey, isRetryableLockError } from '@concert/db'
-import { sql, type Transaction } from 'kysely'
+import { isDuplicateKey, isRetryableLockError, type Param, prepare } from '@concert/db'
+import { type CompiledQuery, sql, type Transaction } from 'kysely'
 import type { TokenState } from './token-state.js'
 
 /*
@@ -262,12 +262,16 @@ export async function recordDrawnPlaces(
   }
 }
 
+const lockTokenStatement = prepare((db, p: Param<{ token: string }>) =>
+  db.selectFrom('QUEUE_TOKEN').select('reason').where('token', '=', p('token')).forUpdate(),
+)
+
 /**
- * The statement of `lockTokenAndCheckPaid`, built on any executor: the bench's purchase
- * floor compiles it and runs it bare, so it measures this very SQL.
+ * The statement of `lockTokenAndCheckPaid` with its value (compiled once, prepare): the
+ * bench's purchase floor runs it bare, so it measures this very SQL.
  */
-export function lockTokenQuery(db: DbExecutor, token: string) {
-  return db.selectFrom('QUEUE_TOKEN').select('reason').where('token', '=', token).forUpdate()
+export function lockTokenQuery(token: string) {
+  return lockTokenStatement.compile({ token })
 }
 
 /**
@@ -276,33 +280,49 @@ export function lockTokenQuery(db: DbExecutor, token: string) {
  * is the durable backstop if Redis state was lost or a claim outlived its owner.
  */
 export async function lockTokenAndCheckPaid(trx: Transaction<Database>, token: string): Promise<boolean> {
-  const row = await lockTokenQuery(trx, token).executeTakeFirst()
-  return row?.reason === 'COMPLETED'
+  const { rows } = await trx.executeQuery(lockTokenQuery(token))
+  return rows[0]?.reason === 'COMPLETED'
 }
 
-/**
- * The statement of `markTokenCompleted`, built on any executor: the bench's purchase
- * floor compiles it and runs it bare instead of writing QUEUE_TOKEN with SQL of its own
- * (this module stays the table's only writer, and the floor measures this very SQL).
- */
-export function markTokenCompletedQuery(db: DbExecutor, claimed: TokenState, completedAt: Date) {
-  const row = toQueueTokenRow({
-    ...claimed,
-    status: 'EXPIRED',
-    reason: 'COMPLETED',
-    expiresAt: completedAt.getTime(),
-    version: claimed.version + 1,
-  })
-  return db
+const markCompletedStatement = prepare((db, p: Param<ReturnType<typeof toQueueTokenRow>>) =>
+  db
     .insertInto('QUEUE_TOKEN')
-    .values(row)
-    .onDuplicateKeyUpdate({
-      status: row.status,
-      reason: row.reason,
-      ready_at: row.ready_at,
-      expires_at: row.expires_at,
-      version: sql`GREATEST(version, ${row.version})`,
+    .values({
+      token: p('token'),
+      account_id: p('account_id'),
+      event_id: p('event_id'),
+      position: p('position'),
+      status: p('status'),
+      reason: p('reason'),
+      issued_at: p('issued_at'),
+      ready_at: p('ready_at'),
+      expires_at: p('expires_at'),
+      version: p('version'),
     })
+    .onDuplicateKeyUpdate({
+      status: p('status'),
+      reason: p('reason'),
+      ready_at: p('ready_at'),
+      expires_at: p('expires_at'),
+      version: sql`GREATEST(version, ${p('version')})`,
+    }),
+)
+
+/**
+ * The statement of `markTokenCompleted` with its values (compiled once, prepare): the
+ * bench's purchase floor runs it bare instead of writing QUEUE_TOKEN with SQL of its
+ * own (this module stays the table's only writer, and the floor measures this very SQL).
+ */
+export function markTokenCompletedQuery(claimed: TokenState, completedAt: Date): CompiledQuery {
+  return markCompletedStatement.compile(
+    toQueueTokenRow({
+      ...claimed,
+      status: 'EXPIRED',
+      reason: 'COMPLETED',
+      expiresAt: completedAt.getTime(),
+      version: claimed.version + 1,
+    }),
+  )
 }
 
 /**
@@ -317,5 +337,5 @@ export async function markTokenCompleted(
   claimed: TokenState,
   completedAt: Date,
 ): Promise<void> {
-  await markTokenCompletedQuery(trx, claimed, completedAt).execute()
+  await trx.executeQuery(markTokenCompletedQuery(claimed, completedAt))
 }

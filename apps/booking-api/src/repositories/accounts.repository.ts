@@ -1,4 +1,4 @@
-import { type Database, type DbExecutor, openAccounts } from '@concert/db'
+import { type Database, type DbExecutor, openAccounts, type Param, prepare } from '@concert/db'
 import { sql, type Transaction } from 'kysely'
 
 /** INT column limit of ACCOUNT.amount. */
@@ -19,9 +19,13 @@ export async function lockAccount(trx: Transaction<Database>, id: string): Promi
   return row !== undefined
 }
 
+const balanceStatement = prepare((db, p: Param<{ id: string }>) =>
+  db.selectFrom('ACCOUNT').select('amount').where('id', '=', p('id')),
+)
+
 export async function balanceOf(db: DbExecutor, id: string): Promise<number | undefined> {
-  const row = await db.selectFrom('ACCOUNT').select('amount').where('id', '=', id).executeTakeFirst()
-  return row?.amount
+  const { rows } = await balanceStatement.run(db, { id })
+  return rows[0]?.amount
 }
 
 /** Atomic increment that refuses to pass the INT limit; false when refused or no such account. */
@@ -36,12 +40,15 @@ export async function addToBalance(db: DbExecutor, id: string, amount: number): 
 }
 
 /** Guarded decrement: never below zero; false when the balance is short. */
-export async function deductFromBalance(db: DbExecutor, id: string, amount: number): Promise<boolean> {
-  const result = await db
+const debitStatement = prepare((db, p: Param<{ id: string; amount: number }>) =>
+  db
     .updateTable('ACCOUNT')
-    .set({ amount: sql`amount - ${amount}` })
-    .where('id', '=', id)
-    .where('amount', '>=', amount)
-    .executeTakeFirst()
-  return Number(result.numUpdatedRows) === 1
+    .set({ amount: sql`amount - ${p('amount')}` })
+    .where('id', '=', p('id'))
+    .where('amount', '>=', p('amount')),
+)
+
+export async function deductFromBalance(db: DbExecutor, id: string, amount: number): Promise<boolean> {
+  const result = await debitStatement.run(db, { id, amount })
+  return Number(result.numAffectedRows) === 1
 }

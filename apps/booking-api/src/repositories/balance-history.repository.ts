@@ -1,4 +1,4 @@
-import type { BalanceChangeType, DbExecutor } from '@concert/db'
+import { type BalanceChangeType, type DbExecutor, type Param, preparedPerCount } from '@concert/db'
 
 export interface HistoryEntry {
   accountId: string
@@ -9,25 +9,41 @@ export interface HistoryEntry {
   balanceAfter: number
 }
 
+const HISTORY_FIELDS = [
+  'accountId',
+  'amount',
+  'type',
+  'reservationId',
+  'idempotencyKey',
+  'balanceAfter',
+] as const
+
+/** An INSERT of `count` ledger rows; its values are named `<field><row>`. */
+const insertHistoryStatement = preparedPerCount(
+  (count) => (db, p: Param<Record<string, unknown>>) =>
+    db.insertInto('BALANCE_HISTORY').values(
+      Array.from({ length: count }, (_, i) => ({
+        account_id: p(`accountId${i}`) as string,
+        amount: p(`amount${i}`) as number,
+        type: p(`type${i}`) as BalanceChangeType,
+        reservation_id: p(`reservationId${i}`) as number | null,
+        idempotency_key: p(`idempotencyKey${i}`) as string | null,
+        balance_after: p(`balanceAfter${i}`) as number,
+      })),
+    ),
+)
+
 export async function insertHistory(
   db: DbExecutor,
   entries: HistoryEntry | readonly HistoryEntry[],
 ): Promise<void> {
   const rows = Array.isArray(entries) ? entries : [entries as HistoryEntry]
   if (rows.length === 0) return
-  await db
-    .insertInto('BALANCE_HISTORY')
-    .values(
-      rows.map((entry) => ({
-        account_id: entry.accountId,
-        amount: entry.amount,
-        type: entry.type,
-        reservation_id: entry.reservationId,
-        idempotency_key: entry.idempotencyKey,
-        balance_after: entry.balanceAfter,
-      })),
-    )
-    .execute()
+  const values: Record<string, unknown> = {}
+  rows.forEach((entry: HistoryEntry, i: number) => {
+    for (const field of HISTORY_FIELDS) values[`${field}${i}`] = entry[field]
+  })
+  await insertHistoryStatement(rows.length).run(db, values)
 }
 
 /** The REFUND row of a reservation, if it was refunded. */

@@ -1,4 +1,4 @@
-import type { DbExecutor } from '@concert/db'
+import { type DbExecutor, type Param, prepare, preparedPerCount } from '@concert/db'
 import { sql } from 'kysely'
 
 /** Events that have at least one show (an event's dates are NULL until it has one). */
@@ -65,26 +65,29 @@ export function listShowsWithSales(db: DbExecutor, eventId: number, fromDate: st
  * left with none can have sold its event out, so this cheap probe (it stops at the first
  * free seat) spares the whole event's recount on every other sale.
  */
-export async function hasFreeSeat(db: DbExecutor, scheduleId: number): Promise<boolean> {
-  const row = await db
+const freeSeatStatement = prepare((db, p: Param<{ scheduleId: number }>) =>
+  db
     .selectFrom('EVENT_SCHEDULE as s')
     .innerJoin('EVENT as e', 'e.id', 's.event_id')
     .innerJoin('VENUE_SEAT as v', 'v.venue_id', 'e.venue_id')
     .select('v.id')
-    .where('s.id', '=', scheduleId)
+    .where('s.id', '=', p('scheduleId'))
     .where(({ not, exists, selectFrom }) =>
       not(
         exists(
           selectFrom('RESERVATION as r')
             .select('r.id')
-            .where('r.schedule_id', '=', scheduleId)
+            .where('r.schedule_id', '=', p('scheduleId'))
             .whereRef('r.live_seat_id', '=', 'v.id'),
         ),
       ),
     )
-    .limit(1)
-    .executeTakeFirst()
-  return row !== undefined
+    .limit(1),
+)
+
+export async function hasFreeSeat(db: DbExecutor, scheduleId: number): Promise<boolean> {
+  const { rows } = await freeSeatStatement.run(db, { scheduleId })
+  return rows.length > 0
 }
 
 export function findSchedule(db: DbExecutor, id: number) {
@@ -144,27 +147,40 @@ export async function reservedSeatIds(db: DbExecutor, scheduleId: number): Promi
  * ascending id, each with the event's purchase limits (SPEC §9): one read gives an order
  * its fresh prices and limits (an operator's change applies to the next order).
  */
-export function findPricedSeats(
+/** The priced seats of one order size; the seat ids are named `seat<i>`. */
+const pricedSeatsStatement = preparedPerCount(
+  (count) => (db, p: Param<Record<string, number>>) =>
+    db
+      .selectFrom('VENUE_SEAT as v')
+      .innerJoin('SEAT_PRICE as p', (join) =>
+        join.onRef('p.seat_type', '=', 'v.seat_type').on('p.event_id', '=', p('eventId')),
+      )
+      .innerJoin('EVENT as e', 'e.id', 'p.event_id')
+      .select([
+        'v.id as seatId',
+        'v.seat_number as seatNumber',
+        'p.price as price',
+        'e.max_seats_per_order as maxSeatsPerOrder',
+        'e.max_seats_per_account as maxSeatsPerAccount',
+      ])
+      .where(
+        'v.id',
+        'in',
+        Array.from({ length: count }, (_, i) => p(`seat${i}`)),
+      )
+      .where('v.venue_id', '=', p('venueId'))
+      .orderBy('v.id'),
+)
+
+export async function findPricedSeats(
   db: DbExecutor,
   eventId: number,
   venueId: number,
   seatIds: readonly number[],
 ) {
-  return db
-    .selectFrom('VENUE_SEAT as v')
-    .innerJoin('SEAT_PRICE as p', (join) =>
-      join.onRef('p.seat_type', '=', 'v.seat_type').on('p.event_id', '=', eventId),
-    )
-    .innerJoin('EVENT as e', 'e.id', 'p.event_id')
-    .select([
-      'v.id as seatId',
-      'v.seat_number as seatNumber',
-      'p.price as price',
-      'e.max_seats_per_order as maxSeatsPerOrder',
-      'e.max_seats_per_account as maxSeatsPerAccount',
-    ])
-    .where('v.id', 'in', seatIds)
-    .where('v.venue_id', '=', venueId)
-    .orderBy('v.id')
-    .execute()
+  const values: Record<string, number> = { eventId, venueId }
+  seatIds.forEach((id, i) => {
+    values[`seat${i}`] = id
+  })
+  return (await pricedSeatsStatement(seatIds.length).run(db, values)).rows
 }

@@ -1,10 +1,39 @@
-import type { Database, DbExecutor } from '@concert/db'
+import { type Database, type DbExecutor, type Param, prepare } from '@concert/db'
 import { sql, type Transaction } from 'kysely'
 
 /**
  * RESERVATION's one writer. Rows of one order share `order_id` (the id of its first
  * row); a sale is SOLD until refunded, and only SOLD rows hold their seat.
  */
+
+const insertReservationStatement = prepare(
+  (
+    db,
+    p: Param<{
+      scheduleId: number
+      seatId: number
+      accountId: string
+      price: number
+      reservedAt: Date
+      orderId: number | null
+    }>,
+  ) =>
+    db.insertInto('RESERVATION').values({
+      schedule_id: p('scheduleId'),
+      seat_id: p('seatId'),
+      account_id: p('accountId'),
+      price: p('price'),
+      reserved_at: p('reservedAt'),
+      order_id: p('orderId'),
+    }),
+)
+
+const setOrderStatement = prepare((db, p: Param<{ id: number }>) =>
+  db
+    .updateTable('RESERVATION')
+    .set({ order_id: p('id') })
+    .where('id', '=', p('id')),
+)
 
 /** One order's rows, in the order given (ascending seat id); returns their ids. */
 export async function insertOrder(
@@ -18,23 +47,19 @@ export async function insertOrder(
 ): Promise<number[]> {
   const ids: number[] = []
   for (const seat of order.seats) {
-    const result = await trx
-      .insertInto('RESERVATION')
-      .values({
-        schedule_id: order.scheduleId,
-        seat_id: seat.seatId,
-        account_id: order.accountId,
-        price: seat.price,
-        reserved_at: order.reservedAt,
-        order_id: ids[0] ?? null,
-      })
-      .executeTakeFirstOrThrow()
+    const result = await insertReservationStatement.run(trx, {
+      scheduleId: order.scheduleId,
+      seatId: seat.seatId,
+      accountId: order.accountId,
+      price: seat.price,
+      reservedAt: order.reservedAt,
+      orderId: ids[0] ?? null,
+    })
     ids.push(Number(result.insertId))
   }
   const [first] = ids
   // The first row learns its own id only once inserted.
-  if (first !== undefined)
-    await trx.updateTable('RESERVATION').set({ order_id: first }).where('id', '=', first).execute()
+  if (first !== undefined) await setOrderStatement.run(trx, { id: first })
   return ids
 }
 
@@ -59,20 +84,23 @@ export async function soldSeatIdsAmong(
  * Seats the account holds (SOLD) over every show of the event. Payments call it after
  * locking the account row, so parallel purchases of one account count one after another.
  */
+const seatsHeldStatement = prepare((db, p: Param<{ accountId: string; eventId: number }>) =>
+  db
+    .selectFrom('RESERVATION as r')
+    .innerJoin('EVENT_SCHEDULE as s', 's.id', 'r.schedule_id')
+    .select((eb) => eb.fn.countAll<number>().as('n'))
+    .where('r.account_id', '=', p('accountId'))
+    .where('s.event_id', '=', p('eventId'))
+    .where('r.status', '=', 'SOLD'),
+)
+
 export async function countSeatsHeld(
   trx: Transaction<Database>,
   accountId: string,
   eventId: number,
 ): Promise<number> {
-  const row = await trx
-    .selectFrom('RESERVATION as r')
-    .innerJoin('EVENT_SCHEDULE as s', 's.id', 'r.schedule_id')
-    .select((eb) => eb.fn.countAll<number>().as('n'))
-    .where('r.account_id', '=', accountId)
-    .where('s.event_id', '=', eventId)
-    .where('r.status', '=', 'SOLD')
-    .executeTakeFirstOrThrow()
-  return Number(row.n)
+  const { rows } = await seatsHeldStatement.run(trx, { accountId, eventId })
+  return Number(rows[0]?.n ?? 0)
 }
 
 export function findReservation(db: DbExecutor, id: number) {
