@@ -26,11 +26,11 @@
  *  S10 INSERT INTO BALANCE_HISTORY                                   balance-history.repository insertHistory
  *  S11 INSERT INTO QUEUE_TOKEN … ON DUPLICATE KEY UPDATE            queue-tokens.repository markTokenCompleted
  *  S12 COMMIT
- *  after commit (reservation.service afterCommit): R4 beside S13, then R3:
- *  R3 EVALSHA finish-purchase-8  QueueService.finishPurchase (token COMPLETED, seats SOLD, locks gone)
- *  R4 MULTI HSET+PEXPIRE EXEC    catalog.service seatsChanged → catalog-cache bumpEvent (one round trip)
+ *  after commit (reservation.service afterCommit): S13, then R3:
  *  S13 SELECT a free seat of the show (LIMIT 1)   sale.service afterSale → catalog.repository hasFreeSeat
  *      (the sold-out recount runs only when the show has no free seat left: not in this phase)
+ *  R3 EVALSHA finish-purchase-9  QueueService.finishPurchase (token COMPLETED, seats SOLD, locks gone,
+ *                                the catalogue versions of the show and the event rewritten)
  *
  * S5 and S11 (QUEUE_TOKEN) are the repository's own statements (lockTokenQuery,
  * markTokenCompletedQuery, compiled once by Kysely: prepare) run bare: packages/queue stays the
@@ -188,33 +188,39 @@ async function purchase(
     )
     await runBare(c, markTokenCompletedQuery(claimed, completedAt))
   })
-  // R4 beside S13 then R3 (the sold-out check settles before the token frees its slot)
-  const finish = () =>
-    lua('finish-purchase-8')(
-      [k.marker, tokenKey, k.waiting, k.active, k.accounts, k.records, k.stream, k.feed],
-      [
-        p.token,
-        owner,
-        completedAt.getTime(),
-        o.retentionSeconds ?? 900,
-        seatKeyBase,
-        o.soldSeatMarkerMs ?? 600_000,
-        p.seatId,
-      ],
-    )
-  await Promise.all([
-    redis
-      .multi()
-      .hset(catalogVersionsKey(o.prefix, o.eventId), 'd', randomUUID(), `s:${o.scheduleId}`, randomUUID())
-      .pexpire(catalogVersionsKey(o.prefix, o.eventId), 24 * 3600 * 1000)
-      .exec(),
-    pool
-      .query(
-        'select `v`.`id` from `EVENT_SCHEDULE` as `s` inner join `EVENT` as `e` on `e`.`id` = `s`.`event_id` inner join `VENUE_SEAT` as `v` on `v`.`venue_id` = `e`.`venue_id` where `s`.`id` = ? and not exists (select `r`.`id` from `RESERVATION` as `r` where `r`.`schedule_id` = ? and `r`.`live_seat_id` = `v`.`id`) limit ?',
-        [o.scheduleId, o.scheduleId, 1],
-      )
-      .then(finish),
-  ])
+  // S13 then R3 (the sold-out check settles before the token frees its slot)
+  await pool.query(
+    'select `v`.`id` from `EVENT_SCHEDULE` as `s` inner join `EVENT` as `e` on `e`.`id` = `s`.`event_id` inner join `VENUE_SEAT` as `v` on `v`.`venue_id` = `e`.`venue_id` where `s`.`id` = ? and not exists (select `r`.`id` from `RESERVATION` as `r` where `r`.`schedule_id` = ? and `r`.`live_seat_id` = `v`.`id`) limit ?',
+    [o.scheduleId, o.scheduleId, 1],
+  )
+  await lua('finish-purchase-9')(
+    [
+      k.marker,
+      tokenKey,
+      k.waiting,
+      k.active,
+      k.accounts,
+      k.records,
+      k.stream,
+      k.feed,
+      catalogVersionsKey(o.prefix, o.eventId),
+    ],
+    [
+      p.token,
+      owner,
+      completedAt.getTime(),
+      o.retentionSeconds ?? 900,
+      seatKeyBase,
+      o.soldSeatMarkerMs ?? 600_000,
+      24 * 3600 * 1000,
+      1,
+      p.seatId,
+      'd',
+      randomUUID(),
+      `s:${o.scheduleId}`,
+      randomUUID(),
+    ],
+  )
 }
 
 /** Runs every purchase, `concurrency` at a time; throughput and per-purchase latency. */

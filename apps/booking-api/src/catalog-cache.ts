@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto'
-import { catalogVersionsKey, eventListVersionKey, type RedisClient } from '@concert/queue'
+import { type CatalogChange, catalogVersionsKey, eventListVersionKey, type RedisClient } from '@concert/queue'
 import { LRUCache } from 'lru-cache'
 
 /**
@@ -123,14 +123,19 @@ export class CatalogVersions {
     return (await this.redis.get(eventListVersionKey(this.prefix))) ?? ''
   }
 
+  /** New values for `fields`, for a script to write (finish-purchase-9.lua after a sale). */
+  change(fields: readonly string[]): CatalogChange {
+    return { fieldsAndValues: fields.flatMap((field) => [field, this.next()]), ttlMs: VERSION_TTL_MS }
+  }
+
   /** Rewrites the event's `fields` (one key, so one slot: a single MULTI). */
   async bumpEvent(eventId: number, fields: readonly string[]): Promise<void> {
     const key = catalogVersionsKey(this.prefix, eventId)
-    const values = fields.flatMap((field) => [field, this.next()])
+    const { fieldsAndValues, ttlMs } = this.change(fields)
     await this.redis
       .multi()
-      .hset(key, ...values)
-      .pexpire(key, VERSION_TTL_MS)
+      .hset(key, ...fieldsAndValues)
+      .pexpire(key, ttlMs)
       .exec()
   }
 

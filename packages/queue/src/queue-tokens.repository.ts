@@ -327,7 +327,7 @@ export function markTokenCompletedQuery(claimed: TokenState, completedAt: Date):
 
 /**
  * Writes the token as EXPIRED (COMPLETED) in the payment's transaction, at the
- * version Redis gives it in finish-purchase-8.lua (one mirror() bump), so the
+ * version Redis gives it in finish-purchase-9.lua (one mirror() bump), so the
  * mirror's later copy of the same change is a no-op, whichever lands first.
  * COMPLETED is final: it replaces whatever the row says (a DELETE that raced
  * the payment), never the other way round.

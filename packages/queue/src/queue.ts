@@ -107,6 +107,12 @@ export interface PurchaseSeats {
   lockTtlMs: number
 }
 
+/** Catalogue versions a sale rewrites (catalogVersionsKey): field, new value, …, and their life. */
+export interface CatalogChange {
+  fieldsAndValues: readonly string[]
+  ttlMs: number
+}
+
 /** 503: a change a fan is about to be told could not be made durable (makeDurable). */
 function cannotRecord(cause?: unknown): AppError {
   return new AppError('SERVICE_UNAVAILABLE', 'the queue cannot record this change right now, retry shortly', {
@@ -589,26 +595,33 @@ export class QueueService {
 
   /**
    * After the payment committed, in one script: the token EXPIRED (COMPLETED) at
-   * `completedAt` (the commit time), its slot freed, and the seats marked SOLD so
-   * later buyers of them are refused in Redis. false: the claim was not this owner's.
+   * `completedAt` (the commit time), its slot freed, the seats marked SOLD so later
+   * buyers of them are refused in Redis, and the `catalog` versions rewritten (the
+   * booking API's caches; catalogVersionsKey). false: the claim was not this owner's.
    */
   async finishPurchase(
     token: string,
     owner: string,
     completedAt: Date,
     seats?: PurchaseSeats,
+    catalog?: CatalogChange,
   ): Promise<boolean> {
     const k = this.keysOfToken(token)
     if (!k) return false
+    const seatIds = seats?.seatIds ?? []
     const reply = await this.redis.queueFinishPurchase(
       ...this.expiryKeys(k, token),
+      catalogVersionsKey(this.prefix, k.eventId),
       token,
       owner,
       completedAt.getTime(),
       this.settings.expiredRetentionSeconds,
       seats ? k.seatKeyBase(seats.scheduleId) : '',
       this.tuning.soldSeatMarkerMs,
-      ...(seats?.seatIds ?? []),
+      catalog?.ttlMs ?? 0,
+      seatIds.length,
+      ...seatIds,
+      ...(catalog?.fieldsAndValues ?? []),
     )
     return replyCode(reply) === Reply.OK
   }

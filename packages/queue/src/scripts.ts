@@ -24,7 +24,7 @@ const SCRIPT_FILES = [
   'extend-lock-1',
   'extend-purchase-1',
   'feed-7',
-  'finish-purchase-8',
+  'finish-purchase-9',
   'holes-2',
   'join-9',
   'leave-8',
@@ -129,7 +129,7 @@ export function defineQueueCommands(redis: RedisClient): void {
 
 type Arg = string | number
 
-/** The keys of the scripts that expire one token (leave-8, finish-purchase-8): see includes/expire.lua. */
+/** The keys of the scripts that expire one token (leave-8, finish-purchase-9): see includes/expire.lua. */
 export type ExpiryKeys = [
   marker: string,
   tokenKey: string,
@@ -258,13 +258,16 @@ declare module 'ioredis' {
     queueFinishPurchase(
       ...args: [
         ...ExpiryKeys,
+        catalog: string,
         token: string,
         owner: string,
         completedAt: Arg,
         retentionSeconds: Arg,
         seatKeyBase: string,
         soldMarkerMs: Arg,
-        ...seatIds: Arg[],
+        catalogTtlMs: Arg,
+        seatCount: Arg,
+        ...seatIdsThenCatalogPairs: Arg[],
       ]
     ): Result<ScriptReply, Context>
     queueAbortPurchase(

@@ -1,5 +1,5 @@
 import type { Database } from '@concert/db'
-import type { RedisClient } from '@concert/queue'
+import type { CatalogChange, RedisClient } from '@concert/queue'
 import { AppError } from '@concert/shared'
 import type { FastifyBaseLogger } from 'fastify'
 import type { Kysely } from 'kysely'
@@ -150,6 +150,15 @@ export class CatalogService {
       if (!schedule) throw new AppError('SCHEDULE_NOT_FOUND', `schedule ${scheduleId} does not exist`)
       return schedule
     })
+  }
+
+  /**
+   * The versions a sale of seats of these shows rewrites (the event's sales and each
+   * show's), for the script that finishes the purchase to write after its commit:
+   * every copy then answers those seat maps and the dates afresh.
+   */
+  saleChange(scheduleIds: readonly number[]): CatalogChange {
+    return this.versions.change([VERSION_FIELDS.sales, ...scheduleIds.map(VERSION_FIELDS.show)])
   }
 
   /**

@@ -107,9 +107,9 @@ function seatsTaken(seatIds: readonly number[]): AppError {
  *      seat, QUEUE_TOKEN COMPLETED. MySQL's UNIQUE(schedule_id, live_seat_id) is
  *      the guarantee against a second sale; the Redis locks only keep losers
  *      away from it. What the debit refused is explained only on that path;
- *   4. after commit: the catalogue caches are told; a show left without a free
- *      seat triggers the event's sold-out recount; then one script
- *      (queue.finishPurchase) retires the token (freeing its READY slot, which a
+ *   4. after commit: a show left without a free seat triggers the event's
+ *      sold-out recount; then one script (queue.finishPurchase) tells the
+ *      catalogue caches and retires the token (freeing its READY slot, which a
  *      sold-out event no longer refills) and marks the seats SOLD.
  */
 export class ReservationService {
@@ -347,21 +347,21 @@ export class ReservationService {
     schedule: { id: number; eventId: number },
     seats: PurchaseSeats,
   ): Promise<void> {
-    const finish = () =>
-      // One script: the token COMPLETED, its slot freed, the seats marked SOLD (their locks released).
-      this.deps.queue.finishPurchase(token, owner, completedAt, seats).catch((error: unknown) => {
+    // The last seat on sale: the queue ends its waiters and stops taking joins (SPEC §8).
+    // Settled before the token frees its READY slot, so no waiter is admitted to an event
+    // with nothing left to sell.
+    await this.deps.sale.afterSale(schedule.eventId, schedule.id)
+    // One script: the token COMPLETED, its slot freed, the seats marked SOLD (their locks
+    // released), and the show's and the event's catalogue versions rewritten, so every copy
+    // answers this show's seat map and the event's dates afresh.
+    await this.deps.queue
+      .finishPurchase(token, owner, completedAt, seats, this.deps.catalog.saleChange([schedule.id]))
+      .catch((error: unknown) => {
         // QUEUE_TOKEN already says COMPLETED, which stops any second payment; MySQL's UNIQUE key
-        // stops a second sale of the seats, whose locks lapse within their TTL.
+        // stops a second sale of the seats, whose locks lapse within their TTL; the cached
+        // seat maps and dates lapse within SEAT_MAP_CACHE_MS.
         this.deps.log.error({ err: error, token }, 'could not finish a paid purchase in Redis')
       })
-    await Promise.all([
-      // Every copy answers this show's seat map and the event's dates afresh.
-      this.deps.catalog.seatsChanged([schedule.id], schedule.eventId),
-      // The last seat on sale: the queue ends its waiters and stops taking joins (SPEC §8).
-      // Settled before the token frees its READY slot, so no waiter is admitted to an
-      // event with nothing left to sell.
-      this.deps.sale.afterSale(schedule.eventId, schedule.id).then(finish),
-    ])
   }
 
   /**

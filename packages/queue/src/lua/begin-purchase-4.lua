@@ -1,7 +1,7 @@
 --[[
   Starts a payment in one step: claims a READY token for this attempt and locks
   every seat of the order, or does nothing. A seat whose sale already finished
-  carries the SOLD marker (finish-purchase-8.lua), so the losers of a hot seat
+  carries the SOLD marker (finish-purchase-9.lua), so the losers of a hot seat
   are answered here, from Redis, without touching MySQL. Seat keys share the
   event's hash tag, so claim and locks are one atomic step in one slot.
 

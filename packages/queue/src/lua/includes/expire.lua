@@ -14,7 +14,7 @@ local function expireToken(k, tokenKey, token, reason, at, retention)
   if accountId then
     setTokenFields(tokenKey, 'status', S.EXPIRED, 'reason', reason, 'expiresAt', at)
     -- 'claim' stays: a payment that was running when the token expired (e.g. the fan
-    -- pressed "leave" mid-payment) can still record itself as the reason (finish-purchase-8.lua).
+    -- pressed "leave" mid-payment) can still record itself as the reason (finish-purchase-9.lua).
     deleteTokenFields(tokenKey, 'claimUntil')
   else
     local t = readWaiting(k, token)

@@ -1,8 +1,11 @@
 --[[
   After a payment committed, in one step: retires the claimed token as EXPIRED
-  (COMPLETED) and frees its slot, and marks every seat of the order SOLD (which
-  also releases this payment's seat locks). `completedAt` is the commit time, so
-  Redis and the QUEUE_TOKEN row the payment wrote agree to the millisecond.
+  (COMPLETED) and frees its slot, marks every seat of the order SOLD (which also
+  releases this payment's seat locks), and rewrites the catalogue versions the sale
+  changed (the booking API's seat map and dates caches, catalog-cache.ts), so a
+  purchase makes one round trip to Redis after its commit. `completedAt` is the
+  commit time, so Redis and the QUEUE_TOKEN row the payment wrote agree to the
+  millisecond.
 
   KEYS[1] marker     (its value is the queue's epoch, carried by the mirror record)
   KEYS[2] token hash
@@ -12,6 +15,7 @@
   KEYS[6] records    prefix of the WAITING token buckets
   KEYS[7] stream
   KEYS[8] feed       expiries for the SSE fan-out (includes/expire.lua)
+  KEYS[9] catalog    the event's catalogue versions (a hash)
 
   ARGV[1] token
   ARGV[2] claim owner
@@ -19,17 +23,25 @@
   ARGV[4] retention seconds
   ARGV[5] seat key base ("<prefix>{q:<eventId>}:seat:<scheduleId>:")
   ARGV[6] how long a SOLD marker is kept (ms)
-  ARGV[7..] seat ids
+  ARGV[7] how long the catalogue versions live after this change (ms)
+  ARGV[8] n, the number of seat ids
+  ARGV[9..8+n] seat ids
+  ARGV[9+n..] catalogue version field, new value, … (none: nothing to rewrite)
 
   Returns {R.OK}, or {R.NOT_OWNER} when the claim is not (or no longer) this owner's
   (also after a Redis loss: the token hash is gone, and QUEUE_TOKEN already says COMPLETED);
-  the seats are marked SOLD either way, since the sale committed.
+  the seats are marked SOLD and the versions rewritten either way, since the sale committed.
   A token that expired while its payment ran (left mid-payment) is rewritten as COMPLETED.
 ]]
 --- @include "expire"
 --- @include "seat"
 
-for i = 7, #ARGV do redis.call('SET', ARGV[5] .. ARGV[i], SOLD, 'PX', ARGV[6]) end
+local lastSeat = 8 + tonumber(ARGV[8])
+for i = 9, lastSeat do redis.call('SET', ARGV[5] .. ARGV[i], SOLD, 'PX', ARGV[6]) end
+if #ARGV > lastSeat then
+  redis.call('HSET', KEYS[9], unpack(ARGV, lastSeat + 1))
+  redis.call('PEXPIRE', KEYS[9], ARGV[7])
+end
 
 local epoch = redis.call('GET', KEYS[1])
 local f = tokenFields(KEYS[2], 'claim', 'status', 'reason')
