@@ -139,7 +139,6 @@ async function transaction<T>(pool: Pool, work: (c: PoolConnection) => Promise<T
 async function purchase(
   o: FloorOptions,
   pool: Pool,
-  redis: Redis,
   lua: (file: string) => Script,
   p: FloorPurchase,
 ): Promise<void> {
@@ -242,7 +241,7 @@ export async function runPurchaseFloor(o: FloorOptions): Promise<FloorResult> {
         if (!p) return
         const t0 = performance.now()
         try {
-          await purchase(o, pool, redis, lua, p)
+          await purchase(o, pool, lua, p)
           latencies.push(performance.now() - t0)
         } catch (error) {
           failures += 1
