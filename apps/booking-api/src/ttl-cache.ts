@@ -27,6 +27,11 @@ export class TtlCache<K extends {}, V> {
     return value
   }
 
+  /** Whether `get` would answer from the cache (no load). */
+  has(key: K): boolean {
+    return this.entries?.has(key) ?? false
+  }
+
   /** Drops one entry, so the next get loads it afresh. */
   delete(key: K): void {
     this.entries?.delete(key)

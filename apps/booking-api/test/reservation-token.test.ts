@@ -1,5 +1,14 @@
 import type { App } from '@concert/http'
-import { createEvent, insertAccounts, seedCatalog, useTestEnv } from '@concert/testing'
+import { readyTokens as readyTokensOf } from '@concert/queue/testing'
+import {
+  createEvent,
+  insertAccounts,
+  parseMetrics,
+  sampleValue,
+  seedCatalog,
+  startMysqlProxy,
+  useTestEnv,
+} from '@concert/testing'
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest'
 import { bearer, buildBooking, expectInvariants, fastQueue, readyTokens } from './helpers.js'
 
@@ -20,20 +29,29 @@ beforeAll(async () => {
   catalog = await seedCatalog(env.db)
   scheduleId = (catalog.schedules.find((s) => s.event_id === catalog.eventId) as { id: number }).id
   otherScheduleId = (catalog.schedules.find((s) => s.event_id === catalog.otherEventId) as { id: number }).id
-  await insertAccounts(env.db, 6, { prefix: 't', balance: 1_000_000 })
+  await insertAccounts(env.db, 20, { prefix: 't', balance: 1_000_000 })
   app = await buildBooking(env)
 })
 afterAll(async () => {
   await app?.close()
 })
 
-const reserve = (token: string, body: Record<string, unknown>, headers: Record<string, string> = {}) =>
-  app.inject({
+const reserveOn = (
+  target: App,
+  token: string,
+  body: Record<string, unknown>,
+  headers: Record<string, string> = {},
+) =>
+  target.inject({
     method: 'POST',
     url: '/v1/reservations',
     headers: { ...bearer(token), ...headers },
     payload: body,
   })
+const reserve = (token: string, body: Record<string, unknown>, headers: Record<string, string> = {}) =>
+  reserveOn(app, token, body, headers)
+const seat = (i: number) => (catalog.seats[i] as { id: number }).id
+const tooMany = () => ({ scheduleId, seatIds: catalog.seats.slice(1, 40).map((s) => s.id) })
 
 describe('POST /v1/reservations checks its token in begin-purchase', () => {
   it('answers every bad token as the guard does, before any fault of the seats, and changes nothing', async () => {
@@ -92,8 +110,12 @@ describe('POST /v1/reservations checks its token in begin-purchase', () => {
   })
 
   it('makes no separate token check for a purchase or a loser of its seat; a replay by key checks first', async () => {
-    const tokens = await readyTokens(env, catalog.eventId, ['t-4', 't-5', 't-6'])
+    const tokens = await readyTokens(env, catalog.eventId, ['t-4', 't-5', 't-6', 't-7'])
     const seat = catalog.seats[10] as { id: number }
+    // A first purchase on this copy caches the show's facts (the token is checked first while they are not).
+    expect(
+      (await reserve(tokens.get('t-7') as string, { scheduleId, seatId: catalog.seats[12]?.id })).statusCode,
+    ).toBe(201)
     const verify = vi.spyOn(app.queue, 'verify')
     try {
       const bought = await reserve(tokens.get('t-4') as string, { scheduleId, seatId: seat.id })
@@ -123,5 +145,125 @@ describe('POST /v1/reservations checks its token in begin-purchase', () => {
       verify.mockRestore()
     }
     await expectInvariants(env)
+  })
+
+  it('answers a WAITING token of the event, an expired READY one and a spent one with the guard’s detail, before any fault', async () => {
+    await readyTokens(env, catalog.eventId, ['t-8']).then(async (t) => {
+      // The show's facts cached, so each token below reaches begin-purchase first.
+      expect((await reserve(t.get('t-8') as string, { scheduleId, seatId: seat(13) })).statusCode).toBe(201)
+    })
+    const short = fastQueue(env, { activeTtlSeconds: 1 })
+    const timedOut = (await readyTokensOf(short, catalog.eventId, ['t-10'])).get('t-10') as string
+    const spent = (await readyTokens(env, catalog.eventId, ['t-11'])).get('t-11') as string
+    expect((await reserve(spent, { scheduleId, seatId: seat(14) })).statusCode).toBe(201)
+    // Joined last: no admission runs after it.
+    const waiting = (await fastQueue(env).join(catalog.eventId, 't-9')).ticket.token
+    await new Promise((resolve) => setTimeout(resolve, 1_100)) // t-10's READY time is up; nothing swept it
+    const bodies = [
+      { scheduleId, seatId: seat(15) },
+      { scheduleId, seatId: seat(13) },
+      { scheduleId, seatId: 999_999 },
+      tooMany(),
+    ]
+    for (const body of bodies) {
+      expect((await reserve(waiting, body)).json()).toMatchObject({
+        status: 403,
+        code: 'TOKEN_NOT_READY',
+        detail: 'still waiting in the queue; poll the queue gateway',
+      })
+      expect((await reserve(timedOut, body)).json()).toMatchObject({
+        status: 401,
+        code: 'TOKEN_EXPIRED',
+        detail: 'queue token expired (TIMEOUT)',
+      })
+      expect((await reserve(spent, body)).json()).toMatchObject({
+        status: 401,
+        code: 'TOKEN_EXPIRED',
+        detail: 'queue token expired (COMPLETED)',
+      })
+    }
+    // A spent token with an Idempotency-Key: a new key is refused as spent, whatever the order.
+    let n = 0
+    for (const body of bodies) {
+      n += 1
+      expect((await reserve(spent, body, { 'idempotency-key': `spent-${n}` })).json()).toMatchObject({
+        code: 'TOKEN_EXPIRED',
+        detail: 'queue token expired (COMPLETED)',
+      })
+    }
+    await expectInvariants(env)
+  })
+
+  it('writes an admission the mirror has not written yet to QUEUE_TOKEN before a loser is answered', async () => {
+    const queue = fastQueue(env)
+    const { ticket } = await queue.join(catalog.eventId, 't-12')
+    await queue.admit(catalog.eventId) // READY in Redis only: nobody has polled it
+    expect((await reserve(ticket.token, { scheduleId, seatId: seat(13) })).json().code).toBe(
+      'SEAT_ALREADY_RESERVED',
+    )
+    const row = await env.db
+      .selectFrom('QUEUE_TOKEN')
+      .select('status')
+      .where('token', '=', ticket.token)
+      .executeTakeFirst()
+    expect(row?.status).toBe('READY')
+  })
+
+  it('counts a token the guard’s check refuses as no attempt in booking_reservations_total, as before', async () => {
+    const before = parseMetrics((await app.inject({ method: 'GET', url: '/metrics' })).body)
+    const counted = (metrics: ReturnType<typeof parseMetrics>, outcome: string) =>
+      sampleValue(metrics.get('booking_reservations_total'), { outcome }) ?? 0
+    expect(
+      (await reserve(`${catalog.eventId}.AAAAAAAAAAAAAAAAAAAAAA`, { scheduleId, seatId: seat(16) }))
+        .statusCode,
+    ).toBe(401)
+    expect((await reserve('garbage', { scheduleId, seatId: seat(16) })).statusCode).toBe(401)
+    const lost = (await readyTokens(env, catalog.eventId, ['t-13'])).get('t-13') as string
+    expect((await reserve(lost, { scheduleId, seatId: seat(13) })).statusCode).toBe(409)
+    const after = parseMetrics((await app.inject({ method: 'GET', url: '/metrics' })).body)
+    expect(counted(after, 'TOKEN_INVALID')).toBe(counted(before, 'TOKEN_INVALID'))
+    expect(counted(after, 'SEAT_ALREADY_RESERVED')).toBe(counted(before, 'SEAT_ALREADY_RESERVED') + 1)
+  })
+})
+
+describe('POST /v1/reservations with MySQL cut off', () => {
+  it('refuses every bad token from Redis alone, before any fault of the request, without opening a MySQL connection', async () => {
+    const { proxy, url } = await startMysqlProxy(env.mysqlUrl)
+    const cutOff = await buildBooking(env, { MYSQL_URL: url }, { poolSize: 1 })
+    try {
+      // A purchase first, so this copy has the show's facts cached.
+      const buyer = (await readyTokens(env, catalog.eventId, ['t-15'])).get('t-15') as string
+      expect((await reserveOn(cutOff, buyer, { scheduleId, seatId: seat(17) })).statusCode).toBe(201)
+      // Joined last, so no admission makes it READY (an admission not yet in MySQL would be a 503 here).
+      const waiting = (await fastQueue(env).join(catalog.eventId, 't-14')).ticket.token
+      proxy.cut()
+      const opened = proxy.accepted
+      const cases: Array<[string, Record<string, unknown>, number, string]> = [
+        ['garbage', { scheduleId: 424_242, seatId: 1 }, 401, 'TOKEN_INVALID'],
+        [
+          `${catalog.eventId}.AAAAAAAAAAAAAAAAAAAAAA`,
+          { scheduleId: 424_242, seatId: 1 },
+          401,
+          'TOKEN_INVALID',
+        ],
+        [waiting, { scheduleId: 424_242, seatId: 1 }, 403, 'TOKEN_NOT_READY'],
+        [waiting, { scheduleId, seatId: seat(18) }, 403, 'TOKEN_NOT_READY'],
+        [waiting, { scheduleId, seatId: 999_999 }, 403, 'TOKEN_NOT_READY'],
+        [waiting, tooMany(), 403, 'TOKEN_NOT_READY'],
+      ]
+      for (const [token, body, status, code] of cases) {
+        const response = await reserveOn(cutOff, token, body)
+        expect({ body, status: response.statusCode, code: response.json().code }).toEqual({
+          body,
+          status,
+          code,
+        })
+      }
+      expect(proxy.accepted).toBe(opened)
+    } finally {
+      proxy.restore()
+      await cutOff.close()
+      await proxy.close()
+    }
   })
 })

@@ -5,8 +5,8 @@ import { LRUCache } from 'lru-cache'
  * Every Redis key the system uses is built here.
  *
  * All keys of one event share the hash tag `{q:<eventId>}`, so every queue
- * script touches a single Cluster slot; seat keys of one schedule share
- * `{s:<scheduleId>}`. `prefix` separates deployments (and test files) that
+ * script touches a single Cluster slot; seat keys too (`<tag>:seat:<scheduleId>:<seatId>`),
+ * so a purchase claims its token and locks its seats in one script. `prefix` separates deployments (and test files) that
  * share one Redis; it stays outside the braces so it never changes the slot.
  */
 export interface EventKeys {

@@ -1,4 +1,4 @@
-import type { TokenState } from '@concert/queue'
+import { eventOfToken, type TokenState } from '@concert/queue'
 import { AppError } from '@concert/shared'
 import type { FastifyRequest } from 'fastify'
 import fp from 'fastify-plugin'
@@ -39,6 +39,8 @@ export interface QueueTokenCheck {
   token: string
   /** The guard's whole check (state, expiry, scope); throws its 401/403/404. */
   check: () => Promise<VerifiedToken>
+  /** The check ran and refused the request: the answer is the guard's, not the handler's. */
+  refused: boolean
 }
 
 /** Catalogue versions of an event, as read with its token. */
@@ -84,7 +86,8 @@ export function uncheckedToken(request: FastifyRequest): QueueTokenCheck {
  * One guard for every route that declares `config.token`: reads the Bearer
  * token, checks it against the queue (Redis, via packages/queue) and maps
  * each failure to SPEC §3: missing 401, unknown 401, expired 401, still
- * waiting 403, another account's or event's token 403.
+ * waiting 403, another account's or event's token 403. A `checkedByHandler`
+ * route (POST /v1/reservations) gets the same check to run itself.
  */
 export const tokenGuardPlugin = fp(
   async (app) => {
@@ -136,14 +139,21 @@ export const tokenGuardPlugin = fp(
       if (!token) throw new AppError('TOKEN_MISSING', 'the Authorization header must be "Bearer <token>"')
 
       if (requirement.checkedByHandler) {
+        // Not a token at all: refused here, at no cost, as verify would.
+        if (eventOfToken(token) === undefined) throw new AppError('TOKEN_INVALID', 'unknown queue token')
         let checked: Promise<VerifiedToken> | undefined
-        request.queueTokenCheck = {
+        const unchecked: QueueTokenCheck = {
           token,
+          refused: false,
           check: () => {
-            checked ??= check(request, requirement, token)
+            checked ??= check(request, requirement, token).catch((error: unknown) => {
+              unchecked.refused = true
+              throw error
+            })
             return checked
           },
         }
+        request.queueTokenCheck = unchecked
         return
       }
       request.queueToken = await check(request, requirement, token)

@@ -87,15 +87,17 @@ export async function reservationRoutes(
       },
     },
     async (request, reply) => {
+      const token = uncheckedToken(request)
       const result = await reservations
         .reserve({
-          token: uncheckedToken(request),
+          token,
           scheduleId: request.body.scheduleId,
           seatIds: 'seatIds' in request.body ? request.body.seatIds : [request.body.seatId],
           idempotencyKey: request.headers['idempotency-key'],
         })
         .catch((error: unknown) => {
-          outcomes.inc({ outcome: error instanceof AppError ? error.code : 'ERROR' })
+          // A token the guard's check refused is not an attempt, as when the guard ran first.
+          if (!token.refused) outcomes.inc({ outcome: error instanceof AppError ? error.code : 'ERROR' })
           throw error
         })
       outcomes.inc({ outcome: result.replayed ? 'REPLAYED' : 'CREATED' })

@@ -338,6 +338,17 @@ export class CatalogService {
     return seatIds.every((id) => known.has(id))
   }
 
+  /**
+   * Whether a purchase's checks of its request (the show, the order limit, the seats the
+   * event sells) would all be answered from this copy's caches, with no query.
+   */
+  async purchaseChecksCached(scheduleId: number): Promise<boolean> {
+    if (!this.schedules.has(scheduleId)) return false
+    const schedule = await this.schedule(scheduleId).catch(() => undefined)
+    if (!schedule) return false
+    return this.limits.has(schedule.eventId) && this.sellable.has(`${schedule.eventId}:${schedule.venueId}`)
+  }
+
   /** The event's limits per order and per account, read fresh (an operator may just have changed them). */
   async purchaseLimits(eventId: number): Promise<PurchaseLimits> {
     const limits = await findPurchaseLimits(this.db, eventId)

@@ -93,8 +93,9 @@ function seatsTaken(seatIds: readonly number[]): AppError {
  * a seat that is taken or locked fails the whole order, and nothing is sold.
  *
  *   1. request faults first, from cached facts (each refusal confirmed fresh):
- *      too many seats (409), a started show or unknown seats (404), each after
- *      the guard's check of the token, so a bad token is still answered first;
+ *      too many seats (409), a started show or unknown seats (404); a refusal,
+ *      or a fact not cached, runs the guard's check of the token first, so a
+ *      bad token is still answered first and never costs a query;
  *   2. one Redis script (queue.beginPurchase) checks and claims the READY token
  *      for this attempt (the guard only read the header: one round trip, not
  *      two) and locks every seat in ascending id, or answers why not: a seat
@@ -133,10 +134,11 @@ export class ReservationService {
     const token = request.token.token
     // Ascending seat id: the one order every request takes seat locks and writes rows in.
     const seatIds = [...request.seatIds].sort(ascending)
-    // The token is checked by begin-purchase below, in the round trip that claims it. Only
-    // a replay needs its account before that, so with a key it is checked first, as the
-    // guard checks every other route's. Every refusal before begin-purchase asks the
-    // guard's check first, so a bad token is answered as it always was, before the rest.
+    // The token is checked by begin-purchase below, in the round trip that claims it. The
+    // guard's check runs first instead when anything before that needs it: a replay needs
+    // the account (an Idempotency-Key), a check of the request would read MySQL (a fact not
+    // cached on this copy), or the request is refused. So a bad token is answered as it
+    // always was, before anything else, and costs MySQL nothing.
     let verified: VerifiedToken | undefined
     if (idempotencyKey) {
       verified = await request.token.check()
@@ -144,15 +146,19 @@ export class ReservationService {
       if (replay) return { ...replay, replayed: true }
       if (verified.completed) throw new AppError('TOKEN_EXPIRED', 'queue token expired (COMPLETED)')
     }
+    const checkToken = async (): Promise<void> => {
+      verified ??= await request.token.check()
+    }
+    if (!(await this.deps.catalog.purchaseChecksCached(scheduleId))) await checkToken()
     const tokenFirst = async (error: unknown): Promise<never> => {
-      if (!verified && error instanceof AppError) await request.token.check()
+      await checkToken()
       throw error
     }
 
     const schedule = await this.deps.catalog.schedule(scheduleId).catch(tokenFirst)
     // A token of another event (its id is in the token): the guard's check says which error.
     if (eventOfToken(token) !== schedule.eventId) {
-      await request.token.check()
+      await checkToken()
       throw new AppError('TOKEN_SCOPE_MISMATCH', 'the queue token is for another event')
     }
     try {
@@ -161,10 +167,12 @@ export class ReservationService {
       if (
         seatIds.length > (await this.deps.catalog.cachedPurchaseLimits(schedule.eventId)).maxSeatsPerOrder
       ) {
+        await checkToken()
         orderNotTooLarge(seatIds, await this.deps.catalog.purchaseLimits(schedule.eventId))
       }
       // Likewise a show that has started, or seats that are not its venue's (404).
       if (!(await this.deps.catalog.mayBeForSale(schedule, seatIds))) {
+        await checkToken()
         await this.deps.catalog.seatsForSale(schedule, seatIds)
       }
     } catch (error) {
