@@ -1,4 +1,5 @@
 import autocannon from 'autocannon'
+import { type CpuSources, cpuMeter } from './cpu.js'
 
 export interface LoadResult {
   name: string
@@ -9,6 +10,15 @@ export interface LoadResult {
   p99: number
   /** Answers by status, e.g. { 200: 51234 } (plus 'errors' for connection errors and timeouts). */
   statuses: Record<string, number>
+  /** CPU per answer by process (measureCpuOf), e.g. 'booking-api 41 µs, Redis 16 µs, …'. */
+  cpu?: string
+}
+
+let cpuSources: CpuSources | undefined
+
+/** From now on every load also reports the CPU per answer of these processes (and MariaDB, Redis, this one). */
+export function measureCpuOf(sources: CpuSources): void {
+  cpuSources = sources
 }
 
 export interface LoadOptions {
@@ -71,6 +81,7 @@ export async function load(name: string, options: LoadOptions): Promise<LoadResu
       : rotate
         ? [measured]
         : undefined
+  const meter = cpuSources ? await cpuMeter(cpuSources) : undefined
   // Without a callback autocannon returns its instance (an EventEmitter), made thenable.
   const instance = autocannon({
     url: options.url,
@@ -122,7 +133,9 @@ export async function load(name: string, options: LoadOptions): Promise<LoadResu
     p99: warmUp !== undefined ? percentile(latencies, 99) : result.latency.p99,
     statuses,
   }
+  if (meter) figures.cpu = `${await meter.per(Math.max(1, answered))} (bench process: the load generator)`
   console.log(`  ${describe(figures)}`)
+  if (figures.cpu) console.log(`  ${''.padEnd(30)} CPU per answer: ${figures.cpu}`)
   return figures
 }
 

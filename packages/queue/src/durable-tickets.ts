@@ -111,7 +111,7 @@ export class DurableTickets {
       if (this.arrivals === arrivals) this.arrivals = undefined
     })
     setTimeout(() => {
-      for (const pending of arrivals) settle(pending, timedOut())
+      for (const pending of arrivals) if (!pending.settled) settle(pending, timedOut())
     }, this.timeoutMs)
   }
 
