@@ -102,6 +102,9 @@ const TITLES: Record<ErrorCode, string> = {
   ADMIN_DISABLED: 'Admin API disabled',
 }
 
+/** V8's Error, whose stackTraceLimit says how many frames a new error captures. */
+const V8Error = Error as ErrorConstructor & { stackTraceLimit: number }
+
 export class AppError extends Error {
   override name = 'AppError'
   readonly status: number
@@ -116,7 +119,12 @@ export class AppError extends Error {
     detail?: string,
     options: { retryAfter?: number; cause?: unknown; extensions?: Record<string, unknown> } = {},
   ) {
+    // A refusal (4xx) is an answer, not a fault: its stack, which only a debug log line
+    // would show, is not captured (a hot seat's losers are all 409s).
+    const stackTraceLimit = V8Error.stackTraceLimit
+    if (ERROR_STATUS[code] < 500) V8Error.stackTraceLimit = 0
     super(detail ?? TITLES[code], { cause: options.cause })
+    V8Error.stackTraceLimit = stackTraceLimit
     this.status = ERROR_STATUS[code]
     this.title = TITLES[code]
     this.retryAfter = options.retryAfter
