@@ -33,7 +33,7 @@ export interface EventKeys {
    */
   records: string
   record(token: string): string
-  /** hash tokens, ts, firstAdmitAt, sweep (the idle sweep's next place): the admission token bucket. */
+  /** hash tokens, ts, firstAdmitAt, sweep and sweepAt (the idle sweep's next place, and when it is due): the admission token bucket. */
   bucket: string
   /** zset token -> admitted at (ms), trimmed to the last minute: the observed rate. */
   admitted: string

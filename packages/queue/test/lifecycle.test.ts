@@ -1,5 +1,6 @@
 import { createEvent, insertAccounts, seedCatalog, useTestEnv } from '@concert/testing'
 import { beforeAll, describe, expect, it } from 'vitest'
+import { QueueService } from '../src/index.js'
 import { admitUntilReady, makeQueue, sleep } from './helpers.js'
 
 const env = useTestEnv()
@@ -43,8 +44,9 @@ describe('queue lifecycle', () => {
     if (!quitter || !second || !third) throw new Error('joins failed')
     expect([quitter.position, second.position, third.position]).toEqual([1, 2, 3])
 
-    // Only the two behind keep polling, for 2.6 s; the holder is READY and is never swept as idle.
-    const deadline = Date.now() + 2_600
+    // Only the two behind keep polling, for 3 s (the idle window, 2 s, plus the sweep's
+    // eighth of it and a tick); the holder is READY and is never swept as idle.
+    const deadline = Date.now() + 3_000
     while (Date.now() < deadline) {
       await queue.get(second.token)
       await queue.get(third.token)
@@ -59,6 +61,50 @@ describe('queue lifecycle', () => {
     expect((await queue.get(second.token))?.position).toBe(1)
     expect((await queue.get(third.token))?.position).toBe(2)
     expect((await queue.get(holder.ticket.token))?.status).toBe('READY')
+  })
+
+  it('the idle sweep passes over the queue once per eighth of the idle window, however often and on however many copies admission ticks', async () => {
+    // Idle window 8 s: a pass per second; batches of 2 over 6 waiters: a batch due every 333 ms.
+    const { queue: first } = makeQueue(env, { waitingIdleSeconds: 8, maxActive: 1 })
+    // Two copies of the service, as two gateway copies would tick.
+    const copy = () =>
+      new QueueService({
+        redis: env.redis,
+        db: env.db,
+        prefix: env.keyPrefix,
+        settings: first.settings,
+        tuning: { admitBatch: 2 },
+      })
+    const [a, b] = [copy(), copy()]
+    const event = await createEvent(env.db, 'idle sweep pace')
+    const holder = await a.join(event, account(30))
+    expect(await admitUntilReady(a, event, holder.ticket.token, { attempts: 20, pauseMs: 25 })).toBeDefined()
+    for (const i of [31, 32, 33, 34, 35, 36]) await a.join(event, account(i))
+    const bucket = a.keys(event).bucket
+    const redisNow = async () => {
+      const [seconds, micros] = await env.redis.time()
+      return Number(seconds) * 1000 + Math.floor(Number(micros) / 1000)
+    }
+    const sweepState = async () => {
+      const [cursor, at] = await env.redis.hmget(bucket, 'sweep', 'sweepAt')
+      return { cursor, at: Number(at) }
+    }
+
+    await sleep(1_100) // past the due time the holder's admission ticks left (an empty queue: a pass a second)
+    const before = await redisNow()
+    await a.admit(event)
+    const after = await redisNow()
+    const swept = await sweepState()
+    expect(swept.at).toBeGreaterThanOrEqual(before + 333)
+    expect(swept.at).toBeLessThanOrEqual(after + 333)
+    // Ticks on either copy before it is due leave the sweep where it is.
+    for (let i = 0; i < 10; i += 1) await (i % 2 ? a : b).admit(event)
+    expect(await sweepState()).toEqual(swept)
+    await sleep(Math.max(0, swept.at - (await redisNow())) + 20)
+    await b.admit(event)
+    const next = await sweepState()
+    expect(next.cursor).not.toBe(swept.cursor)
+    expect(next.at).toBeGreaterThanOrEqual(swept.at + 333)
   })
 
   it('a READY token expires after activeTtlSeconds and its slot is refilled from the head', async () => {
