@@ -64,8 +64,8 @@ describe('queue lifecycle', () => {
   })
 
   it('the idle sweep passes over the queue once per eighth of the idle window, however often and on however many copies admission ticks', async () => {
-    // Idle window 8 s: a pass per second; batches of 2 over 6 waiters: a batch due every 333 ms.
-    const { queue: first } = makeQueue(env, { waitingIdleSeconds: 8, maxActive: 1 })
+    // Idle window 16 s: a pass every 2 s; batches of 2 over 6 waiters: a batch due every 667 ms.
+    const { queue: first } = makeQueue(env, { waitingIdleSeconds: 16, maxActive: 1 })
     // Two copies of the service, as two gateway copies would tick.
     const copy = () =>
       new QueueService({
@@ -89,22 +89,23 @@ describe('queue lifecycle', () => {
       const [cursor, at] = await env.redis.hmget(bucket, 'sweep', 'sweepAt')
       return { cursor, at: Number(at) }
     }
+    const untilDue = async () => sleep(Math.max(0, (await sweepState()).at - (await redisNow())) + 20)
 
-    await sleep(1_100) // past the due time the holder's admission ticks left (an empty queue: a pass a second)
+    await untilDue() // the holder's admission ticks left a due time (an empty queue: a pass)
     const before = await redisNow()
     await a.admit(event)
     const after = await redisNow()
     const swept = await sweepState()
-    expect(swept.at).toBeGreaterThanOrEqual(before + 333)
-    expect(swept.at).toBeLessThanOrEqual(after + 333)
+    expect(swept.at).toBeGreaterThanOrEqual(before + 666)
+    expect(swept.at).toBeLessThanOrEqual(after + 667)
     // Ticks on either copy before it is due leave the sweep where it is.
     for (let i = 0; i < 10; i += 1) await (i % 2 ? a : b).admit(event)
     expect(await sweepState()).toEqual(swept)
-    await sleep(Math.max(0, swept.at - (await redisNow())) + 20)
+    await untilDue()
     await b.admit(event)
     const next = await sweepState()
     expect(next.cursor).not.toBe(swept.cursor)
-    expect(next.at).toBeGreaterThanOrEqual(swept.at + 333)
+    expect(next.at).toBeGreaterThanOrEqual(swept.at + 666)
   })
 
   it('a READY token expires after activeTtlSeconds and its slot is refilled from the head', async () => {
