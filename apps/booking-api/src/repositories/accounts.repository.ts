@@ -39,7 +39,6 @@ export async function addToBalance(db: DbExecutor, id: string, amount: number): 
   return Number(result.numUpdatedRows) === 1
 }
 
-/** Guarded decrement: never below zero; false when the balance is short. */
 const debitStatement = prepare((db, p: Param<{ id: string; amount: number }>) =>
   db
     .updateTable('ACCOUNT')
@@ -48,6 +47,7 @@ const debitStatement = prepare((db, p: Param<{ id: string; amount: number }>) =>
     .where('amount', '>=', p('amount')),
 )
 
+/** Guarded decrement: never below zero; false when the balance is short. */
 export async function deductFromBalance(db: DbExecutor, id: string, amount: number): Promise<boolean> {
   const result = await debitStatement.run(db, { id, amount })
   return Number(result.numAffectedRows) === 1

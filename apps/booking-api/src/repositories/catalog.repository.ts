@@ -60,11 +60,6 @@ export function listShowsWithSales(db: DbExecutor, eventId: number, fromDate: st
     .execute()
 }
 
-/**
- * Whether the schedule has a seat no live reservation holds: after a sale, only a show
- * left with none can have sold its event out, so this cheap probe (it stops at the first
- * free seat) spares the whole event's recount on every other sale.
- */
 const freeSeatStatement = prepare((db, p: Param<{ scheduleId: number }>) =>
   db
     .selectFrom('EVENT_SCHEDULE as s')
@@ -85,6 +80,11 @@ const freeSeatStatement = prepare((db, p: Param<{ scheduleId: number }>) =>
     .limit(1),
 )
 
+/**
+ * Whether the schedule has a seat no live reservation holds: after a sale, only a show
+ * left with none can have sold its event out, so this cheap probe (it stops at the first
+ * free seat) spares the whole event's recount on every other sale.
+ */
 export async function hasFreeSeat(db: DbExecutor, scheduleId: number): Promise<boolean> {
   const { rows } = await freeSeatStatement.run(db, { scheduleId })
   return rows.length > 0
@@ -142,11 +142,6 @@ export async function reservedSeatIds(db: DbExecutor, scheduleId: number): Promi
   return rows.map((r) => Number(r.live_seat_id))
 }
 
-/**
- * Those of `seatIds` that are seats of the venue with this event's price for their type, by
- * ascending id, each with the event's purchase limits (SPEC §9): one read gives an order
- * its fresh prices and limits (an operator's change applies to the next order).
- */
 /** The priced seats of one order size; the seat ids are named `seat<i>`. */
 const pricedSeatsStatement = preparedPerCount(
   (count) => (db, p: Param<Record<string, number>>) =>
@@ -172,6 +167,11 @@ const pricedSeatsStatement = preparedPerCount(
       .orderBy('v.id'),
 )
 
+/**
+ * Those of `seatIds` that are seats of the venue with this event's price for their type, by
+ * ascending id, each with the event's purchase limits (SPEC §9): one read gives an order
+ * its fresh prices and limits (an operator's change applies to the next order).
+ */
 export async function findPricedSeats(
   db: DbExecutor,
   eventId: number,

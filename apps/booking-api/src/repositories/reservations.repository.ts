@@ -80,10 +80,6 @@ export async function soldSeatIdsAmong(
   return rows.map((row) => row.seat_id)
 }
 
-/**
- * Seats the account holds (SOLD) over every show of the event. Payments call it after
- * locking the account row, so parallel purchases of one account count one after another.
- */
 const seatsHeldStatement = prepare((db, p: Param<{ accountId: string; eventId: number }>) =>
   db
     .selectFrom('RESERVATION as r')
@@ -94,6 +90,10 @@ const seatsHeldStatement = prepare((db, p: Param<{ accountId: string; eventId: n
     .where('r.status', '=', 'SOLD'),
 )
 
+/**
+ * Seats the account holds (SOLD) over every show of the event. Payments call it after
+ * locking the account row, so parallel purchases of one account count one after another.
+ */
 export async function countSeatsHeld(
   trx: Transaction<Database>,
   accountId: string,
