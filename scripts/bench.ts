@@ -133,14 +133,15 @@ async function main(): Promise<void> {
     ])
     children.push(hello, gateway, booking)
     // Every load prints the CPU per answer of each process: which one holds a path back.
-    measureCpuOf({
+    const cpuSources = {
       pids: {
         'hello-world': hello.process.pid as number,
         'queue-gateway': gateway.process.pid as number,
         'booking-api': booking.process.pid as number,
       },
       redis: stores.redis,
-    })
+    }
+    measureCpuOf(cpuSources)
     const c = await createCatalogue(adminApi(booking.url))
     console.log(`  catalogue: ${c.seatIds.length + 1} seats for sale, ${settings.shows} shows of one event`)
     const run = (name: Phase) => runPhases.has(name)
@@ -247,14 +248,6 @@ async function main(): Promise<void> {
 
     if (purchasing) {
       phase(`reserve+pay: ${settings.purchases} distinct seats, ${settings.purchaseConnections} connections`)
-      // The floor's CPU per purchase by process, beside reserve+pay's (load prints that one).
-      const cpuSources = {
-        pids: {
-          'booking-api': booking.process.pid as number,
-          'queue-gateway': gateway.process.pid as number,
-        },
-        redis: stores.redis,
-      }
       const purchase = await load('reserve+pay', {
         url: `${booking.url}/v1/reservations`,
         connections: settings.purchaseConnections,
@@ -266,6 +259,7 @@ async function main(): Promise<void> {
           headers: { authorization: `Bearer ${buyerTokens[i]}` },
         }),
       })
+      // The floor's CPU per purchase by process, beside reserve+pay's (load prints that one).
       const floorCpu = await cpuMeter(cpuSources)
       const floor = await runPurchaseFloor({
         mysqlUrl,

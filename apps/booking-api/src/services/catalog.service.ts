@@ -64,6 +64,11 @@ export const seatMapFields = (scheduleId: number) =>
 type EventFacts = NonNullable<Awaited<ReturnType<typeof findEvent>>>
 type PricedSeats = Awaited<ReturnType<typeof listPricedSeats>>
 
+/** The versions a sale or a refund of seats of these shows changes: the event's sales and each show's. */
+function saleFields(scheduleIds: readonly number[]): string[] {
+  return [VERSION_FIELDS.sales, ...scheduleIds.map(VERSION_FIELDS.show)]
+}
+
 /**
  * The catalogue and the seat map, the hottest read path of an on-sale.
  *
@@ -158,19 +163,19 @@ export class CatalogService {
    * every copy then answers those seat maps and the dates afresh.
    */
   saleChange(scheduleIds: readonly number[]): CatalogChange {
-    return this.versions.change([VERSION_FIELDS.sales, ...scheduleIds.map(VERSION_FIELDS.show)])
+    return this.versions.change(saleFields(scheduleIds))
   }
 
   /**
-   * After a committed sale or refund (the purchase and refund paths call this, and only
-   * this): the seat maps of `scheduleIds` and the event's dates are answered afresh by
-   * every copy from the next request on. Never throws: the sale stands either way, and
+   * After a committed refund (a sale writes the same versions in its finishing script,
+   * saleChange): the seat maps of `scheduleIds` and the event's dates are answered afresh
+   * by every copy from the next request on. Never throws: the sale stands either way, and
    * an answer that missed the change lapses within `seatMapCacheMs`.
    */
   async seatsChanged(scheduleIds: readonly number[], eventId?: number): Promise<void> {
     try {
       const event = eventId ?? (await this.schedule(scheduleIds[0] as number)).eventId
-      await this.versions.bumpEvent(event, [VERSION_FIELDS.sales, ...scheduleIds.map(VERSION_FIELDS.show)])
+      await this.versions.bumpEvent(event, saleFields(scheduleIds))
     } catch (error) {
       this.log?.warn({ err: error, scheduleIds }, 'catalogue caches not told of a sale or refund')
     }
