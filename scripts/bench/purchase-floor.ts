@@ -6,9 +6,9 @@
  * the same concurrency as the HTTP phase. Self-contained on purpose: when the purchase
  * path changes, edit the list below and the two functions that follow it.
  *
- * What one POST /v1/reservations (one seat, no Idempotency-Key) runs today (after
- * the commit "POST /v1/reservations checks its queue token in begin-purchase"), in
- * order, and the code path each step mirrors (apps/booking-api/src/…):
+ * What one POST /v1/reservations (one seat, no Idempotency-Key) runs today (after the
+ * commit that folded the payment's three reads into payment-checks), in order, and the
+ * code path each step mirrors (apps/booking-api/src/…):
  *
  *     (the guard only reads the header; the schedule, the cached limits and mayBeForSale
  *     read the in-process caches: no query)
@@ -19,23 +19,21 @@
  *  transaction (reservation.service pay, READ COMMITTED):
  *  S2 SET TRANSACTION ISOLATION LEVEL READ COMMITTED; S3 BEGIN      (Kysely's MysqlDriver)
  *  S4 UPDATE ACCOUNT SET amount = amount - ? … AND amount >= ?      accounts.repository deductFromBalance
- *  S5 SELECT reason FROM QUEUE_TOKEN … FOR UPDATE                  queue-tokens.repository lockTokenAndCheckPaid
- *  S6 SELECT COUNT(*) FROM RESERVATION JOIN EVENT_SCHEDULE …        reservations.repository countSeatsHeld
- *  S7 INSERT INTO RESERVATION; S8 UPDATE RESERVATION SET order_id   reservations.repository insertOrder
- *  S9 SELECT amount FROM ACCOUNT                                    accounts.repository balanceOf
- *  S10 INSERT INTO BALANCE_HISTORY                                   balance-history.repository insertHistory
- *  S11 INSERT INTO QUEUE_TOKEN … ON DUPLICATE KEY UPDATE            queue-tokens.repository markTokenCompleted
- *  S12 COMMIT
- *  after commit (reservation.service afterCommit): S13, then R3:
- *  S13 SELECT a free seat of the show (LIMIT 1)   sale.service afterSale → catalog.repository hasFreeSeat
+ *  S5 SELECT (balance), (COUNT(*) of seats held), (QUEUE_TOKEN reason)   payment-checks readPaymentChecks
+ *  S6 INSERT INTO RESERVATION; S7 UPDATE RESERVATION SET order_id   reservations.repository insertOrder
+ *  S8 INSERT INTO BALANCE_HISTORY                                    balance-history.repository insertHistory
+ *  S9 INSERT INTO QUEUE_TOKEN … ON DUPLICATE KEY UPDATE             queue-tokens.repository markTokenCompleted
+ *  S10 COMMIT
+ *  after commit (reservation.service afterCommit): S11, then R3:
+ *  S11 SELECT a free seat of the show (LIMIT 1)   sale.service afterSale → catalog.repository hasFreeSeat
  *      (the sold-out recount runs only when the show has no free seat left: not in this phase)
  *  R3 EVALSHA finish-purchase-9  QueueService.finishPurchase (token COMPLETED, seats SOLD, locks gone,
  *                                the catalogue versions of the show and the event rewritten)
  *
- * S5 and S11 (QUEUE_TOKEN) are the repository's own statements (lockTokenQuery,
- * markTokenCompletedQuery, compiled once by Kysely: prepare) run bare: packages/queue stays the
- * table's only writer, and a change there reaches the floor. The other SQL text is
- * what Kysely compiles for those repository calls (copied from its query log), with
+ * S5 and S9 are the app's own statements (paymentChecksQuery, markTokenCompletedQuery;
+ * compiled once by Kysely: prepare) run bare: packages/queue stays
+ * QUEUE_TOKEN's only writer, and a change there reaches the floor. The other SQL text
+ * is what Kysely compiles for those repository calls (copied from its query log), with
  * the same parameters.
  */
 import { randomUUID } from 'node:crypto'
@@ -44,7 +42,6 @@ import {
   catalogVersionsKey,
   eventKeys,
   loadScripts,
-  lockTokenQuery,
   markTokenCompletedQuery,
   pairs,
   type TokenState,
@@ -53,6 +50,7 @@ import {
 import { Redis } from 'ioredis'
 import type { CompiledQuery } from 'kysely'
 import { createPool, type Pool, type PoolConnection } from 'mysql2/promise'
+import { paymentChecksQuery } from '../../apps/booking-api/src/repositories/payment-checks.js'
 import { percentile } from './load.js'
 
 export interface FloorPurchase {
@@ -112,9 +110,9 @@ function scripts(redis: Redis): (file: string) => Script {
   }
 }
 
-/** A repository statement, run bare on the connection as Kysely's MysqlDriver would (query). */
-async function runBare(c: PoolConnection, compiled: CompiledQuery): Promise<void> {
-  await c.query(compiled.sql, compiled.parameters as unknown[])
+/** A repository statement's SQL and values, to run bare as Kysely's MysqlDriver would (query). */
+function bare(compiled: CompiledQuery): [string, unknown[]] {
+  return [compiled.sql, compiled.parameters as unknown[]]
 }
 
 /** Kysely's transaction start for setIsolationLevel('read committed'), as the purchase runs it. */
@@ -161,33 +159,30 @@ async function purchase(
   )
   const price = Number((seats as Array<{ price: number }>)[0]?.price)
   const completedAt = new Date()
-  // S2..S12
+  // S2..S10
   await transaction(pool, async (c) => {
     const [debit] = await c.query(
       'update `ACCOUNT` set `amount` = amount - ? where `id` = ? and `amount` >= ?',
       [price, p.accountId, price],
     )
     if ((debit as { affectedRows: number }).affectedRows !== 1) throw new Error('insufficient balance')
-    await runBare(c, lockTokenQuery(p.token))
-    await c.query(
-      'select count(*) as `n` from `RESERVATION` as `r` inner join `EVENT_SCHEDULE` as `s` on `s`.`id` = `r`.`schedule_id` where `r`.`account_id` = ? and `s`.`event_id` = ? and `r`.`status` = ?',
-      [p.accountId, o.eventId, 'SOLD'],
+    const [checks] = await c.query(
+      ...bare(paymentChecksQuery({ accountId: p.accountId, eventId: o.eventId, token: p.token })),
     )
+    const balanceAfter = Number((checks as Array<{ balance: number }>)[0]?.balance)
     const [inserted] = await c.query(
       'insert into `RESERVATION` (`schedule_id`, `seat_id`, `account_id`, `price`, `reserved_at`, `order_id`) values (?, ?, ?, ?, ?, ?)',
       [o.scheduleId, p.seatId, p.accountId, price, completedAt, null],
     )
     const reservationId = (inserted as { insertId: number }).insertId
     await c.query('update `RESERVATION` set `order_id` = ? where `id` = ?', [reservationId, reservationId])
-    const [balance] = await c.query('select `amount` from `ACCOUNT` where `id` = ?', [p.accountId])
-    const balanceAfter = Number((balance as Array<{ amount: number }>)[0]?.amount)
     await c.query(
       'insert into `BALANCE_HISTORY` (`account_id`, `amount`, `type`, `reservation_id`, `idempotency_key`, `balance_after`) values (?, ?, ?, ?, ?, ?)',
       [p.accountId, -price, 'PAYMENT', reservationId, null, balanceAfter],
     )
-    await runBare(c, markTokenCompletedQuery(claimed, completedAt))
+    await c.query(...bare(markTokenCompletedQuery(claimed, completedAt)))
   })
-  // S13 then R3 (the sold-out check settles before the token frees its slot)
+  // S11 then R3 (the sold-out check settles before the token frees its slot)
   await pool.query(
     'select `v`.`id` from `EVENT_SCHEDULE` as `s` inner join `EVENT` as `e` on `e`.`id` = `s`.`event_id` inner join `VENUE_SEAT` as `v` on `v`.`venue_id` = `e`.`venue_id` where `s`.`id` = ? and not exists (select `r`.`id` from `RESERVATION` as `r` where `r`.`schedule_id` = ? and `r`.`live_seat_id` = `v`.`id`) limit ?',
     [o.scheduleId, o.scheduleId, 1],

@@ -126,3 +126,13 @@ export async function lockWaiters(env: TestEnv): Promise<number> {
     WHERE p.DB = ${env.databaseName} AND t.trx_state = 'LOCK WAIT'`.execute(env.db)
   return Number(result.rows[0]?.n)
 }
+
+/** Waits until `condition` holds (e.g. lockWaiters), every 200 ms, for at most `timeoutMs`. */
+export async function until(condition: () => Promise<boolean>, what: string, timeoutMs = 10_000) {
+  const deadline = Date.now() + timeoutMs
+  while (!(await condition())) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`)
+    // Not faster: back-to-back information_schema reads stall the server's new connections.
+    await new Promise((resolve) => setTimeout(resolve, 200))
+  }
+}

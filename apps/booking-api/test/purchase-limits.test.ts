@@ -3,7 +3,7 @@ import { admitUntilReady } from '@concert/queue/testing'
 import { insertAccounts, seedCatalog, useTestEnv } from '@concert/testing'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 import { admin, buildAdminBooking } from './admin-helpers.js'
-import { bearer, expectInvariants, fastQueue, holdAccountRow, lockWaiters } from './helpers.js'
+import { bearer, expectInvariants, fastQueue, holdAccountRow, lockWaiters, until } from './helpers.js'
 
 // SPEC §9: maxSeatsPerAccount holds over all of an account's orders for an event,
 // whatever tokens and shows they use, also when they run at the same moment.
@@ -50,15 +50,6 @@ async function newReadyToken(accountId: string): Promise<string> {
     throw new Error('token never became READY')
   }
   return ticket.token
-}
-
-async function until(condition: () => Promise<boolean>, what: string, timeoutMs = 10_000) {
-  const deadline = Date.now() + timeoutMs
-  while (!(await condition())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`)
-    // Not faster: back-to-back information_schema reads stall the server's new connections.
-    await new Promise((resolve) => setTimeout(resolve, 200))
-  }
 }
 
 async function seatsHeld(accountId: string) {

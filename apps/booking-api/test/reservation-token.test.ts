@@ -1,4 +1,5 @@
 import type { App } from '@concert/http'
+import { markTokenCompleted } from '@concert/queue'
 import { readyTokens as readyTokensOf } from '@concert/queue/testing'
 import {
   createEvent,
@@ -10,7 +11,16 @@ import {
   useTestEnv,
 } from '@concert/testing'
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest'
-import { bearer, buildBooking, expectInvariants, fastQueue, readyTokens } from './helpers.js'
+import {
+  bearer,
+  buildBooking,
+  expectInvariants,
+  fastQueue,
+  holdAccountRow,
+  lockWaiters,
+  readyTokens,
+  until,
+} from './helpers.js'
 
 /*
  * POST /v1/reservations checks its queue token in begin-purchase, the Redis step that
@@ -223,6 +233,67 @@ describe('POST /v1/reservations checks its token in begin-purchase', () => {
     const after = parseMetrics((await app.inject({ method: 'GET', url: '/metrics' })).body)
     expect(counted(after, 'TOKEN_INVALID')).toBe(counted(before, 'TOKEN_INVALID'))
     expect(counted(after, 'SEAT_ALREADY_RESERVED')).toBe(counted(before, 'SEAT_ALREADY_RESERVED') + 1)
+  })
+})
+
+describe('QUEUE_TOKEN is the backstop behind the Redis claim', () => {
+  /*
+   * A token whose payment committed while its finish in Redis was lost (Redis still says
+   * READY): the payment's one read under the account lock (payment-checks) finds
+   * COMPLETED in QUEUE_TOKEN and refuses, and the transaction takes nothing. In the
+   * second case the COMPLETED is committed while the payment waits for the account row,
+   * as a parallel payment with the same token would: the read after the lock sees it.
+   */
+  const paidInMysqlOnly = async (token: string) => {
+    const followed = await fastQueue(env).follow(token)
+    if (!followed) throw new Error('no such token')
+    await env.db.transaction().execute((trx) => markTokenCompleted(trx, followed.state, new Date()))
+  }
+  const balanceOf = async (accountId: string) =>
+    (
+      await env.db
+        .selectFrom('ACCOUNT')
+        .select('amount')
+        .where('id', '=', accountId)
+        .executeTakeFirstOrThrow()
+    ).amount
+
+  it('refuses a token QUEUE_TOKEN says paid, whatever Redis says, and takes nothing', async () => {
+    const token = (await readyTokens(env, catalog.eventId, ['t-16'])).get('t-16') as string
+    await paidInMysqlOnly(token)
+    const before = await balanceOf('t-16')
+    const refused = await reserve(token, { scheduleId, seatId: seat(20) })
+    expect(refused.statusCode).toBe(401)
+    expect(refused.json()).toMatchObject({ code: 'TOKEN_EXPIRED', detail: 'queue token expired (COMPLETED)' })
+    expect(await balanceOf('t-16')).toBe(before)
+    // The seat was let go: another fan buys it at once.
+    const other = (await readyTokens(env, catalog.eventId, ['t-17'])).get('t-17') as string
+    expect((await reserve(other, { scheduleId, seatId: seat(20) })).statusCode).toBe(201)
+    await expectInvariants(env)
+  })
+
+  it('a COMPLETED committed while the payment waits for the account row is seen after it', async () => {
+    const token = (await readyTokens(env, catalog.eventId, ['t-18'])).get('t-18') as string
+    const before = await balanceOf('t-18')
+    const hold = await holdAccountRow(env, 't-18')
+    let pending: ReturnType<typeof reserve> | undefined
+    try {
+      pending = reserve(token, { scheduleId, seatId: seat(21) })
+      await until(async () => (await lockWaiters(env)) === 1, 'the payment to wait for the account row')
+      await paidInMysqlOnly(token)
+    } finally {
+      await hold.release()
+    }
+    const refused = await pending
+    expect(refused?.statusCode).toBe(401)
+    expect(refused?.json()).toMatchObject({
+      code: 'TOKEN_EXPIRED',
+      detail: 'queue token expired (COMPLETED)',
+    })
+    expect(await balanceOf('t-18')).toBe(before)
+    const sold = await env.db.selectFrom('RESERVATION').select('id').where('seat_id', '=', seat(21)).execute()
+    expect(sold).toEqual([])
+    await expectInvariants(env)
   })
 })
 

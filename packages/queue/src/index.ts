@@ -8,12 +8,11 @@ export * from './queue.js'
 export {
   countTokenOutcomes,
   findTokensToRestore,
-  lockTokenAndCheckPaid,
-  lockTokenQuery,
   markTokenCompleted,
   markTokenCompletedQuery,
   newestPerToken,
   type TokenTotals,
+  tokenReasonQuery,
   upsertQueueTokens,
 } from './queue-tokens.repository.js'
 export * from './recovery.js'

@@ -1,6 +1,6 @@
 import type { Database, DbExecutor, NewQueueToken, QueueToken } from '@concert/db'
 import { isDuplicateKey, isRetryableLockError, type Param, prepare } from '@concert/db'
-import { type CompiledQuery, sql, type Transaction } from 'kysely'
+import { type CompiledQuery, type QueryCreator, sql, type Transaction } from 'kysely'
 import type { TokenState } from './token-state.js'
 
 /*
@@ -262,26 +262,17 @@ export async function recordDrawnPlaces(
   }
 }
 
-const lockTokenStatement = prepare((db, p: Param<{ token: string }>) =>
-  db.selectFrom('QUEUE_TOKEN').select('reason').where('token', '=', p('token')).forUpdate(),
-)
-
 /**
- * The statement of `lockTokenAndCheckPaid` with its value (compiled once, prepare): the
- * bench's purchase floor runs it bare, so it measures this very SQL.
+ * The reason a token's QUEUE_TOKEN row gives (COMPLETED once it paid), as a subquery for
+ * the payment's one read under the account lock (apps/booking-api payment-checks). The
+ * Redis claim stops parallel payments; this row is the durable backstop if Redis state
+ * was lost or a claim outlived its owner. No row lock is needed: every payment with a
+ * token debits the token's account first, whose row lock holds until commit, so a
+ * second payment with the token reads this row only after the first one committed
+ * (READ COMMITTED reads the latest commit).
  */
-export function lockTokenQuery(token: string) {
-  return lockTokenStatement.compile({ token })
-}
-
-/**
- * Inside the payment transaction: locks the token's QUEUE_TOKEN row and tells
- * whether it already paid. The Redis claim stops parallel payments; this row
- * is the durable backstop if Redis state was lost or a claim outlived its owner.
- */
-export async function lockTokenAndCheckPaid(trx: Transaction<Database>, token: string): Promise<boolean> {
-  const { rows } = await trx.executeQuery(lockTokenQuery(token))
-  return rows[0]?.reason === 'COMPLETED'
+export function tokenReasonQuery(db: Pick<QueryCreator<Database>, 'selectFrom'>, token: string) {
+  return db.selectFrom('QUEUE_TOKEN').select('reason').where('token', '=', token)
 }
 
 const markCompletedStatement = prepare((db, p: Param<ReturnType<typeof toQueueTokenRow>>) =>

@@ -1,5 +1,5 @@
 import { type Database, type DbExecutor, openAccounts, type Param, prepare } from '@concert/db'
-import { sql, type Transaction } from 'kysely'
+import { type QueryCreator, sql, type Transaction } from 'kysely'
 
 /** INT column limit of ACCOUNT.amount. */
 export const MAX_BALANCE = 2_147_483_647
@@ -19,9 +19,12 @@ export async function lockAccount(trx: Transaction<Database>, id: string): Promi
   return row !== undefined
 }
 
-const balanceStatement = prepare((db, p: Param<{ id: string }>) =>
-  db.selectFrom('ACCOUNT').select('amount').where('id', '=', p('id')),
-)
+/** The account's balance, as a statement of its own or a subquery (payment-checks). */
+export function balanceQuery(db: Pick<QueryCreator<Database>, 'selectFrom'>, id: string) {
+  return db.selectFrom('ACCOUNT').select('amount').where('id', '=', id)
+}
+
+const balanceStatement = prepare((db, p: Param<{ id: string }>) => balanceQuery(db, p('id')))
 
 export async function balanceOf(db: DbExecutor, id: string): Promise<number | undefined> {
   const { rows } = await balanceStatement.run(db, { id })

@@ -1,5 +1,5 @@
 import { type Database, type DbExecutor, type Param, prepare } from '@concert/db'
-import { sql, type Transaction } from 'kysely'
+import { type QueryCreator, sql, type Transaction } from 'kysely'
 
 /**
  * RESERVATION's one writer. Rows of one order share `order_id` (the id of its first
@@ -80,27 +80,23 @@ export async function soldSeatIdsAmong(
   return rows.map((row) => row.seat_id)
 }
 
-const seatsHeldStatement = prepare((db, p: Param<{ accountId: string; eventId: number }>) =>
-  db
+/**
+ * Seats the account holds (SOLD) over every show of the event, as a subquery of the
+ * payment's one read under the account lock (payment-checks), so parallel purchases of
+ * one account count one after another.
+ */
+export function seatsHeldQuery(
+  db: Pick<QueryCreator<Database>, 'selectFrom'>,
+  accountId: string,
+  eventId: number,
+) {
+  return db
     .selectFrom('RESERVATION as r')
     .innerJoin('EVENT_SCHEDULE as s', 's.id', 'r.schedule_id')
     .select((eb) => eb.fn.countAll<number>().as('n'))
-    .where('r.account_id', '=', p('accountId'))
-    .where('s.event_id', '=', p('eventId'))
-    .where('r.status', '=', 'SOLD'),
-)
-
-/**
- * Seats the account holds (SOLD) over every show of the event. Payments call it after
- * locking the account row, so parallel purchases of one account count one after another.
- */
-export async function countSeatsHeld(
-  trx: Transaction<Database>,
-  accountId: string,
-  eventId: number,
-): Promise<number> {
-  const { rows } = await seatsHeldStatement.run(trx, { accountId, eventId })
-  return Number(rows[0]?.n ?? 0)
+    .where('r.account_id', '=', accountId)
+    .where('s.event_id', '=', eventId)
+    .where('r.status', '=', 'SOLD')
 }
 
 export function findReservation(db: DbExecutor, id: number) {

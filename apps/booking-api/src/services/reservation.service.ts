@@ -3,7 +3,6 @@ import { setTimeout as sleep } from 'node:timers/promises'
 import { type Database, isDuplicateKey, retryOnDeadlock } from '@concert/db'
 import {
   eventOfToken,
-  lockTokenAndCheckPaid,
   markTokenCompleted,
   type PurchaseSeats,
   type QueueService,
@@ -16,8 +15,8 @@ import type { Kysely, Transaction } from 'kysely'
 import type { QueueTokenCheck, VerifiedToken } from '../plugins/token-guard.js'
 import { balanceOf, deductFromBalance } from '../repositories/accounts.repository.js'
 import { type HistoryEntry, insertHistory } from '../repositories/balance-history.repository.js'
+import { readPaymentChecks } from '../repositories/payment-checks.js'
 import {
-  countSeatsHeld,
   findReservationView,
   insertOrder,
   listOrder,
@@ -103,9 +102,10 @@ function seatsTaken(seatIds: readonly number[]): AppError {
  *      with the same token (waited for, then TOKEN_BUSY). Losers of a hot seat
  *      end here, never touching MySQL;
  *   3. fresh prices and limits (one query), then one transaction: the guarded
- *      debit of the total (locks the account row first), the token's paid
- *      check, the account's seat limit, every reservation, a PAYMENT row per
- *      seat, QUEUE_TOKEN COMPLETED. MySQL's UNIQUE(schedule_id, live_seat_id) is
+ *      debit of the total (locks the account row first), one read of the balance
+ *      after it, the seats the account holds and the token's paid check
+ *      (payment-checks), every reservation, a PAYMENT row per seat, QUEUE_TOKEN
+ *      COMPLETED. MySQL's UNIQUE(schedule_id, live_seat_id) is
  *      the guarantee against a second sale; the Redis locks only keep losers
  *      away from it. What the debit refused is explained only on that path;
  *   4. after commit: a show left without a free seat triggers the event's
@@ -282,11 +282,19 @@ export class ReservationService {
             if (!(await deductFromBalance(trx, sale.accountId, sale.total))) {
               throw await this.whyNotDebited(trx, sale)
             }
-            if (await lockTokenAndCheckPaid(trx, sale.claimed.token)) {
+            // One read under the account lock: the balance after the debit, the seats the
+            // account holds of the event (parallel orders of one account see each other), and
+            // QUEUE_TOKEN's word on the token (a second payment with it waited on the account
+            // row above, so it reads the first one's COMPLETED).
+            const checks = await readPaymentChecks(trx, {
+              accountId: sale.accountId,
+              eventId: sale.eventId,
+              token: sale.claimed.token,
+            })
+            if (checks.paid) {
               throw new AppError('TOKEN_EXPIRED', 'queue token expired (COMPLETED)')
             }
-            // Counted under the account lock: parallel orders (other tokens, other shows) see each other.
-            const held = await countSeatsHeld(trx, sale.accountId, sale.eventId)
+            const { held } = checks
             if (held + sale.seats.length > sale.maxSeatsPerAccount) {
               throw new AppError(
                 'PURCHASE_LIMIT_EXCEEDED',
@@ -301,7 +309,7 @@ export class ReservationService {
               reservedAt: sale.completedAt,
               seats: sale.seats,
             })
-            const balanceAfter = (await balanceOf(trx, sale.accountId)) ?? 0
+            const balanceAfter = checks.balance
             try {
               await insertHistory(trx, paymentRows(sale, reservationIds, balanceAfter))
             } catch (error) {
