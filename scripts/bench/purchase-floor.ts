@@ -7,8 +7,9 @@
  * path changes, edit the list below and the two functions that follow it.
  *
  * What one POST /v1/reservations (one seat, no Idempotency-Key) runs today (after the
- * commit that folded the payment's three reads into payment-checks), in order, and the
- * code path each step mirrors (apps/booking-api/src/…):
+ * commit that folded the payment's three reads into payment-checks and started the
+ * free-seat probe at the last free seat found), in order, and the code path each step
+ * mirrors (apps/booking-api/src/…):
  *
  *     (the guard only reads the header; the schedule, the cached limits and mayBeForSale
  *     read the in-process caches: no query)
@@ -25,13 +26,14 @@
  *  S9 INSERT INTO QUEUE_TOKEN … ON DUPLICATE KEY UPDATE             queue-tokens.repository markTokenCompleted
  *  S10 COMMIT
  *  after commit (reservation.service afterCommit): S11, then R3:
- *  S11 SELECT a free seat of the show (LIMIT 1)   sale.service afterSale → catalog.repository hasFreeSeat
+ *  S11 SELECT the first free seat from the last one found (LIMIT 1; once more from the start
+ *      when none)                                 sale.service afterSale → catalog.repository findFreeSeat
  *      (the sold-out recount runs only when the show has no free seat left: not in this phase)
  *  R3 EVALSHA finish-purchase-9  QueueService.finishPurchase (token COMPLETED, seats SOLD, locks gone,
  *                                the catalogue versions of the show and the event rewritten)
  *
- * S5 and S9 are the app's own statements (paymentChecksQuery, markTokenCompletedQuery;
- * compiled once by Kysely: prepare) run bare: packages/queue stays
+ * S5, S9 and S11 are the app's own statements (paymentChecksQuery, markTokenCompletedQuery,
+ * freeSeatQuery; compiled once by Kysely: prepare) run bare: packages/queue stays
  * QUEUE_TOKEN's only writer, and a change there reaches the floor. The other SQL text
  * is what Kysely compiles for those repository calls (copied from its query log), with
  * the same parameters.
@@ -50,6 +52,7 @@ import {
 import { Redis } from 'ioredis'
 import type { CompiledQuery } from 'kysely'
 import { createPool, type Pool, type PoolConnection } from 'mysql2/promise'
+import { freeSeatQuery } from '../../apps/booking-api/src/repositories/catalog.repository.js'
 import { paymentChecksQuery } from '../../apps/booking-api/src/repositories/payment-checks.js'
 import { percentile } from './load.js'
 
@@ -139,6 +142,7 @@ async function purchase(
   pool: Pool,
   lua: (file: string) => Script,
   p: FloorPurchase,
+  probe: { seen: string },
 ): Promise<void> {
   const k = eventKeys(o.prefix, o.eventId)
   const tokenKey = k.token(p.token)
@@ -183,10 +187,13 @@ async function purchase(
     await c.query(...bare(markTokenCompletedQuery(claimed, completedAt)))
   })
   // S11 then R3 (the sold-out check settles before the token frees its slot)
-  await pool.query(
-    'select `v`.`id` from `EVENT_SCHEDULE` as `s` inner join `EVENT` as `e` on `e`.`id` = `s`.`event_id` inner join `VENUE_SEAT` as `v` on `v`.`venue_id` = `e`.`venue_id` where `s`.`id` = ? and not exists (select `r`.`id` from `RESERVATION` as `r` where `r`.`schedule_id` = ? and `r`.`live_seat_id` = `v`.`id`) limit ?',
-    [o.scheduleId, o.scheduleId, 1],
-  )
+  const after = await pool.query(...bare(freeSeatQuery('after', o.scheduleId, probe.seen)))
+  let free = (after[0] as Array<{ seatNumber: string }>)[0]?.seatNumber
+  if (free === undefined && probe.seen !== '') {
+    const before = await pool.query(...bare(freeSeatQuery('before', o.scheduleId, probe.seen)))
+    free = (before[0] as Array<{ seatNumber: string }>)[0]?.seatNumber
+  }
+  probe.seen = free ?? ''
   await lua('finish-purchase-9')(
     [
       k.marker,
@@ -224,6 +231,8 @@ export async function runPurchaseFloor(o: FloorOptions): Promise<FloorResult> {
   pool.pool.on('connection', (connection) => connection.query("SET time_zone = '+00:00'"))
   const redis = new Redis(o.redisUrl)
   const lua = scripts(redis)
+  // The free seat the last probe found (SaleService keeps one per show, like this).
+  const probe = { seen: '' }
   const latencies: number[] = []
   let failures = 0
   let next = 0
@@ -236,7 +245,7 @@ export async function runPurchaseFloor(o: FloorOptions): Promise<FloorResult> {
         if (!p) return
         const t0 = performance.now()
         try {
-          await purchase(o, pool, lua, p)
+          await purchase(o, pool, lua, p, probe)
           latencies.push(performance.now() - t0)
         } catch (error) {
           failures += 1
