@@ -101,23 +101,26 @@ async function main(): Promise<void> {
       LOG_LEVEL: 'warn',
       AUTH_JWT_SECRET: jwtSecret,
     }
-    const [hello, gateway, booking] = await Promise.all([
-      startChild('hello-world', 'scripts/bench/hello-world.ts', 'PORT', {}, '/'),
+    const gatewayEnv = {
+      ...appEnv,
+      // The bench is one client address making every join and stream.
+      ISSUE_RATE_LIMIT_PER_MINUTE: '10000000',
+      SSE_STREAMS_PER_IP: '1000000',
+      // Events created below are known to the gateway within a second.
+      QUEUE_EVENTS_REFRESH_MS: '1000',
+    }
+    const startGateway = (name: string) =>
       startChild(
-        'queue-gateway',
+        name,
         'apps/queue-gateway/src/server.ts',
         'GATEWAY_PORT',
-        {
-          ...appEnv,
-          // The bench is one client address making every join and stream.
-          ISSUE_RATE_LIMIT_PER_MINUTE: '10000000',
-          SSE_STREAMS_PER_IP: '1000000',
-          // Events created below are known to the gateway within a second.
-          QUEUE_EVENTS_REFRESH_MS: '1000',
-        },
+        gatewayEnv,
         '/health/ready',
         appNodeFlags,
-      ),
+      )
+    const [hello, gateway, booking] = await Promise.all([
+      startChild('hello-world', 'scripts/bench/hello-world.ts', 'PORT', {}, '/'),
+      startGateway('queue-gateway'),
       startChild(
         'booking-api',
         'apps/booking-api/src/server.ts',
@@ -421,12 +424,18 @@ async function main(): Promise<void> {
       const small = Math.min(settings.sseSmall, large)
       const sseIds = Array.from({ length: large }, (_, i) => `sse-${i + 1}`)
       const sseTokens = await joinAll(stores, c.sseEvent, sseIds)
+      // The streams go to a gateway copy of their own, started now: its RSS before the first
+      // stream is an app at rest. The first gateway's still holds what the 1M-waiter phase
+      // left for its garbage collector, which may hand it back while streams open (one run
+      // measured -392 B per stream that way).
+      const sseGateway = await startGateway('queue-gateway (SSE)')
+      children.push(sseGateway)
       const idleCps = await commandsPerSecond(stores.redis, settings.sseWindowSeconds)
       console.log(
-        `  no streams: gateway RSS ${(rssBytes(gateway.process.pid as number) / 1e6).toFixed(1)} MB, Redis ${idleCps.toFixed(0)} commands/s`,
+        `  no streams: SSE gateway RSS ${(rssBytes(sseGateway.process.pid as number) / 1e6).toFixed(1)} MB, Redis ${idleCps.toFixed(0)} commands/s (both gateway copies)`,
       )
       const sseSmall = await sseStep(
-        gateway,
+        sseGateway,
         stores.redis,
         sseTokens.slice(0, small),
         settings.sseWindowSeconds,
@@ -435,7 +444,7 @@ async function main(): Promise<void> {
         `  ${small} streams (${sseSmall.open} open, ${sseSmall.failed} failed${sseSmall.failed ? ` ${JSON.stringify(sseSmall.reasons)}` : ''}): ${fmt.bytes(sseSmall.rssPerStream)} RSS each, ` +
           `Redis ${sseSmall.commandsPerSecond.toFixed(0)} commands/s`,
       )
-      const sseLarge = await sseStep(gateway, stores.redis, sseTokens, settings.sseWindowSeconds)
+      const sseLarge = await sseStep(sseGateway, stores.redis, sseTokens, settings.sseWindowSeconds)
       console.log(
         `  ${large} streams (${sseLarge.open} open, ${sseLarge.failed} failed${sseLarge.failed ? ` ${JSON.stringify(sseLarge.reasons)}` : ''}): ${fmt.bytes(sseLarge.rssPerStream)} RSS each, ` +
           `Redis ${sseLarge.commandsPerSecond.toFixed(0)} commands/s`,
