@@ -21,7 +21,8 @@ import {
   reservedSeatIds,
 } from '../repositories/catalog.repository.js'
 import { findPurchaseLimits } from '../repositories/events.repository.js'
-import type { Schedule, SeatMap } from '../schemas.js'
+import type { Schedule } from '../schemas.js'
+import { seatMapBody } from '../seat-map-body.js'
 import { earliestLocalDate, type ShowTime, showStartsAt } from '../show-time.js'
 import { TtlCache } from '../ttl-cache.js'
 
@@ -280,22 +281,18 @@ export class CatalogService {
         ),
         reservedSeatIds(this.db, scheduleId).then((ids) => new Set(ids)),
       ])
-      const map: SeatMap = {
-        scheduleId,
-        eventId: schedule.eventId,
-        date: schedule.date,
-        startTime: schedule.startTime,
-        maxSeatsPerOrder: limits.maxSeatsPerOrder,
-        seats: seats.map((seat) => ({
-          seatId: seat.seatId,
-          seatNumber: seat.seatNumber,
-          area: seat.area,
-          seatType: seat.seatType,
-          price: seat.price,
-          status: sold.has(seat.seatId) ? 'RESERVED' : 'AVAILABLE',
-        })),
-      }
-      return { value: cachedBody(map) }
+      const body = seatMapBody(
+        {
+          scheduleId,
+          eventId: schedule.eventId,
+          date: schedule.date,
+          startTime: schedule.startTime,
+          maxSeatsPerOrder: limits.maxSeatsPerOrder,
+        },
+        seats,
+        sold,
+      )
+      return { value: body }
     })
   }
 
