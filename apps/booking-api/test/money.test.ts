@@ -123,3 +123,35 @@ describe('paying without enough money', () => {
     await expectInvariants(env)
   })
 })
+
+describe('a free seat (price 0)', () => {
+  it('sells with an empty balance: 201, nothing taken, a PAYMENT row of 0, the seat sold once', async () => {
+    const [id] = (await insertAccounts(env.db, 1, { prefix: 'free' })) as [string]
+    const token = (await readyTokens(env, catalog.eventId, [id])).get(id) as string
+    const schedule = catalog.schedules.find((s) => s.event_id === catalog.eventId) as { id: number }
+    const seat = catalog.seats[7] as { id: number; seat_type: string }
+    // The operator made this seat type free for this event (prices are read fresh at payment).
+    await env.db
+      .updateTable('SEAT_PRICE')
+      .set({ price: 0 })
+      .where('event_id', '=', catalog.eventId)
+      .where('seat_type', '=', seat.seat_type)
+      .execute()
+    const response = await app.inject({
+      method: 'POST',
+      url: '/v1/reservations',
+      headers: bearer(token),
+      payload: { scheduleId: schedule.id, seatId: seat.id },
+    })
+    expect(response.statusCode).toBe(201)
+    expect(response.json()).toMatchObject({ seatId: seat.id, price: 0, total: 0, balance: 0 })
+    expect(await balanceOf(id)).toBe(0)
+    const ledger = await env.db
+      .selectFrom('BALANCE_HISTORY')
+      .select(['amount', 'type', 'balance_after'])
+      .where('account_id', '=', id)
+      .execute()
+    expect(ledger).toEqual([{ amount: 0, type: 'PAYMENT', balance_after: 0 }])
+    await expectInvariants(env)
+  })
+})

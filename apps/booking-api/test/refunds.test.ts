@@ -267,6 +267,42 @@ describe('refunds', () => {
   })
 })
 
+describe('a free seat (price 0)', () => {
+  it('is refunded like any other: 200, refunded 0, a REFUND row of 0, the seat AVAILABLE again', async () => {
+    const [fan] = (await insertAccounts(env.db, 1, { prefix: 'free' })) as [string]
+    const seatId = seat(45)
+    const { seat_type: seatType } = catalog.seats.find((s) => s.id === seatId) as { seat_type: string }
+    const price = await env.db
+      .selectFrom('SEAT_PRICE')
+      .select('price')
+      .where('event_id', '=', catalog.eventId)
+      .where('seat_type', '=', seatType)
+      .executeTakeFirstOrThrow()
+    const setPrice = (value: number) =>
+      env.db
+        .updateTable('SEAT_PRICE')
+        .set({ price: value })
+        .where('event_id', '=', catalog.eventId)
+        .where('seat_type', '=', seatType)
+        .execute()
+    await setPrice(0)
+    try {
+      const { response } = await buy(fan, [seatId])
+      expect(response.statusCode).toBe(201)
+      const { reservationId } = response.json() as { reservationId: number }
+      const refunded = await refund(reservationId, { reason: 'free seat given back' })
+      expect(refunded.statusCode).toBe(200)
+      expect(refunded.json()).toMatchObject({ reservationId, refunded: 0 })
+      expect(await balanceOf(fan)).toBe(0)
+      expect((await refundRows(reservationId)).map((row) => row.amount)).toEqual([0])
+      expect(await seatStatus(seatId)).toBe('AVAILABLE')
+    } finally {
+      await setPrice(price.price)
+    }
+    await expectInvariants(env)
+  })
+})
+
 describe('OpenAPI', () => {
   it('documents the refund route under the admin tag, with its key, body and answer', async () => {
     const doc = (await app.inject({ method: 'GET', url: '/docs/json' })).json()

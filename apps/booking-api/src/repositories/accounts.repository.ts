@@ -13,10 +13,14 @@ export async function insertAccount(db: DbExecutor, account: { id: string; email
   await openAccounts(db, [{ ...account, balance: 0 }])
 }
 
+const lockStatement = prepare((db, p: Param<{ id: string }>) =>
+  db.selectFrom('ACCOUNT').select('id').where('id', '=', p('id')).forUpdate(),
+)
+
 /** Locks the account row for the rest of the transaction: every money-moving transaction takes it first. */
 export async function lockAccount(trx: Transaction<Database>, id: string): Promise<boolean> {
-  const row = await trx.selectFrom('ACCOUNT').select('id').where('id', '=', id).forUpdate().executeTakeFirst()
-  return row !== undefined
+  const { rows } = await lockStatement.run(trx, { id })
+  return rows.length === 1
 }
 
 /** The account's balance, as a statement of its own or a subquery (payment-checks). */
@@ -31,8 +35,13 @@ export async function balanceOf(db: DbExecutor, id: string): Promise<number | un
   return rows[0]?.amount
 }
 
-/** Atomic increment that refuses to pass the INT limit; false when refused or no such account. */
+/**
+ * Atomic increment that refuses to pass the INT limit; false when refused or no such account.
+ * Adding 0 (refunding a free seat) changes no row, which the pool does not count as
+ * affected (it counts changed rows, connection.ts): that is a locking read of the row.
+ */
 export async function addToBalance(db: DbExecutor, id: string, amount: number): Promise<boolean> {
+  if (amount === 0) return (await lockStatement.run(db, { id })).rows.length === 1
   const result = await db
     .updateTable('ACCOUNT')
     .set({ amount: sql`amount + ${amount}` })
@@ -50,8 +59,14 @@ const debitStatement = prepare((db, p: Param<{ id: string; amount: number }>) =>
     .where('amount', '>=', p('amount')),
 )
 
-/** Guarded decrement: never below zero; false when the balance is short. */
+/**
+ * Guarded decrement: never below zero; false when the balance is short or there is no such
+ * account. Either way the account row is locked from here on, as every money-moving
+ * transaction locks it first. A free order (0) changes no row, which the pool does not
+ * count as affected (it counts changed rows, connection.ts): that is a locking read.
+ */
 export async function deductFromBalance(db: DbExecutor, id: string, amount: number): Promise<boolean> {
+  if (amount === 0) return (await lockStatement.run(db, { id })).rows.length === 1
   const result = await debitStatement.run(db, { id, amount })
   return Number(result.numAffectedRows) === 1
 }
