@@ -13,20 +13,20 @@ export interface LayoutSeat {
 type Status = SeatMap['seats'][number]['status']
 
 /**
- * Each seat of a layout as JSON, once per status, made the first time the layout (one
- * cached array per event version) is drawn. A show's seat map is built again after every
- * sale of the show (its version changed), on every copy that serves it: stringifying its
- * 3,000 seat objects each time cost the booking API ~2 ms per sale; joining the ready
- * pieces costs a fraction of that.
+ * Each seat of a layout as JSON, per status, made the first time it is drawn and kept with
+ * the layout (one cached array per event version). A show's seat map is built again after
+ * every sale of the show (its version changed), on every copy that serves it: stringifying
+ * its 3,000 seat objects each time was a good part of that build. Made on first use, so a
+ * layout drawn once (caching off) costs one stringify per seat, as before.
  */
 const piecesOf = new WeakMap<readonly LayoutSeat[], Record<Status, string[]>>()
 
-function pieces(seats: readonly LayoutSeat[]): Record<Status, string[]> {
-  const known = piecesOf.get(seats)
-  if (known) return known
-  const as = (status: Status) => seats.map((seat) => JSON.stringify({ ...pick(seat), status }))
-  const made = { AVAILABLE: as('AVAILABLE'), RESERVED: as('RESERVED') }
-  piecesOf.set(seats, made)
+function piecesFor(seats: readonly LayoutSeat[]): Record<Status, string[]> {
+  let made = piecesOf.get(seats)
+  if (!made) {
+    made = { AVAILABLE: [], RESERVED: [] }
+    piecesOf.set(seats, made)
+  }
   return made
 }
 
@@ -51,8 +51,16 @@ export function seatMapBody(
   sold: ReadonlySet<number>,
 ): CachedBody {
   if (seats.length === 0) return cachedBody({ ...head, seats: [] })
-  const { AVAILABLE, RESERVED } = pieces(seats)
-  const listed = seats.map((seat, i) => (sold.has(seat.seatId) ? RESERVED[i] : AVAILABLE[i]))
+  const pieces = piecesFor(seats)
+  const listed = seats.map((seat, i) => {
+    const status: Status = sold.has(seat.seatId) ? 'RESERVED' : 'AVAILABLE'
+    const list = pieces[status]
+    const known = list[i]
+    if (known !== undefined) return known
+    const json = JSON.stringify({ ...pick(seat), status })
+    list[i] = json
+    return json
+  })
   const opening = JSON.stringify(head)
   return { json: Buffer.from(`${opening.slice(0, -1)},"seats":[${listed.join(',')}]}`) }
 }

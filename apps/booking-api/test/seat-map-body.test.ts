@@ -22,7 +22,7 @@ const whole = (sold: ReadonlySet<number>) =>
   }).json.toString()
 
 describe('seatMapBody', () => {
-  it('is byte for byte the whole map stringified, for every set of sold seats, the pieces made once', () => {
+  it('is byte for byte the whole map stringified, for every set of sold seats, drawn again and again', () => {
     for (const sold of [[], [1], [2, 30], [1, 2, 30], [99]]) {
       const set = new Set(sold)
       const body = seatMapBody(head, layout, set).json.toString()
