@@ -85,12 +85,15 @@ describe('findFreeSeat', () => {
     await sell(Array.from({ length: half }, (_, i) => i))
     expect(await findFreeSeat(env.db, scheduleId)).toBe(seatAt(half).seatNumber)
     expect(await findFreeSeat(env.db, scheduleId, seatAt(2).seatNumber)).toBe(seatAt(half).seatNumber)
-    // Everything after seat 3 sold too: from the last seat, the search wraps around to seat 3… after
-    // seat 3 is sold as well, nothing is free.
+    // Every seat sold: nothing is free from anywhere. Seat 3 refunded: found from after it
+    // (the search wraps around), from itself and from the start; sold again, nothing is free.
     await sell(Array.from({ length: last - half + 1 }, (_, i) => half + i))
     expect(await findFreeSeat(env.db, scheduleId, seatAt(last).seatNumber)).toBeUndefined()
     await refund(3)
     expect(await findFreeSeat(env.db, scheduleId, seatAt(last).seatNumber)).toBe(seatAt(3).seatNumber)
+    // A start that is no seat of the venue (a show moved to another venue, say) works the same.
+    expect(await findFreeSeat(env.db, scheduleId, '~none')).toBe(seatAt(3).seatNumber)
+    expect(await findFreeSeat(env.db, scheduleId, '#none')).toBe(seatAt(3).seatNumber)
     expect(await findFreeSeat(env.db, scheduleId, seatAt(3).seatNumber)).toBe(seatAt(3).seatNumber)
     expect(await findFreeSeat(env.db, scheduleId)).toBe(seatAt(3).seatNumber)
     await sell([3])

@@ -5,8 +5,9 @@ import type { TokenState } from './token-state.js'
 
 /*
  * QUEUE_TOKEN, the durable copy of the Redis queue. This module is the only
- * place that reads or writes the table: the mirror's upserts, recovery's reads
- * and the payment's lock-and-complete all go through it.
+ * place that reads or writes the table: the mirror's upserts, recovery's reads,
+ * the payment's paid check (tokenReasonQuery, a subquery of its one read) and
+ * its COMPLETED all go through it.
  */
 
 const date = (ms: number | null) => (ms === null ? null : new Date(ms))

@@ -269,9 +269,12 @@ export class ReservationService {
     idempotencyKey?: string | undefined
   }): Promise<{ reservationIds: number[]; balanceAfter: number }> {
     try {
-      // READ COMMITTED: no gap locks, so payments for tokens whose QUEUE_TOKEN row the
-      // mirror has not written yet cannot deadlock on the missing rows; a deadlock that
-      // still happens (InnoDB undid the whole transaction) is simply run again.
+      // READ COMMITTED: each read sees the latest commit, so the paid check after the
+      // account lock sees a payment with the same token that committed while this one
+      // waited (payment-checks); and no gap locks, so payments whose QUEUE_TOKEN row the
+      // mirror has not written yet do not deadlock on the missing rows in the COMPLETED
+      // upsert. A deadlock that still happens (InnoDB undid the whole transaction) is
+      // simply run again.
       return await retryOnDeadlock(() =>
         this.deps.db
           .transaction()
