@@ -73,11 +73,17 @@ async function main(): Promise<void> {
     })()
     return cleaned
   }
-  // Ctrl-C still drops the database and stops the children and the private Redis.
-  process.once('SIGINT', () => {
-    console.log('\ninterrupted')
-    void cleanup().finally(() => process.exit(130))
-  })
+  // Ctrl-C or a `kill` (a timeout's SIGTERM) still drops the database and stops the children
+  // and the private Redis: killed without this, the apps ran on and loaded later runs.
+  for (const [signal, code] of [
+    ['SIGINT', 130],
+    ['SIGTERM', 143],
+  ] as const) {
+    process.once(signal, () => {
+      console.log(`\ninterrupted (${signal})`)
+      void cleanup().finally(() => process.exit(code))
+    })
+  }
   try {
     redis = await startBenchRedis()
     console.log(
