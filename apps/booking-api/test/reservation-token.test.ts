@@ -8,6 +8,7 @@ import {
   sampleValue,
   seedCatalog,
   startMysqlProxy,
+  startTcpProxy,
   useTestEnv,
 } from '@concert/testing'
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest'
@@ -269,6 +270,64 @@ describe('QUEUE_TOKEN is the backstop behind the Redis claim', () => {
     // The seat was let go: another fan buys it at once.
     const other = (await readyTokens(env, catalog.eventId, ['t-17'])).get('t-17') as string
     expect((await reserve(other, { scheduleId, seatId: seat(20) })).statusCode).toBe(201)
+    await expectInvariants(env)
+  })
+
+  it('two payments with one token at once, the first one’s claim lapsed (its copy lost Redis): exactly one pays', async () => {
+    // Copy A reaches Redis through a proxy and renews its claim every 100 ms (TTL 300 ms).
+    // Its payment waits for the account row; then its link to Redis is cut, the claim and
+    // the seat lock lapse, and copy B claims the same token and waits for the row too.
+    // Both are in their transactions when the row is let go, for two different seats (so
+    // the UNIQUE seat key cannot stop the second): only QUEUE_TOKEN does.
+    const token = (await readyTokens(env, catalog.eventId, ['t-19'])).get('t-19') as string
+    const before = await balanceOf('t-19')
+    const link = await startTcpProxy(Number(new URL(env.redisUrl).port || 6379))
+    const copyA = await buildBooking(env, {
+      REDIS_URL: `redis://127.0.0.1:${link.port}`,
+      CLAIM_TTL_MS: '300',
+      SEAT_LOCK_TTL_MS: '300',
+    })
+    try {
+      const hold = await holdAccountRow(env, 't-19')
+      let first: ReturnType<typeof reserve> | undefined
+      let second: ReturnType<typeof reserve> | undefined
+      try {
+        first = reserveOn(copyA, token, { scheduleId, seatId: seat(22) })
+        await until(
+          async () => (await lockWaiters(env)) === 1,
+          'copy A’s payment to wait for the account row',
+        )
+        link.cut()
+        await new Promise((resolve) => setTimeout(resolve, 900)) // three claim TTLs, not renewed
+        second = reserve(token, { scheduleId, seatId: seat(23) })
+        await until(
+          async () => (await lockWaiters(env)) === 2,
+          'copy B’s payment to wait for the account row',
+        )
+      } finally {
+        await hold.release()
+      }
+      const answers = await Promise.all([first, second])
+      const statuses = answers.map((answer) => answer?.statusCode).sort()
+      expect(statuses).toEqual([201, 401])
+      const refused = answers.find((answer) => answer?.statusCode === 401)
+      expect(refused?.json()).toMatchObject({
+        code: 'TOKEN_EXPIRED',
+        detail: 'queue token expired (COMPLETED)',
+      })
+      const paid = answers.find((answer) => answer?.statusCode === 201)?.json() as { price: number }
+      expect(await balanceOf('t-19')).toBe(before - paid.price)
+      const sold = await env.db
+        .selectFrom('RESERVATION')
+        .select('account_id')
+        .where('seat_id', 'in', [seat(22), seat(23)])
+        .execute()
+      expect(sold).toEqual([{ account_id: 't-19' }])
+    } finally {
+      link.restore()
+      await copyA.close()
+      await link.close()
+    }
     await expectInvariants(env)
   })
 
