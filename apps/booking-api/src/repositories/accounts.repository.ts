@@ -17,10 +17,15 @@ const lockStatement = prepare((db, p: Param<{ id: string }>) =>
   db.selectFrom('ACCOUNT').select('id').where('id', '=', p('id')).forUpdate(),
 )
 
-/** Locks the account row for the rest of the transaction: every money-moving transaction takes it first. */
-export async function lockAccount(trx: Transaction<Database>, id: string): Promise<boolean> {
-  const { rows } = await lockStatement.run(trx, { id })
+/** Locks the row (a locking read) and tells whether the account exists. */
+async function lockRow(db: DbExecutor, id: string): Promise<boolean> {
+  const { rows } = await lockStatement.run(db, { id })
   return rows.length === 1
+}
+
+/** Locks the account row for the rest of the transaction: every money-moving transaction takes it first. */
+export function lockAccount(trx: Transaction<Database>, id: string): Promise<boolean> {
+  return lockRow(trx, id)
 }
 
 /** The account's balance, as a statement of its own or a subquery (payment-checks). */
@@ -41,7 +46,7 @@ export async function balanceOf(db: DbExecutor, id: string): Promise<number | un
  * affected (it counts changed rows, connection.ts): that is a locking read of the row.
  */
 export async function addToBalance(db: DbExecutor, id: string, amount: number): Promise<boolean> {
-  if (amount === 0) return (await lockStatement.run(db, { id })).rows.length === 1
+  if (amount === 0) return lockRow(db, id)
   const result = await db
     .updateTable('ACCOUNT')
     .set({ amount: sql`amount + ${amount}` })
@@ -61,12 +66,12 @@ const debitStatement = prepare((db, p: Param<{ id: string; amount: number }>) =>
 
 /**
  * Guarded decrement: never below zero; false when the balance is short or there is no such
- * account. Either way the account row is locked from here on, as every money-moving
+ * account. When it is true the account row is locked from here on, as every money-moving
  * transaction locks it first. A free order (0) changes no row, which the pool does not
  * count as affected (it counts changed rows, connection.ts): that is a locking read.
  */
 export async function deductFromBalance(db: DbExecutor, id: string, amount: number): Promise<boolean> {
-  if (amount === 0) return (await lockStatement.run(db, { id })).rows.length === 1
+  if (amount === 0) return lockRow(db, id)
   const result = await debitStatement.run(db, { id, amount })
   return Number(result.numAffectedRows) === 1
 }
