@@ -406,8 +406,14 @@ async function main(): Promise<void> {
         },
       )
       rows.waiters.push(
-        { figure: `poll at ${waiters.waiters} waiters, head`, value: speed(waiters.pollHead) },
-        { figure: `poll at ${waiters.waiters} waiters, tail`, value: speed(waiters.pollTail) },
+        {
+          figure: `poll at ${waiters.waiters} waiters, head (the first 1,000)`,
+          value: speed(waiters.pollHead),
+        },
+        {
+          figure: `poll at ${waiters.waiters} waiters, tail (the last 1,000)`,
+          value: speed(waiters.pollTail),
+        },
         {
           figure: `poll p99 at ${waiters.waiters} / at 1k`,
           value: fmt.ratio(pollP99Ratio),

@@ -1,14 +1,17 @@
 import { setTimeout as sleep } from 'node:timers/promises'
-import { DEFAULT_QUEUE_TUNING, joinArgs, loadScripts, newToken, pairs, Reply } from '@concert/queue'
+import { DEFAULT_QUEUE_TUNING, F, joinArgs, loadScripts, newToken, pairs, Reply } from '@concert/queue'
 import type { Redis } from 'ioredis'
 import { settings } from './config.js'
 import { type LoadResult, load } from './load.js'
 import { infoNumber } from './redis.js'
 import { joinAll, type Stores } from './setup.js'
 
+/** How many distinct waiters each poll load spreads its requests over. */
+const POLLED_WAITERS = 1_000
+
 export interface WaitersResult {
   waiters: number
-  /** Poll of the last of the first 1,000 waiters. */
+  /** Polls of the first 1,000 waiters, in turn, while they are the whole queue. */
   pollAt1k: LoadResult
   pollHead: LoadResult
   pollTail: LoadResult
@@ -31,15 +34,16 @@ function joinCommand(redis: Redis): string {
  * script, keys and arguments as QueueService.join, with the mirror's back-pressure
  * bound of the apps (a BACKLOG answer is retried after 100 ms), but without the
  * joining request's own durable write: the gateway's mirror writes every place to
- * QUEUE_TOKEN, and the bench waits for it before reading memory. Returns the token
- * with the highest place (the tail).
+ * QUEUE_TOKEN, and the bench waits for it before reading memory. Returns the tokens
+ * of the POLLED_WAITERS highest places (the tail of the queue).
  */
 async function fillByScript(stores: Stores, eventId: number, accountIds: readonly string[]) {
   const name = joinCommand(stores.redis)
   const k = stores.queue.keys(eventId)
   let pending = [...accountIds]
   let done = 0
-  let tail: { token: string; place: number } | undefined
+  // Places are handed out in the order the replies come back (retries last): the last ones are the tail.
+  let tail: string[] = []
   let reported = 0
   const started = performance.now()
   while (pending.length > 0) {
@@ -65,9 +69,8 @@ async function fillByScript(stores: Stores, eventId: number, accountIds: readonl
         if (values[0] !== Reply.CREATED && values[0] !== Reply.EXISTING) {
           throw new Error(`join answered ${String(values[0])}`)
         }
-        const fields = pairs(values, 1)
-        const place = Number(fields.place)
-        if (!tail || place > tail.place) tail = { token: fields.token as string, place }
+        tail.push(pairs(values, 1)[F.token] as string)
+        if (tail.length >= 2 * POLLED_WAITERS) tail = tail.slice(-POLLED_WAITERS)
         done += 1
       })
       if (done - reported >= 50_000) {
@@ -79,7 +82,7 @@ async function fillByScript(stores: Stores, eventId: number, accountIds: readonl
     }
     pending = retry
   }
-  return tail?.token
+  return tail.slice(-POLLED_WAITERS)
 }
 
 /** Until the gateway's mirror has written and acknowledged every change of the event (stream empty). */
@@ -99,7 +102,9 @@ async function mirrorCaughtUp(stores: Stores, eventId: number): Promise<void> {
  * measured above, most of the time budget; what is measured here is what the places
  * cost, not how they came. The first 1,000 come from QueueService.join, the rest from
  * the join script pipelined (fillByScript). Polls are measured through the gateway
- * with 1,000 waiters, then at the head and the tail of the full queue; bytes per
+ * with 1,000 waiters, then at the head and the tail of the full queue, each load
+ * polling 1,000 distinct waiters in turn (a fan's first poll on a gateway copy runs
+ * the poll script, later ones share the event's feed reads); bytes per
  * waiter is the used_memory growth over the fill, read once the mirror has drained
  * the event's stream.
  */
@@ -115,15 +120,18 @@ export async function waitersPhase(
   // The first thousand through QueueService.join (durable write included; it also
   // starts the event's queue in Redis, the marker the script needs).
   const first = await joinAll(stores, eventId, ids.slice(0, 1_000))
-  const head = first[0] as string
   // Polled once the mirror has written them, like the full queue below.
   await mirrorCaughtUp(stores, eventId)
-  const pollAt1k = await load('poll, 1k waiters (tail)', {
-    url: `${gatewayUrl}/v1/queue/tokens/${first[999]}`,
+  // Each request polls the next of 1,000 waiters, as many fans do, not one token over and over.
+  const polling = (tokens: readonly string[]) => ({
+    url: `${gatewayUrl}/v1/queue/tokens/${tokens[0]}`,
     connections: settings.connections,
     seconds: settings.seconds,
+    paths: tokens.map((token) => `/v1/queue/tokens/${token}`),
   })
-  const tail = (await fillByScript(stores, eventId, ids.slice(1_000))) ?? (first.at(-1) as string)
+  const pollAt1k = await load('poll, 1k waiters', polling(first))
+  const filled = await fillByScript(stores, eventId, ids.slice(1_000))
+  const tail = filled.length > 0 ? filled : first
   console.log(`  ${total} waiters joined; waiting for the mirror to drain the stream`)
   await mirrorCaughtUp(stores, eventId)
   const fillSeconds = (performance.now() - started) / 1000
@@ -132,15 +140,7 @@ export async function waitersPhase(
   console.log(
     `  Redis used_memory +${((memoryAfter - memoryBefore) / 1e6).toFixed(1)} MB = ${bytesPerWaiter.toFixed(0)} B per waiter`,
   )
-  const pollHead = await load(`poll, ${total} waiters (head)`, {
-    url: `${gatewayUrl}/v1/queue/tokens/${head}`,
-    connections: settings.connections,
-    seconds: settings.seconds,
-  })
-  const pollTail = await load(`poll, ${total} waiters (tail)`, {
-    url: `${gatewayUrl}/v1/queue/tokens/${tail}`,
-    connections: settings.connections,
-    seconds: settings.seconds,
-  })
+  const pollHead = await load(`poll, ${total} waiters (the first 1,000)`, polling(first))
+  const pollTail = await load(`poll, ${total} waiters (the last 1,000)`, polling(tail))
   return { waiters: total, pollAt1k, pollHead, pollTail, bytesPerWaiter, fillSeconds }
 }
