@@ -4,6 +4,7 @@ import type { Socket } from 'node:net'
 import { REQUEST_ID_HEADER } from '@concert/http'
 import {
   EventFeed,
+  eventOfToken,
   type FeedFollower,
   type QueueService,
   type SseLease,
@@ -13,6 +14,12 @@ import {
 import type { FastifyBaseLogger } from 'fastify'
 
 const HEARTBEAT_MS = 15_000
+
+/**
+ * A polled token is followed while it is polled at least this often: past the
+ * slowest poll hint (10 s, ticket.ts pollAfterMs) with room for two missed polls.
+ */
+const POLL_FOLLOW_MS = 30_000
 
 /** How often a stream sends a changed position or ETA: often near the head, rarely far back. */
 function refreshMs(ticket: Ticket): number {
@@ -211,6 +218,11 @@ function flattenSentHeader(response: ServerResponse): void {
  * event's feed once per tick and hands each stream its ticket, and one timer
  * sends the keep-alive comments. Redis work grows with the events being
  * followed, not with the streams (see EventFeed in @concert/queue).
+ *
+ * Polls go through the same feeds (`poll`): a token's first poll on this copy
+ * runs the poll script, later ones share one read of the event's feed with every
+ * poll that came in meanwhile, so Redis work does not grow with the poll rate
+ * either, and each answer is what the poll script would have said at that read.
  */
 export class SseHub implements StreamOwner {
   private readonly feeds = new Map<number, EventFeed>()
@@ -220,6 +232,7 @@ export class SseHub implements StreamOwner {
   private tickTimer: NodeJS.Timeout | undefined
   private ticking: Promise<void> | undefined
   private closed = false
+  private lastForget = 0
 
   constructor(
     private readonly queue: QueueService,
@@ -235,16 +248,21 @@ export class SseHub implements StreamOwner {
     this.schedule()
   }
 
+  private feedOf(eventId: number): EventFeed {
+    let feed = this.feeds.get(eventId)
+    if (!feed) {
+      feed = new EventFeed(this.queue, eventId, {
+        onError: (error) => this.log.warn({ err: error }, 'sse status read failed'),
+      })
+      this.feeds.set(eventId, feed)
+    }
+    return feed
+  }
+
   /** Follows an open stream of a token whose state was just read. */
   add(stream: TicketStream, state: TokenState): void {
     if (this.closed || stream.isClosed) return
-    let feed = this.feeds.get(state.eventId)
-    if (!feed) {
-      feed = new EventFeed(this.queue, state.eventId, {
-        onError: (error) => this.log.warn({ err: error }, 'sse status read failed'),
-      })
-      this.feeds.set(state.eventId, feed)
-    }
+    const feed = this.feedOf(state.eventId)
     feed.add(stream, state)
     this.streams.set(stream, feed)
   }
@@ -254,7 +272,26 @@ export class SseHub implements StreamOwner {
     if (!feed) return
     this.streams.delete(stream)
     feed.remove(stream)
-    if (feed.size === 0) this.feeds.delete(feed.eventId)
+    if (feed.empty) this.feeds.delete(feed.eventId)
+  }
+
+  /**
+   * A poll (a WAITING fan's heartbeat): answered from the event's feed when this copy
+   * follows the token and a read after this call vouches for it, else by the poll
+   * script, after which a WAITING token is followed. undefined: no such token.
+   */
+  async poll(token: string): Promise<Ticket | undefined> {
+    const eventId = eventOfToken(token)
+    const feed = eventId === undefined ? undefined : this.feeds.get(eventId)
+    if (feed && !this.closed) {
+      // A failed read is the poll script's to report (503), with its own retry.
+      const ticket = await feed.poll(token).catch(() => undefined)
+      if (ticket) return ticket
+    }
+    const read = await this.queue.follow(token)
+    if (!read) return undefined
+    if (read.state.status === 'WAITING' && !this.closed) this.feedOf(read.state.eventId).followPoll(read)
+    return read.ticket
   }
 
   /** A stream ended (TicketStream.end): stop feeding it. */
@@ -265,6 +302,13 @@ export class SseHub implements StreamOwner {
 
   get open(): number {
     return this.streams.size
+  }
+
+  /** Polled tokens this copy answers from its feeds. */
+  get polledFollowed(): number {
+    let count = 0
+    for (const feed of this.feeds.values()) count += feed.polledSize
+    return count
   }
 
   private schedule(): void {
@@ -279,6 +323,15 @@ export class SseHub implements StreamOwner {
 
   /** One read of every followed event's feed (the timer calls it; tests may too). */
   async tick(): Promise<void> {
+    const now = Date.now()
+    // A pass over the polled tokens every few seconds is enough to let go of those polled no more.
+    if (now - this.lastForget >= POLL_FOLLOW_MS / 10) {
+      this.lastForget = now
+      for (const feed of this.feeds.values()) {
+        feed.forgetPolledBefore(now - POLL_FOLLOW_MS)
+        if (feed.empty) this.feeds.delete(feed.eventId)
+      }
+    }
     await Promise.all(
       [...this.feeds.values()].map(async (feed) => {
         try {

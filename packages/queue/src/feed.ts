@@ -1,4 +1,4 @@
-import type { FeedRead, QueueService } from './queue.js'
+import type { FeedRead, QueueService, TokenRead } from './queue.js'
 import type { Ticket } from './ticket-schema.js'
 import type { TokenState } from './token-state.js'
 
@@ -23,6 +23,17 @@ interface Followed {
   recheck: boolean
 }
 
+/** A WAITING token this copy answers polls for (followPoll). */
+interface Polled {
+  state: TokenState
+  /** The queue's epoch when the poll that read it ran. */
+  epoch: string
+  /** A read after it was added found it waiting at its place (ZMSCORE): the feed's entries cover it since. */
+  confirmed: boolean
+  /** When it was last polled (ms, this copy's clock): followers not polled for a while are let go. */
+  polledAt: number
+}
+
 export interface EventFeedOptions {
   /** Most feed entries per read; the rest come at the next tick. */
   maxEntries?: number
@@ -30,6 +41,8 @@ export interface EventFeedOptions {
   walkSlice?: number
   /** Failures of a status read (the feed's own failures surface from tick()). */
   onError?: (error: unknown) => void
+  /** Most polled tokens followed at once (beyond it polls read Redis each time). */
+  maxPolled?: number
 }
 
 /** Index of the first element ≥ x in a sorted array. */
@@ -84,6 +97,13 @@ function mergeSorted(a: readonly number[], b: readonly number[]): number[] {
  * A token whose status changes (its place falls below the head: admitted or
  * gone; it appears in the feed: expired) is read once on its own, so a READY
  * ticket carries exactly what a poll answers.
+ *
+ * Polls of a WAITING token the copy has polled before are answered the same way
+ * (`poll`), from a read that began after the poll came in: the polls that arrive
+ * while one read runs share the next, which also records their tokens as seen
+ * (the poll script's heartbeat). What they are told is what the poll script would
+ * have answered at that read; anything the read cannot vouch for (a status change,
+ * a rebuilt queue, a token not confirmed yet) goes back to the poll script.
  */
 export class EventFeed {
   private readonly followed = new Map<FeedFollower, Followed>()
@@ -104,6 +124,16 @@ export class EventFeed {
   private lastTouch = 0
   /** The event's idle window as last read (its own, or the deployment's). */
   private idleMs: number
+  /** Polled WAITING tokens by token (followPoll). */
+  private readonly polled = new Map<string, Polled>()
+  /** Tokens polled since the last read began: the next read records them as seen. */
+  private polledSince = new Set<string>()
+  /** The farthest place of a polled token since the last rebuild (the walk covers up to it). */
+  private farthestPolled = 0
+  private readonly maxPolled: number
+  /** The read running now, and the one queued behind it for callers that came in meanwhile. */
+  private current: Promise<FeedRead | undefined> | undefined
+  private queued: Promise<FeedRead | undefined> | undefined
 
   constructor(
     private readonly queue: QueueService,
@@ -112,11 +142,23 @@ export class EventFeed {
   ) {
     this.maxEntries = options.maxEntries ?? 5_000
     this.walkSlice = options.walkSlice ?? 10_000
+    this.maxPolled = options.maxPolled ?? 200_000
     this.idleMs = queue.settings.waitingIdleSeconds * 1000
   }
 
+  /** SSE followers. */
   get size(): number {
     return this.followed.size
+  }
+
+  /** Polled tokens followed. */
+  get polledSize(): number {
+    return this.polled.size
+  }
+
+  /** Nothing to follow: the hub may let the feed go. */
+  get empty(): boolean {
+    return this.followed.size === 0 && this.polled.size === 0
   }
 
   /** Follows a token from its state as just read (its place is confirmed at the next tick). */
@@ -136,10 +178,51 @@ export class EventFeed {
   /** One tick: read, bring the local state up to date, give every follower its ticket. */
   async tick(): Promise<void> {
     if (this.followed.size === 0) return
+    const read = await this.refresh()
+    if (read) this.deliver(read)
+  }
+
+  /**
+   * Resolves with a read that began after this call (undefined when the queue changed
+   * under it and the state is not complete yet): at most one read runs at a time, and
+   * every caller that came in while it ran shares the one after it.
+   */
+  refresh(): Promise<FeedRead | undefined> {
+    if (this.queued) return this.queued
+    if (!this.current) return this.begin()
+    const queued = this.current
+      .catch(() => undefined)
+      .then(() => {
+        this.queued = undefined
+        return this.begin()
+      })
+    this.queued = queued
+    return queued
+  }
+
+  private begin(): Promise<FeedRead | undefined> {
+    const run = this.readOnce()
+    this.current = run
+    const done = () => {
+      if (this.current === run) this.current = undefined
+    }
+    run.then(done, done)
+    return run
+  }
+
+  private async readOnce(): Promise<FeedRead | undefined> {
     const building = this.epoch === undefined
     const touch = this.touchDue() ? this.waitingTokens() : []
-    let read = await this.queue.readFeed(this.eventId, building ? '' : this.cursor, this.maxEntries, touch)
-    if (!read) return
+    const polled = [...this.polledSince]
+    this.polledSince = new Set()
+    let read = await this.queue.readFeed(
+      this.eventId,
+      building ? '' : this.cursor,
+      this.maxEntries,
+      touch,
+      polled,
+    )
+    if (!read) return undefined
     if (touch.length > 0) this.lastTouch = Date.now()
     this.idleMs = read.facts.waitingIdleMs ?? this.queue.settings.waitingIdleSeconds * 1000
 
@@ -154,13 +237,58 @@ export class EventFeed {
     }
     if (this.epoch === undefined) {
       if (!building) read = await this.queue.readFeed(this.eventId, '', this.maxEntries)
-      if (!read) return
+      if (!read) return undefined
       this.reset(read)
     }
 
     await this.recheckPlaces()
-    if (!(await this.walk())) return
-    this.deliver(read)
+    if (!(await this.walk())) return undefined
+    return read
+  }
+
+  /**
+   * Answers polls of a WAITING token from now on: `read` is what a poll of it just
+   * answered (queue.follow). Its place is confirmed by the next read.
+   */
+  followPoll(read: TokenRead): void {
+    const { state } = read
+    if (state.status !== 'WAITING' || this.polled.has(state.token)) return
+    if (this.polled.size >= this.maxPolled) return
+    this.polled.set(state.token, { state, epoch: read.epoch, confirmed: false, polledAt: Date.now() })
+    if (state.place > this.farthestPolled) this.farthestPolled = state.place
+  }
+
+  /**
+   * The ticket a poll of `token` answers, from a read that began after this call, and
+   * the token recorded as seen by it; undefined when this copy does not follow the
+   * token or the read cannot vouch for it (then poll Redis: queue.follow).
+   */
+  async poll(token: string): Promise<Ticket | undefined> {
+    const entry = this.polled.get(token)
+    if (!entry) return undefined
+    entry.polledAt = Date.now()
+    this.polledSince.add(token)
+    const read = await this.refresh()
+    if (!read || this.polled.get(token) !== entry) return undefined
+    const head = this.head
+    const place = entry.state.place
+    if (
+      !entry.confirmed ||
+      entry.epoch !== this.epoch ||
+      head === null ||
+      place < head ||
+      place > this.walkedTo
+    ) {
+      // Admitted, gone or moved (below the head), or not vouched for: the poll script tells.
+      this.polled.delete(token)
+      return undefined
+    }
+    return this.queue.ticketAt(entry.state, read.facts, this.positionOf(place, head) - 1)
+  }
+
+  /** Stops following polled tokens not polled since `before` (ms). */
+  forgetPolledBefore(before: number): void {
+    for (const [token, entry] of this.polled) if (entry.polledAt < before) this.polled.delete(token)
   }
 
   private touchDue(): boolean {
@@ -184,6 +312,12 @@ export class EventFeed {
     this.gaps = []
     this.walkedTo = 0
     for (const entry of this.followed.values()) entry.recheck = true
+    // Polled tokens are confirmed again (their places, by the same ZMSCORE as the streams').
+    this.farthestPolled = 0
+    for (const entry of this.polled.values()) {
+      entry.confirmed = false
+      if (entry.state.place > this.farthestPolled) this.farthestPolled = entry.state.place
+    }
   }
 
   private apply(read: FeedRead): void {
@@ -197,8 +331,10 @@ export class EventFeed {
       expired.add(token)
     }
     // No index by token: entries are few per tick, and one pass over the followers is cheap.
-    if (expired.size > 0)
+    if (expired.size > 0) {
       for (const entry of this.followed.values()) if (expired.has(entry.state.token)) this.readStatus(entry)
+      for (const token of expired) this.polled.delete(token)
+    }
     this.gaps = mergeSorted(
       this.gaps,
       fresh.sort((a, b) => a - b),
@@ -209,14 +345,16 @@ export class EventFeed {
     }
   }
 
-  /** New followers and, after a rebuild, all: their places now (one ZMSCORE). */
+  /** New followers and, after a rebuild, all, and polled tokens not confirmed yet: their places now (one ZMSCORE). */
   private async recheckPlaces(): Promise<void> {
     const entries = [...this.followed.values()].filter((entry) => entry.recheck)
-    if (entries.length === 0) return
-    const places = await this.queue.waitingPlaces(
-      this.eventId,
-      entries.map((entry) => entry.state.token),
-    )
+    const polled: Polled[] = []
+    for (const entry of this.polled.values()) if (!entry.confirmed) polled.push(entry)
+    if (entries.length === 0 && polled.length === 0) return
+    const places = await this.queue.waitingPlaces(this.eventId, [
+      ...entries.map((entry) => entry.state.token),
+      ...polled.map((entry) => entry.state.token),
+    ])
     entries.forEach((entry, i) => {
       entry.recheck = false
       const place = places[i] ?? null
@@ -225,12 +363,17 @@ export class EventFeed {
       } else if (entry.state.status !== 'WAITING') this.readStatus(entry)
       else entry.state = { ...entry.state, place }
     })
+    polled.forEach((entry, i) => {
+      // Still waiting at the place its poll read: any change from here on is in the feed.
+      if (places[entries.length + i] === entry.state.place) entry.confirmed = true
+      else if (this.polled.get(entry.state.token) === entry) this.polled.delete(entry.state.token)
+    })
   }
 
   /** Finds the gaps up to the farthest follower's place not walked yet; false if the epoch changed meanwhile. */
   private async walk(): Promise<boolean> {
     if (this.head === null) return true
-    let target = 0
+    let target = this.farthestPolled
     for (const entry of this.followed.values())
       if (entry.state.status === 'WAITING' && entry.state.place > target) target = entry.state.place
     let from = Math.max(this.walkedTo + 1, this.head)

@@ -65,7 +65,7 @@ export interface QueueStatus {
   mirrorLagSeconds: number
 }
 
-/** One read of an event's queue for the SSE fan-out (feed-7.lua). */
+/** One read of an event's queue for the SSE fan-out and the polls (feed-8.lua). */
 export interface FeedRead {
   /** The marker's value: a new one means the queue was rebuilt from MySQL. */
   epoch: string
@@ -81,6 +81,13 @@ export interface FeedRead {
   facts: QueueFacts
   /** Expiries after the cursor, oldest first; place set when the token was still waiting. */
   entries: Array<{ token: string; place: number | null }>
+}
+
+/** A token as a poll read it: the ticket it answers, the state behind it, and the queue's epoch then. */
+export interface TokenRead {
+  ticket: Ticket
+  state: TokenState
+  epoch: string
 }
 
 export type VerifyResult =
@@ -214,12 +221,12 @@ export class QueueService {
     await writing
   }
 
-  /** A poll reply's ticket and state, made durable first when the mirror is behind it. */
-  private async toldTicket(k: EventKeys, reply: ScriptReply): Promise<{ ticket: Ticket; state: TokenState }> {
+  /** A poll reply's ticket and state (and the queue's epoch then), made durable first when the mirror is behind it. */
+  private async toldTicket(k: EventKeys, reply: ScriptReply): Promise<TokenRead> {
     const fields = pairs(reply, 1)
     const state = toTokenState(fields)
     await this.makeDurable(k, fields, state)
-    return { ticket: toTicket(state, toFacts(fields), this.settings), state }
+    return { ticket: toTicket(state, toFacts(fields), this.settings), state, epoch: fields._epoch ?? '' }
   }
 
   /** Joins the event's queue; an account with a live token gets that same ticket back. */
@@ -283,7 +290,7 @@ export class QueueService {
   }
 
   /** The ticket and the token's state (its place), or undefined if unknown; a heartbeat like `get`. */
-  async follow(token: string): Promise<{ ticket: Ticket; state: TokenState } | undefined> {
+  async follow(token: string): Promise<TokenRead | undefined> {
     const k = this.keysOfToken(token)
     if (!k) return undefined
     const reply = await this.poll(k, token, true)
@@ -297,11 +304,18 @@ export class QueueService {
   }
 
   /**
-   * One read for every SSE stream of the event on this copy (feed-7.lua): head, gaps
-   * after `cursor` ('' for none), the facts of a poll; marks the streamed `touch` tokens seen.
+   * One read for every SSE stream and every waiting poll of the event on this copy
+   * (feed-8.lua): head, gaps after `cursor` ('' for none), the facts of a poll; marks
+   * the streamed `touch` tokens seen, and records the `polled` ones seen as a poll does.
    * undefined: no such event.
    */
-  async readFeed(eventId: number, cursor: string, maxEntries: number, touch: string[] = []) {
+  async readFeed(
+    eventId: number,
+    cursor: string,
+    maxEntries: number,
+    touch: readonly string[] = [],
+    polled: readonly string[] = [],
+  ) {
     const k = this.keys(eventId)
     const reply = await this.withRecovery(eventId, () =>
       this.redis.queueFeed(
@@ -312,9 +326,12 @@ export class QueueService {
         k.bucket,
         k.sale,
         k.streaming,
+        k.records,
         cursor,
         maxEntries,
+        touch.length,
         ...touch,
+        ...polled,
       ),
     )
     if (!reply) return undefined

@@ -23,7 +23,7 @@ const SCRIPT_FILES = [
   'draw-4',
   'extend-lock-1',
   'extend-purchase-1',
-  'feed-7',
+  'feed-8',
   'finish-purchase-9',
   'holes-2',
   'join-9',
@@ -223,9 +223,11 @@ declare module 'ioredis' {
       bucket: string,
       sale: string,
       streaming: string,
+      records: string,
       cursor: string,
       maxEntries: Arg,
-      ...touchTokens: string[]
+      streamedCount: Arg,
+      ...streamedThenPolledTokens: string[]
     ): Result<ScriptReply, Context>
     queueHoles(marker: string, waiting: string, from: Arg, to: Arg): Result<ScriptReply, Context>
     queueMarkDurable(

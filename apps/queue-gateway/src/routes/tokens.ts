@@ -1,6 +1,5 @@
 import type { ServerResponse } from 'node:http'
 import { type App, accountIdInBody, LOCATION_HEADER, problemResponses, success } from '@concert/http'
-import type { Ticket } from '@concert/queue'
 import { AppError } from '@concert/shared'
 import { Type } from 'typebox'
 import { JoinBody, TicketSchema, TokenParams } from '../schemas.js'
@@ -37,12 +36,6 @@ function ignore(): void {}
 export async function tokenRoutes(app: App, options: TokenRoutesOptions): Promise<void> {
   app.addSchema(TicketSchema)
   const hub = app.sseHub
-
-  async function ticketOrNotFound(token: string): Promise<Ticket> {
-    const ticket = await app.queue.get(token)
-    if (!ticket) throw new AppError('TOKEN_NOT_FOUND', 'no such queue token')
-    return ticket
-  }
 
   app.post(
     '/v1/queue/tokens',
@@ -99,7 +92,11 @@ export async function tokenRoutes(app: App, options: TokenRoutesOptions): Promis
         },
       },
     },
-    async (request) => ticketOrNotFound(request.params.token),
+    async (request) => {
+      const ticket = await hub.poll(request.params.token)
+      if (!ticket) throw new AppError('TOKEN_NOT_FOUND', 'no such queue token')
+      return ticket
+    },
   )
 
   app.get(

@@ -1,13 +1,15 @@
 --[[
-  One read of an event's queue for the SSE fan-out (feed.ts): each gateway copy
-  runs it once per tick for all its streams of the event, so what Redis does
-  does not grow with the number of open streams. From the head's place, the gaps
+  One read of an event's queue for the SSE fan-out and for polls (feed.ts): each
+  gateway copy runs it once per tick for all its streams of the event, and once
+  for all the polls of the event that came in while the previous read ran, so
+  what Redis does grows neither with the open streams nor with the polls. From the head's place, the gaps
   (places of waiting tokens that expired, read from the feed) and a stream's own
   place, the copy computes the stream's position; the facts are the ones a poll
   gets (ticket.lua), so the ticket it builds is the one a poll would answer.
   Also marks the streaming tokens as seen (one ZADD per 3,000 into the streaming
-  zset, which the admission tick's idle check reads), and drops entries no copy
-  has refreshed for a minute (streams that ended).
+  zset, which the admission tick's idle check reads), drops entries no copy
+  has refreshed for a minute (streams that ended), and records the polled
+  tokens as seen now, exactly as poll-7.lua does for one.
 
   KEYS[1] marker     (its value, the epoch: a new one means the queue was rebuilt)
   KEYS[2] waiting
@@ -16,30 +18,44 @@
   KEYS[5] bucket
   KEYS[6] sale
   KEYS[7] streaming  zset token -> last refresh (ms) by a copy streaming it
+  KEYS[8] records    prefix of the WAITING token buckets
 
   ARGV[1] the feed id read up to ('' for none: start at the end, no entries)
   ARGV[2] most entries to return
-  ARGV[3..] streaming WAITING tokens to mark seen (none on most ticks)
+  ARGV[3] n, the number of streaming tokens that follow
+  ARGV[4..3+n] streaming WAITING tokens to mark seen (none on most ticks)
+  ARGV[4+n..] polled tokens to record as seen (a WAITING token's line; others are left alone)
 
   Returns {R.RECOVER} or {R.OK, epoch, headPlace ('' when nobody waits), drawn ('1' or ''),
   entriesAdded (ever, to the feed), lastId, facts {name, value, ...}, entries {token, place, ...}}.
 ]]
 --- @include "now"
 --- @include "sale"
+--- @include "token"
 
 local epoch = redis.call('GET', KEYS[1])
 if not epoch then return { R.RECOVER } end
 local now = nowMs()
 local s = readSale(KEYS[6])
 
+local lastStreamed = 3 + tonumber(ARGV[3])
 -- 3,000 members per ZADD: unpack() stops at 8,000 values (Lua's C stack in Redis).
-for i = 3, #ARGV, 3000 do
+for i = 4, lastStreamed, 3000 do
   local args = {}
-  for j = i, math.min(i + 2999, #ARGV) do
+  for j = i, math.min(i + 2999, lastStreamed) do
     args[#args + 1] = now
     args[#args + 1] = ARGV[j]
   end
   redis.call('ZADD', KEYS[7], unpack(args))
+end
+
+local k = { waiting = KEYS[2], records = KEYS[8] }
+for i = lastStreamed + 1, #ARGV do
+  local t = readWaiting(k, ARGV[i])
+  if t then
+    t.seen = now
+    writeWaiting(k, ARGV[i], t)
+  end
 end
 
 -- A copy refreshes its streams at least every 10 s; an entry a minute old belongs to no stream.
