@@ -77,7 +77,7 @@ function mergeSorted(a: readonly number[], b: readonly number[]): number[] {
 
 /**
  * The SSE fan-out of one event on one gateway copy: one Redis read per tick
- * (feed-7.lua) for all the event's streams, whatever their number.
+ * (feed-8.lua) for all the event's streams, whatever their number.
  *
  * A waiting token's position is what a poll answers, its ZRANK + 1, computed
  * without asking Redis per token:

@@ -46,7 +46,7 @@ export interface EventKeys {
   feed: string
   /**
    * zset token -> when a gateway copy streaming it (SSE) last marked it seen: a fan with an
-   * open stream never polls, and the admission tick's idle check reads this (feed-7.lua).
+   * open stream never polls, and the admission tick's idle check reads this (feed-8.lua).
    */
   streaming: string
   /** Held while one process rebuilds the queue from MySQL. */

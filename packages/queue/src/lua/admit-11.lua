@@ -83,7 +83,7 @@ for i = 1, #due, 2 do
   end
 end
 
--- Idle: neither polled nor streamed (feed-7.lua refreshes streaming fans) for the idle window.
+-- Idle: neither polled nor streamed (feed-8.lua refreshes streaming fans and records polled ones) for the idle window.
 local function isIdle(token, t)
   if now - (tonumber(t.seen) or 0) < idle then return false end
   local streamed = redis.call('ZSCORE', KEYS[11], token)
