@@ -15,11 +15,10 @@ import type { FastifyBaseLogger } from 'fastify'
 
 const HEARTBEAT_MS = 15_000
 
-/**
- * A polled token is followed while it is polled at least this often: past the
- * slowest poll hint (10 s, ticket.ts pollAfterMs) with room for two missed polls.
- */
-const POLL_FOLLOW_MS = 30_000
+/** Polled tokens this copy follows at most, over all events (~350 B each). */
+const MAX_POLLED = 200_000
+/** How often the hub lets go of polled tokens not polled within their event's idle window. */
+const FORGET_EVERY_MS = 5_000
 
 /** How often a stream sends a changed position or ETA: often near the head, rarely far back. */
 function refreshMs(ticket: Ticket): number {
@@ -221,8 +220,9 @@ function flattenSentHeader(response: ServerResponse): void {
  *
  * Polls go through the same feeds (`poll`): a token's first poll on this copy
  * runs the poll script, later ones share one read of the event's feed with every
- * poll that came in meanwhile, so Redis work does not grow with the poll rate
- * either, and each answer is what the poll script would have said at that read.
+ * poll that came in meanwhile (one script per batch, plus each polled fan's
+ * heartbeat inside it), and each answer is what the poll script would have said
+ * at some moment of that read (EventFeed).
  */
 export class SseHub implements StreamOwner {
   private readonly feeds = new Map<number, EventFeed>()
@@ -233,6 +233,8 @@ export class SseHub implements StreamOwner {
   private ticking: Promise<void> | undefined
   private closed = false
   private lastForget = 0
+  /** Events whose polls found the feed failing (logged once per streak). */
+  private readonly pollsFailing = new Set<number>()
 
   constructor(
     private readonly queue: QueueService,
@@ -285,12 +287,28 @@ export class SseHub implements StreamOwner {
     const feed = eventId === undefined ? undefined : this.feeds.get(eventId)
     if (feed && !this.closed) {
       // A failed read is the poll script's to report (503), with its own retry.
-      const ticket = await feed.poll(token).catch(() => undefined)
+      const ticket = await feed.poll(token).then(
+        (answer) => {
+          if (this.pollsFailing.delete(feed.eventId))
+            this.log.info({ eventId: feed.eventId }, 'poll feed recovered')
+          return answer
+        },
+        (error: unknown) => {
+          if (!this.pollsFailing.has(feed.eventId))
+            this.log.warn(
+              { err: error, eventId: feed.eventId },
+              'poll feed read failed; polls use the poll script',
+            )
+          this.pollsFailing.add(feed.eventId)
+          return undefined
+        },
+      )
       if (ticket) return ticket
     }
     const read = await this.queue.follow(token)
     if (!read) return undefined
-    if (read.state.status === 'WAITING' && !this.closed) this.feedOf(read.state.eventId).followPoll(read)
+    if (read.state.status === 'WAITING' && !this.closed && this.polledFollowed < MAX_POLLED)
+      this.feedOf(read.state.eventId).followPoll(read)
     return read.ticket
   }
 
@@ -325,10 +343,10 @@ export class SseHub implements StreamOwner {
   async tick(): Promise<void> {
     const now = Date.now()
     // A pass over the polled tokens every few seconds is enough to let go of those polled no more.
-    if (now - this.lastForget >= POLL_FOLLOW_MS / 10) {
+    if (now - this.lastForget >= FORGET_EVERY_MS) {
       this.lastForget = now
       for (const feed of this.feeds.values()) {
-        feed.forgetPolledBefore(now - POLL_FOLLOW_MS)
+        feed.forgetQuietPolls(now)
         if (feed.empty) this.feeds.delete(feed.eventId)
       }
     }

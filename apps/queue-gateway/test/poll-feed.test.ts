@@ -101,13 +101,55 @@ describe('polls answered from the event feed', () => {
     await poll(app, token as string)
     await poll(app, token as string) // confirms the followed place
     const follow = vi.spyOn(app.queue, 'follow')
+    const get = vi.spyOn(app.queue, 'get')
+    const readFeed = vi.spyOn(app.queue, 'readFeed')
     const seenBefore = await seenAt(app, token as string)
     await new Promise((resolve) => setTimeout(resolve, 30))
     const ticket = await poll(app, token as string)
+    // Neither poll script ran: the feed's read recorded the heartbeat, with this token in it.
     expect(follow).not.toHaveBeenCalled()
-    follow.mockRestore()
+    expect(get).not.toHaveBeenCalled()
+    expect(readFeed).toHaveBeenCalledTimes(1)
+    expect(readFeed.mock.calls[0]?.[4]).toEqual([token])
+    vi.restoreAllMocks()
     expect(ticket.status).toBe('WAITING')
     expect(await seenAt(app, token as string)).toBeGreaterThanOrEqual(seenBefore + 30)
+  })
+
+  it('a poll waits for a read begun after it came in: a leave while a read runs is not missed', async () => {
+    const a = await gateway()
+    const b = await gateway()
+    const eventId = await createEvent(env.db, 'poll feed in flight')
+    const tokens = await joinAll(a, eventId, accounts.slice(90, 95))
+    for (const token of tokens) await poll(a, token)
+    for (const token of tokens) await poll(a, token)
+
+    // The next read of copy A runs in Redis, then its answer is held here until released.
+    const readFeed = a.queue.readFeed.bind(a.queue)
+    let held: (() => void) | undefined
+    let reached = false
+    const release = new Promise<void>((resolve) => {
+      held = resolve
+    })
+    vi.spyOn(a.queue, 'readFeed').mockImplementation(async (...args) => {
+      const read = await readFeed(...args)
+      if (!reached) {
+        reached = true
+        await release
+      }
+      return read
+    })
+    const first = poll(a, tokens[0] as string)
+    await vi.waitFor(() => expect(reached).toBe(true))
+    // That read has run; the leave comes after it, then the poll of the fan who left.
+    expect((await b.inject({ method: 'DELETE', url: `/v1/queue/tokens/${tokens[3]}` })).statusCode).toBe(204)
+    const second = poll(a, tokens[3] as string)
+    const third = poll(a, tokens[4] as string)
+    held?.()
+    expect((await first).position).toBe(1)
+    expect(await second).toMatchObject({ status: 'EXPIRED', reason: 'LEFT' })
+    expect((await third).position).toBe(4)
+    vi.restoreAllMocks()
   })
 
   it('the next poll tells at once what happened elsewhere: a leave on another copy, an admission, a rebuild after FLUSHALL', async () => {

@@ -39,11 +39,14 @@ export interface EventFeedOptions {
   maxEntries?: number
   /** Places per holes-2.lua call when walking the queue (bounds each script run). */
   walkSlice?: number
-  /** Failures of a status read (the feed's own failures surface from tick()). */
+  /** Failures of a status read (the feed's own failures surface from tick(), refresh() and poll()). */
   onError?: (error: unknown) => void
-  /** Most polled tokens followed at once (beyond it polls read Redis each time). */
-  maxPolled?: number
 }
+
+/** Feed reads one refresh may make to catch up with a feed that grew by more than maxEntries. */
+const MAX_CATCH_UP_READS = 10
+/** Polls one read records as seen at most; polls beyond it go to the poll script. */
+const MAX_POLLS_PER_READ = 10_000
 
 /** Index of the first element ≥ x in a sorted array. */
 function lowerBound(sorted: readonly number[], x: number): number {
@@ -76,8 +79,9 @@ function mergeSorted(a: readonly number[], b: readonly number[]): number[] {
 }
 
 /**
- * The SSE fan-out of one event on one gateway copy: one Redis read per tick
- * (feed-8.lua) for all the event's streams, whatever their number.
+ * The SSE fan-out of one event on one gateway copy, and its polls: one Redis read
+ * per tick (feed-8.lua) for all the event's streams, whatever their number, and
+ * one per batch of polls.
  *
  * A waiting token's position is what a poll answers, its ZRANK + 1, computed
  * without asking Redis per token:
@@ -102,8 +106,10 @@ function mergeSorted(a: readonly number[], b: readonly number[]): number[] {
  * (`poll`), from a read that began after the poll came in: the polls that arrive
  * while one read runs share the next, which also records their tokens as seen
  * (the poll script's heartbeat). What they are told is what the poll script would
- * have answered at that read; anything the read cannot vouch for (a status change,
- * a rebuilt queue, a token not confirmed yet) goes back to the poll script.
+ * have answered at some moment between that read's start and its end; anything
+ * the read cannot vouch for (a status change, a rebuilt queue, a token not
+ * confirmed yet, a place not walked yet, a feed not caught up) goes back to the
+ * poll script.
  */
 export class EventFeed {
   private readonly followed = new Map<FeedFollower, Followed>()
@@ -124,13 +130,17 @@ export class EventFeed {
   private lastTouch = 0
   /** The event's idle window as last read (its own, or the deployment's). */
   private idleMs: number
-  /** Polled WAITING tokens by token (followPoll). */
+  /** Polled WAITING tokens by token (followPoll), and those whose place is not confirmed yet. */
   private readonly polled = new Map<string, Polled>()
+  private readonly unconfirmed = new Set<Polled>()
+  /** The last refresh read the feed to its end (false: it stopped at MAX_CATCH_UP_READS). */
+  private caughtUp = false
+  /** A caller of the read queued now wants every follower's place walked (SSE ticks). */
+  private fullWalkWanted = false
   /** Tokens polled since the last read began: the next read records them as seen. */
   private polledSince = new Set<string>()
   /** The farthest place of a polled token since the last rebuild (the walk covers up to it). */
   private farthestPolled = 0
-  private readonly maxPolled: number
   /** The read running now, and the one queued behind it for callers that came in meanwhile. */
   private current: Promise<FeedRead | undefined> | undefined
   private queued: Promise<FeedRead | undefined> | undefined
@@ -142,7 +152,6 @@ export class EventFeed {
   ) {
     this.maxEntries = options.maxEntries ?? 5_000
     this.walkSlice = options.walkSlice ?? 10_000
-    this.maxPolled = options.maxPolled ?? 200_000
     this.idleMs = queue.settings.waitingIdleSeconds * 1000
   }
 
@@ -178,16 +187,19 @@ export class EventFeed {
   /** One tick: read, bring the local state up to date, give every follower its ticket. */
   async tick(): Promise<void> {
     if (this.followed.size === 0) return
-    const read = await this.refresh()
+    const read = await this.refresh(true)
     if (read) this.deliver(read)
   }
 
   /**
    * Resolves with a read that began after this call (undefined when the queue changed
    * under it and the state is not complete yet): at most one read runs at a time, and
-   * every caller that came in while it ran shares the one after it.
+   * every caller that came in while it ran shares the one after it. `fullWalk`: walk
+   * the gaps up to every follower's place (an SSE tick); else one slice per read, so a
+   * poll never waits for a long walk (polls past the walk go to the poll script).
    */
-  refresh(): Promise<FeedRead | undefined> {
+  refresh(fullWalk = false): Promise<FeedRead | undefined> {
+    if (fullWalk) this.fullWalkWanted = true
     if (this.queued) return this.queued
     if (!this.current) return this.begin()
     const queued = this.current
@@ -201,7 +213,8 @@ export class EventFeed {
   }
 
   private begin(): Promise<FeedRead | undefined> {
-    const run = this.readOnce()
+    const run = this.readOnce(this.fullWalkWanted)
+    this.fullWalkWanted = false
     this.current = run
     const done = () => {
       if (this.current === run) this.current = undefined
@@ -210,7 +223,7 @@ export class EventFeed {
     return run
   }
 
-  private async readOnce(): Promise<FeedRead | undefined> {
+  private async readOnce(fullWalk: boolean): Promise<FeedRead | undefined> {
     const building = this.epoch === undefined
     const touch = this.touchDue() ? this.waitingTokens() : []
     const polled = [...this.polledSince]
@@ -227,11 +240,26 @@ export class EventFeed {
     this.idleMs = read.facts.waitingIdleMs ?? this.queue.settings.waitingIdleSeconds * 1000
 
     if (!building && read.epoch === this.epoch && !(read.drawn && !this.drawn)) {
-      this.added += read.entries.length
-      const complete = read.entries.length < this.maxEntries
-      // Fewer entries than were added since the cursor: some were trimmed before we read them.
-      if (complete && this.added !== read.added) this.epoch = undefined
-      else this.apply(read)
+      // Read on until the feed is caught up (the heartbeats went with the first read).
+      for (let reads = 1; ; reads += 1) {
+        this.added += read.entries.length
+        const complete = read.entries.length < this.maxEntries
+        // Fewer entries than were added since the cursor: some were trimmed before we read them.
+        if (complete && this.added !== read.added) {
+          this.epoch = undefined
+          break
+        }
+        this.apply(read)
+        this.caughtUp = complete
+        if (complete || reads >= MAX_CATCH_UP_READS) break
+        const more = await this.queue.readFeed(this.eventId, this.cursor, this.maxEntries)
+        if (!more) return undefined
+        if (more.epoch !== this.epoch || (more.drawn && !this.drawn)) {
+          this.epoch = undefined
+          break
+        }
+        read = more
+      }
     } else {
       this.epoch = undefined
     }
@@ -242,7 +270,7 @@ export class EventFeed {
     }
 
     await this.recheckPlaces()
-    if (!(await this.walk())) return undefined
+    if (!(await this.walk(fullWalk ? Number.POSITIVE_INFINITY : 1))) return undefined
     return read
   }
 
@@ -253,9 +281,15 @@ export class EventFeed {
   followPoll(read: TokenRead): void {
     const { state } = read
     if (state.status !== 'WAITING' || this.polled.has(state.token)) return
-    if (this.polled.size >= this.maxPolled) return
-    this.polled.set(state.token, { state, epoch: read.epoch, confirmed: false, polledAt: Date.now() })
+    const entry: Polled = { state, epoch: read.epoch, confirmed: false, polledAt: Date.now() }
+    this.polled.set(state.token, entry)
+    this.unconfirmed.add(entry)
     if (state.place > this.farthestPolled) this.farthestPolled = state.place
+  }
+
+  private dropPolled(entry: Polled): void {
+    if (this.polled.get(entry.state.token) === entry) this.polled.delete(entry.state.token)
+    this.unconfirmed.delete(entry)
   }
 
   /**
@@ -265,30 +299,27 @@ export class EventFeed {
    */
   async poll(token: string): Promise<Ticket | undefined> {
     const entry = this.polled.get(token)
-    if (!entry) return undefined
+    if (!entry || this.polledSince.size >= MAX_POLLS_PER_READ) return undefined
     entry.polledAt = Date.now()
     this.polledSince.add(token)
     const read = await this.refresh()
     if (!read || this.polled.get(token) !== entry) return undefined
     const head = this.head
     const place = entry.state.place
-    if (
-      !entry.confirmed ||
-      entry.epoch !== this.epoch ||
-      head === null ||
-      place < head ||
-      place > this.walkedTo
-    ) {
+    if (!entry.confirmed || entry.epoch !== this.epoch || head === null || place < head) {
       // Admitted, gone or moved (below the head), or not vouched for: the poll script tells.
-      this.polled.delete(token)
+      this.dropPolled(entry)
       return undefined
     }
+    // Gaps not known that far back yet, or entries still unread: the script this time.
+    if (place > this.walkedTo || !this.caughtUp) return undefined
     return this.queue.ticketAt(entry.state, read.facts, this.positionOf(place, head) - 1)
   }
 
-  /** Stops following polled tokens not polled since `before` (ms). */
-  forgetPolledBefore(before: number): void {
-    for (const [token, entry] of this.polled) if (entry.polledAt < before) this.polled.delete(token)
+  /** Stops following polled tokens not polled within the event's idle window (a fan so quiet is dropped anyway). */
+  forgetQuietPolls(now: number): void {
+    const before = now - this.idleMs
+    for (const entry of this.polled.values()) if (entry.polledAt < before) this.dropPolled(entry)
   }
 
   private touchDue(): boolean {
@@ -312,10 +343,17 @@ export class EventFeed {
     this.gaps = []
     this.walkedTo = 0
     for (const entry of this.followed.values()) entry.recheck = true
-    // Polled tokens are confirmed again (their places, by the same ZMSCORE as the streams').
+    // Polled tokens of another epoch cannot be answered from this one: their next poll reads
+    // them again. The others are confirmed again (their places, by the same ZMSCORE as the streams').
     this.farthestPolled = 0
+    this.caughtUp = true
     for (const entry of this.polled.values()) {
+      if (entry.epoch !== read.epoch) {
+        this.dropPolled(entry)
+        continue
+      }
       entry.confirmed = false
+      this.unconfirmed.add(entry)
       if (entry.state.place > this.farthestPolled) this.farthestPolled = entry.state.place
     }
   }
@@ -333,7 +371,10 @@ export class EventFeed {
     // No index by token: entries are few per tick, and one pass over the followers is cheap.
     if (expired.size > 0) {
       for (const entry of this.followed.values()) if (expired.has(entry.state.token)) this.readStatus(entry)
-      for (const token of expired) this.polled.delete(token)
+      for (const token of expired) {
+        const entry = this.polled.get(token)
+        if (entry) this.dropPolled(entry)
+      }
     }
     this.gaps = mergeSorted(
       this.gaps,
@@ -345,11 +386,10 @@ export class EventFeed {
     }
   }
 
-  /** New followers and, after a rebuild, all, and polled tokens not confirmed yet: their places now (one ZMSCORE). */
+  /** New followers and, after a rebuild, all, and polled tokens not confirmed yet: their places now (ZMSCORE). */
   private async recheckPlaces(): Promise<void> {
     const entries = [...this.followed.values()].filter((entry) => entry.recheck)
-    const polled: Polled[] = []
-    for (const entry of this.polled.values()) if (!entry.confirmed) polled.push(entry)
+    const polled = [...this.unconfirmed]
     if (entries.length === 0 && polled.length === 0) return
     const places = await this.queue.waitingPlaces(this.eventId, [
       ...entries.map((entry) => entry.state.token),
@@ -365,19 +405,24 @@ export class EventFeed {
     })
     polled.forEach((entry, i) => {
       // Still waiting at the place its poll read: any change from here on is in the feed.
-      if (places[entries.length + i] === entry.state.place) entry.confirmed = true
-      else if (this.polled.get(entry.state.token) === entry) this.polled.delete(entry.state.token)
+      if (places[entries.length + i] === entry.state.place) {
+        entry.confirmed = true
+        this.unconfirmed.delete(entry)
+      } else this.dropPolled(entry)
     })
   }
 
-  /** Finds the gaps up to the farthest follower's place not walked yet; false if the epoch changed meanwhile. */
-  private async walk(): Promise<boolean> {
+  /**
+   * Finds the gaps up to the farthest place followed (a stream's or a polled token's) not
+   * walked yet, at most `slices` holes-2 calls; false if the epoch changed meanwhile.
+   */
+  private async walk(slices: number): Promise<boolean> {
     if (this.head === null) return true
     let target = this.farthestPolled
     for (const entry of this.followed.values())
       if (entry.state.status === 'WAITING' && entry.state.place > target) target = entry.state.place
     let from = Math.max(this.walkedTo + 1, this.head)
-    while (from <= target) {
+    for (let walked = 0; from <= target && walked < slices; walked += 1) {
       const to = Math.min(target, from + this.walkSlice - 1)
       const holes = await this.queue.holes(this.eventId, from, to)
       if (!holes || holes.epoch !== this.epoch) {

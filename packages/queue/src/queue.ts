@@ -373,11 +373,19 @@ export class QueueService {
     return { epoch: String(reply[1]), ranges: reply.slice(2).map(Number) }
   }
 
-  /** Each token's place while it waits (null otherwise): one ZMSCORE, whatever the number of tokens. */
-  async waitingPlaces(eventId: number, tokens: string[]): Promise<Array<number | null>> {
-    if (tokens.length === 0) return []
-    const scores = await this.redis.zmscore(this.keys(eventId).waiting, ...tokens)
-    return scores.map((score) => (score === null ? null : Number(score)))
+  /**
+   * Each token's place while it waits (null otherwise): one ZMSCORE per 5,000 tokens, so
+   * neither a call's arguments (spread onto the stack) nor one command's run in Redis grow
+   * without bound.
+   */
+  async waitingPlaces(eventId: number, tokens: readonly string[]): Promise<Array<number | null>> {
+    const key = this.keys(eventId).waiting
+    const places: Array<number | null> = []
+    for (let i = 0; i < tokens.length; i += 5_000) {
+      const scores = await this.redis.zmscore(key, ...tokens.slice(i, i + 5_000))
+      for (const score of scores) places.push(score === null ? null : Number(score))
+    }
+    return places
   }
 
   /** One admission tick for the event (expire, sweep, end a sold-out queue, admit, draw); see admit-11.lua. */

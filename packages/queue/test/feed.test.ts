@@ -14,7 +14,7 @@ let accounts: string[]
 
 beforeAll(async () => {
   await seedCatalog(env.db)
-  accounts = await insertAccounts(env.db, 140, { prefix: 'feed' })
+  accounts = await insertAccounts(env.db, 200, { prefix: 'feed' })
 })
 
 class Follower implements FeedFollower {
@@ -133,4 +133,107 @@ describe('EventFeed: positions from one read per tick', () => {
     expect(await env.redis.zscore(streaming, `${eventId}.a-stream-that-ended`)).toBeNull()
     expect(await env.redis.zcard(streaming)).toBe(10_000)
   })
+})
+
+describe('EventFeed: polls answered from reads begun after them', () => {
+  /** Follows each token as the gateway does after its first poll. */
+  async function followPolls(queue: QueueService, feed: EventFeed, tokens: readonly string[]) {
+    for (const token of tokens) {
+      const read = await queue.follow(token)
+      if (!read) throw new Error('no ticket')
+      feed.followPoll(read)
+    }
+  }
+
+  /** The feed's answer for each token, or the poll script's where the feed sends the poll back to it. */
+  async function pollAll(queue: QueueService, feed: EventFeed, tokens: readonly string[]) {
+    const fromFeed = await Promise.all(tokens.map((token) => feed.poll(token)))
+    const scripted = await Promise.all(tokens.map((token) => queue.get(token, { touch: false })))
+    return { fromFeed, scripted }
+  }
+
+  it('read on until the feed is caught up, and answer nothing from a feed left behind', async () => {
+    const { queue } = makeQueue(env)
+    const eventId = await createEvent(env.db, 'feed polls behind')
+    const tokens: string[] = []
+    for (const id of accounts.slice(140, 180)) tokens.push((await queue.join(eventId, id)).ticket.token)
+    // Two entries per read: five leaves take three reads, twenty-five more than the ten a refresh makes.
+    const feed = new EventFeed(queue, eventId, { maxEntries: 2 })
+    const kept = tokens.filter((_, i) => i % 4 === 3)
+    await followPolls(queue, feed, kept)
+    await feed.refresh() // confirms the places
+
+    for (const token of tokens.filter((_, i) => i % 4 === 0).slice(0, 5)) await queue.leave(token)
+    let answers = await pollAll(queue, feed, kept)
+    expect(answers.fromFeed).toEqual(answers.scripted)
+
+    // Everyone else leaves (25 more entries): the followed fans are the whole queue then.
+    for (const token of tokens.filter((_, i) => i % 4 !== 3 && !(i % 4 === 0 && i < 20)))
+      await queue.leave(token)
+    // One refresh reads twenty entries, five stay unread: the positions would miss gaps, so no answer.
+    expect(await feed.poll(kept[0] as string)).toBeUndefined()
+    // The next refresh reads the rest.
+    answers = await pollAll(queue, feed, kept)
+    expect(answers.fromFeed).toEqual(answers.scripted)
+    expect(answers.scripted.map((ticket) => ticket?.position)).toEqual([1, 2, 3, 4, 5, 6, 7, 8, 9, 10])
+  }, 30_000)
+
+  it('after the pre-queue draw every answer is the poll script’s, and a rebuild with 130,000 followed polls still reads', async () => {
+    const { queue } = makeQueue(env)
+    const eventId = await createEvent(env.db, 'feed polls draw')
+    const keys = queue.keys(eventId)
+    const publish = async (opensAt: Date) => {
+      await env.db
+        .updateTable('EVENT')
+        .set({ opens_at: opensAt, pre_queue_minutes: 60, updated_at: new Date(Date.now() + 1_000) })
+        .where('id', '=', eventId)
+        .execute()
+      await refreshSaleSettings(env.db, env.redis, keys)
+    }
+    await publish(new Date(Date.now() + 600_000))
+    const tokens: string[] = []
+    for (const id of accounts.slice(180, 200)) tokens.push((await queue.join(eventId, id)).ticket.token)
+    const feed = new EventFeed(queue, eventId)
+    await followPolls(queue, feed, tokens)
+    let answers = await pollAll(queue, feed, tokens)
+    answers = await pollAll(queue, feed, tokens)
+    expect(answers.fromFeed).toEqual(answers.scripted)
+    expect(answers.fromFeed.every((ticket) => ticket?.position === null)).toBe(true)
+
+    await publish(new Date(Date.now() - 1_000))
+    expect((await queue.admit(eventId)).drawn).toBe(20)
+    // Moved places are sent back to the poll script; a place the draw left alone may be answered.
+    answers = await pollAll(queue, feed, tokens)
+    answers.fromFeed.forEach((ticket, i) => {
+      if (ticket) expect(ticket).toEqual(answers.scripted[i])
+    })
+    await followPolls(queue, feed, tokens)
+    answers = await pollAll(queue, feed, tokens)
+    expect(answers.fromFeed).toEqual(answers.scripted)
+    expect(new Set(answers.fromFeed.map((ticket) => ticket?.position))).toEqual(
+      new Set(Array.from({ length: 20 }, (_, i) => i + 1)),
+    )
+
+    // 130,000 more followed tokens (made up: none waits) and a rebuild (the feed trimmed
+    // before this copy read it): their places are confirmed in slices, and all let go.
+    const epoch = (await queue.follow(tokens[0] as string))?.epoch as string
+    const state = (await queue.follow(tokens[0] as string))?.state
+    for (let i = 0; i < 130_000; i += 1) {
+      const token = `${eventId}.madeup${i}`
+      feed.followPoll({
+        ticket: answers.scripted[0] as Ticket,
+        state: { ...state!, token, place: 1_000 + i },
+        epoch,
+      })
+    }
+    await queue.leave(tokens[19] as string)
+    await env.redis.xtrim(keys.feed, 'MAXLEN', 0)
+    await queue.leave(tokens[18] as string)
+    answers = await pollAll(queue, feed, tokens.slice(0, 18))
+    expect(feed.polledSize).toBeLessThanOrEqual(18)
+    answers = await pollAll(queue, feed, tokens.slice(0, 18))
+    answers.fromFeed.forEach((ticket, i) => {
+      if (ticket) expect(ticket).toEqual(answers.scripted[i])
+    })
+  }, 60_000)
 })

@@ -10,7 +10,7 @@ declare module 'fastify' {
   }
 }
 
-/** `app.sseHub`: this copy's open SSE streams, fed by one read per event per tick. */
+/** `app.sseHub`: this copy's open SSE streams, fed by one read per event per tick, and its polls, answered from the same feeds. */
 export const sseHubPlugin = fp<{ tickMs: number }>(
   async (app, options) => {
     const hub = new SseHub(app.queue, app.log, options.tickMs, (stream) => {

@@ -1,7 +1,8 @@
 --[[
   The places in [from, to] that no waiting token holds (left, abandoned, admitted,
-  or never issued before a rebuild), as ranges: how the SSE fan-out (feed.ts)
-  learns the gaps ahead of its streams when it starts or after a rebuild or draw.
+  or never issued before a rebuild), as ranges: how the SSE fan-out and the polls
+  (feed.ts) learn the gaps ahead of their tokens when the feed starts or after a
+  rebuild or draw.
   The caller walks a long queue in bounded slices (to - from small), so no call
   blocks Redis for long; the feed's later entries cover what changes between slices.
 
