@@ -47,6 +47,35 @@ export interface EventFeedOptions {
 const MAX_CATCH_UP_READS = 10
 /** Polls one read records as seen at most; polls beyond it go to the poll script. */
 const MAX_POLLS_PER_READ = 10_000
+/** Reads of one event sent and not yet applied, at most (more polls wait to share the next). */
+const MAX_IN_FLIGHT = 4
+
+/** A poll waiting for its read. */
+interface PollWaiter {
+  entry: Polled
+  resolve: (ticket: Ticket | undefined) => void
+  reject: (error: unknown) => void
+}
+
+/** The read to be sent next, and everything it serves: it takes callers until it is sent. */
+interface NextRead {
+  waiters: PollWaiter[]
+  /** Tokens to record as seen (the waiters' own). */
+  polled: Set<string>
+  /** An SSE tick waits for it: walk up to every stream, and deliver. */
+  tick: boolean
+  done: Promise<FeedRead | undefined>
+  resolve: (read: FeedRead | undefined) => void
+  reject: (error: unknown) => void
+}
+
+/** Whether feed entry id `a` ('<ms>-<seq>') comes after `b` ('' or '0-0': the start). */
+function idAfter(a: string, b: string): boolean {
+  if (b === '') return true
+  const [am = 0, as = 0] = a.split('-').map(Number)
+  const [bm = 0, bs = 0] = b.split('-').map(Number)
+  return am > bm || (am === bm && as > bs)
+}
 
 /** Index of the first element ≥ x in a sorted array. */
 function lowerBound(sorted: readonly number[], x: number): number {
@@ -104,12 +133,18 @@ function mergeSorted(a: readonly number[], b: readonly number[]): number[] {
  *
  * Polls of a WAITING token the copy has polled before are answered the same way
  * (`poll`), from a read that began after the poll came in: the polls that arrive
- * while one read runs share the next, which also records their tokens as seen
- * (the poll script's heartbeat). What they are told is what the poll script would
- * have answered at some moment between that read's start and its end; anything
- * the read cannot vouch for (a status change, a rebuilt queue, a token not
- * confirmed yet, a place not walked yet, a feed not caught up) goes back to the
- * poll script.
+ * in one turn of the event loop share one read, which also records their tokens
+ * as seen (the poll script's heartbeat). Reads may overlap in Redis (up to
+ * MAX_IN_FLIGHT), but are applied one at a time in the order they were sent,
+ * which is the order Redis ran them in; entries an earlier read already brought
+ * are skipped by id, and a read older than the state already applied (the feed
+ * read on its own meanwhile: a catch-up, a rebuild) is answered from that newer
+ * state. Each read's polls are answered, and its streams fed, as the read is
+ * applied, from the state it left. What a poll is told is what the poll script
+ * would have answered at some moment between that read's start and its end;
+ * anything the read cannot vouch for (a status change, a rebuilt queue, a token
+ * not confirmed yet, a place not walked yet, a feed not caught up) goes back to
+ * the poll script.
  */
 export class EventFeed {
   private readonly followed = new Map<FeedFollower, Followed>()
@@ -133,17 +168,21 @@ export class EventFeed {
   /** Polled WAITING tokens by token (followPoll), and those whose place is not confirmed yet. */
   private readonly polled = new Map<string, Polled>()
   private readonly unconfirmed = new Set<Polled>()
-  /** The last refresh read the feed to its end (false: it stopped at MAX_CATCH_UP_READS). */
+  /** The last read applied read the feed to its end (false: it stopped at MAX_CATCH_UP_READS). */
   private caughtUp = false
-  /** A caller of the read queued now wants every follower's place walked (SSE ticks). */
-  private fullWalkWanted = false
-  /** Tokens polled since the last read began: the next read records them as seen. */
-  private polledSince = new Set<string>()
+  /** The read callers join now (sent at the next turn of the event loop, or when a slot frees). */
+  private next: NextRead | undefined
+  /** Reads sent and not applied yet; a read sent while the feed has no state (a build) counts as all. */
+  private inFlight = 0
+  private buildInFlight = false
+  /** Replies are applied one at a time, in the order sent. */
+  private chain: Promise<unknown> = Promise.resolve()
+  /** Reads sent so far (their order), and the newest whose state is applied. */
+  private sentSeq = 0
+  private appliedSeq = 0
+  private lastRead: FeedRead | undefined
   /** The farthest place of a polled token since the last rebuild (the walk covers up to it). */
   private farthestPolled = 0
-  /** The read running now, and the one queued behind it for callers that came in meanwhile. */
-  private current: Promise<FeedRead | undefined> | undefined
-  private queued: Promise<FeedRead | undefined> | undefined
 
   constructor(
     private readonly queue: QueueService,
@@ -187,91 +226,151 @@ export class EventFeed {
   /** One tick: read, bring the local state up to date, give every follower its ticket. */
   async tick(): Promise<void> {
     if (this.followed.size === 0) return
-    const read = await this.refresh(true)
-    if (read) this.deliver(read)
+    const next = this.upcoming()
+    next.tick = true
+    await next.done
+  }
+
+  /** Resolves once a read that began after this call is applied (undefined: the state is not complete yet). */
+  refresh(): Promise<FeedRead | undefined> {
+    return this.upcoming().done
+  }
+
+  /** The read callers join now; it is sent at the next turn of the event loop. */
+  private upcoming(): NextRead {
+    if (this.next) return this.next
+    let resolve: (read: FeedRead | undefined) => void = () => {}
+    let reject: (error: unknown) => void = () => {}
+    const done = new Promise<FeedRead | undefined>((res, rej) => {
+      resolve = res
+      reject = rej
+    })
+    // Nobody has to handle a failed read (a poll falls back, a tick logs): no unhandled rejection.
+    done.catch(() => {})
+    const next: NextRead = { waiters: [], polled: new Set(), tick: false, done, resolve, reject }
+    this.next = next
+    setImmediate(() => this.send())
+    return next
+  }
+
+  /** Sends the next read, unless the reads in flight are at their limit (then it goes when one is applied). */
+  private send(): void {
+    const next = this.next
+    if (!next || this.buildInFlight || this.inFlight >= MAX_IN_FLIGHT) return
+    const building = this.epoch === undefined
+    // A read without state reads from the end; one with a cursor must wait for it.
+    if (building && this.inFlight > 0) return
+    this.next = undefined
+    this.inFlight += 1
+    this.buildInFlight = building
+    const seq = ++this.sentSeq
+    const touch = this.touchDue() ? this.waitingTokens() : []
+    if (touch.length > 0) this.lastTouch = Date.now()
+    const reply = this.queue.readFeed(this.eventId, building ? '' : this.cursor, this.maxEntries, touch, [
+      ...next.polled,
+    ])
+    reply.catch(() => {})
+    const applied = this.chain.then(() => this.apply(seq, building, reply, next))
+    this.chain = applied.catch(() => {})
+    applied.then(
+      (read) => next.resolve(read),
+      (error: unknown) => {
+        // Its heartbeats may not have been recorded: the streams' are due again at once.
+        if (touch.length > 0) this.lastTouch = 0
+        for (const waiter of next.waiters) waiter.reject(error)
+        next.reject(error)
+      },
+    )
+    applied
+      .catch(() => {})
+      .finally(() => {
+        this.inFlight -= 1
+        if (building) this.buildInFlight = false
+        this.send()
+      })
   }
 
   /**
-   * Resolves with a read that began after this call (undefined when the queue changed
-   * under it and the state is not complete yet): at most one read runs at a time, and
-   * every caller that came in while it ran shares the one after it. `fullWalk`: walk
-   * the gaps up to every follower's place (an SSE tick); else one slice per read, so a
-   * poll never waits for a long walk (polls past the walk go to the poll script).
+   * Applies one read, in its turn (reads are applied in the order sent): brings the state
+   * up to date, then answers the read's polls and, for a tick, feeds the streams.
    */
-  refresh(fullWalk = false): Promise<FeedRead | undefined> {
-    if (fullWalk) this.fullWalkWanted = true
-    if (this.queued) return this.queued
-    if (!this.current) return this.begin()
-    const queued = this.current
-      .catch(() => undefined)
-      .then(() => {
-        this.queued = undefined
-        return this.begin()
-      })
-    this.queued = queued
-    return queued
-  }
-
-  private begin(): Promise<FeedRead | undefined> {
-    const run = this.readOnce(this.fullWalkWanted)
-    this.fullWalkWanted = false
-    this.current = run
-    const done = () => {
-      if (this.current === run) this.current = undefined
+  private async apply(
+    seq: number,
+    building: boolean,
+    reply: Promise<FeedRead | undefined>,
+    next: NextRead,
+  ): Promise<FeedRead | undefined> {
+    let read = await reply
+    if (!read) return this.finish(next, undefined)
+    if (seq < this.appliedSeq) {
+      // Ran before a read already applied (the feed read on its own meanwhile): that newer state answers.
+      return this.finish(next, this.lastRead)
     }
-    run.then(done, done)
-    return run
-  }
-
-  private async readOnce(fullWalk: boolean): Promise<FeedRead | undefined> {
-    const building = this.epoch === undefined
-    const touch = this.touchDue() ? this.waitingTokens() : []
-    const polled = [...this.polledSince]
-    this.polledSince = new Set()
-    let read = await this.queue.readFeed(
-      this.eventId,
-      building ? '' : this.cursor,
-      this.maxEntries,
-      touch,
-      polled,
-    )
-    if (!read) return undefined
-    if (touch.length > 0) this.lastTouch = Date.now()
     this.idleMs = read.facts.waitingIdleMs ?? this.queue.settings.waitingIdleSeconds * 1000
 
     if (!building && read.epoch === this.epoch && !(read.drawn && !this.drawn)) {
       // Read on until the feed is caught up (the heartbeats went with the first read).
       for (let reads = 1; ; reads += 1) {
-        this.added += read.entries.length
+        const fresh = read.entries.filter((entry) => idAfter(entry.id, this.cursor))
+        this.added += fresh.length
         const complete = read.entries.length < this.maxEntries
-        // Fewer entries than were added since the cursor: some were trimmed before we read them.
+        // Fewer entries than were added up to here: some were trimmed before we read them.
         if (complete && this.added !== read.added) {
           this.epoch = undefined
           break
         }
-        this.apply(read)
+        this.applyEntries(read, fresh)
+        this.appliedSeq = seq
         this.caughtUp = complete
         if (complete || reads >= MAX_CATCH_UP_READS) break
+        seq = ++this.sentSeq
         const more = await this.queue.readFeed(this.eventId, this.cursor, this.maxEntries)
-        if (!more) return undefined
+        if (!more) return this.finish(next, undefined)
         if (more.epoch !== this.epoch || (more.drawn && !this.drawn)) {
           this.epoch = undefined
           break
         }
         read = more
       }
-    } else {
+    } else if (!building) {
       this.epoch = undefined
     }
     if (this.epoch === undefined) {
-      if (!building) read = await this.queue.readFeed(this.eventId, '', this.maxEntries)
-      if (!read) return undefined
+      if (!building) {
+        seq = ++this.sentSeq
+        read = await this.queue.readFeed(this.eventId, '', this.maxEntries)
+        if (!read) return this.finish(next, undefined)
+      }
       this.reset(read)
+      this.appliedSeq = seq
     }
+    this.lastRead = read
 
     await this.recheckPlaces()
-    if (!(await this.walk(fullWalk ? Number.POSITIVE_INFINITY : 1))) return undefined
+    if (!(await this.walk(next.tick ? Number.POSITIVE_INFINITY : 1))) return this.finish(next, undefined)
+    return this.finish(next, read)
+  }
+
+  /** Answers the read's polls (and feeds the streams, for a tick) from the state now: no await in between. */
+  private finish(next: NextRead, read: FeedRead | undefined): FeedRead | undefined {
+    for (const waiter of next.waiters) waiter.resolve(read ? this.answer(waiter.entry, read) : undefined)
+    if (read && next.tick) this.deliver(read)
     return read
+  }
+
+  /** The ticket for a polled token from the state now, or undefined when the state cannot vouch for it. */
+  private answer(entry: Polled, read: FeedRead): Ticket | undefined {
+    if (this.polled.get(entry.state.token) !== entry) return undefined
+    const head = this.head
+    const place = entry.state.place
+    if (!entry.confirmed || entry.epoch !== this.epoch || head === null || place < head) {
+      // Admitted, gone or moved (below the head), or not vouched for: the poll script tells.
+      this.dropPolled(entry)
+      return undefined
+    }
+    // Gaps not known that far back yet, or entries still unread: the script this time.
+    if (place > this.walkedTo || !this.caughtUp) return undefined
+    return this.queue.ticketAt(entry.state, read.facts, this.positionOf(place, head) - 1)
   }
 
   /**
@@ -297,23 +396,14 @@ export class EventFeed {
    * the token recorded as seen by it; undefined when this copy does not follow the
    * token or the read cannot vouch for it (then poll Redis: queue.follow).
    */
-  async poll(token: string): Promise<Ticket | undefined> {
+  poll(token: string): Promise<Ticket | undefined> {
     const entry = this.polled.get(token)
-    if (!entry || this.polledSince.size >= MAX_POLLS_PER_READ) return undefined
+    if (!entry) return Promise.resolve(undefined)
+    const next = this.upcoming()
+    if (next.polled.size >= MAX_POLLS_PER_READ) return Promise.resolve(undefined)
     entry.polledAt = Date.now()
-    this.polledSince.add(token)
-    const read = await this.refresh()
-    if (!read || this.polled.get(token) !== entry) return undefined
-    const head = this.head
-    const place = entry.state.place
-    if (!entry.confirmed || entry.epoch !== this.epoch || head === null || place < head) {
-      // Admitted, gone or moved (below the head), or not vouched for: the poll script tells.
-      this.dropPolled(entry)
-      return undefined
-    }
-    // Gaps not known that far back yet, or entries still unread: the script this time.
-    if (place > this.walkedTo || !this.caughtUp) return undefined
-    return this.queue.ticketAt(entry.state, read.facts, this.positionOf(place, head) - 1)
+    next.polled.add(token)
+    return new Promise((resolve, reject) => next.waiters.push({ entry, resolve, reject }))
   }
 
   /** Stops following polled tokens not polled within the event's idle window (a fan so quiet is dropped anyway). */
@@ -358,13 +448,14 @@ export class EventFeed {
     }
   }
 
-  private apply(read: FeedRead): void {
-    this.cursor = read.lastId
+  /** A read's head and facts, and its entries not applied yet (`entries`, after the cursor). */
+  private applyEntries(read: FeedRead, entries: FeedRead['entries']): void {
+    if (idAfter(read.lastId, this.cursor)) this.cursor = read.lastId
     this.drawn = read.drawn
     this.head = read.head
     const fresh: number[] = []
     const expired = new Set<string>()
-    for (const { token, place } of read.entries) {
+    for (const { token, place } of entries) {
       if (place !== null) fresh.push(place)
       expired.add(token)
     }

@@ -79,8 +79,8 @@ export interface FeedRead {
   lastId: string
   /** What a poll at this moment would use besides the token (rank left out). */
   facts: QueueFacts
-  /** Expiries after the cursor, oldest first; place set when the token was still waiting. */
-  entries: Array<{ token: string; place: number | null }>
+  /** Expiries after the cursor, oldest first (id: the feed's entry id); place set when the token was still waiting. */
+  entries: Array<{ id: string; token: string; place: number | null }>
 }
 
 /** A token as a poll read it: the ticket it answers, the state behind it, and the queue's epoch then. */
@@ -354,9 +354,13 @@ export class QueueService {
       facts: toFacts(pairs(facts)),
       entries: [],
     }
-    for (let i = 0; i + 1 < entries.length; i += 2) {
-      const place = entries[i + 1] as string
-      read.entries.push({ token: entries[i] as string, place: place === '' ? null : Number(place) })
+    for (let i = 0; i + 2 < entries.length; i += 3) {
+      const place = entries[i + 2] as string
+      read.entries.push({
+        id: entries[i] as string,
+        token: entries[i + 1] as string,
+        place: place === '' ? null : Number(place),
+      })
     }
     return read
   }

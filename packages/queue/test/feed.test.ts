@@ -6,6 +6,7 @@ import {
   type QueueService,
   refreshSaleSettings,
   type Ticket,
+  type TokenState,
 } from '../src/index.js'
 import { makeQueue, sleep } from './helpers.js'
 
@@ -14,7 +15,7 @@ let accounts: string[]
 
 beforeAll(async () => {
   await seedCatalog(env.db)
-  accounts = await insertAccounts(env.db, 200, { prefix: 'feed' })
+  accounts = await insertAccounts(env.db, 260, { prefix: 'feed' })
 })
 
 class Follower implements FeedFollower {
@@ -152,6 +153,47 @@ describe('EventFeed: polls answered from reads begun after them', () => {
     return { fromFeed, scripted }
   }
 
+  it('overlapping reads are applied in the order sent, entries brought twice counted once', async () => {
+    const { queue } = makeQueue(env, { maxActive: 5, admitPerSecond: 50 })
+    const eventId = await createEvent(env.db, 'feed polls overlap')
+    const tokens: string[] = []
+    for (const id of accounts.slice(200, 260)) tokens.push((await queue.join(eventId, id)).ticket.token)
+    const feed = new EventFeed(queue, eventId)
+    const followedTokens = tokens.filter((_, i) => i % 3 === 2)
+    await followPolls(queue, feed, followedTokens)
+    await feed.refresh()
+    const readFeed = vi.spyOn(queue, 'readFeed')
+    for (let round = 0; round < 6; round += 1) {
+      // Changes first, then three waves of polls, a turn of the event loop apart: three reads
+      // in flight at once, each bringing the same new entries.
+      for (const token of tokens.filter((_, i) => i % 3 !== 2 && i % 6 === round)) await queue.leave(token)
+      await queue.admit(eventId)
+      const waves: Array<Promise<Array<Ticket | undefined>>> = []
+      for (let wave = 0; wave < 3; wave += 1) {
+        waves.push(Promise.all(followedTokens.map((token) => feed.poll(token))))
+        await new Promise((resolve) => setImmediate(resolve))
+      }
+      const answered = await Promise.all(waves)
+      const scripted = await Promise.all(followedTokens.map((token) => queue.get(token, { touch: false })))
+      for (const answers of answered) {
+        answers.forEach((ticket, i) => {
+          // The feed answers a waiting fan exactly; an admitted or gone one goes to the script.
+          if (ticket) expect(ticket).toEqual(scripted[i])
+          else expect(scripted[i]?.status).not.toBe('WAITING')
+        })
+      }
+      // Whoever the feed sent to the script is followed again, as the gateway does.
+      await followPolls(
+        queue,
+        feed,
+        followedTokens.filter((_, i) => scripted[i]?.status === 'WAITING'),
+      )
+      await feed.refresh()
+    }
+    expect(readFeed.mock.calls.filter(([, cursor]) => cursor === '')).toHaveLength(0)
+    vi.restoreAllMocks()
+  }, 30_000)
+
   it('read on until the feed is caught up, and answer nothing from a feed left behind', async () => {
     const { queue } = makeQueue(env)
     const eventId = await createEvent(env.db, 'feed polls behind')
@@ -222,7 +264,7 @@ describe('EventFeed: polls answered from reads begun after them', () => {
       const token = `${eventId}.madeup${i}`
       feed.followPoll({
         ticket: answers.scripted[0] as Ticket,
-        state: { ...state!, token, place: 1_000 + i },
+        state: { ...(state as TokenState), token, place: 1_000 + i },
         epoch,
       })
     }

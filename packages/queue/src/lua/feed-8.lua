@@ -27,7 +27,7 @@
   ARGV[4+n..] polled tokens to record as seen (a WAITING token's line; others are left alone)
 
   Returns {R.RECOVER} or {R.OK, epoch, headPlace ('' when nobody waits), drawn ('1' or ''),
-  entriesAdded (ever, to the feed), lastId, facts {name, value, ...}, entries {token, place, ...}}.
+  entriesAdded (ever, to the feed), lastId, facts {name, value, ...}, entries {id, token, place, ...}}.
 ]]
 --- @include "now"
 --- @include "sale"
@@ -78,6 +78,7 @@ if ARGV[1] ~= '' then
     local fields = read[i][2]
     local f = {}
     for j = 1, #fields, 2 do f[fields[j]] = fields[j + 1] end
+    entries[#entries + 1] = read[i][1]
     entries[#entries + 1] = f.t or ''
     entries[#entries + 1] = f.p or ''
   end
