@@ -73,6 +73,9 @@ describe('polls answered from the event feed', () => {
     // First polls: the poll script, once per fan; from then on the copy follows them.
     for (const token of waiting) await poll(app, token)
     expect(app.sseHub.polledFollowed).toBe(50)
+    // The next read confirms their places and walks the queue for its gaps (answers from a
+    // walk that ran after the read would mix two moments: those polls go to the script once).
+    await Promise.all(waiting.map((token) => poll(app, token)))
 
     const follow = vi.spyOn(app.queue, 'follow')
     const before = await scriptCalls()

@@ -181,6 +181,9 @@ export class EventFeed {
   private sentSeq = 0
   private appliedSeq = 0
   private lastRead: FeedRead | undefined
+  /** The walk's slices since the last rebuild: each one's last place, and its order among the reads. */
+  private walkEnds: number[] = []
+  private walkSeqs: number[] = []
   /** The farthest place of a polled token since the last rebuild (the walk covers up to it). */
   private farthestPolled = 0
 
@@ -216,6 +219,12 @@ export class EventFeed {
 
   remove(follower: FeedFollower): void {
     this.followed.delete(follower)
+  }
+
+  /** When (in the order of reads) the walk slice holding `place` ran; 0 if no slice holds it. */
+  private walkedAfter(place: number): number {
+    const i = lowerBound(this.walkEnds, place)
+    return i < this.walkSeqs.length ? (this.walkSeqs[i] as number) : 0
   }
 
   /** Position (1 = head) of a waiting place, from the head and the gaps. */
@@ -302,9 +311,10 @@ export class EventFeed {
   ): Promise<FeedRead | undefined> {
     let read = await reply
     if (!read) return this.finish(next, undefined)
-    if (seq < this.appliedSeq) {
-      // Ran before a read already applied (the feed read on its own meanwhile): that newer state answers.
-      return this.finish(next, this.lastRead)
+    if (this.ranBefore(seq, read)) {
+      // Ran before a read already applied (the feed read on its own meanwhile, or a client
+      // retried it): that newer state answers, unless it is known to be gone.
+      return this.finish(next, this.epoch === undefined ? undefined : this.lastRead)
     }
     this.idleMs = read.facts.waitingIdleMs ?? this.queue.settings.waitingIdleSeconds * 1000
 
@@ -321,6 +331,7 @@ export class EventFeed {
         }
         this.applyEntries(read, fresh)
         this.appliedSeq = seq
+        this.lastRead = read
         this.caughtUp = complete
         if (complete || reads >= MAX_CATCH_UP_READS) break
         seq = ++this.sentSeq
@@ -343,12 +354,27 @@ export class EventFeed {
       }
       this.reset(read)
       this.appliedSeq = seq
+      this.lastRead = read
     }
-    this.lastRead = read
 
     await this.recheckPlaces()
     if (!(await this.walk(next.tick ? Number.POSITIVE_INFINITY : 1))) return this.finish(next, undefined)
     return this.finish(next, read)
+  }
+
+  /**
+   * Whether a reply ran in Redis before the state already applied: it was sent before the
+   * newest read applied (one connection runs commands in the order sent), or, should a
+   * client have retried it out of order (Redis Cluster retries some failures after a
+   * delay), what it read is older: an earlier Redis clock or a lower head, which only
+   * rises within an epoch.
+   */
+  private ranBefore(seq: number, read: FeedRead): boolean {
+    if (seq < this.appliedSeq) return true
+    const last = this.lastRead
+    if (!last || this.epoch === undefined || read.epoch !== this.epoch) return false
+    if (read.facts.now < last.facts.now) return true
+    return read.head !== null && this.head !== null && read.head < this.head
   }
 
   /** Answers the read's polls (and feeds the streams, for a tick) from the state now: no await in between. */
@@ -368,8 +394,9 @@ export class EventFeed {
       this.dropPolled(entry)
       return undefined
     }
-    // Gaps not known that far back yet, or entries still unread: the script this time.
-    if (place > this.walkedTo || !this.caughtUp) return undefined
+    // Gaps not known that far back yet, or found by a walk that ran after this state's read
+    // (they may count places that stopped waiting since), or entries still unread: the script.
+    if (place > this.walkedTo || !this.caughtUp || this.walkedAfter(place) > this.appliedSeq) return undefined
     return this.queue.ticketAt(entry.state, read.facts, this.positionOf(place, head) - 1)
   }
 
@@ -432,6 +459,8 @@ export class EventFeed {
     this.head = read.head
     this.gaps = []
     this.walkedTo = 0
+    this.walkEnds = []
+    this.walkSeqs = []
     for (const entry of this.followed.values()) entry.recheck = true
     // Polled tokens of another epoch cannot be answered from this one: their next poll reads
     // them again. The others are confirmed again (their places, by the same ZMSCORE as the streams').
@@ -515,6 +544,7 @@ export class EventFeed {
     let from = Math.max(this.walkedTo + 1, this.head)
     for (let walked = 0; from <= target && walked < slices; walked += 1) {
       const to = Math.min(target, from + this.walkSlice - 1)
+      const walkSeq = ++this.sentSeq
       const holes = await this.queue.holes(this.eventId, from, to)
       if (!holes || holes.epoch !== this.epoch) {
         this.epoch = undefined
@@ -525,6 +555,8 @@ export class EventFeed {
         for (let p = holes.ranges[i] as number; p <= (holes.ranges[i + 1] as number); p += 1) found.push(p)
       }
       this.gaps = mergeSorted(this.gaps, found)
+      this.walkEnds.push(to)
+      this.walkSeqs.push(walkSeq)
       this.walkedTo = to
       from = to + 1
     }

@@ -15,7 +15,7 @@ let accounts: string[]
 
 beforeAll(async () => {
   await seedCatalog(env.db)
-  accounts = await insertAccounts(env.db, 260, { prefix: 'feed' })
+  accounts = await insertAccounts(env.db, 270, { prefix: 'feed' })
 })
 
 class Follower implements FeedFollower {
@@ -193,6 +193,29 @@ describe('EventFeed: polls answered from reads begun after them', () => {
     expect(readFeed.mock.calls.filter(([, cursor]) => cursor === '')).toHaveLength(0)
     vi.restoreAllMocks()
   }, 30_000)
+
+  it('a poll is not answered with gaps a walk found after its read: a leave in between is not counted early', async () => {
+    const { queue } = makeQueue(env)
+    const eventId = await createEvent(env.db, 'feed polls walk after')
+    const tokens: string[] = []
+    for (const id of accounts.slice(260, 270)) tokens.push((await queue.join(eventId, id)).ticket.token)
+    const feed = new EventFeed(queue, eventId)
+    const last = tokens[9] as string
+    await followPolls(queue, feed, [last])
+    // The first read walks the queue for its gaps; a fan ahead leaves after that read ran
+    // and before the walk: the walk sees the gap, the read does not.
+    const holes = queue.holes.bind(queue)
+    vi.spyOn(queue, 'holes').mockImplementationOnce(async (...args) => {
+      await queue.leave(tokens[3] as string)
+      return holes(...args)
+    })
+    expect(await feed.poll(last)).toBeUndefined()
+    vi.restoreAllMocks()
+    // The next read has the leave in its entries: answered, exactly.
+    const ticket = await feed.poll(last)
+    expect(ticket).toEqual(await queue.get(last, { touch: false }))
+    expect(ticket?.position).toBe(9)
+  })
 
   it('read on until the feed is caught up, and answer nothing from a feed left behind', async () => {
     const { queue } = makeQueue(env)
