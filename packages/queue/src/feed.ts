@@ -573,7 +573,14 @@ export class EventFeed {
       if (state.status === 'WAITING') {
         // Below the head (or nobody waits): admitted or gone, read it.
         if (head === null || state.place < head) this.readStatus(entry)
-        else if (state.place > this.walkedTo || entry.follower.due?.(now) === false) continue
+        // Past the walk, or in a slice walked after this read (its gaps may be newer than the
+        // head): the next tick.
+        else if (
+          state.place > this.walkedTo ||
+          this.walkedAfter(state.place) > this.appliedSeq ||
+          entry.follower.due?.(now) === false
+        )
+          continue
         else
           entry.follower.deliver(
             this.queue.ticketAt(state, read.facts, this.positionOf(state.place, head) - 1),

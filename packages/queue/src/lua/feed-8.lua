@@ -51,7 +51,7 @@ end
 
 local k = { waiting = KEYS[2], records = KEYS[8] }
 for i = lastStreamed + 1, #ARGV do
-  local t = readWaiting(k, ARGV[i])
+  local t = readWaitingLine(k, ARGV[i])
   if t then
     t.seen = now
     writeWaiting(k, ARGV[i], t)

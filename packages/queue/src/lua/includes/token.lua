@@ -21,7 +21,8 @@ local function waitingLine(t)
 end
 
 -- The WAITING token's state, or nil when it has no line (k.records, k.waiting).
-local function readWaiting(k, token)
+-- A WAITING token's line as a state without its place (what a heartbeat needs), or nil.
+local function readWaitingLine(k, token)
   local line = redis.call('HGET', recordKey(k, token), token)
   if not line then return nil end
   local t = { status = S.WAITING }
@@ -32,7 +33,12 @@ local function readWaiting(k, token)
     i = i + 1
   end
   t.seen = tonumber(t.issuedAt) + (tonumber(t.seen) or 0)
-  t.place = redis.call('ZSCORE', k.waiting, token)
+  return t
+end
+
+local function readWaiting(k, token)
+  local t = readWaitingLine(k, token)
+  if t then t.place = redis.call('ZSCORE', k.waiting, token) end
   return t
 end
 
