@@ -48,6 +48,9 @@ import {
 import { commandsPerSecond, openFileLimit, sseStep, streamsThisMachineAllows } from './bench/sse.js'
 import { waitersPhase } from './bench/waiters.js'
 
+/** Readers of the read loads: each seat map or dates request carries the next of their READY tokens. */
+const READERS = 1_000
+
 const runStarted = performance.now()
 function phase(title: string): void {
   const elapsed = ((performance.now() - runStarted) / 1000).toFixed(0)
@@ -160,21 +163,25 @@ async function main(): Promise<void> {
     const buyers = purchasing ? await createAccounts(stores, 'buyer', settings.purchases, balance) : []
     const floorBuyers = purchasing ? await createAccounts(stores, 'floor', settings.purchases, balance) : []
     const racers = purchasing ? await createAccounts(stores, 'racer', settings.hotSeatRacers, balance) : []
-    const [reader] = await createAccounts(stores, 'reader', 1)
+    const readers = await createAccounts(stores, 'reader', READERS)
     const joiners = run('joins') ? await createAccounts(stores, 'joiner', settings.joinAccounts) : []
     const joinJwts = await signAccountTokens(joiners)
     console.log(`  accounts and JWTs made; joining and admitting the purchase tokens`)
-    const [readerToken] = await joinAll(stores, c.datesEvent, [reader as string])
+    const readerTokens = await joinAll(stores, c.datesEvent, readers)
     const purchaseTokens = await joinAll(stores, c.purchaseEvent, [...buyers, ...floorBuyers, ...racers])
-    await waitUntilReady(stores, c.datesEvent, 1)
+    await waitUntilReady(stores, c.datesEvent, readerTokens.length)
     await waitUntilReady(stores, c.purchaseEvent, purchaseTokens.length)
     const buyerTokens = purchaseTokens.slice(0, settings.purchases)
     const floorTokens = purchaseTokens.slice(settings.purchases, 2 * settings.purchases)
     const racerTokens = purchaseTokens.slice(2 * settings.purchases)
-    console.log(`  ${purchaseTokens.length + 1} READY tokens, ${joiners.length} accounts with JWTs for joins`)
+    console.log(
+      `  ${purchaseTokens.length + readerTokens.length} READY tokens, ${joiners.length} accounts with JWTs for joins`,
+    )
 
     const reads = { connections: settings.connections, seconds: settings.seconds }
-    const bearer = { authorization: `Bearer ${readerToken}` }
+    // Each read request carries the next of the readers' tokens, as many fans read at once.
+    const asReaders = (path: string) =>
+      readerTokens.map((token) => ({ path, headers: { authorization: `Bearer ${token}` } }))
     // The closing table keeps one order whichever phases ran.
     const rows = {
       floor: [] as Row[],
@@ -202,12 +209,12 @@ async function main(): Promise<void> {
     if (run('reads')) {
       const seatMap = await load('seat map', {
         url: `${booking.url}/v1/schedules/${c.datesFirstShow}/seats`,
-        headers: bearer,
+        spread: asReaders(`/v1/schedules/${c.datesFirstShow}/seats`),
         ...reads,
       })
       const dates = await load(`dates of an event, ${settings.shows} shows`, {
         url: `${booking.url}/v1/events/${c.datesEvent}/schedules`,
-        headers: bearer,
+        spread: asReaders(`/v1/events/${c.datesEvent}/schedules`),
         ...reads,
       })
       const events = await load('events list', { url: `${booking.url}/v1/events`, ...reads })

@@ -34,11 +34,11 @@ export interface LoadOptions {
   /** Gives request number i (0-based, across all connections) its own path, headers or body. */
   rotate?: (i: number) => { path?: string; headers?: Record<string, string>; body?: string }
   /**
-   * GETs these paths in turn, each connection from its own offset (spread over the list).
-   * The requests are built once per connection, so unlike `rotate` the load generator
-   * pays nothing per request for them.
+   * GETs these requests (path, and headers besides `headers`) in turn, each connection from
+   * its own offset (spread over the list). The requests are built once per connection, so
+   * unlike `rotate` the load generator pays nothing per request for them.
    */
-  paths?: readonly string[]
+  spread?: ReadonlyArray<{ path: string; headers?: Record<string, string> }>
   /** Statuses that count as throughput (default: every 2xx). */
   okStatuses?: readonly number[]
   /** Called with each answer's status and latency (ms), e.g. to split winners from losers. */
@@ -54,14 +54,24 @@ export interface LoadOptions {
   warmUpPath?: string
 }
 
-/** autocannon's setupClient: connection c GETs `paths` in turn from offset c × length / connections. */
-function spreadOver(paths: readonly string[], connections: number) {
+/** autocannon's setupClient: connection c GETs `requests` in turn from offset c × length / connections. */
+function spreadOver(
+  requests: ReadonlyArray<{ path: string; headers?: Record<string, string> }>,
+  headers: Record<string, string>,
+  connections: number,
+) {
   let client = 0
   return (connection: { setRequests(requests: autocannon.Request[]): void }) => {
-    const offset = Math.floor((client * paths.length) / connections) % paths.length
+    const offset = Math.floor((client * requests.length) / connections) % requests.length
     client += 1
-    const turn = [...paths.slice(offset), ...paths.slice(0, offset)]
-    connection.setRequests(turn.map((path) => ({ method: 'GET' as const, path })))
+    const turn = [...requests.slice(offset), ...requests.slice(0, offset)]
+    connection.setRequests(
+      turn.map((request) => ({
+        method: 'GET' as const,
+        path: request.path,
+        headers: { ...headers, ...request.headers },
+      })),
+    )
   }
 }
 
@@ -112,7 +122,9 @@ export async function load(name: string, options: LoadOptions): Promise<LoadResu
     headers: options.headers ?? {},
     ...(options.body !== undefined ? { body: options.body } : {}),
     ...(requests ? { requests } : {}),
-    ...(options.paths ? { setupClient: spreadOver(options.paths, options.connections) } : {}),
+    ...(options.spread
+      ? { setupClient: spreadOver(options.spread, options.headers ?? {}, options.connections) }
+      : {}),
   }) as unknown as autocannon.Instance & PromiseLike<autocannon.Result>
   const statuses: Record<string, number> = {}
   // With a warm-up, a connection's first answer is its warm-up's: left out.

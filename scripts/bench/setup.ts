@@ -116,7 +116,12 @@ export async function createCatalogue(admin: Admin): Promise<Catalogue> {
     admin.GET('/v1/admin/venues/{venueId}', { params: { path: { venueId: 1 } } }),
   )
   const demoPrices = Object.fromEntries(demo.seats.map((seat) => [seat.seatType, price]))
-  const datesEvent = await createEvent(admin, 'Bench dates', 1, demoPrices, dayLong)
+  // As many READY at once as the read loads have readers (BENCH_READERS).
+  const datesEvent = await createEvent(admin, 'Bench dates', 1, demoPrices, {
+    maxActive: 1_000_000,
+    admitPerSecond: 100_000,
+    ...dayLong,
+  })
   let datesFirstShow = 0
   for (let i = 0; i < settings.shows; i += 1) {
     const id = await createShow(admin, datesEvent, i)

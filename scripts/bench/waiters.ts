@@ -127,7 +127,7 @@ export async function waitersPhase(
     url: `${gatewayUrl}/v1/queue/tokens/${tokens[0]}`,
     connections: settings.connections,
     seconds: settings.seconds,
-    paths: tokens.map((token) => `/v1/queue/tokens/${token}`),
+    spread: tokens.map((token) => ({ path: `/v1/queue/tokens/${token}` })),
   })
   const pollAt1k = await load('poll, 1k waiters', polling(first))
   const filled = await fillByScript(stores, eventId, ids.slice(1_000))
