@@ -83,6 +83,23 @@ export interface FeedRead {
   entries: Array<{ id: string; token: string; place: number | null }>
 }
 
+/** Most tokens one verify script checks; a burst beyond it takes several. */
+const VERIFY_BATCH_MAX = 500
+
+/** Token checks of one event waiting for one verify script (QueueService.verify). */
+interface VerifyBatch {
+  k: EventKeys
+  fields: readonly string[]
+  waiters: Map<
+    string,
+    Array<{
+      resolve: (read: { answer: ScriptReply; now: number; versions: string[] } | undefined) => void
+      reject: (error: unknown) => void
+    }>
+  >
+  sent?: boolean
+}
+
 /** A token as a poll read it: the ticket it answers, the state behind it, and the queue's epoch then. */
 export interface TokenRead {
   ticket: Ticket
@@ -137,6 +154,8 @@ export class QueueService {
   readonly recovery: QueueRecovery
   private readonly preQueue: PreQueueDraw
   private readonly durable: DurableTickets
+  /** Token checks of one event (and catalogue fields) waiting for this turn's verify script. */
+  private readonly verifyBatches = new Map<string, VerifyBatch>()
   /** States being made durable for a reader, by epoch:token:version (makeDurable). */
   private readonly durableWrites = new Map<string, Promise<void>>()
   private readonly redis: RedisClient
@@ -505,24 +524,84 @@ export class QueueService {
   async verify(token: string, catalogFields: readonly string[] = []): Promise<VerifyResult> {
     const k = this.keysOfToken(token)
     if (!k) return { found: false }
-    const versions = catalogVersionsKey(this.prefix, k.eventId)
-    const reply = await this.withRecovery(k.eventId, () =>
-      this.redis.queueVerify(
-        k.marker,
-        k.token(token),
-        k.records,
-        k.waiting,
-        versions,
-        token,
-        ...catalogFields,
-      ),
-    )
-    if (!reply || replyCode(reply) !== Reply.OK) return { found: false }
-    const fields = pairs(reply, 1)
+    const read = await this.verifyInBatch(k, token, catalogFields)
+    if (!read) return { found: false }
+    const { answer, now, versions } = read
+    if (replyCode(answer) !== Reply.OK) return { found: false }
+    const fields = pairs(answer, 1)
     const state = toTokenState(fields)
     await this.makeDurable(k, fields, state)
-    const catalog = catalogFields.map((field) => fields[`_catalog:${field}`] ?? '')
-    return { found: true, state, now: Number(fields._now), catalog }
+    return { found: true, state, now, catalog: versions }
+  }
+
+  /**
+   * A token's answer from the verify script run for every check of its event (and the
+   * same catalogue fields) that came in during this turn of the event loop: a read of
+   * Redis sent after the check was asked for, shared, so a burst of requests costs one
+   * script. undefined: no such event.
+   */
+  private verifyInBatch(
+    k: EventKeys,
+    token: string,
+    fields: readonly string[],
+  ): Promise<{ answer: ScriptReply; now: number; versions: string[] } | undefined> {
+    const key = `${k.eventId}\n${fields.join('\n')}`
+    let batch = this.verifyBatches.get(key)
+    if (!batch) {
+      const created: VerifyBatch = { k, fields, waiters: new Map() }
+      batch = created
+      this.verifyBatches.set(key, created)
+      setImmediate(() => {
+        if (this.verifyBatches.get(key) === created) this.verifyBatches.delete(key)
+        void this.runVerifyBatch(created)
+      })
+    }
+    const waiters = batch.waiters.get(token) ?? []
+    batch.waiters.set(token, waiters)
+    const answer = new Promise<{ answer: ScriptReply; now: number; versions: string[] } | undefined>(
+      (resolve, reject) => waiters.push({ resolve, reject }),
+    )
+    // A full batch goes now; the next check starts another.
+    if (batch.waiters.size >= VERIFY_BATCH_MAX && this.verifyBatches.get(key) === batch) {
+      this.verifyBatches.delete(key)
+      void this.runVerifyBatch(batch)
+    }
+    return answer
+  }
+
+  private async runVerifyBatch(batch: VerifyBatch): Promise<void> {
+    if (batch.sent) return
+    batch.sent = true
+    const { k, fields } = batch
+    const tokens = [...batch.waiters.keys()]
+    try {
+      const reply = await this.withRecovery(k.eventId, () =>
+        this.redis.queueVerify(
+          k.marker,
+          k.tokenKeyBase,
+          k.records,
+          k.waiting,
+          catalogVersionsKey(this.prefix, k.eventId),
+          fields.length,
+          ...fields,
+          ...tokens,
+        ),
+      )
+      const [, now, versions, answers] = (reply ?? []) as unknown as [
+        unknown,
+        string,
+        string[],
+        ScriptReply[],
+      ]
+      tokens.forEach((token, i) => {
+        const result = reply
+          ? { answer: answers[i] as ScriptReply, now: Number(now), versions: versions.map(String) }
+          : undefined
+        for (const waiter of batch.waiters.get(token) ?? []) waiter.resolve(result)
+      })
+    } catch (error) {
+      for (const waiters of batch.waiters.values()) for (const waiter of waiters) waiter.reject(error)
+    }
   }
 
   /**

@@ -238,12 +238,12 @@ declare module 'ioredis' {
     ): Result<ScriptReply, Context>
     queueVerify(
       marker: string,
-      tokenKey: string,
+      tokenKeyBase: string,
       records: string,
       waiting: string,
       catalogVersions: string,
-      token: string,
-      ...catalogFields: string[]
+      fieldCount: Arg,
+      ...catalogFieldsThenTokens: string[]
     ): Result<ScriptReply, Context>
     queueBeginPurchase(
       marker: string,

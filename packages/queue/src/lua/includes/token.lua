@@ -46,12 +46,15 @@ local function writeWaiting(k, token, t)
   redis.call('HSET', recordKey(k, token), token, waitingLine(t))
 end
 
+-- Stored field name -> logical name (F inverted), made once per script run.
+local BY_STORED = {}
+for name, stored in pairs(F) do BY_STORED[stored] = name end
+
 -- The token's state in either form, or nil for an unknown token.
 local function readToken(k, tokenKey, token)
   local fields = redis.call('HGETALL', tokenKey)
   if #fields == 0 then return readWaiting(k, token) end
-  local byStored = {}
-  for name, stored in pairs(F) do byStored[stored] = name end
+  local byStored = BY_STORED
   local t = {}
   for i = 1, #fields, 2 do
     local name = byStored[fields[i]]
