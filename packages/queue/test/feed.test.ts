@@ -36,6 +36,16 @@ async function follow(queue: QueueService, feed: EventFeed, token: string): Prom
   return follower
 }
 
+/** The event's sale opens at `opensAt` after an hour's pre-queue, as an operator's write sets it. */
+async function openSaleAt(queue: QueueService, eventId: number, opensAt: Date): Promise<void> {
+  await env.db
+    .updateTable('EVENT')
+    .set({ opens_at: opensAt, pre_queue_minutes: 60, updated_at: new Date(Date.now() + 1_000) })
+    .where('id', '=', eventId)
+    .execute()
+  await refreshSaleSettings(env.db, env.redis, queue.keys(eventId))
+}
+
 /** After a tick (and the status reads it started), every follower holds the ticket a poll answers now. */
 async function expectExact(queue: QueueService, feed: EventFeed, followers: Follower[]) {
   await vi.waitFor(
@@ -89,15 +99,7 @@ describe('EventFeed: positions from one read per tick', () => {
   it('stay exact after the pre-queue draw reorders the places', async () => {
     const { queue } = makeQueue(env)
     const eventId = await createEvent(env.db, 'feed draw')
-    const keys = queue.keys(eventId)
-    const publish = async (opensAt: Date) => {
-      await env.db
-        .updateTable('EVENT')
-        .set({ opens_at: opensAt, pre_queue_minutes: 60, updated_at: new Date(Date.now() + 1_000) })
-        .where('id', '=', eventId)
-        .execute()
-      await refreshSaleSettings(env.db, env.redis, keys)
-    }
+    const publish = (opensAt: Date) => openSaleAt(queue, eventId, opensAt)
     await publish(new Date(Date.now() + 600_000))
     const tokens: string[] = []
     for (const id of accounts.slice(80, 120)) tokens.push((await queue.join(eventId, id)).ticket.token)
@@ -247,14 +249,7 @@ describe('EventFeed: polls answered from reads begun after them', () => {
     const { queue } = makeQueue(env)
     const eventId = await createEvent(env.db, 'feed polls draw')
     const keys = queue.keys(eventId)
-    const publish = async (opensAt: Date) => {
-      await env.db
-        .updateTable('EVENT')
-        .set({ opens_at: opensAt, pre_queue_minutes: 60, updated_at: new Date(Date.now() + 1_000) })
-        .where('id', '=', eventId)
-        .execute()
-      await refreshSaleSettings(env.db, env.redis, keys)
-    }
+    const publish = (opensAt: Date) => openSaleAt(queue, eventId, opensAt)
     await publish(new Date(Date.now() + 600_000))
     const tokens: string[] = []
     for (const id of accounts.slice(180, 200)) tokens.push((await queue.join(eventId, id)).ticket.token)
