@@ -1,5 +1,5 @@
 import type { App } from '@concert/http'
-import { insertAccounts, useTestEnv } from '@concert/testing'
+import { insertAccounts, scriptCalls, useTestEnv } from '@concert/testing'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { addShow, buildAdminBooking, createEvent, createVenue } from './admin-helpers.js'
 import { bearer, fastQueue, readyTokens } from './helpers.js'
@@ -24,14 +24,6 @@ afterAll(async () => {
   await app?.close()
 })
 
-/** Scripts the server has run so far: EVALSHA, and EVAL (ioredis' first call of a script on a connection). */
-async function scriptCalls(): Promise<number> {
-  const info = await env.redis.info('commandstats')
-  const calls = (command: string) =>
-    Number(new RegExp(`^cmdstat_${command}:calls=(\\d+)`, 'm').exec(info)?.[1] ?? 0)
-  return calls('evalsha') + calls('eval')
-}
-
 const seatMap = (token: string) =>
   app.inject({ method: 'GET', url: `/v1/schedules/${show}/seats`, headers: bearer(token) })
 
@@ -43,9 +35,9 @@ describe('token checks of one event, made together', () => {
     await queue.leave(ready[7] as string)
     await seatMap(ready[0] as string) // the show's map cached: the requests below only check tokens
 
-    const before = await scriptCalls()
+    const before = await scriptCalls(env.redis)
     const answers = await Promise.all(Array.from({ length: 200 }, (_, i) => seatMap(ready[i % 60] as string)))
-    const calls = (await scriptCalls()) - before
+    const calls = (await scriptCalls(env.redis)) - before
     expect(calls).toBeGreaterThanOrEqual(1)
     expect(calls).toBeLessThanOrEqual(4)
 

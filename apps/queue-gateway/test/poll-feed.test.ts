@@ -1,6 +1,6 @@
 import type { App } from '@concert/http'
 import { type Ticket, WAITING_FIELDS } from '@concert/queue'
-import { createEvent, insertAccounts, seedCatalog, useTestEnv } from '@concert/testing'
+import { createEvent, insertAccounts, scriptCalls, seedCatalog, useTestEnv } from '@concert/testing'
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest'
 import { buildGateway, join } from './helpers.js'
 
@@ -33,14 +33,6 @@ async function poll(app: App, token: string): Promise<Ticket> {
 /** What the poll script itself answers now (no heartbeat): the reference every feed answer must equal. */
 async function scripted(app: App, token: string): Promise<Ticket | undefined> {
   return app.queue.get(token, { touch: false })
-}
-
-/** Scripts the server has run so far: EVALSHA, and EVAL (ioredis' first call of a script on a connection). */
-async function scriptCalls(): Promise<number> {
-  const info = await env.redis.info('commandstats')
-  const calls = (command: string) =>
-    Number(new RegExp(`^cmdstat_${command}:calls=(\\d+)`, 'm').exec(info)?.[1] ?? 0)
-  return calls('evalsha') + calls('eval')
 }
 
 /** When the fan was last seen, from the WAITING token's line (ms since the epoch). */
@@ -78,11 +70,11 @@ describe('polls answered from the event feed', () => {
     await Promise.all(waiting.map((token) => poll(app, token)))
 
     const follow = vi.spyOn(app.queue, 'follow')
-    const before = await scriptCalls()
+    const before = await scriptCalls(env.redis)
     const answers = await Promise.all(
       Array.from({ length: 200 }, (_, i) => poll(app, waiting[i % 50] as string)),
     )
-    const calls = (await scriptCalls()) - before
+    const calls = (await scriptCalls(env.redis)) - before
     // Polls that come in one turn of the event loop share one read (it also confirms the
     // followed places); never one script per poll.
     expect(follow).not.toHaveBeenCalled()
