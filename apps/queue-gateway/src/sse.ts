@@ -15,6 +15,12 @@ import type { FastifyBaseLogger } from 'fastify'
 
 const HEARTBEAT_MS = 15_000
 
+const SSE_FEED = { failed: 'sse feed read failed', recovered: 'sse feed recovered' }
+const POLL_FEED = {
+  failed: 'poll feed read failed; polls use the poll script',
+  recovered: 'poll feed recovered',
+}
+
 /** Polled tokens this copy follows at most, over all events (~350 B each). */
 const MAX_POLLED = 200_000
 /** How often the hub lets go of polled tokens not polled within their event's idle window. */
@@ -289,17 +295,11 @@ export class SseHub implements StreamOwner {
       // A failed read is the poll script's to report (503), with its own retry.
       const ticket = await feed.poll(token).then(
         (answer) => {
-          if (this.pollsFailing.delete(feed.eventId))
-            this.log.info({ eventId: feed.eventId }, 'poll feed recovered')
+          this.readOutcome(this.pollsFailing, feed.eventId, POLL_FEED)
           return answer
         },
         (error: unknown) => {
-          if (!this.pollsFailing.has(feed.eventId))
-            this.log.warn(
-              { err: error, eventId: feed.eventId },
-              'poll feed read failed; polls use the poll script',
-            )
-          this.pollsFailing.add(feed.eventId)
+          this.readOutcome(this.pollsFailing, feed.eventId, POLL_FEED, error)
           return undefined
         },
       )
@@ -320,6 +320,21 @@ export class SseHub implements StreamOwner {
 
   get open(): number {
     return this.streams.size
+  }
+
+  /** A feed read's outcome for the streaks in `failing`: a failure logged once per streak, and the recovery. */
+  private readOutcome(
+    failing: Set<number>,
+    eventId: number,
+    messages: { failed: string; recovered: string },
+    error?: unknown,
+  ): void {
+    if (error === undefined) {
+      if (failing.delete(eventId)) this.log.info({ eventId }, messages.recovered)
+      return
+    }
+    if (!failing.has(eventId)) this.log.warn({ err: error, eventId }, messages.failed)
+    failing.add(eventId)
   }
 
   /** Polled tokens this copy answers from its feeds. */
@@ -354,13 +369,10 @@ export class SseHub implements StreamOwner {
       [...this.feeds.values()].map(async (feed) => {
         try {
           await feed.tick()
-          if (this.failing.delete(feed.eventId))
-            this.log.info({ eventId: feed.eventId }, 'sse feed recovered')
+          this.readOutcome(this.failing, feed.eventId, SSE_FEED)
         } catch (error) {
-          // Keep the streams: a short Redis blip should not drop every fan's connection. Logged once per streak.
-          if (!this.failing.has(feed.eventId))
-            this.log.warn({ err: error, eventId: feed.eventId }, 'sse feed read failed')
-          this.failing.add(feed.eventId)
+          // Keep the streams: a short Redis blip should not drop every fan's connection.
+          this.readOutcome(this.failing, feed.eventId, SSE_FEED, error)
         }
       }),
     )
