@@ -66,3 +66,42 @@ export async function cpuMeter(sources: CpuSources): Promise<{ per(operations: n
     },
   }
 }
+
+/** What counts as a quiet machine: the apps and stores together below this share of one core. */
+const QUIET_SHARE = 0.1
+/** How long the quiet must last, and how often it is sampled. */
+const QUIET_WINDOW_MS = 500
+/** Never wait longer than this: a load then runs on a busy machine, and says so. */
+const MAX_SETTLE_MS = 30_000
+
+/**
+ * Waits until the apps, MariaDB and Redis (not this process) have together used less than
+ * QUIET_SHARE of one core for QUIET_WINDOW_MS, at least `minMs` from now. A path measured
+ * right after another one would otherwise share the machine with the work the previous one
+ * left behind: the mirror writing the purchases' tokens to MySQL, InnoDB's purge, the
+ * admission loops sweeping idle fans, a GC. Ratios are taken between quiet measurements.
+ * Returns how long it waited and the busy share it last saw (quiet or not).
+ */
+export async function settle(
+  sources: CpuSources,
+  minMs = 1_000,
+): Promise<{ waitedMs: number; busyShare: number; quiet: boolean }> {
+  const mysqlPid = localMysqlPid()
+  const started = performance.now()
+  const busy = async (): Promise<number> => {
+    const reading = await read(sources, mysqlPid)
+    return Object.entries(reading)
+      .filter(([name]) => name !== 'bench process')
+      .reduce((sum, [, seconds]) => sum + seconds, 0)
+  }
+  await new Promise((resolve) => setTimeout(resolve, Math.max(0, minMs - QUIET_WINDOW_MS)))
+  for (;;) {
+    const before = await busy()
+    const at = performance.now()
+    await new Promise((resolve) => setTimeout(resolve, QUIET_WINDOW_MS))
+    const busyShare = ((await busy()) - before) / ((performance.now() - at) / 1000)
+    const waitedMs = performance.now() - started
+    if (busyShare < QUIET_SHARE) return { waitedMs, busyShare, quiet: true }
+    if (waitedMs >= MAX_SETTLE_MS) return { waitedMs, busyShare, quiet: false }
+  }
+}

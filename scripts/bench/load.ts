@@ -1,10 +1,10 @@
 import autocannon from 'autocannon'
-import { type CpuSources, cpuMeter } from './cpu.js'
+import { type CpuSources, cpuMeter, settle } from './cpu.js'
 
 export interface LoadResult {
   name: string
   requests: number
-  /** Successful answers (2xx, or `okStatuses`) per second. */
+  /** Successful answers (2xx; a burst's `okStatuses`) per second. */
   rps: number
   p50: number
   p99: number
@@ -19,6 +19,11 @@ let cpuSources: CpuSources | undefined
 /** From now on every load also reports the CPU per answer of these processes (and MariaDB, Redis, this one). */
 export function measureCpuOf(sources: CpuSources): void {
   cpuSources = sources
+}
+
+/** The processes measureCpuOf named (burst.ts reports the same CPU lines). */
+export function loadCpuSources(): CpuSources | undefined {
+  return cpuSources
 }
 
 export interface LoadOptions {
@@ -39,19 +44,6 @@ export interface LoadOptions {
    * unlike `rotate` the load generator pays nothing per request for them.
    */
   spread?: ReadonlyArray<{ path: string; headers?: Record<string, string> }>
-  /** Statuses that count as throughput (default: every 2xx). */
-  okStatuses?: readonly number[]
-  /** Called with each answer's status and latency (ms), e.g. to split winners from losers. */
-  onResponse?: (status: number, ms: number) => void
-  /**
-   * Each connection first sends `GET <warmUpPath>`, left out of every figure, then its one
-   * measured request (needs `amount` = `connections`). autocannon starts a connection's
-   * first timer when it builds the client, before the other clients are built and before
-   * any socket has connected, so a burst of 200 fresh connections measures the client:
-   * a Fastify hello-world answers such a burst at p50 30–70 ms on 2 cores. A racer for a
-   * seat has a connection open already (it just loaded the seat map).
-   */
-  warmUpPath?: string
 }
 
 /** autocannon's setupClient: connection c GETs `requests` in turn from offset c × length / connections. */
@@ -76,18 +68,34 @@ function spreadOver(
 }
 
 /**
+ * Waits for a quiet machine (cpu.ts settle: at least a second, then until the apps and
+ * stores are idle) and says so when that took long or did not happen.
+ */
+export async function quietMachine(): Promise<void> {
+  if (!cpuSources) {
+    await new Promise((resolve) => setTimeout(resolve, 1_000))
+    return
+  }
+  const { waitedMs, busyShare, quiet } = await settle(cpuSources)
+  if (!quiet)
+    console.log(
+      `  (the machine was not quiet after ${(waitedMs / 1000).toFixed(0)} s: ${pct(busyShare)} of a core busy)`,
+    )
+  else if (waitedMs > 2_000)
+    console.log(`  (waited ${(waitedMs / 1000).toFixed(1)} s for the previous work to settle)`)
+}
+
+const pct = (share: number) => `${Math.round(share * 100)} %`
+
+/**
  * One autocannon run in this process (the servers are child processes). Every
  * figure comes from autocannon's own histogram: throughput is answers per
  * second of the run, latencies are per request.
  */
 export async function load(name: string, options: LoadOptions): Promise<LoadResult> {
-  // A second of quiet first, so what the previous run left queued (GC, a shed burst) settles.
-  await new Promise((resolve) => setTimeout(resolve, 1_000))
+  await quietMachine()
   let next = 0
   const rotate = options.rotate
-  const warmUp = options.warmUpPath
-  if (warmUp !== undefined && options.amount !== options.connections)
-    throw new Error('warmUpPath needs amount = connections (one measured request per connection)')
   const measured: autocannon.Request = rotate
     ? {
         setupRequest: (request: autocannon.Request) => {
@@ -102,12 +110,7 @@ export async function load(name: string, options: LoadOptions): Promise<LoadResu
         },
       }
     : {}
-  const requests =
-    warmUp !== undefined
-      ? [{ method: 'GET' as const, path: warmUp, headers: {}, body: '' }, measured]
-      : rotate
-        ? [measured]
-        : undefined
+  const requests = rotate ? [measured] : undefined
   const meter = cpuSources ? await cpuMeter(cpuSources) : undefined
   const startedAt = performance.now()
   let lastAnswerAt = startedAt
@@ -117,9 +120,7 @@ export async function load(name: string, options: LoadOptions): Promise<LoadResu
     connections: options.connections,
     pipelining: 1,
     timeout: 30,
-    ...(options.amount !== undefined
-      ? { amount: warmUp !== undefined ? 2 * options.amount : options.amount }
-      : { duration: options.seconds ?? 10 }),
+    ...(options.amount !== undefined ? { amount: options.amount } : { duration: options.seconds ?? 10 }),
     method: options.method ?? 'GET',
     headers: options.headers ?? {},
     ...(options.body !== undefined ? { body: options.body } : {}),
@@ -129,20 +130,9 @@ export async function load(name: string, options: LoadOptions): Promise<LoadResu
       : {}),
   }) as unknown as autocannon.Instance & PromiseLike<autocannon.Result>
   const statuses: Record<string, number> = {}
-  // With a warm-up, a connection's first answer is its warm-up's: left out.
-  const warmedUp = new WeakSet<object>()
-  const latencies: number[] = []
-  instance.on('response', (client: object, status: number, _bytes: number, ms: number) => {
+  instance.on('response', (_client: object, status: number) => {
     lastAnswerAt = performance.now()
-    if (warmUp !== undefined) {
-      if (!warmedUp.has(client)) {
-        warmedUp.add(client)
-        return
-      }
-      latencies.push(ms)
-    }
     statuses[status] = (statuses[status] ?? 0) + 1
-    options.onResponse?.(status, ms)
   })
   const result = await instance
   const errors = result.errors + result.timeouts
@@ -151,10 +141,8 @@ export async function load(name: string, options: LoadOptions): Promise<LoadResu
     .filter(([status]) => status !== 'errors')
     .reduce((sum, [, n]) => sum + n, 0)
   // Throughput counts successes only: a 503 of the load shedder is fast and says nothing of the path.
-  const ok = (status: string) =>
-    options.okStatuses ? options.okStatuses.includes(Number(status)) : /^2\d\d$/.test(status)
   const succeeded = Object.entries(statuses)
-    .filter(([status]) => ok(status))
+    .filter(([status]) => /^2\d\d$/.test(status))
     .reduce((sum, [, n]) => sum + n, 0)
   // A run of `amount` requests ends at autocannon's next one-second tick after the last
   // answer, so its `duration` is whole seconds and a rate from it is quantized (3,000
@@ -164,9 +152,8 @@ export async function load(name: string, options: LoadOptions): Promise<LoadResu
     name,
     requests: answered,
     rps: seconds > 0 ? succeeded / seconds : 0,
-    // autocannon's histogram would include the warm-ups.
-    p50: warmUp !== undefined ? percentile(latencies, 50) : result.latency.p50,
-    p99: warmUp !== undefined ? percentile(latencies, 99) : result.latency.p99,
+    p50: result.latency.p50,
+    p99: result.latency.p99,
     statuses,
   }
   if (meter) figures.cpu = `${await meter.per(Math.max(1, answered))} (bench process: the load generator)`
