@@ -1,6 +1,6 @@
 import { Client } from 'undici'
 import { cpuMeter } from './cpu.js'
-import { describe, type LoadResult, loadCpuSources, percentile, quietMachine } from './load.js'
+import { countOk, type LoadResult, loadCpuSources, percentile, printResult, quietMachine } from './load.js'
 
 export interface BurstOptions {
   url: string
@@ -73,11 +73,7 @@ export async function burst(name: string, options: BurstOptions): Promise<LoadRe
     )
     const failed = answers.filter((answer) => answer.status === 'rejected').length
     if (failed > 0) statuses.errors = failed
-    const ok = (status: string) =>
-      options.okStatuses ? options.okStatuses.includes(Number(status)) : /^2\d\d$/.test(status)
-    const succeeded = Object.entries(statuses)
-      .filter(([status]) => ok(status))
-      .reduce((sum, [, n]) => sum + n, 0)
+    const succeeded = countOk(statuses, options.okStatuses)
     const figures: LoadResult = {
       name,
       requests: latencies.length,
@@ -87,8 +83,7 @@ export async function burst(name: string, options: BurstOptions): Promise<LoadRe
       statuses,
     }
     if (meter) figures.cpu = `${await meter.per(Math.max(1, latencies.length))} (bench process: the client)`
-    console.log(`  ${describe(figures)}`)
-    if (figures.cpu) console.log(`  ${''.padEnd(30)} CPU per answer: ${figures.cpu}`)
+    printResult(figures)
     return figures
   } finally {
     await Promise.all(clients.map((client) => client.close()))

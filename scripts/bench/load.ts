@@ -140,10 +140,7 @@ export async function load(name: string, options: LoadOptions): Promise<LoadResu
   const answered = Object.entries(statuses)
     .filter(([status]) => status !== 'errors')
     .reduce((sum, [, n]) => sum + n, 0)
-  // Throughput counts successes only: a 503 of the load shedder is fast and says nothing of the path.
-  const succeeded = Object.entries(statuses)
-    .filter(([status]) => /^2\d\d$/.test(status))
-    .reduce((sum, [, n]) => sum + n, 0)
+  const succeeded = countOk(statuses)
   // A run of `amount` requests ends at autocannon's next one-second tick after the last
   // answer, so its `duration` is whole seconds and a rate from it is quantized (3,000
   // purchases read 428, 500 or 600/s whatever the true rate between): time it here instead.
@@ -157,9 +154,25 @@ export async function load(name: string, options: LoadOptions): Promise<LoadResu
     statuses,
   }
   if (meter) figures.cpu = `${await meter.per(Math.max(1, answered))} (bench process: the load generator)`
+  printResult(figures)
+  return figures
+}
+
+/**
+ * Answers that count as throughput: successes only (2xx, or `okStatuses`). A 503 of the
+ * load shedder is fast and says nothing of the path.
+ */
+export function countOk(statuses: Record<string, number>, okStatuses?: readonly number[]): number {
+  const ok = (status: string) => (okStatuses ? okStatuses.includes(Number(status)) : /^2\d\d$/.test(status))
+  return Object.entries(statuses)
+    .filter(([status]) => ok(status))
+    .reduce((sum, [, n]) => sum + n, 0)
+}
+
+/** A load's line, and its CPU line when measured. */
+export function printResult(figures: LoadResult): void {
   console.log(`  ${describe(figures)}`)
   if (figures.cpu) console.log(`  ${''.padEnd(30)} CPU per answer: ${figures.cpu}`)
-  return figures
 }
 
 export function describe(r: LoadResult): string {
