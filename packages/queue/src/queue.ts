@@ -13,7 +13,7 @@ import { DEFAULT_QUEUE_TUNING, type QueueSettings, type QueueTuning } from './se
 import { type QueueFacts, toFacts, toTicket } from './ticket.js'
 import type { Ticket } from './ticket-schema.js'
 import { eventOfToken, newToken } from './token.js'
-import { pairs, type TokenState, toTokenState } from './token-state.js'
+import { fromToldLine, pairs, type TokenState, toTokenState } from './token-state.js'
 
 export interface QueueServiceOptions {
   redis: RedisClient
@@ -93,7 +93,7 @@ interface VerifyBatch {
   waiters: Map<
     string,
     Array<{
-      resolve: (read: { answer: ScriptReply; now: number; versions: string[] } | undefined) => void
+      resolve: (read: { answer: string; now: number; versions: string[] } | undefined) => void
       reject: (error: unknown) => void
     }>
   >
@@ -527,10 +527,9 @@ export class QueueService {
     const read = await this.verifyInBatch(k, token, catalogFields)
     if (!read) return { found: false }
     const { answer, now, versions } = read
-    if (replyCode(answer) !== Reply.OK) return { found: false }
-    const fields = pairs(answer, 1)
-    const state = toTokenState(fields)
-    await this.makeDurable(k, fields, state)
+    if (answer === '') return { found: false }
+    const { state, epoch, unmirrored } = fromToldLine(answer)
+    await this.makeDurable(k, { _epoch: epoch, _u: unmirrored }, state)
     return { found: true, state, now, catalog: versions }
   }
 
@@ -544,7 +543,7 @@ export class QueueService {
     k: EventKeys,
     token: string,
     fields: readonly string[],
-  ): Promise<{ answer: ScriptReply; now: number; versions: string[] } | undefined> {
+  ): Promise<{ answer: string; now: number; versions: string[] } | undefined> {
     const key = `${k.eventId}\n${fields.join('\n')}`
     let batch = this.verifyBatches.get(key)
     if (!batch) {
@@ -558,7 +557,7 @@ export class QueueService {
     }
     const waiters = batch.waiters.get(token) ?? []
     batch.waiters.set(token, waiters)
-    const answer = new Promise<{ answer: ScriptReply; now: number; versions: string[] } | undefined>(
+    const answer = new Promise<{ answer: string; now: number; versions: string[] } | undefined>(
       (resolve, reject) => waiters.push({ resolve, reject }),
     )
     // A full batch goes now; the next check starts another.
@@ -587,16 +586,10 @@ export class QueueService {
           ...tokens,
         ),
       )
-      const [, now, versions, answers] = (reply ?? []) as unknown as [
-        unknown,
-        string,
-        string[],
-        ScriptReply[],
-      ]
+      const [, now, versions, answers] = (reply ?? []) as unknown as [unknown, string, string[], string[]]
+      const read = reply ? { now: Number(now), versions: versions.map(String) } : undefined
       tokens.forEach((token, i) => {
-        const result = reply
-          ? { answer: answers[i] as ScriptReply, now: Number(now), versions: versions.map(String) }
-          : undefined
+        const result = read && { answer: String(answers[i] ?? ''), ...read }
         for (const waiter of batch.waiters.get(token) ?? []) waiter.resolve(result)
       })
     } catch (error) {

@@ -108,6 +108,32 @@ export function toTokenState(fields: Record<string, string>): TokenState {
   }
 }
 
+/** A state as told with its epoch and unmirrored mark: what makes it durable before it is told (QueueService). */
+export interface ToldState {
+  state: TokenState
+  /** The queue's epoch the state was read in. */
+  epoch: string
+  /** '1' while MySQL lacks the state's latest change, else ''. */
+  unmirrored: string
+}
+
+/**
+ * A state from its told line (includes/token.lua toldLine): the token, its TOKEN_FIELDS
+ * values, the epoch and the unmirrored mark, joined by '|'.
+ */
+export function fromToldLine(line: string): ToldState {
+  const values = line.split('|')
+  const fields: Record<string, string> = { [F.token]: values[0] ?? '' }
+  TOKEN_FIELDS.forEach((field, i) => {
+    fields[F[field]] = values[i + 1] ?? ''
+  })
+  return {
+    state: toTokenState(fields),
+    epoch: values[TOKEN_FIELDS.length + 1] ?? '',
+    unmirrored: values[TOKEN_FIELDS.length + 2] ?? '',
+  }
+}
+
 /** The token, then its TOKEN_FIELDS values in that order ('' for none): what the restore script takes. */
 export function tokenFieldValues(state: TokenState): string[] {
   const text = (value: number | string | null) => (value === null ? '' : String(value))

@@ -17,9 +17,9 @@
   ARGV[2+n..]    tokens
 
   Returns {R.RECOVER} or {R.OK, now, {version or '', ...}, {answer per token, in order}},
-  a token's answer being {R.MISSING} or {R.OK, field, value, ..., '_epoch', epoch,
-  '_u', unmirrored} (the token's state as stored-name pairs; unmirrored '1' while
-  MySQL lacks its latest change, else '').
+  a token's answer being '' for an unknown token, else its told line (includes/token.lua
+  toldLine: token|TOKEN_FIELDS values|epoch|unmirrored, unmirrored '1' while MySQL lacks
+  its latest change, else '').
 ]]
 --- @include "now"
 --- @include "token"
@@ -39,6 +39,6 @@ local answers = {}
 for i = 2 + n, #ARGV do
   local token = ARGV[i]
   local t = readToken(k, KEYS[2] .. token, token)
-  answers[#answers + 1] = t and toldState(token, t, epoch, { R.OK }) or { R.MISSING }
+  answers[#answers + 1] = t and toldLine(token, t, epoch) or ''
 end
 return { R.OK, tostring(nowMs()), versions, answers }

@@ -134,6 +134,18 @@ local function toldState(token, t, epoch, out)
   return out
 end
 
+-- The same as toldState in one string (token-state.ts fromToldLine): the token, its
+-- TOKEN_FIELDS values, the epoch and the unmirrored mark, joined by '|' (no value holds
+-- one). For replies that carry many states (verify-5.lua): one bulk string per state
+-- instead of twenty-odd, for Redis to write and the client to parse.
+local function toldLine(token, t, epoch)
+  local values = { token }
+  for i = 1, #TOKEN_FIELDS do values[#values + 1] = tostring(t[TOKEN_FIELDS[i]] or '') end
+  values[#values + 1] = epoch
+  values[#values + 1] = t.unmirrored or ''
+  return table.concat(values, '|')
+end
+
 -- An account's entry in its bucket names its live token: a WAITING token by its
 -- place (a few bytes; the waiting zset holds the token at that score), a READY
 -- token by the token itself (admission rewrites the entry). The token (nil when
