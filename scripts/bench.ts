@@ -165,7 +165,12 @@ async function main(): Promise<void> {
     const floorBuyers = purchasing ? await createAccounts(stores, 'floor', settings.purchases, balance) : []
     const racers = purchasing ? await createAccounts(stores, 'racer', settings.hotSeatRacers, balance) : []
     const readers = await createAccounts(stores, 'reader', READERS)
-    const joiners = run('joins') ? await createAccounts(stores, 'joiner', settings.joinAccounts) : []
+    // A fifth more accounts than joins: each connection sends from its own offset of the list
+    // (spread), and one that outpaces the others by less than that never reaches accounts
+    // another connection has joined already (a second join answers 200, which the line would show).
+    const joiners = run('joins')
+      ? await createAccounts(stores, 'joiner', Math.ceil(settings.joinAccounts * 1.2))
+      : []
     const joinJwts = await signAccountTokens(joiners)
     console.log(`  accounts and JWTs made; joining and admitting the purchase tokens`)
     const readerTokens = await joinAll(stores, c.datesEvent, readers)
@@ -245,12 +250,15 @@ async function main(): Promise<void> {
         url: `${gateway.url}/v1/queue/tokens`,
         connections: settings.connections,
         amount: settings.joinAccounts,
-        method: 'POST',
         headers: { 'content-type': 'application/json' },
-        rotate: (i) => ({
-          body: JSON.stringify({ accountId: joiners[i % joiners.length], eventId: c.joinEvent }),
-          headers: { 'x-account-token': joinJwts[i % joinJwts.length] as string },
-        }),
+        // Built once per connection, as the read loads' requests are: building each join's
+        // request as it goes (autocannon's setupRequest) cost the load generator ~80 µs a join.
+        spread: joiners.map((accountId, i) => ({
+          path: '/v1/queue/tokens',
+          body: JSON.stringify({ accountId, eventId: c.joinEvent }),
+          headers: { 'x-account-token': joinJwts[i] as string },
+        })),
+        disjoint: true,
       })
       rows.joins.push(
         { figure: 'new joins', value: `${speed(joins)} (${joins.statuses[201] ?? 0} × 201)` },

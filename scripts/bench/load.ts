@@ -39,29 +39,50 @@ export interface LoadOptions {
   /** Gives request number i (0-based, across all connections) its own path, headers or body. */
   rotate?: (i: number) => { path?: string; headers?: Record<string, string>; body?: string }
   /**
-   * GETs these requests (path, and headers besides `headers`) in turn, each connection from
-   * its own offset (spread over the list). The requests are built once per connection, so
-   * unlike `rotate` the load generator pays nothing per request for them.
+   * Sends these requests (path, and headers besides `headers`; a body makes it a POST) in
+   * turn, each connection from its own offset (spread over the list). The requests are built
+   * once per connection, so unlike `rotate` the load generator pays nothing per request for them.
    */
-  spread?: ReadonlyArray<{ path: string; headers?: Record<string, string> }>
+  spread?: ReadonlyArray<SpreadRequest>
+  /**
+   * With `spread`: each connection gets only its own part of the list (from its offset to
+   * the next connection's) and starts that part over when done. For requests that must
+   * each be sent once (one join per account), where a list per connection would be large.
+   */
+  disjoint?: boolean
 }
 
-/** autocannon's setupClient: connection c GETs `requests` in turn from offset c × length / connections. */
+export interface SpreadRequest {
+  path: string
+  headers?: Record<string, string>
+  /** A POST with this body (GET without one). */
+  body?: string
+}
+
+/**
+ * autocannon's setupClient: connection c sends `requests` in turn from offset c × length /
+ * connections: all of them, or (disjoint) only those up to the next connection's offset.
+ */
 function spreadOver(
-  requests: ReadonlyArray<{ path: string; headers?: Record<string, string> }>,
+  requests: ReadonlyArray<SpreadRequest>,
   headers: Record<string, string>,
   connections: number,
+  disjoint: boolean,
 ) {
   let client = 0
   return (connection: { setRequests(requests: autocannon.Request[]): void }) => {
-    const offset = Math.floor((client * requests.length) / connections) % requests.length
+    const offsetOf = (c: number) => Math.floor((c * requests.length) / connections) % requests.length
+    const offset = offsetOf(client)
+    const turn = disjoint
+      ? requests.slice(offset, client + 1 < connections ? offsetOf(client + 1) : requests.length)
+      : [...requests.slice(offset), ...requests.slice(0, offset)]
     client += 1
-    const turn = [...requests.slice(offset), ...requests.slice(0, offset)]
     connection.setRequests(
       turn.map((request) => ({
-        method: 'GET' as const,
+        method: request.body === undefined ? ('GET' as const) : ('POST' as const),
         path: request.path,
         headers: { ...headers, ...request.headers },
+        ...(request.body === undefined ? {} : { body: request.body }),
       })),
     )
   }
@@ -126,7 +147,14 @@ export async function load(name: string, options: LoadOptions): Promise<LoadResu
     ...(options.body !== undefined ? { body: options.body } : {}),
     ...(requests ? { requests } : {}),
     ...(options.spread
-      ? { setupClient: spreadOver(options.spread, options.headers ?? {}, options.connections) }
+      ? {
+          setupClient: spreadOver(
+            options.spread,
+            options.headers ?? {},
+            options.connections,
+            options.disjoint ?? false,
+          ),
+        }
       : {}),
   }) as unknown as autocannon.Instance & PromiseLike<autocannon.Result>
   const statuses: Record<string, number> = {}
