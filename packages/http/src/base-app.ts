@@ -210,7 +210,11 @@ export async function createBaseApp(options: BaseAppOptions): Promise<App> {
     })
   }
   await app.register(mysqlPlugin, { url: options.infra.mysqlUrl, poolSize: options.infra.dbPoolSize })
-  await app.register(redisPlugin, { url: options.infra.redisUrl, cluster: options.infra.redisCluster })
+  await app.register(redisPlugin, {
+    url: options.infra.redisUrl,
+    cluster: options.infra.redisCluster,
+    timeoutMs: options.infra.redisTimeoutMs,
+  })
   await app.register(healthPlugin)
   // Before the apps' own plugins, so its preHandler runs ahead of the queue-token guard.
   await app.register(accountAuthPlugin, { auth: options.auth })

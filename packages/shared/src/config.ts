@@ -9,6 +9,12 @@ export interface InfraConfig {
   redisUrl: string
   /** REDIS_URL is a seed node of a Redis Cluster. */
   redisCluster: boolean
+  /**
+   * A command not answered within this long fails (503 for its request), and a connection
+   * with commands waiting that receives nothing for this long is dropped and opened again:
+   * see createRedis.
+   */
+  redisTimeoutMs: number
   /** Prepended to every Redis key; lets several deployments (or test files) share one Redis. */
   redisKeyPrefix: string
   dbPoolSize: number
@@ -20,6 +26,7 @@ export function loadInfraConfig(env: Env = process.env): InfraConfig {
     mysqlUrl: readUrl(env, 'MYSQL_URL', DEFAULT_MYSQL_URL, ['mysql:']),
     redisUrl: readUrl(env, 'REDIS_URL', DEFAULT_REDIS_URL, ['redis:', 'rediss:']),
     redisCluster: readInt(env, 'REDIS_CLUSTER', 0, { min: 0, max: 1 }) === 1,
+    redisTimeoutMs: readInt(env, 'REDIS_TIMEOUT_MS', 10_000, { min: 1_000, max: 600_000 }),
     redisKeyPrefix: readString(env, 'REDIS_KEY_PREFIX', 'concert:'),
     dbPoolSize: readInt(env, 'DB_POOL_SIZE', 10, { min: 1, max: 500 }),
     logLevel: readEnum(env, 'LOG_LEVEL', 'info', [

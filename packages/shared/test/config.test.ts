@@ -16,6 +16,7 @@ describe('infra config', () => {
       mysqlUrl: 'mysql://root@127.0.0.1:3306/concert',
       redisUrl: 'redis://127.0.0.1:6379',
       redisCluster: false,
+      redisTimeoutMs: 10_000,
       redisKeyPrefix: 'concert:',
       dbPoolSize: 10,
       logLevel: 'info',
@@ -28,6 +29,7 @@ describe('infra config', () => {
       REDIS_URL: 'rediss://cache:6380',
       REDIS_KEY_PREFIX: 'p:',
       REDIS_CLUSTER: '1',
+      REDIS_TIMEOUT_MS: '2500',
       DB_POOL_SIZE: '3',
       LOG_LEVEL: 'warn',
     })
@@ -35,6 +37,7 @@ describe('infra config', () => {
       mysqlUrl: 'mysql://u:p@db:3307/x',
       redisUrl: 'rediss://cache:6380',
       redisCluster: true,
+      redisTimeoutMs: 2500,
       redisKeyPrefix: 'p:',
       dbPoolSize: 3,
       logLevel: 'warn',
@@ -52,6 +55,7 @@ describe('infra config', () => {
     [{ MYSQL_URL: 'postgres://x' }, /MYSQL_URL must use mysql:/],
     [{ REDIS_URL: 'not a url' }, /REDIS_URL must be a URL/],
     [{ LOG_LEVEL: 'loud' }, /LOG_LEVEL must be one of/],
+    [{ REDIS_TIMEOUT_MS: '500' }, /REDIS_TIMEOUT_MS must be between 1000 and 600000/],
   ])('rejects %o with a message naming the variable', (env, message) => {
     expect(() => loadInfraConfig(env)).toThrow(ConfigError)
     expect(() => loadInfraConfig(env)).toThrow(message)

@@ -20,6 +20,13 @@ export interface TcpProxy {
    * that died, rather than waiting out a connect timeout.
    */
   cut(): void
+  /**
+   * Keeps every connection open but forwards nothing any more, either way, and does the
+   * same to each new one (accepted, never answered): a link gone silent without a reset,
+   * as a partition or a frozen server leaves it. restore() lets new connections through;
+   * the silent ones stay silent, as dead links do, until a side gives up on them.
+   */
+  stall(): void
   /** New connections reach the target again. */
   restore(): void
   close(): Promise<void>
@@ -28,13 +35,27 @@ export interface TcpProxy {
 /** Starts a proxy on a free loopback port that forwards every connection to `targetHost:targetPort`. */
 export async function startTcpProxy(targetPort: number, targetHost = '127.0.0.1'): Promise<TcpProxy> {
   const open = new Set<{ client: Socket; upstream: Socket }>()
+  /** Connections that went silent (stall): open, forwarding nothing. */
+  const silent = new Set<Socket>()
   let isCut = false
+  let isStalled = false
   let accepted = 0
+
+  const silence = (socket: Socket) => {
+    socket.unpipe()
+    socket.pause()
+    silent.add(socket)
+    socket.on('error', () => socket.destroy()).on('close', () => silent.delete(socket))
+  }
 
   const server = createServer((client) => {
     accepted += 1
     if (isCut) {
       client.resetAndDestroy()
+      return
+    }
+    if (isStalled) {
+      silence(client)
       return
     }
     const upstream = tcpConnect(targetPort, targetHost)
@@ -79,12 +100,22 @@ export async function startTcpProxy(targetPort: number, targetHost = '127.0.0.1'
       isCut = true
       resetAll()
     },
+    stall() {
+      isStalled = true
+      for (const pair of [...open]) {
+        open.delete(pair)
+        silence(pair.client)
+        silence(pair.upstream)
+      }
+    },
     restore() {
       isCut = false
+      isStalled = false
     },
     close: () =>
       new Promise<void>((resolve) => {
         resetAll()
+        for (const socket of [...silent]) socket.destroy()
         server.close(() => resolve())
       }),
   }

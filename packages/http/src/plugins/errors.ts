@@ -22,12 +22,15 @@ function fromFastifyError(error: FastifyError): AppError | undefined {
   return undefined
 }
 
-/** ioredis' ways of saying "no Redis right now", which every route must answer as a 503. */
+/**
+ * ioredis' ways of saying "no Redis right now", which every route must answer as a 503
+ * (a command or socket timeout: Redis went silent, see createRedis).
+ */
 function isRedisUnavailable(error: unknown): boolean {
   if (!(error instanceof Error)) return false
   return (
     error.name === 'MaxRetriesPerRequestError' ||
-    /Stream isn't writeable|Connection is closed|ECONNREFUSED|ECONNRESET|LOADING|CLUSTERDOWN/.test(
+    /Stream isn't writeable|Connection is closed|Command timed out|Socket timeout|ECONNREFUSED|ECONNRESET|LOADING|CLUSTERDOWN/.test(
       error.message,
     )
   )

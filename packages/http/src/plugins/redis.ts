@@ -14,12 +14,27 @@ export interface RedisPluginOptions {
   url: string
   /** `url` is a seed node of a Redis Cluster. */
   cluster?: boolean
+  /** See createRedis (REDIS_TIMEOUT_MS). */
+  timeoutMs?: number
 }
 
 /**
  * Builds the ioredis client (standalone or Cluster) the app uses.
  * The offline queue is off: while Redis is away requests fail fast with 503
  * instead of piling up in memory until a flash crowd exhausts the heap.
+ *
+ * A connection that went silent without closing (Redis frozen, or a link cut without a
+ * reset, as a partition or a dead host leaves it) would otherwise hold every command sent
+ * on it, and so every request and loop tick waiting for one, until TCP gives up: minutes
+ * with data in flight, two hours by the default keep-alive without. `timeoutMs` bounds
+ * both halves of that: a command not answered within it fails (ioredis' commandTimeout:
+ * 503 for the request waiting on it, and a loop tries again at its next tick), and a
+ * connection with commands waiting that receives nothing for that long is destroyed and
+ * made again (socketTimeout). Dropping the connection alone would not do: ioredis keeps
+ * the commands that were in flight on it to send again once a new connection is ready,
+ * which a silent server never lets happen. It must exceed the longest script Redis may
+ * run, with what queues behind it (10 s by default, against milliseconds for ours).
+ *
  * Auto-pipelining sends the commands issued in one turn of the event loop in one
  * write (ioredis groups them per node on a Cluster): in a burst, such as 200 fans
  * racing for one seat, each request's script no longer costs a write of its own here
@@ -27,7 +42,7 @@ export interface RedisPluginOptions {
  * about halved in `pnpm bench`). Nothing blocks (no BLPOP, no XREAD BLOCK), so no
  * command can hold up the others in its batch.
  */
-export function createRedis(url: string, cluster = false): RedisClient {
+export function createRedis({ url, cluster = false, timeoutMs = 10_000 }: RedisPluginOptions): RedisClient {
   return createRedisClient(url, {
     cluster,
     options: {
@@ -36,6 +51,8 @@ export function createRedis(url: string, cluster = false): RedisClient {
       enableOfflineQueue: false,
       maxRetriesPerRequest: 1,
       connectTimeout: 2_000,
+      commandTimeout: timeoutMs,
+      socketTimeout: timeoutMs,
       retryStrategy: (attempt) => Math.min(attempt * 100, 2_000),
     },
   })
@@ -89,7 +106,7 @@ function observeRedisLatency(app: FastifyInstance): void {
 export const redisPlugin = fp<RedisPluginOptions>(
   async (app, options) => {
     observeRedisLatency(app)
-    const redis = createRedis(options.url, options.cluster)
+    const redis = createRedis(options)
     // ioredis emits 'error' on every failed reconnect; log once per state change instead of crashing.
     let healthy = true
     redis.on('error', (error: unknown) => {
