@@ -229,9 +229,7 @@ export async function runPurchaseFloor(o: FloorOptions): Promise<FloorResult> {
   const pool = createPool(poolOptions({ url: o.mysqlUrl, poolSize: o.poolSize }))
   // The apps' pool sets every session to UTC (packages/db connection.ts).
   pool.pool.on('connection', (connection) => connection.query("SET time_zone = '+00:00'"))
-  // Auto-pipelined, as the apps' client is (packages/http createRedis): the floor's calls
-  // of concurrent purchases share writes the way the booking API's do.
-  const redis = new Redis(o.redisUrl, { enableAutoPipelining: true })
+  const redis = new Redis(o.redisUrl)
   const lua = scripts(redis)
   // The free seat the last probe found (SaleService keeps one per show, like this).
   const probe = { seen: '' }

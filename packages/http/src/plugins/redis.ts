@@ -35,21 +35,22 @@ export interface RedisPluginOptions {
  * which a silent server never lets happen. It must exceed the longest script Redis may
  * run, with what queues behind it (10 s by default, against milliseconds for ours).
  *
- * Auto-pipelining sends the commands issued in one turn of the event loop in one
- * write (ioredis groups them per node on a Cluster): concurrent requests' scripts share
- * a write here and a read in Redis. Measured in `pnpm bench` against the code before it
- * (old and new interleaved): per new join 17 % less gateway CPU, 16 % less Redis and 38 %
- * less MariaDB (the joins of a turn get their Redis replies together, so more of them
- * share a MySQL transaction); per hot-seat loser a third less Redis CPU (the
- * losers' p99 did not move: the booking API's own work per answer holds it). Nothing
- * blocks (no BLPOP, no XREAD BLOCK), so no command can hold up the others in its batch.
+ * Not auto-pipelined, on purpose. ioredis' auto-pipelining (the commands of one turn of
+ * the event loop in one write) saved CPU in `pnpm bench` (per new join 17 % of the
+ * gateway's, 16 % of Redis', 38 % of MariaDB's; a third of Redis' per hot-seat loser), but
+ * ioredis keeps one such batch on the wire per Redis node: every command issued while a
+ * batch is out waits for that whole batch to be answered, a long script in it (a feed
+ * walk of 10,000 places, an admission batch) included. With it the poll p99 at the tail
+ * of 1,000,000 waiters read 2.13x and 2.00x of the p99 at 1,000 (17 and 20 ms) in two of
+ * three full runs (1.22x in the third); without it 1.44x and 1.45x the same day (target
+ * 1.5x). Excluding the bulk scripts from it (autoPipeliningIgnoredCommands) is the
+ * untried middle way.
  */
 export function createRedis({ url, cluster = false, timeoutMs = 10_000 }: RedisPluginOptions): RedisClient {
   return createRedisClient(url, {
     cluster,
     options: {
       lazyConnect: true,
-      enableAutoPipelining: true,
       enableOfflineQueue: false,
       maxRetriesPerRequest: 1,
       connectTimeout: 2_000,
