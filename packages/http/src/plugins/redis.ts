@@ -38,13 +38,14 @@ export interface RedisPluginOptions {
  * Not auto-pipelined, on purpose. ioredis' auto-pipelining (the commands of one turn of
  * the event loop in one write) saved CPU in `pnpm bench` (per new join 17 % of the
  * gateway's, 16 % of Redis', 38 % of MariaDB's; a third of Redis' per hot-seat loser), but
- * ioredis keeps one such batch on the wire per Redis node: every command issued while a
- * batch is out waits for that whole batch to be answered, a long script in it (a feed
- * walk of 10,000 places, an admission batch) included. With it the poll p99 at the tail
- * of 1,000,000 waiters read 2.13x and 2.00x of the p99 at 1,000 (17 and 20 ms) in two of
- * three full runs (1.22x in the third); without it 1.44x and 1.45x the same day (target
- * 1.5x). Excluding the bulk scripts from it (autoPipeliningIgnoredCommands) is the
- * untried middle way.
+ * ioredis keeps one such batch on the wire per Redis node: a command issued while a batch
+ * is out is not sent until that whole batch has been answered and its replies read, so
+ * it waits behind any long script in it (a feed walk of 10,000 places, an admission
+ * batch) and behind whatever keeps the event loop busy meanwhile. Sent at once, it waits
+ * only in Redis. No target needed the CPU, and the bench could not settle the latency
+ * cost (the 1M-waiter poll p99 moved between 1.2x and 2.3x of the 1k one with it and
+ * without it, and 1.77x on the code before either, the same day). Excluding the bulk
+ * scripts (autoPipeliningIgnoredCommands) and a longer comparison are the next step.
  */
 export function createRedis({ url, cluster = false, timeoutMs = 10_000 }: RedisPluginOptions): RedisClient {
   return createRedisClient(url, {
