@@ -165,9 +165,9 @@ async function main(): Promise<void> {
     const floorBuyers = purchasing ? await createAccounts(stores, 'floor', settings.purchases, balance) : []
     const racers = purchasing ? await createAccounts(stores, 'racer', settings.hotSeatRacers, balance) : []
     const readers = await createAccounts(stores, 'reader', READERS)
-    // A fifth more accounts than joins: each connection sends from its own offset of the list
-    // (spread), and one that outpaces the others by less than that never reaches accounts
-    // another connection has joined already (a second join answers 200, which the line would show).
+    // A fifth more accounts than joins: each connection sends its own part of the list (a
+    // disjoint spread), with room to send more than its share; one that ran out would start
+    // its part over, and those second joins answer 200, which the load's line would show.
     const joiners = run('joins')
       ? await createAccounts(stores, 'joiner', Math.ceil(settings.joinAccounts * 1.2))
       : []

@@ -15,18 +15,9 @@ export function createRedisClient(
 ): RedisClient {
   if (!cluster) return new Redis(url, options)
   const seed = new URL(url)
-  // Options of the Cluster client itself; the rest are each node connection's. Auto-pipelining
-  // is the Cluster's (it batches per node); a node's own would not see the commands it routes.
-  const {
-    enableOfflineQueue,
-    enableAutoPipelining,
-    lazyConnect,
-    retryStrategy: _nodeRetry,
-    ...nodeOptions
-  } = options
+  const { enableOfflineQueue, lazyConnect, retryStrategy: _nodeRetry, ...nodeOptions } = options
   return new Cluster([{ host: seed.hostname, port: Number(seed.port || 6379) }], {
     enableOfflineQueue,
-    enableAutoPipelining,
     lazyConnect,
     clusterRetryStrategy: (attempt) => Math.min(attempt * 100, 2_000),
     redisOptions: {
