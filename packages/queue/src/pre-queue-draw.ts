@@ -85,7 +85,7 @@ export class PreQueueDraw {
       keys.stream,
       keys.records,
       keys.accounts,
-      ...order.flatMap(([token, place]) => [token, String(place)]),
+      order.flatMap(([token, place]) => [token, String(place)]),
     )
     if (needsRecovery(reply)) return 0
     return Number(reply[1] ?? 0)

@@ -301,6 +301,10 @@ declare module 'ioredis' {
       activeTtlMs: Arg,
       waitingIdleMs: Arg,
     ): Result<ScriptReply, Context>
+    /**
+     * `tokenPlaces` as one array (token, place, token, place, ...), which ioredis
+     * flattens: a pre-queue of 70,000 fans spread into the call overflowed the stack.
+     */
     queueDraw(
       marker: string,
       waiting: string,
@@ -308,7 +312,7 @@ declare module 'ioredis' {
       stream: string,
       records: string,
       accounts: string,
-      ...tokenPlaces: string[]
+      tokenPlaces: readonly string[],
     ): Result<ScriptReply, Context>
     queueExtendLock(lockKey: string, owner: string, ttlMs: Arg): Result<ScriptReply, Context>
     queueSseTakePlace(

@@ -10,6 +10,7 @@ import type { EventKeys } from './keys.js'
 import { MirrorWorker } from './mirror.js'
 import { QueueService } from './queue.js'
 import type { RedisClient } from './redis-client.js'
+import { refreshSaleSettings } from './sale.js'
 import type { QueueSettings } from './settings.js'
 import type { Ticket } from './ticket-schema.js'
 import { F, fromWaitingLine, type TokenState, toTokenState } from './token-state.js'
@@ -50,6 +51,21 @@ export function makeQueue(env: QueueTestEnv, settings: Partial<QueueSettings> = 
 }
 
 export const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
+
+/** The event's sale opens at `opensAt` after an hour's pre-queue, as an operator's write sets it. */
+export async function openSaleAt(
+  env: QueueTestEnv,
+  queue: QueueService,
+  eventId: number,
+  opensAt: Date,
+): Promise<void> {
+  await env.db
+    .updateTable('EVENT')
+    .set({ opens_at: opensAt, pre_queue_minutes: 60, updated_at: new Date(Date.now() + 1_000) })
+    .where('id', '=', eventId)
+    .execute()
+  await refreshSaleSettings(env.db, env.redis, queue.keys(eventId))
+}
 
 /**
  * Runs admission ticks until every token is READY: their READY tickets, or

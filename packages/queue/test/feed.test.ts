@@ -4,11 +4,10 @@ import {
   EventFeed,
   type FeedFollower,
   type QueueService,
-  refreshSaleSettings,
   type Ticket,
   type TokenState,
 } from '../src/index.js'
-import { makeQueue, sleep } from './helpers.js'
+import { makeQueue, openSaleAt, sleep } from './helpers.js'
 
 const env = useTestEnv()
 let accounts: string[]
@@ -34,16 +33,6 @@ async function follow(queue: QueueService, feed: EventFeed, token: string): Prom
   follower.last = first.ticket
   feed.add(follower, first.state)
   return follower
-}
-
-/** The event's sale opens at `opensAt` after an hour's pre-queue, as an operator's write sets it. */
-async function openSaleAt(queue: QueueService, eventId: number, opensAt: Date): Promise<void> {
-  await env.db
-    .updateTable('EVENT')
-    .set({ opens_at: opensAt, pre_queue_minutes: 60, updated_at: new Date(Date.now() + 1_000) })
-    .where('id', '=', eventId)
-    .execute()
-  await refreshSaleSettings(env.db, env.redis, queue.keys(eventId))
 }
 
 /** After a tick (and the status reads it started), every follower holds the ticket a poll answers now. */
@@ -99,7 +88,7 @@ describe('EventFeed: positions from one read per tick', () => {
   it('stay exact after the pre-queue draw reorders the places', async () => {
     const { queue } = makeQueue(env)
     const eventId = await createEvent(env.db, 'feed draw')
-    const publish = (opensAt: Date) => openSaleAt(queue, eventId, opensAt)
+    const publish = (opensAt: Date) => openSaleAt(env, queue, eventId, opensAt)
     await publish(new Date(Date.now() + 600_000))
     const tokens: string[] = []
     for (const id of accounts.slice(80, 120)) tokens.push((await queue.join(eventId, id)).ticket.token)
@@ -249,7 +238,7 @@ describe('EventFeed: polls answered from reads begun after them', () => {
     const { queue } = makeQueue(env)
     const eventId = await createEvent(env.db, 'feed polls draw')
     const keys = queue.keys(eventId)
-    const publish = (opensAt: Date) => openSaleAt(queue, eventId, opensAt)
+    const publish = (opensAt: Date) => openSaleAt(env, queue, eventId, opensAt)
     await publish(new Date(Date.now() + 600_000))
     const tokens: string[] = []
     for (const id of accounts.slice(180, 200)) tokens.push((await queue.join(eventId, id)).ticket.token)
