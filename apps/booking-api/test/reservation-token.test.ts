@@ -8,7 +8,7 @@ import {
   sampleValue,
   seedCatalog,
   startMysqlProxy,
-  startTcpProxy,
+  startRedisProxy,
   useTestEnv,
 } from '@concert/testing'
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest'
@@ -281,9 +281,9 @@ describe('QUEUE_TOKEN is the backstop behind the Redis claim', () => {
     // the UNIQUE seat key cannot stop the second): only QUEUE_TOKEN does.
     const token = (await readyTokens(env, catalog.eventId, ['t-19'])).get('t-19') as string
     const before = await balanceOf('t-19')
-    const link = await startTcpProxy(Number(new URL(env.redisUrl).port || 6379))
+    const { proxy: link, url: redisViaLink } = await startRedisProxy(env.redisUrl)
     const copyA = await buildBooking(env, {
-      REDIS_URL: `redis://127.0.0.1:${link.port}`,
+      REDIS_URL: redisViaLink,
       CLAIM_TTL_MS: '300',
       SEAT_LOCK_TTL_MS: '300',
     })

@@ -1,5 +1,5 @@
 import type { App } from '@concert/http'
-import { insertAccounts, seedCatalog, startTcpProxy, type TcpProxy, useTestEnv } from '@concert/testing'
+import { insertAccounts, seedCatalog, startRedisProxy, type TcpProxy, useTestEnv } from '@concert/testing'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { buildGateway, join, sleep } from './helpers.js'
 
@@ -31,15 +31,9 @@ async function within<T>(ms: number, request: Promise<T>): Promise<T> {
 beforeAll(async () => {
   ;({ eventId } = await seedCatalog(env.db))
   await insertAccounts(env.db, 1, { prefix: 's' })
-  link = await startTcpProxy(Number(new URL(env.redisUrl).port || 6379))
-  const redisUrl = new URL(env.redisUrl)
-  redisUrl.hostname = '127.0.0.1'
-  redisUrl.port = String(link.port)
-  app = await buildGateway(
-    env,
-    { REDIS_URL: redisUrl.toString(), REDIS_TIMEOUT_MS: '1000' },
-    { workers: true },
-  )
+  const viaProxy = await startRedisProxy(env.redisUrl)
+  link = viaProxy.proxy
+  app = await buildGateway(env, { REDIS_URL: viaProxy.url, REDIS_TIMEOUT_MS: '1000' }, { workers: true })
 })
 afterAll(async () => {
   await app?.close()

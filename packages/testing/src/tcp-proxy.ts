@@ -121,16 +121,29 @@ export async function startTcpProxy(targetPort: number, targetHost = '127.0.0.1'
   }
 }
 
+/** A proxy in front of the server `serverUrl` names, and the same URL pointed at the proxy. */
+async function startProxyFor(
+  serverUrl: string,
+  defaultPort: number,
+): Promise<{ proxy: TcpProxy; url: string }> {
+  const target = new URL(serverUrl)
+  const proxy = await startTcpProxy(Number(target.port || defaultPort), target.hostname)
+  const url = new URL(serverUrl)
+  url.hostname = '127.0.0.1'
+  url.port = String(proxy.port)
+  return { proxy, url: url.toString() }
+}
+
 /**
  * A proxy in front of the MySQL server that `mysqlUrl` names, and the same URL pointed
  * at the proxy: give that URL to what should lose MySQL when the test cuts the link,
  * and keep the test's own checks on `mysqlUrl`.
  */
-export async function startMysqlProxy(mysqlUrl: string): Promise<{ proxy: TcpProxy; url: string }> {
-  const target = new URL(mysqlUrl)
-  const proxy = await startTcpProxy(Number(target.port || 3306), target.hostname)
-  const url = new URL(mysqlUrl)
-  url.hostname = '127.0.0.1'
-  url.port = String(proxy.port)
-  return { proxy, url: url.toString() }
+export function startMysqlProxy(mysqlUrl: string): Promise<{ proxy: TcpProxy; url: string }> {
+  return startProxyFor(mysqlUrl, 3306)
+}
+
+/** The same for the Redis server that `redisUrl` names: give the URL to the app that should lose it. */
+export function startRedisProxy(redisUrl: string): Promise<{ proxy: TcpProxy; url: string }> {
+  return startProxyFor(redisUrl, 6379)
 }
