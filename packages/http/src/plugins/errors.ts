@@ -24,13 +24,14 @@ function fromFastifyError(error: FastifyError): AppError | undefined {
 
 /**
  * ioredis' ways of saying "no Redis right now", which every route must answer as a 503
- * (a command or socket timeout: Redis went silent, see createRedis).
+ * (a command or socket timeout: Redis went silent, see createRedis; BUSY: a script ran
+ * past Redis' busy-reply-threshold, and every other command is refused until it ends).
  */
 function isRedisUnavailable(error: unknown): boolean {
   if (!(error instanceof Error)) return false
   return (
     error.name === 'MaxRetriesPerRequestError' ||
-    /Stream isn't writeable|Connection is closed|Command timed out|Socket timeout|ECONNREFUSED|ECONNRESET|LOADING|CLUSTERDOWN/.test(
+    /Stream isn't writeable|Connection is closed|Command timed out|Socket timeout|ECONNREFUSED|ECONNRESET|LOADING|CLUSTERDOWN|^BUSY /.test(
       error.message,
     )
   )
