@@ -3,7 +3,7 @@ import { AppError } from '@concert/shared'
 import type { Kysely } from 'kysely'
 import { DurableTickets, markDurable } from './durable-tickets.js'
 import { catalogVersionsKey, type EventKeys, eventKeys, saleChangesKey } from './keys.js'
-import { PreQueueDraw } from './pre-queue-draw.js'
+import { PreQueueDraw, type PreQueueDrawOptions } from './pre-queue-draw.js'
 import { QueueRecovery, type RecoverySummary } from './recovery.js'
 import type { RedisClient } from './redis-client.js'
 import { needsRecovery, Reply, replyCode, type ScriptReply } from './replies.js'
@@ -23,6 +23,8 @@ export interface QueueServiceOptions {
   settings: QueueSettings
   tuning?: Partial<QueueTuning>
   onRecovered?: (summary: RecoverySummary) => void
+  /** The pre-queue draw's slice size, and a look between slices (tests). */
+  draw?: PreQueueDrawOptions
 }
 
 export interface AdmitResult {
@@ -170,7 +172,7 @@ export class QueueService {
     this.tuning = { ...DEFAULT_QUEUE_TUNING, ...options.tuning }
     defineQueueCommands(this.redis)
     this.durable = new DurableTickets({ db: options.db, redis: options.redis, prefix: options.prefix })
-    this.preQueue = new PreQueueDraw(options.redis, options.db)
+    this.preQueue = new PreQueueDraw(options.redis, options.db, options.draw)
     this.recovery = new QueueRecovery({
       redis: options.redis,
       db: options.db,

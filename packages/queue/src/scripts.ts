@@ -302,8 +302,9 @@ declare module 'ioredis' {
       waitingIdleMs: Arg,
     ): Result<ScriptReply, Context>
     /**
-     * `tokenPlaces` as one array (token, place, token, place, ...), which ioredis
-     * flattens: a pre-queue of 70,000 fans spread into the call overflowed the stack.
+     * One slice of the drawn order: `tokenPlaces` as one array (token, place, mirror,
+     * token, place, mirror, ...), which ioredis flattens. Spread into the call, a
+     * pre-queue of 70,000 fans in one slice overflowed the stack.
      */
     queueDraw(
       marker: string,
@@ -312,6 +313,7 @@ declare module 'ioredis' {
       stream: string,
       records: string,
       accounts: string,
+      last: '0' | '1',
       tokenPlaces: readonly string[],
     ): Result<ScriptReply, Context>
     queueExtendLock(lockKey: string, owner: string, ttlMs: Arg): Result<ScriptReply, Context>

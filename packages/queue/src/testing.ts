@@ -8,7 +8,7 @@ import type { Database } from '@concert/db'
 import type { Kysely } from 'kysely'
 import type { EventKeys } from './keys.js'
 import { MirrorWorker } from './mirror.js'
-import { QueueService } from './queue.js'
+import { QueueService, type QueueServiceOptions } from './queue.js'
 import type { RedisClient } from './redis-client.js'
 import { refreshSaleSettings } from './sale.js'
 import type { QueueSettings } from './settings.js'
@@ -39,12 +39,17 @@ export interface QueueTestEnv {
 }
 
 /** A queue (fastSettings, with `settings` on top) and a mirror worker on the test's Redis and database. */
-export function makeQueue(env: QueueTestEnv, settings: Partial<QueueSettings> = {}) {
+export function makeQueue(
+  env: QueueTestEnv,
+  settings: Partial<QueueSettings> = {},
+  options: Pick<QueueServiceOptions, 'tuning' | 'draw'> = {},
+) {
   const queue = new QueueService({
     redis: env.redis,
     db: env.db,
     prefix: env.keyPrefix,
     settings: { ...fastSettings, ...settings },
+    ...options,
   })
   const mirror = new MirrorWorker({ redis: env.redis, db: env.db, prefix: env.keyPrefix, consumer: 'test' })
   return { queue, mirror }

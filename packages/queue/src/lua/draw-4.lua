@@ -1,9 +1,23 @@
 --[[
-  Applies the pre-queue's drawn order (SPEC §8), once: every pre-queue token
-  still waiting takes the place the draw gave it (a permutation of their
-  provisional places, drawn from a CSPRNG by the caller and already committed
-  to QUEUE_TOKEN), each change mirrored; then the sale is marked drawn and
+  Applies one slice of the pre-queue's drawn order (SPEC §8): every token of
+  the slice still waiting takes the place the draw gave it (a permutation of
+  the pre-queue's provisional places, drawn from a CSPRNG by the caller and
+  already committed to QUEUE_TOKEN). The last slice marks the sale drawn, and
   admission may start.
+
+  The order goes in slices (pre-queue-draw.ts) so that a pre-queue of any size
+  never holds Redis for more than one slice's run. Until the last one, a place
+  may be held by two tokens for a moment (one moved there, one not moved away
+  yet): nothing admits or sweeps before the sale is drawn, no position is shown
+  in the pre-queue, and the one lookup by place (liveTokenOf) tells the two apart
+  by their accounts.
+
+  A place written here needs no mirror record, and no new version: its
+  QUEUE_TOKEN row already holds it, under the same version (so the token's
+  older records, still in the stream, cannot write the provisional place back).
+  A token whose row was not written yet (its join timed out waiting for MySQL,
+  so the row comes from the mirror) is the exception: its new place goes to the
+  mirror with a new version, after the join's record.
 
   KEYS[1] marker     (its value, the epoch, is stamped on the mirror records)
   KEYS[2] waiting
@@ -12,7 +26,8 @@
 
   ARGV[1] prefix of the WAITING token buckets
   ARGV[2] prefix of the account buckets (a WAITING token's account names it by its place)
-  ARGV[3..] token, place, token, place, ...
+  ARGV[3] '1' for the last slice (the sale is then drawn), else '0'
+  ARGV[4..] token, place, mirror ('1': its row is not written yet), token, place, mirror, ...
 
   Returns {R.OK, tokens placed}, {R.OK, 0} when already drawn, or {R.RECOVER}.
 ]]
@@ -23,22 +38,24 @@ if not epoch then return { R.RECOVER } end
 if redis.call('HGET', KEYS[3], 'drawn') == '1' then return { R.OK, 0 } end
 local k = { waiting = KEYS[2], records = ARGV[1], accounts = ARGV[2], stream = KEYS[4], epoch = epoch }
 local placed = 0
-for i = 3, #ARGV, 2 do
-  local token, place = ARGV[i], ARGV[i + 1]
+for i = 4, #ARGV, 3 do
+  local token, place, unwritten = ARGV[i], ARGV[i + 1], ARGV[i + 2] == '1'
   local t = readWaiting(k, token)
   if t then
-    -- The place is the waiting zset's score; the line only counts the change.
+    -- The place is the waiting zset's score.
     redis.call('ZADD', KEYS[2], place, token)
     local accountsKey = accountKey(k, t.accountId)
     if entryNames(redis.call('HGET', accountsKey, t.accountId), token, t.place) then
       redis.call('HSET', accountsKey, t.accountId, place)
     end
-    t.place = place
-    t.version = tonumber(t.version) + 1
-    writeWaiting(k, token, t)
-    mirrorState(k, token, t)
+    if unwritten then
+      t.place = place
+      t.version = tonumber(t.version) + 1
+      writeWaiting(k, token, t)
+      mirrorState(k, token, t)
+    end
     placed = placed + 1
   end
 end
-redis.call('HSET', KEYS[3], 'drawn', '1')
+if ARGV[3] == '1' then redis.call('HSET', KEYS[3], 'drawn', '1') end
 return { R.OK, placed }

@@ -150,10 +150,18 @@ end
 -- place (a few bytes; the waiting zset holds the token at that score), a READY
 -- token by the token itself (admission rewrites the entry). The token (nil when
 -- the entry names none any more), and the entry (false when there is none).
+-- While the pre-queue's order is applied in slices (draw-4.lua), a place can be
+-- held by two tokens for a moment: the account's own is the one whose line names it.
 local function liveTokenOf(k, accountId)
   local entry = redis.call('HGET', accountKey(k, accountId), accountId)
   if not entry or string.find(entry, '.', 1, true) then return entry or nil, entry end
-  return redis.call('ZRANGEBYSCORE', k.waiting, entry, entry, 'LIMIT', 0, 1)[1], entry
+  local held = redis.call('ZRANGEBYSCORE', k.waiting, entry, entry, 'LIMIT', 0, 2)
+  if #held < 2 then return held[1], entry end
+  for _, token in ipairs(held) do
+    local t = readWaitingLine(k, token)
+    if t and t.accountId == accountId then return token, entry end
+  end
+  return nil, entry
 end
 
 -- Whether the account's entry names this token (by the token or by its place).

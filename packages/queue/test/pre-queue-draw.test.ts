@@ -1,0 +1,168 @@
+import { createEvent, insertAccounts, scriptCalls, seedCatalog, useTestEnv } from '@concert/testing'
+import { beforeAll, describe, expect, it } from 'vitest'
+import { joinArgs, newToken, Reply } from '../src/index.js'
+import { readTokenState } from '../src/testing.js'
+import { makeQueue, openSaleAt } from './helpers.js'
+
+/*
+ * The pre-queue draw at the size the product is for, and in the slices it is applied in.
+ * Every fan's drawn place is committed to QUEUE_TOKEN first, then written to Redis a slice of
+ * fans per script run (draw-4.lua): one script over 100,000 fans held Redis for seconds, and
+ * put one mirror record per fan in the stream, past the backlog bound that holds joins (503)
+ * and admission back until the mirror has written them all again.
+ * The 80,000-fan draw holds Redis for a second or more, so the file has a Redis of its own.
+ */
+
+const env = useTestEnv({ privateRedis: true })
+
+beforeAll(async () => {
+  await seedCatalog(env.db)
+})
+
+describe('a pre-queue of 80,000 fans', () => {
+  it('is drawn at the opening in slices: every fan gets one of the places 1..80,001, each place once', async () => {
+    const FANS = 80_000
+    const [account] = (await insertAccounts(env.db, 1, { prefix: 'bigq' })) as [string]
+    const { queue } = makeQueue(env)
+    const eventId = await createEvent(env.db, 'big pre-queue')
+    const keys = queue.keys(eventId)
+    await openSaleAt(env, queue, eventId, new Date(Date.now() + 600_000))
+    // One join through the queue (it sets the queue up), the rest by its own script, pipelined.
+    expect((await queue.join(eventId, account)).created).toBe(true)
+    for (let start = 0; start < FANS; start += 5_000) {
+      const pipeline = env.redis.pipeline()
+      for (let i = start; i < start + 5_000; i += 1) {
+        // No mirror runs here: the backlog bound is lifted so every join is taken.
+        pipeline.queueJoin(...joinArgs(keys, newToken(eventId), `bigq-fan-${i}`, 1_000_000_000))
+      }
+      const replies = (await pipeline.exec()) ?? []
+      expect(replies.every(([error, reply]) => !error && (reply as unknown[])[0] === Reply.CREATED)).toBe(
+        true,
+      )
+    }
+
+    await openSaleAt(env, queue, eventId, new Date(Date.now() - 1_000))
+    const runsBefore = await scriptCalls(env.redis)
+    expect((await queue.admit(eventId)).drawn).toBe(FANS + 1)
+    // The admission script, then one draw script per 1,000 fans (81 slices).
+    expect((await scriptCalls(env.redis)) - runsBefore).toBeGreaterThanOrEqual(1 + 81)
+    expect(await env.redis.hget(keys.sale, 'drawn')).toBe('1')
+    const scores = (await env.redis.zrange(keys.waiting, 0, -1, 'WITHSCORES')).filter((_, i) => i % 2 === 1)
+    const places = new Set(scores.map(Number))
+    expect(places.size).toBe(FANS + 1)
+    expect(Math.min(...places)).toBe(1)
+    expect(Math.max(...places)).toBe(FANS + 1)
+  }, 120_000)
+})
+
+describe('between the slices of a draw', () => {
+  it('fans rejoin to their own tickets though two may hold one place, a leave holds, and no record piles up in the mirror stream', async () => {
+    const FANS = 600
+    const accounts = await insertAccounts(env.db, FANS + 1, { prefix: 'slices' })
+    const fans = accounts.slice(0, FANS)
+    const late = accounts[FANS] as string
+    let midDraw: (() => Promise<void>) | undefined
+    // Slices of 50 fans; a backlog bound far below the pre-queue's size.
+    const { queue, mirror } = makeQueue(
+      env,
+      {},
+      {
+        draw: { slice: 50, afterSlice: () => midDraw?.() ?? Promise.resolve() },
+        tuning: { mirrorMaxBacklog: 100 },
+      },
+    )
+    const eventId = await createEvent(env.db, 'pre-queue in slices')
+    const keys = queue.keys(eventId)
+    await openSaleAt(env, queue, eventId, new Date(Date.now() + 600_000))
+    const tokenOf = new Map<string, string>()
+    for (let start = 0; start < FANS; start += 100) {
+      const joined = await Promise.all(fans.slice(start, start + 100).map((id) => queue.join(eventId, id)))
+      for (const [i, { ticket }] of joined.entries()) tokenOf.set(fans[start + i] as string, ticket.token)
+    }
+    // Every join wrote its own row and deleted its record; what is left, the mirror writes.
+    await mirror.drain(eventId)
+    expect(await env.redis.xlen(keys.stream)).toBe(0)
+
+    // A fan of the last slices (provisional places 501..600), not placed yet at the look.
+    const leaver = tokenOf.get(fans[FANS - 1] as string) as string
+    let looks = 0
+    let shared = 0
+    midDraw = async () => {
+      looks += 1
+      if (looks !== 6) return
+      // After 6 of 12 slices: places are half drawn, so many a place is held twice.
+      const scores = (await env.redis.zrange(keys.waiting, 0, -1, 'WITHSCORES')).filter((_, i) => i % 2 === 1)
+      shared = scores.length - new Set(scores).size
+      const rejoined = await Promise.all(fans.map((id) => queue.join(eventId, id)))
+      expect(rejoined.map(({ created }) => created)).toEqual(fans.map(() => false))
+      expect(rejoined.map(({ ticket }) => ticket.token)).toEqual(fans.map((id) => tokenOf.get(id)))
+      expect(
+        rejoined.every(({ ticket }) => ticket.queueState === 'PRE_QUEUE' && ticket.position === null),
+      ).toBe(true)
+      expect(await queue.leave(leaver)).toBe('LEFT')
+    }
+    await openSaleAt(env, queue, eventId, new Date(Date.now() - 1_000))
+    const tick = await queue.admit(eventId)
+    expect(looks).toBe(11)
+    expect(shared).toBeGreaterThan(0)
+    expect(tick.drawn).toBe(FANS - 1)
+    expect(await env.redis.hget(keys.sale, 'drawn')).toBe('1')
+
+    // Each fan still waiting holds its own place, the one QUEUE_TOKEN has, under its joining version.
+    const stayed = fans.slice(0, -1).map((id) => tokenOf.get(id) as string)
+    const states = await Promise.all(stayed.map((token) => readTokenState(env.redis, keys, token)))
+    const rows = await env.db
+      .selectFrom('QUEUE_TOKEN')
+      .select(['token', 'position', 'version'])
+      .where('event_id', '=', eventId)
+      .execute()
+    const rowOf = new Map(rows.map((row) => [row.token, row]))
+    expect(new Set(states.map((state) => state?.place)).size).toBe(FANS - 1)
+    expect(states.map((state) => ({ place: state?.place, version: state?.version }))).toEqual(
+      stayed.map((token) => ({ place: rowOf.get(token)?.position, version: 1 })),
+    )
+    expect(await readTokenState(env.redis, keys, leaver)).toMatchObject({ status: 'EXPIRED' })
+
+    // No record per fan in the stream (the one there is the leave's): a join after the
+    // opening is taken, and admission starts.
+    expect(await env.redis.xlen(keys.stream)).toBe(1)
+    const after = await queue.join(eventId, late)
+    expect(after.created).toBe(true)
+    expect(after.ticket.queueState).toBe('OPEN')
+    expect((await queue.admit(eventId)).admitted).toBeGreaterThan(0)
+  }, 60_000)
+
+  it('a fan whose row the mirror has not written yet gets its drawn place in QUEUE_TOKEN too', async () => {
+    const accounts = await insertAccounts(env.db, 200, { prefix: 'unwritten' })
+    const { queue, mirror } = makeQueue(env, {}, { draw: { slice: 50 } })
+    const eventId = await createEvent(env.db, 'pre-queue, rows behind')
+    const keys = queue.keys(eventId)
+    await openSaleAt(env, queue, eventId, new Date(Date.now() + 600_000))
+    // Half join as a fan does (row written before the answer), half as if their joins timed
+    // out waiting for MySQL: only the join's record in the stream, for the mirror to write.
+    const tokens: string[] = []
+    for (const id of accounts.slice(0, 100)) tokens.push((await queue.join(eventId, id)).ticket.token)
+    for (const id of accounts.slice(100)) {
+      const token = newToken(eventId)
+      expect(((await env.redis.queueJoin(...joinArgs(keys, token, id, 1_000_000))) as unknown[])[0]).toBe(
+        Reply.CREATED,
+      )
+      tokens.push(token)
+    }
+    await openSaleAt(env, queue, eventId, new Date(Date.now() - 1_000))
+    expect((await queue.admit(eventId)).drawn).toBe(200)
+    await mirror.drain(eventId)
+
+    const places = await Promise.all(
+      tokens.map(async (token) => (await readTokenState(env.redis, keys, token))?.place),
+    )
+    const rows = await env.db
+      .selectFrom('QUEUE_TOKEN')
+      .select(['token', 'position'])
+      .where('event_id', '=', eventId)
+      .execute()
+    const positionOf = new Map(rows.map((row) => [row.token, row.position]))
+    expect([...places].sort((a, b) => Number(a) - Number(b))).toEqual(tokens.map((_, i) => i + 1))
+    expect(tokens.map((token) => positionOf.get(token))).toEqual(places)
+  }, 60_000)
+})
