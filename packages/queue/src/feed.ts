@@ -367,13 +367,16 @@ export class EventFeed {
    * newest read applied (one connection runs commands in the order sent), or, should a
    * client have retried it out of order (Redis Cluster retries some failures after a
    * delay), what it read is older: an earlier Redis clock or a lower head, which only
-   * rises within an epoch.
+   * rises within an epoch once the pre-queue is drawn. While it is drawn (PRE_QUEUE until
+   * the last slice), fans move a slice at a time (pre-queue-draw.ts): a read between two
+   * slices can see a head that the end of the draw lowers again.
    */
   private ranBefore(seq: number, read: FeedRead): boolean {
     if (seq < this.appliedSeq) return true
     const last = this.lastRead
     if (!last || this.epoch === undefined || read.epoch !== this.epoch) return false
     if (read.facts.now < last.facts.now) return true
+    if (read.facts.saleState === 'PRE_QUEUE' || last.facts.saleState === 'PRE_QUEUE') return false
     return read.head !== null && this.head !== null && read.head < this.head
   }
 

@@ -5,10 +5,11 @@ import type { Kysely } from 'kysely'
 import type { EventKeys } from './keys.js'
 import { withLock } from './lock.js'
 import { lockEpochForDraw, recordDrawn } from './queue-epochs.repository.js'
-import { placesOf, recordDrawnPlaces } from './queue-tokens.repository.js'
+import { placesOf, recordDrawnPlaces, writeTokenStates } from './queue-tokens.repository.js'
 import type { RedisClient } from './redis-client.js'
 import { needsRecovery } from './replies.js'
 import { defineQueueCommands } from './scripts.js'
+import { fromWaitingLine, type TokenState } from './token-state.js'
 
 /** A uniformly random permutation (Fisher–Yates over a CSPRNG). */
 export function shuffled<T>(values: readonly T[]): T[] {
@@ -24,11 +25,8 @@ export function shuffled<T>(values: readonly T[]): T[] {
 const READ_SLICE = 10_000
 export const DRAW_SLICE = 1_000
 
-/** A fan's drawn place, and whether its QUEUE_TOKEN row was missing when the order was recorded. */
-type Drawn = [token: string, place: number, unwritten: boolean]
-
 export interface PreQueueDrawOptions {
-  /** Tokens per run of draw-4.lua (DRAW_SLICE). */
+  /** Tokens per run of draw-3.lua (DRAW_SLICE). */
   slice?: number
   /** Called after each slice but the last has been applied (tests look at the queue mid-draw). */
   afterSlice?: () => Promise<void>
@@ -40,12 +38,12 @@ export interface PreQueueDrawOptions {
  * with a fast script) in that window gives no edge. Exactly once, even with
  * many gateway copies (the event's draw lock, then the drawn flags), and
  * durable before anyone sees it: the order is committed to QUEUE_TOKEN (with
- * QUEUE_EPOCH.drawn_at, under the epoch fence) and only then applied in Redis
- * by draw-4.lua, a slice of DRAW_SLICE fans per run: a pre-queue of 100,000 fans
- * held Redis for seconds in one script, and put 100,000 records in the mirror's
- * stream, past the backlog bound that holds joins and admission back. A copy that
- * died before the last slice finds the order recorded and applies that one; a
- * rebuild restores the recorded places.
+ * QUEUE_EPOCH.drawn_at, under the epoch fence), every fan's row with its drawn
+ * place, and only then applied in Redis by draw-3.lua, DRAW_SLICE fans per run.
+ * One script over a pre-queue of 100,000 fans held Redis for seconds, and its
+ * record per fan in the mirror's stream went past the backlog bound that holds
+ * joins and admission back. A copy that stopped before the last slice leaves
+ * the order recorded, and the next one applies that; a rebuild restores it.
  */
 export class PreQueueDraw {
   private readonly slice: number
@@ -80,6 +78,30 @@ export class PreQueueDraw {
     return { tokens, places }
   }
 
+  /**
+   * The WAITING states Redis holds for `tokens` (those still waiting), with their
+   * provisional places: fans whose joins timed out waiting for MySQL, whose rows
+   * only the mirror would write.
+   */
+  private async waitingStates(keys: EventKeys, tokens: readonly string[]): Promise<TokenState[]> {
+    const states: TokenState[] = []
+    for (let start = 0; start < tokens.length; start += 1_000) {
+      const slice = tokens.slice(start, start + 1_000)
+      const pipeline = this.redis.pipeline()
+      for (const token of slice) pipeline.hget(keys.record(token), token).zscore(keys.waiting, token)
+      const replies = (await pipeline.exec()) ?? []
+      slice.forEach((token, i) => {
+        const [lineError, line] = replies[2 * i] ?? []
+        const [placeError, place] = replies[2 * i + 1] ?? []
+        if (lineError || placeError) throw lineError ?? placeError
+        if (typeof line === 'string' && typeof place === 'string') {
+          states.push(fromWaitingLine(token, line, Number(place)))
+        }
+      })
+    }
+    return states
+  }
+
   private async draw(keys: EventKeys): Promise<number> {
     const [drawn, last, epoch] = await Promise.all([
       this.redis.hget(keys.sale, 'drawn'),
@@ -88,24 +110,43 @@ export class PreQueueDraw {
     ])
     if (drawn === '1' || epoch === null) return 0
     const { tokens, places } = await this.preQueue(keys, Number(last ?? 0))
-    const order = await this.db.transaction().execute(async (trx): Promise<Drawn[]> => {
+    // Rows the mirror has not written yet, read before the transaction (it holds the epoch row).
+    const written = await placesOf(this.db, tokens)
+    const unwritten = await this.waitingStates(
+      keys,
+      tokens.filter((token) => !written.has(token)),
+    )
+    const order = await this.db.transaction().execute(async (trx): Promise<Array<[string, number]>> => {
       const fence = await lockEpochForDraw(trx, keys.eventId)
       if (fence.epoch !== Number(epoch)) {
         throw new AppError('SERVICE_UNAVAILABLE', 'the queue is being restored', { retryAfter: 1 })
       }
-      const recorded = await placesOf(trx, tokens)
       if (fence.drawnAt !== null) {
         // Drawn and recorded already (by a copy that stopped before its last slice): apply that order.
+        const recorded = await placesOf(trx, tokens)
         return tokens.flatMap((token) => {
           const place = recorded.get(token)
-          return place === undefined ? [] : [[token, place, false] as Drawn]
+          return place === undefined ? [] : [[token, place] as [string, number]]
         })
       }
       const drawnPlaces = shuffled(places)
       const assignment = tokens.map((token, i) => [token, drawnPlaces[i] as number] as [string, number])
+      const drawnPlaceOf = new Map(assignment)
+      // Every fan's row holds its drawn place, under the version Redis has: the rows the
+      // mirror had not written are written here (the writers holding the epoch row have
+      // committed: one since then writes the join's record, whose version is not newer).
+      for (let start = 0; start < unwritten.length; start += 1_000) {
+        await writeTokenStates(
+          trx,
+          keys.eventId,
+          unwritten
+            .slice(start, start + 1_000)
+            .map((state) => ({ ...state, place: drawnPlaceOf.get(state.token) ?? state.place })),
+        )
+      }
       await recordDrawnPlaces(trx, assignment)
       await recordDrawn(trx, keys.eventId)
-      return assignment.map(([token, place]) => [token, place, !recorded.has(token)])
+      return assignment
     })
     let placed = 0
     for (let start = 0; start === 0 || start < order.length; start += this.slice) {
@@ -114,13 +155,10 @@ export class PreQueueDraw {
         keys.marker,
         keys.waiting,
         keys.sale,
-        keys.stream,
         keys.records,
         keys.accounts,
         final ? '1' : '0',
-        order
-          .slice(start, start + this.slice)
-          .flatMap(([token, place, unwritten]) => [token, String(place), unwritten ? '1' : '0']),
+        order.slice(start, start + this.slice).flatMap(([token, place]) => [token, String(place)]),
       )
       // Redis lost the queue: the rebuild restores the recorded order (and the drawn mark).
       if (needsRecovery(reply)) return placed

@@ -56,7 +56,7 @@ export async function upsertQueueTokens(db: DbExecutor, states: TokenState[]): P
     .insertInto('QUEUE_TOKEN')
     .values(states.map(toQueueTokenRow))
     .onDuplicateKeyUpdate({
-      // The pre-queue draw changes places (draw-4.lua); nothing else does.
+      // The pre-queue draw changes places (draw-3.lua); nothing else does.
       position: sql`IF(${newer}, VALUES(position), position)`,
       status: sql`IF(${newer}, VALUES(status), status)`,
       reason: sql`IF(${newer}, VALUES(reason), reason)`,

@@ -20,7 +20,7 @@ const SCRIPT_FILES = [
   'abort-purchase-1',
   'admit-11',
   'begin-purchase-4',
-  'draw-4',
+  'draw-3',
   'extend-lock-1',
   'extend-purchase-1',
   'feed-8',
@@ -302,15 +302,14 @@ declare module 'ioredis' {
       waitingIdleMs: Arg,
     ): Result<ScriptReply, Context>
     /**
-     * One slice of the drawn order: `tokenPlaces` as one array (token, place, mirror,
-     * token, place, mirror, ...), which ioredis flattens. Spread into the call, a
-     * pre-queue of 70,000 fans in one slice overflowed the stack.
+     * One slice of the drawn order: `tokenPlaces` as one array (token, place, token,
+     * place, ...), which ioredis flattens. Spread into the call, a pre-queue of 70,000
+     * fans in one slice overflowed the stack.
      */
     queueDraw(
       marker: string,
       waiting: string,
       sale: string,
-      stream: string,
       records: string,
       accounts: string,
       last: '0' | '1',

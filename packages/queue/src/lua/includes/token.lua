@@ -150,7 +150,7 @@ end
 -- place (a few bytes; the waiting zset holds the token at that score), a READY
 -- token by the token itself (admission rewrites the entry). The token (nil when
 -- the entry names none any more), and the entry (false when there is none).
--- While the pre-queue's order is applied in slices (draw-4.lua), a place can be
+-- While the pre-queue's order is applied in slices (draw-3.lua), a place can be
 -- held by two tokens for a moment: the account's own is the one whose line names it.
 local function liveTokenOf(k, accountId)
   local entry = redis.call('HGET', accountKey(k, accountId), accountId)

@@ -8,38 +8,36 @@
   The order goes in slices (pre-queue-draw.ts) so that a pre-queue of any size
   never holds Redis for more than one slice's run. Until the last one, a place
   may be held by two tokens for a moment (one moved there, one not moved away
-  yet): nothing admits or sweeps before the sale is drawn, no position is shown
-  in the pre-queue, and the one lookup by place (liveTokenOf) tells the two apart
-  by their accounts.
+  yet): nobody is admitted before the sale is drawn, no position is shown in
+  the pre-queue, the one lookup by place (liveTokenOf) tells the two apart by
+  their accounts, and the idle sweep's cursor may pass the second of them by
+  for one round.
 
-  A place written here needs no mirror record, and no new version: its
-  QUEUE_TOKEN row already holds it, under the same version (so the token's
-  older records, still in the stream, cannot write the provisional place back).
-  A token whose row was not written yet (its join timed out waiting for MySQL,
-  so the row comes from the mirror) is the exception: its new place goes to the
-  mirror with a new version, after the join's record.
+  Nothing here is mirrored, and no version changes: every fan's QUEUE_TOKEN row
+  already holds the drawn place under the version Redis has (the caller wrote the
+  rows the mirror had not yet), so the token's older records, still in the stream,
+  cannot write the provisional place back, and a slice applied twice (a copy that
+  stopped mid-draw, then the next one) changes nothing more.
 
-  KEYS[1] marker     (its value, the epoch, is stamped on the mirror records)
+  KEYS[1] marker
   KEYS[2] waiting
   KEYS[3] sale
-  KEYS[4] stream
 
   ARGV[1] prefix of the WAITING token buckets
   ARGV[2] prefix of the account buckets (a WAITING token's account names it by its place)
   ARGV[3] '1' for the last slice (the sale is then drawn), else '0'
-  ARGV[4..] token, place, mirror ('1': its row is not written yet), token, place, mirror, ...
+  ARGV[4..] token, place, token, place, ...
 
   Returns {R.OK, tokens placed}, {R.OK, 0} when already drawn, or {R.RECOVER}.
 ]]
---- @include "mirror"
+--- @include "token"
 
-local epoch = redis.call('GET', KEYS[1])
-if not epoch then return { R.RECOVER } end
+if not redis.call('GET', KEYS[1]) then return { R.RECOVER } end
 if redis.call('HGET', KEYS[3], 'drawn') == '1' then return { R.OK, 0 } end
-local k = { waiting = KEYS[2], records = ARGV[1], accounts = ARGV[2], stream = KEYS[4], epoch = epoch }
+local k = { waiting = KEYS[2], records = ARGV[1], accounts = ARGV[2] }
 local placed = 0
-for i = 4, #ARGV, 3 do
-  local token, place, unwritten = ARGV[i], ARGV[i + 1], ARGV[i + 2] == '1'
+for i = 4, #ARGV, 2 do
+  local token, place = ARGV[i], ARGV[i + 1]
   local t = readWaiting(k, token)
   if t then
     -- The place is the waiting zset's score.
@@ -47,12 +45,6 @@ for i = 4, #ARGV, 3 do
     local accountsKey = accountKey(k, t.accountId)
     if entryNames(redis.call('HGET', accountsKey, t.accountId), token, t.place) then
       redis.call('HSET', accountsKey, t.accountId, place)
-    end
-    if unwritten then
-      t.place = place
-      t.version = tonumber(t.version) + 1
-      writeWaiting(k, token, t)
-      mirrorState(k, token, t)
     end
     placed = placed + 1
   end
