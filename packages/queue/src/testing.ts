@@ -177,7 +177,10 @@ export async function readTokenStates(redis: RedisClient, keys: EventKeys): Prom
   }
   return states
 }
-/** accountId -> live token, from every account bucket of the event (a WAITING token is found by its place). */
+/**
+ * accountId -> live token, from every account bucket of the event (a WAITING token is found by
+ * its place; not while a draw is between slices, when two tokens may hold one place).
+ */
 export async function readLiveAccounts(redis: RedisClient, keys: EventKeys): Promise<Map<string, string>> {
   const live = new Map<string, string>()
   for (const bucket of await scanKeys(redis, `${keys.accounts}*`)) {
