@@ -73,3 +73,37 @@ export class Loop {
     await this.running
   }
 }
+
+/**
+ * A tick's work for each event, each apart: an event whose work fails (a damaged key,
+ * a refused write) is logged once per streak of failures and the other events go on,
+ * where one failing event early in the list used to stop the tick for every event after
+ * it, on every copy. The tick still fails, with the first error, so the loop's failure
+ * metric shows it.
+ */
+export class EachEvent {
+  private readonly failing = new Set<number>()
+
+  constructor(
+    private readonly name: string,
+    private readonly log: FastifyBaseLogger,
+  ) {}
+
+  async run(eventIds: readonly number[], work: (eventId: number) => Promise<void>): Promise<void> {
+    let firstError: unknown
+    let failed = false
+    for (const eventId of eventIds) {
+      try {
+        await work(eventId)
+        if (this.failing.delete(eventId)) this.log.info({ loop: this.name, eventId }, 'event recovered')
+      } catch (error) {
+        if (!this.failing.has(eventId))
+          this.log.error({ err: error, loop: this.name, eventId }, 'event failed')
+        this.failing.add(eventId)
+        if (!failed) firstError = error
+        failed = true
+      }
+    }
+    if (failed) throw firstError
+  }
+}

@@ -27,6 +27,15 @@ export interface QueueServiceOptions {
   draw?: PreQueueDrawOptions
 }
 
+export interface AdmitOptions {
+  /**
+   * Takes a draw this tick started instead of awaiting it (it resolves to the tokens
+   * placed; `drawn` is then 0): a draw of a large pre-queue takes seconds, which an
+   * admission loop ticking other events too must not wait for.
+   */
+  onDraw?: (drawing: Promise<number>) => void
+}
+
 export interface AdmitResult {
   admitted: number
   timedOut: number
@@ -414,7 +423,7 @@ export class QueueService {
   }
 
   /** One admission tick for the event (expire, sweep, end a sold-out queue, admit, draw); see admit-11.lua. */
-  async admit(eventId: number): Promise<AdmitResult> {
+  async admit(eventId: number, options: AdmitOptions = {}): Promise<AdmitResult> {
     const k = this.keys(eventId)
     const s = this.settings
     const reply = await this.withRecovery(eventId, () =>
@@ -446,7 +455,12 @@ export class QueueService {
     const state = (reply?.[6] ?? 'OPEN') as SaleState
     const ended = Number(reply?.[7] ?? 0)
     // The sale has opened and its pre-queue waits: draw it (once, whichever copy gets here first).
-    const drawn = Number(reply?.[8] ?? 0) === 1 ? await this.preQueue.drawIfDue(k) : 0
+    let drawn = 0
+    if (Number(reply?.[8] ?? 0) === 1) {
+      const drawing = this.preQueue.drawIfDue(k)
+      if (options.onDraw) options.onDraw(drawing)
+      else drawn = await drawing
+    }
     const nextTickIn = Number(reply?.[9] ?? 0)
     const nextTickInMs = nextTickIn < 0 ? null : nextTickIn
     return { admitted, timedOut, abandoned, active, waiting, state, ended, drawn, nextTickInMs }

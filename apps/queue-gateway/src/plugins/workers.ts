@@ -3,7 +3,10 @@ import { liveEventIds, loadAllSaleSettings, publishSaleSettings } from '@concert
 import fp from 'fastify-plugin'
 import { Counter, Gauge, Histogram } from 'prom-client'
 import { registerEventMetrics } from '../event-metrics.js'
-import { Loop, type TickObserver } from '../loop.js'
+import { EachEvent, Loop, type TickObserver } from '../loop.js'
+
+/** How long a copy waits before drawing again after a failed draw. */
+const DRAW_RETRY_MS = 1_000
 
 export interface WorkersPluginOptions {
   admitIntervalMs: number
@@ -126,6 +129,35 @@ export const workersPlugin = fp<WorkersPluginOptions>(
     }
     registerEventMetrics(registers, { queue: app.queue, db: app.db, log: app.log, liveEvents: () => liveIds })
 
+    /** Draws this copy runs in the background (a large pre-queue takes seconds), by event. */
+    const drawing = new Map<number, Promise<void>>()
+    const followDraw = (eventId: number, draw: Promise<number>) => {
+      let retryAt = 0
+      let placed = 0
+      const done = draw
+        .then(
+          (count) => {
+            placed = count
+            if (placed) drawn.inc({ event: String(eventId) }, placed)
+          },
+          (error) => {
+            // The order is recorded or not at all: a later tick draws again (or applies it).
+            app.log.error({ err: error, eventId }, 'pre-queue draw failed; retrying in 1 s')
+            tickFailures.inc({ loop: 'admission' })
+            retryAt = Date.now() + DRAW_RETRY_MS
+          },
+        )
+        .finally(() => {
+          drawing.delete(eventId)
+          // After a failure, not before the retry time; drawn here: admit at once. (Drawn by
+          // another copy, which holds the draw lock: the next tick sees when it is done.)
+          nextTickAt.set(eventId, retryAt)
+          if (placed > 0) admission.kick()
+        })
+      drawing.set(eventId, done)
+    }
+
+    const admissionEvents = new EachEvent('admission', app.log)
     const admission = new Loop(
       'admission',
       options.admitIntervalMs,
@@ -140,38 +172,40 @@ export const workersPlugin = fp<WorkersPluginOptions>(
           }
           saleChanges = changes
         }
-        for (const eventId of eventIds) {
+        await admissionEvents.run(eventIds, async (eventId) => {
           const now = Date.now()
-          if ((nextTickAt.get(eventId) ?? 0) > now) continue
-          const result = await app.queue.admit(eventId)
-          nextTickAt.set(
-            eventId,
-            result.nextTickInMs === null ? Number.POSITIVE_INFINITY : now + result.nextTickInMs,
-          )
+          // Nothing is admitted before the draw this copy runs has ended (nor does the tick wait for it).
+          if ((nextTickAt.get(eventId) ?? 0) > now || drawing.has(eventId)) return
+          const result = await app.queue.admit(eventId, { onDraw: (draw) => followDraw(eventId, draw) })
+          if (!drawing.has(eventId)) {
+            nextTickAt.set(
+              eventId,
+              result.nextTickInMs === null ? Number.POSITIVE_INFINITY : now + result.nextTickInMs,
+            )
+          }
           const event = String(eventId)
           if (result.ended) ended.inc({ event }, result.ended)
-          if (result.drawn) drawn.inc({ event }, result.drawn)
           if (result.admitted) admitted.inc({ event }, result.admitted)
           if (result.timedOut) expired.inc({ event, reason: 'TIMEOUT' }, result.timedOut)
           if (result.abandoned) expired.inc({ event, reason: 'ABANDONED' }, result.abandoned)
-        }
+        })
       },
       app.log,
       observeLoop('admission'),
     )
+    const mirrorEvents = new EachEvent('mirror', app.log)
     const mirror = new Loop(
       'mirror',
       options.mirrorIntervalMs ?? 100,
-      async () => {
-        for (const eventId of eventIds) {
+      () =>
+        mirrorEvents.run(eventIds, async (eventId) => {
           // Up to ten batches per event per tick keeps one busy event from starving the others.
           for (let i = 0; i < 10; i += 1) {
             const applied = await app.mirrorWorker.pump(eventId)
             mirrored.inc(applied)
             if (applied === 0) break
           }
-        }
-      },
+        }),
       app.log,
       observeLoop('mirror'),
     )
@@ -194,6 +228,8 @@ export const workersPlugin = fp<WorkersPluginOptions>(
     })
     app.addHook('preClose', async () => {
       await Promise.all([admission.stop(), events.stop(), mirror.stop()])
+      // A draw in progress finishes (or fails) before Redis and MySQL are closed.
+      await Promise.all(drawing.values())
       // Write what is still pending so QUEUE_TOKEN is current when this copy stops.
       for (const eventId of eventIds) await app.mirrorWorker.drain(eventId).catch(() => 0)
     })
