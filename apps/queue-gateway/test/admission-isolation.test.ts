@@ -1,7 +1,15 @@
 import type { App } from '@concert/http'
 import { joinArgs, newToken, Reply } from '@concert/queue'
 import { makeQueue, openSaleAt, readTokenState } from '@concert/queue/testing'
-import { createEvent, insertAccounts, seedCatalog, useTestEnv, waitFor } from '@concert/testing'
+import {
+  createEvent,
+  insertAccounts,
+  parseMetrics,
+  sampleValue,
+  seedCatalog,
+  useTestEnv,
+  waitFor,
+} from '@concert/testing'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { buildGateway } from './helpers.js'
 
@@ -23,13 +31,10 @@ afterAll(async () => {
   await gateway?.close()
 })
 
-/** A counter's value from the gateway's /metrics, summed over the series matching `labels`. */
-async function counter(app: App, name: string, labels: string): Promise<number> {
-  const text = (await app.inject({ method: 'GET', url: '/metrics' })).body
-  return text
-    .split('\n')
-    .filter((line) => line.startsWith(`${name}{`) && line.includes(labels))
-    .reduce((sum, line) => sum + Number(line.split(' ').pop()), 0)
+/** A counter's value in the gateway's /metrics (0 when it has no such series yet). */
+async function counter(app: App, name: string, labels: Record<string, string>): Promise<number> {
+  const metrics = parseMetrics((await app.inject({ method: 'GET', url: '/metrics' })).body)
+  return sampleValue(metrics.get(name), labels) ?? 0
 }
 
 describe('the admission loop, one event apart from another', () => {
@@ -69,12 +74,12 @@ describe('the admission loop, one event apart from another', () => {
     )
     // Admitted while the draw still runs: the tick did not wait for it.
     expect(await env.redis.hget(pre.sale, 'drawn')).toBeNull()
-    expect(await counter(gateway, 'queue_loop_tick_failures_total', 'loop="admission"')).toBeGreaterThan(0)
+    expect(await counter(gateway, 'queue_loop_tick_failures_total', { loop: 'admission' })).toBeGreaterThan(0)
 
     await waitFor(async () => (await env.redis.hget(pre.sale, 'drawn')) === '1', 'the draw ended', 60_000)
     await waitFor(
       async () =>
-        (await counter(gateway as App, 'queue_prequeue_drawn_total', `event="${drawing}"`)) === 30_001,
+        (await counter(gateway as App, 'queue_prequeue_drawn_total', { event: String(drawing) })) === 30_001,
       'the draw counted',
     )
     // Admission of the drawn event starts once its draw has ended.
