@@ -92,6 +92,7 @@ export class EachEvent {
   async run(eventIds: readonly number[], work: (eventId: number) => Promise<void>): Promise<void> {
     let firstError: unknown
     let failed = false
+    for (const eventId of this.failing) if (!eventIds.includes(eventId)) this.failing.delete(eventId)
     for (const eventId of eventIds) {
       try {
         await work(eventId)

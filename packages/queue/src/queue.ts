@@ -29,11 +29,12 @@ export interface QueueServiceOptions {
 
 export interface AdmitOptions {
   /**
-   * Takes a draw this tick started instead of awaiting it (it resolves to the tokens
-   * placed; `drawn` is then 0): a draw of a large pre-queue takes seconds, which an
-   * admission loop ticking other events too must not wait for.
+   * Given the draw this tick found due, to start (it resolves to the tokens placed) or
+   * leave to another copy, instead of admit() running and awaiting it: a draw of a large
+   * pre-queue takes seconds, which an admission loop ticking other events too must not
+   * wait for. `drawn` is then 0.
    */
-  onDraw?: (drawing: Promise<number>) => void
+  onDraw?: (start: () => Promise<number>) => void
 }
 
 export interface AdmitResult {
@@ -46,7 +47,7 @@ export interface AdmitResult {
   state: SaleState
   /** WAITING tickets ended because the event sold out or its sale closed. */
   ended: number
-  /** Pre-queue tokens placed by the draw this tick ran (0 mostly). */
+  /** Pre-queue tokens placed by the draw this tick ran (0 mostly; always 0 with `onDraw`). */
   drawn: number
   /**
    * In how many ms a tick can next do something for this event, unless its sale hash
@@ -457,9 +458,9 @@ export class QueueService {
     // The sale has opened and its pre-queue waits: draw it (once, whichever copy gets here first).
     let drawn = 0
     if (Number(reply?.[8] ?? 0) === 1) {
-      const drawing = this.preQueue.drawIfDue(k)
-      if (options.onDraw) options.onDraw(drawing)
-      else drawn = await drawing
+      const start = () => this.preQueue.drawIfDue(k)
+      if (options.onDraw) options.onDraw(start)
+      else drawn = await start()
     }
     const nextTickIn = Number(reply?.[9] ?? 0)
     const nextTickInMs = nextTickIn < 0 ? null : nextTickIn

@@ -7,6 +7,8 @@ import { EachEvent, Loop, type TickObserver } from '../loop.js'
 
 /** How long a copy waits before drawing again after a failed draw. */
 const DRAW_RETRY_MS = 1_000
+/** Draws one copy runs at once. */
+const DRAWS_PER_COPY = 1
 
 export interface WorkersPluginOptions {
   admitIntervalMs: number
@@ -29,6 +31,10 @@ export interface WorkersPluginOptions {
  * which the loop reads with one GET per tick: then every event gets one tick to
  * say anew when it needs the next, so a resumed or reopened sale admits within a
  * tick or two.
+ *
+ * Events are ticked apart (EachEvent): one that fails does not stop the others. A
+ * pre-queue draw a tick finds due runs beside the loop, one per copy at a time, and
+ * its event is ticked again when it ends.
  */
 export const workersPlugin = fp<WorkersPluginOptions>(
   async (app, options) => {
@@ -129,21 +135,37 @@ export const workersPlugin = fp<WorkersPluginOptions>(
     }
     registerEventMetrics(registers, { queue: app.queue, db: app.db, log: app.log, liveEvents: () => liveIds })
 
-    /** Draws this copy runs in the background (a large pre-queue takes seconds), by event. */
+    const drawFailures = new Counter({
+      name: 'queue_prequeue_draw_failures_total',
+      help: 'Pre-queue draws this copy started that failed (tried again after 1 s)',
+      labelNames: ['event'],
+      registers,
+    })
+    /** Draws this copy runs beside the loop (a large pre-queue takes seconds), by event. */
     const drawing = new Map<number, Promise<void>>()
-    const followDraw = (eventId: number, draw: Promise<number>) => {
+    /** Events whose last draw here failed (logged once per streak). */
+    const failedDraws = new Set<number>()
+    const startDraw = (eventId: number, start: () => Promise<number>) => {
+      // One draw per copy at a time, as when the loop waited for it: each holds a pool
+      // connection in a transaction for seconds. Other copies take the other events' draws.
+      if (drawing.size >= DRAWS_PER_COPY) return
+      const event = String(eventId)
       let retryAt = 0
       let placed = 0
-      const done = draw
+      const done = start()
         .then(
           (count) => {
             placed = count
-            if (placed) drawn.inc({ event: String(eventId) }, placed)
+            if (placed) drawn.inc({ event }, placed)
+            if (failedDraws.delete(eventId)) app.log.info({ eventId }, 'pre-queue draw done after failures')
           },
           (error) => {
             // The order is recorded or not at all: a later tick draws again (or applies it).
-            app.log.error({ err: error, eventId }, 'pre-queue draw failed; retrying in 1 s')
-            tickFailures.inc({ loop: 'admission' })
+            if (!failedDraws.has(eventId)) {
+              app.log.error({ err: error, eventId }, 'pre-queue draw failed; trying again every second')
+            }
+            failedDraws.add(eventId)
+            drawFailures.inc({ event })
             retryAt = Date.now() + DRAW_RETRY_MS
           },
         )
@@ -176,7 +198,7 @@ export const workersPlugin = fp<WorkersPluginOptions>(
           const now = Date.now()
           // Nothing is admitted before the draw this copy runs has ended (nor does the tick wait for it).
           if ((nextTickAt.get(eventId) ?? 0) > now || drawing.has(eventId)) return
-          const result = await app.queue.admit(eventId, { onDraw: (draw) => followDraw(eventId, draw) })
+          const result = await app.queue.admit(eventId, { onDraw: (start) => startDraw(eventId, start) })
           if (!drawing.has(eventId)) {
             nextTickAt.set(
               eventId,
