@@ -4,7 +4,7 @@ import { AppError } from '@concert/shared'
 import type { Kysely } from 'kysely'
 import type { EventKeys } from './keys.js'
 import { withLock } from './lock.js'
-import { lockEpochForDraw, recordDrawn } from './queue-epochs.repository.js'
+import { holdEpochForDraw, recordDrawn } from './queue-epochs.repository.js'
 import { placesOf, recordDrawnPlaces, writeTokenStates } from './queue-tokens.repository.js'
 import type { RedisClient } from './redis-client.js'
 import { needsRecovery } from './replies.js'
@@ -30,6 +30,8 @@ export interface PreQueueDrawOptions {
   slice?: number
   /** Called after each slice but the last has been applied (tests look at the queue mid-draw). */
   afterSlice?: () => Promise<void>
+  /** Called in the draw's transaction once every place is written, before the draw is recorded (tests). */
+  beforeRecorded?: () => Promise<void>
 }
 
 /**
@@ -38,7 +40,8 @@ export interface PreQueueDrawOptions {
  * with a fast script) in that window gives no edge. Exactly once, even with
  * many gateway copies (the event's draw lock, then the drawn flags), and
  * durable before anyone sees it: the order is committed to QUEUE_TOKEN (with
- * QUEUE_EPOCH.drawn_at, under the epoch fence), every fan's row with its drawn
+ * QUEUE_EPOCH.drawn_at, under the epoch fence, which it holds in share mode like
+ * every writer, so joins commit while it writes), every fan's row with its drawn
  * place, and only then applied in Redis by draw-3.lua, DRAW_SLICE fans per run.
  * One script over a pre-queue of 100,000 fans held Redis for seconds, and its
  * record per fan in the mirror's stream went past the backlog bound that holds
@@ -116,38 +119,51 @@ export class PreQueueDraw {
       keys,
       tokens.filter((token) => !written.has(token)),
     )
-    const order = await this.db.transaction().execute(async (trx): Promise<Array<[string, number]>> => {
-      const fence = await lockEpochForDraw(trx, keys.eventId)
-      if (fence.epoch !== Number(epoch)) {
-        throw new AppError('SERVICE_UNAVAILABLE', 'the queue is being restored', { retryAfter: 1 })
-      }
-      if (fence.drawnAt !== null) {
-        // Drawn and recorded already (by a copy that stopped before its last slice): apply that order.
-        const recorded = await placesOf(trx, tokens)
-        return tokens.flatMap((token) => {
-          const place = recorded.get(token)
-          return place === undefined ? [] : [[token, place] as [string, number]]
-        })
-      }
-      const drawnPlaces = shuffled(places)
-      const assignment = tokens.map((token, i) => [token, drawnPlaces[i] as number] as [string, number])
-      const drawnPlaceOf = new Map(assignment)
-      // Every fan's row holds its drawn place, under the version Redis has: the rows the
-      // mirror had not written are written here (the writers holding the epoch row have
-      // committed: one since then writes the join's record, whose version is not newer).
-      for (let start = 0; start < unwritten.length; start += 1_000) {
-        await writeTokenStates(
-          trx,
-          keys.eventId,
-          unwritten
-            .slice(start, start + 1_000)
-            .map((state) => ({ ...state, place: drawnPlaceOf.get(state.token) ?? state.place })),
-        )
-      }
-      await recordDrawnPlaces(trx, assignment)
-      await recordDrawn(trx, keys.eventId)
-      return assignment
-    })
+    // READ COMMITTED: no gap locks, so the joins committing meanwhile never wait for it.
+    const order = await this.db
+      .transaction()
+      .setIsolationLevel('read committed')
+      .execute(async (trx): Promise<Array<[string, number]>> => {
+        const fence = await holdEpochForDraw(trx, keys.eventId)
+        if (fence.epoch !== Number(epoch)) {
+          throw new AppError('SERVICE_UNAVAILABLE', 'the queue is being restored', { retryAfter: 1 })
+        }
+        if (fence.drawnAt !== null) {
+          // Drawn and recorded already (by a copy that stopped before its last slice): apply that order.
+          const recorded = await placesOf(trx, tokens)
+          return tokens.flatMap((token) => {
+            const place = recorded.get(token)
+            return place === undefined ? [] : [[token, place] as [string, number]]
+          })
+        }
+        const drawnPlaces = shuffled(places)
+        const assignment = tokens.map((token, i) => [token, drawnPlaces[i] as number] as [string, number])
+        const drawnPlaceOf = new Map(assignment)
+        // Every fan's row holds its drawn place, under the version Redis has: the rows the
+        // mirror had not written are written here. The mirror may write one of them at the
+        // same time, from the join's record: its version is not newer, so whichever commits
+        // first, the row keeps the drawn place (recordDrawnPlaces writes it last).
+        for (let start = 0; start < unwritten.length; start += 1_000) {
+          await writeTokenStates(
+            trx,
+            keys.eventId,
+            unwritten
+              .slice(start, start + 1_000)
+              .map((state) => ({ ...state, place: drawnPlaceOf.get(state.token) ?? state.place })),
+          )
+        }
+        await recordDrawnPlaces(trx, assignment)
+        await this.options.beforeRecorded?.()
+        // Last, and only now the row in exclusive mode (for a moment): joins committed
+        // alongside the whole draw. Another draw recorded first (two copies at once): this
+        // one is undone, and the next tick applies that one.
+        if (!(await recordDrawn(trx, keys.eventId))) {
+          throw new AppError('SERVICE_UNAVAILABLE', 'another copy drew the pre-queue meanwhile', {
+            retryAfter: 1,
+          })
+        }
+        return assignment
+      })
     let placed = 0
     for (let start = 0; start === 0 || start < order.length; start += this.slice) {
       const final = start + this.slice >= order.length

@@ -37,10 +37,11 @@ export async function recordSoldOut(db: Kysely<Database>, eventId: number, soldO
 }
 
 /**
- * Inside the draw's transaction: the epoch row locked for update (no rebuild can
- * start meanwhile, no other copy can record a draw) and when the pre-queue was drawn.
+ * Inside the draw's transaction: the epoch row held in share mode, as every writer of
+ * Redis-read state holds it (no rebuild can start meanwhile, and joins still commit
+ * while the draw writes its places), and when the pre-queue was drawn.
  */
-export async function lockEpochForDraw(
+export async function holdEpochForDraw(
   trx: Transaction<Database>,
   eventId: number,
 ): Promise<{ epoch: number; drawnAt: Date | null }> {
@@ -48,17 +49,23 @@ export async function lockEpochForDraw(
     .selectFrom('QUEUE_EPOCH')
     .select(['epoch', 'drawn_at'])
     .where('event_id', '=', eventId)
-    .forUpdate()
+    .modifyEnd(sql`LOCK IN SHARE MODE`)
     .executeTakeFirst()
   return { epoch: row?.epoch ?? 0, drawnAt: row?.drawn_at ?? null }
 }
 
-export async function recordDrawn(trx: Transaction<Database>, eventId: number): Promise<void> {
-  await trx
+/**
+ * Records the draw, last in its transaction: false when another draw was recorded
+ * first (two copies drew at once, the Redis draw lock lost), whose order then stands.
+ */
+export async function recordDrawn(trx: Transaction<Database>, eventId: number): Promise<boolean> {
+  const result = await trx
     .updateTable('QUEUE_EPOCH')
     .set({ drawn_at: sql`CURRENT_TIMESTAMP(3)` })
     .where('event_id', '=', eventId)
-    .execute()
+    .where('drawn_at', 'is', null)
+    .executeTakeFirst()
+  return Number(result.numUpdatedRows) === 1
 }
 
 /**

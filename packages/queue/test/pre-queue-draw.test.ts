@@ -193,4 +193,35 @@ describe('between the slices of a draw', () => {
     const after = await rows()
     expect(tokens.map((token) => after.get(token))).toEqual(held)
   }, 60_000)
+
+  it('joins of the event commit while the draw writes its places (it holds the epoch row in share mode)', async () => {
+    const accounts = await insertAccounts(env.db, 101, { prefix: 'alongside' })
+    let joinedMeanwhile: { created: boolean; token: string } | undefined
+    const { queue } = makeQueue(
+      env,
+      {},
+      {
+        draw: {
+          beforeRecorded: async () => {
+            // Every place written, the draw's transaction open: a fan arriving at the opening.
+            const { created, ticket } = await queue.join(eventId, accounts[100] as string)
+            joinedMeanwhile = { created, token: ticket.token }
+          },
+        },
+      },
+    )
+    const eventId = await createEvent(env.db, 'joins alongside the draw')
+    await openSaleAt(env, queue, eventId, new Date(Date.now() + 600_000))
+    for (const id of accounts.slice(0, 100)) await queue.join(eventId, id)
+    await openSaleAt(env, queue, eventId, new Date(Date.now() - 1_000))
+    expect((await queue.admit(eventId)).drawn).toBe(100)
+    // Answered (so committed) before the draw was: behind the whole pre-queue.
+    expect(joinedMeanwhile?.created).toBe(true)
+    const row = await env.db
+      .selectFrom('QUEUE_TOKEN')
+      .select('position')
+      .where('token', '=', joinedMeanwhile?.token as string)
+      .executeTakeFirst()
+    expect(row?.position).toBe(101)
+  })
 })
