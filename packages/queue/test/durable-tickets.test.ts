@@ -16,20 +16,23 @@ import { makeQueue, sleep } from './helpers.js'
 
 const env = useTestEnv({ poolSize: 6 })
 let eventId: number
+let otherEventId: number
 let epoch: number
+let otherEpoch: number
 let accounts: string[]
 
 beforeAll(async () => {
-  ;({ eventId } = await seedCatalog(env.db))
-  accounts = await insertAccounts(env.db, 20, { prefix: 'durable' })
+  ;({ eventId, otherEventId } = await seedCatalog(env.db))
+  accounts = await insertAccounts(env.db, 30, { prefix: 'durable' })
   epoch = await beginNextEpoch(env.db, eventId)
+  otherEpoch = await beginNextEpoch(env.db, otherEventId)
 })
 
-function waiting(accountId: string, place: number): TokenState {
+function waiting(accountId: string, place: number, event = eventId): TokenState {
   return {
-    token: newToken(eventId),
+    token: newToken(event),
     accountId,
-    eventId,
+    eventId: event,
     place,
     status: 'WAITING',
     reason: null,
@@ -108,6 +111,40 @@ describe('durable tickets (group commit)', () => {
     const deadline = Date.now() + 10_000
     while ((await rowsOf(states)) < states.length && Date.now() < deadline) await sleep(50)
     expect(await rowsOf(states)).toBe(states.length)
+  })
+
+  it('one transaction per event at a time: its joins share the next one, and an event whose writes wait holds back no other', async () => {
+    const durable = new DurableTickets({ db: env.db, timeoutMs: 2_000 })
+    let release: () => void = () => {}
+    let locked: () => void = () => {}
+    const lockTaken = new Promise<void>((resolve) => {
+      locked = resolve
+    })
+    // A rebuild of the first event holds its epoch row: that event's writes wait.
+    const blocker = env.db.transaction().execute(async (trx) => {
+      await trx
+        .selectFrom('QUEUE_EPOCH')
+        .select('epoch')
+        .where('event_id', '=', eventId)
+        .forUpdate()
+        .execute()
+      locked()
+      await new Promise<void>((resolve) => {
+        release = resolve
+      })
+    })
+    await lockTaken
+    const held = accounts.slice(20, 23).map((id, i) => waiting(id, 200 + i))
+    const other = accounts.slice(23, 26).map((id, i) => waiting(id, 1 + i, otherEventId))
+    // One turn, the held event's joins first: the other event's commit anyway.
+    const heldJoins = held.map((state) => durable.persist(eventId, epoch, state))
+    await Promise.all(other.map((state) => durable.persist(otherEventId, otherEpoch, state)))
+    expect(await rowsOf(other)).toBe(3)
+    expect(await rowsOf(held)).toBe(0)
+    release()
+    await blocker
+    await Promise.all(heldJoins)
+    expect(await rowsOf(held)).toBe(3)
   })
 
   it('a join writes its own row, then deletes its stream entry so the mirror does not write it again', async () => {
