@@ -3,7 +3,12 @@ import { AppError } from '@concert/shared'
 import type { Kysely } from 'kysely'
 import { type EventKeys, eventKeys } from './keys.js'
 import { holdEpoch } from './queue-epochs.repository.js'
-import { newestPerToken, retryTokenWrite, writeTokenStates } from './queue-tokens.repository.js'
+import {
+  newestPerToken,
+  notYetWritten,
+  retryTokenWrite,
+  writeTokenStates,
+} from './queue-tokens.repository.js'
 import type { RedisClient } from './redis-client.js'
 import type { TokenState } from './token-state.js'
 
@@ -29,6 +34,8 @@ interface Pending {
   state: TokenState
   /** The ticket's mirror stream entry, deleted once this write has committed (the mirror need not repeat it). */
   entry: string | undefined
+  /** Possibly written already (a repeat join): looked up first, without a row lock. */
+  mayBeWritten: boolean
   /** Answered (committed, refused or timed out): later outcomes are ignored. */
   settled: boolean
   resolve: () => void
@@ -97,9 +104,14 @@ export class DurableTickets {
    * Resolves once `state` (read from Redis in `epoch`) is committed to QUEUE_TOKEN.
    * `entry`: the state's mirror stream entry, which the mirror then need not write again.
    */
-  persist(eventId: number, epoch: number, state: TokenState, entry?: string): Promise<void> {
+  persist(
+    eventId: number,
+    epoch: number,
+    state: TokenState,
+    { entry, mayBeWritten = false }: { entry?: string | undefined; mayBeWritten?: boolean } = {},
+  ): Promise<void> {
     return new Promise<void>((resolve, reject) => {
-      const item: Pending = { eventId, epoch, state, entry, settled: false, resolve, reject }
+      const item: Pending = { eventId, epoch, state, entry, mayBeWritten, settled: false, resolve, reject }
       const queue = this.queues.get(eventId)
       if (queue) queue.push(item)
       else this.queues.set(eventId, [item])
@@ -170,7 +182,17 @@ export class DurableTickets {
           .setIsolationLevel('read committed')
           .execute(async (trx) => {
             const epoch = await holdEpoch(trx, eventId)
-            const states = items.filter((item) => item.epoch === epoch).map((item) => item.state)
+            const current = items.filter((item) => item.epoch === epoch)
+            // A repeat join's ticket is mostly written: writing it again would take its row
+            // lock, and wait for whoever holds it (the pre-queue draw, at the opening).
+            const repeated = await notYetWritten(
+              trx,
+              current.filter((item) => item.mayBeWritten).map((item) => item.state),
+            )
+            const states = [
+              ...current.filter((item) => !item.mayBeWritten).map((item) => item.state),
+              ...repeated,
+            ]
             await writeTokenStates(trx, eventId, newestPerToken(states))
             return epoch
           }),

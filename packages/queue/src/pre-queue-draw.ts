@@ -5,7 +5,7 @@ import type { Kysely } from 'kysely'
 import type { EventKeys } from './keys.js'
 import { withLock } from './lock.js'
 import { holdEpochForDraw, recordDrawn } from './queue-epochs.repository.js'
-import { placesOf, recordDrawnPlaces, writeTokenStates } from './queue-tokens.repository.js'
+import { placesOf, recordDrawnPlaces, retryTokenWrite, writeTokenStates } from './queue-tokens.repository.js'
 import type { RedisClient } from './redis-client.js'
 import { needsRecovery } from './replies.js'
 import { defineQueueCommands } from './scripts.js'
@@ -120,50 +120,56 @@ export class PreQueueDraw {
       tokens.filter((token) => !written.has(token)),
     )
     // READ COMMITTED: no gap locks, so the joins committing meanwhile never wait for it.
-    const order = await this.db
-      .transaction()
-      .setIsolationLevel('read committed')
-      .execute(async (trx): Promise<Array<[string, number]>> => {
-        const fence = await holdEpochForDraw(trx, keys.eventId)
-        if (fence.epoch !== Number(epoch)) {
-          throw new AppError('SERVICE_UNAVAILABLE', 'the queue is being restored', { retryAfter: 1 })
-        }
-        if (fence.drawnAt !== null) {
-          // Drawn and recorded already (by a copy that stopped before its last slice): apply that order.
-          const recorded = await placesOf(trx, tokens)
-          return tokens.flatMap((token) => {
-            const place = recorded.get(token)
-            return place === undefined ? [] : [[token, place] as [string, number]]
-          })
-        }
-        const drawnPlaces = shuffled(places)
-        const assignment = tokens.map((token, i) => [token, drawnPlaces[i] as number] as [string, number])
-        const drawnPlaceOf = new Map(assignment)
-        // Every fan's row holds its drawn place, under the version Redis has: the rows the
-        // mirror had not written are written here. The mirror may write one of them at the
-        // same time, from the join's record: its version is not newer, so whichever commits
-        // first, the row keeps the drawn place (recordDrawnPlaces writes it last).
-        for (let start = 0; start < unwritten.length; start += 1_000) {
-          await writeTokenStates(
-            trx,
-            keys.eventId,
-            unwritten
-              .slice(start, start + 1_000)
-              .map((state) => ({ ...state, place: drawnPlaceOf.get(state.token) ?? state.place })),
-          )
-        }
-        await recordDrawnPlaces(trx, assignment)
-        await this.options.beforeRecorded?.()
-        // Last, and only now the row in exclusive mode (for a moment): joins committed
-        // alongside the whole draw. Another draw recorded first (two copies at once): this
-        // one is undone, and the next tick applies that one.
-        if (!(await recordDrawn(trx, keys.eventId))) {
-          throw new AppError('SERVICE_UNAVAILABLE', 'another copy drew the pre-queue meanwhile', {
-            retryAfter: 1,
-          })
-        }
-        return assignment
-      })
+    // Run again when InnoDB undid it: taking the epoch row exclusively at the end can
+    // deadlock with a writer waiting for one of the rows the draw holds (a leave of a
+    // pre-queue fan, the mirror), and InnoDB undoes one of the two.
+    const order = await retryTokenWrite(() =>
+      this.db
+        .transaction()
+        .setIsolationLevel('read committed')
+        .execute(async (trx): Promise<Array<[string, number]>> => {
+          const fence = await holdEpochForDraw(trx, keys.eventId)
+          if (fence.epoch !== Number(epoch)) {
+            throw new AppError('SERVICE_UNAVAILABLE', 'the queue is being restored', { retryAfter: 1 })
+          }
+          if (fence.drawnAt !== null) {
+            // Drawn and recorded already (by a copy that stopped before its last slice): apply that order.
+            const recorded = await placesOf(trx, tokens)
+            return tokens.flatMap((token) => {
+              const place = recorded.get(token)
+              return place === undefined ? [] : [[token, place] as [string, number]]
+            })
+          }
+          const drawnPlaces = shuffled(places)
+          const assignment = tokens.map((token, i) => [token, drawnPlaces[i] as number] as [string, number])
+          const drawnPlaceOf = new Map(assignment)
+          // Every fan's row holds its drawn place, under the version Redis has: the rows the
+          // mirror had not written are written here. Should the mirror write one of them too,
+          // from the join's record (its version is not newer), the row keeps the drawn place
+          // whichever of the two gets the row first (recordDrawnPlaces writes it last).
+          for (let start = 0; start < unwritten.length; start += 1_000) {
+            await writeTokenStates(
+              trx,
+              keys.eventId,
+              unwritten
+                .slice(start, start + 1_000)
+                .map((state) => ({ ...state, place: drawnPlaceOf.get(state.token) ?? state.place })),
+            )
+          }
+          await recordDrawnPlaces(trx, assignment)
+          await this.options.beforeRecorded?.()
+          // Last, and only now the row in exclusive mode (for a moment): joins committed
+          // alongside the whole draw. Two copies drawing at once (the Redis draw lock lost)
+          // mostly deadlock before this, and InnoDB undoes one; should both get here, the
+          // second finds the draw recorded: it is undone, and the next tick applies that one.
+          if (!(await recordDrawn(trx, keys.eventId))) {
+            throw new AppError('SERVICE_UNAVAILABLE', 'another copy drew the pre-queue meanwhile', {
+              retryAfter: 1,
+            })
+          }
+          return assignment
+        }),
+    )
     let placed = 0
     for (let start = 0; start === 0 || start < order.length; start += this.slice) {
       const final = start + this.slice >= order.length

@@ -76,6 +76,26 @@ const isLive = (state: TokenState) => state.status === 'WAITING' || state.status
 const newer = (a: { issuedAt: number; place: number }, b: { issuedAt: number; place: number }) =>
   a.issuedAt > b.issuedAt || (a.issuedAt === b.issuedAt && a.place > b.place)
 
+/**
+ * Of `states`, those QUEUE_TOKEN does not hold yet at their version, by a plain read
+ * (no row lock, so it never waits for a writer holding the rows, such as the pre-queue
+ * draw): a repeat join's ticket is mostly written already.
+ */
+export async function notYetWritten(db: DbExecutor, states: TokenState[]): Promise<TokenState[]> {
+  if (states.length === 0) return states
+  const rows = await db
+    .selectFrom('QUEUE_TOKEN')
+    .select(['token', 'version'])
+    .where(
+      'token',
+      'in',
+      states.map((state) => state.token),
+    )
+    .execute()
+  const written = new Map(rows.map((row) => [row.token, row.version]))
+  return states.filter((state) => (written.get(state.token) ?? 0) < state.version)
+}
+
 /** Keeps only each token's newest state; sorted by token so concurrent writers lock rows in one order. */
 export function newestPerToken(states: TokenState[]): TokenState[] {
   const newest = new Map<string, TokenState>()

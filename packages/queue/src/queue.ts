@@ -286,7 +286,10 @@ export class QueueService {
     const fields = pairs(reply, 1)
     const state = toTokenState(fields)
     // Acknowledged = durable: answer only once the ticket's row has committed.
-    await this.durable.persist(eventId, Number(fields._epoch), state, fields._entry)
+    await this.durable.persist(eventId, Number(fields._epoch), state, {
+      entry: fields._entry,
+      mayBeWritten: replyCode(reply) === Reply.EXISTING,
+    })
     if (fields._u === '1') await markDurable(this.redis, k, Number(fields._epoch), [state])
     return {
       ticket: toTicket(state, toFacts(fields), this.settings),

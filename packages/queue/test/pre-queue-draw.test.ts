@@ -194,27 +194,36 @@ describe('between the slices of a draw', () => {
     expect(tokens.map((token) => after.get(token))).toEqual(held)
   }, 60_000)
 
-  it('joins of the event commit while the draw writes its places (it holds the epoch row in share mode)', async () => {
+  it('joins of the event commit while the draw writes its places (it holds the epoch row in share mode), repeat joins too', async () => {
     const accounts = await insertAccounts(env.db, 101, { prefix: 'alongside' })
     let joinedMeanwhile: { created: boolean; token: string } | undefined
+    let rejoinedMeanwhile: { created: boolean; token: string } | undefined
     const { queue } = makeQueue(
       env,
       {},
       {
         draw: {
           beforeRecorded: async () => {
-            // Every place written, the draw's transaction open: a fan arriving at the opening.
-            const { created, ticket } = await queue.join(eventId, accounts[100] as string)
-            joinedMeanwhile = { created, token: ticket.token }
+            // Every place written (every pre-queue fan's row locked by the draw's transaction,
+            // still open): a fan arriving at the opening, and one of the pre-queue joining again.
+            const [joined, rejoined] = await Promise.all([
+              queue.join(eventId, accounts[100] as string),
+              queue.join(eventId, accounts[0] as string),
+            ])
+            joinedMeanwhile = { created: joined.created, token: joined.ticket.token }
+            rejoinedMeanwhile = { created: rejoined.created, token: rejoined.ticket.token }
           },
         },
       },
     )
     const eventId = await createEvent(env.db, 'joins alongside the draw')
     await openSaleAt(env, queue, eventId, new Date(Date.now() + 600_000))
-    for (const id of accounts.slice(0, 100)) await queue.join(eventId, id)
+    const first = (await queue.join(eventId, accounts[0] as string)).ticket.token
+    for (const id of accounts.slice(1, 100)) await queue.join(eventId, id)
     await openSaleAt(env, queue, eventId, new Date(Date.now() - 1_000))
     expect((await queue.admit(eventId)).drawn).toBe(100)
+    // The repeat join read its row without locking it (written already): its own ticket.
+    expect(rejoinedMeanwhile).toEqual({ created: false, token: first })
     // Answered (so committed) before the draw was: behind the whole pre-queue.
     expect(joinedMeanwhile?.created).toBe(true)
     const row = await env.db
