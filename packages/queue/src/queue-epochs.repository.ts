@@ -1,5 +1,6 @@
 import type { Database } from '@concert/db'
 import { type Kysely, sql, type Transaction } from 'kysely'
+import { retryTokenWrite } from './queue-tokens.repository.js'
 
 /*
  * QUEUE_EPOCH: the fence between a queue's Redis lifetimes. Only this module
@@ -10,8 +11,16 @@ import { type Kysely, sql, type Transaction } from 'kysely'
  * (and is rebuilt) or is refused: it can never land after.
  */
 
-/** Starts the event's next epoch (waits for writes holding the current one) and returns it. */
+/**
+ * Starts the event's next epoch (waits for writes holding the current one) and returns it.
+ * Run again when InnoDB undoes it in a deadlock: a pre-queue draw holding the row in share
+ * mode asks for it exclusively at its end, behind this request (recordDrawn).
+ */
 export async function beginNextEpoch(db: Kysely<Database>, eventId: number): Promise<number> {
+  return retryTokenWrite(() => nextEpoch(db, eventId))
+}
+
+function nextEpoch(db: Kysely<Database>, eventId: number): Promise<number> {
   return db.transaction().execute(async (trx) => {
     await trx
       .insertInto('QUEUE_EPOCH')

@@ -1,6 +1,8 @@
-import { createEvent, insertAccounts, scriptCalls, seedCatalog, useTestEnv } from '@concert/testing'
+import { createEvent, insertAccounts, scriptCalls, seedCatalog, useTestEnv, waitFor } from '@concert/testing'
+import { sql } from 'kysely'
 import { beforeAll, describe, expect, it } from 'vitest'
 import { joinArgs, newToken, Reply } from '../src/index.js'
+import { beginNextEpoch } from '../src/queue-epochs.repository.js'
 import { readTokenState } from '../src/testing.js'
 import { makeQueue, openSaleAt } from './helpers.js'
 
@@ -232,5 +234,52 @@ describe('between the slices of a draw', () => {
       .where('token', '=', joinedMeanwhile?.token as string)
       .executeTakeFirst()
     expect(row?.position).toBe(101)
+  })
+
+  it('a rebuild asked for while the draw writes runs once the draw is recorded (undone once in the deadlock, and run again)', async () => {
+    const accounts = await insertAccounts(env.db, 50, { prefix: 'rebuild-in-draw' })
+    let rebuilt: Promise<number> | undefined
+    const { queue } = makeQueue(
+      env,
+      {},
+      {
+        draw: {
+          beforeRecorded: async () => {
+            // A rebuild asks for the epoch row exclusively, behind the draw's share lock.
+            rebuilt = beginNextEpoch(env.db, eventId)
+            await waitFor(
+              async () =>
+                Number(
+                  (
+                    await sql<{
+                      n: number
+                    }>`SELECT COUNT(*) AS n FROM information_schema.INNODB_LOCK_WAITS`.execute(env.db)
+                  ).rows[0]?.n,
+                ) > 0,
+              'the rebuild waits for the draw',
+            )
+          },
+        },
+      },
+    )
+    const eventId = await createEvent(env.db, 'rebuild during the draw')
+    await openSaleAt(env, queue, eventId, new Date(Date.now() + 600_000))
+    for (const id of accounts) await queue.join(eventId, id)
+    const [{ epoch }] = (await env.db
+      .selectFrom('QUEUE_EPOCH')
+      .select('epoch')
+      .where('event_id', '=', eventId)
+      .execute()) as [{ epoch: number }]
+    await openSaleAt(env, queue, eventId, new Date(Date.now() - 1_000))
+    // The draw asks for the row exclusively last: InnoDB undoes the rebuild (it changed nothing).
+    expect((await queue.admit(eventId)).drawn).toBe(50)
+    expect(await rebuilt).toBe(epoch + 1)
+    const drawn = await env.db
+      .selectFrom('QUEUE_EPOCH')
+      .select(['epoch', 'drawn_at'])
+      .where('event_id', '=', eventId)
+      .executeTakeFirst()
+    expect(drawn?.epoch).toBe(epoch + 1)
+    expect(drawn?.drawn_at).toBeInstanceOf(Date)
   })
 })
