@@ -5,6 +5,7 @@ import {
   baseProcessEnv,
   freePort,
   insertAccounts,
+  lockWaiters,
   seedCatalog,
   startNode,
   stopProcesses,
@@ -12,15 +13,7 @@ import {
   waitFor,
 } from '@concert/testing'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import {
-  bearer,
-  buildBooking,
-  expectInvariants,
-  fastQueue,
-  holdAccountRow,
-  lockWaiters,
-  readyTokens,
-} from './helpers.js'
+import { bearer, buildBooking, expectInvariants, fastQueue, holdAccountRow, readyTokens } from './helpers.js'
 
 /*
  * Issue 8: a booking copy killed with SIGKILL in the middle of a payment. The copy is a

@@ -1,6 +1,6 @@
 import type { App } from '@concert/http'
 import { instantAdmission, makeQueue, readyTokens as readyTokensOf } from '@concert/queue/testing'
-import { appEnv, type TestEnv } from '@concert/testing'
+import { appEnv, type HeldRow, holdRow, type TestEnv } from '@concert/testing'
 import { sql } from 'kysely'
 import { expect } from 'vitest'
 import { buildBookingApp } from '../src/app.js'
@@ -92,39 +92,8 @@ export async function expectInvariants(env: TestEnv): Promise<void> {
  * payment in progress would, until `release()`; resolves once the lock is held. Every
  * money-moving transaction takes that row first, so they queue behind it.
  */
-export async function holdAccountRow(
-  env: TestEnv,
-  accountId: string,
-): Promise<{ release: () => Promise<void> }> {
-  let letGo: () => void = () => undefined
-  const released = new Promise<void>((resolve) => {
-    letGo = resolve
-  })
-  let locked: () => void = () => undefined
-  const lockTaken = new Promise<void>((resolve) => {
-    locked = resolve
-  })
-  const holder = env.db.transaction().execute(async (trx) => {
-    await sql`SELECT id FROM ACCOUNT WHERE id = ${accountId} FOR UPDATE`.execute(trx)
-    locked()
-    await released
-  })
-  await lockTaken
-  return {
-    release: async () => {
-      letGo()
-      await holder
-    },
-  }
-}
-
-/** Transactions of this file's database waiting for a row lock right now. */
-export async function lockWaiters(env: TestEnv): Promise<number> {
-  const result = await sql<{ n: number }>`
-    SELECT COUNT(*) AS n FROM information_schema.INNODB_TRX t
-    JOIN information_schema.PROCESSLIST p ON p.ID = t.trx_mysql_thread_id
-    WHERE p.DB = ${env.databaseName} AND t.trx_state = 'LOCK WAIT'`.execute(env.db)
-  return Number(result.rows[0]?.n)
+export function holdAccountRow(env: TestEnv, accountId: string): Promise<HeldRow> {
+  return holdRow(env, (trx) => sql`SELECT id FROM ACCOUNT WHERE id = ${accountId} FOR UPDATE`.execute(trx))
 }
 
 /** Waits until `condition` holds (e.g. lockWaiters), every 200 ms, for at most `timeoutMs`. */

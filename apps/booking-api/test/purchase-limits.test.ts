@@ -1,9 +1,9 @@
 import type { App } from '@concert/http'
 import { admitUntilReady } from '@concert/queue/testing'
-import { insertAccounts, seedCatalog, useTestEnv } from '@concert/testing'
+import { insertAccounts, lockWaiters, seedCatalog, useTestEnv } from '@concert/testing'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 import { admin, buildAdminBooking } from './admin-helpers.js'
-import { bearer, expectInvariants, fastQueue, holdAccountRow, lockWaiters, until } from './helpers.js'
+import { bearer, expectInvariants, fastQueue, holdAccountRow, until } from './helpers.js'
 
 // SPEC §9: maxSeatsPerAccount holds over all of an account's orders for an event,
 // whatever tokens and shows they use, also when they run at the same moment.

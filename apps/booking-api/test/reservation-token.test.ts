@@ -4,6 +4,7 @@ import { readyTokens as readyTokensOf } from '@concert/queue/testing'
 import {
   createEvent,
   insertAccounts,
+  lockWaiters,
   parseMetrics,
   sampleValue,
   seedCatalog,
@@ -18,7 +19,6 @@ import {
   expectInvariants,
   fastQueue,
   holdAccountRow,
-  lockWaiters,
   readyTokens,
   until,
 } from './helpers.js'

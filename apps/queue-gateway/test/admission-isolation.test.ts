@@ -3,6 +3,7 @@ import { joinArgs, newToken, Reply } from '@concert/queue'
 import { makeQueue, openSaleAt, readTokenState } from '@concert/queue/testing'
 import {
   createEvent,
+  holdEpochRow,
   insertAccounts,
   parseMetrics,
   sampleValue,
@@ -64,14 +65,8 @@ describe('the admission loop, one event apart from another', () => {
     const app = gateway
     // The draw is held in its transaction, for as long as this test likes, by the lock on the
     // event's QUEUE_EPOCH row that it takes first (as a draw of a large pre-queue takes seconds).
-    await env.db.transaction().execute(async (trx) => {
-      const held = await trx
-        .selectFrom('QUEUE_EPOCH')
-        .select('epoch')
-        .where('event_id', '=', drawing)
-        .forUpdate()
-        .execute()
-      expect(held).toHaveLength(1)
+    const held = await holdEpochRow(env, drawing)
+    try {
       await openSaleAt(env, queue, drawing, new Date(Date.now() - 1_000))
       // The gateway's tick has started the draw (it holds the draw lock).
       await waitFor(async () => (await env.redis.exists(pre.drawing)) === 1, 'the draw started')
@@ -82,7 +77,9 @@ describe('the admission loop, one event apart from another', () => {
       )
       expect(await env.redis.hget(pre.sale, 'drawn')).toBeNull()
       expect(await counter(app, 'queue_loop_tick_failures_total', { loop: 'admission' })).toBeGreaterThan(0)
-    })
+    } finally {
+      await held.release()
+    }
 
     await waitFor(async () => (await env.redis.hget(pre.sale, 'drawn')) === '1', 'the draw ended')
     await waitFor(
@@ -106,8 +103,8 @@ describe('the admission loop, one event apart from another', () => {
       await openSaleAt(env, queue, eventId, new Date(Date.now() + 600_000))
       expect((await queue.join(eventId, fans[i] as string)).created).toBe(true)
     }
-    await env.db.transaction().execute(async (trx) => {
-      await trx.selectFrom('QUEUE_EPOCH').select('epoch').where('event_id', '=', first).forUpdate().execute()
+    const held = await holdEpochRow(env, first)
+    try {
       for (const eventId of [first, second])
         await openSaleAt(env, queue, eventId, new Date(Date.now() - 1_000))
       await waitFor(
@@ -118,7 +115,9 @@ describe('the admission loop, one event apart from another', () => {
       await sleep(300)
       expect(await env.redis.exists(queue.keys(second).drawing)).toBe(0)
       expect(await env.redis.hget(queue.keys(second).sale, 'drawn')).toBeNull()
-    })
+    } finally {
+      await held.release()
+    }
     for (const eventId of [first, second]) {
       await waitFor(async () => (await env.redis.hget(queue.keys(eventId).sale, 'drawn')) === '1', 'drawn')
       expect(await counter(app, 'queue_prequeue_drawn_total', { event: String(eventId) })).toBe(1)

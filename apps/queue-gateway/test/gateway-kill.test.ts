@@ -6,6 +6,7 @@ import {
   appEnv,
   createEvent,
   freePort,
+  holdEpochRow,
   insertAccounts,
   seedCatalog,
   stopProcesses,
@@ -219,13 +220,8 @@ describe('kill -9 of one gateway copy mid-burst', () => {
       // so every mirror batch waits inside its transaction, wait until the child has
       // read a batch from the stream, SIGKILL it, then let MySQL go on.
       let pendingAtKill = 0
-      await env.db.transaction().execute(async (trx) => {
-        await trx
-          .selectFrom('QUEUE_EPOCH')
-          .select('epoch')
-          .where('event_id', '=', eventId)
-          .forUpdate()
-          .execute()
+      const held = await holdEpochRow(env, eventId)
+      try {
         await waitFor(
           async () => (await pendingOf(keys.stream, childPid)) > 0,
           'child holds mirror entries',
@@ -234,7 +230,9 @@ describe('kill -9 of one gateway copy mid-burst', () => {
         childAlive = false
         await stopProcesses([child], 'SIGKILL')
         pendingAtKill = await pendingOf(keys.stream, childPid)
-      })
+      } finally {
+        await held.release()
+      }
       const killedAt = Date.now()
       expect(pendingAtKill).toBeGreaterThan(0)
 

@@ -2,7 +2,9 @@ import type { App } from '@concert/http'
 import { eventKeys, type Ticket } from '@concert/queue'
 import {
   createEvent,
+  holdEpochRow,
   insertAccounts,
+  lockWaiters,
   seedCatalog,
   startMysqlProxy,
   type TcpProxy,
@@ -10,7 +12,6 @@ import {
   waitFor,
 } from '@concert/testing'
 import type { LightMyRequestResponse } from 'fastify'
-import { sql } from 'kysely'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { buildGateway, join, sleep } from './helpers.js'
 import { accountsWithTwoLiveTokens, redisTokens, tokenRows } from './queue-state.js'
@@ -116,16 +117,6 @@ afterAll(async () => {
   await proxy?.close()
 })
 
-/** Transactions of this file's database now blocked on a row lock. */
-async function transactionsWaitingForLocks(): Promise<number> {
-  const { rows } = await sql<{ waiting: number }>`
-    SELECT COUNT(*) AS waiting
-    FROM information_schema.INNODB_TRX t
-    JOIN information_schema.PROCESSLIST p ON p.ID = t.trx_mysql_thread_id
-    WHERE t.trx_state = 'LOCK WAIT' AND p.DB = ${env.databaseName}`.execute(env.db)
-  return Number(rows[0]?.waiting ?? 0)
-}
-
 /** At most `limit` callers inside at once. */
 function semaphore(limit: number) {
   let inside = 0
@@ -218,18 +209,15 @@ describe('MySQL down for 10 s during joins, then Redis loses everything', () => 
     let lostAtLoss: string[] = []
     const outage = (async () => {
       await sleep(BEFORE_MS)
-      await env.db.transaction().execute(async (trx) => {
-        await trx
-          .selectFrom('QUEUE_EPOCH')
-          .select('epoch')
-          .where('event_id', '=', eventId)
-          .forUpdate()
-          .execute()
-        await waitFor(async () => (await transactionsWaitingForLocks()) >= 2, 'writers waiting', 5_000)
-        cutMidTransaction = await transactionsWaitingForLocks()
+      const held = await holdEpochRow(env, eventId)
+      try {
+        await waitFor(async () => (await lockWaiters(env)) >= 2, 'writers waiting', 5_000)
+        cutMidTransaction = await lockWaiters(env)
         phase = 'cut'
         proxy.cut()
-      })
+      } finally {
+        await held.release()
+      }
       await sleep(CUT_MS)
       sampling = false
       await sampler

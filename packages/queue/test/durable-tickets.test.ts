@@ -1,5 +1,5 @@
 import { AppError } from '@concert/shared'
-import { insertAccounts, seedCatalog, useTestEnv, waitFor } from '@concert/testing'
+import { holdEpochRow, insertAccounts, seedCatalog, useTestEnv, waitFor } from '@concert/testing'
 import { beforeAll, describe, expect, it } from 'vitest'
 import { DurableTickets } from '../src/durable-tickets.js'
 import { beginNextEpoch } from '../src/queue-epochs.repository.js'
@@ -73,25 +73,8 @@ describe('durable tickets (group commit)', () => {
 
   it('answers 503 in time while MySQL blocks the write, and still writes the rows afterwards', async () => {
     const durable = new DurableTickets({ db: env.db, timeoutMs: 300 })
-    let release: () => void = () => {}
-    let locked: () => void = () => {}
-    const lockTaken = new Promise<void>((resolve) => {
-      locked = resolve
-    })
     // Recovery's exclusive hold of the epoch row: the durable write waits for it.
-    const blocker = env.db.transaction().execute(async (trx) => {
-      await trx
-        .selectFrom('QUEUE_EPOCH')
-        .select('epoch')
-        .where('event_id', '=', eventId)
-        .forUpdate()
-        .execute()
-      locked()
-      await new Promise<void>((resolve) => {
-        release = resolve
-      })
-    })
-    await lockTaken
+    const held = await holdEpochRow(env, eventId)
     const states = accounts.slice(10, 16).map((id, i) => waiting(id, 100 + i))
     // Four in one turn (one shared timer), two in a later turn (their own).
     const first = states.slice(0, 4).map((state) => durable.persist(eventId, epoch, state))
@@ -106,8 +89,7 @@ describe('durable tickets (group commit)', () => {
       expect(reason).toMatchObject({ code: 'SERVICE_UNAVAILABLE', retryAfter: 2 })
     }
     expect(await rowsOf(states)).toBe(0)
-    release()
-    await blocker
+    await held.release()
     const deadline = Date.now() + 10_000
     while ((await rowsOf(states)) < states.length && Date.now() < deadline) await sleep(50)
     expect(await rowsOf(states)).toBe(states.length)
@@ -115,25 +97,8 @@ describe('durable tickets (group commit)', () => {
 
   it('one transaction per event at a time: its joins share the next one, and an event whose writes wait holds back no other', async () => {
     const durable = new DurableTickets({ db: env.db, timeoutMs: 2_000 })
-    let release: () => void = () => {}
-    let locked: () => void = () => {}
-    const lockTaken = new Promise<void>((resolve) => {
-      locked = resolve
-    })
     // A rebuild of the first event holds its epoch row: that event's writes wait.
-    const blocker = env.db.transaction().execute(async (trx) => {
-      await trx
-        .selectFrom('QUEUE_EPOCH')
-        .select('epoch')
-        .where('event_id', '=', eventId)
-        .forUpdate()
-        .execute()
-      locked()
-      await new Promise<void>((resolve) => {
-        release = resolve
-      })
-    })
-    await lockTaken
+    const rebuild = await holdEpochRow(env, eventId)
     const held = accounts.slice(20, 23).map((id, i) => waiting(id, 200 + i))
     const other = accounts.slice(23, 26).map((id, i) => waiting(id, 1 + i, otherEventId))
     // One turn, the held event's joins first: the other event's commit anyway.
@@ -141,8 +106,7 @@ describe('durable tickets (group commit)', () => {
     await Promise.all(other.map((state) => durable.persist(otherEventId, otherEpoch, state)))
     expect(await rowsOf(other)).toBe(3)
     expect(await rowsOf(held)).toBe(0)
-    release()
-    await blocker
+    await rebuild.release()
     await Promise.all(heldJoins)
     expect(await rowsOf(held)).toBe(3)
   })

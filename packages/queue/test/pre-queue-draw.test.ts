@@ -1,5 +1,12 @@
-import { createEvent, insertAccounts, scriptCalls, seedCatalog, useTestEnv, waitFor } from '@concert/testing'
-import { sql } from 'kysely'
+import {
+  createEvent,
+  insertAccounts,
+  lockWaiters,
+  scriptCalls,
+  seedCatalog,
+  useTestEnv,
+  waitFor,
+} from '@concert/testing'
 import { beforeAll, describe, expect, it } from 'vitest'
 import { joinArgs, newToken, Reply } from '../src/index.js'
 import { beginNextEpoch } from '../src/queue-epochs.repository.js'
@@ -247,17 +254,7 @@ describe('between the slices of a draw', () => {
           beforeRecorded: async () => {
             // A rebuild asks for the epoch row exclusively, behind the draw's share lock.
             rebuilt = beginNextEpoch(env.db, eventId)
-            await waitFor(
-              async () =>
-                Number(
-                  (
-                    await sql<{
-                      n: number
-                    }>`SELECT COUNT(*) AS n FROM information_schema.INNODB_LOCK_WAITS`.execute(env.db)
-                  ).rows[0]?.n,
-                ) > 0,
-              'the rebuild waits for the draw',
-            )
+            await waitFor(async () => (await lockWaiters(env)) === 1, 'the rebuild waits for the draw')
           },
         },
       },

@@ -1,5 +1,12 @@
-import { createEvent, insertAccounts, seedCatalog, useTestEnv, waitFor } from '@concert/testing'
-import { sql } from 'kysely'
+import {
+  createEvent,
+  holdEpochRow,
+  insertAccounts,
+  lockWaiters,
+  seedCatalog,
+  useTestEnv,
+  waitFor,
+} from '@concert/testing'
 import { beforeAll, describe, expect, it } from 'vitest'
 import { QueueRecovery, QueueService, type Ticket } from '../src/index.js'
 import { fastSettings, makeQueue, sleep } from './helpers.js'
@@ -135,22 +142,18 @@ describe('recovery after Redis loses its data', () => {
       retentionSeconds: 600,
     })
     let rebuilding: ReturnType<QueueRecovery['recover']> | undefined
-    await env.db.transaction().execute(async (trx) => {
-      await trx.selectFrom('QUEUE_EPOCH').select('epoch').where('event_id', '=', event).forUpdate().execute()
+    const held = await holdEpochRow(env, event)
+    try {
       rebuilding = recovery.recover(event)
       await waitFor(
-        async () => {
-          const { rows } = await sql<{ n: number }>`
-            SELECT COUNT(*) AS n FROM information_schema.INNODB_TRX t
-            JOIN information_schema.PROCESSLIST p ON p.ID = t.trx_mysql_thread_id
-            WHERE t.trx_state = 'LOCK WAIT' AND p.DB = ${env.databaseName}`.execute(env.db)
-          return Number(rows[0]?.n) === 1 && (await env.redis.exists(keys.recovering)) === 1
-        },
+        async () => (await lockWaiters(env)) === 1 && (await env.redis.exists(keys.recovering)) === 1,
         'the rebuild waiting for the epoch row',
         5_000,
       )
       await env.redis.flushdb()
-    })
+    } finally {
+      await held.release()
+    }
 
     // Its first attempt finds its lock gone and gives up; the same call rebuilds again.
     expect(await rebuilding).toMatchObject({ eventId: event, waiting: 10, epoch: epochBefore + 2 })
