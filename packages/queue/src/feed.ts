@@ -521,9 +521,10 @@ export class EventFeed {
     entries.forEach((entry, i) => {
       entry.recheck = false
       const place = places[i] ?? null
-      if (place === null) {
-        if (entry.state.status === 'WAITING') this.readStatus(entry)
-      } else if (entry.state.status !== 'WAITING') this.readStatus(entry)
+      // Not waiting where it was, or waiting again: read it. A READY token is never in the
+      // waiting zset, so its change (a leave, an expiry) is read too: after a rebuild its
+      // feed entry may be gone (trimmed before this copy read it, or another epoch's).
+      if (place === null || entry.state.status !== 'WAITING') this.readStatus(entry)
       else entry.state = { ...entry.state, place }
     })
     polled.forEach((entry, i) => {

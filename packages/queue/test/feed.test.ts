@@ -85,6 +85,31 @@ describe('EventFeed: positions from one read per tick', () => {
     expect(new Set(waiting).size).toBe(waiting.length)
   }, 60_000)
 
+  it('a READY stream whose leave was trimmed from the feed before this copy read it is told it left', async () => {
+    const { queue } = makeQueue(env, { maxActive: 8, admitPerSecond: 1_000 })
+    const eventId = await createEvent(env.db, 'feed ready trimmed')
+    const tokens: string[] = []
+    for (const id of accounts.slice(0, 3)) tokens.push((await queue.join(eventId, id)).ticket.token)
+    let admitted = 0
+    await vi.waitFor(
+      async () => {
+        admitted += (await queue.admit(eventId)).admitted
+        expect(admitted).toBe(3)
+      },
+      { timeout: 5_000, interval: 50 },
+    )
+    const feed = new EventFeed(queue, eventId)
+    const followers = await Promise.all(tokens.map((t) => follow(queue, feed, t)))
+    await expectExact(queue, feed, followers)
+    expect(followers.map((f) => f.last?.status)).toEqual(['READY', 'READY', 'READY'])
+    // The leave's entry is gone before the feed reads it: the feed walks the queue again,
+    // where a READY token is not to be found either way.
+    expect(await queue.leave(tokens[1] as string)).toBe('LEFT')
+    await env.redis.xtrim(queue.keys(eventId).feed, 'MAXLEN', 0)
+    await expectExact(queue, feed, followers)
+    expect(followers.map((f) => f.last?.status)).toEqual(['READY', 'EXPIRED', 'READY'])
+  })
+
   it('stay exact after the pre-queue draw reorders the places', async () => {
     const { queue } = makeQueue(env)
     const eventId = await createEvent(env.db, 'feed draw')
