@@ -28,8 +28,19 @@ export async function markDurable(
   if (pairs.length > 0) await redis.queueMarkDurable(k.marker, epoch, k.tokenKeyBase, ...pairs)
 }
 
+/**
+ * Joins (new tickets, and repeat joins, which read their row before writing it) and
+ * changes of written tickets (an admission, expiry or leave told before the mirror
+ * wrote it) commit apart. A change writes a row someone else may hold: the pre-queue
+ * draw holds every drawn fan's row until it commits (~2.5 s per 100,000 fans), and a
+ * fan who leaves during it must not hold back the joins arriving at the opening.
+ */
+export type Lane = 'joins' | 'changes'
+
 interface Pending {
   eventId: number
+  /** Its lane: one transaction per event and lane at a time. */
+  key: string
   epoch: number
   state: TokenState
   /** The ticket's mirror stream entry, deleted once this write has committed (the mirror need not repeat it). */
@@ -73,19 +84,19 @@ const timedOut = () =>
  *
  * Per join the work is a queue entry and one promise: the joins that arrive in
  * one event-loop turn share one timeout timer, and a batch's transaction is one
- * multi-row write of one event. One transaction per event at a time: the joins
- * arriving meanwhile wait for the next, so under load the batches grow instead of
+ * multi-row write of one event. One transaction per event and lane (Lane) at a
+ * time: the joins arriving meanwhile wait for the next, so under load the batches grow instead of
  * the transactions multiplying (four in flight for one event cost the gateway
  * ~10 % more CPU and MariaDB ~35 % more per join, for ~7 % fewer joins/s, in three
- * interleaved pairs of `pnpm bench`'s joins phase). Up to `maxInFlight` events'
+ * interleaved pairs of `pnpm bench`'s joins phase). Up to `maxInFlight` such
  * transactions run at once, so one event whose writes wait (a rebuild holding its
- * epoch row) holds back no other.
+ * epoch row) holds back no other, and a change waiting for its row no join.
  */
 export class DurableTickets {
-  /** Joins waiting for a transaction, by event. */
-  private readonly queues = new Map<number, Pending[]>()
-  /** Events with a transaction in flight. */
-  private readonly writing = new Set<number>()
+  /** Writes waiting for a transaction, by event and lane (`<eventId>:<lane>`). */
+  private readonly queues = new Map<string, Pending[]>()
+  /** Lanes of events with a transaction in flight. */
+  private readonly writing = new Set<string>()
   /** The joins of the current turn, which share one timeout timer. */
   private arrivals: Pending[] | undefined
   private inFlight = 0
@@ -103,18 +114,34 @@ export class DurableTickets {
   /**
    * Resolves once `state` (read from Redis in `epoch`) is committed to QUEUE_TOKEN.
    * `entry`: the state's mirror stream entry, which the mirror then need not write again.
+   * `lane`: `changes` for a later state of a ticket already written (see Lane).
    */
   persist(
     eventId: number,
     epoch: number,
     state: TokenState,
-    { entry, mayBeWritten = false }: { entry?: string | undefined; mayBeWritten?: boolean } = {},
+    {
+      entry,
+      mayBeWritten = false,
+      lane = 'joins',
+    }: { entry?: string | undefined; mayBeWritten?: boolean; lane?: Lane } = {},
   ): Promise<void> {
     return new Promise<void>((resolve, reject) => {
-      const item: Pending = { eventId, epoch, state, entry, mayBeWritten, settled: false, resolve, reject }
-      const queue = this.queues.get(eventId)
+      const key = `${eventId}:${lane}`
+      const item: Pending = {
+        eventId,
+        key,
+        epoch,
+        state,
+        entry,
+        mayBeWritten,
+        settled: false,
+        resolve,
+        reject,
+      }
+      const queue = this.queues.get(key)
       if (queue) queue.push(item)
-      else this.queues.set(eventId, [item])
+      else this.queues.set(key, [item])
       this.arrive(item)
       this.schedule()
     })
@@ -141,18 +168,18 @@ export class DurableTickets {
     this.scheduled = true
     setImmediate(() => {
       this.scheduled = false
-      for (const [eventId, queue] of this.queues) {
+      for (const [key, queue] of this.queues) {
         if (this.inFlight >= this.maxInFlight) break
-        if (this.writing.has(eventId)) continue
+        if (this.writing.has(key)) continue
         // Joins that timed out while they queued are still written: their tickets are live in Redis.
         const batch = queue.splice(0, this.maxBatch)
         // Re-queued at the back when more are left, so events take turns.
-        this.queues.delete(eventId)
-        if (queue.length > 0) this.queues.set(eventId, queue)
-        this.writing.add(eventId)
+        this.queues.delete(key)
+        if (queue.length > 0) this.queues.set(key, queue)
+        this.writing.add(key)
         this.inFlight += 1
-        void this.flush(eventId, batch).finally(() => {
-          this.writing.delete(eventId)
+        void this.flush((batch[0] as Pending).eventId, batch).finally(() => {
+          this.writing.delete(key)
           this.inFlight -= 1
           this.schedule()
         })

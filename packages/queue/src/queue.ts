@@ -229,7 +229,7 @@ export class QueueService {
    * is written to QUEUE_TOKEN here, before anyone is told it, so a Redis loss cannot
    * undo what a fan was told: an admission, an expiry, a leave. Usually the mirror
    * has already done it (the mark is gone, nothing to do); otherwise this shares a
-   * group commit with the joins. While MySQL cannot take the write the caller
+   * group commit with the event's other changes, apart from its joins (durable-tickets.ts, Lane). While MySQL cannot take the write the caller
    * answers 503 rather than tell a state that might not survive (whatever MySQL's
    * error: read-only, a pool closing, …). Readers of one state share one write, so a
    * long outage with fans polling does not pile up copies of it.
@@ -241,7 +241,7 @@ export class QueueService {
     let writing = this.durableWrites.get(id)
     if (!writing) {
       writing = this.durable
-        .persist(k.eventId, epoch, state)
+        .persist(k.eventId, epoch, state, { lane: 'changes' })
         .then(() => markDurable(this.redis, k, epoch, [state]))
         .catch((error: unknown) => {
           throw error instanceof AppError ? error : cannotRecord(error)

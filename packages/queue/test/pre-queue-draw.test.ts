@@ -243,6 +243,42 @@ describe('between the slices of a draw', () => {
     expect(row?.position).toBe(101)
   })
 
+  it('a fan who leaves while the draw writes waits for it, and the joins arriving meanwhile do not wait behind the leave', async () => {
+    const accounts = await insertAccounts(env.db, 51, { prefix: 'leave-in-draw' })
+    let leaving: Promise<string> | undefined
+    let joinedMeanwhile: boolean | undefined
+    const { queue } = makeQueue(
+      env,
+      {},
+      {
+        draw: {
+          beforeRecorded: async () => {
+            // The leaver's row is locked by the draw's open transaction: its LEFT waits for it.
+            leaving = queue.leave(leaverToken)
+            await waitFor(async () => (await lockWaiters(env)) === 1, 'the leave waits for the draw')
+            // A fan arriving at the opening: answered before the draw commits, so not behind the leave.
+            joinedMeanwhile = (await queue.join(eventId, accounts[50] as string)).created
+            expect(await lockWaiters(env)).toBe(1)
+          },
+        },
+      },
+    )
+    const eventId = await createEvent(env.db, 'leave during the draw')
+    await openSaleAt(env, queue, eventId, new Date(Date.now() + 600_000))
+    const leaverToken = (await queue.join(eventId, accounts[0] as string)).ticket.token
+    for (const id of accounts.slice(1, 50)) await queue.join(eventId, id)
+    await openSaleAt(env, queue, eventId, new Date(Date.now() - 1_000))
+    expect((await queue.admit(eventId)).drawn).toBe(49)
+    expect(joinedMeanwhile).toBe(true)
+    expect(await leaving).toBe('LEFT')
+    const row = await env.db
+      .selectFrom('QUEUE_TOKEN')
+      .select(['status', 'reason'])
+      .where('token', '=', leaverToken)
+      .executeTakeFirst()
+    expect(row).toEqual({ status: 'EXPIRED', reason: 'LEFT' })
+  })
+
   it('a rebuild asked for while the draw writes runs once the draw is recorded (undone once in the deadlock, and run again)', async () => {
     const accounts = await insertAccounts(env.db, 50, { prefix: 'rebuild-in-draw' })
     let rebuilt: Promise<number> | undefined
