@@ -32,13 +32,37 @@ interface Entry<V> {
   version: string
   expiresAt: number
   value: Promise<V>
+  /** Its load has ended (answered or failed). */
+  settled: boolean
+  /** Callers of another version while the load ran: one load for all of them, once this one ends. */
+  trailing?: Trailing<V>
 }
+
+interface Trailing<V> {
+  /** The version the last caller read: the answer is tagged with it. */
+  version: string
+  load: Loader<V>
+  value: Promise<V>
+  start: () => void
+}
+
+type Loader<V> = () => Promise<{ value: V; expiresAt?: number }>
 
 /**
  * In-process values tagged with a version: a value is served while its version
  * is the one the caller just read and its time is not up; concurrent misses
  * for one version share one load; a failed load is forgotten. `ttlMs` 0 turns
  * caching off.
+ *
+ * One load per key at a time. During a sale every purchase rewrites its show's
+ * version, so nearly every read of a busy show's seat map saw a version of its
+ * own, and each started a load of its own: as many MySQL reads of the whole map
+ * at once as there were sales in the last few milliseconds. Now callers of a
+ * version the running load was not started for wait for one load that begins
+ * when it ends, so it reads MySQL after each of them read their version, which
+ * is written after its change committed: every answer still holds every change
+ * its caller could know of, and a copy reads a show's map at most once per
+ * load time, however many sales and reads there are.
  */
 export class VersionedCache<K extends {}, V> {
   private readonly entries: LRUCache<K, Entry<V>> | undefined
@@ -55,23 +79,57 @@ export class VersionedCache<K extends {}, V> {
   }
 
   /** `load` may end its value's life earlier (`expiresAt`, ms since the epoch). */
-  get(key: K, version: string, load: () => Promise<{ value: V; expiresAt?: number }>): Promise<V> {
+  get(key: K, version: string, load: Loader<V>): Promise<V> {
     const entries = this.entries
     if (!entries) return load().then((loaded) => loaded.value)
-    const now = Date.now()
     const hit = entries.get(key)
-    if (hit && hit.version === version && hit.expiresAt > now) return hit.value
+    if (hit && hit.version === version && hit.expiresAt > Date.now()) return hit.value
+    if (hit && !hit.settled) return this.after(key, hit, version, load)
+    return this.start(key, version, load).value
+  }
+
+  private start(key: K, version: string, load: Loader<V>): Entry<V> {
+    const entries = this.entries as LRUCache<K, Entry<V>>
     // The clock starts before the load reads anything, so no value outlives ttlMs of its data.
-    const entry: Entry<V> = { version, expiresAt: now + this.ttlMs, value: Promise.resolve(undefined as V) }
+    const entry: Entry<V> = {
+      version,
+      expiresAt: Date.now() + this.ttlMs,
+      value: Promise.resolve(undefined as V),
+      settled: false,
+    }
     entry.value = load().then((loaded) => {
       if (loaded.expiresAt !== undefined) entry.expiresAt = Math.min(entry.expiresAt, loaded.expiresAt)
       return loaded.value
     })
     entries.set(key, entry)
-    entry.value.catch(() => {
+    const settle = () => {
+      entry.settled = true
+      entry.trailing?.start()
+    }
+    entry.value.then(settle, () => {
       if (entries.peek(key) === entry) entries.delete(key)
+      settle()
     })
-    return entry.value
+    return entry
+  }
+
+  /** The answer of the one load that starts once `running` ends, tagged with the newest caller's version. */
+  private after(key: K, running: Entry<V>, version: string, load: Loader<V>): Promise<V> {
+    const trailing = running.trailing
+    if (trailing) {
+      trailing.version = version
+      trailing.load = load
+      return trailing.value
+    }
+    let start: () => void = () => {}
+    const value = new Promise<V>((resolve, reject) => {
+      start = () => {
+        const next = running.trailing as Trailing<V>
+        this.start(key, next.version, next.load).value.then(resolve, reject)
+      }
+    })
+    running.trailing = { version, load, value, start }
+    return value
   }
 }
 

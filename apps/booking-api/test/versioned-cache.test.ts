@@ -35,6 +35,61 @@ describe('VersionedCache (catalogue answers in process)', () => {
     expect(await cache.get(2, 'b', countingLoad('other').load)).toBe('other')
   })
 
+  it('runs one load per key at a time: callers of newer versions meanwhile share one load that starts after it', async () => {
+    const cache = new VersionedCache<number, string>(60_000)
+    // What MySQL holds: each "sale" commits a change, then rewrites the version (as finish-purchase does).
+    let committed = 0
+    let running = 0
+    let mostAtOnce = 0
+    let loads = 0
+    // The first load runs until the test lets it end.
+    let endFirst: () => void = () => {}
+    const firstEnds = new Promise<void>((resolve) => {
+      endFirst = resolve
+    })
+    const load = async () => {
+      loads += 1
+      running += 1
+      mostAtOnce = Math.max(mostAtOnce, running)
+      const read = committed
+      await (loads === 1 ? firstEnds : sleep(5))
+      running -= 1
+      return { value: `sold ${read}` }
+    }
+    const first = cache.get(1, 'v0', load)
+    // 50 sales while the first load runs, each seat map read right after its version was written.
+    const answers: Array<Promise<string>> = []
+    for (let sale = 1; sale <= 50; sale += 1) {
+      committed = sale
+      answers.push(cache.get(1, `v${sale}`, load))
+      await sleep(1)
+    }
+    expect(loads).toBe(1)
+    endFirst()
+    expect(await first).toBe('sold 0')
+    // One load after the first, for all 50, read after every sale they knew of.
+    expect(await Promise.all(answers)).toEqual(Array(50).fill('sold 50'))
+    expect(loads).toBe(2)
+    expect(mostAtOnce).toBe(1)
+    // Tagged with the last caller's version: served from memory while it holds.
+    expect(await cache.get(1, 'v50', load)).toBe('sold 50')
+    expect(loads).toBe(2)
+    // Another key is not held back by this one.
+    expect(await cache.get(2, 'v50', load)).toBe('sold 50')
+    expect(loads).toBe(3)
+  })
+
+  it('a failed load still starts the load its waiting callers share', async () => {
+    const cache = new VersionedCache<number, string>(60_000)
+    const failing = cache.get(1, 'a', async () => {
+      await sleep(10)
+      throw new Error('mysql down')
+    })
+    const waiting = cache.get(1, 'b', async () => ({ value: 'back' }))
+    await expect(failing).rejects.toThrow('mysql down')
+    expect(await waiting).toBe('back')
+  })
+
   it('lets an answer live at most its TTL, or until the moment its load names', async () => {
     const cache = new VersionedCache<number, string>(60)
     const source = countingLoad('dates')
