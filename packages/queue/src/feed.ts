@@ -149,6 +149,8 @@ function mergeSorted(a: readonly number[], b: readonly number[]): number[] {
 export class EventFeed {
   private readonly followed = new Map<FeedFollower, Followed>()
   private readonly reading = new Set<Followed>()
+  /** Followers whose status changed again while it was being read: read once more after. */
+  private readonly readAgain = new Set<Followed>()
   private readonly maxEntries: number
   private readonly walkSlice: number
   /** The epoch the state below belongs to; undefined: (re)build at the next tick. */
@@ -596,9 +598,17 @@ export class EventFeed {
     }
   }
 
-  /** Reads one follower's token on its own: only when its status changed, rare per stream. */
+  /**
+   * Reads one follower's token on its own: only when its status changed, rare per stream.
+   * A read may wait for MySQL (a state told before the mirror wrote it is written first),
+   * so its answer can be older than a change seen meanwhile: that one is read after it.
+   * A failed read is made again at the next tick (as a recheck).
+   */
   private readStatus(entry: Followed): void {
-    if (this.reading.has(entry)) return
+    if (this.reading.has(entry)) {
+      this.readAgain.add(entry)
+      return
+    }
     this.reading.add(entry)
     this.queue
       .follow(entry.state.token)
@@ -608,7 +618,13 @@ export class EventFeed {
         entry.state = result.state
         entry.follower.deliver(result.ticket, true)
       })
-      .catch((error: unknown) => this.options.onError?.(error))
-      .finally(() => this.reading.delete(entry))
+      .catch((error: unknown) => {
+        entry.recheck = true
+        this.options.onError?.(error)
+      })
+      .finally(() => {
+        this.reading.delete(entry)
+        if (this.readAgain.delete(entry) && this.followed.has(entry.follower)) this.readStatus(entry)
+      })
   }
 }

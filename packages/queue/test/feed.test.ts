@@ -1,4 +1,13 @@
-import { createEvent, insertAccounts, seedCatalog, useTestEnv } from '@concert/testing'
+import {
+  createEvent,
+  holdRow,
+  insertAccounts,
+  lockWaiters,
+  seedCatalog,
+  useTestEnv,
+  waitFor,
+} from '@concert/testing'
+import { sql } from 'kysely'
 import { beforeAll, describe, expect, it, vi } from 'vitest'
 import {
   EventFeed,
@@ -108,6 +117,70 @@ describe('EventFeed: positions from one read per tick', () => {
     await env.redis.xtrim(queue.keys(eventId).feed, 'MAXLEN', 0)
     await expectExact(queue, feed, followers)
     expect(followers.map((f) => f.last?.status)).toEqual(['READY', 'EXPIRED', 'READY'])
+  })
+
+  it('a stream whose token changes while its status is being read is read again after (the older read does not win)', async () => {
+    const { queue } = makeQueue(env, { maxActive: 8, admitPerSecond: 1_000 })
+    const eventId = await createEvent(env.db, 'feed read again')
+    const tokens: string[] = []
+    for (const id of accounts.slice(3, 5)) tokens.push((await queue.join(eventId, id)).ticket.token)
+    const feed = new EventFeed(queue, eventId)
+    const followers = await Promise.all(tokens.map((t) => follow(queue, feed, t)))
+    await expectExact(queue, feed, followers)
+    // The first fan's row is held: reading its admission (READY, which no mirror has written
+    // here) waits to write it first.
+    const held = await holdRow(env, (trx) =>
+      sql`SELECT token FROM QUEUE_TOKEN WHERE token = ${tokens[0]} FOR UPDATE`.execute(trx),
+    )
+    let admitted = 0
+    await vi.waitFor(
+      async () => {
+        admitted += (await queue.admit(eventId)).admitted
+        expect(admitted).toBe(2)
+      },
+      { timeout: 5_000, interval: 50 },
+    )
+    await feed.tick()
+    await waitFor(async () => (await lockWaiters(env)) === 1, 'the read of the admission waits for the row')
+    // The fan leaves meanwhile (at once in Redis; its row write waits too), and the feed
+    // sees the leave while the READY read still runs.
+    const leaving = queue.leave(tokens[0] as string)
+    await feed.tick()
+    await held.release()
+    expect(await leaving).toBe('LEFT')
+    await expectExact(queue, feed, followers)
+    expect(followers.map((f) => [f.last?.status, f.last?.reason])).toEqual([
+      ['EXPIRED', 'LEFT'],
+      ['READY', null],
+    ])
+  })
+
+  it('a stream whose status read failed (MySQL could not take the write) reads it again at the next tick', async () => {
+    const { queue } = makeQueue(env, { maxActive: 8, admitPerSecond: 1_000 })
+    const eventId = await createEvent(env.db, 'feed read failed')
+    const token = (await queue.join(eventId, accounts[5] as string)).ticket.token
+    await vi.waitFor(async () => expect((await queue.admit(eventId)).admitted).toBe(1), {
+      timeout: 5_000,
+      interval: 50,
+    })
+    const errors: unknown[] = []
+    const feed = new EventFeed(queue, eventId, { onError: (error) => errors.push(error) })
+    const followers = [await follow(queue, feed, token)]
+    await expectExact(queue, feed, followers)
+    expect(followers[0]?.last?.status).toBe('READY')
+    // The row is held past the 3 s a state waits to be written: the leave, and the
+    // stream's read of it, answer 503.
+    const held = await holdRow(env, (trx) =>
+      sql`SELECT token FROM QUEUE_TOKEN WHERE token = ${token} FOR UPDATE`.execute(trx),
+    )
+    const leaving = queue.leave(token)
+    await feed.tick()
+    await expect(leaving).rejects.toMatchObject({ code: 'SERVICE_UNAVAILABLE' })
+    await waitFor(async () => errors.length === 1, 'the stream’s read failed')
+    expect(followers[0]?.last?.status).toBe('READY')
+    await held.release()
+    await expectExact(queue, feed, followers)
+    expect(followers[0]?.last).toMatchObject({ status: 'EXPIRED', reason: 'LEFT' })
   })
 
   it('stay exact after the pre-queue draw reorders the places', async () => {
