@@ -39,14 +39,17 @@ interface Entry<V> {
 }
 
 interface Trailing<V> {
-  /** The version the last caller read: the answer is tagged with it. */
+  /** The version the last caller read: the answer is tagged with it (or with `current`'s). */
   version: string
   load: Loader<V>
+  current: (() => Promise<string>) | undefined
   value: Promise<V>
   start: () => void
+  started: boolean
 }
 
-type Loader<V> = () => Promise<{ value: V; expiresAt?: number }>
+/** Builds the value under `version` (the one it will be tagged with). */
+export type Loader<V> = (version: string) => Promise<{ value: V; expiresAt?: number }>
 
 /**
  * In-process values tagged with a version: a value is served while its version
@@ -62,7 +65,10 @@ type Loader<V> = () => Promise<{ value: V; expiresAt?: number }>
  * when it ends, so it reads MySQL after each of them read their version, which
  * is written after its change committed: every answer still holds every change
  * its caller could know of, and a copy reads a show's map at most once per
- * load time, however many sales and reads there are.
+ * load time, however many sales and reads there are. That load is tagged with
+ * the version its callers' `current` reads as it starts (the newest; without
+ * one, the last caller's), and built under it. A load running past `ttlMs`
+ * holds nobody back: the next caller starts one of its own, as before.
  */
 export class VersionedCache<K extends {}, V> {
   private readonly entries: LRUCache<K, Entry<V>> | undefined
@@ -78,17 +84,23 @@ export class VersionedCache<K extends {}, V> {
     return this.entries !== undefined
   }
 
-  /** `load` may end its value's life earlier (`expiresAt`, ms since the epoch). */
-  get(key: K, version: string, load: Loader<V>): Promise<V> {
+  /**
+   * `load` may end its value's life earlier (`expiresAt`, ms since the epoch). `current`
+   * reads the key's version afresh, for a load that starts after a running one.
+   */
+  get(key: K, version: string, load: Loader<V>, current?: () => Promise<string>): Promise<V> {
     const entries = this.entries
-    if (!entries) return load().then((loaded) => loaded.value)
+    if (!entries) return load(version).then((loaded) => loaded.value)
     const hit = entries.get(key)
-    if (hit && hit.version === version && hit.expiresAt > Date.now()) return hit.value
-    if (hit && !hit.settled) return this.after(key, hit, version, load)
+    const now = Date.now()
+    if (hit && hit.expiresAt > now) {
+      if (hit.version === version) return hit.value
+      if (!hit.settled) return this.after(key, hit, version, load, current)
+    }
     return this.start(key, version, load).value
   }
 
-  private start(key: K, version: string, load: Loader<V>): Entry<V> {
+  private start(key: K, version: string, load: Loader<V>, current?: () => Promise<string>): Entry<V> {
     const entries = this.entries as LRUCache<K, Entry<V>>
     // The clock starts before the load reads anything, so no value outlives ttlMs of its data.
     const entry: Entry<V> = {
@@ -97,10 +109,16 @@ export class VersionedCache<K extends {}, V> {
       value: Promise.resolve(undefined as V),
       settled: false,
     }
-    entry.value = load().then((loaded) => {
+    entry.value = (async () => {
+      if (current) {
+        // Newer than (or the same as) every waiting caller's: Redis answers in order.
+        entry.version = await current().catch(() => version)
+        entry.expiresAt = Date.now() + this.ttlMs
+      }
+      const loaded = await load(entry.version)
       if (loaded.expiresAt !== undefined) entry.expiresAt = Math.min(entry.expiresAt, loaded.expiresAt)
       return loaded.value
-    })
+    })()
     entries.set(key, entry)
     const settle = () => {
       entry.settled = true
@@ -113,22 +131,35 @@ export class VersionedCache<K extends {}, V> {
     return entry
   }
 
-  /** The answer of the one load that starts once `running` ends, tagged with the newest caller's version. */
-  private after(key: K, running: Entry<V>, version: string, load: Loader<V>): Promise<V> {
+  /** The answer of the one load that starts once `running` ends. */
+  private after(
+    key: K,
+    running: Entry<V>,
+    version: string,
+    load: Loader<V>,
+    current: (() => Promise<string>) | undefined,
+  ): Promise<V> {
     const trailing = running.trailing
     if (trailing) {
       trailing.version = version
       trailing.load = load
+      trailing.current = current ?? trailing.current
       return trailing.value
     }
     let start: () => void = () => {}
     const value = new Promise<V>((resolve, reject) => {
       start = () => {
         const next = running.trailing as Trailing<V>
-        this.start(key, next.version, next.load).value.then(resolve, reject)
+        if (running.trailing !== next || next.started) return
+        next.started = true
+        clearTimeout(overdue)
+        this.start(key, next.version, next.load, next.current).value.then(resolve, reject)
       }
     })
-    running.trailing = { version, load, value, start }
+    // Nor does a load running past its TTL hold its waiters back (a stalled query).
+    const overdue = setTimeout(() => start(), Math.max(0, running.expiresAt - Date.now()))
+    overdue.unref()
+    running.trailing = { version, load, current, value, start, started: false }
     return value
   }
 }

@@ -79,6 +79,45 @@ describe('VersionedCache (catalogue answers in process)', () => {
     expect(loads).toBe(3)
   })
 
+  it('builds the load after a running one under the version read as it starts, not the last caller’s', async () => {
+    const cache = new VersionedCache<number, string>(60_000)
+    let endFirst: () => void = () => {}
+    const firstEnds = new Promise<void>((resolve) => {
+      endFirst = resolve
+    })
+    const built: string[] = []
+    const load = async (version: string) => {
+      built.push(version)
+      if (built.length === 1) await firstEnds
+      return { value: `built under ${version}` }
+    }
+    // Versions as Redis holds them now: the later caller read an older one (its read came
+    // back first, its request went on later).
+    let inRedis = 'v1'
+    const current = async () => inRedis
+    const first = cache.get(1, 'v0', load, current)
+    inRedis = 'v2'
+    const knewV2 = cache.get(1, 'v2', load, current)
+    const knewV1 = cache.get(1, 'v1', load, current)
+    endFirst()
+    await first
+    expect(await knewV2).toBe('built under v2')
+    expect(await knewV1).toBe('built under v2')
+    expect(built).toEqual(['v0', 'v2'])
+  })
+
+  it('a load running past the TTL holds nobody back: its waiters and later callers load on their own', async () => {
+    const cache = new VersionedCache<number, string>(50)
+    void cache.get(1, 'a', () => new Promise(() => {}))
+    await sleep(5)
+    // Within the TTL, another version waits for it, and is answered once the TTL is up.
+    const started = Date.now()
+    expect(await cache.get(1, 'b', async () => ({ value: 'b' }))).toBe('b')
+    expect(Date.now() - started).toBeGreaterThanOrEqual(40)
+    // After it, a caller is answered by a load of its own at once.
+    expect(await cache.get(1, 'c', async () => ({ value: 'c' }))).toBe('c')
+  })
+
   it('a failed load still starts the load its waiting callers share', async () => {
     const cache = new VersionedCache<number, string>(60_000)
     const failing = cache.get(1, 'a', async () => {

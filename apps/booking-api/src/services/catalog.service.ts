@@ -262,7 +262,7 @@ export class CatalogService {
     const versions = this.seatMaps.enabled
       ? await this.versions.ofEvent(eventId, seatMapFields(scheduleId), read)
       : ''
-    return this.seatMaps.get(scheduleId, versions, async () => {
+    const loadMap = async (versions: string) => {
       // Read again, not from the schedule cache: the show may have been removed since.
       const schedule = await findSchedule(this.db, scheduleId)
       if (!schedule) {
@@ -293,7 +293,11 @@ export class CatalogService {
         sold,
       )
       return { value: body }
-    })
+    }
+    // A load after a running one is built under the versions as they are when it starts.
+    return this.seatMaps.get(scheduleId, versions, loadMap, () =>
+      this.versions.ofEvent(eventId, seatMapFields(scheduleId)),
+    )
   }
 
   /**
