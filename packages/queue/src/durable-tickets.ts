@@ -60,7 +60,7 @@ export interface DurableTicketsOptions {
   prefix?: string
   /** Most tickets one transaction writes. */
   maxBatch?: number
-  /** Transactions in flight at once, each of another event (each holds one pool connection). */
+  /** Transactions in flight at once, each of another event or lane (each holds one pool connection). */
   maxInFlight?: number
   /** A join waits at most this long for MySQL, then answers 503 (its ticket may still commit). */
   timeoutMs?: number

@@ -107,31 +107,60 @@ export interface LocalRedis {
   stop(): Promise<void>
 }
 
+/** The process id of the Redis answering on `port` (INFO server), if any answers. */
+async function pidOn(port: number): Promise<number | undefined> {
+  const info = String(await ask(port, 'INFO', 'server').catch(() => ''))
+  const pid = /process_id:(\d+)/.exec(info)?.[1]
+  return pid === undefined ? undefined : Number(pid)
+}
+
+/**
+ * Spawns redis-server on `port` and resolves once it is the one answering there, or with
+ * undefined if it exited first (the port was taken: test files start servers at once, and
+ * a port found free can be taken before the child listens). Checking the process id, not
+ * a PING, keeps a file from running against another file's server, FLUSHALL included.
+ */
+async function spawnOn(port: number, dir: string): Promise<ChildProcess | undefined> {
+  const child = spawnRedis(port, dir)
+  const deadline = Date.now() + 15_000
+  while (Date.now() < deadline) {
+    if (child.exitCode !== null || child.signalCode !== null) return undefined
+    if ((await pidOn(port)) === child.pid) return child
+    await new Promise((resolve) => setTimeout(resolve, 50))
+  }
+  await stopProcesses([child])
+  throw new Error(`local Redis: redis on ${port} did not start within 15000 ms`)
+}
+
 /** Starts a private, empty redis-server on a free loopback port. */
 export async function startLocalRedis(): Promise<LocalRedis> {
   const dir = await mkdtemp(join(tmpdir(), 'concert-redis-'))
-  const port = await freePort()
-  let child = spawnRedis(port, dir)
-  const started = () =>
-    waitFor(async () => (await ask(port, 'PING')) === 'PONG', `redis on ${port} did not start`)
-  const stop = async () => {
-    await stopProcesses([child])
-    await rm(dir, { recursive: true, force: true })
-  }
+  let port = 0
+  let child: ChildProcess | undefined
   try {
-    await started()
+    for (let attempt = 1; !child; attempt += 1) {
+      if (attempt > 5) throw new Error('local Redis: no free port after 5 attempts')
+      port = await freePort()
+      child = await spawnOn(port, dir)
+    }
   } catch (error) {
-    await stop()
+    await rm(dir, { recursive: true, force: true })
     throw error
+  }
+  let running: ChildProcess = child
+  const stop = async () => {
+    await stopProcesses([running])
+    await rm(dir, { recursive: true, force: true })
   }
   return {
     url: `redis://127.0.0.1:${port}`,
     port,
     flushAll: async () => void (await ask(port, 'FLUSHALL')),
     restart: async () => {
-      await stopProcesses([child], 'SIGKILL')
-      child = spawnRedis(port, dir)
-      await started()
+      await stopProcesses([running], 'SIGKILL')
+      const again = await spawnOn(port, dir)
+      if (!again) throw new Error(`local Redis: port ${port} was taken while the server was down`)
+      running = again
     },
     stop,
   }
