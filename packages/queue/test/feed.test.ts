@@ -16,7 +16,7 @@ import {
   type Ticket,
   type TokenState,
 } from '../src/index.js'
-import { makeQueue, openSaleAt, sleep } from './helpers.js'
+import { makeQueue, openSaleAt, readyTokens, sleep } from './helpers.js'
 
 const env = useTestEnv()
 let accounts: string[]
@@ -97,16 +97,7 @@ describe('EventFeed: positions from one read per tick', () => {
   it('a READY stream whose leave was trimmed from the feed before this copy read it is told it left', async () => {
     const { queue } = makeQueue(env, { maxActive: 8, admitPerSecond: 1_000 })
     const eventId = await createEvent(env.db, 'feed ready trimmed')
-    const tokens: string[] = []
-    for (const id of accounts.slice(0, 3)) tokens.push((await queue.join(eventId, id)).ticket.token)
-    let admitted = 0
-    await vi.waitFor(
-      async () => {
-        admitted += (await queue.admit(eventId)).admitted
-        expect(admitted).toBe(3)
-      },
-      { timeout: 5_000, interval: 50 },
-    )
+    const tokens = [...(await readyTokens(queue, eventId, accounts.slice(0, 3))).values()]
     const feed = new EventFeed(queue, eventId)
     const followers = await Promise.all(tokens.map((t) => follow(queue, feed, t)))
     await expectExact(queue, feed, followers)
@@ -158,11 +149,8 @@ describe('EventFeed: positions from one read per tick', () => {
   it('a stream whose status read failed (MySQL could not take the write) reads it again at the next tick', async () => {
     const { queue } = makeQueue(env, { maxActive: 8, admitPerSecond: 1_000 })
     const eventId = await createEvent(env.db, 'feed read failed')
-    const token = (await queue.join(eventId, accounts[5] as string)).ticket.token
-    await vi.waitFor(async () => expect((await queue.admit(eventId)).admitted).toBe(1), {
-      timeout: 5_000,
-      interval: 50,
-    })
+    const account = accounts[5] as string
+    const token = (await readyTokens(queue, eventId, [account])).get(account) as string
     const errors: unknown[] = []
     const feed = new EventFeed(queue, eventId, { onError: (error) => errors.push(error) })
     const followers = [await follow(queue, feed, token)]

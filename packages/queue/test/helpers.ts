@@ -1,2 +1,2 @@
 // The shared queue test kit; the apps' tests use it too, as @concert/queue/testing.
-export { admitUntilReady, fastSettings, makeQueue, openSaleAt, sleep } from '../src/testing.js'
+export { admitUntilReady, fastSettings, makeQueue, openSaleAt, readyTokens, sleep } from '../src/testing.js'
