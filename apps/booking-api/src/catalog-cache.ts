@@ -150,7 +150,7 @@ export class VersionedCache<K extends {}, V> {
     const value = new Promise<V>((resolve, reject) => {
       start = () => {
         const next = running.trailing as Trailing<V>
-        if (running.trailing !== next || next.started) return
+        if (next.started) return
         next.started = true
         clearTimeout(overdue)
         this.start(key, next.version, next.load, next.current).value.then(resolve, reject)
