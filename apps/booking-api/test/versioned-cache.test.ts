@@ -108,13 +108,11 @@ describe('VersionedCache (catalogue answers in process)', () => {
 
   it('a load running past the TTL holds nobody back: its waiters and later callers load on their own', async () => {
     const cache = new VersionedCache<number, string>(50)
+    // A load that never ends (a stalled query).
     void cache.get(1, 'a', () => new Promise(() => {}))
-    await sleep(5)
-    // Within the TTL, another version waits for it, and is answered once the TTL is up.
-    const started = Date.now()
+    // Another version waits for it, and is answered once its TTL is up (it would wait forever).
     expect(await cache.get(1, 'b', async () => ({ value: 'b' }))).toBe('b')
-    expect(Date.now() - started).toBeGreaterThanOrEqual(40)
-    // After it, a caller is answered by a load of its own at once.
+    // A later caller is answered by a load of its own.
     expect(await cache.get(1, 'c', async () => ({ value: 'c' }))).toBe('c')
   })
 
