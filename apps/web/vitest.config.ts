@@ -1,4 +1,3 @@
-import { availableParallelism } from 'node:os'
 import { fileURLToPath } from 'node:url'
 import { mergeConfig } from 'vitest/config'
 // Relative import: Vitest's config bundler only inlines files it reaches by path.
@@ -17,8 +16,5 @@ export default mergeConfig(concertProject('@concert/web'), {
     globalSetup: [fileURLToPath(new URL('./test/build-web.ts', import.meta.url))],
     testTimeout: 120_000,
     sequence: { groupOrder: 1 },
-    // Not the other projects' overlap (TEST_FILES_AT_ONCE): Vitest's default, one file per
-    // core but one. A Chromium keeps a core busy, and the pages time what they show.
-    maxWorkers: Math.max(availableParallelism() - 1, 1),
   },
 })
