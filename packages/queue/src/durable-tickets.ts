@@ -39,8 +39,6 @@ export type Lane = 'joins' | 'changes'
 
 interface Pending {
   eventId: number
-  /** Its lane: one transaction per event and lane at a time. */
-  key: string
   epoch: number
   state: TokenState
   /** The ticket's mirror stream entry, deleted once this write has committed (the mirror need not repeat it). */
@@ -130,7 +128,6 @@ export class DurableTickets {
       const key = `${eventId}:${lane}`
       const item: Pending = {
         eventId,
-        key,
         epoch,
         state,
         entry,
