@@ -157,6 +157,39 @@ async function pendingOf(stream: string, consumerPid: number): Promise<number> {
     .reduce((sum, [, count]) => sum + Number(count), 0)
 }
 
+/**
+ * Whether `consumerPid`'s copy holds a live entry it read ≥ 300 ms ago: a batch stuck
+ * inside its transaction. A pending count alone is not enough: an entry a join's own
+ * write has deleted meanwhile is read back empty and acknowledged at once, so the
+ * count can be above 0 for a moment and 0 again by the time the copy is killed.
+ */
+async function holdsStuckEntry(stream: string, consumerPid: number): Promise<boolean> {
+  const [, , , consumers] = (await env.redis.xpending(stream, 'mirror')) as [
+    number,
+    string | null,
+    string | null,
+    Array<[string, string]> | null,
+  ]
+  const ofPid = new RegExp(`-${consumerPid}-[A-Za-z0-9_-]{6}$`)
+  for (const [name] of (consumers ?? []).filter(([consumer]) => ofPid.test(consumer))) {
+    const idle = (await env.redis.call(
+      'XPENDING',
+      stream,
+      'mirror',
+      'IDLE',
+      300,
+      '-',
+      '+',
+      100,
+      name,
+    )) as Array<[string, string, number, number]>
+    for (const [id] of idle) {
+      if (((await env.redis.xrange(stream, id, id)) as unknown[]).length > 0) return true
+    }
+  }
+  return false
+}
+
 describe('kill -9 of one gateway copy mid-burst', () => {
   it('QUEUE_TOKEN equals Redis within 10 s: the survivor takes over the dead copy’s mirror entries', async () => {
     const keys = eventKeys(env.keyPrefix, eventId)
@@ -222,11 +255,7 @@ describe('kill -9 of one gateway copy mid-burst', () => {
       let pendingAtKill = 0
       const held = await holdEpochRow(env, eventId)
       try {
-        await waitFor(
-          async () => (await pendingOf(keys.stream, childPid)) > 0,
-          'child holds mirror entries',
-          5_000,
-        )
+        await waitFor(() => holdsStuckEntry(keys.stream, childPid), 'child holds mirror entries', 5_000)
         childAlive = false
         await stopProcesses([child], 'SIGKILL')
         pendingAtKill = await pendingOf(keys.stream, childPid)
