@@ -309,8 +309,8 @@ async function main(): Promise<void> {
             7,
           )} ms  p99 ${floor.p99.toFixed(1).padStart(7)} ms  (${floor.purchases} done, ${floor.failures} failed)`,
       )
-      const floorCpuLine = await floorCpu.per(floor.purchases || 1)
-      console.log(`  ${''.padEnd(30)} CPU per purchase: ${floorCpuLine} (bench process: the floor itself)`)
+      const floorCpuLine = await floorCpu.per(floor.purchases || 1, 'the floor itself')
+      console.log(`  ${''.padEnd(30)} CPU per purchase: ${floorCpuLine}`)
 
       phase(`hot seat: ${settings.hotSeatRacers} racers for one seat`)
       const losers: number[] = []

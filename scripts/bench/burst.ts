@@ -82,7 +82,7 @@ export async function burst(name: string, options: BurstOptions): Promise<LoadRe
       p99: percentile(latencies, 99),
       statuses,
     }
-    if (meter) figures.cpu = `${await meter.per(Math.max(1, latencies.length))} (bench process: the client)`
+    if (meter) figures.cpu = await meter.per(Math.max(1, latencies.length), 'the client')
     printResult(figures)
     return figures
   } finally {

@@ -1,6 +1,6 @@
 import { readdirSync, readFileSync } from 'node:fs'
 import type { Redis } from 'ioredis'
-import { infoNumber } from './redis.js'
+import { commandCounts, infoNumber } from './redis.js'
 
 /*
  * Where a phase's CPU went, per operation: which process the work is in tells whether a
@@ -50,19 +50,34 @@ async function read(sources: CpuSources, mysqlPid: number | undefined): Promise<
   return reading
 }
 
+
+
 /** Starts counting; `per(n)` gives each process's CPU µs per operation since then. */
-export async function cpuMeter(sources: CpuSources): Promise<{ per(operations: number): Promise<string> }> {
+export async function cpuMeter(
+  sources: CpuSources,
+): Promise<{ per(operations: number, benchProcess?: string): Promise<string> }> {
   const mysqlPid = localMysqlPid()
+  const commandsBefore = await commandCounts(sources.redis)
   const before = await read(sources, mysqlPid)
   return {
-    async per(operations) {
+    /** `benchProcess`: what this process did meanwhile (the load generator, the client). */
+    async per(operations, benchProcess) {
       const after = await read(sources, mysqlPid)
-      return Object.keys(before)
+      const commandsAfter = await commandCounts(sources.redis)
+      // The meter's own INFO calls (two per reading, and the first count) are left out.
+      const commandsRun = commandsAfter.all - commandsBefore.all - 5
+      const scriptsRun = commandsAfter.scripts - commandsBefore.scripts
+      const cpu = Object.keys(before)
         .map((name) => {
           const us = (((after[name] ?? 0) - (before[name] ?? 0)) * 1e6) / operations
           return `${name} ${Math.round(us).toLocaleString('en-US')} µs`
         })
         .join(', ')
+      // Redis work per answer, from every client (the apps' loops too): commands (a
+      // script's own calls included) and script runs (a batch of checks is one).
+      const note = benchProcess ? ` (bench process: ${benchProcess})` : ''
+      const per = (n: number) => (n / operations).toFixed(2)
+      return `${cpu}${note}; Redis per answer: ${per(commandsRun)} commands, ${per(scriptsRun)} scripts`
     },
   }
 }

@@ -181,7 +181,7 @@ export async function load(name: string, options: LoadOptions): Promise<LoadResu
     p99: result.latency.p99,
     statuses,
   }
-  if (meter) figures.cpu = `${await meter.per(Math.max(1, answered))} (bench process: the load generator)`
+  if (meter) figures.cpu = await meter.per(Math.max(1, answered), 'the load generator')
   printResult(figures)
   return figures
 }

@@ -81,3 +81,18 @@ export async function totalCommands(redis: Redis): Promise<number> {
   for (const match of info.matchAll(/^cmdstat_[^:]+:calls=(\d+)/gm)) total += Number(match[1])
   return total
 }
+
+/**
+ * `INFO commandstats` read once: every command the server ran since its start (a
+ * script's own calls included), and how many of them were script runs (EVALSHA, EVAL).
+ */
+export async function commandCounts(redis: Redis): Promise<{ all: number; scripts: number }> {
+  const info = await redis.info('commandstats')
+  let all = 0
+  let scripts = 0
+  for (const match of info.matchAll(/^cmdstat_([^:]+):calls=(\d+)/gm)) {
+    all += Number(match[2])
+    if (match[1] === 'evalsha' || match[1] === 'eval') scripts += Number(match[2])
+  }
+  return { all, scripts }
+}

@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto'
 import { type CatalogChange, catalogVersionsKey, eventListVersionKey, type RedisClient } from '@concert/queue'
 import { LRUCache } from 'lru-cache'
+import { SharedRead } from './shared-read.js'
 
 /**
  * The read caches of the catalogue (events list, dates of an event, seat maps),
@@ -183,10 +184,16 @@ export class CatalogVersions {
   private readonly origin = randomBytes(6).toString('base64url')
   private counter = 0
 
+  private readonly eventListVersion: SharedRead<string>
+
   constructor(
     private readonly redis: RedisClient,
     private readonly prefix: string,
-  ) {}
+  ) {
+    this.eventListVersion = new SharedRead(
+      async () => (await this.redis.get(eventListVersionKey(this.prefix))) ?? '',
+    )
+  }
 
   private next(): string {
     this.counter += 1
@@ -208,8 +215,12 @@ export class CatalogVersions {
     return values.map((value) => value ?? '').join('|')
   }
 
-  async ofEventList(): Promise<string> {
-    return (await this.redis.get(eventListVersionKey(this.prefix))) ?? ''
+  /**
+   * The events list's version. The list needs no token, so no token check reads it
+   * along: requests that come in together share one GET (SharedRead).
+   */
+  ofEventList(): Promise<string> {
+    return this.eventListVersion.get()
   }
 
   /** New values for `fields`, for a script to write (finish-purchase-9.lua after a sale). */
