@@ -32,8 +32,20 @@ export interface TcpProxy {
   close(): Promise<void>
 }
 
+export interface TcpProxyOptions {
+  /**
+   * Holds everything the server sends this long before the client gets it (in order):
+   * a far server, whose answers are on their way while the client goes on.
+   */
+  replyDelayMs?: number
+}
+
 /** Starts a proxy on a free loopback port that forwards every connection to `targetHost:targetPort`. */
-export async function startTcpProxy(targetPort: number, targetHost = '127.0.0.1'): Promise<TcpProxy> {
+export async function startTcpProxy(
+  targetPort: number,
+  targetHost = '127.0.0.1',
+  { replyDelayMs = 0 }: TcpProxyOptions = {},
+): Promise<TcpProxy> {
   const open = new Set<{ client: Socket; upstream: Socket }>()
   /** Connections that went silent (stall): open, forwarding nothing. */
   const silent = new Set<Socket>()
@@ -70,7 +82,14 @@ export async function startTcpProxy(targetPort: number, targetHost = '127.0.0.1'
     client.on('error', drop).on('close', drop)
     upstream.on('error', drop).on('close', drop)
     client.pipe(upstream)
-    upstream.pipe(client)
+    if (replyDelayMs > 0) {
+      // Timers of one delay run in the order they were set: the bytes stay in order.
+      upstream.on('data', (chunk: Buffer) => {
+        setTimeout(() => {
+          if (!client.destroyed) client.write(chunk)
+        }, replyDelayMs)
+      })
+    } else upstream.pipe(client)
   })
 
   await new Promise<void>((resolve, reject) => {
@@ -125,9 +144,10 @@ export async function startTcpProxy(targetPort: number, targetHost = '127.0.0.1'
 async function startProxyFor(
   serverUrl: string,
   defaultPort: number,
+  options?: TcpProxyOptions,
 ): Promise<{ proxy: TcpProxy; url: string }> {
   const target = new URL(serverUrl)
-  const proxy = await startTcpProxy(Number(target.port || defaultPort), target.hostname)
+  const proxy = await startTcpProxy(Number(target.port || defaultPort), target.hostname, options)
   const url = new URL(serverUrl)
   url.hostname = '127.0.0.1'
   url.port = String(proxy.port)
@@ -144,6 +164,9 @@ export function startMysqlProxy(mysqlUrl: string): Promise<{ proxy: TcpProxy; ur
 }
 
 /** The same for the Redis server that `redisUrl` names: give the URL to the app that should lose it. */
-export function startRedisProxy(redisUrl: string): Promise<{ proxy: TcpProxy; url: string }> {
-  return startProxyFor(redisUrl, 6379)
+export function startRedisProxy(
+  redisUrl: string,
+  options?: TcpProxyOptions,
+): Promise<{ proxy: TcpProxy; url: string }> {
+  return startProxyFor(redisUrl, 6379, options)
 }
