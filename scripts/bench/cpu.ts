@@ -50,8 +50,6 @@ async function read(sources: CpuSources, mysqlPid: number | undefined): Promise<
   return reading
 }
 
-
-
 /** Starts counting; `per(n)` gives each process's CPU µs per operation since then. */
 export async function cpuMeter(
   sources: CpuSources,
