@@ -358,7 +358,7 @@ async function main(): Promise<void> {
         { figure: 'reserve+pay, distinct seats', value: speed(purchase) },
         { figure: 'purchase floor (mysql2 + ioredis)', value: speed(floor) },
         { figure: 'CPU per purchase', value: purchase.cpu ?? '' },
-        { figure: 'CPU per floor purchase', value: `${floorCpuLine} (bench process: the floor itself)` },
+        { figure: 'CPU per floor purchase', value: floorCpuLine },
         {
           figure: 'reserve+pay / purchase floor',
           // A floor whose purchases failed measured nothing (purchase-floor.ts is behind the purchase path).
