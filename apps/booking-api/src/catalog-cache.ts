@@ -11,8 +11,9 @@ import { SharedRead } from './shared-read.js'
  *   MySQL;
  * - every committed change (a sale, a refund, an operator's write) rewrites the
  *   versions it touches AFTER its commit, with a value never used before;
- * - every request reads the versions (one command) and is answered from the
- *   cache only when they are the ones the answer was built under.
+ * - every request reads the versions (one command, or one sent after it came in
+ *   and shared with other requests: token checks, SharedRead) and is answered from
+ *   the cache only when they are the ones the answer was built under.
  *
  * So once a change has been answered, the next request to any copy sees it. A
  * rewrite that failed (Redis unreachable after the commit) or versions Redis

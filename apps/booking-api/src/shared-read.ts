@@ -6,10 +6,11 @@
  * change is answered to its author only after its write), and the catalogue caches
  * promise that an answered change is seen by the next request (catalog-cache.ts).
  * With no read out, one starts at once; with one out, the callers wait for it and share
- * the next, which starts when it ends or after `waitMaxMs` (a slow or silent Redis
- * holds them back only so long). So a burst of requests makes a few reads instead of
- * one each: a read is a Redis command and a socket write on both sides, several times
- * the cost of answering from memory.
+ * the next, which starts when it ends or after `waitMaxMs`: a slow Redis delays them
+ * by at most that much more than its own answer (a silent one still takes the client's
+ * command timeout, as any read does), and several reads are then out at once. So a
+ * burst of requests makes a few reads instead of one each: a read is a Redis command
+ * and a socket write on both sides, several times the cost of answering from memory.
  */
 export class SharedRead<V> {
   private out: Promise<V> | undefined
@@ -21,22 +22,24 @@ export class SharedRead<V> {
   ) {}
 
   get(): Promise<V> {
+    // A next read not started yet (its wait may just have ended) still starts after us.
+    if (this.next) return this.next
     const out = this.out
     if (!out) return this.start()
-    if (!this.next) {
-      this.next = new Promise<void>((resolve) => {
-        const timer = setTimeout(resolve, this.waitMaxMs)
-        const go = () => {
-          clearTimeout(timer)
-          resolve()
-        }
-        out.then(go, go)
-      }).then(() => {
-        this.next = undefined
-        return this.start()
-      })
-    }
-    return this.next
+    const next = new Promise<void>((resolve) => {
+      const timer = setTimeout(resolve, this.waitMaxMs)
+      timer.unref()
+      const go = () => {
+        clearTimeout(timer)
+        resolve()
+      }
+      out.then(go, go)
+    }).then(() => {
+      this.next = undefined
+      return this.start()
+    })
+    this.next = next
+    return next
   }
 
   private start(): Promise<V> {
