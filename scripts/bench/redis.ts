@@ -76,10 +76,7 @@ export async function infoNumber(redis: Redis, section: string, field: string): 
 
 /** Σ calls over `INFO commandstats`: every command the server ran since its start. */
 export async function totalCommands(redis: Redis): Promise<number> {
-  const info = await redis.info('commandstats')
-  let total = 0
-  for (const match of info.matchAll(/^cmdstat_[^:]+:calls=(\d+)/gm)) total += Number(match[1])
-  return total
+  return (await commandCounts(redis)).all
 }
 
 /**

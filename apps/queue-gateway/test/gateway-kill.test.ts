@@ -142,19 +142,25 @@ async function send(
   }
 }
 
-/** Mirror entries the stream's group has handed to `consumerPid`'s copy and not had acknowledged. */
-async function pendingOf(stream: string, consumerPid: number): Promise<number> {
+/**
+ * The mirror group's consumers of `consumerPid`'s copy, each with its count of entries
+ * handed to it and not acknowledged. Consumer names are `<host>-<pid>-<6-character
+ * nanoid>` (plugins/queue.ts).
+ */
+async function consumersOf(stream: string, consumerPid: number): Promise<Array<[string, string]>> {
   const [, , , consumers] = (await env.redis.xpending(stream, 'mirror')) as [
     number,
     string | null,
     string | null,
     Array<[string, string]> | null,
   ]
-  // Consumer names are `<host>-<pid>-<6-character nanoid>` (plugins/queue.ts).
   const ofPid = new RegExp(`-${consumerPid}-[A-Za-z0-9_-]{6}$`)
-  return (consumers ?? [])
-    .filter(([name]) => ofPid.test(name))
-    .reduce((sum, [, count]) => sum + Number(count), 0)
+  return (consumers ?? []).filter(([name]) => ofPid.test(name))
+}
+
+/** Mirror entries the stream's group has handed to `consumerPid`'s copy and not had acknowledged. */
+async function pendingOf(stream: string, consumerPid: number): Promise<number> {
+  return (await consumersOf(stream, consumerPid)).reduce((sum, [, count]) => sum + Number(count), 0)
 }
 
 /**
@@ -164,14 +170,7 @@ async function pendingOf(stream: string, consumerPid: number): Promise<number> {
  * count can be above 0 for a moment and 0 again by the time the copy is killed.
  */
 async function holdsStuckEntry(stream: string, consumerPid: number): Promise<boolean> {
-  const [, , , consumers] = (await env.redis.xpending(stream, 'mirror')) as [
-    number,
-    string | null,
-    string | null,
-    Array<[string, string]> | null,
-  ]
-  const ofPid = new RegExp(`-${consumerPid}-[A-Za-z0-9_-]{6}$`)
-  for (const [name] of (consumers ?? []).filter(([consumer]) => ofPid.test(consumer))) {
+  for (const [name] of await consumersOf(stream, consumerPid)) {
     const idle = (await env.redis.call(
       'XPENDING',
       stream,
