@@ -1,8 +1,14 @@
-import { createServer } from 'node:net'
 import { buildBookingApp, loadBookingConfig } from '@concert/booking-api'
 import type { App } from '@concert/http'
 import { buildGatewayApp, loadGatewayConfig } from '@concert/queue-gateway'
-import { appEnv, listenOnLoopback, startTcpProxy, type TcpProxy, type TestEnv } from '@concert/testing'
+import {
+  appEnv,
+  freePort,
+  listenOnLoopback,
+  startTcpProxy,
+  type TcpProxy,
+  type TestEnv,
+} from '@concert/testing'
 import { inject } from 'vitest'
 
 /** Both apps on real loopback ports, the gateway serving the built web app, as `pnpm start` runs them. */
@@ -25,20 +31,14 @@ export interface StackOptions {
   proxy?: boolean
 }
 
-async function freePort(): Promise<number> {
-  const server = createServer()
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
-  const address = server.address()
-  await new Promise((resolve) => server.close(resolve))
-  if (!address || typeof address === 'string') throw new Error('no free port')
-  return address.port
-}
-
 /**
  * Starts booking-api (CORS open to the page's origin) and a gateway with its
  * workers (admission loop) that serves the web app and points it at booking-api.
  */
 export async function startStack(env: TestEnv, options: StackOptions = {}): Promise<Stack> {
+  // Chosen before the gateway listens (the booking API's CORS origin and the proxy name it),
+  // so from below the ephemeral range: a port 0 handed out there was taken once by an
+  // outgoing MySQL or Redis connection before the gateway listened (EADDRINUSE in CI).
   const gatewayPort = await freePort()
   const proxy = options.proxy ? await startTcpProxy(gatewayPort) : undefined
   const pageOrigin = `http://127.0.0.1:${proxy?.port ?? gatewayPort}`
