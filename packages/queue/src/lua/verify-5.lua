@@ -35,29 +35,9 @@ if n > 0 then
   local read = redis.call('HMGET', KEYS[5], unpack(fields))
   for i = 1, n do versions[i] = read[i] or '' end
 end
--- A READY or EXPIRED token's told line straight from one HMGET of its hash, in
--- TOKEN_FIELDS order with the unmirrored mark last: the same line toldLine makes from
--- readToken's table, without building the table (most checks are of such tokens).
-local stored = {}
-local statusAt
-for i = 1, #TOKEN_FIELDS do
-  stored[i] = F[TOKEN_FIELDS[i]]
-  if TOKEN_FIELDS[i] == 'status' then statusAt = i end
-end
-stored[#stored + 1] = F.unmirrored
 local answers = {}
 for i = 2 + n, #ARGV do
   local token = ARGV[i]
-  local v = redis.call('HMGET', KEYS[2] .. token, unpack(stored))
-  if v[statusAt] then
-    local line = { token }
-    for j = 1, #TOKEN_FIELDS do line[j + 1] = v[j] or '' end
-    line[#line + 1] = epoch
-    line[#line + 1] = v[#stored] or ''
-    answers[#answers + 1] = table.concat(line, '|')
-  else
-    local t = readWaiting(k, token)
-    answers[#answers + 1] = t and toldLine(token, t, epoch) or ''
-  end
+  answers[#answers + 1] = readToldLine(k, KEYS[2] .. token, token, epoch) or ''
 end
 return { R.OK, tostring(nowMs()), versions, answers }
