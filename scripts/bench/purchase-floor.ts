@@ -14,7 +14,9 @@
  *     (the guard only reads the header; the schedule, the cached limits and mayBeForSale
  *     read the in-process caches: no query)
  *  R2 EVALSHA begin-purchase-4   reservation.service begin → QueueService.beginPurchase
- *                                (checks and claims the token, locks the seats: one script)
+ *                                (checks and claims the token, locks the seats: one script;
+ *                                the app sends a turn's starts of one event in one script,
+ *                                the floor each purchase's alone)
  *  S1 SELECT seat, number, price, limits FROM VENUE_SEAT JOIN SEAT_PRICE JOIN EVENT
  *                                catalog.service seatsForSale → catalog.repository findPricedSeats
  *  transaction (reservation.service pay, READ COMMITTED):
@@ -150,10 +152,11 @@ async function purchase(
   const claimTtlMs = o.claimTtlMs ?? 3_000
   // R2
   const seatKeyBase = k.seatKeyBase(o.scheduleId)
-  const begun = (await lua('begin-purchase-4')(
-    [k.marker, tokenKey, k.active, k.waiting],
-    [p.token, owner, claimTtlMs, seatKeyBase, o.seatLockTtlMs ?? 3_000, p.seatId],
-  )) as Array<string | number>
+  const batch = (await lua('begin-purchase-4')(
+    [k.marker, k.tokenKeyBase, k.active, k.waiting],
+    [p.token, owner, claimTtlMs, seatKeyBase, o.seatLockTtlMs ?? 3_000, 1, p.seatId],
+  )) as Array<string | Array<string | number>>
+  const begun = batch[1] as Array<string | number> | undefined
   if (begun?.[0] !== 'OK') throw new Error(`begin-purchase: ${String(begun?.[0])}`)
   const claimed: TokenState = toTokenState(pairs(begun, 1))
   // S1

@@ -14,6 +14,7 @@ import { type QueueFacts, toFacts, toTicket } from './ticket.js'
 import type { Ticket } from './ticket-schema.js'
 import { eventOfToken, newToken } from './token.js'
 import { fromToldLine, pairs, type TokenState, toTokenState } from './token-state.js'
+import { TurnBatches } from './turn-batches.js'
 
 export interface QueueServiceOptions {
   redis: RedisClient
@@ -95,21 +96,29 @@ export interface FeedRead {
   entries: Array<{ id: string; token: string; place: number | null }>
 }
 
-/** Most tokens one verify script checks; a burst beyond it takes several. */
+/** Most token checks one verify script takes; a burst beyond it takes several. */
 const VERIFY_BATCH_MAX = 500
 
-/** Token checks of one event waiting for one verify script (QueueService.verify). */
-interface VerifyBatch {
+/** Most purchase starts one begin-purchase script takes (each a few Redis calls). */
+const BEGIN_BATCH_MAX = 200
+
+/** A token check waiting for its turn's verify script (QueueService.verify). */
+interface VerifyCall {
   k: EventKeys
   fields: readonly string[]
-  waiters: Map<
-    string,
-    Array<{
-      resolve: (read: { answer: string; now: number; versions: string[] } | undefined) => void
-      reject: (error: unknown) => void
-    }>
-  >
-  sent?: boolean
+  token: string
+}
+
+/** What the verify script read for one token; undefined: no such event. */
+type VerifyRead = { answer: string; now: number; versions: string[] } | undefined
+
+/** A purchase start waiting for its turn's begin-purchase script (QueueService.beginPurchase). */
+interface BeginCall {
+  k: EventKeys
+  token: string
+  owner: string
+  claimTtlMs: number
+  seats: PurchaseSeats | undefined
 }
 
 /** A token as a poll read it: the ticket it answers, the state behind it, and the queue's epoch then. */
@@ -166,8 +175,16 @@ export class QueueService {
   readonly recovery: QueueRecovery
   private readonly preQueue: PreQueueDraw
   private readonly durable: DurableTickets
-  /** Token checks of one event (and catalogue fields) waiting for this turn's verify script. */
-  private readonly verifyBatches = new Map<string, VerifyBatch>()
+  /** Token checks of one event (and catalogue fields), gathered for this turn's verify script. */
+  private readonly verifyBatches = new TurnBatches<VerifyCall, VerifyRead>(
+    (calls) => this.runVerifyBatch(calls),
+    VERIFY_BATCH_MAX,
+  )
+  /** Purchase starts of one event, gathered for this turn's begin-purchase script. */
+  private readonly beginBatches = new TurnBatches<BeginCall, ScriptReply | undefined>(
+    (calls) => this.runBeginBatch(calls),
+    BEGIN_BATCH_MAX,
+  )
   /** States being made durable for a reader, by epoch:token:version (makeDurable). */
   private readonly durableWrites = new Map<string, Promise<void>>()
   private readonly redis: RedisClient
@@ -559,69 +576,39 @@ export class QueueService {
    * Redis sent after the check was asked for, shared, so a burst of requests costs one
    * script. undefined: no such event.
    */
-  private verifyInBatch(
-    k: EventKeys,
-    token: string,
-    fields: readonly string[],
-  ): Promise<{ answer: string; now: number; versions: string[] } | undefined> {
-    const key = `${k.eventId}\n${fields.join('\n')}`
-    let batch = this.verifyBatches.get(key)
-    if (!batch) {
-      const created: VerifyBatch = { k, fields, waiters: new Map() }
-      batch = created
-      this.verifyBatches.set(key, created)
-      setImmediate(() => {
-        if (this.verifyBatches.get(key) === created) this.verifyBatches.delete(key)
-        void this.runVerifyBatch(created)
-      })
-    }
-    const waiters = batch.waiters.get(token) ?? []
-    batch.waiters.set(token, waiters)
-    const answer = new Promise<{ answer: string; now: number; versions: string[] } | undefined>(
-      (resolve, reject) => waiters.push({ resolve, reject }),
-    )
-    // A full batch goes now; the next check starts another.
-    if (batch.waiters.size >= VERIFY_BATCH_MAX && this.verifyBatches.get(key) === batch) {
-      this.verifyBatches.delete(key)
-      void this.runVerifyBatch(batch)
-    }
-    return answer
+  private verifyInBatch(k: EventKeys, token: string, fields: readonly string[]): Promise<VerifyRead> {
+    return this.verifyBatches.add(`${k.eventId}\n${fields.join('\n')}`, { k, fields, token })
   }
 
-  private async runVerifyBatch(batch: VerifyBatch): Promise<void> {
-    if (batch.sent) return
-    batch.sent = true
-    const { k, fields } = batch
-    const tokens = [...batch.waiters.keys()]
-    try {
-      const reply = await this.withRecovery(k.eventId, () =>
-        this.redis.queueVerify(
-          k.marker,
-          k.tokenKeyBase,
-          k.records,
-          k.waiting,
-          catalogVersionsKey(this.prefix, k.eventId),
-          fields.length,
-          ...fields,
-          ...tokens,
-        ),
-      )
-      const [, now, versions, answers] = (reply ?? []) as unknown as [unknown, string, string[], string[]]
-      const read = reply ? { now: Number(now), versions: versions.map(String) } : undefined
-      tokens.forEach((token, i) => {
-        const result = read && { answer: String(answers[i] ?? ''), ...read }
-        for (const waiter of batch.waiters.get(token) ?? []) waiter.resolve(result)
-      })
-    } catch (error) {
-      for (const waiters of batch.waiters.values()) for (const waiter of waiters) waiter.reject(error)
-    }
+  /** One verify script for a turn's checks of one event and fields (each token once). */
+  private async runVerifyBatch(calls: readonly VerifyCall[]): Promise<VerifyRead[]> {
+    const { k, fields } = calls[0] as VerifyCall
+    const tokens = [...new Set(calls.map((call) => call.token))]
+    const reply = await this.withRecovery(k.eventId, () =>
+      this.redis.queueVerify(
+        k.marker,
+        k.tokenKeyBase,
+        k.records,
+        k.waiting,
+        catalogVersionsKey(this.prefix, k.eventId),
+        fields.length,
+        ...fields,
+        ...tokens,
+      ),
+    )
+    if (!reply) return calls.map(() => undefined)
+    const [, now, versions, answers] = reply as unknown as [unknown, string, string[], string[]]
+    const read = { now: Number(now), versions: versions.map(String) }
+    const answerOf = new Map(tokens.map((token, i) => [token, String(answers[i] ?? '')]))
+    return calls.map((call) => ({ answer: answerOf.get(call.token) ?? '', ...read }))
   }
 
   /**
    * Starts a payment: claims the READY token for this attempt (at most one claim holds
    * at a time) and locks the order's seats, in one script, or does neither. A seat
    * already sold (SOLD marker) or locked by another payment is answered from Redis.
-   * Without `seats` it only claims the token.
+   * Without `seats` it only claims the token. The starts of one event asked for in one
+   * turn of the event loop share one run of the script (runBeginBatch), each in turn.
    */
   async beginPurchase(
     token: string,
@@ -631,21 +618,7 @@ export class QueueService {
   ): Promise<ClaimResult> {
     const k = this.keysOfToken(token)
     if (!k) return { ok: false, reason: 'MISSING' }
-    const begin = () =>
-      this.withRecovery(k.eventId, () =>
-        this.redis.queueBeginPurchase(
-          k.marker,
-          k.token(token),
-          k.active,
-          k.waiting,
-          token,
-          owner,
-          claimTtlMs,
-          seats ? k.seatKeyBase(seats.scheduleId) : '',
-          seats?.lockTtlMs ?? 0,
-          ...(seats?.seatIds ?? []),
-        ),
-      )
+    const begin = () => this.beginBatches.add(String(k.eventId), { k, token, owner, claimTtlMs, seats })
     let reply = await begin()
     if (reply && replyCode(reply) === Reply.UNMIRRORED) {
       // Admitted, but not in MySQL yet: write the admission (verify does), then start.
@@ -669,6 +642,28 @@ export class QueueService {
       default:
         return { ok: false, reason: replyCode(reply) as 'MISSING' | 'NOT_READY' | 'EXPIRED' | 'BUSY' }
     }
+  }
+
+  /**
+   * One begin-purchase script for a turn's purchase starts of one event, in the order they
+   * were asked for: the script runs them one after another, as separate scripts would.
+   */
+  private async runBeginBatch(calls: readonly BeginCall[]): Promise<Array<ScriptReply | undefined>> {
+    const { k } = calls[0] as BeginCall
+    const attempts = calls.flatMap(({ token, owner, claimTtlMs, seats }) => [
+      token,
+      owner,
+      claimTtlMs,
+      seats ? k.seatKeyBase(seats.scheduleId) : '',
+      seats?.lockTtlMs ?? 0,
+      seats?.seatIds.length ?? 0,
+      ...(seats?.seatIds ?? []),
+    ])
+    const reply = await this.withRecovery(k.eventId, () =>
+      this.redis.queueBeginPurchase(k.marker, k.tokenKeyBase, k.active, k.waiting, ...attempts),
+    )
+    if (!reply) return calls.map(() => undefined)
+    return reply.slice(1) as unknown as ScriptReply[]
   }
 
   /** Claims a READY token for one payment attempt (beginPurchase without seats). */

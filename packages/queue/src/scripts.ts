@@ -245,17 +245,13 @@ declare module 'ioredis' {
       fieldCount: Arg,
       ...catalogFieldsThenTokens: string[]
     ): Result<ScriptReply, Context>
+    /** Attempts: token, owner, claim TTL, seat key base, lock TTL, seat count, seat ids; each in turn. */
     queueBeginPurchase(
       marker: string,
-      tokenKey: string,
+      tokenKeyBase: string,
       active: string,
       waiting: string,
-      token: string,
-      owner: string,
-      claimTtlMs: Arg,
-      seatKeyBase: string,
-      seatLockTtlMs: Arg,
-      ...seatIds: Arg[]
+      ...attempts: Arg[]
     ): Result<ScriptReply, Context>
     queueFinishPurchase(
       ...args: [
