@@ -412,16 +412,22 @@ async function main(): Promise<void> {
 
     if (run('waiters')) {
       phase(`waiting room: ${settings.waiters} waiters in one queue`)
-      const waiters = await waitersPhase(stores, gateway.url, c.waitersEvent)
+      const waiters = await waitersPhase(stores, gateway.url, c.waitersEvent, () =>
+        load('hello-world (HTTP floor, again: just before the polls)', { url: hello.url, ...reads }),
+      )
+      const pollRatio = ratio(waiters.pollAt1k, waiters.pollFloor)
       const pollP99Ratio = Math.max(waiters.pollHead.p99, waiters.pollTail.p99) / waiters.pollAt1k.p99
       rows.poll.push(
         { figure: 'poll (1k waiters)', value: speed(waiters.pollAt1k) },
+        { figure: 'hello-world, just before the polls', value: speed(waiters.pollFloor) },
         {
-          figure: 'poll / hello-world',
-          value: fmt.ratio(floorRatio(waiters.pollAt1k)),
+          figure: 'poll / hello-world (the one just before it)',
+          value: fmt.ratio(pollRatio),
           target: '≥ 0.5×',
-          pass: floorRatio(waiters.pollAt1k) >= 0.5,
+          pass: pollRatio >= 0.5,
         },
+        // The first floor of the run, minutes earlier: how far the machine moved meanwhile.
+        { figure: 'poll / the first hello-world of the run', value: fmt.ratio(floorRatio(waiters.pollAt1k)) },
       )
       rows.waiters.push(
         {

@@ -11,6 +11,8 @@ const POLLED_WAITERS = 1_000
 
 export interface WaitersResult {
   waiters: number
+  /** The HTTP floor (`floor`), loaded just before pollAt1k: the poll's ratio is to this one. */
+  pollFloor: LoadResult
   /** Polls of the first 1,000 waiters, in turn, while they are the whole queue. */
   pollAt1k: LoadResult
   pollHead: LoadResult
@@ -112,6 +114,7 @@ export async function waitersPhase(
   stores: Stores,
   gatewayUrl: string,
   eventId: number,
+  floor: () => Promise<LoadResult>,
 ): Promise<WaitersResult> {
   const total = Math.max(settings.waiters, 1_000)
   const ids = Array.from({ length: total }, (_, i) => `w-${i + 1}`)
@@ -129,6 +132,9 @@ export async function waitersPhase(
     seconds: settings.seconds,
     spread: tokens.map((token) => ({ path: `/v1/queue/tokens/${token}` })),
   })
+  // The floor again, right before the polls it is divided into: this machine's speed moves
+  // by tens of percent within minutes, and the reads phase's floor ran a few minutes ago.
+  const pollFloor = await floor()
   const pollAt1k = await load('poll, 1k waiters', polling(first))
   const filled = await fillByScript(stores, eventId, ids.slice(1_000))
   const tail = filled.length > 0 ? filled : first
@@ -142,5 +148,5 @@ export async function waitersPhase(
   )
   const pollHead = await load(`poll, ${total} waiters (the first 1,000)`, polling(first))
   const pollTail = await load(`poll, ${total} waiters (the last 1,000)`, polling(tail))
-  return { waiters: total, pollAt1k, pollHead, pollTail, bytesPerWaiter, fillSeconds }
+  return { waiters: total, pollFloor, pollAt1k, pollHead, pollTail, bytesPerWaiter, fillSeconds }
 }
