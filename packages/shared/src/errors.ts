@@ -163,15 +163,28 @@ export function requestInstance(requestId: string): string {
   return `urn:request:${requestId}`
 }
 
+/** Each code's problem `type` URI, made once (a hot seat's losers are 409s by the hundred). */
+const PROBLEM_TYPES = Object.fromEntries(
+  Object.keys(ERROR_STATUS).map((code) => [
+    code,
+    `https://errors.concert.example/${code.toLowerCase().replaceAll('_', '-')}`,
+  ]),
+) as Record<ErrorCode, string>
+
 export function toProblem(error: AppError, requestId?: string): Problem {
-  return {
-    // Extensions first: they add members, never replace the standard ones.
-    ...error.extensions,
-    type: `https://errors.concert.example/${error.code.toLowerCase().replaceAll('_', '-')}`,
+  // Built member by member, not spread: V8 copies a spread of objects of varying shapes
+  // on a slow path (this was ~4 % of a hot-seat loser's CPU in a profile).
+  const problem: Problem = {
+    type: PROBLEM_TYPES[error.code],
     title: error.title,
     status: error.status,
     detail: error.message,
     code: error.code,
-    ...(requestId === undefined ? {} : { instance: requestInstance(requestId) }),
   }
+  if (requestId !== undefined) problem.instance = requestInstance(requestId)
+  // Extensions add members, never replace the standard ones.
+  for (const name in error.extensions) {
+    if (!Object.hasOwn(problem, name)) (problem as Record<string, unknown>)[name] = error.extensions[name]
+  }
+  return problem
 }
