@@ -632,6 +632,10 @@ export class QueueService {
         throw cannotRecord()
       case Reply.OK:
         return { ok: true, state: toTokenState(pairs(reply, 1)) }
+      case Reply.FAILED:
+        // Redis refused this attempt alone (the others of its batch were answered): as the
+        // error of a script of its own would be, a fault, not an answer about the token.
+        throw new Error(`begin-purchase failed in Redis: ${String(reply[1])}`)
       case Reply.SEAT_TAKEN:
       case Reply.SEAT_LOCKED:
         return {

@@ -27,6 +27,11 @@ export const Reply = {
   SEAT_LOCKED: 'SEAT_LOCKED',
   /** The token's latest change is not in MySQL yet: make it durable (QueueService), then ask again. */
   UNMIRRORED: 'UNMIRRORED',
+  /**
+   * One attempt of a batch script failed with a Redis error (its message follows); the
+   * other attempts of the batch were answered on their own (begin-purchase-4.lua).
+   */
+  FAILED: 'FAILED',
   /** A set of SSE stream places is full (the members holding them follow). */
   FULL: 'FULL',
   /** A gateway copy's SSE lease had run out (or Redis lost it): its places may have been dropped. */

@@ -37,18 +37,21 @@ export class TurnBatches<Item, Result> {
     if (this.open.get(key) === batch) this.open.delete(key)
     if (batch.sent) return
     batch.sent = true
-    this.send(batch.items).then(
-      (results) => {
+    const rejectAll = (error: unknown) => {
+      for (const waiter of batch.waiters) waiter.reject(error)
+    }
+    // Through a promise chain, so a send that throws, or an answer that is not a list,
+    // still settles every waiter (a settled waiter ignores a second settling).
+    Promise.resolve()
+      .then(() => this.send(batch.items))
+      .then((results) => {
         batch.waiters.forEach((waiter, i) => {
           // A batch answered short is a fault of send, not a result of undefined.
           if (i < results.length) waiter.resolve(results[i] as Result)
           else waiter.reject(new Error(`batch answered ${results.length} of ${batch.items.length} items`))
         })
-      },
-      (error: unknown) => {
-        for (const waiter of batch.waiters) waiter.reject(error)
-      },
-    )
+      })
+      .catch(rejectAll)
   }
 }
 

@@ -31,7 +31,7 @@ describe('purchase starts of one event, sent together', () => {
       // Seat 2 is the first start's now; seat 3 is free (the BUSY start locked nothing).
       queue.beginPurchase(b, 'b', 10_000, order(2, 3)),
       queue.beginPurchase(c, 'c', 10_000, order(3)),
-      // Not a token of any event, and a malformed one: answered without Redis.
+      // A well-formed token Redis does not know, and a malformed one (answered without Redis).
       queue.beginPurchase(`${eventId}.AAAAAAAAAAAAAAAAAAAAAA`, 'x', 10_000, order(4)),
       queue.beginPurchase('garbage', 'x', 10_000, order(4)),
       // A claim without seats (queue.claim) shares the script too.
@@ -55,6 +55,30 @@ describe('purchase starts of one event, sent together', () => {
     expect(await queue.abortPurchase(c, 'c', order(3))).toBe(true)
     expect(await queue.abortPurchase(b, 'b', order(2, 3))).toBe(false)
     expect(await queue.releaseClaim(d, 'd')).toBe(true)
+  })
+
+  it('an attempt Redis refuses fails alone: the others of its batch are answered as usual', async () => {
+    const { queue } = makeQueue(env)
+    const [a, b, c] = [tokens[0], tokens[1], tokens[2]] as [string, string, string]
+    const before = await scriptCalls(env.redis)
+    const results = await Promise.allSettled([
+      queue.beginPurchase(a, 'a', 10_000, order(70)),
+      // SET … PX 1.5: Redis refuses a lock TTL that is not an integer.
+      queue.beginPurchase(b, 'b', 10_000, { scheduleId: 1, seatIds: [71], lockTtlMs: 1.5 }),
+      queue.beginPurchase(c, 'c', 10_000, order(71)),
+    ])
+    expect(await scriptCalls(env.redis)).toBe(before + 1)
+    expect(results[0]).toMatchObject({ status: 'fulfilled', value: { ok: true } })
+    expect(results[1]).toMatchObject({
+      status: 'rejected',
+      reason: { message: expect.stringMatching(/^begin-purchase failed in Redis: .*integer/) },
+    })
+    // b failed at its lock, before its claim: seat 71 and its token are free for the next.
+    expect(results[2]).toMatchObject({ status: 'fulfilled', value: { ok: true } })
+    expect((await queue.claim(b, 'b2', 10_000)).ok).toBe(true)
+    expect(await queue.releaseClaim(b, 'b2')).toBe(true)
+    expect(await queue.abortPurchase(a, 'a', order(70))).toBe(true)
+    expect(await queue.abortPurchase(c, 'c', order(71))).toBe(true)
   })
 
   it('200 racers for one seat in one turn: one script, exactly one wins, every other one is told the seat is locked', async () => {

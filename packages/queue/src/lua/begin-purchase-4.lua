@@ -29,7 +29,9 @@
   {R.SEAT_TAKEN, seatId, ...} (some seat is sold: every seat of the order that is
     sold or held by another payment, so the fan learns all at once), or
   {R.SEAT_LOCKED, seatId, ...} (none sold: every seat another payment holds), or
-  {R.OK, field, value, ...} (the token's state as stored-name pairs; claim taken, seats locked).
+  {R.OK, field, value, ...} (the token's state as stored-name pairs; claim taken, seats locked),
+  {R.FAILED, message} (a Redis error in this attempt: what it wrote before the error stays,
+    as with a script of its own; its locks and claim lapse with their TTLs).
 ]]
 --- @include "now"
 --- @include "seat"
@@ -80,9 +82,17 @@ local replies = { R.OK }
 local i = 1
 while i <= #ARGV do
   local n = tonumber(ARGV[i + 5])
+  -- A malformed list is the caller's bug: fail the whole script loudly, before any write of it.
+  if not n or i + 5 + n > #ARGV then
+    return redis.error_reply('begin-purchase: attempt at ARGV[' .. i .. '] does not list its seats')
+  end
   local seatIds = {}
   for j = 1, n do seatIds[j] = ARGV[i + 5 + j] end
-  replies[#replies + 1] = begin(ARGV[i], ARGV[i + 1], tonumber(ARGV[i + 2]), ARGV[i + 3], ARGV[i + 4], seatIds)
+  local ok, reply = pcall(begin, ARGV[i], ARGV[i + 1], tonumber(ARGV[i + 2]), ARGV[i + 3], ARGV[i + 4], seatIds)
+  if not ok then
+    reply = { R.FAILED, type(reply) == 'table' and tostring(reply.err) or tostring(reply) }
+  end
+  replies[#replies + 1] = reply
   i = i + 6 + n
 end
 return replies
