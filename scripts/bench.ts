@@ -315,6 +315,8 @@ async function main(): Promise<void> {
       phase(`hot seat: ${settings.hotSeatRacers} racers for one seat`)
       const losers: number[] = []
       let winners = 0
+      // Racers whose token did not stay READY (the winner's paid): left out of the steady load.
+      const notLosing = new Set<number>()
       await burst('hot seat (201s and 409s)', {
         url: booking.url,
         connections: settings.hotSeatRacers,
@@ -329,9 +331,10 @@ async function main(): Promise<void> {
         }),
         // A 409 is the right answer for every racer but one.
         okStatuses: [201, 409],
-        onResponse: (status, ms) => {
+        onResponse: (status, ms, i) => {
           if (status === 201) winners += 1
           else losers.push(ms)
+          if (status !== 409) notLosing.add(i)
         },
       })
       const loserP50 = percentile(losers, 50)
@@ -345,6 +348,21 @@ async function main(): Promise<void> {
         url: hello.url,
         connections: settings.hotSeatRacers,
         warmUpPath: '/',
+      })
+      // Losers under steady load (information): what one costs each process, measured over
+      // seconds rather than one burst of ~50 ms, whose /proc figures move by 10 ms ticks.
+      const losingRequest = JSON.stringify({ scheduleId: c.purchaseShow, seatId: c.hotSeat })
+      const steadyLosers = await load('hot-seat losers, steady (409s)', {
+        url: booking.url,
+        ...reads,
+        spread: racerTokens
+          .filter((_, i) => !notLosing.has(i))
+          .map((token) => ({
+            path: '/v1/reservations',
+            headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+            body: losingRequest,
+          })),
+        okStatuses: [409],
       })
 
       phase('invariants after the purchase phases')
@@ -383,6 +401,10 @@ async function main(): Promise<void> {
         },
         // On 2 cores shared with the client, a burst's p99 moves with the machine: the floor's shows by how much.
         { figure: 'hot seat: losers p99 / the floor burst p99', value: fmt.ratio(loserP99 / burstFloor.p99) },
+        {
+          figure: `hot-seat losers, steady load (${settings.connections} connections, every answer a 409)`,
+          value: speed(steadyLosers),
+        },
         {
           figure: 'seats sold twice',
           value: String(inv.seatsSoldTwice),

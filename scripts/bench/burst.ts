@@ -15,8 +15,8 @@ export interface BurstOptions {
   request?: (i: number) => { body?: string; headers?: Record<string, string> }
   /** Statuses that count as answered well (default: every 2xx). */
   okStatuses?: readonly number[]
-  /** Called with each answer's status and latency (ms), e.g. to split winners from losers. */
-  onResponse?: (status: number, ms: number) => void
+  /** Called with each answer's status, latency (ms) and request number, e.g. to split winners from losers. */
+  onResponse?: (status: number, ms: number, index: number) => void
 }
 
 /**
@@ -68,7 +68,7 @@ export async function burst(name: string, options: BurstOptions): Promise<LoadRe
         lastAt = Math.max(lastAt, at)
         latencies.push(ms)
         statuses[answer.statusCode] = (statuses[answer.statusCode] ?? 0) + 1
-        options.onResponse?.(answer.statusCode, ms)
+        options.onResponse?.(answer.statusCode, ms, i)
       }),
     )
     const failed = answers.filter((answer) => answer.status === 'rejected').length

@@ -50,6 +50,8 @@ export interface LoadOptions {
    * each be sent once (one join per account), where a list per connection would be large.
    */
   disjoint?: boolean
+  /** Statuses that count as answered well (default: every 2xx). */
+  okStatuses?: readonly number[]
 }
 
 export interface SpreadRequest {
@@ -168,7 +170,7 @@ export async function load(name: string, options: LoadOptions): Promise<LoadResu
   const answered = Object.entries(statuses)
     .filter(([status]) => status !== 'errors')
     .reduce((sum, [, n]) => sum + n, 0)
-  const succeeded = countOk(statuses)
+  const succeeded = countOk(statuses, options.okStatuses)
   // A run of `amount` requests ends at autocannon's next one-second tick after the last
   // answer, so its `duration` is whole seconds and a rate from it is quantized (3,000
   // purchases read 428, 500 or 600/s whatever the true rate between): time it here instead.
