@@ -6,10 +6,14 @@
   the event's hash tag, so claim and locks are one atomic step in one slot.
 
   The booking API sends together the attempts of one event that came in during one
-  turn of its event loop (QueueService.beginPurchase), so a hot seat's burst of
-  racers costs Redis one script, not one per racer. Attempts run in the order given,
-  each as if it were a script of its own: a later one sees an earlier one's claim and
-  locks (the same token twice: BUSY; the same seat: SEAT_LOCKED).
+  turn of its event loop (QueueService.beginPurchase, up to 200), so a hot seat's burst
+  of racers costs Redis one script per turn, not one per racer. Attempts run in the
+  order given, each as if it were a script of its own: a later one sees an earlier
+  one's claim and locks (the same token again once an earlier attempt claimed it: BUSY;
+  a seat an earlier attempt locked: SEAT_LOCKED). An attempt that fails with a Redis
+  error (a write refused under maxmemory, an argument Redis rejects) is answered
+  {R.FAILED, message} on its own, as its own script would have failed alone; the
+  others are answered as usual.
 
   KEYS[1] marker
   KEYS[2] token key base (a READY or EXPIRED token's hash is this .. token; a WAITING
