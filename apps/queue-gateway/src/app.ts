@@ -11,6 +11,7 @@ import { sseHubPlugin } from './plugins/sse-hub.js'
 import { sseLeasesPlugin } from './plugins/sse-leases.js'
 import { webAppPlugin } from './plugins/web-app.js'
 import { workersPlugin } from './plugins/workers.js'
+import { batchedRateLimitStore } from './rate-limit-store.js'
 import { tokenRoutes } from './routes/tokens.js'
 
 export interface GatewayAppOptions {
@@ -37,8 +38,7 @@ export async function buildGatewayApp({ config, logger, workers = true }: Gatewa
   })
   await app.register(rateLimit, {
     global: false,
-    redis: app.redis,
-    nameSpace: rateLimitPrefix(config.infra.redisKeyPrefix),
+    store: batchedRateLimitStore(app.redis, rateLimitPrefix(config.infra.redisKeyPrefix)),
     // If Redis is down the queue is down anyway; do not turn that into a 500 here.
     skipOnError: true,
     errorResponseBuilder: (_request, context) =>

@@ -15,6 +15,7 @@ export {
   tokenReasonQuery,
   upsertQueueTokens,
 } from './queue-tokens.repository.js'
+export * from './rate-limit-counters.js'
 export * from './recovery.js'
 export * from './redis-client.js'
 export { Reply, type ReplyCode } from './replies.js'

@@ -31,6 +31,7 @@ const SCRIPT_FILES = [
   'mark-durable-1',
   'poll-7',
   'publish-sale-1',
+  'rate-limit-1',
   'release-seats-1',
   'restore-7',
   'sse-dead-copies-1',
@@ -230,6 +231,8 @@ declare module 'ioredis' {
       ...streamedThenPolledTokens: string[]
     ): Result<ScriptReply, Context>
     queueHoles(marker: string, waiting: string, from: Arg, to: Arg): Result<ScriptReply, Context>
+    /** Adds `requests` to a client's counter; answers [count after, ms left in its window]. */
+    queueRateLimit(counter: string, windowMs: Arg, requests: Arg): Result<[number, number], Context>
     queueMarkDurable(
       marker: string,
       epoch: Arg,

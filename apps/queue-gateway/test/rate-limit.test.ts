@@ -1,0 +1,111 @@
+import type { App } from '@concert/http'
+import { RateLimitCounters, rateLimitPrefix } from '@concert/queue'
+import {
+  commandCalls,
+  createEvent,
+  insertAccounts,
+  scriptCalls,
+  seedCatalog,
+  useTestEnv,
+} from '@concert/testing'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { buildGateway, sleep } from './helpers.js'
+
+// A private redis-server: the tests count the scripts and INCRBYs the server runs.
+const env = useTestEnv({ privateRedis: true })
+let accounts: string[]
+const copies: App[] = []
+const LIMIT = 30
+const WINDOW_MS = 1_500
+
+beforeAll(async () => {
+  await seedCatalog(env.db)
+  accounts = await insertAccounts(env.db, 200, { prefix: 'limited' })
+})
+afterAll(async () => {
+  await Promise.all(copies.map((copy) => copy.close()))
+})
+
+async function startCopy(): Promise<string> {
+  const app = await buildGateway(env, {
+    ISSUE_RATE_LIMIT_PER_MINUTE: String(LIMIT),
+    ISSUE_RATE_LIMIT_WINDOW_MS: String(WINDOW_MS),
+  })
+  copies.push(app)
+  await app.listen({ port: 0, host: '127.0.0.1' })
+  const address = app.server.address()
+  if (address === null || typeof address === 'string') throw new Error('no port')
+  return `http://127.0.0.1:${address.port}`
+}
+
+describe('the token-issuance rate limit', () => {
+  it('counts a turn’s requests of one client in one script, each with its own count, in order', async () => {
+    const counters = new RateLimitCounters(env.redis)
+    const counter = `${env.keyPrefix}rate-test:one-client`
+    const scripts = await scriptCalls(env.redis)
+    const counts = await Promise.all(Array.from({ length: 100 }, () => counters.count(counter, 60_000)))
+    expect(await scriptCalls(env.redis)).toBe(scripts + 1)
+    expect(counts.map((count) => count.current)).toEqual(Array.from({ length: 100 }, (_, i) => i + 1))
+    for (const { ttl } of counts) expect(ttl).toBeGreaterThan(59_000)
+    // Another client in the same turn is counted apart; a later turn adds to the window.
+    const [next, other] = await Promise.all([
+      counters.count(counter, 60_000),
+      counters.count(`${counter}:other`, 60_000),
+    ])
+    expect(next?.current).toBe(101)
+    expect(other?.current).toBe(1)
+    expect(await scriptCalls(env.redis)).toBe(scripts + 3)
+    expect(Number(await env.redis.get(counter))).toBe(101)
+    // The window started with the first request and is not stretched by later ones.
+    expect(await env.redis.pttl(counter)).toBeLessThanOrEqual(60_000)
+  })
+
+  it('160 joins at once from one address over two gateway copies: exactly the limit pass, the rest get 429 with Retry-After', async () => {
+    const urls = [await startCopy(), await startCopy()]
+    const eventId = await createEvent(env.db, 'rate limited')
+    const incrBys = await commandCalls(env.redis, 'incrby')
+    const answers = await Promise.all(
+      accounts.slice(0, 160).map(async (accountId, i) => {
+        const response = await fetch(`${urls[i % 2]}/v1/queue/tokens`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body: JSON.stringify({ accountId, eventId }),
+        })
+        return {
+          status: response.status,
+          retryAfter: response.headers.get('retry-after'),
+          body: await response.json(),
+        }
+      }),
+    )
+    const passed = answers.filter((answer) => answer.status === 201)
+    const limited = answers.filter((answer) => answer.status === 429)
+    expect(passed).toHaveLength(LIMIT)
+    expect(limited).toHaveLength(160 - LIMIT)
+    for (const answer of limited) {
+      expect(answer.body).toMatchObject({ status: 429, code: 'RATE_LIMITED' })
+      expect(Number(answer.retryAfter)).toBeGreaterThanOrEqual(1)
+    }
+    // Only the joins that passed got places, 1..LIMIT.
+    expect(passed.map((answer) => answer.body.position).sort((a, b) => a - b)).toEqual(
+      Array.from({ length: LIMIT }, (_, i) => i + 1),
+    )
+    // Counted in batches: every request once, on the client's one counter, in fewer
+    // scripts than requests.
+    const counters = await env.redis.keys(`${rateLimitPrefix(env.keyPrefix)}*`)
+    expect(counters).toEqual([`${rateLimitPrefix(env.keyPrefix)}POST/v1/queue/tokens-127.0.0.1`])
+    expect(await env.redis.get(counters[0] as string)).toBe('160')
+    const batches = (await commandCalls(env.redis, 'incrby')) - incrBys
+    expect(batches).toBeGreaterThanOrEqual(2)
+    expect(batches).toBeLessThan(160)
+
+    // A new window lets the client in again.
+    await sleep(WINDOW_MS + 100)
+    const again = await fetch(`${urls[0]}/v1/queue/tokens`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ accountId: accounts[170], eventId }),
+    })
+    expect(again.status).toBe(201)
+  })
+})
