@@ -1,17 +1,10 @@
 import type { App } from '@concert/http'
 import { RateLimitCounters, rateLimitPrefix } from '@concert/queue'
-import {
-  commandCalls,
-  createEvent,
-  insertAccounts,
-  scriptCalls,
-  seedCatalog,
-  useTestEnv,
-} from '@concert/testing'
+import { createEvent, insertAccounts, scriptCalls, seedCatalog, useTestEnv } from '@concert/testing'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { buildGateway, sleep } from './helpers.js'
 
-// A private redis-server: the tests count the scripts and INCRBYs the server runs.
+// A private redis-server: the first test counts the scripts the server runs.
 const env = useTestEnv({ privateRedis: true })
 let accounts: string[]
 const copies: App[] = []
@@ -63,7 +56,6 @@ describe('the token-issuance rate limit', () => {
   it('160 joins at once from one address over two gateway copies: exactly the limit pass, the rest get 429 with Retry-After', async () => {
     const urls = [await startCopy(), await startCopy()]
     const eventId = await createEvent(env.db, 'rate limited')
-    const incrBys = await commandCalls(env.redis, 'incrby')
     const answers = await Promise.all(
       accounts.slice(0, 160).map(async (accountId, i) => {
         const response = await fetch(`${urls[i % 2]}/v1/queue/tokens`, {
@@ -90,14 +82,11 @@ describe('the token-issuance rate limit', () => {
     expect(passed.map((answer) => answer.body.position).sort((a, b) => a - b)).toEqual(
       Array.from({ length: LIMIT }, (_, i) => i + 1),
     )
-    // Counted in batches: every request once, on the client's one counter, in fewer
-    // scripts than requests.
+    // Every request counted once, on the client's one counter. (How many scripts that
+    // took depends on how the requests fell into turns; the test above counts them.)
     const counters = await env.redis.keys(`${rateLimitPrefix(env.keyPrefix)}*`)
     expect(counters).toEqual([`${rateLimitPrefix(env.keyPrefix)}POST/v1/queue/tokens-127.0.0.1`])
     expect(await env.redis.get(counters[0] as string)).toBe('160')
-    const batches = (await commandCalls(env.redis, 'incrby')) - incrBys
-    expect(batches).toBeGreaterThanOrEqual(2)
-    expect(batches).toBeLessThan(160)
 
     // A new window lets the client in again.
     await sleep(WINDOW_MS + 100)
