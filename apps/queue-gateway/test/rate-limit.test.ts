@@ -66,7 +66,7 @@ describe('the token-issuance rate limit', () => {
         return {
           status: response.status,
           retryAfter: response.headers.get('retry-after'),
-          body: await response.json(),
+          body: (await response.json()) as { position: number },
         }
       }),
     )
