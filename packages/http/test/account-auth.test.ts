@@ -1,3 +1,4 @@
+import { createHmac } from 'node:crypto'
 import { Writable } from 'node:stream'
 import { AccountIdSchema, loadAuthConfig, loadInfraConfig } from '@concert/shared'
 import {
@@ -24,6 +25,13 @@ const AccountIdParams = Type.Object({ accountId: AccountIdSchema })
 const env = useTestEnv()
 const SECRET = 'a-test-secret-of-at-least-32-chars!'
 const apps: App[] = []
+
+/** A JWT signed with SECRET by hand, for headers and claims no signing library would write. */
+function signedByHand(header: object, payload: object): string {
+  const part = (value: object) => Buffer.from(JSON.stringify(value)).toString('base64url')
+  const signingInput = `${part(header)}.${part(payload)}`
+  return `${signingInput}.${createHmac('sha256', SECRET).update(signingInput).digest('base64url')}`
+}
 
 async function build(authEnv: Record<string, string>, options: { logLines?: string[]; cors?: boolean } = {}) {
   const infra = loadInfraConfig({ MYSQL_URL: env.mysqlUrl, REDIS_URL: env.redisUrl })
@@ -186,7 +194,21 @@ describe('HS256 secret', () => {
       'Bearer something',
       'a.b.c',
       `${'a'.repeat(9000)}.b.c`,
+      // Signed right, but claims of the wrong type, or a critical header nobody here knows.
+      signedByHand({ alg: 'HS256' }, { sub: 'fan-a', exp: String(now + 60) }),
+      signedByHand({ alg: 'HS256' }, { sub: 'fan-a', exp: now + 60, nbf: 'now' }),
+      signedByHand({ alg: 'HS256', crit: ['x-unknown'], 'x-unknown': 1 }, { sub: 'fan-a', exp: now + 60 }),
     ]
+    // The hand signing itself is right: the same token with sound claims passes.
+    expect(
+      (
+        await app.inject({
+          method: 'GET',
+          url: '/accounts/fan-a',
+          headers: asAccount(signedByHand({ alg: 'HS256', typ: 'JWT' }, { sub: 'fan-a', exp: now + 60 })),
+        })
+      ).statusCode,
+    ).toBe(200)
     for (const jwt of invalid) {
       expectProblem(
         await app.inject({ method: 'GET', url: '/accounts/fan-a', headers: asAccount(jwt) }),
@@ -271,6 +293,9 @@ describe('HS256 secret', () => {
       { issuer: 'https://evil.example/', audience: 'tickets' },
       { issuer: 'https://id.example/' },
       { issuer: 'https://id.example/', audience: 'another-app' },
+      // Matched as text, not as a pattern: '.' is no wildcard.
+      { issuer: 'https://idXexample/', audience: 'tickets' },
+      { issuer: 'https://id.example/', audience: 'ticketsX' },
     ]) {
       const response = await call(options)
       expectProblem(response, 401, 'ACCOUNT_AUTH_INVALID')
