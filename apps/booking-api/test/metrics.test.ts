@@ -320,6 +320,17 @@ describe.each([
     expect(counts?.some((sample) => sample.value > 0 && sample.labels.command)).toBe(true)
   })
 
+  it('shows the process’s runtime (the dashboard’s event-loop lag by app), once', () => {
+    for (const [scraped, app] of [
+      [gatewayMetrics, 'queue-gateway'],
+      [bookingMetrics, 'booking-api'],
+    ] as const) {
+      const lag = scraped.get('nodejs_eventloop_lag_p99_seconds')
+      expect(lag?.samples.map((sample) => sample.labels)).toEqual([{ app }])
+      expect(sampleValue(scraped.get('process_resident_memory_bytes'))).toBeGreaterThan(0)
+    }
+  })
+
   it('says which build runs, and counts shed requests', () => {
     const info = metrics().get('app_build_info')
     expect(info?.samples[0]?.labels).toMatchObject({ revision: 'metrics-test', node: process.version })

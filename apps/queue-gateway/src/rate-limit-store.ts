@@ -13,9 +13,14 @@ export function batchedRateLimitStore(redis: RedisClient, nameSpace: string): Fa
 
   class BatchedStore {
     constructor(
-      _options: RateLimitOptions,
+      options: RateLimitOptions,
       private readonly prefix = nameSpace,
-    ) {}
+    ) {
+      // rate-limit-1.lua keeps a fixed window: it cannot do what these ask for.
+      if (options.continueExceeding || options.exponentialBackoff) {
+        throw new Error('batchedRateLimitStore: continueExceeding and exponentialBackoff are not supported')
+      }
+    }
 
     incr(
       key: string,

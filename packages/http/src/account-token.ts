@@ -186,12 +186,19 @@ function secretVerifier(config: AuthConfig, secret: string): SignedClaimsCheck {
     requiredClaims: required,
   })
   return async (token) => {
-    let payload: { sub?: unknown; exp?: unknown }
+    let payload: { sub?: unknown; exp?: unknown; iat?: unknown }
     try {
       payload = verify(token) as typeof payload
     } catch (error) {
       // Nothing remote is involved: whatever went wrong, it was the token.
       throw new AppError('ACCOUNT_AUTH_INVALID', describeSecretTokenFault(error), { cause: error })
+    }
+    // jose refused an `iat` that is not a number; fast-jwt reads `iat` only for a maximum age.
+    if ('iat' in payload && typeof payload.iat !== 'number') {
+      throw new AppError(
+        'ACCOUNT_AUTH_INVALID',
+        'the account token\'s "iat" claim is not acceptable (check failed)',
+      )
     }
     // fast-jwt checked that `exp` is there and a number; `sub` is checked by the caller.
     return { subject: typeof payload.sub === 'string' ? payload.sub : undefined, exp: payload.exp as number }
@@ -237,8 +244,12 @@ function jwksVerifier(config: AuthConfig, jwksUrl: string): SignedClaimsCheck {
   return async (token) => {
     try {
       const { payload } = await jwtVerify(token, jwks, options)
-      // requiredClaims made jose check that `exp` is there and a number.
-      return { subject: payload.sub, exp: payload.exp as number }
+      // requiredClaims made jose check that `exp` is there and a number; a `sub` that is
+      // not a string names no account (the caller's pattern would read 123 as "123").
+      return {
+        subject: typeof payload.sub === 'string' ? payload.sub : undefined,
+        exp: payload.exp as number,
+      }
     } catch (error) {
       if (error instanceof errors.JOSEError && TOKEN_FAULTS.has(error.code)) {
         throw new AppError('ACCOUNT_AUTH_INVALID', describeTokenFault(error), { cause: error })

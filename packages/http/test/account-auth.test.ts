@@ -197,6 +197,7 @@ describe('HS256 secret', () => {
       // Signed right, but claims of the wrong type, or a critical header nobody here knows.
       signedByHand({ alg: 'HS256' }, { sub: 'fan-a', exp: String(now + 60) }),
       signedByHand({ alg: 'HS256' }, { sub: 'fan-a', exp: now + 60, nbf: 'now' }),
+      signedByHand({ alg: 'HS256' }, { sub: 'fan-a', exp: now + 60, iat: 'now' }),
       signedByHand({ alg: 'HS256', crit: ['x-unknown'], 'x-unknown': 1 }, { sub: 'fan-a', exp: now + 60 }),
     ]
     // The hand signing itself is right: the same token with sound claims passes.

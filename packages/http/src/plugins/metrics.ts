@@ -28,15 +28,36 @@ const MAX_CACHED_SERIES = 2_000
 /** Routes that are not the API: their latency is not what an operator watches. */
 const UNWATCHED = /^\/(docs|metrics)(\/|$)/
 
+/** Node's own metrics (CPU, memory, GC, event-loop lag), one registry per app name in a process. */
+const runtimeRegistries = new Map<string, Registry>()
+
+/**
+ * The process's runtime metrics, labelled with the app: made once per app name. They are
+ * the process's, not one app instance's, and each collectDefaultMetrics call leaves a GC
+ * observer and an event-loop delay monitor running for the life of the process: a test
+ * process builds hundreds of apps, and would keep every one of them.
+ */
+function runtimeRegistry(app: string): Registry {
+  let registry = runtimeRegistries.get(app)
+  if (!registry) {
+    registry = new Registry()
+    registry.setDefaultLabels({ app })
+    collectDefaultMetrics({ register: registry })
+    runtimeRegistries.set(app, registry)
+  }
+  return registry
+}
+
 /**
  * One Prometheus registry per app instance (tests build many apps in one
- * process), request latency by route, build info, and GET /metrics in text format.
+ * process), request latency by route, build info, and GET /metrics in text format
+ * (with the process's runtime metrics after the app's).
  */
 export const metricsPlugin = fp<MetricsPluginOptions>(
   async (app, options) => {
     const registry = new Registry()
     registry.setDefaultLabels({ app: options.app })
-    collectDefaultMetrics({ register: registry })
+    const runtime = runtimeRegistry(options.app)
     const duration = new Histogram({
       name: 'http_request_duration_seconds',
       help: 'HTTP request latency by route and status (API routes; not /docs or /metrics)',
@@ -81,7 +102,8 @@ export const metricsPlugin = fp<MetricsPluginOptions>(
       { config: { pressureExempt: true }, schema: { hide: true } },
       async (_request, reply) => {
         reply.type(registry.contentType)
-        return registry.metrics()
+        const [own, process] = await Promise.all([registry.metrics(), runtime.metrics()])
+        return own.endsWith('\n') ? own + process : `${own}\n${process}`
       },
     )
   },
