@@ -102,8 +102,8 @@ export const metricsPlugin = fp<MetricsPluginOptions>(
       { config: { pressureExempt: true }, schema: { hide: true } },
       async (_request, reply) => {
         reply.type(registry.contentType)
-        const [own, process] = await Promise.all([registry.metrics(), runtime.metrics()])
-        return own.endsWith('\n') ? own + process : `${own}\n${process}`
+        const [own, runtimeText] = await Promise.all([registry.metrics(), runtime.metrics()])
+        return own.endsWith('\n') ? own + runtimeText : `${own}\n${runtimeText}`
       },
     )
   },
