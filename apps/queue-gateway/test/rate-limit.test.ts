@@ -32,6 +32,14 @@ async function startCopy(): Promise<string> {
   return `http://127.0.0.1:${address.port}`
 }
 
+/** A join over HTTP, from this process's address (127.0.0.1), to the copy at `url`. */
+const joinOver = (url: string, accountId: string, eventId: number) =>
+  fetch(`${url}/v1/queue/tokens`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ accountId, eventId }),
+  })
+
 describe('the token-issuance rate limit', () => {
   it('counts a turn’s requests of one client in one script, each with its own count, in order', async () => {
     const counters = new RateLimitCounters(env.redis)
@@ -91,11 +99,7 @@ describe('the token-issuance rate limit', () => {
     const eventId = await createEvent(env.db, 'rate limited')
     const answers = await Promise.all(
       accounts.slice(0, 160).map(async (accountId, i) => {
-        const response = await fetch(`${urls[i % 2]}/v1/queue/tokens`, {
-          method: 'POST',
-          headers: { 'content-type': 'application/json' },
-          body: JSON.stringify({ accountId, eventId }),
-        })
+        const response = await joinOver(urls[i % 2] as string, accountId, eventId)
         return {
           status: response.status,
           retryAfter: response.headers.get('retry-after'),
@@ -123,11 +127,7 @@ describe('the token-issuance rate limit', () => {
 
     // A new window lets the client in again (the window ended by hand: it is a minute long).
     await env.redis.del(counters[0] as string)
-    const again = await fetch(`${urls[0]}/v1/queue/tokens`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ accountId: accounts[170], eventId }),
-    })
+    const again = await joinOver(urls[0] as string, accounts[170] as string, eventId)
     expect(again.status).toBe(201)
   })
 })

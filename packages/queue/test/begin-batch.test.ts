@@ -1,6 +1,6 @@
 import { insertAccounts, scriptCalls, seedCatalog, useTestEnv } from '@concert/testing'
 import { beforeAll, describe, expect, it } from 'vitest'
-import { type PurchaseSeats, QueueService } from '../src/index.js'
+import { type ClaimResult, type PurchaseSeats, QueueService } from '../src/index.js'
 import { instantAdmission } from '../src/testing.js'
 import { fastSettings, makeQueue, readyTokens } from './helpers.js'
 
@@ -25,6 +25,10 @@ const statusInMysql = async (token: string) =>
   (await env.db.selectFrom('QUEUE_TOKEN').select('status').where('token', '=', token).executeTakeFirst())
     ?.status
 
+/** Each start's answer in one word: OK, or its refusal's reason. */
+const outcomes = (results: readonly ClaimResult[]) =>
+  results.map((result) => (result.ok ? 'OK' : result.reason))
+
 const order = (...seatIds: number[]): PurchaseSeats => ({ scheduleId: 1, seatIds, lockTtlMs: 10_000 })
 
 describe('purchase starts of one event, sent together', () => {
@@ -46,15 +50,7 @@ describe('purchase starts of one event, sent together', () => {
       queue.claim(d, 'd', 10_000),
     ])
     expect(await scriptCalls(env.redis)).toBe(before + 1)
-    expect(results.map((result) => (result.ok ? 'OK' : result.reason))).toEqual([
-      'OK',
-      'BUSY',
-      'SEAT_LOCKED',
-      'OK',
-      'MISSING',
-      'MISSING',
-      'OK',
-    ])
+    expect(outcomes(results)).toEqual(['OK', 'BUSY', 'SEAT_LOCKED', 'OK', 'MISSING', 'MISSING', 'OK'])
     expect(results[2]).toEqual({ ok: false, reason: 'SEAT_LOCKED', seatIds: [2] })
     expect(results[0]).toMatchObject({ ok: true, state: { token: a, status: 'READY' } })
     expect(results[3]).toMatchObject({ ok: true, state: { token: c, status: 'READY' } })
@@ -172,7 +168,7 @@ describe('purchase starts of one event, sent together', () => {
       // A start refused earlier in the batch claimed nothing: the same token starts again.
       queue.beginPurchase(late, 'l2', 10_000, order(91)),
     ])
-    expect(results.map((result) => (result.ok ? 'OK' : result.reason))).toEqual([
+    expect(outcomes(results)).toEqual([
       'SEAT_TAKEN',
       'EXPIRED',
       'NOT_READY',
@@ -215,12 +211,7 @@ describe('purchase starts of one event, sent together', () => {
       queue.beginPurchase(c, 'c', 10_000, order(81)),
       queue.beginPurchase(a, 'a2', 10_000, order(82)),
     ])
-    expect(results.map((result) => (result.ok ? 'OK' : result.reason))).toEqual([
-      'OK',
-      'SEAT_LOCKED',
-      'OK',
-      'BUSY',
-    ])
+    expect(outcomes(results)).toEqual(['OK', 'SEAT_LOCKED', 'OK', 'BUSY'])
     expect(results[0]).toMatchObject({ ok: true, state: { token: a, status: 'READY' } })
     expect(rebuilds).toHaveLength(1)
     expect(await queue.abortPurchase(a, 'a', order(80))).toBe(true)
