@@ -14,14 +14,18 @@ import { type Stack, startStack } from './stack.js'
 const env = useTestEnv()
 let stack: Stack
 const freshBrowser = useFreshBrowsers()
-const held: AbortController[] = []
+/**
+ * Streams the test holds open, with their responses: fetch cancels the body of a Response
+ * that is garbage-collected unread, which would end the stream and free its place.
+ */
+const held: Array<{ stream: AbortController; response?: Response }> = []
 
 beforeAll(async () => {
   await seedCatalog(env.db)
   stack = await startStack(env, adminStackOptions())
 })
 afterEach(async () => {
-  for (const stream of held.splice(0)) stream.abort()
+  for (const { stream } of held.splice(0)) stream.abort()
 })
 afterAll(async () => {
   await stack?.close()
@@ -76,11 +80,12 @@ describe('the sale lifecycle in the browser', () => {
     const carolsToken = await joinByApi(stack, 'demo-carol', eventId)
     for (let n = 0; n < 3; n += 1) {
       const stream = new AbortController()
-      held.push(stream)
-      const response = await fetch(new URL(`/v1/queue/tokens/${carolsToken}/stream`, stack.pageUrl), {
+      const hold: (typeof held)[number] = { stream }
+      held.push(hold)
+      hold.response = await fetch(new URL(`/v1/queue/tokens/${carolsToken}/stream`, stack.pageUrl), {
         signal: stream.signal,
       })
-      expect(response.status).toBe(200)
+      expect(hold.response.status).toBe(200)
     }
     const fans = { Alice: await freshBrowser(), Bob: await freshBrowser(), Carol: await freshBrowser() }
     for (const [name, fan] of Object.entries(fans)) await joinFromPage(fan, stack, 'Last Two Seats', name)
