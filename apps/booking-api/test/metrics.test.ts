@@ -38,6 +38,8 @@ let endedEventId: number
 /** An event at a venue 14 hours ahead of UTC: one show started a minute ago, one starts in ten. */
 let zoneEventId: number
 let streamAbort: AbortController
+/** Held until the end: fetch cancels the body of a Response collected unread, which would end the stream. */
+let heldStream: Response
 let gatewayMetrics: Map<string, ParsedMetric>
 let bookingMetrics: Map<string, ParsedMetric>
 
@@ -143,10 +145,10 @@ beforeAll(async () => {
   for (let sent = 2; sent <= RATE_LIMIT; sent += 1) statuses.push((await join('m-1')).statusCode)
   expect(statuses).toEqual([200, 200, 200, 200, 429])
   streamAbort = new AbortController()
-  const stream = await fetch(`${gatewayUrl}/v1/queue/tokens/${waiting.json().token}/stream`, {
+  heldStream = await fetch(`${gatewayUrl}/v1/queue/tokens/${waiting.json().token}/stream`, {
     signal: streamAbort.signal,
   })
-  expect(stream.status).toBe(200)
+  expect(heldStream.status).toBe(200)
   const token = first.json().token as string
   await waitFor(
     async () =>
@@ -180,6 +182,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   streamAbort?.abort()
+  await heldStream?.body?.cancel().catch(() => undefined)
   await gateway?.close()
   await booking?.close()
 })

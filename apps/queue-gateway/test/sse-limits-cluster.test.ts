@@ -37,7 +37,8 @@ describe('SSE stream limits on a Redis Cluster', () => {
       const controller = new AbortController()
       const response = await fetch(`${url}/v1/queue/tokens/${token}/stream`, { signal: controller.signal })
       if (response.status !== 200) await response.body?.cancel()
-      return { status: response.status, close: () => controller.abort() }
+      // The response is held until close(): fetch cancels the body of a Response collected unread, ending the stream.
+      return { status: response.status, response, close: () => controller.abort() }
     }
     const opened = await Promise.all(Array.from({ length: 6 }, open))
     expect(opened.filter((o) => o.status === 200)).toHaveLength(3)

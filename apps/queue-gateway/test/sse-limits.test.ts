@@ -37,6 +37,8 @@ interface Opened {
   headers: Headers
   /** The problem body of a refusal. */
   problem?: { code: string; status: number; detail: string; title: string; type: string }
+  /** Held until close(): fetch cancels the body of a Response collected unread, which would end the stream. */
+  response: Response
   close(): void
 }
 
@@ -48,7 +50,13 @@ async function openStream(url: string, token: string, clientIp = '198.51.100.1')
     signal: controller.signal,
   })
   const problem = response.status === 200 ? undefined : ((await response.json()) as Opened['problem'])
-  return { status: response.status, headers: response.headers, problem, close: () => controller.abort() }
+  return {
+    status: response.status,
+    headers: response.headers,
+    problem,
+    response,
+    close: () => controller.abort(),
+  }
 }
 
 const byStatus = (opened: Opened[], status: number) => opened.filter((o) => o.status === status)

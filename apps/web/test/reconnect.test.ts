@@ -67,7 +67,13 @@ describe('the waiting room keeps up when the live stream cannot', () => {
       signal: elsewhere.signal,
     })
     expect(held.status).toBe(200)
-    open.push({ close: async () => elsewhere.abort() })
+    // The closure holds the response: fetch cancels the body of a Response collected unread, ending the stream.
+    open.push({
+      close: async () => {
+        elsewhere.abort()
+        await held.body?.cancel().catch(() => undefined)
+      },
+    })
 
     await join.click()
     await page.getByRole('button', { name: 'Use Alice’s account' }).click()
