@@ -17,6 +17,8 @@ export interface BurstOptions {
   okStatuses?: readonly number[]
   /** Called with each answer's status, latency (ms) and request number, e.g. to split winners from losers. */
   onResponse?: (status: number, ms: number, index: number) => void
+  /** A warm-up: sent at once (no wait for a quiet machine) and not printed. */
+  quiet?: true
 }
 
 /**
@@ -37,7 +39,7 @@ export async function burst(name: string, options: BurstOptions): Promise<LoadRe
     const own = options.request?.(i) ?? {}
     return { headers: { ...options.headers, ...own.headers }, body: own.body }
   })
-  await quietMachine()
+  if (!options.quiet) await quietMachine()
   const clients = requests.map(() => new Client(options.url, { pipelining: 1 }))
   try {
     // Every connection open and warm, just before the burst (as a racer's seat map load is).
@@ -82,8 +84,8 @@ export async function burst(name: string, options: BurstOptions): Promise<LoadRe
       p99: percentile(latencies, 99),
       statuses,
     }
-    if (meter) figures.cpu = await meter.per(Math.max(1, latencies.length), 'the client')
-    printResult(figures)
+    if (meter && !options.quiet) figures.cpu = await meter.per(Math.max(1, latencies.length), 'the client')
+    if (!options.quiet) printResult(figures)
     return figures
   } finally {
     await Promise.all(clients.map((client) => client.close()))

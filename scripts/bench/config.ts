@@ -1,12 +1,12 @@
 import { DEFAULT_MYSQL_URL } from '@concert/shared'
 
 /** Every knob of `pnpm bench`, read once from the environment (defaults: the full run of ~15 min). */
-function int(name: string, fallback: number): number {
+function int(name: string, fallback: number, least = 1): number {
   const raw = process.env[name]
   if (raw === undefined || raw === '') return fallback
   const value = Number(raw.replaceAll('_', '').replaceAll(',', ''))
-  if (!Number.isInteger(value) || value < 1)
-    throw new Error(`${name} must be a positive integer, got "${raw}"`)
+  if (!Number.isInteger(value) || value < least)
+    throw new Error(`${name} must be an integer of at least ${least}, got "${raw}"`)
   return value
 }
 
@@ -23,6 +23,12 @@ export const settings = {
   purchaseConnections: int('BENCH_PURCHASE_CONNECTIONS', 50),
   /** Racers for one seat. */
   hotSeatRacers: int('BENCH_HOT_SEAT_RACERS', 200),
+  /**
+   * Bursts of the same shape, each for a seat of its own, run before the measured hot seat
+   * (and before its hello-world floor burst), left out of every figure: 0 measures the
+   * first burst a fresh process serves, whose code V8 has not compiled yet.
+   */
+  hotSeatWarmUps: int('BENCH_HOT_SEAT_WARM_UPS', 5, 0),
   /** Shows of the event whose dates are listed. */
   shows: int('BENCH_SHOWS', 200),
   /** Waiters of the big queue. */

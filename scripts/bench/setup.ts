@@ -65,6 +65,8 @@ export interface Catalogue {
   floorShow: number
   seatIds: number[]
   hotSeat: number
+  /** One seat per warm-up burst of the hot seat (settings.hotSeatWarmUps). */
+  warmUpSeats: number[]
   price: number
   /** The event with `settings.shows` shows at the demo venue (dates listing, seat map). */
   datesEvent: number
@@ -85,7 +87,7 @@ export async function createCatalogue(admin: Admin): Promise<Catalogue> {
       body: {
         name: `Bench Arena ${Date.now()}`,
         timeZone: 'Asia/Seoul',
-        seats: Array.from({ length: settings.purchases + 1 }, (_, i) => ({
+        seats: Array.from({ length: settings.purchases + settings.hotSeatWarmUps + 1 }, (_, i) => ({
           seatNumber: String(i + 1),
           area: 'A',
           seatType: 'R',
@@ -95,6 +97,7 @@ export async function createCatalogue(admin: Admin): Promise<Catalogue> {
   )
   const seats = venue.seats.map((seat) => seat.seatId).sort((a, b) => a - b)
   const hotSeat = seats.pop() as number
+  const warmUpSeats = seats.splice(settings.purchases)
   const dayLong = { activeTtlSeconds: 86_400, waitingIdleSeconds: 86_400 }
   const purchaseEvent = await createEvent(
     admin,
@@ -150,6 +153,7 @@ export async function createCatalogue(admin: Admin): Promise<Catalogue> {
     floorShow,
     seatIds: seats,
     hotSeat,
+    warmUpSeats,
     price,
     datesEvent,
     datesFirstShow,
