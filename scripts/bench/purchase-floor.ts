@@ -32,7 +32,8 @@
  *      when none)                                 sale.service afterSale → catalog.repository findFreeSeat
  *      (the sold-out recount runs only when the show has no free seat left: not in this phase)
  *  R3 EVALSHA finish-purchase-9  QueueService.finishPurchase (token COMPLETED, seats SOLD, locks gone,
- *                                the catalogue versions of the show and the event rewritten)
+ *                                the catalogue versions of the show and the event rewritten; told
+ *                                the version S9 wrote, so the change is not mirrored again)
  *
  * S5, S9 and S11 are the app's own statements (paymentChecksQuery, markTokenCompletedQuery,
  * freeSeatQuery; compiled once by Kysely: prepare) run bare: packages/queue stays
@@ -44,6 +45,7 @@ import { randomUUID } from 'node:crypto'
 import { poolOptions } from '@concert/db'
 import {
   catalogVersionsKey,
+  completedVersion,
   eventKeys,
   loadScripts,
   markTokenCompletedQuery,
@@ -217,6 +219,7 @@ async function purchase(
       seatKeyBase,
       o.soldSeatMarkerMs ?? 600_000,
       24 * 3600 * 1000,
+      completedVersion(claimed),
       1,
       p.seatId,
       'd',

@@ -1,6 +1,6 @@
 import type { App } from '@concert/http'
 import { markTokenCompleted } from '@concert/queue'
-import { readyTokens as readyTokensOf } from '@concert/queue/testing'
+import { readTokenState, readyTokens as readyTokensOf } from '@concert/queue/testing'
 import {
   createEvent,
   insertAccounts,
@@ -40,7 +40,7 @@ beforeAll(async () => {
   catalog = await seedCatalog(env.db)
   scheduleId = (catalog.schedules.find((s) => s.event_id === catalog.eventId) as { id: number }).id
   otherScheduleId = (catalog.schedules.find((s) => s.event_id === catalog.otherEventId) as { id: number }).id
-  await insertAccounts(env.db, 20, { prefix: 't', balance: 1_000_000 })
+  await insertAccounts(env.db, 21, { prefix: 't', balance: 1_000_000 })
   app = await buildBooking(env)
 })
 afterAll(async () => {
@@ -117,6 +117,26 @@ describe('POST /v1/reservations checks its token in begin-purchase', () => {
     const sold = await env.db.selectFrom('RESERVATION').select(['account_id', 'seat_id']).execute()
     expect(sold).toEqual([{ account_id: 't-2', seat_id: seat.id }])
     expect((await reserve(ready, free)).statusCode).toBe(201)
+    await expectInvariants(env)
+  })
+
+  it('leaves the mirror nothing to write for a paid token: the payment’s transaction wrote its COMPLETED row', async () => {
+    const token = (await readyTokens(env, catalog.eventId, ['t-20'])).get('t-20') as string
+    const keys = app.queue.keys(catalog.eventId)
+    // No mirror runs in this file: the stream keeps every record written for the token.
+    const recordsOf = async () =>
+      (await env.redis.xrange(keys.stream, '-', '+')).filter(([, fields]) => fields.includes(token)).length
+    const before = await recordsOf()
+    expect((await reserve(token, { scheduleId, seatId: seat(24) })).statusCode).toBe(201)
+    expect(await recordsOf()).toBe(before)
+    const row = await env.db
+      .selectFrom('QUEUE_TOKEN')
+      .select(['status', 'reason', 'version'])
+      .where('token', '=', token)
+      .executeTakeFirstOrThrow()
+    const state = await readTokenState(env.redis, keys, token)
+    expect(row).toEqual({ status: 'EXPIRED', reason: 'COMPLETED', version: state?.version })
+    expect(state).toMatchObject({ status: 'EXPIRED', reason: 'COMPLETED' })
     await expectInvariants(env)
   })
 

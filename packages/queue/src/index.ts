@@ -6,6 +6,7 @@ export * from './mirror.js'
 export * from './pre-queue-draw.js'
 export * from './queue.js'
 export {
+  completedVersion,
   countTokenOutcomes,
   findTokensToRestore,
   markTokenCompleted,

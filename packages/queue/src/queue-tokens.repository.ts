@@ -321,6 +321,13 @@ const markCompletedStatement = prepare((db, p: Param<ReturnType<typeof toQueueTo
 )
 
 /**
+ * The version a payment writes its token COMPLETED at: the claimed state's, bumped once,
+ * as finish-purchase-9.lua's mirror() bumps it (it is told this version, and does not
+ * mirror the change again when it lands on it).
+ */
+export const completedVersion = (claimed: TokenState): number => claimed.version + 1
+
+/**
  * The statement of `markTokenCompleted` with its values (compiled once, prepare): the
  * bench's purchase floor runs it bare instead of writing QUEUE_TOKEN with SQL of its
  * own (this module stays the table's only writer, and the floor measures this very SQL).
@@ -332,7 +339,7 @@ export function markTokenCompletedQuery(claimed: TokenState, completedAt: Date):
       status: 'EXPIRED',
       reason: 'COMPLETED',
       expiresAt: completedAt.getTime(),
-      version: claimed.version + 1,
+      version: completedVersion(claimed),
     }),
   )
 }

@@ -718,6 +718,9 @@ export class QueueService {
    * `completedAt` (the commit time), its slot freed, the seats marked SOLD so later
    * buyers of them are refused in Redis, and the `catalog` versions rewritten (the
    * booking API's caches; catalogVersionsKey). false: the claim was not this owner's.
+   * `committedVersion`: the payment's transaction wrote the token COMPLETED to
+   * QUEUE_TOKEN at this version (completedVersion): Redis does not hand the same change
+   * to the mirror again, unless the token changed while the payment ran.
    */
   async finishPurchase(
     token: string,
@@ -725,6 +728,7 @@ export class QueueService {
     completedAt: Date,
     seats?: PurchaseSeats,
     catalog?: CatalogChange,
+    committedVersion?: number,
   ): Promise<boolean> {
     const k = this.keysOfToken(token)
     if (!k) return false
@@ -739,6 +743,7 @@ export class QueueService {
       seats ? k.seatKeyBase(seats.scheduleId) : '',
       this.tuning.soldSeatMarkerMs,
       catalog?.ttlMs ?? 0,
+      committedVersion ?? '',
       seatIds.length,
       ...seatIds,
       ...(catalog?.fieldsAndValues ?? []),

@@ -10,7 +10,15 @@ import {
 } from '@concert/testing'
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest'
 import { markDurable } from '../src/durable-tickets.js'
-import { F, MirrorWorker, QueueService, type Ticket } from '../src/index.js'
+import {
+  completedVersion,
+  F,
+  MirrorWorker,
+  markTokenCompleted,
+  QueueService,
+  type Ticket,
+  type TokenState,
+} from '../src/index.js'
 import { instantAdmission, readTokenState } from '../src/testing.js'
 import { makeQueue, sleep } from './helpers.js'
 
@@ -180,6 +188,66 @@ describe('a state a fan was told survives a Redis loss, with no mirror running',
     expect(claim.ok).toBe(true)
     expect((await rowOf(viaClaim))?.status).toBe('READY')
     expect(await queue.releaseClaim(viaClaim, 'attempt-1')).toBe(true)
+  })
+
+  it('a payment writes its token COMPLETED itself: not handed to the mirror again, unless the token changed while it paid', async () => {
+    const { queue } = makeQueue(env, instantAdmission)
+    const [paid, leftMidPayment, bumped] = (await joinAll(queue, freshAccounts(3))) as [
+      string,
+      string,
+      string,
+    ]
+    await admit(queue, 3)
+    const stream = queue.keys(eventId).stream
+    /** What reservation.service does: claim, commit the COMPLETED row, then finish in Redis. */
+    const claim = async (token: string, owner: string): Promise<TokenState> => {
+      const claimed = await queue.claim(token, owner, 5_000)
+      if (!claimed.ok) throw new Error(`claim refused: ${claimed.reason}`)
+      return claimed.state
+    }
+    const pay = async (token: string, owner: string, claimed: TokenState, completedAt: Date) => {
+      await env.db.transaction().execute((trx) => markTokenCompleted(trx, claimed, completedAt))
+      return queue.finishPurchase(token, owner, completedAt, undefined, undefined, completedVersion(claimed))
+    }
+
+    const claimed = await claim(paid, 'pay-1')
+    const records = await env.redis.xlen(stream)
+    const completedAt = new Date()
+    expect(await pay(paid, 'pay-1', claimed, completedAt)).toBe(true)
+    // Durable already: no record for the mirror, no unmirrored mark, Redis at the row's version.
+    expect(await env.redis.xlen(stream)).toBe(records)
+    expect(await unmirrored(queue, paid)).toBe(0)
+    const row = await rowOf(paid)
+    expect(row).toMatchObject({ status: 'EXPIRED', reason: 'COMPLETED', expires_at: completedAt })
+    expect((await readTokenState(env.redis, queue.keys(eventId), paid))?.version).toBe(row?.version)
+    const ticket = await queue.get(paid)
+    expect(told(ticket)).toMatchObject({ status: 'EXPIRED', reason: 'COMPLETED' })
+
+    // The fan left while paying (LEFT, at the claimed version + 1): the payment still
+    // commits COMPLETED at that version, and Redis, one change further on, mirrors its own.
+    const claimedToo = await claim(leftMidPayment, 'pay-2')
+    expect(await queue.leave(leftMidPayment)).toBe('LEFT')
+    const before = await env.redis.xlen(stream)
+    expect(await pay(leftMidPayment, 'pay-2', claimedToo, new Date())).toBe(true)
+    expect(await env.redis.xlen(stream)).toBe(before + 1)
+    expect(await unmirrored(queue, leftMidPayment)).toBe(1)
+    expect((await readTokenState(env.redis, queue.keys(eventId), leftMidPayment))?.version).toBe(
+      completedVersion(claimedToo) + 1,
+    )
+
+    // Still READY but at another version than the one claimed (a change this test makes
+    // by hand): the committed version is not where Redis lands, so the change is mirrored.
+    const claimedThird = await claim(bumped, 'pay-3')
+    await env.redis.hincrby(queue.keys(eventId).token(bumped), F.version, 1)
+    const beforeThird = await env.redis.xlen(stream)
+    expect(await pay(bumped, 'pay-3', claimedThird, new Date())).toBe(true)
+    expect(await env.redis.xlen(stream)).toBe(beforeThird + 1)
+    expect(await unmirrored(queue, bumped)).toBe(1)
+
+    await env.redis.flushall()
+    expect(told(await queue.get(paid))).toEqual(told(ticket))
+    for (const token of [leftMidPayment, bumped])
+      expect(told(await queue.get(token))).toMatchObject({ status: 'EXPIRED', reason: 'COMPLETED' })
   })
 
   it('while MySQL cannot take the write, an unmirrored READY is never told (the read fails) but a WAITING place is', async () => {

@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { type Database, isDuplicateKey, retryOnDeadlock } from '@concert/db'
 import {
+  completedVersion,
   eventOfToken,
   markTokenCompleted,
   type PurchaseSeats,
@@ -229,7 +230,7 @@ export class ReservationService {
       })
       completed = true
       clearInterval(keepAlive)
-      await this.afterCommit(token, owner, completedAt, schedule, lockedSeats)
+      await this.afterCommit(token, owner, completedAt, schedule, lockedSeats, completedVersion(claimed))
       const result = answer({
         accountId,
         scheduleId,
@@ -365,6 +366,8 @@ export class ReservationService {
     completedAt: Date,
     schedule: { id: number; eventId: number },
     seats: PurchaseSeats,
+    /** The version pay() wrote the token COMPLETED at (markTokenCompleted). */
+    committedVersion: number,
   ): Promise<void> {
     // The last seat on sale: the queue ends its waiters and stops taking joins (SPEC §8).
     // Settled before the token frees its READY slot, so no waiter is admitted to an event
@@ -372,9 +375,17 @@ export class ReservationService {
     await this.deps.sale.afterSale(schedule.eventId, schedule.id)
     // One script: the token COMPLETED, its slot freed, the seats marked SOLD (their locks
     // released), and the show's and the event's catalogue versions rewritten, so every copy
-    // answers this show's seat map and the event's dates afresh.
+    // answers this show's seat map and the event's dates afresh. The token's COMPLETED row
+    // committed with the payment, so the mirror is not handed the same change to write again.
     await this.deps.queue
-      .finishPurchase(token, owner, completedAt, seats, this.deps.catalog.saleChange([schedule.id]))
+      .finishPurchase(
+        token,
+        owner,
+        completedAt,
+        seats,
+        this.deps.catalog.saleChange([schedule.id]),
+        committedVersion,
+      )
       .catch((error: unknown) => {
         // QUEUE_TOKEN already says COMPLETED, which stops any second payment; MySQL's UNIQUE key
         // stops a second sale of the seats, whose locks lapse within their TTL; the cached

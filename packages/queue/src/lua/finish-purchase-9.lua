@@ -24,9 +24,13 @@
   ARGV[5] seat key base ("<prefix>{q:<eventId>}:seat:<scheduleId>:")
   ARGV[6] how long a SOLD marker is kept (ms)
   ARGV[7] how long the catalogue versions live after this change (ms)
-  ARGV[8] n, the number of seat ids
-  ARGV[9..8+n] seat ids
-  ARGV[9+n..] catalogue version field, new value, … (none: nothing to rewrite)
+  ARGV[8] the version at which the payment's transaction wrote the token COMPLETED to
+          QUEUE_TOKEN ('' when it did not): when the token reaches exactly that version
+          here (nothing changed it while the payment ran), the change is durable already
+          and is not mirrored again (includes/mirror.lua)
+  ARGV[9] n, the number of seat ids
+  ARGV[10..9+n] seat ids
+  ARGV[10+n..] catalogue version field, new value, … (none: nothing to rewrite)
 
   Returns {R.OK}, or {R.NOT_OWNER} when the claim is not (or no longer) this owner's
   (also after a Redis loss: the token hash is gone, and QUEUE_TOKEN already says COMPLETED);
@@ -36,8 +40,8 @@
 --- @include "expire"
 --- @include "seat"
 
-local lastSeat = 8 + tonumber(ARGV[8])
-for i = 9, lastSeat do redis.call('SET', ARGV[5] .. ARGV[i], SOLD, 'PX', ARGV[6]) end
+local lastSeat = 9 + tonumber(ARGV[9])
+for i = 10, lastSeat do redis.call('SET', ARGV[5] .. ARGV[i], SOLD, 'PX', ARGV[6]) end
 if #ARGV > lastSeat then
   redis.call('HSET', KEYS[9], unpack(ARGV, lastSeat + 1))
   redis.call('PEXPIRE', KEYS[9], ARGV[7])
@@ -49,7 +53,7 @@ if not epoch or f[1] ~= ARGV[2] then return { R.NOT_OWNER } end
 local k = { waiting = KEYS[3], active = KEYS[4], accounts = KEYS[5], records = KEYS[6], stream = KEYS[7],
   feed = KEYS[8], epoch = epoch }
 if f[2] == S.READY then
-  expireToken(k, KEYS[2], ARGV[1], X.COMPLETED, ARGV[3], tonumber(ARGV[4]))
+  expireToken(k, KEYS[2], ARGV[1], X.COMPLETED, ARGV[3], tonumber(ARGV[4]), tonumber(ARGV[8]))
 elseif f[2] == S.EXPIRED and f[3] ~= X.COMPLETED then
   -- It expired (left) while this payment ran; the payment committed, so that is its end.
   setTokenFields(KEYS[2], 'reason', X.COMPLETED, 'expiresAt', ARGV[3])

@@ -8,7 +8,8 @@ local FEED_MAX = 20000
 -- A WAITING token's line becomes a hash of its own here (k.records, k.waiting).
 -- The expiry is also told to the SSE feed, with the token's place if it was
 -- still waiting (a gap every gateway copy subtracts from the places behind it).
-local function expireToken(k, tokenKey, token, reason, at, retention)
+-- `committed`: see mirror (includes/mirror.lua).
+local function expireToken(k, tokenKey, token, reason, at, retention, committed)
   local f = tokenFields(tokenKey, 'accountId', 'place')
   local accountId, place = f[1], f[2]
   if accountId then
@@ -31,6 +32,6 @@ local function expireToken(k, tokenKey, token, reason, at, retention)
   if entryNames(redis.call('HGET', accountsKey, accountId), token, place or nil) then
     redis.call('HDEL', accountsKey, accountId)
   end
-  mirror(k, tokenKey, token)
+  mirror(k, tokenKey, token, committed)
   redis.call('EXPIRE', tokenKey, retention)
 end

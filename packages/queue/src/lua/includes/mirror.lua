@@ -13,8 +13,16 @@ end
 -- and marks the hash unmirrored until the record has committed (mark-durable-1.lua):
 -- a change Redis alone holds could be undone by a Redis loss, so QueueService makes
 -- such a state durable itself before telling any fan about it.
-local function mirror(k, tokenKey, token)
-  bumpTokenVersion(tokenKey)
+-- `committed`: the version at which the caller has already committed this very change
+-- to QUEUE_TOKEN (a payment's transaction writes its token COMPLETED, finish-purchase-9.lua).
+-- When the bump lands on it, the state is durable: no record, and no unmirrored mark
+-- (an earlier state's record still in the stream is older, and MySQL keeps the newer row).
+local function mirror(k, tokenKey, token, committed)
+  local version = bumpTokenVersion(tokenKey)
+  if committed and version == committed then
+    deleteTokenFields(tokenKey, 'unmirrored')
+    return
+  end
   setTokenFields(tokenKey, 'unmirrored', '1')
   mirrorState(k, token, readToken(k, tokenKey, token))
 end

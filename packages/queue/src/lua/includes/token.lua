@@ -106,8 +106,9 @@ local function deleteTokenFields(tokenKey, ...)
 end
 
 -- Every change of a READY or EXPIRED token counts: the mirror's upserts keep the highest version.
+-- Returns the new version.
 local function bumpTokenVersion(tokenKey)
-  redis.call('HINCRBY', tokenKey, F.version, 1)
+  return redis.call('HINCRBY', tokenKey, F.version, 1)
 end
 
 -- The state as stored-name pairs (F), token first: what replies and mirror records carry.
