@@ -156,7 +156,9 @@ async function main(): Promise<void> {
     }
     measureCpuOf(cpuSources)
     const c = await createCatalogue(adminApi(booking.url))
-    console.log(`  catalogue: ${c.seatIds.length + 1} seats for sale, ${settings.shows} shows of one event`)
+    console.log(
+      `  catalogue: ${c.seatIds.length + c.warmUpSeats.length + 1} seats for sale, ${settings.shows} shows of one event`,
+    )
     const run = (name: Phase) => runPhases.has(name)
     if (runPhases.size < PHASES.length) console.log(`  phases: ${[...runPhases].join(', ')} (BENCH_PHASES)`)
     const balance = 10_000_000
@@ -317,7 +319,7 @@ async function main(): Promise<void> {
       phase(`hot seat: ${settings.hotSeatRacers} racers for one seat`)
       /** One burst of racers for `seatId`: its winners, its losers' latencies, and who is still READY. */
       const race = async (name: string, racing: readonly string[], seatId: number, quiet?: true) => {
-        const outcome = { winners: 0, losers: [] as number[], stillReady: [] as string[] }
+        const outcome = { winners: 0, losers: [] as number[], stillReady: [] as string[], others: 0 }
         await burst(name, {
           url: booking.url,
           connections: racing.length,
@@ -335,6 +337,7 @@ async function main(): Promise<void> {
           onResponse: (status, ms, i) => {
             if (status === 201) outcome.winners += 1
             else outcome.losers.push(ms)
+            if (status !== 201 && status !== 409) outcome.others += 1
             // A racer whose token did not stay READY (the winner's paid) races no more.
             if (status === 409) outcome.stillReady.push(racing[i] as string)
           },
@@ -353,6 +356,10 @@ async function main(): Promise<void> {
         const warmUp = await race(`warm-up ${w + 1}`, ready.slice(0, settings.hotSeatRacers), seatId, true)
         warmUpWinners += warmUp.winners
         warmUpP99s.push(percentile(warmUp.losers, 99))
+        if (warmUp.winners !== 1 || warmUp.others > 0)
+          console.log(
+            `  !! warm-up ${w + 1}: ${warmUp.winners} winners, ${warmUp.others} answers neither 201 nor 409`,
+          )
         // Its winner paid; the racers after it take the place (one extra racer per warm-up).
         ready = [...warmUp.stillReady, ...ready.slice(settings.hotSeatRacers)]
       }
@@ -361,6 +368,11 @@ async function main(): Promise<void> {
           `  ${c.warmUpSeats.length} warm-up bursts first, each for a seat of its own (not counted): losers p99 ${warmUpP99s.map(fmt.ms).join(', ')}`,
         )
       const racing = ready.slice(0, settings.hotSeatRacers)
+      // Each warm-up was to take one racer (its winner); one that lost more leaves too few.
+      if (racing.length < settings.hotSeatRacers)
+        throw new Error(
+          `only ${racing.length} racers are still READY after the warm-ups (see the lines above)`,
+        )
       const hot = await race('hot seat (201s and 409s)', racing, c.hotSeat)
       const { winners, losers } = hot
       const loserP50 = percentile(losers, 50)

@@ -49,7 +49,7 @@ export async function burst(name: string, options: BurstOptions): Promise<LoadRe
       ),
     )
     const sources = loadCpuSources()
-    const meter = sources ? await cpuMeter(sources) : undefined
+    const meter = sources && !options.quiet ? await cpuMeter(sources) : undefined
     const statuses: Record<string, number> = {}
     const latencies: number[] = []
     const started = performance.now()
@@ -84,7 +84,7 @@ export async function burst(name: string, options: BurstOptions): Promise<LoadRe
       p99: percentile(latencies, 99),
       statuses,
     }
-    if (meter && !options.quiet) figures.cpu = await meter.per(Math.max(1, latencies.length), 'the client')
+    if (meter) figures.cpu = await meter.per(Math.max(1, latencies.length), 'the client')
     if (!options.quiet) printResult(figures)
     return figures
   } finally {

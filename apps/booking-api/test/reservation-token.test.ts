@@ -40,7 +40,7 @@ beforeAll(async () => {
   catalog = await seedCatalog(env.db)
   scheduleId = (catalog.schedules.find((s) => s.event_id === catalog.eventId) as { id: number }).id
   otherScheduleId = (catalog.schedules.find((s) => s.event_id === catalog.otherEventId) as { id: number }).id
-  await insertAccounts(env.db, 21, { prefix: 't', balance: 1_000_000 })
+  await insertAccounts(env.db, 20, { prefix: 't', balance: 1_000_000 })
   app = await buildBooking(env)
 })
 afterAll(async () => {

@@ -346,8 +346,9 @@ export function markTokenCompletedQuery(claimed: TokenState, completedAt: Date):
 
 /**
  * Writes the token as EXPIRED (COMPLETED) in the payment's transaction, at the
- * version Redis gives it in finish-purchase-9.lua (one mirror() bump), so the
- * mirror's later copy of the same change is a no-op, whichever lands first.
+ * version Redis gives it in finish-purchase-9.lua (one mirror() bump, completedVersion).
+ * Told that version, the script hands the mirror no copy of the change; when the token
+ * changed while the payment ran, the mirror's record is newer and lands on top of it.
  * COMPLETED is final: it replaces whatever the row says (a DELETE that raced
  * the payment), never the other way round.
  */

@@ -267,6 +267,8 @@ declare module 'ioredis' {
         seatKeyBase: string,
         soldMarkerMs: Arg,
         catalogTtlMs: Arg,
+        /** The version the payment's transaction wrote the token COMPLETED at ('' when it did not). */
+        committedVersion: Arg,
         seatCount: Arg,
         ...seatIdsThenCatalogPairs: Arg[],
       ]

@@ -244,6 +244,26 @@ describe('a state a fan was told survives a Redis loss, with no mirror running',
     expect(await env.redis.xlen(stream)).toBe(beforeThird + 1)
     expect(await unmirrored(queue, bumped)).toBe(1)
 
+    // The admission's record of the paid token is still in the stream, behind the payment:
+    // the mirror writing it (and the two mirrored COMPLETED states) now takes no row back
+    // from COMPLETED, and every row ends at its token's version in Redis.
+    const recordsOf = async (token: string) =>
+      (await env.redis.xrange(stream, '-', '+')).filter(([, fields]) => fields.includes(token)).length
+    expect(await recordsOf(paid)).toBe(1)
+    const mirror = new MirrorWorker({
+      redis: env.redis,
+      db: env.db,
+      prefix: env.keyPrefix,
+      consumer: 'after-the-payments',
+      batchSize: 100,
+      claimIdleMs: 60_000,
+    })
+    await mirror.drain(eventId)
+    for (const token of [paid, leftMidPayment, bumped]) {
+      const version = (await readTokenState(env.redis, queue.keys(eventId), token))?.version
+      expect(await rowOf(token)).toMatchObject({ status: 'EXPIRED', reason: 'COMPLETED', version })
+    }
+
     await env.redis.flushall()
     expect(told(await queue.get(paid))).toEqual(told(ticket))
     for (const token of [leftMidPayment, bumped])

@@ -4,7 +4,9 @@
 -- mirror stream (k.stream) with the queue's epoch (k.epoch, the marker's
 -- value) so MySQL refuses a record that outlived a rebuild. Called by every
 -- script that changes a token, in the same script, so a change and its mirror
--- record can never disagree. The caller has bumped t.version. Returns the entry's id.
+-- record can never disagree (one exception: a payment's COMPLETED, which its own
+-- transaction has written, see mirror below). The caller has bumped t.version.
+-- Returns the entry's id.
 local function mirrorState(k, token, t)
   return redis.call('XADD', k.stream, '*', unpack(statePairs(token, t, { 'e', k.epoch })))
 end
