@@ -720,7 +720,9 @@ export class QueueService {
    * booking API's caches; catalogVersionsKey). false: the claim was not this owner's.
    * `committedVersion`: the payment's transaction wrote the token COMPLETED to
    * QUEUE_TOKEN at this version (completedVersion): Redis does not hand the same change
-   * to the mirror again, unless the token changed while the payment ran.
+   * to the mirror again, unless the token changed while the payment ran. With it, the
+   * token ends COMPLETED even when the claim is no longer this owner's (a retry took over
+   * the lapsed claim, or a rebuild mid-payment left none): the payment did commit.
    */
   async finishPurchase(
     token: string,

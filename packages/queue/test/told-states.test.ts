@@ -270,6 +270,72 @@ describe('a state a fan was told survives a Redis loss, with no mirror running',
       expect(told(await queue.get(token))).toMatchObject({ status: 'EXPIRED', reason: 'COMPLETED' })
   })
 
+  it('a payment that commits after its claim was taken over, or after a rebuild, still ends its token COMPLETED and frees its slot', async () => {
+    const { queue } = makeQueue(env, instantAdmission)
+    const k = queue.keys(eventId)
+    const [takenOver, rebuilt] = (await joinAll(queue, freshAccounts(2))) as [string, string]
+    await admit(queue, 2)
+    const claim = async (token: string, owner: string, ttlMs: number): Promise<TokenState> => {
+      const claimed = await queue.claim(token, owner, ttlMs)
+      if (!claimed.ok) throw new Error(`claim refused: ${claimed.reason}`)
+      return claimed.state
+    }
+    /** What reservation.service does after its claim: commit the COMPLETED row, then finish in Redis. */
+    const pay = async (token: string, owner: string, claimed: TokenState, completedAt: Date) => {
+      await env.db.transaction().execute((trx) => markTokenCompleted(trx, claimed, completedAt))
+      return queue.finishPurchase(token, owner, completedAt, undefined, undefined, completedVersion(claimed))
+    }
+    /** Redis and QUEUE_TOKEN agree: COMPLETED at the commit time and the committed version, no slot held. */
+    const expectCompleted = async (token: string, claimed: TokenState, completedAt: Date) => {
+      const row = await rowOf(token)
+      expect(row).toMatchObject({
+        status: 'EXPIRED',
+        reason: 'COMPLETED',
+        expires_at: completedAt,
+        version: completedVersion(claimed),
+      })
+      expect(await readTokenState(env.redis, k, token)).toMatchObject({
+        status: 'EXPIRED',
+        reason: 'COMPLETED',
+        version: completedVersion(claimed),
+      })
+      expect(await env.redis.zscore(k.active, token)).toBeNull()
+      expect(await unmirrored(queue, token)).toBe(0)
+    }
+
+    // The first attempt's claim lapses while its transaction runs; a retry takes it over.
+    const slow = await claim(takenOver, 'slow', 30)
+    await sleep(60)
+    await claim(takenOver, 'retry', 5_000)
+    const records = await env.redis.xlen(k.stream)
+    const paidAt = new Date()
+    // Not the claim's owner any more, but it paid: the token ends, as the row says.
+    expect(await pay(takenOver, 'slow', slow, paidAt)).toBe(false)
+    await expectCompleted(takenOver, slow, paidAt)
+    expect(await env.redis.xlen(k.stream)).toBe(records)
+    // The retry's payment is refused by QUEUE_TOKEN and gives its claim back; nobody can claim again.
+    await queue.releaseClaim(takenOver, 'retry')
+    expect(await queue.claim(takenOver, 'third', 5_000)).toEqual({ ok: false, reason: 'EXPIRED' })
+    expect(await queue.get(takenOver)).toMatchObject({ status: 'EXPIRED', reason: 'COMPLETED' })
+
+    // Redis is lost while a payment runs, and rebuilt from MySQL before it commits: READY, no claim.
+    const claimed = await claim(rebuilt, 'paying', 5_000)
+    await env.redis.flushall()
+    expect(await queue.get(rebuilt)).toMatchObject({ status: 'READY' })
+    expect(await env.redis.zscore(k.active, rebuilt)).not.toBeNull()
+    const committedAt = new Date()
+    expect(await pay(rebuilt, 'paying', claimed, committedAt)).toBe(false)
+    await expectCompleted(rebuilt, claimed, committedAt)
+    expect(await queue.get(rebuilt)).toMatchObject({ status: 'EXPIRED', reason: 'COMPLETED' })
+
+    // Without the committed version (nothing says a payment committed), only the owner ends a token.
+    const [other] = (await joinAll(queue, freshAccounts(1))) as [string]
+    await admit(queue, 1)
+    await claim(other, 'owner', 5_000)
+    expect(await queue.complete(other, 'stranger', new Date())).toBe(false)
+    expect(await readTokenState(env.redis, k, other)).toMatchObject({ status: 'READY' })
+  })
+
   it('while MySQL cannot take the write, an unmirrored READY is never told (the read fails) but a WAITING place is', async () => {
     const { queue } = makeQueue(env, instantAdmission)
     const [admitted] = (await joinAll(queue, freshAccounts(1))) as [string]

@@ -36,6 +36,11 @@
   (also after a Redis loss: the token hash is gone, and QUEUE_TOKEN already says COMPLETED);
   the seats are marked SOLD and the versions rewritten either way, since the sale committed.
   A token that expired while its payment ran (left mid-payment) is rewritten as COMPLETED.
+  Given ARGV[8] (the transaction wrote the token COMPLETED, so this payment did commit),
+  the token ends COMPLETED even when the claim is no longer this owner's: a retry took
+  over the lapsed claim (its own payment will be refused by QUEUE_TOKEN), or the queue
+  was rebuilt from MySQL while the payment ran (no claim at all). Otherwise the token
+  would stay READY in Redis, holding a slot until its window ends, while MySQL says it paid.
 ]]
 --- @include "expire"
 --- @include "seat"
@@ -49,7 +54,9 @@ end
 
 local epoch = redis.call('GET', KEYS[1])
 local f = tokenFields(KEYS[2], 'claim', 'status', 'reason')
-if not epoch or f[1] ~= ARGV[2] then return { R.NOT_OWNER } end
+local owned = f[1] == ARGV[2]
+-- Without the committed version, only the claim's owner may end the token.
+if not epoch or (not owned and ARGV[8] == '') then return { R.NOT_OWNER } end
 local k = { waiting = KEYS[3], active = KEYS[4], accounts = KEYS[5], records = KEYS[6], stream = KEYS[7],
   feed = KEYS[8], epoch = epoch }
 if f[2] == S.READY then
@@ -59,4 +66,4 @@ elseif f[2] == S.EXPIRED and f[3] ~= X.COMPLETED then
   setTokenFields(KEYS[2], 'reason', X.COMPLETED, 'expiresAt', ARGV[3])
   mirror(k, KEYS[2], ARGV[1])
 end
-return { R.OK }
+return { owned and R.OK or R.NOT_OWNER }
