@@ -15,7 +15,6 @@ import { cpus, totalmem } from 'node:os'
 import { dropDatabase, setUpDatabase } from '@concert/db'
 import { deleteKeys } from '@concert/testing/fixtures'
 import { sql } from 'kysely'
-import { burst } from './bench/burst.js'
 import {
   adminKey,
   appNodeFlags,
@@ -29,9 +28,10 @@ import {
   settings,
 } from './bench/config.js'
 import { cpuMeter } from './bench/cpu.js'
+import { hotSeatPhase } from './bench/hot-seat.js'
 import { checkInvariants } from './bench/invariants.js'
-import { type LoadResult, load, measureCpuOf, percentile, quietMachine } from './bench/load.js'
-import { type Child, rssBytes, startChild, stopChild } from './bench/processes.js'
+import { type LoadResult, load, measureCpuOf, quietMachine } from './bench/load.js'
+import { type Child, startChild, stopChild } from './bench/processes.js'
 import { runPurchaseFloor } from './bench/purchase-floor.js'
 import { type BenchRedis, startBenchRedis } from './bench/redis.js'
 import { fmt, printTable, type Row } from './bench/report.js'
@@ -46,7 +46,7 @@ import {
   signAccountTokens,
   waitUntilReady,
 } from './bench/setup.js'
-import { commandsPerSecond, openFileLimit, sseStep, streamsThisMachineAllows } from './bench/sse.js'
+import { openFileLimit, ssePhase, streamsThisMachineAllows } from './bench/sse.js'
 import { waitersPhase } from './bench/waiters.js'
 
 /** Readers of the read loads: each seat map or dates request carries the next of their READY tokens. */
@@ -317,101 +317,19 @@ async function main(): Promise<void> {
       console.log(`  ${''.padEnd(30)} CPU per purchase: ${floorCpuLine}`)
 
       phase(`hot seat: ${settings.hotSeatRacers} racers for one seat`)
-      /** One burst of racers for `seatId`: its winners, its losers' latencies, and who is still READY. */
-      const race = async (name: string, racing: readonly string[], seatId: number, quiet?: true) => {
-        const outcome = { winners: 0, losers: [] as number[], stillReady: [] as string[], others: 0 }
-        await burst(name, {
-          url: booking.url,
-          connections: racing.length,
-          // Each racer's connection is open already, as a fan's browser has one from loading the seat map.
-          warmUpPath: '/health/live',
-          method: 'POST',
-          path: '/v1/reservations',
-          headers: { 'content-type': 'application/json' },
-          request: (i) => ({
-            body: JSON.stringify({ scheduleId: c.purchaseShow, seatId }),
-            headers: { authorization: `Bearer ${racing[i]}` },
-          }),
-          // A 409 is the right answer for every racer but one.
-          okStatuses: [201, 409],
-          onResponse: (status, ms, i) => {
-            if (status === 201) outcome.winners += 1
-            else outcome.losers.push(ms)
-            if (status !== 201 && status !== 409) outcome.others += 1
-            // A racer whose token did not stay READY (the winner's paid) races no more.
-            if (status === 409) outcome.stillReady.push(racing[i] as string)
-          },
-          ...(quiet ? { quiet } : {}),
-        })
-        return outcome
-      }
-      // Warm-up bursts, each for a seat of its own, left out of every figure: a production
-      // booking API has served many 409s before a hot seat, and the first bursts a fresh
-      // process serves measure V8 compiling the path (a scratch probe of the hello-world
-      // burst alone: p99 53, 43, 31, 20 ms over its first rounds, then 7–10 ms).
-      let ready = racerTokens
-      let warmUpWinners = 0
-      const warmUpP99s: number[] = []
-      for (const [w, seatId] of c.warmUpSeats.entries()) {
-        const warmUp = await race(`warm-up ${w + 1}`, ready.slice(0, settings.hotSeatRacers), seatId, true)
-        warmUpWinners += warmUp.winners
-        warmUpP99s.push(percentile(warmUp.losers, 99))
-        if (warmUp.winners !== 1 || warmUp.others > 0)
-          console.log(
-            `  !! warm-up ${w + 1}: ${warmUp.winners} winners, ${warmUp.others} answers neither 201 nor 409`,
-          )
-        // Its winner paid; the racers after it take the place (one extra racer per warm-up).
-        ready = [...warmUp.stillReady, ...ready.slice(settings.hotSeatRacers)]
-      }
-      if (warmUpP99s.length > 0)
-        console.log(
-          `  ${c.warmUpSeats.length} warm-up bursts first, each for a seat of its own (not counted): losers p99 ${warmUpP99s.map(fmt.ms).join(', ')}`,
-        )
-      const racing = ready.slice(0, settings.hotSeatRacers)
-      // Each warm-up was to take one racer (its winner); one that lost more leaves too few.
-      if (racing.length < settings.hotSeatRacers)
-        throw new Error(
-          `only ${racing.length} racers are still READY after the warm-ups (see the lines above)`,
-        )
-      const hot = await race('hot seat (201s and 409s)', racing, c.hotSeat)
-      const { winners, losers } = hot
-      const loserP50 = percentile(losers, 50)
-      const loserP99 = percentile(losers, 99)
-      console.log(
-        `  winners ${winners}, losers ${losers.length}: p50 ${fmt.ms(loserP50)}, p99 ${fmt.ms(loserP99)}`,
-      )
-      // The same burst (warm connections, one request each) against the hello-world, after
-      // as many warm-up bursts: what this client and machine take to send and read that
-      // many answers at once.
-      for (let w = 0; w < c.warmUpSeats.length; w += 1)
-        await burst('hello-world, warm-up', {
-          url: hello.url,
-          connections: settings.hotSeatRacers,
-          warmUpPath: '/',
-          quiet: true,
-        })
-      const burstFloor = await burst(`hello-world, same burst`, {
-        url: hello.url,
-        connections: settings.hotSeatRacers,
-        warmUpPath: '/',
+      const hot = await hotSeatPhase({
+        bookingUrl: booking.url,
+        helloUrl: hello.url,
+        scheduleId: c.purchaseShow,
+        hotSeat: c.hotSeat,
+        warmUpSeats: c.warmUpSeats,
+        racerTokens,
       })
-      // Losers under steady load (information): what one costs each process, measured over
-      // seconds rather than one burst of ~50 ms, whose /proc figures move by 10 ms ticks.
-      const losingRequest = JSON.stringify({ scheduleId: c.purchaseShow, seatId: c.hotSeat })
-      const steadyLosers = await load('hot-seat losers, steady (409s)', {
-        url: booking.url,
-        ...reads,
-        spread: hot.stillReady.map((token) => ({
-          path: '/v1/reservations',
-          headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
-          body: losingRequest,
-        })),
-        okStatuses: [409],
-      })
+      const { winners, loserP50, loserP99, burstFloor, steadyLosers } = hot
 
       phase('invariants after the purchase phases')
       const inv = await checkInvariants(stores.db, c.purchaseShow)
-      const sold201 = (purchase.statuses[201] ?? 0) + warmUpWinners + winners
+      const sold201 = (purchase.statuses[201] ?? 0) + hot.warmUpWinners + winners
       console.log(
         `  seats sold twice: ${inv.seatsSoldTwice}; sold on the show ${inv.soldOnShow} vs 201 answers ${sold201}; ` +
           `balances ≠ Σ ledger: ${inv.balancesOff}; reservations without one matching PAYMENT: ${inv.unpaidReservations}`,
@@ -523,62 +441,20 @@ async function main(): Promise<void> {
     if (run('sse')) {
       phase('SSE: open streams on one gateway')
       large = streamsThisMachineAllows(settings.sseLarge)
-      const small = Math.min(settings.sseSmall, large)
       const sseIds = Array.from({ length: large }, (_, i) => `sse-${i + 1}`)
       const sseTokens = await joinAll(stores, c.sseEvent, sseIds)
-      // The streams go to a gateway started now, in place of the first one (stopped, so
-      // one copy's loops are in the Redis figures, as before): its RSS before the first
-      // stream is an app at rest. The first gateway still held what the 1M-waiter phase
-      // left for its garbage collector, which may hand it back while streams open (one run
-      // measured -392 B per stream that way).
-      await stopChild(gateway)
-      const sseGateway = await startGateway('queue-gateway (SSE)')
-      children.push(sseGateway)
-      const idleCps = await commandsPerSecond(stores.redis, settings.sseWindowSeconds)
-      console.log(
-        `  no streams: gateway RSS ${(rssBytes(sseGateway.process.pid as number) / 1e6).toFixed(1)} MB, Redis ${idleCps.toFixed(0)} commands/s`,
-      )
-      const sseSmall = await sseStep(
-        sseGateway,
-        stores.redis,
-        sseTokens.slice(0, small),
-        settings.sseWindowSeconds,
-      )
-      console.log(
-        `  ${small} streams (${sseSmall.open} open, ${sseSmall.failed} failed${sseSmall.failed ? ` ${JSON.stringify(sseSmall.reasons)}` : ''}): ${fmt.bytes(sseSmall.rssPerStream)} RSS each, ` +
-          `Redis ${sseSmall.commandsPerSecond.toFixed(0)} commands/s`,
-      )
-      const sseLarge = await sseStep(sseGateway, stores.redis, sseTokens, settings.sseWindowSeconds)
-      console.log(
-        `  ${large} streams (${sseLarge.open} open, ${sseLarge.failed} failed${sseLarge.failed ? ` ${JSON.stringify(sseLarge.reasons)}` : ''}): ${fmt.bytes(sseLarge.rssPerStream)} RSS each, ` +
-          `Redis ${sseLarge.commandsPerSecond.toFixed(0)} commands/s`,
-      )
-      const cpsRatio = sseLarge.commandsPerSecond / sseSmall.commandsPerSecond
       rows.sse.push(
-        {
-          figure: `SSE ${small} streams: RSS per stream, Redis commands/s`,
-          value: `${fmt.bytes(sseSmall.rssPerStream)}, ${sseSmall.commandsPerSecond.toFixed(0)}/s`,
-        },
-        {
-          figure: `SSE ${large} streams: RSS per stream, Redis commands/s`,
-          value: `${fmt.bytes(sseLarge.rssPerStream)}, ${sseLarge.commandsPerSecond.toFixed(0)}/s`,
-        },
-        {
-          figure: `SSE RSS growth per added stream, ${small} → ${large}`,
-          value: fmt.bytes((sseLarge.rss - sseSmall.rss) / Math.max(1, sseLarge.open - sseSmall.open)),
-        },
-        {
-          figure: `SSE RSS per stream at ${large}`,
-          value: fmt.bytes(sseLarge.rssPerStream),
-          target: '≤ 10 KB (at 20,000)',
-          pass: sseLarge.rssPerStream <= 10_240,
-        },
-        {
-          figure: `SSE Redis commands/s, ${large} / ${small} streams`,
-          value: fmt.ratio(cpsRatio),
-          target: '≤ 1.10× (20,000 / 1,000)',
-          pass: cpsRatio <= 1.1,
-        },
+        ...(await ssePhase(stores.redis, sseTokens, async () => {
+          // The streams go to a gateway started now, in place of the first one (stopped, so
+          // one copy's loops are in the Redis figures, as before): its RSS before the first
+          // stream is an app at rest. The first gateway still held what the 1M-waiter phase
+          // left for its garbage collector, which may hand it back while streams open (one run
+          // measured -392 B per stream that way).
+          await stopChild(gateway)
+          const sseGateway = await startGateway('queue-gateway (SSE)')
+          children.push(sseGateway)
+          return sseGateway
+        })),
       )
     }
 

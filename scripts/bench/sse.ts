@@ -2,8 +2,10 @@ import { type ChildProcess, spawn } from 'node:child_process'
 import { readFileSync } from 'node:fs'
 import { setTimeout as sleep } from 'node:timers/promises'
 import type { Redis } from 'ioredis'
+import { settings } from './config.js'
 import { type Child, repoRoot, rssBytes } from './processes.js'
 import { totalCommands } from './redis.js'
+import { fmt, type Row } from './report.js'
 
 export interface SseStep {
   streams: number
@@ -134,4 +136,60 @@ export async function sseStep(
     await streams.stop()
     await sleep(3_000)
   }
+}
+
+/**
+ * The SSE phase: `tokens.length` streams (the large step) and the first
+ * BENCH_SSE_STREAMS_SMALL of them (the small one) on one gateway, fresh from
+ * `startGateway`; RSS per stream and Redis commands/s of each step, and their rows.
+ */
+export async function ssePhase(
+  redis: Redis,
+  tokens: readonly string[],
+  startGateway: () => Promise<Child>,
+): Promise<Row[]> {
+  const large = tokens.length
+  const small = Math.min(settings.sseSmall, large)
+  const gateway = await startGateway()
+  const idleCps = await commandsPerSecond(redis, settings.sseWindowSeconds)
+  console.log(
+    `  no streams: gateway RSS ${(rssBytes(gateway.process.pid as number) / 1e6).toFixed(1)} MB, Redis ${idleCps.toFixed(0)} commands/s`,
+  )
+  const step = async (count: number): Promise<SseStep> => {
+    const measured = await sseStep(gateway, redis, tokens.slice(0, count), settings.sseWindowSeconds)
+    console.log(
+      `  ${count} streams (${measured.open} open, ${measured.failed} failed${measured.failed ? ` ${JSON.stringify(measured.reasons)}` : ''}): ${fmt.bytes(measured.rssPerStream)} RSS each, ` +
+        `Redis ${measured.commandsPerSecond.toFixed(0)} commands/s`,
+    )
+    return measured
+  }
+  const sseSmall = await step(small)
+  const sseLarge = await step(large)
+  const cpsRatio = sseLarge.commandsPerSecond / sseSmall.commandsPerSecond
+  return [
+    {
+      figure: `SSE ${small} streams: RSS per stream, Redis commands/s`,
+      value: `${fmt.bytes(sseSmall.rssPerStream)}, ${sseSmall.commandsPerSecond.toFixed(0)}/s`,
+    },
+    {
+      figure: `SSE ${large} streams: RSS per stream, Redis commands/s`,
+      value: `${fmt.bytes(sseLarge.rssPerStream)}, ${sseLarge.commandsPerSecond.toFixed(0)}/s`,
+    },
+    {
+      figure: `SSE RSS growth per added stream, ${small} → ${large}`,
+      value: fmt.bytes((sseLarge.rss - sseSmall.rss) / Math.max(1, sseLarge.open - sseSmall.open)),
+    },
+    {
+      figure: `SSE RSS per stream at ${large}`,
+      value: fmt.bytes(sseLarge.rssPerStream),
+      target: '≤ 10 KB (at 20,000)',
+      pass: sseLarge.rssPerStream <= 10_240,
+    },
+    {
+      figure: `SSE Redis commands/s, ${large} / ${small} streams`,
+      value: fmt.ratio(cpsRatio),
+      target: '≤ 1.10× (20,000 / 1,000)',
+      pass: cpsRatio <= 1.1,
+    },
+  ]
 }
