@@ -314,7 +314,7 @@ describe('a state a fan was told survives a Redis loss, with no mirror running',
     await expectCompleted(takenOver, slow, paidAt)
     expect(await env.redis.xlen(k.stream)).toBe(records)
     // The retry's payment is refused by QUEUE_TOKEN and gives its claim back; nobody can claim again.
-    await queue.releaseClaim(takenOver, 'retry')
+    expect(await queue.releaseClaim(takenOver, 'retry')).toBe(true)
     expect(await queue.claim(takenOver, 'third', 5_000)).toEqual({ ok: false, reason: 'EXPIRED' })
     expect(await queue.get(takenOver)).toMatchObject({ status: 'EXPIRED', reason: 'COMPLETED' })
 
