@@ -12,6 +12,7 @@ export {
   markTokenCompleted,
   markTokenCompletedQuery,
   newestPerToken,
+  paymentCommitted,
   type TokenTotals,
   tokenReasonQuery,
   upsertQueueTokens,

@@ -6,8 +6,9 @@ import type { TokenState } from './token-state.js'
 /*
  * QUEUE_TOKEN, the durable copy of the Redis queue. This module is the only
  * place that reads or writes the table: the mirror's upserts, recovery's reads,
- * the payment's paid check (tokenReasonQuery, a subquery of its one read) and
- * its COMPLETED all go through it.
+ * the payment's paid check (tokenReasonQuery, a subquery of its one read), its
+ * COMPLETED and the check whether a payment whose COMMIT went unanswered landed
+ * (paymentCommitted) all go through it.
  */
 
 const date = (ms: number | null) => (ms === null ? null : new Date(ms))
@@ -358,4 +359,28 @@ export async function markTokenCompleted(
   completedAt: Date,
 ): Promise<void> {
   await trx.executeQuery(markTokenCompletedQuery(claimed, completedAt))
+}
+
+/**
+ * Whether the payment that wrote its token COMPLETED at `completedAt` (markTokenCompleted)
+ * committed: for a transaction whose COMMIT went unanswered (the connection dropped while
+ * it ran), so the outcome is unknown. The row says COMPLETED at exactly that payment's
+ * version and commit time (to the millisecond) only if that very transaction committed:
+ * another attempt with the same token writes its own time, and a rollback writes nothing.
+ */
+export async function paymentCommitted(
+  db: DbExecutor,
+  claimed: TokenState,
+  completedAt: Date,
+): Promise<boolean> {
+  const row = await db
+    .selectFrom('QUEUE_TOKEN')
+    .select(['reason', 'version', 'expires_at'])
+    .where('token', '=', claimed.token)
+    .executeTakeFirst()
+  return (
+    row?.reason === 'COMPLETED' &&
+    Number(row.version) === completedVersion(claimed) &&
+    row.expires_at?.getTime() === completedAt.getTime()
+  )
 }

@@ -29,6 +29,14 @@ export interface TcpProxy {
   stall(): void
   /** New connections reach the target again. */
   restore(): void
+  /**
+   * Arms the proxy once: on the first connection where the client sends a chunk that
+   * `sent` matches, the server's next reply is dropped and that connection reset (both
+   * sides), as a link that fails just after the server did the work and before the client
+   * heard of it (a COMMIT that landed, answered by a reset). Other connections, and new
+   * ones, carry on. Resolves once it happened.
+   */
+  loseReplyTo(sent: (chunk: Buffer) => boolean): Promise<void>
   close(): Promise<void>
 }
 
@@ -52,6 +60,8 @@ export async function startTcpProxy(
   let isCut = false
   let isStalled = false
   let accepted = 0
+  /** loseReplyTo, while armed: what to look for, and who waits for it to happen. */
+  let losing: { sent: (chunk: Buffer) => boolean; done: () => void } | undefined
 
   const silence = (socket: Socket) => {
     socket.unpipe()
@@ -82,14 +92,31 @@ export async function startTcpProxy(
     client.on('error', drop).on('close', drop)
     upstream.on('error', drop).on('close', drop)
     client.pipe(upstream)
-    if (replyDelayMs > 0) {
+    /** loseReplyTo matched what this client sent: its next reply is dropped, the link reset. */
+    let loseNextReply: (() => void) | undefined
+    client.on('data', (chunk: Buffer) => {
+      if (losing?.sent(chunk)) {
+        loseNextReply = losing.done
+        losing = undefined
+      }
+    })
+    upstream.on('data', (chunk: Buffer) => {
+      if (loseNextReply) {
+        const done = loseNextReply
+        loseNextReply = undefined
+        open.delete(pair)
+        client.resetAndDestroy()
+        upstream.destroy()
+        done()
+        return
+      }
       // Timers of one delay run in the order they were set: the bytes stay in order.
-      upstream.on('data', (chunk: Buffer) => {
+      if (replyDelayMs > 0)
         setTimeout(() => {
           if (!client.destroyed) client.write(chunk)
         }, replyDelayMs)
-      })
-    } else upstream.pipe(client)
+      else client.write(chunk)
+    })
   })
 
   await new Promise<void>((resolve, reject) => {
@@ -130,6 +157,11 @@ export async function startTcpProxy(
     restore() {
       isCut = false
       isStalled = false
+    },
+    loseReplyTo(sent) {
+      return new Promise<void>((resolve) => {
+        losing = { sent, done: resolve }
+      })
     },
     close: () =>
       new Promise<void>((resolve) => {

@@ -56,6 +56,16 @@ export function findRefundRow(db: DbExecutor, reservationId: number) {
     .executeTakeFirst()
 }
 
+/** The PAYMENT row of a reservation (one per seat). */
+export function findPaymentRow(db: DbExecutor, reservationId: number) {
+  return db
+    .selectFrom('BALANCE_HISTORY')
+    .selectAll()
+    .where('reservation_id', '=', reservationId)
+    .where('type', '=', 'PAYMENT')
+    .executeTakeFirst()
+}
+
 /** The ledger row a request with this Idempotency-Key produced, if any. */
 export function findByIdempotencyKey(db: DbExecutor, accountId: string, key: string) {
   return db

@@ -159,6 +159,14 @@ export function listReservationsOf(db: DbExecutor, accountId: string) {
   return reservationView(db).where('r.account_id', '=', accountId).orderBy('r.id').execute()
 }
 
+/** The sold reservation of a seat of a show, if it is sold (UNIQUE(schedule_id, live_seat_id)). */
+export function findLiveReservation(db: DbExecutor, scheduleId: number, seatId: number) {
+  return reservationView(db)
+    .where('r.schedule_id', '=', scheduleId)
+    .where('r.live_seat_id', '=', seatId)
+    .executeTakeFirst()
+}
+
 export function findReservationView(db: DbExecutor, id: number) {
   return reservationView(db).where('r.id', '=', id).executeTakeFirst()
 }

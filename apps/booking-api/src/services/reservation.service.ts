@@ -6,6 +6,7 @@ import {
   eventOfToken,
   markTokenCompleted,
   type PurchaseSeats,
+  paymentCommitted,
   type QueueService,
   type RedisClient,
   type TokenState,
@@ -15,9 +16,14 @@ import type { FastifyBaseLogger } from 'fastify'
 import type { Kysely, Transaction } from 'kysely'
 import type { QueueTokenCheck, VerifiedToken } from '../plugins/token-guard.js'
 import { balanceOf, deductFromBalance } from '../repositories/accounts.repository.js'
-import { type HistoryEntry, insertHistory } from '../repositories/balance-history.repository.js'
+import {
+  findPaymentRow,
+  type HistoryEntry,
+  insertHistory,
+} from '../repositories/balance-history.repository.js'
 import { readPaymentChecks } from '../repositories/payment-checks.js'
 import {
+  findLiveReservation,
   findReservationView,
   insertOrder,
   listOrder,
@@ -209,6 +215,8 @@ export class ReservationService {
       Math.max(10, Math.floor(ttl / 3)),
     )
     keepAlive.unref()
+    /** The commit time the transaction writes; set once it is about to run (pay). */
+    let completedAt: Date | undefined
     try {
       // Prices and limits read fresh (an operator may just have changed them); refuses a show
       // that has started in its venue's zone (SCHEDULE_NOT_FOUND) and unknown seats.
@@ -216,7 +224,7 @@ export class ReservationService {
       const limits = seats[0] ?? (await this.deps.catalog.purchaseLimits(schedule.eventId))
       orderNotTooLarge(seatIds, limits)
       const total = seats.reduce((sum, seat) => sum + seat.price, 0)
-      const completedAt = new Date()
+      completedAt = new Date()
       const paid = await this.pay({
         accountId,
         eventId: schedule.eventId,
@@ -248,6 +256,22 @@ export class ReservationService {
       if (error instanceof IdempotentRace && idempotencyKey) {
         const replay = await this.replay(accountId, idempotencyKey, scheduleId, seatIds)
         if (replay) return { ...replay, replayed: true }
+      }
+      // Not one of our refusals, once the transaction ran: its COMMIT may have landed with
+      // the answer lost (the connection dropped). Then the sale is final and Redis is told so
+      // (the token COMPLETED, its slot freed, the seats SOLD) instead of being given back.
+      if (!completed && completedAt && !(error instanceof AppError)) {
+        const committedAt = completedAt
+        if (await paymentCommitted(this.deps.db, claimed, committedAt).catch(() => false)) {
+          completed = true
+          clearInterval(keepAlive)
+          await this.afterCommit(token, owner, committedAt, schedule, lockedSeats, completedVersion(claimed))
+          // Answered as if the COMMIT had been: the order read back from what it wrote.
+          const order = await this.readBack(accountId, scheduleId, seatIds, committedAt).catch(
+            () => undefined,
+          )
+          if (order) return { ...order, replayed: false }
+        }
       }
       throw error
     } finally {
@@ -436,6 +460,34 @@ export class ReservationService {
    * of this show (in any order). The key sits on the order's last PAYMENT row, whose
    * balance_after is the balance the first answer reported.
    */
+  /**
+   * The 201 answer of an order that committed, read back from its rows: its seats'
+   * reservations (the first seat's, then its whole order, which must be exactly these
+   * seats, this account's, at this commit time) and the ledger's balance after it.
+   */
+  private async readBack(
+    accountId: string,
+    scheduleId: number,
+    seatIds: readonly number[],
+    reservedAt: Date,
+  ): Promise<Reservation | undefined> {
+    const first = await findLiveReservation(this.deps.db, scheduleId, seatIds[0] as number)
+    if (!first || first.accountId !== accountId || first.reservedAt.getTime() !== reservedAt.getTime())
+      return undefined
+    const order = await listOrder(this.deps.db, first.orderId)
+    if (
+      !sameSeats(
+        order.map((r) => r.seatId),
+        seatIds,
+      )
+    )
+      return undefined
+    const last = order[order.length - 1]
+    const payment = last && (await findPaymentRow(this.deps.db, last.reservationId))
+    if (!payment) return undefined
+    return answer({ accountId, scheduleId, seats: order, balance: payment.balance_after, reservedAt })
+  }
+
   private replay(
     accountId: string,
     key: string,

@@ -1,0 +1,166 @@
+import type { App } from '@concert/http'
+import { eventKeys } from '@concert/queue'
+import { readTokenState } from '@concert/queue/testing'
+import { insertAccounts, seedCatalog, startMysqlProxy, type TcpProxy, useTestEnv } from '@concert/testing'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { bearer, buildBooking, expectInvariants, readyTokens } from './helpers.js'
+
+/*
+ * A payment whose connection to MySQL drops at the worst moment. The booking API reaches
+ * MySQL through a proxy that can drop the server's answer to one statement and reset that
+ * connection (loseReplyTo): the statement ran on the server, the app only sees the reset.
+ * A lost answer to COMMIT leaves the outcome unknown to the app; it must find out, not guess.
+ */
+
+const env = useTestEnv()
+let app: App
+let proxy: TcpProxy
+let catalog: Awaited<ReturnType<typeof seedCatalog>>
+
+beforeAll(async () => {
+  catalog = await seedCatalog(env.db)
+  const viaProxy = await startMysqlProxy(env.mysqlUrl)
+  proxy = viaProxy.proxy
+  app = await buildBooking(env, { MYSQL_URL: viaProxy.url }, { poolSize: 2 })
+})
+afterAll(async () => {
+  await app?.close()
+  await proxy?.close()
+})
+
+/** The text of a COM_QUERY packet (mysql2 sends each query in one write), else ''. */
+function queryText(chunk: Buffer): string {
+  return chunk.length > 5 && chunk[4] === 0x03 ? chunk.subarray(5).toString('utf8').toLowerCase() : ''
+}
+const isCommit = (chunk: Buffer) => queryText(chunk) === 'commit'
+/** The guarded debit, the transaction's first write (accounts.repository.ts). */
+const isDebit = (chunk: Buffer) => /^update `?account`?\b/.test(queryText(chunk))
+
+async function fan(prefix: string) {
+  const [accountId] = (await insertAccounts(env.db, 1, { prefix, balance: 1_000_000 })) as [string]
+  const token = (await readyTokens(env, catalog.eventId, [accountId])).get(accountId) as string
+  return { accountId, token }
+}
+
+function reserve(token: string, scheduleId: number, seatId: number, idempotencyKey?: string) {
+  return app.inject({
+    method: 'POST',
+    url: '/v1/reservations',
+    headers: { ...bearer(token), ...(idempotencyKey ? { 'idempotency-key': idempotencyKey } : {}) },
+    payload: { scheduleId, seatId },
+  })
+}
+
+const schedule = () => {
+  const found = catalog.schedules.find((s) => s.event_id === catalog.eventId)
+  if (!found) throw new Error('no schedule')
+  return found
+}
+const seatKey = (scheduleId: number, seatId: number) =>
+  eventKeys(env.keyPrefix, catalog.eventId).seatKeyBase(scheduleId) + seatId
+
+describe('a payment whose connection drops', () => {
+  it('after its COMMIT landed: answered 201 with the order as written, the token COMPLETED and the seat sold in Redis', async () => {
+    const { accountId, token } = await fan('lost-commit')
+    const { id: scheduleId } = schedule()
+    const seat = catalog.seats[5] as { id: number }
+    const k = eventKeys(env.keyPrefix, catalog.eventId)
+
+    const lost = proxy.loseReplyTo(isCommit)
+    const answer = await reserve(token, scheduleId, seat.id)
+    await lost
+
+    expect(answer.statusCode).toBe(201)
+    const rows = await env.db
+      .selectFrom('RESERVATION')
+      .select(['id', 'account_id', 'status'])
+      .where('schedule_id', '=', scheduleId)
+      .where('seat_id', '=', seat.id)
+      .execute()
+    expect(rows).toEqual([{ id: expect.any(Number), account_id: accountId, status: 'SOLD' }])
+    const { amount } = await env.db
+      .selectFrom('ACCOUNT')
+      .select('amount')
+      .where('id', '=', accountId)
+      .executeTakeFirstOrThrow()
+    expect(answer.json()).toMatchObject({
+      accountId,
+      scheduleId,
+      seatId: seat.id,
+      reservationId: rows[0]?.id,
+      balance: Number(amount),
+    })
+    expect(answer.headers['idempotent-replayed']).toBeUndefined()
+
+    // Redis says what MySQL says: the token spent (no READY slot held), the seat sold.
+    expect(await readTokenState(env.redis, k, token)).toMatchObject({
+      status: 'EXPIRED',
+      reason: 'COMPLETED',
+    })
+    expect(await env.redis.zscore(k.active, token)).toBeNull()
+    expect(await env.redis.get(seatKey(scheduleId, seat.id))).toBe('!sold')
+    const row = await env.db
+      .selectFrom('QUEUE_TOKEN')
+      .select(['reason', 'version'])
+      .where('token', '=', token)
+      .executeTakeFirstOrThrow()
+    expect(row.version).toBe((await readTokenState(env.redis, k, token))?.version)
+
+    // Another fan for the same seat is refused in Redis; this fan's retry is refused (token spent).
+    const other = await fan('lost-commit-other')
+    const refused = await reserve(other.token, scheduleId, seat.id)
+    expect(refused.statusCode).toBe(409)
+    expect(refused.json()).toMatchObject({ code: 'SEAT_ALREADY_RESERVED', seatIds: [seat.id] })
+    expect((await reserve(token, scheduleId, seat.id)).statusCode).toBe(401)
+    await expectInvariants(env)
+  })
+
+  it('with an Idempotency-Key: the answer is the order, and the retry with the key replays it', async () => {
+    const { accountId, token } = await fan('lost-commit-key')
+    const { id: scheduleId } = schedule()
+    const seat = catalog.seats[6] as { id: number }
+
+    const lost = proxy.loseReplyTo(isCommit)
+    const answer = await reserve(token, scheduleId, seat.id, 'order-1')
+    await lost
+    expect(answer.statusCode).toBe(201)
+    const retry = await reserve(token, scheduleId, seat.id, 'order-1')
+    expect(retry.statusCode).toBe(201)
+    expect(retry.headers['idempotent-replayed']).toBe('true')
+    expect(retry.json()).toEqual(answer.json())
+    expect(answer.json()).toMatchObject({ accountId, seatId: seat.id })
+    await expectInvariants(env)
+  })
+
+  it('before its COMMIT (the debit’s answer lost, the transaction rolled back): 503, nothing moved, token and seat free, and the retry pays', async () => {
+    const { accountId, token } = await fan('lost-debit')
+    const { id: scheduleId } = schedule()
+    const seat = catalog.seats[7] as { id: number }
+    const k = eventKeys(env.keyPrefix, catalog.eventId)
+    const balanceOf = async () =>
+      Number(
+        (
+          await env.db
+            .selectFrom('ACCOUNT')
+            .select('amount')
+            .where('id', '=', accountId)
+            .executeTakeFirstOrThrow()
+        ).amount,
+      )
+    const before = await balanceOf()
+
+    const lost = proxy.loseReplyTo(isDebit)
+    const answer = await reserve(token, scheduleId, seat.id)
+    await lost
+    expect(answer.statusCode).toBe(503)
+    expect(answer.headers['content-type']).toContain('application/problem+json')
+    expect(await balanceOf()).toBe(before)
+    expect(await readTokenState(env.redis, k, token)).toMatchObject({ status: 'READY' })
+    expect(await env.redis.exists(seatKey(scheduleId, seat.id))).toBe(0)
+
+    const retry = await reserve(token, scheduleId, seat.id)
+    expect(retry.statusCode).toBe(201)
+    expect(retry.json()).toMatchObject({ accountId, seatId: seat.id })
+    await expectInvariants(env)
+  })
+})
