@@ -1,6 +1,6 @@
 import type { App } from '@concert/http'
 import { eventKeys } from '@concert/queue'
-import { readTokenState } from '@concert/queue/testing'
+import { readTokenState, sleep } from '@concert/queue/testing'
 import { insertAccounts, seedCatalog, startMysqlProxy, type TcpProxy, useTestEnv } from '@concert/testing'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { bearer, buildBooking, expectInvariants, readyTokens } from './helpers.js'
@@ -16,12 +16,18 @@ const env = useTestEnv()
 let app: App
 let proxy: TcpProxy
 let catalog: Awaited<ReturnType<typeof seedCatalog>>
+/** The claim's and the seat locks' TTL: what an attempt leaves behind lapses this fast. */
+const TTL_MS = 1_000
 
 beforeAll(async () => {
   catalog = await seedCatalog(env.db)
   const viaProxy = await startMysqlProxy(env.mysqlUrl)
   proxy = viaProxy.proxy
-  app = await buildBooking(env, { MYSQL_URL: viaProxy.url }, { poolSize: 2 })
+  app = await buildBooking(
+    env,
+    { MYSQL_URL: viaProxy.url, CLAIM_TTL_MS: String(TTL_MS), SEAT_LOCK_TTL_MS: String(TTL_MS) },
+    { poolSize: 2 },
+  )
 })
 afterAll(async () => {
   await app?.close()
@@ -161,6 +167,43 @@ describe('a payment whose connection drops', () => {
     const retry = await reserve(token, scheduleId, seat.id)
     expect(retry.statusCode).toBe(201)
     expect(retry.json()).toMatchObject({ accountId, seatId: seat.id })
+    await expectInvariants(env)
+  })
+
+  it('after its COMMIT, with MySQL gone before the outcome is read: 503, Redis neither finished nor given back; once the claim lapses, MySQL still refuses the seat and the token', async () => {
+    const { accountId, token } = await fan('lost-unknown')
+    const { id: scheduleId } = schedule()
+    const seat = catalog.seats[8] as { id: number }
+    const k = eventKeys(env.keyPrefix, catalog.eventId)
+
+    // MySQL drops away the moment the COMMIT's answer is lost: the check cannot be made.
+    const lost = proxy.loseReplyTo(isCommit)
+    void lost.then(() => proxy.cut())
+    const answer = await reserve(token, scheduleId, seat.id)
+    await lost
+    proxy.restore()
+    expect(answer.statusCode).toBe(503)
+    // The sale committed; Redis was left as the attempt had it (its claim, its seat lock).
+    const sold = await env.db
+      .selectFrom('RESERVATION')
+      .select('account_id')
+      .where('schedule_id', '=', scheduleId)
+      .where('seat_id', '=', seat.id)
+      .execute()
+    expect(sold).toEqual([{ account_id: accountId }])
+    expect(await readTokenState(env.redis, k, token)).toMatchObject({ status: 'READY' })
+    const lockOwner = await env.redis.get(seatKey(scheduleId, seat.id))
+    expect(lockOwner).not.toBeNull()
+    expect(lockOwner).not.toBe('!sold')
+
+    // Once they lapsed, MySQL keeps the sale: another buyer gets 409, the fan's retry 401.
+    await sleep(TTL_MS + 200)
+    expect(await env.redis.exists(seatKey(scheduleId, seat.id))).toBe(0)
+    const other = await fan('lost-unknown-other')
+    const refused = await reserve(other.token, scheduleId, seat.id)
+    expect(refused.statusCode).toBe(409)
+    expect(refused.json()).toMatchObject({ code: 'SEAT_ALREADY_RESERVED', seatIds: [seat.id] })
+    expect((await reserve(token, scheduleId, seat.id)).statusCode).toBe(401)
     await expectInvariants(env)
   })
 })

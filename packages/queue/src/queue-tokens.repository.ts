@@ -364,9 +364,11 @@ export async function markTokenCompleted(
 /**
  * Whether the payment that wrote its token COMPLETED at `completedAt` (markTokenCompleted)
  * committed: for a transaction whose COMMIT went unanswered (the connection dropped while
- * it ran), so the outcome is unknown. The row says COMPLETED at exactly that payment's
- * version and commit time (to the millisecond) only if that very transaction committed:
+ * it ran), so the outcome is unknown. The row says COMPLETED at that payment's commit time
+ * (to the millisecond) and at least its version only if that very transaction committed:
  * another attempt with the same token writes its own time, and a rollback writes nothing.
+ * A locking read: while the server still works on that COMMIT, the transaction holds the
+ * row (the COMPLETED upsert locked it), so the answer waits for its outcome.
  */
 export async function paymentCommitted(
   db: DbExecutor,
@@ -377,10 +379,11 @@ export async function paymentCommitted(
     .selectFrom('QUEUE_TOKEN')
     .select(['reason', 'version', 'expires_at'])
     .where('token', '=', claimed.token)
+    .modifyEnd(sql`LOCK IN SHARE MODE`)
     .executeTakeFirst()
   return (
     row?.reason === 'COMPLETED' &&
-    Number(row.version) === completedVersion(claimed) &&
+    Number(row.version) >= completedVersion(claimed) &&
     row.expires_at?.getTime() === completedAt.getTime()
   )
 }

@@ -1,4 +1,5 @@
 import { createServer, type Socket, connect as tcpConnect } from 'node:net'
+import { Transform } from 'node:stream'
 
 /*
  * A TCP proxy on loopback for fault tests: point an app at the proxy instead of
@@ -34,9 +35,10 @@ export interface TcpProxy {
    * `sent` matches, the server's next reply is dropped and that connection reset (both
    * sides), as a link that fails just after the server did the work and before the client
    * heard of it (a COMMIT that landed, answered by a reset). Other connections, and new
-   * ones, carry on. Resolves once it happened.
+   * ones, carry on. Resolves once it happened; rejects, disarmed, when nothing matched
+   * within `timeoutMs` (10 s).
    */
-  loseReplyTo(sent: (chunk: Buffer) => boolean): Promise<void>
+  loseReplyTo(sent: (chunk: Buffer) => boolean, timeoutMs?: number): Promise<void>
   close(): Promise<void>
 }
 
@@ -91,7 +93,6 @@ export async function startTcpProxy(
     }
     client.on('error', drop).on('close', drop)
     upstream.on('error', drop).on('close', drop)
-    client.pipe(upstream)
     /** loseReplyTo matched what this client sent: its next reply is dropped, the link reset. */
     let loseNextReply: (() => void) | undefined
     client.on('data', (chunk: Buffer) => {
@@ -100,23 +101,36 @@ export async function startTcpProxy(
         losing = undefined
       }
     })
-    upstream.on('data', (chunk: Buffer) => {
-      if (loseNextReply) {
-        const done = loseNextReply
-        loseNextReply = undefined
-        open.delete(pair)
-        client.resetAndDestroy()
-        upstream.destroy()
-        done()
-        return
-      }
+    client.pipe(upstream)
+    /** True when this reply is the one to lose: the connection is reset instead. */
+    const lost = () => {
+      const done = loseNextReply
+      if (!done) return false
+      loseNextReply = undefined
+      open.delete(pair)
+      client.resetAndDestroy()
+      upstream.destroy()
+      done()
+      return true
+    }
+    if (replyDelayMs > 0) {
       // Timers of one delay run in the order they were set: the bytes stay in order.
-      if (replyDelayMs > 0)
+      upstream.on('data', (chunk: Buffer) => {
+        if (lost()) return
         setTimeout(() => {
           if (!client.destroyed) client.write(chunk)
         }, replyDelayMs)
-      else client.write(chunk)
-    })
+      })
+    } else {
+      // Piped through a tap, so the server is still held back by a slow client.
+      const tap = new Transform({
+        transform(chunk: Buffer, _encoding, callback) {
+          if (lost()) callback()
+          else callback(null, chunk)
+        },
+      })
+      upstream.pipe(tap).pipe(client)
+    }
   })
 
   await new Promise<void>((resolve, reject) => {
@@ -158,9 +172,21 @@ export async function startTcpProxy(
       isCut = false
       isStalled = false
     },
-    loseReplyTo(sent) {
-      return new Promise<void>((resolve) => {
-        losing = { sent, done: resolve }
+    loseReplyTo(sent, timeoutMs = 10_000) {
+      return new Promise<void>((resolve, reject) => {
+        const armed = {
+          sent,
+          done: () => {
+            clearTimeout(timer)
+            resolve()
+          },
+        }
+        // Disarmed when nothing matched in time, so a later test's statement is not the one lost.
+        const timer = setTimeout(() => {
+          if (losing === armed) losing = undefined
+          reject(new Error(`tcp proxy: nothing sent matched loseReplyTo within ${timeoutMs} ms`))
+        }, timeoutMs)
+        losing = armed
       })
     },
     close: () =>

@@ -217,6 +217,8 @@ export class ReservationService {
     keepAlive.unref()
     /** The commit time the transaction writes; set once it is about to run (pay). */
     let completedAt: Date | undefined
+    /** The transaction's COMMIT went unanswered and MySQL could not say whether it landed. */
+    let unknownOutcome = false
     try {
       // Prices and limits read fresh (an operator may just have changed them); refuses a show
       // that has started in its venue's zone (SCHEDULE_NOT_FOUND) and unknown seats.
@@ -262,7 +264,13 @@ export class ReservationService {
       // (the token COMPLETED, its slot freed, the seats SOLD) instead of being given back.
       if (!completed && completedAt && !(error instanceof AppError)) {
         const committedAt = completedAt
-        if (await paymentCommitted(this.deps.db, claimed, committedAt).catch(() => false)) {
+        const committed = await paymentCommitted(this.deps.db, claimed, committedAt).catch(() => undefined)
+        if (committed === undefined) {
+          // MySQL cannot say (it is what failed): neither finish nor give back. The claim and
+          // the locks lapse within their TTLs; a sale that did commit is kept by MySQL
+          // (QUEUE_TOKEN refuses the token again, the UNIQUE key the seats).
+          unknownOutcome = true
+        } else if (committed) {
           completed = true
           clearInterval(keepAlive)
           await this.afterCommit(token, owner, committedAt, schedule, lockedSeats, completedVersion(claimed))
@@ -277,7 +285,8 @@ export class ReservationService {
     } finally {
       clearInterval(keepAlive)
       // A failed attempt leaves the token READY for the next try and its seats free.
-      if (!completed) await this.deps.queue.abortPurchase(token, owner, lockedSeats).catch(() => false)
+      if (!completed && !unknownOutcome)
+        await this.deps.queue.abortPurchase(token, owner, lockedSeats).catch(() => false)
     }
   }
 
@@ -456,11 +465,6 @@ export class ReservationService {
   }
 
   /**
-   * The first answer given for this Idempotency-Key, if it was an order of these seats
-   * of this show (in any order). The key sits on the order's last PAYMENT row, whose
-   * balance_after is the balance the first answer reported.
-   */
-  /**
    * The 201 answer of an order that committed, read back from its rows: its seats'
    * reservations (the first seat's, then its whole order, which must be exactly these
    * seats, this account's, at this commit time) and the ledger's balance after it.
@@ -488,6 +492,11 @@ export class ReservationService {
     return answer({ accountId, scheduleId, seats: order, balance: payment.balance_after, reservedAt })
   }
 
+  /**
+   * The first answer given for this Idempotency-Key, if it was an order of these seats
+   * of this show (in any order). The key sits on the order's last PAYMENT row, whose
+   * balance_after is the balance the first answer reported.
+   */
   private replay(
     accountId: string,
     key: string,
