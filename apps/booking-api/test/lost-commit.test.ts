@@ -204,6 +204,20 @@ describe('a payment whose connection drops', () => {
     expect(refused.statusCode).toBe(409)
     expect(refused.json()).toMatchObject({ code: 'SEAT_ALREADY_RESERVED', seatIds: [seat.id] })
     expect((await reserve(token, scheduleId, seat.id)).statusCode).toBe(401)
+    // That refusal came from MySQL's paid check, with Redis still saying READY: Redis is
+    // brought to the row (COMPLETED at its version and payment time), its slot freed.
+    const row = await env.db
+      .selectFrom('QUEUE_TOKEN')
+      .select(['version', 'expires_at'])
+      .where('token', '=', token)
+      .executeTakeFirstOrThrow()
+    expect(await readTokenState(env.redis, k, token)).toMatchObject({
+      status: 'EXPIRED',
+      reason: 'COMPLETED',
+      version: row.version,
+      expiresAt: row.expires_at?.getTime(),
+    })
+    expect(await env.redis.zscore(k.active, token)).toBeNull()
     await expectInvariants(env)
   })
 })

@@ -8,6 +8,7 @@ export * from './queue.js'
 export {
   completedVersion,
   countTokenOutcomes,
+  findCompletedToken,
   findTokensToRestore,
   markTokenCompleted,
   markTokenCompletedQuery,

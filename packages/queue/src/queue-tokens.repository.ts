@@ -7,8 +7,8 @@ import type { TokenState } from './token-state.js'
  * QUEUE_TOKEN, the durable copy of the Redis queue. This module is the only
  * place that reads or writes the table: the mirror's upserts, recovery's reads,
  * the payment's paid check (tokenReasonQuery, a subquery of its one read), its
- * COMPLETED and the check whether a payment whose COMMIT went unanswered landed
- * (paymentCommitted) all go through it.
+ * COMPLETED, the check whether a payment whose COMMIT went unanswered landed
+ * (paymentCommitted) and the read of a paid token's row (findCompletedToken) all go through it.
  */
 
 const date = (ms: number | null) => (ms === null ? null : new Date(ms))
@@ -386,4 +386,22 @@ export async function paymentCommitted(
     Number(row.version) >= completedVersion(claimed) &&
     row.expires_at?.getTime() === completedAt.getTime()
   )
+}
+
+/**
+ * The version and the payment time of a token QUEUE_TOKEN says has paid (COMPLETED), or
+ * undefined. For an attempt refused by the paid check while Redis still had the token
+ * READY: Redis is brought to what MySQL says.
+ */
+export async function findCompletedToken(
+  db: DbExecutor,
+  token: string,
+): Promise<{ version: number; completedAt: Date } | undefined> {
+  const row = await db
+    .selectFrom('QUEUE_TOKEN')
+    .select(['reason', 'version', 'expires_at'])
+    .where('token', '=', token)
+    .executeTakeFirst()
+  if (row?.reason !== 'COMPLETED' || !row.expires_at) return undefined
+  return { version: Number(row.version), completedAt: row.expires_at }
 }

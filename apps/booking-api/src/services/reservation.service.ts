@@ -4,6 +4,7 @@ import { type Database, isDuplicateKey, retryOnDeadlock } from '@concert/db'
 import {
   completedVersion,
   eventOfToken,
+  findCompletedToken,
   markTokenCompleted,
   type PurchaseSeats,
   paymentCommitted,
@@ -51,6 +52,17 @@ interface OrderSeat {
 }
 
 class IdempotentRace extends Error {}
+
+/**
+ * The paid check's refusal: QUEUE_TOKEN says the token paid already, while Redis let this
+ * attempt claim it READY (a payment whose outcome the app never learned, a rebuild from
+ * rows older than that payment). Answered TOKEN_EXPIRED, and Redis is told (spentInRedis).
+ */
+class TokenAlreadyPaid extends AppError {
+  constructor() {
+    super('TOKEN_EXPIRED', 'queue token expired (COMPLETED)')
+  }
+}
 
 const ascending = (a: number, b: number) => a - b
 
@@ -219,6 +231,8 @@ export class ReservationService {
     let completedAt: Date | undefined
     /** The transaction's COMMIT went unanswered and MySQL could not say whether it landed. */
     let unknownOutcome = false
+    /** The paid check refused the token: MySQL says it paid, Redis had it READY. */
+    let spent = false
     try {
       // Prices and limits read fresh (an operator may just have changed them); refuses a show
       // that has started in its venue's zone (SCHEDULE_NOT_FOUND) and unknown seats.
@@ -259,6 +273,7 @@ export class ReservationService {
         const replay = await this.replay(accountId, idempotencyKey, scheduleId, seatIds)
         if (replay) return { ...replay, replayed: true }
       }
+      spent = error instanceof TokenAlreadyPaid
       // Not one of our refusals, once the transaction ran: its COMMIT may have landed with
       // the answer lost (the connection dropped). Then the sale is final and Redis is told so
       // (the token COMPLETED, its slot freed, the seats SOLD) instead of being given back.
@@ -287,6 +302,23 @@ export class ReservationService {
       // A failed attempt leaves the token READY for the next try and its seats free.
       if (!completed && !unknownOutcome)
         await this.deps.queue.abortPurchase(token, owner, lockedSeats).catch(() => false)
+      if (spent) await this.spentInRedis(token, owner)
+    }
+  }
+
+  /**
+   * Brings Redis to what QUEUE_TOKEN says of a token that paid: EXPIRED (COMPLETED) at the
+   * row's version and payment time, its READY slot freed. Told the row's version, the
+   * script ends the token whoever holds its claim, and mirrors nothing (the row says it
+   * already). Best effort: the token's READY window ends it anyway.
+   */
+  private async spentInRedis(token: string, owner: string): Promise<void> {
+    try {
+      const row = await findCompletedToken(this.deps.db, token)
+      if (row)
+        await this.deps.queue.finishPurchase(token, owner, row.completedAt, undefined, undefined, row.version)
+    } catch (error) {
+      this.deps.log.warn({ err: error, token }, 'could not end a paid token in Redis')
     }
   }
 
@@ -328,9 +360,7 @@ export class ReservationService {
               eventId: sale.eventId,
               token: sale.claimed.token,
             })
-            if (checks.paid) {
-              throw new AppError('TOKEN_EXPIRED', 'queue token expired (COMPLETED)')
-            }
+            if (checks.paid) throw new TokenAlreadyPaid()
             const { held } = checks
             if (held + sale.seats.length > sale.maxSeatsPerAccount) {
               throw new AppError(
