@@ -1,5 +1,5 @@
 import type { App } from '@concert/http'
-import { eventKeys } from '@concert/queue'
+import { eventKeys, F } from '@concert/queue'
 import { readTokenState, sleep } from '@concert/queue/testing'
 import { insertAccounts, seedCatalog, startMysqlProxy, type TcpProxy, useTestEnv } from '@concert/testing'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
@@ -17,7 +17,7 @@ let app: App
 let proxy: TcpProxy
 let catalog: Awaited<ReturnType<typeof seedCatalog>>
 /** The claim's and the seat locks' TTL: what an attempt leaves behind lapses this fast. */
-const TTL_MS = 1_000
+const TTL_MS = 2_000
 
 beforeAll(async () => {
   catalog = await seedCatalog(env.db)
@@ -178,7 +178,10 @@ describe('a payment whose connection drops', () => {
 
     // MySQL drops away the moment the COMMIT's answer is lost: the check cannot be made.
     const lost = proxy.loseReplyTo(isCommit)
-    void lost.then(() => proxy.cut())
+    lost.then(
+      () => proxy.cut(),
+      () => {},
+    )
     const answer = await reserve(token, scheduleId, seat.id)
     await lost
     proxy.restore()
@@ -203,6 +206,7 @@ describe('a payment whose connection drops', () => {
     const refused = await reserve(other.token, scheduleId, seat.id)
     expect(refused.statusCode).toBe(409)
     expect(refused.json()).toMatchObject({ code: 'SEAT_ALREADY_RESERVED', seatIds: [seat.id] })
+    const records = await env.redis.xlen(k.stream)
     expect((await reserve(token, scheduleId, seat.id)).statusCode).toBe(401)
     // That refusal came from MySQL's paid check, with Redis still saying READY: Redis is
     // brought to the row (COMPLETED at its version and payment time), its slot freed.
@@ -218,6 +222,9 @@ describe('a payment whose connection drops', () => {
       expiresAt: row.expires_at?.getTime(),
     })
     expect(await env.redis.zscore(k.active, token)).toBeNull()
+    // Durable already (the row says it): no record for the mirror, no unmirrored mark.
+    expect(await env.redis.xlen(k.stream)).toBe(records)
+    expect(await env.redis.hexists(k.token(token), F.unmirrored)).toBe(0)
     await expectInvariants(env)
   })
 })

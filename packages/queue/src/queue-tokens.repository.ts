@@ -1,6 +1,6 @@
 import type { Database, DbExecutor, NewQueueToken, QueueToken } from '@concert/db'
 import { isDuplicateKey, isRetryableLockError, type Param, prepare } from '@concert/db'
-import { type CompiledQuery, type QueryCreator, sql, type Transaction } from 'kysely'
+import { type CompiledQuery, type Kysely, type QueryCreator, sql, type Transaction } from 'kysely'
 import type { TokenState } from './token-state.js'
 
 /*
@@ -361,6 +361,9 @@ export async function markTokenCompleted(
   await trx.executeQuery(markTokenCompletedQuery(claimed, completedAt))
 }
 
+/** How long paymentCommitted waits by default for a transaction still holding the row (seconds). */
+const COMMIT_OUTCOME_WAIT_SECONDS = 5
+
 /**
  * Whether the payment that wrote its token COMPLETED at `completedAt` (markTokenCompleted)
  * committed: for a transaction whose COMMIT went unanswered (the connection dropped while
@@ -368,19 +371,31 @@ export async function markTokenCompleted(
  * (to the millisecond) and at least its version only if that very transaction committed:
  * another attempt with the same token writes its own time, and a rollback writes nothing.
  * A locking read: while the server still works on that COMMIT, the transaction holds the
- * row (the COMPLETED upsert locked it), so the answer waits for its outcome.
+ * row (the COMPLETED upsert locked it), so the answer waits for its outcome, at most
+ * `waitSeconds` (a server that never heard the client go keeps the lock until its own
+ * timeouts): past that it throws, and the outcome stays unknown.
  */
 export async function paymentCommitted(
-  db: DbExecutor,
+  db: Kysely<Database>,
   claimed: TokenState,
   completedAt: Date,
+  waitSeconds = COMMIT_OUTCOME_WAIT_SECONDS,
 ): Promise<boolean> {
-  const row = await db
-    .selectFrom('QUEUE_TOKEN')
-    .select(['reason', 'version', 'expires_at'])
-    .where('token', '=', claimed.token)
-    .modifyEnd(sql`LOCK IN SHARE MODE`)
-    .executeTakeFirst()
+  // The session's lock wait, set for this read only (portable to MySQL 8 and MariaDB),
+  // and put back before the connection returns to the pool.
+  const row = await db.connection().execute(async (conn) => {
+    await sql`SET SESSION innodb_lock_wait_timeout = ${sql.lit(waitSeconds)}`.execute(conn)
+    try {
+      return await conn
+        .selectFrom('QUEUE_TOKEN')
+        .select(['reason', 'version', 'expires_at'])
+        .where('token', '=', claimed.token)
+        .modifyEnd(sql`LOCK IN SHARE MODE`)
+        .executeTakeFirst()
+    } finally {
+      await sql`SET SESSION innodb_lock_wait_timeout = DEFAULT`.execute(conn)
+    }
+  })
   return (
     row?.reason === 'COMPLETED' &&
     Number(row.version) >= completedVersion(claimed) &&
