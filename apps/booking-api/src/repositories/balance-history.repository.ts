@@ -46,23 +46,13 @@ export async function insertHistory(
   await insertHistoryStatement(rows.length).run(db, values)
 }
 
-/** The REFUND row of a reservation, if it was refunded. */
-export function findRefundRow(db: DbExecutor, reservationId: number) {
+/** A reservation's ledger row of one type: its PAYMENT (one per seat), or its REFUND if it was refunded. */
+export function findReservationRow(db: DbExecutor, reservationId: number, type: 'PAYMENT' | 'REFUND') {
   return db
     .selectFrom('BALANCE_HISTORY')
     .selectAll()
     .where('reservation_id', '=', reservationId)
-    .where('type', '=', 'REFUND')
-    .executeTakeFirst()
-}
-
-/** The PAYMENT row of a reservation (one per seat). */
-export function findPaymentRow(db: DbExecutor, reservationId: number) {
-  return db
-    .selectFrom('BALANCE_HISTORY')
-    .selectAll()
-    .where('reservation_id', '=', reservationId)
-    .where('type', '=', 'PAYMENT')
+    .where('type', '=', type)
     .executeTakeFirst()
 }
 

@@ -4,7 +4,7 @@ import type { Kysely } from 'kysely'
 import type { AdminRefund, RefundBody } from '../admin-schemas.js'
 import { addToBalance, balanceOf, lockAccount } from '../repositories/accounts.repository.js'
 import { type AuditEntry, insertAudit } from '../repositories/admin-audit.repository.js'
-import { findRefundRow, insertHistory } from '../repositories/balance-history.repository.js'
+import { findReservationRow, insertHistory } from '../repositories/balance-history.repository.js'
 import {
   findByRefundKey,
   findReservation,
@@ -90,7 +90,7 @@ export async function refundReservation(
 async function refundView(db: Kysely<Database>, reservationId: number): Promise<AdminRefund> {
   const [sale, row] = await Promise.all([
     findReservationView(db, reservationId),
-    findRefundRow(db, reservationId),
+    findReservationRow(db, reservationId, 'REFUND'),
   ])
   if (sale?.status !== 'REFUNDED' || !row || !sale.refundedAt) {
     throw new Error(`reservation ${reservationId} has no complete refund`)

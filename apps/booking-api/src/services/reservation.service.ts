@@ -18,7 +18,7 @@ import type { Kysely, Transaction } from 'kysely'
 import type { QueueTokenCheck, VerifiedToken } from '../plugins/token-guard.js'
 import { balanceOf, deductFromBalance } from '../repositories/accounts.repository.js'
 import {
-  findPaymentRow,
+  findReservationRow,
   type HistoryEntry,
   insertHistory,
 } from '../repositories/balance-history.repository.js'
@@ -508,18 +508,22 @@ export class ReservationService {
     const first = await findLiveReservation(this.deps.db, scheduleId, seatIds[0] as number)
     if (!first || first.accountId !== accountId || first.reservedAt.getTime() !== reservedAt.getTime())
       return undefined
-    const order = await listOrder(this.deps.db, first.orderId)
-    if (
-      !sameSeats(
-        order.map((r) => r.seatId),
-        seatIds,
-      )
-    )
-      return undefined
-    const last = order[order.length - 1]
-    const payment = last && (await findPaymentRow(this.deps.db, last.reservationId))
-    if (!payment) return undefined
+    const order = await this.orderOf(first.orderId, seatIds)
+    const last = order?.[order.length - 1]
+    const payment = last && (await findReservationRow(this.deps.db, last.reservationId, 'PAYMENT'))
+    if (!order || !payment) return undefined
     return answer({ accountId, scheduleId, seats: order, balance: payment.balance_after, reservedAt })
+  }
+
+  /** The rows of order `orderId` (ascending seat id), if it is exactly these seats (in any order). */
+  private async orderOf(orderId: number, seatIds: readonly number[]) {
+    const order = await listOrder(this.deps.db, orderId)
+    return sameSeats(
+      order.map((r) => r.seatId),
+      seatIds,
+    )
+      ? order
+      : undefined
   }
 
   /**
@@ -539,14 +543,8 @@ export class ReservationService {
           ? await findReservationView(this.deps.db, row.reservation_id)
           : undefined
       if (!paidFor || paidFor.scheduleId !== scheduleId) return undefined
-      const order = await listOrder(this.deps.db, paidFor.orderId)
-      if (
-        !sameSeats(
-          order.map((r) => r.seatId),
-          seatIds,
-        )
-      )
-        return undefined
+      const order = await this.orderOf(paidFor.orderId, seatIds)
+      if (!order) return undefined
       return answer({
         accountId,
         scheduleId,
