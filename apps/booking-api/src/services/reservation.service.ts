@@ -229,6 +229,8 @@ export class ReservationService {
     keepAlive.unref()
     /** The commit time the transaction writes; set once it is about to run (pay). */
     let completedAt: Date | undefined
+    /** pay() got as far as asking for the COMMIT: an error after that may hide one that landed. */
+    const progress = { committing: false }
     /** The transaction's COMMIT went unanswered and MySQL could not say whether it landed. */
     let unknownOutcome = false
     /** The paid check refused the token: MySQL says it paid, Redis had it READY. */
@@ -251,6 +253,7 @@ export class ReservationService {
         claimed,
         completedAt,
         idempotencyKey,
+        progress,
       })
       completed = true
       clearInterval(keepAlive)
@@ -274,10 +277,11 @@ export class ReservationService {
         if (replay) return { ...replay, replayed: true }
       }
       spent = error instanceof TokenAlreadyPaid
-      // Not one of our refusals, once the transaction ran: its COMMIT may have landed with
-      // the answer lost (the connection dropped). Then the sale is final and Redis is told so
-      // (the token COMPLETED, its slot freed, the seats SOLD) instead of being given back.
-      if (!completed && completedAt && !(error instanceof AppError)) {
+      // A failure once the COMMIT was asked for: it may have landed with the answer lost (the
+      // connection dropped). Then the sale is final and Redis is told so (the token COMPLETED,
+      // its slot freed, the seats SOLD) instead of being given back. A failure before it (a
+      // statement, a connection never had) rolled everything back: given back as always.
+      if (!completed && completedAt && progress.committing && !(error instanceof AppError)) {
         const committedAt = completedAt
         const committed = await paymentCommitted(this.deps.db, claimed, committedAt).catch(() => undefined)
         if (committed === undefined) {
@@ -333,6 +337,8 @@ export class ReservationService {
     claimed: TokenState
     completedAt: Date
     idempotencyKey?: string | undefined
+    /** Set once every statement ran and the COMMIT is asked for (reset by a deadlock's rerun). */
+    progress: { committing: boolean }
   }): Promise<{ reservationIds: number[]; balanceAfter: number }> {
     try {
       // READ COMMITTED: each read sees the latest commit, so the paid check after the
@@ -346,6 +352,7 @@ export class ReservationService {
           .transaction()
           .setIsolationLevel('read committed')
           .execute(async (trx) => {
+            sale.progress.committing = false
             // The account row first: every money-moving transaction locks it before anything
             // else, so one account's purchases and refunds run one at a time from here on.
             if (!(await deductFromBalance(trx, sale.accountId, sale.total))) {
@@ -384,6 +391,8 @@ export class ReservationService {
               throw error
             }
             await markTokenCompleted(trx, sale.claimed, sale.completedAt)
+            // Kysely sends the COMMIT when this returns.
+            sale.progress.committing = true
             return { reservationIds, balanceAfter }
           }),
       )
