@@ -65,6 +65,44 @@ const schedule = () => {
 const seatKey = (scheduleId: number, seatId: number) =>
   eventKeys(env.keyPrefix, catalog.eventId).seatKeyBase(scheduleId) + seatId
 
+/** The account's balance, read past the proxy. */
+async function balanceOf(accountId: string): Promise<number> {
+  const { amount } = await env.db
+    .selectFrom('ACCOUNT')
+    .select('amount')
+    .where('id', '=', accountId)
+    .executeTakeFirstOrThrow()
+  return Number(amount)
+}
+
+/** The seat's reservations of the show, read past the proxy. */
+function reservationsOf(scheduleId: number, seatId: number) {
+  return env.db
+    .selectFrom('RESERVATION')
+    .select(['id', 'account_id', 'status'])
+    .where('schedule_id', '=', scheduleId)
+    .where('seat_id', '=', seatId)
+    .execute()
+}
+
+/** loseReplyTo, and MySQL cut at the moment the answer is lost (restore it after). */
+function loseReplyThenCut(sent: (chunk: Buffer) => boolean): Promise<void> {
+  const lost = proxy.loseReplyTo(sent)
+  lost.then(
+    () => proxy.cut(),
+    () => {},
+  )
+  return lost
+}
+
+/** The sale stands for everyone else: another fan is refused the seat (409 naming it). */
+async function expectSeatRefused(scheduleId: number, seatId: number, otherPrefix: string) {
+  const other = await fan(otherPrefix)
+  const refused = await reserve(other.token, scheduleId, seatId)
+  expect(refused.statusCode).toBe(409)
+  expect(refused.json()).toMatchObject({ code: 'SEAT_ALREADY_RESERVED', seatIds: [seatId] })
+}
+
 describe('a payment whose connection drops', () => {
   it('after its COMMIT landed: answered 201 with the order as written, the token COMPLETED and the seat sold in Redis', async () => {
     const { accountId, token } = await fan('lost-commit')
@@ -77,24 +115,14 @@ describe('a payment whose connection drops', () => {
     await lost
 
     expect(answer.statusCode).toBe(201)
-    const rows = await env.db
-      .selectFrom('RESERVATION')
-      .select(['id', 'account_id', 'status'])
-      .where('schedule_id', '=', scheduleId)
-      .where('seat_id', '=', seat.id)
-      .execute()
+    const rows = await reservationsOf(scheduleId, seat.id)
     expect(rows).toEqual([{ id: expect.any(Number), account_id: accountId, status: 'SOLD' }])
-    const { amount } = await env.db
-      .selectFrom('ACCOUNT')
-      .select('amount')
-      .where('id', '=', accountId)
-      .executeTakeFirstOrThrow()
     expect(answer.json()).toMatchObject({
       accountId,
       scheduleId,
       seatId: seat.id,
       reservationId: rows[0]?.id,
-      balance: Number(amount),
+      balance: await balanceOf(accountId),
     })
     expect(answer.headers['idempotent-replayed']).toBeUndefined()
 
@@ -113,10 +141,7 @@ describe('a payment whose connection drops', () => {
     expect(row.version).toBe((await readTokenState(env.redis, k, token))?.version)
 
     // Another fan for the same seat is refused in Redis; this fan's retry is refused (token spent).
-    const other = await fan('lost-commit-other')
-    const refused = await reserve(other.token, scheduleId, seat.id)
-    expect(refused.statusCode).toBe(409)
-    expect(refused.json()).toMatchObject({ code: 'SEAT_ALREADY_RESERVED', seatIds: [seat.id] })
+    await expectSeatRefused(scheduleId, seat.id, 'lost-commit-other')
     expect((await reserve(token, scheduleId, seat.id)).statusCode).toBe(401)
     await expectInvariants(env)
   })
@@ -143,30 +168,16 @@ describe('a payment whose connection drops', () => {
     const { id: scheduleId } = schedule()
     const seat = catalog.seats[7] as { id: number }
     const k = eventKeys(env.keyPrefix, catalog.eventId)
-    const balanceOf = async () =>
-      Number(
-        (
-          await env.db
-            .selectFrom('ACCOUNT')
-            .select('amount')
-            .where('id', '=', accountId)
-            .executeTakeFirstOrThrow()
-        ).amount,
-      )
-    const before = await balanceOf()
+    const before = await balanceOf(accountId)
 
     // MySQL also drops away at that moment: nothing needs reading, the rollback is certain.
-    const lost = proxy.loseReplyTo(isDebit)
-    lost.then(
-      () => proxy.cut(),
-      () => {},
-    )
+    const lost = loseReplyThenCut(isDebit)
     const answer = await reserve(token, scheduleId, seat.id)
     await lost
     proxy.restore()
     expect(answer.statusCode).toBe(503)
     expect(answer.headers['content-type']).toContain('application/problem+json')
-    expect(await balanceOf()).toBe(before)
+    expect(await balanceOf(accountId)).toBe(before)
     expect(await readTokenState(env.redis, k, token)).toMatchObject({ status: 'READY' })
     expect(await env.redis.exists(seatKey(scheduleId, seat.id))).toBe(0)
 
@@ -183,23 +194,15 @@ describe('a payment whose connection drops', () => {
     const k = eventKeys(env.keyPrefix, catalog.eventId)
 
     // MySQL drops away the moment the COMMIT's answer is lost: the check cannot be made.
-    const lost = proxy.loseReplyTo(isCommit)
-    lost.then(
-      () => proxy.cut(),
-      () => {},
-    )
+    const lost = loseReplyThenCut(isCommit)
     const answer = await reserve(token, scheduleId, seat.id)
     await lost
     proxy.restore()
     expect(answer.statusCode).toBe(503)
     // The sale committed; Redis was left as the attempt had it (its claim, its seat lock).
-    const sold = await env.db
-      .selectFrom('RESERVATION')
-      .select('account_id')
-      .where('schedule_id', '=', scheduleId)
-      .where('seat_id', '=', seat.id)
-      .execute()
-    expect(sold).toEqual([{ account_id: accountId }])
+    expect(await reservationsOf(scheduleId, seat.id)).toEqual([
+      { id: expect.any(Number), account_id: accountId, status: 'SOLD' },
+    ])
     expect(await readTokenState(env.redis, k, token)).toMatchObject({ status: 'READY' })
     const lockOwner = await env.redis.get(seatKey(scheduleId, seat.id))
     expect(lockOwner).not.toBeNull()
@@ -208,10 +211,7 @@ describe('a payment whose connection drops', () => {
     // Once they lapsed, MySQL keeps the sale: another buyer gets 409, the fan's retry 401.
     await sleep(TTL_MS + 200)
     expect(await env.redis.exists(seatKey(scheduleId, seat.id))).toBe(0)
-    const other = await fan('lost-unknown-other')
-    const refused = await reserve(other.token, scheduleId, seat.id)
-    expect(refused.statusCode).toBe(409)
-    expect(refused.json()).toMatchObject({ code: 'SEAT_ALREADY_RESERVED', seatIds: [seat.id] })
+    await expectSeatRefused(scheduleId, seat.id, 'lost-unknown-other')
     const records = await env.redis.xlen(k.stream)
     expect((await reserve(token, scheduleId, seat.id)).statusCode).toBe(401)
     // That refusal came from MySQL's paid check, with Redis still saying READY: Redis is

@@ -364,6 +364,27 @@ export async function markTokenCompleted(
 /** How long paymentCommitted waits by default for a transaction still holding the row (seconds). */
 const COMMIT_OUTCOME_WAIT_SECONDS = 5
 
+/** A paid token's row as the two readers below want it: its version and payment time. */
+interface CompletedToken {
+  version: number
+  completedAt: Date
+}
+
+/** The token's row if it says COMPLETED; `lock`: a locking read (LOCK IN SHARE MODE). */
+async function readCompleted(
+  db: DbExecutor,
+  token: string,
+  lock: boolean,
+): Promise<CompletedToken | undefined> {
+  const query = db
+    .selectFrom('QUEUE_TOKEN')
+    .select(['reason', 'version', 'expires_at'])
+    .where('token', '=', token)
+  const row = await (lock ? query.modifyEnd(sql`LOCK IN SHARE MODE`) : query).executeTakeFirst()
+  if (row?.reason !== 'COMPLETED' || !row.expires_at) return undefined
+  return { version: Number(row.version), completedAt: row.expires_at }
+}
+
 /**
  * Whether the payment that wrote its token COMPLETED at `completedAt` (markTokenCompleted)
  * committed: for a transaction whose COMMIT went unanswered (the connection dropped while
@@ -386,20 +407,15 @@ export async function paymentCommitted(
   const row = await db.connection().execute(async (conn) => {
     await sql`SET SESSION innodb_lock_wait_timeout = ${sql.lit(waitSeconds)}`.execute(conn)
     try {
-      return await conn
-        .selectFrom('QUEUE_TOKEN')
-        .select(['reason', 'version', 'expires_at'])
-        .where('token', '=', claimed.token)
-        .modifyEnd(sql`LOCK IN SHARE MODE`)
-        .executeTakeFirst()
+      return await readCompleted(conn, claimed.token, true)
     } finally {
       await sql`SET SESSION innodb_lock_wait_timeout = DEFAULT`.execute(conn)
     }
   })
   return (
-    row?.reason === 'COMPLETED' &&
-    Number(row.version) >= completedVersion(claimed) &&
-    row.expires_at?.getTime() === completedAt.getTime()
+    row !== undefined &&
+    row.version >= completedVersion(claimed) &&
+    row.completedAt.getTime() === completedAt.getTime()
   )
 }
 
@@ -408,15 +424,6 @@ export async function paymentCommitted(
  * undefined. For an attempt refused by the paid check while Redis still had the token
  * READY: Redis is brought to what MySQL says.
  */
-export async function findCompletedToken(
-  db: DbExecutor,
-  token: string,
-): Promise<{ version: number; completedAt: Date } | undefined> {
-  const row = await db
-    .selectFrom('QUEUE_TOKEN')
-    .select(['reason', 'version', 'expires_at'])
-    .where('token', '=', token)
-    .executeTakeFirst()
-  if (row?.reason !== 'COMPLETED' || !row.expires_at) return undefined
-  return { version: Number(row.version), completedAt: row.expires_at }
+export function findCompletedToken(db: DbExecutor, token: string): Promise<CompletedToken | undefined> {
+  return readCompleted(db, token, false)
 }

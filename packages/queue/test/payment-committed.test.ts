@@ -58,22 +58,20 @@ async function openPayment(claimed: TokenState, completedAt: Date) {
 describe('paymentCommitted', () => {
   it('waits for a COMMIT still in progress: true once it lands, false once it rolls back', async () => {
     const [a, b] = accounts as [string, string]
-    const first = await claimedToken(a)
     const at = new Date()
-    const landing = await openPayment(first, at)
-    const answer = paymentCommitted(env.db, first, at)
-    await sleep(200)
-    landing.commit()
-    expect(await answer).toBe(true)
-    await landing.done
-
-    const second = await claimedToken(b)
-    const rolling = await openPayment(second, at)
-    const other = paymentCommitted(env.db, second, at)
-    await sleep(200)
-    rolling.rollback()
-    expect(await other).toBe(false)
-    await rolling.done
+    /** The answer asked while the payment is open, which then commits or rolls back. */
+    const answerWhileOpen = async (claimed: TokenState, commit: boolean) => {
+      const payment = await openPayment(claimed, at)
+      const answer = paymentCommitted(env.db, claimed, at)
+      await sleep(200)
+      if (commit) payment.commit()
+      else payment.rollback()
+      await payment.done
+      return answer
+    }
+    const first = await claimedToken(a)
+    expect(await answerWhileOpen(first, true)).toBe(true)
+    expect(await answerWhileOpen(await claimedToken(b), false)).toBe(false)
 
     // Another payment time (another attempt's commit), or no row change at all: false.
     expect(await paymentCommitted(env.db, first, new Date(at.getTime() + 1))).toBe(false)

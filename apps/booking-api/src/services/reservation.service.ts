@@ -282,8 +282,7 @@ export class ReservationService {
       // its slot freed, the seats SOLD) instead of being given back. A failure before it (a
       // statement, a connection never had) rolled everything back: given back as always.
       if (!completed && completedAt && progress.committing && !(error instanceof AppError)) {
-        const committedAt = completedAt
-        const committed = await paymentCommitted(this.deps.db, claimed, committedAt).catch(() => undefined)
+        const committed = await paymentCommitted(this.deps.db, claimed, completedAt).catch(() => undefined)
         if (committed === undefined) {
           // MySQL cannot say (it is what failed): neither finish nor give back. The claim and
           // the locks lapse within their TTLs; a sale that did commit is kept by MySQL
@@ -292,9 +291,9 @@ export class ReservationService {
         } else if (committed) {
           completed = true
           clearInterval(keepAlive)
-          await this.afterCommit(token, owner, committedAt, schedule, lockedSeats, completedVersion(claimed))
+          await this.afterCommit(token, owner, completedAt, schedule, lockedSeats, completedVersion(claimed))
           // Answered as if the COMMIT had been: the order read back from what it wrote.
-          const order = await this.readBack(accountId, scheduleId, seatIds, committedAt).catch(
+          const order = await this.readBack(accountId, scheduleId, seatIds, completedAt).catch(
             () => undefined,
           )
           if (order) return { ...order, replayed: false }
