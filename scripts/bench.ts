@@ -27,10 +27,10 @@ import {
   runPhases,
   settings,
 } from './bench/config.js'
-import { cpuMeter } from './bench/cpu.js'
+import { type CpuMeter, cpuMeter } from './bench/cpu.js'
 import { hotSeatPhase } from './bench/hot-seat.js'
 import { checkInvariants } from './bench/invariants.js'
-import { type LoadResult, load, measureCpuOf, quietMachine } from './bench/load.js'
+import { type LoadResult, load, measureCpuOf, quietMachine, warmUp } from './bench/load.js'
 import { type Child, startChild, stopChild } from './bench/processes.js'
 import { runPurchaseFloor } from './bench/purchase-floor.js'
 import { type BenchRedis, startBenchRedis } from './bench/redis.js'
@@ -168,6 +168,9 @@ async function main(): Promise<void> {
     const racers = purchasing
       ? await createAccounts(stores, 'racer', settings.hotSeatRacers + settings.hotSeatWarmUps, balance)
       : []
+    const warmUps = purchasing ? settings.purchaseWarmUps : 0
+    const warmBuyers = warmUps > 0 ? await createAccounts(stores, 'warm', warmUps, balance) : []
+    const floorWarmBuyers = warmUps > 0 ? await createAccounts(stores, 'floorwarm', warmUps, balance) : []
     const readers = await createAccounts(stores, 'reader', READERS)
     // A fifth more accounts than joins: each connection sends its own part of the list (a
     // disjoint spread), with room to send more than its share; one that ran out would start
@@ -176,14 +179,25 @@ async function main(): Promise<void> {
       ? await createAccounts(stores, 'joiner', Math.ceil(settings.joinAccounts * 1.2))
       : []
     const joinJwts = await signAccountTokens(joiners)
+    const warmJoiners = run('joins') ? await createAccounts(stores, 'warmjoiner', settings.joinWarmUps) : []
+    const warmJoinJwts = await signAccountTokens(warmJoiners)
     console.log(`  accounts and JWTs made; joining and admitting the purchase tokens`)
     const readerTokens = await joinAll(stores, c.datesEvent, readers)
-    const purchaseTokens = await joinAll(stores, c.purchaseEvent, [...buyers, ...floorBuyers, ...racers])
+    const purchaseTokens = await joinAll(stores, c.purchaseEvent, [
+      ...buyers,
+      ...floorBuyers,
+      ...racers,
+      ...warmBuyers,
+      ...floorWarmBuyers,
+    ])
     await waitUntilReady(stores, c.datesEvent, readerTokens.length)
     await waitUntilReady(stores, c.purchaseEvent, purchaseTokens.length)
     const buyerTokens = purchaseTokens.slice(0, settings.purchases)
     const floorTokens = purchaseTokens.slice(settings.purchases, 2 * settings.purchases)
-    const racerTokens = purchaseTokens.slice(2 * settings.purchases)
+    const racersEnd = 2 * settings.purchases + racers.length
+    const racerTokens = purchaseTokens.slice(2 * settings.purchases, racersEnd)
+    const warmTokens = purchaseTokens.slice(racersEnd, racersEnd + warmUps)
+    const floorWarmTokens = purchaseTokens.slice(racersEnd + warmUps)
     console.log(
       `  ${purchaseTokens.length + readerTokens.length} READY tokens, ${joiners.length} accounts with JWTs for joins`,
     )
@@ -250,20 +264,29 @@ async function main(): Promise<void> {
 
     if (run('joins')) {
       phase(`new joins: ${settings.joinAccounts} accounts, one join each`)
-      const joins = await load('new joins', {
+      const joining = (accounts: readonly string[], jwts: readonly string[], amount: number) => ({
         url: `${gateway.url}/v1/queue/tokens`,
         connections: settings.connections,
-        amount: settings.joinAccounts,
+        amount,
         headers: { 'content-type': 'application/json' },
         // Built once per connection, as the read loads' requests are: building each join's
         // request as it goes (autocannon's setupRequest) cost the load generator ~80 µs a join.
-        spread: joiners.map((accountId, i) => ({
+        spread: accounts.map((accountId, i) => ({
           path: '/v1/queue/tokens',
           body: JSON.stringify({ accountId, eventId: c.joinEvent }),
-          headers: { 'x-account-token': joinJwts[i] as string },
+          headers: { 'x-account-token': jwts[i] as string },
         })),
         disjoint: true,
       })
+      // Each join needs an account of its own, so the warm-up has its own (a connection that
+      // runs out of its part joins again: answered 200, not counted either).
+      if (warmJoiners.length > 0) {
+        await warmUp(
+          `${warmJoiners.length} warm-up joins`,
+          joining(warmJoiners, warmJoinJwts, warmJoiners.length),
+        )
+      }
+      const joins = await load('new joins', joining(joiners, joinJwts, settings.joinAccounts))
       rows.joins.push(
         { figure: 'new joins', value: `${speed(joins)} (${joins.statuses[201] ?? 0} × 201)` },
         {
@@ -277,20 +300,28 @@ async function main(): Promise<void> {
 
     if (purchasing) {
       phase(`reserve+pay: ${settings.purchases} distinct seats, ${settings.purchaseConnections} connections`)
-      const purchase = await load('reserve+pay', {
+      // Each purchase needs a seat and a READY token of its own: the warm-up buys the same
+      // seats on a show of its own with tokens of its own, and the floor's warm-up likewise.
+      const buying = (scheduleId: number, tokens: readonly string[]) => ({
         url: `${booking.url}/v1/reservations`,
         connections: settings.purchaseConnections,
-        amount: settings.purchases,
-        method: 'POST',
+        amount: tokens.length,
+        method: 'POST' as const,
         headers: { 'content-type': 'application/json' },
-        rotate: (i) => ({
-          body: JSON.stringify({ scheduleId: c.purchaseShow, seatId: c.seatIds[i] }),
-          headers: { authorization: `Bearer ${buyerTokens[i]}` },
+        rotate: (i: number) => ({
+          body: JSON.stringify({ scheduleId, seatId: c.seatIds[i] }),
+          headers: { authorization: `Bearer ${tokens[i]}` },
         }),
       })
+      const warmUpSold =
+        warmTokens.length > 0
+          ? ((
+              await warmUp(`${warmTokens.length} warm-up purchases`, buying(c.warmUpShow, warmTokens))
+            )[201] ?? 0)
+          : 0
+      const purchase = await load('reserve+pay', buying(c.purchaseShow, buyerTokens))
       // The floor's CPU per purchase by process, beside reserve+pay's (load prints that one).
-      await quietMachine()
-      const floorCpu = await cpuMeter(cpuSources)
+      let floorCpu: CpuMeter | undefined
       const floor = await runPurchaseFloor({
         mysqlUrl,
         redisUrl: redis.url,
@@ -305,6 +336,18 @@ async function main(): Promise<void> {
           accountId: floorBuyers[i] as string,
           seatId: c.seatIds[i] as number,
         })),
+        warmUp: {
+          scheduleId: c.floorWarmUpShow,
+          purchases: floorWarmTokens.map((token, i) => ({
+            token,
+            accountId: floorWarmBuyers[i] as string,
+            seatId: c.seatIds[i] as number,
+          })),
+        },
+        measuring: async () => {
+          await quietMachine()
+          floorCpu = await cpuMeter(cpuSources)
+        },
       })
       console.log(
         `  ${'purchase floor (mysql2 + ioredis)'.padEnd(30)} ${floor.rps.toFixed(0).padStart(7)} req/s  p50 ${floor.p50
@@ -313,7 +356,7 @@ async function main(): Promise<void> {
             7,
           )} ms  p99 ${floor.p99.toFixed(1).padStart(7)} ms  (${floor.purchases} done, ${floor.failures} failed)`,
       )
-      const floorCpuLine = await floorCpu.per(floor.purchases || 1, 'the floor itself')
+      const floorCpuLine = await (floorCpu as CpuMeter).per(floor.purchases || 1, 'the floor itself')
       console.log(`  ${''.padEnd(30)} CPU per purchase: ${floorCpuLine}`)
 
       phase(`hot seat: ${settings.hotSeatRacers} racers for one seat`)
@@ -328,10 +371,10 @@ async function main(): Promise<void> {
       const { winners, loserP50, loserP99, burstFloor, steadyLosers } = hot
 
       phase('invariants after the purchase phases')
-      const inv = await checkInvariants(stores.db, c.purchaseShow)
-      const sold201 = (purchase.statuses[201] ?? 0) + hot.warmUpWinners + winners
+      const inv = await checkInvariants(stores.db, [c.purchaseShow, c.warmUpShow])
+      const sold201 = (purchase.statuses[201] ?? 0) + warmUpSold + hot.warmUpWinners + winners
       console.log(
-        `  seats sold twice: ${inv.seatsSoldTwice}; sold on the show ${inv.soldOnShow} vs 201 answers ${sold201}; ` +
+        `  seats sold twice: ${inv.seatsSoldTwice}; sold on the shows ${inv.soldOnShow} vs 201 answers ${sold201}; ` +
           `balances ≠ Σ ledger: ${inv.balancesOff}; reservations without one matching PAYMENT: ${inv.unpaidReservations}`,
       )
       rows.purchases.push(

@@ -10,15 +10,32 @@ function int(name: string, fallback: number, least = 1): number {
   return value
 }
 
+const purchases = int('BENCH_PURCHASES', 3_000)
+
 export const settings = {
   /** Seconds of load per read path (and for the hello-world floor). */
   seconds: int('BENCH_SECONDS', 10),
+  /**
+   * Seconds of the same requests sent before each measured load of a duration (the
+   * hello-worlds, the read paths, the polls, the steady losers), left out of its figures
+   * (load.ts warmUp); 0 measures code V8 has not compiled yet.
+   */
+  warmUpSeconds: int('BENCH_WARM_UP_SECONDS', 3, 0),
   /** autocannon connections of the read paths and the HTTP floor. */
   connections: int('BENCH_CONNECTIONS', 50),
   /** New accounts (with their identity JWT) the join phase spends, one per request. */
   joinAccounts: int('BENCH_JOIN_ACCOUNTS', 30_000),
+  /** Joins of accounts of their own sent before the measured ones, left out of the figures. */
+  joinWarmUps: int('BENCH_JOIN_WARM_UPS', 5_000, 0),
   /** Distinct seats (= READY tokens) bought by the reserve+pay phase, and as many by its floor. */
-  purchases: int('BENCH_PURCHASES', 3_000),
+  purchases,
+  /**
+   * Purchases made over HTTP before reserve+pay, on a show of their own, and as many by
+   * the floor before its own (on another), left out of the figures (at most BENCH_PURCHASES,
+   * and as many by default: after 1,000 the booking API's CPU per purchase was still falling,
+   * 2,090 µs cold → 1,567 after 1,000 → 1,230 after 3,000, the floor's 1,427 → 1,022 → 876).
+   */
+  purchaseWarmUps: int('BENCH_PURCHASE_WARM_UPS', purchases, 0),
   /** Connections of the reserve+pay phase and its floor. */
   purchaseConnections: int('BENCH_PURCHASE_CONNECTIONS', 50),
   /** Racers for one seat. */
@@ -41,6 +58,11 @@ export const settings = {
   /** The booking API's DB_POOL_SIZE, and so the purchase floor's pool size. */
   dbPoolSize: int('BENCH_DB_POOL_SIZE', 10),
 }
+
+if (settings.purchaseWarmUps > settings.purchases)
+  throw new Error(
+    'BENCH_PURCHASE_WARM_UPS must be at most BENCH_PURCHASES (the warm-ups buy the same seats on other shows)',
+  )
 
 /** The phases `pnpm bench` runs, in this order; BENCH_PHASES picks some (comma-separated). */
 export const PHASES = ['reads', 'joins', 'purchases', 'waiters', 'sse'] as const

@@ -50,10 +50,12 @@ async function read(sources: CpuSources, mysqlPid: number | undefined): Promise<
   return reading
 }
 
+export interface CpuMeter {
+  per(operations: number, benchProcess?: string): Promise<string>
+}
+
 /** Starts counting; `per(n)` gives each process's CPU µs per operation since then. */
-export async function cpuMeter(
-  sources: CpuSources,
-): Promise<{ per(operations: number, benchProcess?: string): Promise<string> }> {
+export async function cpuMeter(sources: CpuSources): Promise<CpuMeter> {
   const mysqlPid = localMysqlPid()
   const commandsBefore = await commandCounts(sources.redis)
   const before = await read(sources, mysqlPid)

@@ -4,7 +4,7 @@ import { type Kysely, sql } from 'kysely'
 export interface InvariantReport {
   /** (schedule, seat) pairs with more than one live (SOLD) reservation: must be 0. */
   seatsSoldTwice: number
-  /** SOLD reservations of the show the HTTP phases bought. */
+  /** SOLD reservations of the shows the HTTP phases bought (the measured one and the warm-up's). */
   soldOnShow: number
   /** Accounts whose balance ≠ Σ of their ledger (CHARGE, PAYMENT, REFUND), or below zero: must be 0. */
   balancesOff: number
@@ -17,14 +17,18 @@ export interface InvariantReport {
  * (the same queries as the booking API tests' expectInvariants in
  * apps/booking-api/test/helpers.ts, which asserts with Vitest and so cannot run here).
  */
-export async function checkInvariants(db: Kysely<Database>, showId: number): Promise<InvariantReport> {
+export async function checkInvariants(
+  db: Kysely<Database>,
+  showIds: readonly number[],
+): Promise<InvariantReport> {
   const doubles = await sql<{ n: number }>`
     SELECT COUNT(*) AS n FROM (
       SELECT schedule_id, seat_id FROM RESERVATION WHERE status = 'SOLD'
       GROUP BY schedule_id, seat_id HAVING COUNT(*) > 1
     ) d`.execute(db)
   const sold = await sql<{ n: number }>`
-    SELECT COUNT(*) AS n FROM RESERVATION WHERE schedule_id = ${showId} AND status = 'SOLD'`.execute(db)
+    SELECT COUNT(*) AS n FROM RESERVATION
+    WHERE schedule_id IN (${sql.join(showIds)}) AND status = 'SOLD'`.execute(db)
   const ledger = await sql<{ n: number }>`
     SELECT COUNT(*) AS n FROM ACCOUNT a
     WHERE a.amount < 0

@@ -78,6 +78,12 @@ export interface FloorOptions {
   venueId: number
   scheduleId: number
   purchases: readonly FloorPurchase[]
+  /**
+   * Purchases on a show of their own made first, untimed, as the HTTP phase's warm-up
+   * (load.ts warmUp); `measuring` is awaited after them, before the measured purchases.
+   */
+  warmUp?: { scheduleId: number; purchases: readonly FloorPurchase[] }
+  measuring?: () => Promise<void>
   /** The booking API's CLAIM_TTL_MS and SEAT_LOCK_TTL_MS (defaults 3000). */
   claimTtlMs?: number
   seatLockTtlMs?: number
@@ -147,13 +153,14 @@ async function purchase(
   lua: (file: string) => Script,
   p: FloorPurchase,
   probe: { seen: string },
+  scheduleId: number,
 ): Promise<void> {
   const k = eventKeys(o.prefix, o.eventId)
   const tokenKey = k.token(p.token)
   const owner = randomUUID()
   const claimTtlMs = o.claimTtlMs ?? 3_000
   // R2
-  const seatKeyBase = k.seatKeyBase(o.scheduleId)
+  const seatKeyBase = k.seatKeyBase(scheduleId)
   const batch = (await lua('begin-purchase-4')(
     [k.marker, k.tokenKeyBase, k.active, k.waiting],
     [p.token, owner, claimTtlMs, seatKeyBase, o.seatLockTtlMs ?? 3_000, 1, p.seatId],
@@ -181,7 +188,7 @@ async function purchase(
     const balanceAfter = Number((checks as Array<{ balance: number }>)[0]?.balance)
     const [inserted] = await c.query(
       'insert into `RESERVATION` (`schedule_id`, `seat_id`, `account_id`, `price`, `reserved_at`, `order_id`) values (?, ?, ?, ?, ?, ?)',
-      [o.scheduleId, p.seatId, p.accountId, price, completedAt, null],
+      [scheduleId, p.seatId, p.accountId, price, completedAt, null],
     )
     const reservationId = (inserted as { insertId: number }).insertId
     await c.query('update `RESERVATION` set `order_id` = ? where `id` = ?', [reservationId, reservationId])
@@ -192,10 +199,10 @@ async function purchase(
     await c.query(...bare(markTokenCompletedQuery(claimed, completedAt)))
   })
   // S11 then R3 (the sold-out check settles before the token frees its slot)
-  const after = await pool.query(...bare(freeSeatQuery('after', o.scheduleId, probe.seen)))
+  const after = await pool.query(...bare(freeSeatQuery('after', scheduleId, probe.seen)))
   let free = (after[0] as Array<{ seatNumber: string }>)[0]?.seatNumber
   if (free === undefined && probe.seen !== '') {
-    const before = await pool.query(...bare(freeSeatQuery('before', o.scheduleId, probe.seen)))
+    const before = await pool.query(...bare(freeSeatQuery('before', scheduleId, probe.seen)))
     free = (before[0] as Array<{ seatNumber: string }>)[0]?.seatNumber
   }
   probe.seen = free ?? ''
@@ -224,7 +231,7 @@ async function purchase(
       p.seatId,
       'd',
       randomUUID(),
-      `s:${o.scheduleId}`,
+      `s:${scheduleId}`,
       randomUUID(),
     ],
   )
@@ -237,21 +244,21 @@ export async function runPurchaseFloor(o: FloorOptions): Promise<FloorResult> {
   pool.pool.on('connection', (connection) => connection.query("SET time_zone = '+00:00'"))
   const redis = new Redis(o.redisUrl)
   const lua = scripts(redis)
-  // The free seat the last probe found (SaleService keeps one per show, like this).
-  const probe = { seen: '' }
-  const latencies: number[] = []
-  let failures = 0
-  let next = 0
-  try {
-    const started = performance.now()
+  /** The purchases of one show, `concurrency` at a time; the latency of each that succeeded. */
+  const runAll = async (scheduleId: number, purchases: readonly FloorPurchase[]) => {
+    // The free seat the last probe found (SaleService keeps one per show, like this).
+    const probe = { seen: '' }
+    const latencies: number[] = []
+    let failures = 0
+    let next = 0
     const worker = async () => {
       for (;;) {
-        const p = o.purchases[next]
+        const p = purchases[next]
         next += 1
         if (!p) return
         const t0 = performance.now()
         try {
-          await purchase(o, pool, lua, p, probe)
+          await purchase(o, pool, lua, p, probe, scheduleId)
           latencies.push(performance.now() - t0)
         } catch (error) {
           failures += 1
@@ -260,6 +267,18 @@ export async function runPurchaseFloor(o: FloorOptions): Promise<FloorResult> {
       }
     }
     await Promise.all(Array.from({ length: o.concurrency }, worker))
+    return { latencies, failures }
+  }
+  try {
+    if (o.warmUp) {
+      const warm = await runAll(o.warmUp.scheduleId, o.warmUp.purchases)
+      console.log(
+        `  ${'(floor warm-up, not counted)'.padEnd(30)} ${warm.latencies.length} done, ${warm.failures} failed`,
+      )
+    }
+    await o.measuring?.()
+    const started = performance.now()
+    const { latencies, failures } = await runAll(o.scheduleId, o.purchases)
     const seconds = (performance.now() - started) / 1000
     return {
       purchases: latencies.length,

@@ -63,6 +63,9 @@ export interface Catalogue {
   purchaseShow: number
   /** Show bought by the purchase floor (same event, same seats, its own rows). */
   floorShow: number
+  /** Shows the warm-up purchases buy before reserve+pay and before its floor (settings.purchaseWarmUps). */
+  warmUpShow: number
+  floorWarmUpShow: number
   seatIds: number[]
   hotSeat: number
   /** One seat per warm-up burst of the hot seat (settings.hotSeatWarmUps). */
@@ -112,6 +115,8 @@ export async function createCatalogue(admin: Admin): Promise<Catalogue> {
   )
   const purchaseShow = await createShow(admin, purchaseEvent, 0)
   const floorShow = await createShow(admin, purchaseEvent, 1)
+  const warmUpShow = await createShow(admin, purchaseEvent, 2)
+  const floorWarmUpShow = await createShow(admin, purchaseEvent, 3)
 
   // The demo venue (50 seats): the dates listing and the seat map as the issue measured them.
   const demo = await ok(
@@ -151,6 +156,8 @@ export async function createCatalogue(admin: Admin): Promise<Catalogue> {
     purchaseVenue: venue.id,
     purchaseShow,
     floorShow,
+    warmUpShow,
+    floorWarmUpShow,
     seatIds: seats,
     hotSeat,
     warmUpSeats,
