@@ -46,9 +46,7 @@ local function writeWaiting(k, token, t)
   redis.call('HSET', recordKey(k, token), token, waitingLine(t))
 end
 
--- Stored field name -> logical name (F inverted), made once per script run.
-local BY_STORED = {}
-for name, stored in pairs(F) do BY_STORED[stored] = name end
+-- BY_STORED: stored field name -> logical name (F inverted), declared by scripts.ts buildScript.
 
 -- The token's state in either form, or nil for an unknown token.
 local function readToken(k, tokenKey, token)
