@@ -21,6 +21,13 @@ export const settings = {
    * (load.ts warmUp); 0 measures code V8 has not compiled yet.
    */
   warmUpSeconds: int('BENCH_WARM_UP_SECONDS', 3, 0),
+  /**
+   * Rounds of a ratio to the hello-world (seat map, poll): the two alternate, so each
+   * round's ratio comes from windows side by side (load.ts alternate); the figure is
+   * their median. Each round lasts BENCH_RATIO_SECONDS per side.
+   */
+  ratioRounds: int('BENCH_RATIO_ROUNDS', 3),
+  ratioRoundSeconds: int('BENCH_RATIO_SECONDS', 5),
   /** autocannon connections of the read paths and the HTTP floor. */
   connections: int('BENCH_CONNECTIONS', 50),
   /** New accounts (with their identity JWT) the join phase spends, one per request. */

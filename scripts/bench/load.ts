@@ -53,6 +53,8 @@ export interface LoadOptions {
   disjoint?: boolean
   /** Statuses that count as answered well (default: every 2xx). */
   okStatuses?: readonly number[]
+  /** `false`: no warm-up before it (a later round of alternate, already warm). */
+  warmUp?: boolean
 }
 
 export interface SpreadRequest {
@@ -187,7 +189,7 @@ export async function warmUp(name: string, options: LoadOptions): Promise<Record
  */
 export async function load(name: string, options: LoadOptions): Promise<LoadResult> {
   const repeatable = options.amount === undefined && !options.rotate && !options.disjoint
-  if (repeatable && settings.warmUpSeconds > 0) {
+  if (repeatable && options.warmUp !== false && settings.warmUpSeconds > 0) {
     await warmUp(`warm-up ${settings.warmUpSeconds} s`, { ...options, seconds: settings.warmUpSeconds })
   }
   await quietMachine()
@@ -220,6 +222,83 @@ export async function load(name: string, options: LoadOptions): Promise<LoadResu
   if (meter) figures.cpu = await meter.per(Math.max(1, answered), 'the load generator')
   printResult(figures)
   return figures
+}
+
+export interface Alternated {
+  /** Each side over all its rounds: answers/s their mean, p50 their median, p99 their highest. */
+  floor: LoadResult
+  path: LoadResult
+  /** path / floor of each round, measured back to back. */
+  ratios: number[]
+  /** Their median: the figure. */
+  ratio: number
+}
+
+/**
+ * A floor and a path in alternating rounds of `seconds` each (floor, path; path, floor;
+ * floor, path; …), the ratio taken per round from the two windows side by side. This
+ * machine's speed moves by tens of percent within minutes (the hello-world read
+ * 19,050–32,879 req/s in four runs of one hour, its own CPU per answer 29–45 µs), so
+ * one window each can set a path against a floor measured at another speed; the median
+ * of the rounds' ratios is not moved by one slow or fast window.
+ */
+export async function alternate(
+  floorName: string,
+  floor: LoadOptions,
+  pathName: string,
+  path: LoadOptions,
+): Promise<Alternated> {
+  const rounds = settings.ratioRounds
+  const seconds = settings.ratioRoundSeconds
+  const floors: LoadResult[] = []
+  const paths: LoadResult[] = []
+  for (let round = 1; round <= rounds; round += 1) {
+    const run = (name: string, options: LoadOptions) =>
+      load(`${name}, round ${round}/${rounds}`, { ...options, seconds, warmUp: round === 1 })
+    if (round % 2 === 1) {
+      floors.push(await run(floorName, floor))
+      paths.push(await run(pathName, path))
+    } else {
+      paths.push(await run(pathName, path))
+      floors.push(await run(floorName, floor))
+    }
+  }
+  const ratios = paths.map((p, i) => p.rps / (floors[i] as LoadResult).rps)
+  const result = {
+    floor: combine(floorName, floors),
+    path: combine(pathName, paths),
+    ratios,
+    ratio: median(ratios),
+  }
+  console.log(
+    `  ${`${pathName} / ${floorName}`.padEnd(30)} by round ${ratios.map((r) => `${r.toFixed(2)}×`).join(' ')}` +
+      ` → median ${result.ratio.toFixed(2)}×`,
+  )
+  return result
+}
+
+/** Rounds of one load as one result (rounds of equal length). */
+function combine(name: string, rounds: readonly LoadResult[]): LoadResult {
+  const statuses: Record<string, number> = {}
+  for (const round of rounds) {
+    for (const [status, n] of Object.entries(round.statuses)) statuses[status] = (statuses[status] ?? 0) + n
+  }
+  return {
+    name,
+    requests: rounds.reduce((sum, round) => sum + round.requests, 0),
+    rps: rounds.reduce((sum, round) => sum + round.rps, 0) / rounds.length,
+    p50: median(rounds.map((round) => round.p50)),
+    p99: Math.max(...rounds.map((round) => round.p99)),
+    statuses,
+  }
+}
+
+function median(values: readonly number[]): number {
+  const sorted = [...values].sort((a, b) => a - b)
+  const middle = Math.floor(sorted.length / 2)
+  return sorted.length % 2 === 1
+    ? (sorted[middle] as number)
+    : ((sorted[middle - 1] as number) + (sorted[middle] as number)) / 2
 }
 
 /**

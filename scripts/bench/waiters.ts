@@ -2,7 +2,7 @@ import { setTimeout as sleep } from 'node:timers/promises'
 import { DEFAULT_QUEUE_TUNING, F, joinArgs, loadScripts, newToken, pairs, Reply } from '@concert/queue'
 import type { Redis } from 'ioredis'
 import { settings } from './config.js'
-import { type LoadResult, load } from './load.js'
+import { type Alternated, alternate, type LoadOptions, type LoadResult, load } from './load.js'
 import { infoNumber } from './redis.js'
 import { joinAll, type Stores } from './setup.js'
 
@@ -11,9 +11,11 @@ const POLLED_WAITERS = 1_000
 
 export interface WaitersResult {
   waiters: number
-  /** The HTTP floor (`floor`), loaded just before pollAt1k: the poll's ratio is to this one. */
-  pollFloor: LoadResult
-  /** Polls of the first 1,000 waiters, in turn, while they are the whole queue. */
+  /**
+   * Polls of the first 1,000 waiters, in turn, while they are the whole queue, in rounds
+   * alternating with the HTTP floor (`floor`): the poll's ratio is the median of theirs.
+   */
+  pollRounds: Alternated
   pollAt1k: LoadResult
   pollHead: LoadResult
   pollTail: LoadResult
@@ -114,7 +116,7 @@ export async function waitersPhase(
   stores: Stores,
   gatewayUrl: string,
   eventId: number,
-  floor: () => Promise<LoadResult>,
+  floor: LoadOptions,
 ): Promise<WaitersResult> {
   const total = Math.max(settings.waiters, 1_000)
   const ids = Array.from({ length: total }, (_, i) => `w-${i + 1}`)
@@ -132,10 +134,10 @@ export async function waitersPhase(
     seconds: settings.seconds,
     spread: tokens.map((token) => ({ path: `/v1/queue/tokens/${token}` })),
   })
-  // The floor again, right before the polls it is divided into: this machine's speed moves
-  // by tens of percent within minutes, and the reads phase's floor ran a few minutes ago.
-  const pollFloor = await floor()
-  const pollAt1k = await load('poll, 1k waiters', polling(first))
+  // The floor again, in rounds alternating with the polls it is divided into: this machine's
+  // speed moves by tens of percent within minutes, and the reads phase's floor ran minutes ago.
+  const pollRounds = await alternate('hello-world', floor, 'poll, 1k waiters', polling(first))
+  const pollAt1k = pollRounds.path
   const filled = await fillByScript(stores, eventId, ids.slice(1_000))
   const tail = filled.length > 0 ? filled : first
   console.log(`  ${total} waiters joined; waiting for the mirror to drain the stream`)
@@ -148,5 +150,5 @@ export async function waitersPhase(
   )
   const pollHead = await load(`poll, ${total} waiters (the first 1,000)`, polling(first))
   const pollTail = await load(`poll, ${total} waiters (the last 1,000)`, polling(tail))
-  return { waiters: total, pollFloor, pollAt1k, pollHead, pollTail, bytesPerWaiter, fillSeconds }
+  return { waiters: total, pollRounds, pollAt1k, pollHead, pollTail, bytesPerWaiter, fillSeconds }
 }
