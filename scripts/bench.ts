@@ -27,20 +27,11 @@ import {
   runPhases,
   settings,
 } from './bench/config.js'
-import { type CpuMeter, cpuMeter } from './bench/cpu.js'
 import { hotSeatPhase } from './bench/hot-seat.js'
 import { checkInvariants } from './bench/invariants.js'
-import {
-  type Alternated,
-  alternate,
-  type LoadResult,
-  load,
-  measureCpuOf,
-  quietMachine,
-  warmUp,
-} from './bench/load.js'
+import { type Alternated, alternate, type LoadResult, load, measureCpuOf, warmUp } from './bench/load.js'
 import { type Child, startChild, stopChild } from './bench/processes.js'
-import { runPurchaseFloor } from './bench/purchase-floor.js'
+import { purchasesPhase } from './bench/purchases.js'
 import { type BenchRedis, startBenchRedis } from './bench/redis.js'
 import { fmt, printTable, type Row } from './bench/report.js'
 import {
@@ -315,64 +306,30 @@ async function main(): Promise<void> {
 
     if (purchasing) {
       phase(`reserve+pay: ${settings.purchases} distinct seats, ${settings.purchaseConnections} connections`)
-      // Each purchase needs a seat and a READY token of its own: the warm-up buys the same
-      // seats on a show of its own with tokens of its own, and the floor's warm-up likewise.
-      const buying = (scheduleId: number, tokens: readonly string[]) => ({
-        url: `${booking.url}/v1/reservations`,
-        connections: settings.purchaseConnections,
-        amount: tokens.length,
-        method: 'POST' as const,
-        headers: { 'content-type': 'application/json' },
-        rotate: (i: number) => ({
-          body: JSON.stringify({ scheduleId, seatId: c.seatIds[i] }),
-          headers: { authorization: `Bearer ${tokens[i]}` },
-        }),
-      })
-      const warmUpSold =
-        warmTokens.length > 0
-          ? ((
-              await warmUp(`${warmTokens.length} warm-up purchases`, buying(c.warmUpShow, warmTokens))
-            )[201] ?? 0)
-          : 0
-      const purchase = await load('reserve+pay', buying(c.purchaseShow, buyerTokens))
-      // The floor's CPU per purchase by process, beside reserve+pay's (load prints that one).
-      let floorCpu: CpuMeter | undefined
-      const floor = await runPurchaseFloor({
-        mysqlUrl,
-        redisUrl: redis.url,
-        prefix: redisPrefix,
-        poolSize: settings.dbPoolSize,
-        concurrency: settings.purchaseConnections,
-        eventId: c.purchaseEvent,
-        venueId: c.purchaseVenue,
-        scheduleId: c.floorShow,
-        purchases: floorTokens.map((token, i) => ({
-          token,
-          accountId: floorBuyers[i] as string,
-          seatId: c.seatIds[i] as number,
-        })),
-        warmUp: {
-          scheduleId: c.floorWarmUpShow,
-          purchases: floorWarmTokens.map((token, i) => ({
-            token,
-            accountId: floorWarmBuyers[i] as string,
-            seatId: c.seatIds[i] as number,
-          })),
+      const purchases = await purchasesPhase({
+        bookingUrl: booking.url,
+        floor: {
+          mysqlUrl,
+          redisUrl: redis.url,
+          prefix: redisPrefix,
+          poolSize: settings.dbPoolSize,
+          concurrency: settings.purchaseConnections,
+          eventId: c.purchaseEvent,
+          venueId: c.purchaseVenue,
         },
-        measuring: async () => {
-          await quietMachine()
-          floorCpu = await cpuMeter(cpuSources)
-        },
+        seatIds: c.seatIds,
+        show: c.purchaseShow,
+        tokens: buyerTokens,
+        floorShow: c.floorShow,
+        floorTokens,
+        floorAccounts: floorBuyers,
+        warmUpShow: c.warmUpShow,
+        warmUpTokens: warmTokens,
+        floorWarmUpShow: c.floorWarmUpShow,
+        floorWarmUpTokens: floorWarmTokens,
+        floorWarmUpAccounts: floorWarmBuyers,
       })
-      console.log(
-        `  ${'purchase floor (mysql2 + ioredis)'.padEnd(30)} ${floor.rps.toFixed(0).padStart(7)} req/s  p50 ${floor.p50
-          .toFixed(1)
-          .padStart(
-            7,
-          )} ms  p99 ${floor.p99.toFixed(1).padStart(7)} ms  (${floor.purchases} done, ${floor.failures} failed)`,
-      )
-      const floorCpuLine = await (floorCpu as CpuMeter).per(floor.purchases || 1, 'the floor itself')
-      console.log(`  ${''.padEnd(30)} CPU per purchase: ${floorCpuLine}`)
+      const { http: purchase, floor } = purchases
 
       phase(`hot seat: ${settings.hotSeatRacers} racers for one seat`)
       const hot = await hotSeatPhase({
@@ -387,7 +344,7 @@ async function main(): Promise<void> {
 
       phase('invariants after the purchase phases')
       const inv = await checkInvariants(stores.db, [c.purchaseShow, c.warmUpShow])
-      const sold201 = (purchase.statuses[201] ?? 0) + warmUpSold + hot.warmUpWinners + winners
+      const sold201 = purchase.done + purchases.warmUpSold + hot.warmUpWinners + winners
       console.log(
         `  seats sold twice: ${inv.seatsSoldTwice}; sold on the shows ${inv.soldOnShow} vs 201 answers ${sold201}; ` +
           `balances ≠ Σ ledger: ${inv.balancesOff}; reservations without one matching PAYMENT: ${inv.unpaidReservations}`,
@@ -395,17 +352,16 @@ async function main(): Promise<void> {
       rows.purchases.push(
         { figure: 'reserve+pay, distinct seats', value: speed(purchase) },
         { figure: 'purchase floor (mysql2 + ioredis)', value: speed(floor) },
-        { figure: 'CPU per purchase', value: purchase.cpu ?? '' },
-        { figure: 'CPU per floor purchase', value: floorCpuLine },
+        { figure: 'CPU per purchase (last round)', value: purchase.cpu },
+        { figure: 'CPU per floor purchase (last round)', value: floor.cpu },
         {
-          figure: 'reserve+pay / purchase floor',
+          figure: 'reserve+pay / purchase floor (median of the rounds)',
           // A floor whose purchases failed measured nothing (purchase-floor.ts is behind the purchase path).
           value:
-            floor.failures > 0
-              ? `${fmt.ratio(ratio(purchase, floor))} (${floor.failures} floor purchases failed)`
-              : fmt.ratio(ratio(purchase, floor)),
+            `${fmt.ratio(purchases.ratio)} (${purchases.ratios.map(fmt.ratio).join(', ')})` +
+            (floor.failed > 0 ? ` (${floor.failed} floor purchases failed)` : ''),
           target: '≥ 0.85×',
-          pass: floor.failures === 0 && ratio(purchase, floor) >= 0.85,
+          pass: floor.failed === 0 && purchases.ratio >= 0.85,
         },
         {
           figure: `hot seat, ${settings.hotSeatRacers} racers: winners`,

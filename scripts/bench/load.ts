@@ -293,7 +293,7 @@ function combine(name: string, rounds: readonly LoadResult[]): LoadResult {
   }
 }
 
-function median(values: readonly number[]): number {
+export function median(values: readonly number[]): number {
   const sorted = [...values].sort((a, b) => a - b)
   const middle = Math.floor(sorted.length / 2)
   return sorted.length % 2 === 1

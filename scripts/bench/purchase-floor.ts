@@ -66,7 +66,8 @@ export interface FloorPurchase {
   seatId: number
 }
 
-export interface FloorOptions {
+/** What every run of the floor shares: the stores, the event, the app's settings. */
+export interface FloorSetup {
   mysqlUrl: string
   redisUrl: string
   prefix: string
@@ -76,14 +77,6 @@ export interface FloorOptions {
   concurrency: number
   eventId: number
   venueId: number
-  scheduleId: number
-  purchases: readonly FloorPurchase[]
-  /**
-   * Purchases on a show of their own made first, untimed, as the HTTP phase's warm-up
-   * (load.ts warmUp); `measuring` is awaited after them, before the measured purchases.
-   */
-  warmUp?: { scheduleId: number; purchases: readonly FloorPurchase[] }
-  measuring?: () => Promise<void>
   /** The booking API's CLAIM_TTL_MS and SEAT_LOCK_TTL_MS (defaults 3000). */
   claimTtlMs?: number
   seatLockTtlMs?: number
@@ -91,6 +84,11 @@ export interface FloorOptions {
   retentionSeconds?: number
   /** SOLD_SEAT_MARKER_MS (default 600000). */
   soldSeatMarkerMs?: number
+}
+
+export interface FloorOptions extends FloorSetup {
+  scheduleId: number
+  purchases: readonly FloorPurchase[]
 }
 
 export interface FloorResult {
@@ -148,7 +146,7 @@ async function transaction<T>(pool: Pool, work: (c: PoolConnection) => Promise<T
 }
 
 async function purchase(
-  o: FloorOptions,
+  o: FloorSetup,
   pool: Pool,
   lua: (file: string) => Script,
   p: FloorPurchase,
@@ -237,58 +235,73 @@ async function purchase(
   )
 }
 
-/** Runs every purchase, `concurrency` at a time; throughput and per-purchase latency. */
-export async function runPurchaseFloor(o: FloorOptions): Promise<FloorResult> {
+export interface PurchaseFloor {
+  /** The purchases of one show, `concurrency` at a time: throughput and per-purchase latency. */
+  run(scheduleId: number, purchases: readonly FloorPurchase[]): Promise<FloorResult>
+  close(): Promise<void>
+}
+
+/**
+ * The floor's pool and Redis client, for runs of it alternating with the HTTP phase's
+ * rounds (and its warm-up): each run a show's purchases, as the app's own would be.
+ */
+export function openPurchaseFloor(o: FloorSetup): PurchaseFloor {
   const pool = createPool(poolOptions({ url: o.mysqlUrl, poolSize: o.poolSize }))
   // The apps' pool sets every session to UTC (packages/db connection.ts).
   pool.pool.on('connection', (connection) => connection.query("SET time_zone = '+00:00'"))
   const redis = new Redis(o.redisUrl)
   const lua = scripts(redis)
-  /** The purchases of one show, `concurrency` at a time; the latency of each that succeeded. */
-  const runAll = async (scheduleId: number, purchases: readonly FloorPurchase[]) => {
-    // The free seat the last probe found (SaleService keeps one per show, like this).
-    const probe = { seen: '' }
-    const latencies: number[] = []
-    let failures = 0
-    let next = 0
-    const worker = async () => {
-      for (;;) {
-        const p = purchases[next]
-        next += 1
-        if (!p) return
-        const t0 = performance.now()
-        try {
-          await purchase(o, pool, lua, p, probe, scheduleId)
-          latencies.push(performance.now() - t0)
-        } catch (error) {
-          failures += 1
-          if (failures <= 3) console.error(`  floor purchase failed: ${String(error)}`)
+  // The free seat the last probe found, per show (SaleService keeps one per show, like this).
+  const probes = new Map<number, { seen: string }>()
+  return {
+    async run(scheduleId, purchases) {
+      let probe = probes.get(scheduleId)
+      if (!probe) {
+        probe = { seen: '' }
+        probes.set(scheduleId, probe)
+      }
+      const latencies: number[] = []
+      let failures = 0
+      let next = 0
+      const worker = async () => {
+        for (;;) {
+          const p = purchases[next]
+          next += 1
+          if (!p) return
+          const t0 = performance.now()
+          try {
+            await purchase(o, pool, lua, p, probe, scheduleId)
+            latencies.push(performance.now() - t0)
+          } catch (error) {
+            failures += 1
+            if (failures <= 3) console.error(`  floor purchase failed: ${String(error)}`)
+          }
         }
       }
-    }
-    await Promise.all(Array.from({ length: o.concurrency }, worker))
-    return { latencies, failures }
+      const started = performance.now()
+      await Promise.all(Array.from({ length: o.concurrency }, worker))
+      const seconds = (performance.now() - started) / 1000
+      return {
+        purchases: latencies.length,
+        failures,
+        rps: latencies.length / seconds,
+        p50: percentile(latencies, 50),
+        p99: percentile(latencies, 99),
+      }
+    },
+    async close() {
+      redis.disconnect()
+      await pool.end()
+    },
   }
+}
+
+/** One run of the floor on its own pool and client (the floor's test). */
+export async function runPurchaseFloor(o: FloorOptions): Promise<FloorResult> {
+  const floor = openPurchaseFloor(o)
   try {
-    if (o.warmUp) {
-      const warm = await runAll(o.warmUp.scheduleId, o.warmUp.purchases)
-      console.log(
-        `  ${'(floor warm-up, not counted)'.padEnd(30)} ${warm.latencies.length} done, ${warm.failures} failed`,
-      )
-    }
-    await o.measuring?.()
-    const started = performance.now()
-    const { latencies, failures } = await runAll(o.scheduleId, o.purchases)
-    const seconds = (performance.now() - started) / 1000
-    return {
-      purchases: latencies.length,
-      failures,
-      rps: latencies.length / seconds,
-      p50: percentile(latencies, 50),
-      p99: percentile(latencies, 99),
-    }
+    return await floor.run(o.scheduleId, o.purchases)
   } finally {
-    redis.disconnect()
-    await pool.end()
+    await floor.close()
   }
 }
