@@ -75,57 +75,127 @@ function words(list: readonly string[]): Record<string, string> {
 
 /**
  * Tables a script may still need at run time, emitted only into the scripts that use them:
- * F for a field named by a variable (`F[TOKEN_FIELDS[i]]`), the field lists, and F
- * inverted (stored name -> logical name) for reading a token's hash.
+ * F for a field named by a variable (`F[TOKEN_FIELDS[i]]`, erroring on a name it lacks as
+ * before), the field lists, and F inverted (stored name -> logical name) for reading a
+ * token's hash.
  */
 function runtimeTables(): Record<string, string> {
   const table = (entries: Readonly<Record<string, string>>) =>
     `{ ${Object.entries(entries)
-      .map(([key, value]) => `${key} = '${value}'`)
+      .map(([key, value]) => `['${key}'] = '${value}'`)
       .join(', ')} }`
   const list = (values: readonly string[]) => `{ ${values.map((value) => `'${value}'`).join(', ')} }`
   return {
-    F: table(F),
+    F:
+      `setmetatable(${table(F)}, ` +
+      `{ __index = function(_, key) error('F.' .. tostring(key) .. ' is not defined') end })`,
     TOKEN_FIELDS: list(TOKEN_FIELDS),
     WAITING_FIELDS: list(WAITING_FIELDS),
     BY_STORED: table(Object.fromEntries(Object.entries(F).map(([name, stored]) => [stored, name]))),
   }
 }
 
-/** A script's code without its comments, to tell what it uses (strings are left alone). */
-function code(source: string): string {
-  return source.replace(/--\[\[[\s\S]*?\]\]/g, '').replace(/--[^\n]*/g, '')
+interface Piece {
+  kind: 'code' | 'string' | 'comment'
+  text: string
 }
 
-/** How often `name` occurs as an identifier in `text` (comments left out). */
+/** Where a long bracket (`[[`, `[==[`) opened at `at` closes (past it), or -1 when `at` opens none. */
+function longBracketEnd(source: string, at: number): number {
+  const open = /^\[(=*)\[/.exec(source.slice(at, at + 64))
+  if (!open) return -1
+  const close = source.indexOf(`]${open[1]}]`, at + open[0].length)
+  return close < 0 ? source.length : close + (open[1] as string).length + 2
+}
+
+/** A script cut into code, strings and comments (Lua's rules: quotes with escapes, long brackets, `--`). */
+function pieces(source: string): Piece[] {
+  const out: Piece[] = []
+  let codeFrom = 0
+  let at = 0
+  const push = (kind: Piece['kind'], from: number, to: number) => {
+    if (codeFrom < from) out.push({ kind: 'code', text: source.slice(codeFrom, from) })
+    out.push({ kind, text: source.slice(from, to) })
+    codeFrom = to
+    at = to
+  }
+  while (at < source.length) {
+    const char = source[at]
+    if (char === '-' && source[at + 1] === '-') {
+      const long = longBracketEnd(source, at + 2)
+      const lineEnd = source.indexOf('\n', at)
+      push('comment', at, long >= 0 ? long : lineEnd < 0 ? source.length : lineEnd)
+    } else if (char === "'" || char === '"') {
+      let end = at + 1
+      while (end < source.length && source[end] !== char) end += source[end] === '\\' ? 2 : 1
+      push('string', at, Math.min(end + 1, source.length))
+    } else if (char === '[' && longBracketEnd(source, at) >= 0) {
+      push('string', at, longBracketEnd(source, at))
+    } else {
+      at += 1
+    }
+  }
+  if (codeFrom < source.length) out.push({ kind: 'code', text: source.slice(codeFrom) })
+  return out
+}
+
+/** A script's code alone, its strings and comments left out: what it runs and names. */
+function code(source: string): string {
+  return pieces(source)
+    .map((piece) => (piece.kind === 'code' ? piece.text : ' '))
+    .join('')
+}
+
+/** How often `name` occurs as an identifier in `text`'s code. */
 const occurrences = (text: string, name: string) =>
   code(text).match(new RegExp(`(?<![\\w.])${name}\\b`, 'g'))?.length ?? 0
 
 /**
- * `R.CREATED`, `S.READY`, `F.status`, … become the string they stand for. A name the
- * table lacks (a misspelt `S.REDY`) fails here, when the scripts are built at start-up
- * and in every test, instead of quietly reading nil in Redis.
+ * `R.CREATED`, `S.READY`, `F.status`, … in the code become the string they stand for. A
+ * name the table lacks (a misspelt `S.REDY`) fails here, when the scripts are built at
+ * start-up and in every test, instead of in Redis; so does any other use of R, S, X or
+ * SALE (`S[name]`, `pairs(R)`), which are no longer tables at run time.
  */
 function inlineConstants(source: string, file: string): string {
-  return source.replace(/(?<![\w.])(R|F|S|X|SALE)\.([A-Za-z_]\w*)/g, (_match, table: string, key: string) => {
-    const value = (CONSTANTS[table] as Record<string, string>)[key]
-    if (value === undefined) throw new Error(`${file}.lua: ${table}.${key} is not defined`)
-    return `'${value}'`
-  })
+  const inlined = pieces(source)
+    .map((piece) =>
+      piece.kind !== 'code'
+        ? piece.text
+        : piece.text.replace(
+            /(?<![\w.])(R|F|S|X|SALE)\.([A-Za-z_]\w*)/g,
+            (_match, table: string, key: string) => {
+              const values = CONSTANTS[table] as Record<string, string>
+              if (!Object.hasOwn(values, key)) throw new Error(`${file}.lua: ${table}.${key} is not defined`)
+              return `'${values[key]}'`
+            },
+          ),
+    )
+    .join('')
+  const left = /(?<![\w.])(R|S|X|SALE)\b/.exec(code(inlined))
+  if (left) throw new Error(`${file}.lua: ${left[1]} is used other than as ${left[1]}.NAME`)
+  return inlined
 }
 
-/** Top-level `local function NAME(…)` … `end` blocks (the includes' layout). */
+/** Top-level `local function NAME(…)` … `end` blocks (the includes' layout: the body indented, `end` alone). */
 const FUNCTION_BLOCK = /^local function (\w+)\([^\n]*\n(?:(?!end\n)[^\n]*\n)*?end\n/gm
 
 /**
  * Drops the included functions a script never calls, until none is left: each would
- * otherwise be made again (a closure) on every call of the script.
+ * otherwise be made again (a closure) on every call of the script. A block must hold one
+ * function: a line at column 0 inside it (a one-line function before it, an `end` with
+ * more on its line) would make it swallow the next, so the build refuses it.
  */
-function dropUnused(source: string): string {
+function dropUnused(source: string, file: string): string {
   for (;;) {
     const whole = code(source)
     let dropped = false
     const next = source.replace(FUNCTION_BLOCK, (block: string, name: string) => {
+      const inner = block.split('\n').slice(1, -2)
+      const stray = inner.find((line) => /^[^\s-]/.test(line))
+      if (stray !== undefined)
+        throw new Error(
+          `${file}.lua: function ${name} must end with a line 'end' of its own before: ${stray}`,
+        )
       const pattern = new RegExp(`(?<![\\w.])${name}\\b`, 'g')
       // Used when it occurs anywhere but in its own definition (a recursive call is not a use).
       if ((whole.match(pattern)?.length ?? 0) > occurrences(block, name)) return block
@@ -145,7 +215,7 @@ function dropUnused(source: string): string {
  * were ~8 µs of Redis per call, more than the join script's own writes.
  */
 export function buildScript(source: string, file: string): string {
-  const body = dropUnused(inlineConstants(expandIncludes(source, new Set()), file))
+  const body = dropUnused(inlineConstants(expandIncludes(source, new Set()), file), file)
   const tables = runtimeTables()
   const header = Object.keys(tables)
     .filter((name) => occurrences(body, name) > 0)

@@ -19,8 +19,9 @@ export interface TokenState {
 /**
  * The one map from a token's logical fields to the names stored in Redis (the
  * hash of a READY or EXPIRED token), in script replies and in mirror records.
- * Every script gets it as the Lua table `F` (scripts.ts prepends it), so a
- * script reads `F.status`, never a spelled-out name. Names are short because a
+ * Scripts name a field as `F.status` (scripts.ts buildScript puts the stored name in,
+ * and declares the table `F` where a script names fields by variable), never a
+ * spelled-out name. Names are short because a
  * million waiting fans each carry them in replies and mirror records.
  *
  * A token lives in one of two forms (includes/token.lua):

@@ -146,7 +146,7 @@ local function toldLine(token, t, epoch)
 end
 
 -- The stored names readToldLine asks for, and where the status is among them: made on
--- first use, so the scripts that include this file and never call it do not pay for it.
+-- first use, so a call that never reads a told line does not pay for them.
 local toldStored, toldStatusAt
 
 -- A token's told line (toldLine's) read straight from Redis, or nil for an unknown token.
