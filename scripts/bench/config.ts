@@ -66,6 +66,10 @@ export const settings = {
   dbPoolSize: int('BENCH_DB_POOL_SIZE', 10),
 }
 
+if (settings.purchases < settings.ratioRounds)
+  throw new Error(
+    'BENCH_PURCHASES must be at least BENCH_RATIO_ROUNDS (each round buys a share of the seats)',
+  )
 if (settings.purchaseWarmUps > settings.purchases)
   throw new Error(
     'BENCH_PURCHASE_WARM_UPS must be at most BENCH_PURCHASES (the warm-ups buy the same seats on other shows)',

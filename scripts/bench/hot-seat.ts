@@ -133,6 +133,8 @@ export async function hotSeatPhase(options: HotSeatOptions): Promise<HotSeatResu
       body: losingRequest,
     })),
     okStatuses: [409],
+    // A POST, but warmed like the reads: the seat is sold, so every answer is a 409.
+    warmUp: true,
   })
   return { winners: hot.winners, loserP50, loserP99, warmUpWinners, burstFloor, steadyLosers }
 }

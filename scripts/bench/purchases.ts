@@ -27,7 +27,7 @@ export interface PurchasesOptions {
 export interface PurchaseSide {
   /** Purchases per second, the mean of the rounds'. */
   rps: number
-  /** The median of the rounds' p50s, the highest of their p99s. */
+  /** The medians of the rounds' p50s and p99s. */
   p50: number
   p99: number
   /** Purchases that succeeded (HTTP: 201 answers), and those that did not. */
@@ -58,6 +58,9 @@ export interface PurchasesResult {
  * from its two runs side by side; the figure is the median.
  */
 export async function purchasesPhase(o: PurchasesOptions): Promise<PurchasesResult> {
+  // Round r of both sides buys the same share of the seats: as many tokens on each side.
+  if (o.floorTokens.length !== o.tokens.length || o.floorAccounts.length !== o.tokens.length)
+    throw new Error('the floor needs as many tokens and accounts as reserve+pay')
   const buying = (scheduleId: number, tokens: readonly string[], firstSeat: number) => ({
     url: `${o.bookingUrl}/v1/reservations`,
     connections: settings.purchaseConnections,
@@ -149,7 +152,7 @@ function combine(rounds: readonly PurchaseSide[]): PurchaseSide {
   return {
     rps: rounds.reduce((sum, round) => sum + round.rps, 0) / rounds.length,
     p50: median(rounds.map((round) => round.p50)),
-    p99: Math.max(...rounds.map((round) => round.p99)),
+    p99: median(rounds.map((round) => round.p99)),
     done: rounds.reduce((sum, round) => sum + round.done, 0),
     failed: rounds.reduce((sum, round) => sum + round.failed, 0),
     cpu: rounds[rounds.length - 1]?.cpu ?? '',
