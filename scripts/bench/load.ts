@@ -290,7 +290,7 @@ export async function alternate(
 }
 
 /** Rounds of one load as one result (rounds of equal length). */
-function combine(name: string, rounds: readonly LoadResult[]): LoadResult {
+export function combine(name: string, rounds: readonly LoadResult[]): LoadResult {
   const statuses: Record<string, number> = {}
   for (const round of rounds) {
     for (const [status, n] of Object.entries(round.statuses)) statuses[status] = (statuses[status] ?? 0) + n

@@ -78,6 +78,8 @@ export interface Catalogue {
   joinEvent: number
   /** Paused, idle waiters kept a day: the big queue. */
   waitersEvent: number
+  /** Paused, idle waiters kept a day: 1,000 places, polled in rounds alternating with the big queue's. */
+  smallWaitersEvent: number
   /** Paused, idle waiters kept a day: the SSE streams. */
   sseEvent: number
 }
@@ -139,10 +141,12 @@ export async function createCatalogue(admin: Admin): Promise<Catalogue> {
   await createShow(admin, joinEvent, 0)
   const waitersEvent = await createEvent(admin, 'Bench waiters', 1, demoPrices, dayLong)
   await createShow(admin, waitersEvent, 0)
+  const smallWaitersEvent = await createEvent(admin, 'Bench waiters, 1k', 1, demoPrices, dayLong)
+  await createShow(admin, smallWaitersEvent, 0)
   const sseEvent = await createEvent(admin, 'Bench SSE', 1, demoPrices, dayLong)
   await createShow(admin, sseEvent, 0)
-  // Nobody is admitted from these two: places stay put while they are measured.
-  for (const eventId of [waitersEvent, sseEvent]) {
+  // Nobody is admitted from these: places stay put while they are measured.
+  for (const eventId of [waitersEvent, smallWaitersEvent, sseEvent]) {
     await ok(
       `PATCH /v1/admin/events/${eventId}/queue`,
       admin.PATCH('/v1/admin/events/{eventId}/queue', {
@@ -166,6 +170,7 @@ export async function createCatalogue(admin: Admin): Promise<Catalogue> {
     datesFirstShow,
     joinEvent,
     waitersEvent,
+    smallWaitersEvent,
     sseEvent,
   }
 }
