@@ -118,8 +118,14 @@ export async function quietMachine(): Promise<void> {
 
 const pct = (share: number) => `${Math.round(share * 100)} %`
 
-/** One autocannon run of `options`; `onAnswer` sees each answer's status. */
-async function cannon(options: LoadOptions, onAnswer?: (status: number) => void): Promise<autocannon.Result> {
+/**
+ * One autocannon run of `options`: its result, and the answers by status (`errors`:
+ * connection errors and timeouts); `onAnswer` is told when each answer arrives.
+ */
+async function cannon(
+  options: LoadOptions,
+  onAnswer?: () => void,
+): Promise<{ result: autocannon.Result; statuses: Record<string, number> }> {
   let next = 0
   const rotate = options.rotate
   const measured: autocannon.Request = rotate
@@ -161,8 +167,15 @@ async function cannon(options: LoadOptions, onAnswer?: (status: number) => void)
         }
       : {}),
   }) as unknown as autocannon.Instance & PromiseLike<autocannon.Result>
-  if (onAnswer) instance.on('response', (_client: object, status: number) => onAnswer(status))
-  return await instance
+  const statuses: Record<string, number> = {}
+  instance.on('response', (_client: object, status: number) => {
+    onAnswer?.()
+    statuses[status] = (statuses[status] ?? 0) + 1
+  })
+  const result = await instance
+  const errors = result.errors + result.timeouts
+  if (errors > 0) statuses.errors = errors
+  return { result, statuses }
 }
 
 /**
@@ -174,12 +187,7 @@ async function cannon(options: LoadOptions, onAnswer?: (status: number) => void)
  * A server in an on-sale has been serving for minutes. Prints one line; answers by status.
  */
 export async function warmUp(name: string, options: LoadOptions): Promise<Record<string, number>> {
-  const statuses: Record<string, number> = {}
-  const result = await cannon(options, (status) => {
-    statuses[status] = (statuses[status] ?? 0) + 1
-  })
-  const errors = result.errors + result.timeouts
-  if (errors > 0) statuses.errors = errors
+  const { statuses } = await cannon(options)
   const codes = Object.entries(statuses)
     .map(([status, n]) => `${status}×${n}`)
     .join(' ')
@@ -206,15 +214,11 @@ export async function load(name: string, options: LoadOptions): Promise<LoadResu
   }
   await quietMachine()
   const meter = cpuSources ? await cpuMeter(cpuSources) : undefined
-  const statuses: Record<string, number> = {}
   const startedAt = performance.now()
   let lastAnswerAt = startedAt
-  const result = await cannon(options, (status) => {
+  const { result, statuses } = await cannon(options, () => {
     lastAnswerAt = performance.now()
-    statuses[status] = (statuses[status] ?? 0) + 1
   })
-  const errors = result.errors + result.timeouts
-  if (errors > 0) statuses.errors = errors
   const answered = Object.entries(statuses)
     .filter(([status]) => status !== 'errors')
     .reduce((sum, [, n]) => sum + n, 0)
@@ -267,26 +271,35 @@ export async function alternate(
   for (let round = 1; round <= rounds; round += 1) {
     const run = (name: string, options: LoadOptions) =>
       load(`${name}, round ${round}/${rounds}`, { ...options, seconds, warmUp: round === 1 })
-    if (round % 2 === 1) {
-      floors.push(await run(floorName, floor))
-      paths.push(await run(pathName, path))
-    } else {
-      paths.push(await run(pathName, path))
-      floors.push(await run(floorName, floor))
-    }
+    await inTurn(round, [
+      async () => floors.push(await run(floorName, floor)),
+      async () => paths.push(await run(pathName, path)),
+    ])
   }
   const ratios = paths.map((p, i) => p.rps / (floors[i] as LoadResult).rps)
-  const result = {
+  return {
     floor: combine(floorName, floors),
     path: combine(pathName, paths),
     ratios,
-    ratio: median(ratios),
+    ratio: medianOfRounds(`${pathName} / ${floorName}`, ratios),
   }
+}
+
+/**
+ * Runs one round's loads, in order in odd rounds and backwards in even ones, so that
+ * no side always runs first (right after another load, or after a quiet wait).
+ */
+export async function inTurn(round: number, steps: ReadonlyArray<() => Promise<unknown>>): Promise<void> {
+  for (const step of round % 2 === 1 ? steps : [...steps].reverse()) await step()
+}
+
+/** The median of the rounds' ratios, printed with each round's. */
+export function medianOfRounds(name: string, ratios: readonly number[]): number {
+  const figure = median(ratios)
   console.log(
-    `  ${`${pathName} / ${floorName}`.padEnd(30)} by round ${ratios.map((r) => `${r.toFixed(2)}×`).join(' ')}` +
-      ` → median ${result.ratio.toFixed(2)}×`,
+    `  ${name.padEnd(30)} by round ${ratios.map((r) => `${r.toFixed(2)}×`).join(' ')} → median ${figure.toFixed(2)}×`,
   )
-  return result
+  return figure
 }
 
 /** Rounds of one load as one result (rounds of equal length). */

@@ -1,6 +1,6 @@
 import { settings } from './config.js'
 import { cpuMeter } from './cpu.js'
-import { load, loadCpuSources, median, quietMachine, warmUp } from './load.js'
+import { inTurn, load, loadCpuSources, median, medianOfRounds, quietMachine, warmUp } from './load.js'
 import { type FloorPurchase, type FloorSetup, openPurchaseFloor } from './purchase-floor.js'
 
 export interface PurchasesOptions {
@@ -128,21 +128,16 @@ export async function purchasesPhase(o: PurchasesOptions): Promise<PurchasesResu
         if (cpu) console.log(`  ${''.padEnd(30)} CPU per purchase: ${cpu}`)
         floors.push({ rps: r.rps, p50: r.p50, p99: r.p99, done: r.purchases, failed: r.failures, cpu })
       }
-      if (round % 2 === 1) {
-        await httpRound()
-        await floorRound()
-      } else {
-        await floorRound()
-        await httpRound()
-      }
+      await inTurn(round, [httpRound, floorRound])
     }
     const ratios = http.map((side, i) => side.rps / (floors[i] as PurchaseSide).rps)
-    const result = { http: combine(http), floor: combine(floors), ratios, ratio: median(ratios), warmUpSold }
-    console.log(
-      `  ${'reserve+pay / purchase floor'.padEnd(30)} by round ${ratios.map((r) => `${r.toFixed(2)}×`).join(' ')}` +
-        ` → median ${result.ratio.toFixed(2)}×`,
-    )
-    return result
+    return {
+      http: combine(http),
+      floor: combine(floors),
+      ratios,
+      ratio: medianOfRounds('reserve+pay / purchase floor', ratios),
+      warmUpSold,
+    }
   } finally {
     await floor.close()
   }

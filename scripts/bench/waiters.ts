@@ -6,10 +6,11 @@ import {
   type Alternated,
   alternate,
   combine,
+  inTurn,
   type LoadOptions,
   type LoadResult,
   load,
-  median,
+  medianOfRounds,
 } from './load.js'
 import { infoNumber } from './redis.js'
 import { joinAll, type Stores } from './setup.js'
@@ -185,21 +186,16 @@ export async function waitersPhase(
         seconds: settings.ratioRoundSeconds,
         warmUp: round === 1,
       })
-    const steps = [
+    await inTurn(round, [
       async () => smalls.push(await poll('poll, a queue of 1,000', small)),
       async () => heads.push(await poll(`poll, ${total} waiters (the first 1,000)`, first)),
       async () => tails.push(await poll(`poll, ${total} waiters (the last 1,000)`, tail)),
-    ]
-    for (const step of round % 2 === 1 ? steps : [...steps].reverse()) await step()
+    ])
   }
   const p99Ratios = smalls.map(
     (s, i) => Math.max((heads[i] as LoadResult).p99, (tails[i] as LoadResult).p99) / s.p99,
   )
-  const p99Ratio = median(p99Ratios)
-  console.log(
-    `  ${'poll p99, 1M / 1k'.padEnd(30)} by round ${p99Ratios.map((r) => `${r.toFixed(2)}×`).join(' ')}` +
-      ` → median ${p99Ratio.toFixed(2)}×`,
-  )
+  const p99Ratio = medianOfRounds('poll p99, 1M / 1k', p99Ratios)
   return {
     waiters: total,
     pollRounds,

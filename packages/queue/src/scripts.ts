@@ -146,9 +146,9 @@ function code(source: string): string {
     .join('')
 }
 
-/** How often `name` occurs as an identifier in `text`'s code. */
-const occurrences = (text: string, name: string) =>
-  code(text).match(new RegExp(`(?<![\\w.])${name}\\b`, 'g'))?.length ?? 0
+/** How often `name` occurs as an identifier in `codeText` (code(), strings and comments left out). */
+const occurrences = (codeText: string, name: string) =>
+  codeText.match(new RegExp(`(?<![\\w.])${name}\\b`, 'g'))?.length ?? 0
 
 /**
  * `R.CREATED`, `S.READY`, `F.status`, … in the code become the string they stand for. A
@@ -196,9 +196,8 @@ function dropUnused(source: string, file: string): string {
         throw new Error(
           `${file}.lua: function ${name} must end with a line 'end' of its own before: ${stray}`,
         )
-      const pattern = new RegExp(`(?<![\\w.])${name}\\b`, 'g')
       // Used when it occurs anywhere but in its own definition (a recursive call is not a use).
-      if ((whole.match(pattern)?.length ?? 0) > occurrences(block, name)) return block
+      if (occurrences(whole, name) > occurrences(code(block), name)) return block
       dropped = true
       return ''
     })
@@ -217,8 +216,9 @@ function dropUnused(source: string, file: string): string {
 export function buildScript(source: string, file: string): string {
   const body = dropUnused(inlineConstants(expandIncludes(source, new Set()), file), file)
   const tables = runtimeTables()
+  const bodyCode = code(body)
   const header = Object.keys(tables)
-    .filter((name) => occurrences(body, name) > 0)
+    .filter((name) => occurrences(bodyCode, name) > 0)
     .map((name) => `local ${name} = ${tables[name]}\n`)
     .join('')
   return header + body
