@@ -61,16 +61,19 @@ export async function purchasesPhase(o: PurchasesOptions): Promise<PurchasesResu
   // Round r of both sides buys the same share of the seats: as many tokens on each side.
   if (o.floorTokens.length !== o.tokens.length || o.floorAccounts.length !== o.tokens.length)
     throw new Error('the floor needs as many tokens and accounts as reserve+pay')
+  // Each token buys once: each connection sends its own part of the list (a disjoint
+  // spread of exactly `amount` requests), built once, as the joins' are.
   const buying = (scheduleId: number, tokens: readonly string[], firstSeat: number) => ({
     url: `${o.bookingUrl}/v1/reservations`,
     connections: settings.purchaseConnections,
     amount: tokens.length,
-    method: 'POST' as const,
     headers: { 'content-type': 'application/json' },
-    rotate: (i: number) => ({
+    spread: tokens.map((token, i) => ({
+      path: '/v1/reservations',
       body: JSON.stringify({ scheduleId, seatId: o.seatIds[firstSeat + i] }),
-      headers: { authorization: `Bearer ${tokens[i]}` },
-    }),
+      headers: { authorization: `Bearer ${token}` },
+    })),
+    disjoint: true,
   })
   const floorPurchases = (tokens: readonly string[], accounts: readonly string[], firstSeat: number) =>
     tokens.map(
