@@ -302,11 +302,18 @@ export class QueueService {
     }
     const fields = pairs(reply, 1)
     const state = toTokenState(fields)
-    // Acknowledged = durable: answer only once the ticket's row has committed.
-    await this.durable.persist(eventId, Number(fields._epoch), state, {
-      entry: fields._entry,
-      mayBeWritten: replyCode(reply) === Reply.EXISTING,
-    })
+    // Acknowledged = durable: answer only once the ticket's row has committed. Whatever
+    // MySQL's error (a lost connection, a server gone read-only, a refused row), the fan
+    // is told to retry (503), not that something broke: the ticket waits in Redis, and
+    // joining again returns it.
+    await this.durable
+      .persist(eventId, Number(fields._epoch), state, {
+        entry: fields._entry,
+        mayBeWritten: replyCode(reply) === Reply.EXISTING,
+      })
+      .catch((error: unknown) => {
+        throw error instanceof AppError ? error : cannotRecord(error)
+      })
     if (fields._u === '1') await markDurable(this.redis, k, Number(fields._epoch), [state])
     return {
       ticket: toTicket(state, toFacts(fields), this.settings),

@@ -8,6 +8,7 @@ import {
   useTestEnv,
   waitFor,
 } from '@concert/testing'
+import { sql } from 'kysely'
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest'
 import { markDurable } from '../src/durable-tickets.js'
 import {
@@ -359,6 +360,40 @@ describe('a state a fan was told survives a Redis loss, with no mirror running',
     // No tick since it joined: a WAITING place, durable since its join, is told at once.
     const [waiter] = (await joinAll(queue, freshAccounts(1))) as [string]
     expect((await cutOff.get(waiter))?.status).toBe('WAITING')
+  })
+
+  it('a join whose row MySQL refuses (any error, not only a lost connection) is answered 503, then 200 once it can', async () => {
+    const { queue } = makeQueue(env, instantAdmission)
+    const [refused, other] = freshAccounts(2) as [string, string]
+    // MySQL refuses this account's row with an error of its own (not a connection or lock error).
+    await sql`
+      CREATE TRIGGER refuse_one_join BEFORE INSERT ON QUEUE_TOKEN FOR EACH ROW
+      BEGIN
+        IF NEW.account_id = ${sql.lit(refused)} THEN
+          SIGNAL SQLSTATE '45000' SET MESSAGE_TEXT = 'refused by the test';
+        END IF;
+      END`.execute(env.db)
+    try {
+      await expect(queue.join(eventId, refused)).rejects.toMatchObject({
+        code: 'SERVICE_UNAVAILABLE',
+        retryAfter: 1,
+      })
+      // Nothing was acknowledged or written; another fan's join is not held back.
+      const rows = await env.db
+        .selectFrom('QUEUE_TOKEN')
+        .select('token')
+        .where('event_id', '=', eventId)
+        .where('account_id', '=', refused)
+        .execute()
+      expect(rows).toEqual([])
+      expect((await queue.join(eventId, other)).created).toBe(true)
+    } finally {
+      await sql`DROP TRIGGER refuse_one_join`.execute(env.db)
+    }
+    // Joining again returns the ticket Redis kept, now durable.
+    const again = await queue.join(eventId, refused)
+    expect(again.created).toBe(false)
+    expect((await rowOf(again.ticket.token))?.status).toBe('WAITING')
   })
 
   it('the mark is cleared only for the committed version, in the current epoch', async () => {
