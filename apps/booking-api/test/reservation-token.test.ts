@@ -40,7 +40,7 @@ beforeAll(async () => {
   catalog = await seedCatalog(env.db)
   scheduleId = (catalog.schedules.find((s) => s.event_id === catalog.eventId) as { id: number }).id
   otherScheduleId = (catalog.schedules.find((s) => s.event_id === catalog.otherEventId) as { id: number }).id
-  await insertAccounts(env.db, 20, { prefix: 't', balance: 1_000_000 })
+  await insertAccounts(env.db, 21, { prefix: 't', balance: 1_000_000 })
   app = await buildBooking(env)
 })
 afterAll(async () => {
@@ -343,6 +343,59 @@ describe('QUEUE_TOKEN is the backstop behind the Redis claim', () => {
         .where('seat_id', 'in', [seat(22), seat(23)])
         .execute()
       expect(sold).toEqual([{ account_id: 't-19' }])
+    } finally {
+      link.restore()
+      await copyA.close()
+      await link.close()
+    }
+    await expectInvariants(env)
+  })
+
+  it('a retry with the same Idempotency-Key that overtook the first attempt’s lapsed claim gets the first answer, charged once', async () => {
+    // As above, but B is the client's retry of A's order (same seat, same key): when A
+    // commits first, B finds the token paid; its answer is A's, not 401.
+    const token = (await readyTokens(env, catalog.eventId, ['t-21'])).get('t-21') as string
+    const before = await balanceOf('t-21')
+    const key = { 'idempotency-key': 'retry-after-a-lapsed-claim' }
+    const order = { scheduleId, seatId: seat(25) }
+    const { proxy: link, url: redisViaLink } = await startRedisProxy(env.redisUrl)
+    const copyA = await buildBooking(env, {
+      REDIS_URL: redisViaLink,
+      CLAIM_TTL_MS: '300',
+      SEAT_LOCK_TTL_MS: '300',
+    })
+    try {
+      const hold = await holdAccountRow(env, 't-21')
+      let first: ReturnType<typeof reserve> | undefined
+      let retry: ReturnType<typeof reserve> | undefined
+      try {
+        first = reserveOn(copyA, token, order, key)
+        await until(
+          async () => (await lockWaiters(env)) === 1,
+          'copy A’s payment to wait for the account row',
+        )
+        link.cut()
+        await new Promise((resolve) => setTimeout(resolve, 900)) // three claim TTLs, not renewed
+        retry = reserve(token, order, key)
+        await until(async () => (await lockWaiters(env)) === 2, 'the retry to wait for the account row')
+      } finally {
+        await hold.release()
+      }
+      const answers = await Promise.all([first, retry])
+      expect(answers.map((answer) => answer?.statusCode)).toEqual([201, 201])
+      const [a, b] = answers.map((answer) => answer?.json()) as [
+        Record<string, unknown>,
+        Record<string, unknown>,
+      ]
+      expect(b).toEqual(a)
+      expect(answers.filter((answer) => answer?.headers['idempotent-replayed'] === 'true')).toHaveLength(1)
+      expect(await balanceOf('t-21')).toBe(before - (a.price as number))
+      const sold = await env.db
+        .selectFrom('RESERVATION')
+        .select('account_id')
+        .where('seat_id', '=', seat(25))
+        .execute()
+      expect(sold).toEqual([{ account_id: 't-21' }])
     } finally {
       link.restore()
       await copyA.close()

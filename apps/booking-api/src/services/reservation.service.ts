@@ -272,11 +272,15 @@ export class ReservationService {
       })
       return { ...result, replayed: false }
     } catch (error) {
-      if (error instanceof IdempotentRace && idempotencyKey) {
+      spent = error instanceof TokenAlreadyPaid
+      // With an Idempotency-Key, a refusal may be this request's own first attempt having
+      // committed: a retry whose claim overtook the lapsed claim of the first (its copy lost
+      // Redis, or stalled past CLAIM_TTL_MS) then finds the token paid, or the seats sold, or
+      // the money gone. The first answer is the answer to every retry of that key.
+      if (idempotencyKey && (error instanceof IdempotentRace || error instanceof AppError)) {
         const replay = await this.replay(accountId, idempotencyKey, scheduleId, seatIds)
         if (replay) return { ...replay, replayed: true }
       }
-      spent = error instanceof TokenAlreadyPaid
       // A failure once the COMMIT was asked for: it may have landed with the answer lost (the
       // connection dropped). Then the sale is final and Redis is told so (the token COMPLETED,
       // its slot freed, the seats SOLD) instead of being given back. A failure before it (a
