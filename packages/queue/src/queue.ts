@@ -742,22 +742,26 @@ export class QueueService {
     const k = this.keysOfToken(token)
     if (!k) return false
     const seatIds = seats?.seatIds ?? []
-    const reply = await this.redis.queueFinishPurchase(
-      ...this.expiryKeys(k, token),
-      catalogVersionsKey(this.prefix, k.eventId),
-      token,
-      owner,
-      completedAt.getTime(),
-      this.settings.expiredRetentionSeconds,
-      seats ? k.seatKeyBase(seats.scheduleId) : '',
-      this.tuning.soldSeatMarkerMs,
-      catalog?.ttlMs ?? 0,
-      committedVersion ?? '',
-      seatIds.length,
-      ...seatIds,
-      ...(catalog?.fieldsAndValues ?? []),
+    // Through a rebuild when Redis lost the queue: one that read QUEUE_TOKEN before this
+    // payment committed brings the token back READY, and only this run ends it then.
+    const reply = await this.withRecovery(k.eventId, () =>
+      this.redis.queueFinishPurchase(
+        ...this.expiryKeys(k, token),
+        catalogVersionsKey(this.prefix, k.eventId),
+        token,
+        owner,
+        completedAt.getTime(),
+        this.settings.expiredRetentionSeconds,
+        seats ? k.seatKeyBase(seats.scheduleId) : '',
+        this.tuning.soldSeatMarkerMs,
+        catalog?.ttlMs ?? 0,
+        committedVersion ?? '',
+        seatIds.length,
+        ...seatIds,
+        ...(catalog?.fieldsAndValues ?? []),
+      ),
     )
-    return replyCode(reply) === Reply.OK
+    return reply !== undefined && replyCode(reply) === Reply.OK
   }
 
   /** Expires a claimed token as COMPLETED (finishPurchase without seats). */

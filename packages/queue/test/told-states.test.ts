@@ -329,6 +329,29 @@ describe('a state a fan was told survives a Redis loss, with no mirror running',
     await expectCompleted(rebuilt, claimed, committedAt)
     expect(await queue.get(rebuilt)).toMatchObject({ status: 'EXPIRED', reason: 'COMPLETED' })
 
+    // Redis is lost while a payment runs, and its finish comes before the rebuild's marker,
+    // while the rebuild reads QUEUE_TOKEN from before the commit (READY): the finish waits
+    // for the rebuild and ends the token then (it used to give up, and the rebuild brought
+    // the paid token back READY, holding a slot).
+    const [midRebuild] = (await joinAll(queue, freshAccounts(1))) as [string]
+    await admit(queue, 1)
+    const paying = await claim(midRebuild, 'paying', 5_000)
+    await env.redis.flushall()
+    const finishedAt = new Date()
+    expect(
+      await queue.finishPurchase(
+        midRebuild,
+        'paying',
+        finishedAt,
+        undefined,
+        undefined,
+        completedVersion(paying),
+      ),
+    ).toBe(false)
+    expect(await queue.get(midRebuild)).toMatchObject({ status: 'EXPIRED', reason: 'COMPLETED' })
+    await env.db.transaction().execute((trx) => markTokenCompleted(trx, paying, finishedAt))
+    await expectCompleted(midRebuild, paying, finishedAt)
+
     // Without the committed version (nothing says a payment committed), only the owner ends a token.
     const [other] = (await joinAll(queue, freshAccounts(1))) as [string]
     await admit(queue, 1)

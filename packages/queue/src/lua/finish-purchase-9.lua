@@ -32,9 +32,13 @@
   ARGV[10..9+n] seat ids
   ARGV[10+n..] catalogue version field, new value, … (none: nothing to rewrite)
 
-  Returns {R.OK}, or {R.NOT_OWNER} when the claim is not (or no longer) this owner's
-  (also after a Redis loss: the token hash is gone, and QUEUE_TOKEN already says COMPLETED);
-  the seats are marked SOLD and the versions rewritten either way, since the sale committed.
+  Returns {R.OK}, or {R.NOT_OWNER} when the claim is not (or no longer) this owner's,
+  or {R.RECOVER} when the queue's marker is gone (Redis lost its data, or a rebuild has
+  not finished) and ARGV[8] says the payment committed: the caller rebuilds (or waits for
+  the rebuild under way) and runs it again, since a rebuild that read QUEUE_TOKEN before
+  this payment committed brings the token back READY. Without ARGV[8] and without the
+  marker, {R.NOT_OWNER}. The seats are marked SOLD and the versions rewritten in every
+  case, since the sale committed.
   A token that expired while its payment ran (left mid-payment) is rewritten as COMPLETED.
   Given ARGV[8] (the transaction wrote the token COMPLETED, so this payment did commit),
   the token ends COMPLETED even when the claim is no longer this owner's: a retry took
@@ -55,8 +59,12 @@ end
 local epoch = redis.call('GET', KEYS[1])
 local f = tokenFields(KEYS[2], 'claim', 'status', 'reason')
 local owned = f[1] == ARGV[2]
+if not epoch then
+  if ARGV[8] ~= '' then return { R.RECOVER } end
+  return { R.NOT_OWNER }
+end
 -- Without the committed version, only the claim's owner may end the token.
-if not epoch or (not owned and ARGV[8] == '') then return { R.NOT_OWNER } end
+if not owned and ARGV[8] == '' then return { R.NOT_OWNER } end
 local k = { waiting = KEYS[3], active = KEYS[4], accounts = KEYS[5], records = KEYS[6], stream = KEYS[7],
   feed = KEYS[8], epoch = epoch }
 if f[2] == S.READY then
