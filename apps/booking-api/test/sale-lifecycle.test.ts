@@ -1,5 +1,5 @@
 import type { App } from '@concert/http'
-import { eventKeys } from '@concert/queue'
+import { eventKeys, setSoldOut } from '@concert/queue'
 import { readTokenState, sleep } from '@concert/queue/testing'
 import { buildGatewayApp, loadGatewayConfig } from '@concert/queue-gateway'
 import { appEnv, insertAccounts, useTestEnv } from '@concert/testing'
@@ -372,6 +372,21 @@ describe('sell-out', () => {
       reason: 'again',
     })
     expect(twice.status).toBe(200)
+    expect(await balanceOf(buyers[0] as string)).toBe(before + refund.body.refunded)
+    // A refund whose first attempt died between its commit and reopening the sale (the flag
+    // still says sold out): the operator's retry, answered as a replay, reopens it.
+    await setSoldOut(env.db, env.redis, k, true)
+    expect((await admin(booking, 'GET', `/v1/admin/events/${eventId}/queue`)).body).toMatchObject({
+      state: 'SOLD_OUT',
+    })
+    const retried = await admin(booking, 'POST', `/v1/admin/reservations/${sold[0]}/refund`, {
+      reason: 'retry',
+    })
+    expect(retried.status).toBe(200)
+    expect((await admin(booking, 'GET', `/v1/admin/events/${eventId}/queue`)).body).toMatchObject({
+      state: 'OPEN',
+      seatsLeft: 1,
+    })
     expect(await balanceOf(buyers[0] as string)).toBe(before + refund.body.refunded)
     await expectInvariants(env)
   })

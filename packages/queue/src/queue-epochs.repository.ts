@@ -36,8 +36,36 @@ function nextEpoch(db: Kysely<Database>, eventId: number): Promise<number> {
   })
 }
 
+/**
+ * First in a sold-out recount's transaction: the event's row (made if missing) held
+ * exclusively until commit, so the recounts of one event run one after another and
+ * each counts what the ones before it committed (sale.ts recountSoldOut). An upsert, not
+ * a read: a shared lock first and an exclusive one after would deadlock two recounts.
+ */
+export async function lockSoldOut(trx: Transaction<Database>, eventId: number): Promise<void> {
+  await trx
+    .insertInto('QUEUE_EPOCH')
+    .values({ event_id: eventId, epoch: 0 })
+    .onDuplicateKeyUpdate({ event_id: eventId })
+    .execute()
+}
+
+/** Whether QUEUE_EPOCH says the event is sold out. */
+export async function readSoldOut(db: Kysely<Database>, eventId: number): Promise<boolean> {
+  const row = await db
+    .selectFrom('QUEUE_EPOCH')
+    .select('sold_out')
+    .where('event_id', '=', eventId)
+    .executeTakeFirst()
+  return Boolean(row?.sold_out)
+}
+
 /** Whether the event is sold out, kept here so it outlives Redis (see sale.ts). */
-export async function recordSoldOut(db: Kysely<Database>, eventId: number, soldOut: boolean): Promise<void> {
+export async function recordSoldOut(
+  db: Kysely<Database> | Transaction<Database>,
+  eventId: number,
+  soldOut: boolean,
+): Promise<void> {
   await db
     .insertInto('QUEUE_EPOCH')
     .values({ event_id: eventId, epoch: 0, sold_out: soldOut ? 1 : 0 })

@@ -1,8 +1,9 @@
 import { randomUUID } from 'node:crypto'
 import type { Database, DbExecutor } from '@concert/db'
-import type { Kysely } from 'kysely'
+import type { Kysely, Transaction } from 'kysely'
 import type { EventKeys } from './keys.js'
-import { recordSoldOut } from './queue-epochs.repository.js'
+import { lockSoldOut, readSoldOut, recordSoldOut } from './queue-epochs.repository.js'
+import { retryTokenWrite } from './queue-tokens.repository.js'
 import type { RedisClient } from './redis-client.js'
 import { Reply, replyCode } from './replies.js'
 import { defineQueueCommands } from './scripts.js'
@@ -169,9 +170,57 @@ export async function setSoldOut(
   redis: RedisClient,
   keys: EventKeys,
   soldOut: boolean,
-): Promise<void> {
+): Promise<boolean> {
   await recordSoldOut(db, keys.eventId, soldOut)
-  if (soldOut) await redis.hset(keys.sale, 'soldOut', '1')
-  else await redis.hdel(keys.sale, 'soldOut')
-  await saleChanged(redis, keys)
+  return syncSoldOut(db, redis, keys)
+}
+
+/**
+ * After a sale or a refund (possibly on several copies at once): counts whether the
+ * event is sold out (`count`, run in the transaction that holds the event's
+ * QUEUE_EPOCH row, so one recount at a time per event) and records it, then tells
+ * the queue (syncSoldOut). Without the lock, a copy that counted the last seat sold
+ * could write its "sold out" after a refund on another copy had counted the seat free
+ * and found nothing to change: sold out, with a seat for sale, until the next refund.
+ * true: the queue was just told the event sold out.
+ */
+export async function recountSoldOut(
+  db: Kysely<Database>,
+  redis: RedisClient,
+  keys: EventKeys,
+  count: (trx: Transaction<Database>) => Promise<boolean>,
+): Promise<boolean> {
+  await retryTokenWrite(() =>
+    db
+      .transaction()
+      .setIsolationLevel('read committed')
+      .execute(async (trx) => {
+        await lockSoldOut(trx, keys.eventId)
+        await recordSoldOut(trx, keys.eventId, await count(trx))
+      }),
+  )
+  return syncSoldOut(db, redis, keys)
+}
+
+/**
+ * Brings the queue's sold-out flag to what QUEUE_EPOCH says, reading MySQL again after
+ * each write: recounts commit one at a time, but their writes to Redis may land in
+ * another order (a slower copy's older value last), and whoever wrote last puts that
+ * right. true: this call told the queue the event sold out.
+ */
+export async function syncSoldOut(
+  db: Kysely<Database>,
+  redis: RedisClient,
+  keys: EventKeys,
+): Promise<boolean> {
+  let toldSoldOut = false
+  for (let attempt = 0; attempt < 10; attempt += 1) {
+    const soldOut = await readSoldOut(db, keys.eventId)
+    if (soldOut === ((await redis.hget(keys.sale, 'soldOut')) === '1')) return toldSoldOut
+    if (soldOut) await redis.hset(keys.sale, 'soldOut', '1')
+    else await redis.hdel(keys.sale, 'soldOut')
+    await saleChanged(redis, keys)
+    toldSoldOut = soldOut
+  }
+  return toldSoldOut
 }

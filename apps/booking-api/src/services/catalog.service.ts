@@ -1,4 +1,4 @@
-import type { Database } from '@concert/db'
+import type { Database, DbExecutor } from '@concert/db'
 import type { CatalogChange, RedisClient } from '@concert/queue'
 import { AppError } from '@concert/shared'
 import type { FastifyBaseLogger } from 'fastify'
@@ -209,8 +209,8 @@ export class CatalogService {
   }
 
   /** The event's shows from `now` on, with their start and live sales, read fresh. */
-  private async showsWithSales(event: EventFacts, now: Date) {
-    const rows = await listShowsWithSales(this.db, event.id, earliestLocalDate(now))
+  private async showsWithSales(event: EventFacts, now: Date, db: DbExecutor = this.db) {
+    const rows = await listShowsWithSales(db, event.id, earliestLocalDate(now))
     return Promise.all(
       rows.map(async (row) => ({
         ...row,
@@ -244,11 +244,15 @@ export class CatalogService {
   }
 
   /** Seats of the event's shows still on sale (not started in their venue's zone): all, and sold. Read fresh. */
-  async seatsOnSale(eventId: number, now: Date = new Date()): Promise<{ total: number; sold: number }> {
+  async seatsOnSale(
+    eventId: number,
+    now: Date = new Date(),
+    db: DbExecutor = this.db,
+  ): Promise<{ total: number; sold: number }> {
     const event = await this.event(eventId)
     let total = 0
     let sold = 0
-    for (const show of await this.showsWithSales(event, now)) {
+    for (const show of await this.showsWithSales(event, now, db)) {
       if (show.startsAt <= now.getTime()) continue
       total += Number(event.totalSeats)
       sold += show.seatsSold

@@ -4,8 +4,8 @@ import {
   type QueueService,
   queueFigures,
   type RedisClient,
+  recountSoldOut,
   refreshSaleSettings,
-  setSoldOut,
 } from '@concert/queue'
 import { AppError } from '@concert/shared'
 import type { FastifyBaseLogger } from 'fastify'
@@ -75,21 +75,26 @@ export class SaleService {
 
   /**
    * After a sale or a refund: sold out exactly when no seat of an on-sale show is
-   * left. Best effort after a committed sale (the sale stands either way): a
-   * flag that did not reach Redis is set by the next sale's or refund's recount
-   * (it compares with Redis) or by recovery, which restores it from MySQL.
+   * left, counted one recount at a time per event (recountSoldOut: copies selling the
+   * last seat and refunding one at once end with the flag of the seats, not of whichever
+   * wrote last). Best effort after a committed sale or refund (it stands either way): a
+   * flag that did not reach Redis is set by the next recount, by a replayed refund, or
+   * by recovery, which restores it from MySQL.
    */
   async refreshSoldOut(eventId: number): Promise<void> {
     try {
-      const seats = await this.deps.catalog.seatsOnSale(eventId)
-      const soldOut = seats.total > 0 && seats.sold >= seats.total
-      const keys = this.deps.queue.keys(eventId)
-      if (soldOut !== ((await this.deps.redis.hget(keys.sale, 'soldOut')) === '1')) {
-        await setSoldOut(this.deps.db, this.deps.redis, keys, soldOut)
-        // The copy that saw the last seat go runs one admission tick itself: it ends the
-        // first batch of WAITING tickets (SOLD_OUT) now rather than at a gateway's next tick.
-        if (soldOut) await this.deps.queue.admit(eventId)
-      }
+      const toldSoldOut = await recountSoldOut(
+        this.deps.db,
+        this.deps.redis,
+        this.deps.queue.keys(eventId),
+        async (trx) => {
+          const seats = await this.deps.catalog.seatsOnSale(eventId, new Date(), trx)
+          return seats.total > 0 && seats.sold >= seats.total
+        },
+      )
+      // The copy that told the queue the last seat went runs one admission tick itself: it ends
+      // the first batch of WAITING tickets (SOLD_OUT) now rather than at a gateway's next tick.
+      if (toldSoldOut) await this.deps.queue.admit(eventId)
     } catch (error) {
       this.deps.log.error({ err: error, eventId }, 'could not update the sold-out state')
     }

@@ -42,7 +42,8 @@ export async function reservationAdminRoutes(
       )
       if (replayed) reply.header('idempotent-replayed', 'true')
       // A seat is back on sale: buyable at once, and a sold-out event opens again (SPEC §8).
-      else await sale.afterRefund((await catalog.schedule(refund.scheduleId)).eventId, refund)
+      // A replay too: the first attempt may have died between its commit and this.
+      await sale.afterRefund((await catalog.schedule(refund.scheduleId)).eventId, refund)
       return refund
     },
   )
