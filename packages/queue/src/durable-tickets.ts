@@ -37,7 +37,18 @@ export async function markDurable(
  */
 export type Lane = 'joins' | 'changes'
 
+/** One caller waiting for a write. */
+interface Waiter {
+  /** Answered (committed, refused or timed out): later outcomes are ignored. */
+  settled: boolean
+  resolve: () => void
+  reject: (error: unknown) => void
+}
+
+/** A state waiting to be written, and everyone who asked for it. */
 interface Pending {
+  /** Its key in queuedWrites: lane, epoch, token, version. */
+  write: string
   eventId: number
   epoch: number
   state: TokenState
@@ -45,10 +56,7 @@ interface Pending {
   entry: string | undefined
   /** Possibly written already (a repeat join): looked up first, without a row lock. */
   mayBeWritten: boolean
-  /** Answered (committed, refused or timed out): later outcomes are ignored. */
-  settled: boolean
-  resolve: () => void
-  reject: (error: unknown) => void
+  waiters: Waiter[]
 }
 
 export interface DurableTicketsOptions {
@@ -93,10 +101,17 @@ const timedOut = () =>
 export class DurableTickets {
   /** Writes waiting for a transaction, by event and lane (`<eventId>:<lane>`). */
   private readonly queues = new Map<string, Pending[]>()
+  /**
+   * The same writes by lane, epoch, token and version: a state asked for again while it
+   * waits (a repeat join, polls of one admission, retries every Retry-After while MySQL
+   * stalls) joins the write already queued instead of queueing a copy, so what waits is
+   * bounded by the tickets, not by the requests.
+   */
+  private readonly queuedWrites = new Map<string, Pending>()
   /** Lanes of events with a transaction in flight. */
   private readonly writing = new Set<string>()
-  /** The joins of the current turn, which share one timeout timer. */
-  private arrivals: Pending[] | undefined
+  /** The callers of the current turn, who share one timeout timer. */
+  private arrivals: Waiter[] | undefined
   private inFlight = 0
   private scheduled = false
   private readonly maxBatch: number
@@ -125,32 +140,41 @@ export class DurableTickets {
     }: { entry?: string | undefined; mayBeWritten?: boolean; lane?: Lane } = {},
   ): Promise<void> {
     return new Promise<void>((resolve, reject) => {
-      const key = `${eventId}:${lane}`
-      const item: Pending = {
-        eventId,
-        epoch,
-        state,
-        entry,
-        mayBeWritten,
-        settled: false,
-        resolve,
-        reject,
+      const waiter: Waiter = { settled: false, resolve, reject }
+      const write = `${lane}:${epoch}:${state.token}:${state.version}`
+      const queued = this.queuedWrites.get(write)
+      if (queued) {
+        queued.waiters.push(waiter)
+        // Written without a look first if any asker knows it is not written yet.
+        queued.mayBeWritten &&= mayBeWritten
+        queued.entry ??= entry
+      } else {
+        const item: Pending = { write, eventId, epoch, state, entry, mayBeWritten, waiters: [waiter] }
+        this.queuedWrites.set(write, item)
+        const key = `${eventId}:${lane}`
+        const queue = this.queues.get(key)
+        if (queue) queue.push(item)
+        else this.queues.set(key, [item])
       }
-      const queue = this.queues.get(key)
-      if (queue) queue.push(item)
-      else this.queues.set(key, [item])
-      this.arrive(item)
+      this.arrive(waiter)
       this.schedule()
     })
   }
 
-  /** Starts the timeout of this turn's joins with the first of them (a few ms early at worst). */
-  private arrive(item: Pending): void {
+  /** Writes waiting for a transaction (each once, however many asked for it). */
+  get queued(): number {
+    let writes = 0
+    for (const queue of this.queues.values()) writes += queue.length
+    return writes
+  }
+
+  /** Starts the timeout of this turn's callers with the first of them (a few ms early at worst). */
+  private arrive(waiter: Waiter): void {
     if (this.arrivals) {
-      this.arrivals.push(item)
+      this.arrivals.push(waiter)
       return
     }
-    const arrivals = [item]
+    const arrivals = [waiter]
     this.arrivals = arrivals
     setImmediate(() => {
       if (this.arrivals === arrivals) this.arrivals = undefined
@@ -170,6 +194,8 @@ export class DurableTickets {
         if (this.writing.has(key)) continue
         // Joins that timed out while they queued are still written: their tickets are live in Redis.
         const batch = queue.splice(0, this.maxBatch)
+        // From here on, a state asked for again queues a write of its own (this one may fail).
+        for (const item of batch) this.queuedWrites.delete(item.write)
         // Re-queued at the back when more are left, so events take turns.
         this.queues.delete(key)
         if (queue.length > 0) this.queues.set(key, queue)
@@ -222,9 +248,9 @@ export class DurableTickets {
           }),
       )
       for (const item of items) {
-        if (item.epoch === current) settle(item)
+        if (item.epoch === current) settleAll(item)
         else
-          settle(
+          settleAll(
             item,
             new AppError('SERVICE_UNAVAILABLE', 'the queue was being restored meanwhile; retry shortly', {
               retryAfter: 1,
@@ -237,15 +263,20 @@ export class DurableTickets {
         items.filter((item) => item.epoch === current),
       )
     } catch (error) {
-      for (const item of items) settle(item, error)
+      for (const item of items) settleAll(item, error)
     }
   }
 }
 
-/** Answers a join once: committed (no error) or refused. */
-function settle(item: Pending, error?: unknown): void {
-  if (item.settled) return
-  item.settled = true
-  if (error === undefined) item.resolve()
-  else item.reject(error)
+/** Answers a caller once: committed (no error) or refused. */
+function settle(waiter: Waiter, error?: unknown): void {
+  if (waiter.settled) return
+  waiter.settled = true
+  if (error === undefined) waiter.resolve()
+  else waiter.reject(error)
+}
+
+/** Answers everyone who asked for this write. */
+function settleAll(item: Pending, error?: unknown): void {
+  for (const waiter of item.waiters) settle(waiter, error)
 }

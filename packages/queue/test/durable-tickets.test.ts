@@ -95,6 +95,33 @@ describe('durable tickets (group commit)', () => {
     expect(await rowsOf(states)).toBe(states.length)
   })
 
+  it('a state asked for again while it waits (repeat joins, retries while MySQL stalls) queues one write for every asker', async () => {
+    const durable = new DurableTickets({ db: env.db, timeoutMs: 300 })
+    const held = await holdEpochRow(env, eventId)
+    const [first, repeated] = accounts.slice(26, 28).map((id, i) => waiting(id, 300 + i)) as [
+      TokenState,
+      TokenState,
+    ]
+    // The first write is in its transaction, waiting for the epoch row; the repeats queue behind it.
+    const inFlight = durable.persist(eventId, epoch, first)
+    await sleep(50)
+    expect(durable.queued).toBe(0)
+    const asks = Array.from({ length: 50 }, () =>
+      durable.persist(eventId, epoch, repeated, { mayBeWritten: true }),
+    )
+    expect(durable.queued).toBe(1)
+    // Every asker is answered 503 in time.
+    const outcomes = await Promise.allSettled([inFlight, ...asks])
+    expect(outcomes.map((outcome) => outcome.status)).toEqual(outcomes.map(() => 'rejected'))
+    // Asked again after they timed out (the next retry): still the one write.
+    const retry = durable.persist(eventId, epoch, repeated, { mayBeWritten: true })
+    expect(durable.queued).toBe(1)
+    await held.release()
+    await retry
+    expect(durable.queued).toBe(0)
+    expect(await rowsOf([first, repeated])).toBe(2)
+  })
+
   it('one transaction per event at a time: its joins share the next one, and an event whose writes wait holds back no other', async () => {
     const durable = new DurableTickets({ db: env.db, timeoutMs: 2_000 })
     // A rebuild of the first event holds its epoch row: that event's writes wait.
