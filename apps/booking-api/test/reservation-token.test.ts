@@ -351,58 +351,86 @@ describe('QUEUE_TOKEN is the backstop behind the Redis claim', () => {
     await expectInvariants(env)
   })
 
-  it('a retry with the same Idempotency-Key that overtook the first attempt’s lapsed claim gets the first answer, charged once', async () => {
-    // As above, but B is the client's retry of A's order (same seat, same key): when A
-    // commits first, B finds the token paid; its answer is A's, not 401.
-    const token = (await readyTokens(env, catalog.eventId, ['t-21'])).get('t-21') as string
-    const before = await balanceOf('t-21')
-    const key = { 'idempotency-key': 'retry-after-a-lapsed-claim' }
-    const order = { scheduleId, seatId: seat(25) }
-    const { proxy: link, url: redisViaLink } = await startRedisProxy(env.redisUrl)
-    const copyA = await buildBooking(env, {
-      REDIS_URL: redisViaLink,
-      CLAIM_TTL_MS: '300',
-      SEAT_LOCK_TTL_MS: '300',
-    })
-    try {
-      const hold = await holdAccountRow(env, 't-21')
-      let first: ReturnType<typeof reserve> | undefined
-      let retry: ReturnType<typeof reserve> | undefined
+  /** The price of a seat of the show (its venue seat's type, at this event). */
+  async function priceOf(seatId: number): Promise<number> {
+    const row = await env.db
+      .selectFrom('VENUE_SEAT as vs')
+      .innerJoin('SEAT_PRICE as sp', 'sp.seat_type', 'vs.seat_type')
+      .select('sp.price')
+      .where('vs.id', '=', seatId)
+      .where('sp.event_id', '=', catalog.eventId)
+      .executeTakeFirstOrThrow()
+    return row.price
+  }
+
+  it.each([
+    { balance: 'for many orders', account: 't-21', seatIndex: 25 },
+    { balance: 'for this order alone', account: 'exact-1', seatIndex: 26 },
+  ])(
+    'a retry with the same Idempotency-Key that overtook the first attempt’s lapsed claim gets the first answer, charged once (a balance $balance)',
+    async ({ account, seatIndex }) => {
+      // As above, but B is the client's retry of A's order (same seat, same key): when A
+      // commits first, B finds the token paid (or, with a balance for one order, the money
+      // gone); its answer is A's, not 401 or 402, and Redis is told the token paid.
+      if (account.startsWith('exact'))
+        await insertAccounts(env.db, 1, { prefix: 'exact', balance: await priceOf(seat(seatIndex)) })
+      const token = (await readyTokens(env, catalog.eventId, [account])).get(account) as string
+      const before = await balanceOf(account)
+      const key = { 'idempotency-key': `retry-after-a-lapsed-claim-${account}` }
+      const order = { scheduleId, seatId: seat(seatIndex) }
+      const { proxy: link, url: redisViaLink } = await startRedisProxy(env.redisUrl)
+      const copyA = await buildBooking(env, {
+        REDIS_URL: redisViaLink,
+        CLAIM_TTL_MS: '300',
+        SEAT_LOCK_TTL_MS: '300',
+      })
       try {
-        first = reserveOn(copyA, token, order, key)
-        await until(
-          async () => (await lockWaiters(env)) === 1,
-          'copy A’s payment to wait for the account row',
-        )
-        link.cut()
-        await new Promise((resolve) => setTimeout(resolve, 900)) // three claim TTLs, not renewed
-        retry = reserve(token, order, key)
-        await until(async () => (await lockWaiters(env)) === 2, 'the retry to wait for the account row')
+        const hold = await holdAccountRow(env, account)
+        let first: ReturnType<typeof reserve> | undefined
+        let retry: ReturnType<typeof reserve> | undefined
+        try {
+          first = reserveOn(copyA, token, order, key)
+          await until(
+            async () => (await lockWaiters(env)) === 1,
+            'copy A’s payment to wait for the account row',
+          )
+          link.cut()
+          await new Promise((resolve) => setTimeout(resolve, 900)) // three claim TTLs, not renewed
+          retry = reserve(token, order, key)
+          await until(async () => (await lockWaiters(env)) === 2, 'the retry to wait for the account row')
+        } finally {
+          await hold.release()
+        }
+        const answers = await Promise.all([first, retry])
+        expect(answers.map((answer) => answer?.statusCode)).toEqual([201, 201])
+        const [a, b] = answers.map((answer) => answer?.json()) as [
+          Record<string, unknown>,
+          Record<string, unknown>,
+        ]
+        expect(b).toEqual(a)
+        expect(answers.filter((answer) => answer?.headers['idempotent-replayed'] === 'true')).toHaveLength(1)
+        expect(await balanceOf(account)).toBe(before - (a.price as number))
+        const sold = await env.db
+          .selectFrom('RESERVATION')
+          .select('account_id')
+          .where('seat_id', '=', seat(seatIndex))
+          .execute()
+        expect(sold).toEqual([{ account_id: account }])
+        // The replaying copy told Redis: the token paid, its READY slot free.
+        const keys = app.queue.keys(catalog.eventId)
+        expect(await readTokenState(env.redis, keys, token)).toMatchObject({
+          status: 'EXPIRED',
+          reason: 'COMPLETED',
+        })
+        expect(await env.redis.zscore(keys.active, token)).toBeNull()
       } finally {
-        await hold.release()
+        link.restore()
+        await copyA.close()
+        await link.close()
       }
-      const answers = await Promise.all([first, retry])
-      expect(answers.map((answer) => answer?.statusCode)).toEqual([201, 201])
-      const [a, b] = answers.map((answer) => answer?.json()) as [
-        Record<string, unknown>,
-        Record<string, unknown>,
-      ]
-      expect(b).toEqual(a)
-      expect(answers.filter((answer) => answer?.headers['idempotent-replayed'] === 'true')).toHaveLength(1)
-      expect(await balanceOf('t-21')).toBe(before - (a.price as number))
-      const sold = await env.db
-        .selectFrom('RESERVATION')
-        .select('account_id')
-        .where('seat_id', '=', seat(25))
-        .execute()
-      expect(sold).toEqual([{ account_id: 't-21' }])
-    } finally {
-      link.restore()
-      await copyA.close()
-      await link.close()
-    }
-    await expectInvariants(env)
-  })
+      await expectInvariants(env)
+    },
+  )
 
   it('a COMPLETED committed while the payment waits for the account row is seen after it', async () => {
     const token = (await readyTokens(env, catalog.eventId, ['t-18'])).get('t-18') as string

@@ -325,7 +325,7 @@ describe('sell-out', () => {
       queueState: 'SOLD_OUT',
       pollAfterMs: 0,
     })
-    const [newcomer] = await insertAccounts(env.db, 1, { prefix: 'newcomer' })
+    const [newcomer] = await insertAccounts(env.db, 1, { prefix: 'newcomer', balance: 1_000_000 })
     const late = await join(newcomer as string, eventId)
     expect(late.statusCode).toBe(409)
     expect(late.json().code).toBe('EVENT_SOLD_OUT')
@@ -388,6 +388,22 @@ describe('sell-out', () => {
       seatsLeft: 1,
     })
     expect(await balanceOf(buyers[0] as string)).toBe(before + refund.body.refunded)
+    // The seat sold again, then the refund replayed once more: the new sale's SOLD marker
+    // stays, so the seat's later buyers are still refused in Redis.
+    const resold = await booking.inject({
+      method: 'POST',
+      url: '/v1/reservations',
+      headers: bearer(again.json().token),
+      payload: { scheduleId, seatId: seats[0]?.seatId },
+    })
+    expect(resold.statusCode).toBe(201)
+    const marker = `${k.seatKeyBase(scheduleId)}${seats[0]?.seatId}`
+    expect(await env.redis.get(marker)).toBe('!sold')
+    const replayedLate = await admin(booking, 'POST', `/v1/admin/reservations/${sold[0]}/refund`, {
+      reason: 'late',
+    })
+    expect(replayedLate.status).toBe(200)
+    expect(await env.redis.get(marker)).toBe('!sold')
     await expectInvariants(env)
   })
 })

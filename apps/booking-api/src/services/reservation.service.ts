@@ -278,8 +278,16 @@ export class ReservationService {
       // Redis, or stalled past CLAIM_TTL_MS) then finds the token paid, or the seats sold, or
       // the money gone. The first answer is the answer to every retry of that key.
       if (idempotencyKey && (error instanceof IdempotentRace || error instanceof AppError)) {
-        const replay = await this.replay(accountId, idempotencyKey, scheduleId, seatIds)
-        if (replay) return { ...replay, replayed: true }
+        // A replay that cannot be read leaves this refusal as the answer.
+        const replay = await this.replay(accountId, idempotencyKey, scheduleId, seatIds).catch(
+          () => undefined,
+        )
+        if (replay) {
+          // The token paid with the first attempt: Redis is told (spentInRedis), whatever
+          // refused this one (the money or the seats gone, not only the paid check).
+          spent = true
+          return { ...replay, replayed: true }
+        }
       }
       // A failure once the COMMIT was asked for: it may have landed with the answer lost (the
       // connection dropped). Then the sale is final and Redis is told so (the token COMPLETED,

@@ -15,6 +15,7 @@ import type { QueueSettingsBody, QueueStatusView } from '../admin-schemas.js'
 import { type AuditEntry, insertAudit } from '../repositories/admin-audit.repository.js'
 import { findFreeSeat } from '../repositories/catalog.repository.js'
 import { lockEvent, updateEvent } from '../repositories/events.repository.js'
+import { findLiveReservation } from '../repositories/reservations.repository.js'
 import type { CatalogService } from './catalog.service.js'
 
 /**
@@ -43,11 +44,18 @@ export class SaleService {
     await refreshSaleSettings(this.deps.db, this.deps.redis, this.deps.queue.keys(eventId))
   }
 
-  /** After a refund committed: the seat loses its SOLD marker in Redis, and the event is recounted. */
+  /**
+   * After a refund committed (or was replayed: its first attempt may have died before
+   * this): the seat loses its SOLD marker in Redis while it is still free (a replay much
+   * later must not clear the marker of the seat's next buyer), and the event is recounted.
+   */
   async afterRefund(eventId: number, refund: { scheduleId: number; seatId: number }): Promise<void> {
-    await this.deps.queue
-      .releaseSeats(eventId, refund.scheduleId, [refund.seatId])
-      .catch((error: unknown) => this.deps.log.error({ err: error, eventId }, 'SOLD marker not released'))
+    try {
+      if (!(await findLiveReservation(this.deps.db, refund.scheduleId, refund.seatId)))
+        await this.deps.queue.releaseSeats(eventId, refund.scheduleId, [refund.seatId])
+    } catch (error) {
+      this.deps.log.error({ err: error, eventId }, 'SOLD marker not released')
+    }
     await this.refreshSoldOut(eventId)
   }
 
@@ -83,6 +91,8 @@ export class SaleService {
    */
   async refreshSoldOut(eventId: number): Promise<void> {
     try {
+      // The event's facts cached first: the count inside the lock then needs no second connection.
+      await this.deps.catalog.event(eventId)
       const toldSoldOut = await recountSoldOut(
         this.deps.db,
         this.deps.redis,
