@@ -293,14 +293,19 @@ describe('QUEUE_TOKEN is the backstop behind the Redis claim', () => {
     await expectInvariants(env)
   })
 
-  it('two payments with one token at once, the first one’s claim lapsed (its copy lost Redis): exactly one pays', async () => {
-    // Copy A reaches Redis through a proxy and renews its claim every 100 ms (TTL 300 ms).
-    // Its payment waits for the account row; then its link to Redis is cut, the claim and
-    // the seat lock lapse, and copy B claims the same token and waits for the row too.
-    // Both are in their transactions when the row is let go, for two different seats (so
-    // the UNIQUE seat key cannot stop the second): only QUEUE_TOKEN does.
-    const token = (await readyTokens(env, catalog.eventId, ['t-19'])).get('t-19') as string
-    const before = await balanceOf('t-19')
+  /**
+   * Copy A reaches Redis through a proxy and renews its claim every 100 ms (TTL 300 ms).
+   * Its payment (`first`) waits for the account row; then its link to Redis is cut, the
+   * claim and the seat lock lapse, and this copy sends `second` with the same token, which
+   * claims it and waits for the row too. Then the row is let go: both are in their
+   * transactions. Returns both answers, copy A's first.
+   */
+  async function lapsedClaimRace(
+    account: string,
+    token: string,
+    first: { body: Record<string, unknown>; headers?: Record<string, string> },
+    second: { body: Record<string, unknown>; headers?: Record<string, string> },
+  ) {
     const { proxy: link, url: redisViaLink } = await startRedisProxy(env.redisUrl)
     const copyA = await buildBooking(env, {
       REDIS_URL: redisViaLink,
@@ -308,46 +313,59 @@ describe('QUEUE_TOKEN is the backstop behind the Redis claim', () => {
       SEAT_LOCK_TTL_MS: '300',
     })
     try {
-      const hold = await holdAccountRow(env, 't-19')
-      let first: ReturnType<typeof reserve> | undefined
-      let second: ReturnType<typeof reserve> | undefined
+      const hold = await holdAccountRow(env, account)
+      let answerA: ReturnType<typeof reserve> | undefined
+      let answerB: ReturnType<typeof reserve> | undefined
       try {
-        first = reserveOn(copyA, token, { scheduleId, seatId: seat(22) })
+        answerA = reserveOn(copyA, token, first.body, first.headers)
         await until(
           async () => (await lockWaiters(env)) === 1,
           'copy A’s payment to wait for the account row',
         )
         link.cut()
         await new Promise((resolve) => setTimeout(resolve, 900)) // three claim TTLs, not renewed
-        second = reserve(token, { scheduleId, seatId: seat(23) })
+        answerB = reserve(token, second.body, second.headers)
         await until(
           async () => (await lockWaiters(env)) === 2,
-          'copy B’s payment to wait for the account row',
+          'the second payment to wait for the account row',
         )
       } finally {
         await hold.release()
       }
-      const answers = await Promise.all([first, second])
-      const statuses = answers.map((answer) => answer?.statusCode).sort()
-      expect(statuses).toEqual([201, 401])
-      const refused = answers.find((answer) => answer?.statusCode === 401)
-      expect(refused?.json()).toMatchObject({
-        code: 'TOKEN_EXPIRED',
-        detail: 'queue token expired (COMPLETED)',
-      })
-      const paid = answers.find((answer) => answer?.statusCode === 201)?.json() as { price: number }
-      expect(await balanceOf('t-19')).toBe(before - paid.price)
-      const sold = await env.db
-        .selectFrom('RESERVATION')
-        .select('account_id')
-        .where('seat_id', 'in', [seat(22), seat(23)])
-        .execute()
-      expect(sold).toEqual([{ account_id: 't-19' }])
+      return await Promise.all([answerA, answerB])
     } finally {
       link.restore()
       await copyA.close()
       await link.close()
     }
+  }
+
+  it('two payments with one token at once, the first one’s claim lapsed (its copy lost Redis): exactly one pays', async () => {
+    // Both are in their transactions when the row is let go, for two different seats (so
+    // the UNIQUE seat key cannot stop the second): only QUEUE_TOKEN does.
+    const token = (await readyTokens(env, catalog.eventId, ['t-19'])).get('t-19') as string
+    const before = await balanceOf('t-19')
+    const answers = await lapsedClaimRace(
+      't-19',
+      token,
+      { body: { scheduleId, seatId: seat(22) } },
+      { body: { scheduleId, seatId: seat(23) } },
+    )
+    const statuses = answers.map((answer) => answer?.statusCode).sort()
+    expect(statuses).toEqual([201, 401])
+    const refused = answers.find((answer) => answer?.statusCode === 401)
+    expect(refused?.json()).toMatchObject({
+      code: 'TOKEN_EXPIRED',
+      detail: 'queue token expired (COMPLETED)',
+    })
+    const paid = answers.find((answer) => answer?.statusCode === 201)?.json() as { price: number }
+    expect(await balanceOf('t-19')).toBe(before - paid.price)
+    const sold = await env.db
+      .selectFrom('RESERVATION')
+      .select('account_id')
+      .where('seat_id', 'in', [seat(22), seat(23)])
+      .execute()
+    expect(sold).toEqual([{ account_id: 't-19' }])
     await expectInvariants(env)
   })
 
@@ -376,58 +394,32 @@ describe('QUEUE_TOKEN is the backstop behind the Redis claim', () => {
         await insertAccounts(env.db, 1, { prefix: 'exact', balance: await priceOf(seat(seatIndex)) })
       const token = (await readyTokens(env, catalog.eventId, [account])).get(account) as string
       const before = await balanceOf(account)
-      const key = { 'idempotency-key': `retry-after-a-lapsed-claim-${account}` }
-      const order = { scheduleId, seatId: seat(seatIndex) }
-      const { proxy: link, url: redisViaLink } = await startRedisProxy(env.redisUrl)
-      const copyA = await buildBooking(env, {
-        REDIS_URL: redisViaLink,
-        CLAIM_TTL_MS: '300',
-        SEAT_LOCK_TTL_MS: '300',
-      })
-      try {
-        const hold = await holdAccountRow(env, account)
-        let first: ReturnType<typeof reserve> | undefined
-        let retry: ReturnType<typeof reserve> | undefined
-        try {
-          first = reserveOn(copyA, token, order, key)
-          await until(
-            async () => (await lockWaiters(env)) === 1,
-            'copy A’s payment to wait for the account row',
-          )
-          link.cut()
-          await new Promise((resolve) => setTimeout(resolve, 900)) // three claim TTLs, not renewed
-          retry = reserve(token, order, key)
-          await until(async () => (await lockWaiters(env)) === 2, 'the retry to wait for the account row')
-        } finally {
-          await hold.release()
-        }
-        const answers = await Promise.all([first, retry])
-        expect(answers.map((answer) => answer?.statusCode)).toEqual([201, 201])
-        const [a, b] = answers.map((answer) => answer?.json()) as [
-          Record<string, unknown>,
-          Record<string, unknown>,
-        ]
-        expect(b).toEqual(a)
-        expect(answers.filter((answer) => answer?.headers['idempotent-replayed'] === 'true')).toHaveLength(1)
-        expect(await balanceOf(account)).toBe(before - (a.price as number))
-        const sold = await env.db
-          .selectFrom('RESERVATION')
-          .select('account_id')
-          .where('seat_id', '=', seat(seatIndex))
-          .execute()
-        expect(sold).toEqual([{ account_id: account }])
-        // The replaying copy told Redis: the token paid, its READY slot free.
-        const keys = app.queue.keys(catalog.eventId)
-        expect(await readTokenState(env.redis, keys, token)).toMatchObject({
-          status: 'EXPIRED',
-          reason: 'COMPLETED',
-        })
-        expect(await env.redis.zscore(keys.active, token)).toBeNull()
-      } finally {
-        link.restore()
-        await copyA.close()
-        await link.close()
+      const retryOfTheSameOrder = {
+        body: { scheduleId, seatId: seat(seatIndex) },
+        headers: { 'idempotency-key': `retry-after-a-lapsed-claim-${account}` },
       }
+      const answers = await lapsedClaimRace(account, token, retryOfTheSameOrder, retryOfTheSameOrder)
+      expect(answers.map((answer) => answer?.statusCode)).toEqual([201, 201])
+      const [a, b] = answers.map((answer) => answer?.json()) as [
+        Record<string, unknown>,
+        Record<string, unknown>,
+      ]
+      expect(b).toEqual(a)
+      expect(answers.filter((answer) => answer?.headers['idempotent-replayed'] === 'true')).toHaveLength(1)
+      expect(await balanceOf(account)).toBe(before - (a.price as number))
+      const sold = await env.db
+        .selectFrom('RESERVATION')
+        .select('account_id')
+        .where('seat_id', '=', seat(seatIndex))
+        .execute()
+      expect(sold).toEqual([{ account_id: account }])
+      // The replaying copy told Redis: the token paid, its READY slot free.
+      const keys = app.queue.keys(catalog.eventId)
+      expect(await readTokenState(env.redis, keys, token)).toMatchObject({
+        status: 'EXPIRED',
+        reason: 'COMPLETED',
+      })
+      expect(await env.redis.zscore(keys.active, token)).toBeNull()
       await expectInvariants(env)
     },
   )
