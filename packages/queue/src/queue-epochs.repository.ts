@@ -1,4 +1,4 @@
-import type { Database } from '@concert/db'
+import type { Database, DbExecutor } from '@concert/db'
 import { type Kysely, sql, type Transaction } from 'kysely'
 import { retryTokenWrite } from './queue-tokens.repository.js'
 
@@ -61,11 +61,7 @@ export async function readSoldOut(db: Kysely<Database>, eventId: number): Promis
 }
 
 /** Whether the event is sold out, kept here so it outlives Redis (see sale.ts). */
-export async function recordSoldOut(
-  db: Kysely<Database> | Transaction<Database>,
-  eventId: number,
-  soldOut: boolean,
-): Promise<void> {
+export async function recordSoldOut(db: DbExecutor, eventId: number, soldOut: boolean): Promise<void> {
   await db
     .insertInto('QUEUE_EPOCH')
     .values({ event_id: eventId, epoch: 0, sold_out: soldOut ? 1 : 0 })

@@ -166,6 +166,11 @@ function cannotRecord(cause?: unknown): AppError {
   })
 }
 
+/** A write to QUEUE_TOKEN failed: its own answer if it has one, else cannotRecord (503), whatever MySQL's error. */
+function refusedRecord(error: unknown): never {
+  throw error instanceof AppError ? error : cannotRecord(error)
+}
+
 /**
  * The queue's typed API over the Lua scripts. Every call is one script run
  * (one round trip); a script that finds the event's marker missing answers
@@ -260,9 +265,7 @@ export class QueueService {
       writing = this.durable
         .persist(k.eventId, epoch, state, { lane: 'changes' })
         .then(() => markDurable(this.redis, k, epoch, [state]))
-        .catch((error: unknown) => {
-          throw error instanceof AppError ? error : cannotRecord(error)
-        })
+        .catch(refusedRecord)
         .finally(() => this.durableWrites.delete(id))
       this.durableWrites.set(id, writing)
     }
@@ -311,9 +314,7 @@ export class QueueService {
         entry: fields._entry,
         mayBeWritten: replyCode(reply) === Reply.EXISTING,
       })
-      .catch((error: unknown) => {
-        throw error instanceof AppError ? error : cannotRecord(error)
-      })
+      .catch(refusedRecord)
     if (fields._u === '1') await markDurable(this.redis, k, Number(fields._epoch), [state])
     return {
       ticket: toTicket(state, toFacts(fields), this.settings),
