@@ -67,3 +67,16 @@ export async function retryOnDeadlock<T>(work: () => Promise<T>, attempts = 5): 
     }
   }
 }
+
+/**
+ * MySQL refused the rows themselves, not the request's circumstances: a value out of
+ * range or too long (SQLSTATE class 22), a broken constraint (23), a trigger's SIGNAL
+ * (45). Sent again, the same rows are refused again; other rows of the same write
+ * would not be. Lock, connection and server errors are of other classes.
+ */
+export function isRowRefusal(error: unknown): boolean {
+  if (typeof error !== 'object' || error === null || !('sqlState' in error)) return false
+  if ('fatal' in error && error.fatal === true) return false
+  const state = error.sqlState
+  return typeof state === 'string' && ['22', '23', '45'].includes(state.slice(0, 2))
+}

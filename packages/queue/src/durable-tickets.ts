@@ -10,6 +10,7 @@ import {
   writeTokenStates,
 } from './queue-tokens.repository.js'
 import type { RedisClient } from './redis-client.js'
+import { writeApart } from './refused-rows.js'
 import type { TokenState } from './token-state.js'
 
 /**
@@ -216,55 +217,71 @@ export class DurableTickets {
    * counts only what Redis alone holds. Best effort: an entry left (Redis busy or gone)
    * is written by the mirror again, harmlessly (same version).
    */
-  private async dropMirrored(eventId: number, items: Pending[]): Promise<void> {
+  private async dropMirrored(eventId: number, items: readonly Pending[]): Promise<void> {
     const { redis, prefix } = this.options
     const ids = items.flatMap((item) => (item.entry ? [item.entry] : []))
     if (!redis || prefix === undefined || ids.length === 0) return
     await redis.xdel(eventKeys(prefix, eventId).stream, ...ids).catch(() => undefined)
   }
 
-  /** One transaction for the event's batch. */
+  /**
+   * One transaction for the event's batch; a row MySQL refuses is answered with its error
+   * and the rest committed apart (writeApart).
+   */
   private async flush(eventId: number, items: Pending[]): Promise<void> {
     try {
-      const current = await retryTokenWrite(() =>
-        this.options.db
-          .transaction()
-          .setIsolationLevel('read committed')
-          .execute(async (trx) => {
-            const epoch = await holdEpoch(trx, eventId)
-            const current = items.filter((item) => item.epoch === epoch)
-            // A repeat join's ticket is mostly written: writing it again would take its row
-            // lock, and wait for whoever holds it (the pre-queue draw, at the opening).
-            const repeated = await notYetWritten(
-              trx,
-              current.filter((item) => item.mayBeWritten).map((item) => item.state),
-            )
-            const states = [
-              ...current.filter((item) => !item.mayBeWritten).map((item) => item.state),
-              ...repeated,
-            ]
-            await writeTokenStates(trx, eventId, newestPerToken(states))
-            return epoch
-          }),
+      const refused = await writeApart(
+        items,
+        (part) => retryTokenWrite(() => this.commit(eventId, part)),
+        (part, epoch) => this.answer(eventId, part, epoch),
       )
-      for (const item of items) {
-        if (item.epoch === current) settleAll(item)
-        else
-          settleAll(
-            item,
-            new AppError('SERVICE_UNAVAILABLE', 'the queue was being restored meanwhile; retry shortly', {
-              retryAfter: 1,
-            }),
-          )
-      }
-      // After the answers, and not awaited: a slow Redis must not hold a commit slot.
-      void this.dropMirrored(
-        eventId,
-        items.filter((item) => item.epoch === current),
-      )
+      for (const { item, error } of refused) settleAll(item, error)
     } catch (error) {
+      // Those whose part committed were answered already (settle answers once).
       for (const item of items) settleAll(item, error)
     }
+  }
+
+  /** Writes the items of the event's current epoch; returns that epoch. */
+  private commit(eventId: number, items: readonly Pending[]): Promise<number> {
+    return this.options.db
+      .transaction()
+      .setIsolationLevel('read committed')
+      .execute(async (trx) => {
+        const epoch = await holdEpoch(trx, eventId)
+        const current = items.filter((item) => item.epoch === epoch)
+        // A repeat join's ticket is mostly written: writing it again would take its row
+        // lock, and wait for whoever holds it (the pre-queue draw, at the opening).
+        const repeated = await notYetWritten(
+          trx,
+          current.filter((item) => item.mayBeWritten).map((item) => item.state),
+        )
+        const states = [
+          ...current.filter((item) => !item.mayBeWritten).map((item) => item.state),
+          ...repeated,
+        ]
+        await writeTokenStates(trx, eventId, newestPerToken(states))
+        return epoch
+      })
+  }
+
+  /** Answers the items of a part that committed in `epoch`. */
+  private answer(eventId: number, items: readonly Pending[], epoch: number): void {
+    for (const item of items) {
+      if (item.epoch === epoch) settleAll(item)
+      else
+        settleAll(
+          item,
+          new AppError('SERVICE_UNAVAILABLE', 'the queue was being restored meanwhile; retry shortly', {
+            retryAfter: 1,
+          }),
+        )
+    }
+    // After the answers, and not awaited: a slow Redis must not hold a commit slot.
+    void this.dropMirrored(
+      eventId,
+      items.filter((item) => item.epoch === epoch),
+    )
   }
 }
 

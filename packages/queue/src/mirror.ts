@@ -5,6 +5,7 @@ import { eventKeys } from './keys.js'
 import { holdEpoch } from './queue-epochs.repository.js'
 import { newestPerToken, retryTokenWrite, writeTokenStates } from './queue-tokens.repository.js'
 import type { RedisClient } from './redis-client.js'
+import { type RefusedRow, writeApart } from './refused-rows.js'
 import { defineQueueCommands } from './scripts.js'
 import { DEFAULT_QUEUE_TUNING } from './settings.js'
 import { pairs, type TokenState, toTokenState } from './token-state.js'
@@ -23,6 +24,8 @@ export interface MirrorOptions {
   batchSize?: number
   /** Entries left unacknowledged this long by a dead consumer are taken over. */
   claimIdleMs?: number
+  /** Told of each state MySQL refused for good (not retried), with MySQL's error: for the operator. */
+  onRefused?: (state: TokenState, error: unknown) => void
 }
 
 /**
@@ -43,6 +46,8 @@ export class MirrorWorker {
    * lost its data, they reached MySQL after the rebuild had begun.
    */
   fencedTotal = 0
+  /** States MySQL refused for good (writeApart), left out of QUEUE_TOKEN. */
+  refusedTotal = 0
 
   constructor(private readonly options: MirrorOptions) {
     this.batchSize = options.batchSize ?? DEFAULT_QUEUE_TUNING.mirrorBatchSize
@@ -133,33 +138,34 @@ export class MirrorWorker {
       entries = await this.read(stream)
     }
     if (entries.length === 0) return 0
-    const records = entries.map(([, fields]) => {
+    const records = entries.map(([id, fields]) => {
       const record = pairs(fields)
-      return { epoch: Number(record.e ?? 0), state: toTokenState(record) }
+      return { id, epoch: Number(record.e ?? 0), state: toTokenState(record) }
     })
-    let committed: { epoch: number; states: TokenState[] }
+    const committed: Array<{ epoch: number; states: TokenState[] }> = []
+    let refused: Array<RefusedRow<(typeof records)[number]>>
     try {
-      // READ COMMITTED keeps InnoDB from gap-locking the rows a payment is about to insert.
-      committed = await retryTokenWrite(() =>
-        this.options.db
-          .transaction()
-          .setIsolationLevel('read committed')
-          .execute(async (trx) => {
-            const epoch = await holdEpoch(trx, eventId)
-            const states = newestPerToken(
-              records.filter((record) => record.epoch === epoch).map((record) => record.state),
-            )
-            await writeTokenStates(trx, eventId, states)
-            return { epoch, states }
-          }),
+      refused = await writeApart(
+        records,
+        (part) => retryTokenWrite(() => this.commit(eventId, part)),
+        (part, epoch) => {
+          this.fencedTotal += part.filter((record) => record.epoch !== epoch).length
+          const states = part.filter((record) => record.epoch === epoch).map((record) => record.state)
+          committed.push({ epoch, states: newestPerToken(states) })
+        },
       )
       // Now in MySQL: these states may be told without writing them again (QueueService).
-      await markDurable(this.options.redis, k, committed.epoch, committed.states)
+      for (const part of committed) await markDurable(this.options.redis, k, part.epoch, part.states)
     } catch (error) {
+      // The whole batch is written again (a part that committed, harmlessly: same versions).
       this.retryOwn.add(stream)
       throw error
     }
-    this.fencedTotal += records.filter((record) => record.epoch !== committed.epoch).length
+    // A state MySQL refuses for good is not retried: it would hold back the event's stream.
+    // Its hash keeps the unmirrored mark, so it is never told before a write of its own
+    // succeeds (QueueService), and a later state of the ticket is mirrored as usual.
+    this.refusedTotal += refused.length
+    for (const { item, error } of refused) this.options.onRefused?.(item.state, error)
     const ids = entries.map(([id]) => id)
     await this.options.redis
       .multi()
@@ -167,6 +173,25 @@ export class MirrorWorker {
       .xdel(stream, ...ids)
       .exec()
     return entries.length
+  }
+
+  /** Writes the records of the event's current epoch in one transaction; returns that epoch. */
+  private commit(
+    eventId: number,
+    records: ReadonlyArray<{ epoch: number; state: TokenState }>,
+  ): Promise<number> {
+    // READ COMMITTED keeps InnoDB from gap-locking the rows a payment is about to insert.
+    return this.options.db
+      .transaction()
+      .setIsolationLevel('read committed')
+      .execute(async (trx) => {
+        const epoch = await holdEpoch(trx, eventId)
+        const states = newestPerToken(
+          records.filter((record) => record.epoch === epoch).map((record) => record.state),
+        )
+        await writeTokenStates(trx, eventId, states)
+        return epoch
+      })
   }
 
   /** Pumps until the stream is empty (tests, shutdown). */

@@ -1,5 +1,6 @@
 import { AppError } from '@concert/shared'
-import { holdEpochRow, insertAccounts, seedCatalog, useTestEnv, waitFor } from '@concert/testing'
+import { createEvent, holdEpochRow, insertAccounts, seedCatalog, useTestEnv, waitFor } from '@concert/testing'
+import { sql } from 'kysely'
 import { beforeAll, describe, expect, it } from 'vitest'
 import { DurableTickets } from '../src/durable-tickets.js'
 import { beginNextEpoch } from '../src/queue-epochs.repository.js'
@@ -23,7 +24,7 @@ let accounts: string[]
 
 beforeAll(async () => {
   ;({ eventId, otherEventId } = await seedCatalog(env.db))
-  accounts = await insertAccounts(env.db, 30, { prefix: 'durable' })
+  accounts = await insertAccounts(env.db, 40, { prefix: 'durable' })
   epoch = await beginNextEpoch(env.db, eventId)
   otherEpoch = await beginNextEpoch(env.db, otherEventId)
 })
@@ -155,6 +156,44 @@ describe('durable tickets (group commit)', () => {
       5_000,
     )
     expect(await mirror.drain(eventId)).toBe(before)
+  })
+
+  it('a row MySQL refuses for good fails its own joins only: the rest of its transaction commits', async () => {
+    const durable = new DurableTickets({ db: env.db })
+    const event = await createEvent(env.db, 'refused rows')
+    const current = await beginNextEpoch(env.db, event)
+    const states = accounts.slice(30, 40).map((id, i) => waiting(id, 1 + i, event))
+    const refused = states[6] as TokenState
+    // An error of the row itself (a trigger's SIGNAL), not of MySQL's state: sent again, refused again.
+    await sql`
+      CREATE TRIGGER refuse_one_ticket BEFORE INSERT ON QUEUE_TOKEN FOR EACH ROW
+      BEGIN
+        IF NEW.token = ${sql.lit(refused.token)} THEN
+          SIGNAL SQLSTATE '45000' SET MESSAGE_TEXT = 'refused by the test';
+        END IF;
+      END`.execute(env.db)
+    try {
+      // One turn: one batch, as a burst of joins (and the refused ticket asked for twice).
+      const outcomes = await Promise.allSettled([
+        ...states.map((state) => durable.persist(event, current, state)),
+        durable.persist(event, current, refused, { mayBeWritten: true }),
+      ])
+      expect(outcomes.map((outcome) => outcome.status)).toEqual([
+        ...states.map((state) => (state === refused ? 'rejected' : 'fulfilled')),
+        'rejected',
+      ])
+      for (const outcome of [outcomes[6], outcomes[10]]) {
+        expect((outcome as PromiseRejectedResult).reason).toMatchObject({ sqlState: '45000' })
+      }
+      expect(await rowsOf(states)).toBe(9)
+      expect(await rowsOf([refused])).toBe(0)
+      expect(durable.queued).toBe(0)
+    } finally {
+      await sql`DROP TRIGGER refuse_one_ticket`.execute(env.db)
+    }
+    // Asked again once MySQL takes it, the ticket is written.
+    await durable.persist(event, current, refused)
+    expect(await rowsOf([refused])).toBe(1)
   })
 
   it('refuses a ticket read in an epoch that has ended (the queue was rebuilt meanwhile)', async () => {

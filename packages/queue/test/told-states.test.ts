@@ -480,4 +480,63 @@ describe('a state a fan was told survives a Redis loss, with no mirror running',
       .execute()
     expect(rows.map((row) => row.status)).toEqual(['READY', 'READY'])
   })
+
+  it('a mirrored state MySQL refuses for good is left out; the rest of its batch and the next batches are written', async () => {
+    const { queue } = makeQueue(env, instantAdmission)
+    const k = queue.keys(eventId)
+    const fans = freshAccounts(5)
+    const tokens = await joinAll(queue, fans)
+    await admit(queue, 5)
+    // Only the admissions are left to mirror (each join deleted its own entry once written).
+    await waitFor(
+      async () => (await env.redis.xlen(k.stream)) === 5,
+      'the joins deleted their entries',
+      5_000,
+    )
+    const refused = tokens[2] as string
+    const refusals: Array<{ accountId: string; status: string; error: unknown }> = []
+    const mirror = new MirrorWorker({
+      redis: env.redis,
+      db: env.db,
+      prefix: env.keyPrefix,
+      consumer: 'refusing',
+      batchSize: 4,
+      onRefused: (state, error) => refusals.push({ accountId: state.accountId, status: state.status, error }),
+    })
+    await sql`
+      CREATE TRIGGER refuse_one_state BEFORE INSERT ON QUEUE_TOKEN FOR EACH ROW
+      BEGIN
+        IF NEW.token = ${sql.lit(refused)} AND NEW.status = 'READY' THEN
+          SIGNAL SQLSTATE '45000' SET MESSAGE_TEXT = 'refused by the test';
+        END IF;
+      END`.execute(env.db)
+    try {
+      // The first batch (four entries, one refused), then the fifth: none is held back.
+      expect(await mirror.pump(eventId)).toBe(4)
+      expect(await mirror.pump(eventId)).toBe(1)
+      expect(await mirror.pump(eventId)).toBe(0)
+    } finally {
+      await sql`DROP TRIGGER refuse_one_state`.execute(env.db)
+    }
+    expect(mirror.refusedTotal).toBe(1)
+    expect(refusals).toEqual([
+      { accountId: fans[2], status: 'READY', error: expect.objectContaining({ sqlState: '45000' }) },
+    ])
+    expect(await env.redis.xlen(k.stream)).toBe(0)
+    const pending = (await env.redis.xpending(k.stream, 'mirror')) as [number, ...unknown[]]
+    expect(pending[0]).toBe(0)
+    const rows = await env.db
+      .selectFrom('QUEUE_TOKEN')
+      .select(['token', 'status'])
+      .where('token', 'in', tokens)
+      .execute()
+    const statusOf = new Map(rows.map((row) => [row.token, row.status]))
+    expect(tokens.map((token) => statusOf.get(token))).toEqual(
+      tokens.map((token) => (token === refused ? 'WAITING' : 'READY')),
+    )
+    // Redis still holds the admission, unmirrored: it is written before anyone is told it.
+    expect(await unmirrored(queue, refused)).toBe(1)
+    expect((await queue.get(refused))?.status).toBe('READY')
+    expect((await rowOf(refused))?.status).toBe('READY')
+  })
 })

@@ -26,6 +26,18 @@ export const mirrorWorkerPlugin = fp<{ prefix: string; tuning: QueueTuning }>(
         consumer: `${hostname()}-${process.pid}-${nanoid(6)}`,
         batchSize: options.tuning.mirrorBatchSize,
         claimIdleMs: options.tuning.mirrorClaimIdleMs,
+        // Not the token: it is the fan's credential (SPEC §3).
+        onRefused: (state, error) =>
+          app.log.error(
+            {
+              eventId: state.eventId,
+              accountId: state.accountId,
+              status: state.status,
+              version: state.version,
+              err: error,
+            },
+            'MySQL refused a queue ticket state for good: left out of QUEUE_TOKEN, the rest of its batch written',
+          ),
       }),
     )
   },
