@@ -1,7 +1,7 @@
 import type { App } from '@concert/http'
 import { insertAccounts, seedCatalog, startRedisProxy, type TcpProxy, useTestEnv } from '@concert/testing'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { buildGateway, join, sleep } from './helpers.js'
+import { buildGateway, join, sleep, within } from './helpers.js'
 
 /*
  * Redis gone silent: the connection stays open but nothing comes back (a frozen server,
@@ -14,19 +14,6 @@ const env = useTestEnv()
 let link: TcpProxy
 let app: App
 let eventId: number
-
-/** The answer to `request`, or a failure if it has none within `ms` (a request left hanging). */
-async function within<T>(ms: number, request: Promise<T>): Promise<T> {
-  let timer: NodeJS.Timeout | undefined
-  const hung = new Promise<never>((_resolve, reject) => {
-    timer = setTimeout(() => reject(new Error(`no answer within ${ms} ms: the request hangs`)), ms)
-  })
-  try {
-    return await Promise.race([request, hung])
-  } finally {
-    clearTimeout(timer)
-  }
-}
 
 beforeAll(async () => {
   ;({ eventId } = await seedCatalog(env.db))

@@ -10,10 +10,16 @@ import {
 } from 'kysely'
 import { createPool, type Pool, type PoolOptions } from 'mysql2'
 import type { Database } from './database.js'
+import { timeStatements } from './query-timeout.js'
 
 export interface DbOptions {
   url: string
   poolSize?: number
+  /**
+   * A statement not answered within this long fails and its connection is dropped
+   * (timeStatements); none by default (scripts, migrations, tests' own pools).
+   */
+  queryTimeoutMs?: number
 }
 
 /**
@@ -70,7 +76,11 @@ export function createDbWithPool(options: DbOptions): { db: Kysely<Database>; us
   const internals = pool as unknown as Record<string, { length?: number } | undefined>
   const count = (field: string) => internals[field]?.length ?? 0
   return {
-    db: new Kysely<Database>({ dialect: new MysqlDialect({ pool }) }),
+    db: new Kysely<Database>({
+      dialect: new MysqlDialect({
+        pool: options.queryTimeoutMs ? timeStatements(pool, options.queryTimeoutMs) : pool,
+      }),
+    }),
     usage: () => ({
       open: count('_allConnections'),
       idle: count('_freeConnections'),

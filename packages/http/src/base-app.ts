@@ -209,7 +209,11 @@ export async function createBaseApp(options: BaseAppOptions): Promise<App> {
       },
     })
   }
-  await app.register(mysqlPlugin, { url: options.infra.mysqlUrl, poolSize: options.infra.dbPoolSize })
+  await app.register(mysqlPlugin, {
+    url: options.infra.mysqlUrl,
+    poolSize: options.infra.dbPoolSize,
+    queryTimeoutMs: options.infra.dbQueryTimeoutMs,
+  })
   await app.register(redisPlugin, {
     url: options.infra.redisUrl,
     cluster: options.infra.redisCluster,

@@ -18,6 +18,12 @@ export interface InfraConfig {
   /** Prepended to every Redis key; lets several deployments (or test files) share one Redis. */
   redisKeyPrefix: string
   dbPoolSize: number
+  /**
+   * A MySQL statement not answered within this long fails (503 for its request) and its
+   * connection is dropped: a MySQL gone silent costs this much, not until TCP gives up.
+   * Must exceed the longest statement, lock waits included (innodb_lock_wait_timeout).
+   */
+  dbQueryTimeoutMs: number
   logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent'
 }
 
@@ -29,6 +35,7 @@ export function loadInfraConfig(env: Env = process.env): InfraConfig {
     redisTimeoutMs: readInt(env, 'REDIS_TIMEOUT_MS', 10_000, { min: 1_000, max: 600_000 }),
     redisKeyPrefix: readString(env, 'REDIS_KEY_PREFIX', 'concert:'),
     dbPoolSize: readInt(env, 'DB_POOL_SIZE', 10, { min: 1, max: 500 }),
+    dbQueryTimeoutMs: readInt(env, 'DB_QUERY_TIMEOUT_MS', 60_000, { min: 1_000, max: 3_600_000 }),
     logLevel: readEnum(env, 'LOG_LEVEL', 'info', [
       'fatal',
       'error',

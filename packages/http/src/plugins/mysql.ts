@@ -12,6 +12,8 @@ declare module 'fastify' {
 export interface MysqlPluginOptions {
   url: string
   poolSize: number
+  /** See timeStatements (DB_QUERY_TIMEOUT_MS). */
+  queryTimeoutMs: number
 }
 
 /**
@@ -21,7 +23,11 @@ export interface MysqlPluginOptions {
  */
 export const mysqlPlugin = fp<MysqlPluginOptions>(
   async (app, options) => {
-    const { db, usage } = createDbWithPool({ url: options.url, poolSize: options.poolSize })
+    const { db, usage } = createDbWithPool({
+      url: options.url,
+      poolSize: options.poolSize,
+      queryTimeoutMs: options.queryTimeoutMs,
+    })
     app.decorate('db', db)
     new Gauge({
       name: 'db_pool_connections',

@@ -1,0 +1,59 @@
+import type { MysqlPool, MysqlPoolConnection, MysqlQueryResult } from 'kysely'
+import type { Pool, PoolConnection } from 'mysql2'
+
+/**
+ * The promise "no MySQL statement waits for ever". A link that goes silent without a
+ * reset (a partition, a failed-over server, a NAT that forgot the flow) leaves a statement
+ * waiting until TCP gives up, about 15 minutes with Linux's defaults, and its connection
+ * with it: a transaction that holds the event's durable lane (DurableTickets), rows, and a
+ * slot of the pool. mysql2 can time a statement out but then leaves the connection in the
+ * pool with the statement still queued on it, so the ROLLBACK that follows would wait
+ * behind it. Here a statement that takes longer than `timeoutMs` fails with a fatal error
+ * (isConnectionError) and its connection is destroyed: the transaction's rollback fails
+ * at once, the pool opens a fresh connection, and MySQL rolls the abandoned transaction
+ * back when it notices the connection is gone.
+ */
+export function timeStatements(pool: Pool, timeoutMs: number): MysqlPool {
+  // Kysely keeps per-connection state keyed by the object it is given: one wrapper per connection.
+  const wrapped = new WeakMap<PoolConnection, MysqlPoolConnection>()
+  const wrap = (connection: PoolConnection): MysqlPoolConnection => {
+    let timed = wrapped.get(connection)
+    if (!timed) {
+      timed = {
+        // Streams (Kysely's streamQuery) run untimed: they may rightly take long.
+        query: ((sql: string, parameters: unknown[], callback?: QueryCallback) => {
+          if (!callback) return connection.query(sql, parameters)
+          connection.query({ sql, values: parameters, timeout: timeoutMs }, (error, result) => {
+            if (isStatementTimeout(error)) {
+              ;(error as { fatal?: boolean }).fatal = true
+              connection.destroy()
+            }
+            callback(error, result as MysqlQueryResult)
+          })
+        }) as MysqlPoolConnection['query'],
+        release: () => connection.release(),
+      }
+      wrapped.set(connection, timed)
+    }
+    return timed
+  }
+  return {
+    getConnection: (callback) =>
+      pool.getConnection((error, connection) =>
+        callback(error, connection ? wrap(connection) : (connection as unknown as MysqlPoolConnection)),
+      ),
+    end: (callback) => pool.end(callback),
+  }
+}
+
+type QueryCallback = (error: unknown, result: MysqlQueryResult) => void
+
+/** mysql2's error for a statement that ran past its `timeout`. */
+export function isStatementTimeout(error: unknown): boolean {
+  return (
+    typeof error === 'object' &&
+    error !== null &&
+    'code' in error &&
+    error.code === 'PROTOCOL_SEQUENCE_TIMEOUT'
+  )
+}
