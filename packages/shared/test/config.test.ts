@@ -19,6 +19,7 @@ describe('infra config', () => {
       redisTimeoutMs: 10_000,
       redisKeyPrefix: 'concert:',
       dbPoolSize: 10,
+      dbQueryTimeoutMs: 60_000,
       logLevel: 'info',
     })
   })
@@ -31,6 +32,7 @@ describe('infra config', () => {
       REDIS_CLUSTER: '1',
       REDIS_TIMEOUT_MS: '2500',
       DB_POOL_SIZE: '3',
+      DB_QUERY_TIMEOUT_MS: '5000',
       LOG_LEVEL: 'warn',
     })
     expect(config).toEqual({
@@ -40,6 +42,7 @@ describe('infra config', () => {
       redisTimeoutMs: 2500,
       redisKeyPrefix: 'p:',
       dbPoolSize: 3,
+      dbQueryTimeoutMs: 5000,
       logLevel: 'warn',
     })
   })
@@ -56,6 +59,7 @@ describe('infra config', () => {
     [{ REDIS_URL: 'not a url' }, /REDIS_URL must be a URL/],
     [{ LOG_LEVEL: 'loud' }, /LOG_LEVEL must be one of/],
     [{ REDIS_TIMEOUT_MS: '500' }, /REDIS_TIMEOUT_MS must be between 1000 and 600000/],
+    [{ DB_QUERY_TIMEOUT_MS: '0' }, /DB_QUERY_TIMEOUT_MS must be between 1000 and 3600000/],
   ])('rejects %o with a message naming the variable', (env, message) => {
     expect(() => loadInfraConfig(env)).toThrow(ConfigError)
     expect(() => loadInfraConfig(env)).toThrow(message)
