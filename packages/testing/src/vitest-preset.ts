@@ -13,10 +13,9 @@ export function concertProject(name: string) {
       testTimeout: 60_000,
       hookTimeout: 60_000,
       pool: 'forks',
-      // Files still run one after another, each with its own database and Redis key space
-      // (useTestEnv), but in a worker that keeps the modules it already imported: a fresh
-      // process per file spent 101 s of a 681 s run importing the same modules again (17 s
-      // now). No test mocks modules or leaves globals changed (account-auth's fake Date is
+      // Each file has its own database and Redis key space (useTestEnv) and runs in a
+      // worker that keeps the modules it already imported: a fresh process per file spent
+      // 101 s of a 681 s run importing the same modules again (17 s then). No test mocks modules or leaves globals changed (account-auth's fake Date is
       // restored in a finally), which is what isolation would protect.
       isolate: false,
     },
