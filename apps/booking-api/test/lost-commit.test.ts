@@ -1,7 +1,14 @@
 import type { App } from '@concert/http'
 import { eventKeys, F } from '@concert/queue'
 import { readTokenState, sleep } from '@concert/queue/testing'
-import { insertAccounts, seedCatalog, startMysqlProxy, type TcpProxy, useTestEnv } from '@concert/testing'
+import {
+  insertAccounts,
+  seedCatalog,
+  startMysqlProxy,
+  type TcpProxy,
+  useTestEnv,
+  within,
+} from '@concert/testing'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { bearer, buildBooking, expectInvariants, readyTokens } from './helpers.js'
 
@@ -25,7 +32,13 @@ beforeAll(async () => {
   proxy = viaProxy.proxy
   app = await buildBooking(
     env,
-    { MYSQL_URL: viaProxy.url, CLAIM_TTL_MS: String(TTL_MS), SEAT_LOCK_TTL_MS: String(TTL_MS) },
+    {
+      MYSQL_URL: viaProxy.url,
+      CLAIM_TTL_MS: String(TTL_MS),
+      SEAT_LOCK_TTL_MS: String(TTL_MS),
+      // A statement without an answer fails after this long (a silent MySQL, below).
+      DB_QUERY_TIMEOUT_MS: '1000',
+    },
     { poolSize: 2 },
   )
 })
@@ -143,6 +156,40 @@ describe('a payment whose connection drops', () => {
     // Another fan for the same seat is refused in Redis; this fan's retry is refused (token spent).
     await expectSeatRefused(scheduleId, seat.id, 'lost-commit-other')
     expect((await reserve(token, scheduleId, seat.id)).statusCode).toBe(401)
+    await expectInvariants(env)
+  })
+
+  it('after its COMMIT landed, with that connection silent from then on (no reset): 201 once DB_QUERY_TIMEOUT_MS gives up on it, the token COMPLETED', async () => {
+    const { accountId, token } = await fan('silent-commit')
+    const { id: scheduleId } = schedule()
+    const seat = catalog.seats[9] as { id: number }
+    const k = eventKeys(env.keyPrefix, catalog.eventId)
+    const before = await balanceOf(accountId)
+
+    // The answer to COMMIT never comes, and nothing says so: without the statement timeout
+    // the payment waits for TCP to give up (minutes), holding its claim and seat lock.
+    const lost = proxy.loseReplyTo(isCommit, 10_000, 'silence')
+    const answer = await within(10_000, reserve(token, scheduleId, seat.id))
+    await lost
+
+    // The timeout ended that connection; a fresh one read what the COMMIT did.
+    expect(answer.statusCode).toBe(201)
+    const rows = await reservationsOf(scheduleId, seat.id)
+    expect(rows).toEqual([{ id: expect.any(Number), account_id: accountId, status: 'SOLD' }])
+    const paid = await balanceOf(accountId)
+    expect(paid).toBeLessThan(before)
+    expect(answer.json()).toMatchObject({
+      accountId,
+      seatId: seat.id,
+      reservationId: rows[0]?.id,
+      balance: paid,
+    })
+    expect(await readTokenState(env.redis, k, token)).toMatchObject({
+      status: 'EXPIRED',
+      reason: 'COMPLETED',
+    })
+    expect(await env.redis.get(seatKey(scheduleId, seat.id))).toBe('!sold')
+    await expectSeatRefused(scheduleId, seat.id, 'silent-commit-other')
     await expectInvariants(env)
   })
 

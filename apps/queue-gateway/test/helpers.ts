@@ -22,19 +22,7 @@ export async function buildGateway(
 }
 
 export { sleep } from '@concert/queue/testing'
-
-/** The answer to `request`, or a failure if it has none within `ms` (a request left hanging). */
-export async function within<T>(ms: number, request: Promise<T>): Promise<T> {
-  let timer: NodeJS.Timeout | undefined
-  const hung = new Promise<never>((_resolve, reject) => {
-    timer = setTimeout(() => reject(new Error(`no answer within ${ms} ms: the request hangs`)), ms)
-  })
-  try {
-    return await Promise.race([request, hung])
-  } finally {
-    clearTimeout(timer)
-  }
-}
+export { within } from '@concert/testing'
 
 export function join(app: App, accountId: string, eventId: number) {
   return app.inject({ method: 'POST', url: '/v1/queue/tokens', payload: { accountId, eventId } })

@@ -36,9 +36,11 @@ export interface TcpProxy {
    * sides), as a link that fails just after the server did the work and before the client
    * heard of it (a COMMIT that landed, answered by a reset). Other connections, and new
    * ones, carry on. Resolves once it happened; rejects, disarmed, when nothing matched
-   * within `timeoutMs` (10 s).
+   * within `timeoutMs` (10 s). `how: 'silence'`: the reply is dropped and that connection
+   * goes silent instead (open, forwarding nothing either way, as stall() leaves it): the
+   * server did the work and the client waits for an answer that never comes.
    */
-  loseReplyTo(sent: (chunk: Buffer) => boolean, timeoutMs?: number): Promise<void>
+  loseReplyTo(sent: (chunk: Buffer) => boolean, timeoutMs?: number, how?: 'reset' | 'silence'): Promise<void>
   close(): Promise<void>
 }
 
@@ -63,7 +65,7 @@ export async function startTcpProxy(
   let isStalled = false
   let accepted = 0
   /** loseReplyTo, while armed: what to look for, and who waits for it to happen. */
-  let losing: { sent: (chunk: Buffer) => boolean; done: () => void } | undefined
+  let losing: { sent: (chunk: Buffer) => boolean; done: () => void; silently: boolean } | undefined
 
   const silence = (socket: Socket) => {
     socket.unpipe()
@@ -93,24 +95,29 @@ export async function startTcpProxy(
     }
     client.on('error', drop).on('close', drop)
     upstream.on('error', drop).on('close', drop)
-    /** loseReplyTo matched what this client sent: its next reply is dropped, the link reset. */
-    let loseNextReply: (() => void) | undefined
+    /** loseReplyTo matched what this client sent: its next reply is dropped, the link reset or silenced. */
+    let loseNextReply: { done: () => void; silently: boolean } | undefined
     client.on('data', (chunk: Buffer) => {
       if (losing?.sent(chunk)) {
-        loseNextReply = losing.done
+        loseNextReply = losing
         losing = undefined
       }
     })
     client.pipe(upstream)
     /** True when this reply is the one to lose: the connection is reset instead. */
     const lost = () => {
-      const done = loseNextReply
-      if (!done) return false
+      const losing = loseNextReply
+      if (!losing) return false
       loseNextReply = undefined
       open.delete(pair)
-      client.resetAndDestroy()
-      upstream.destroy()
-      done()
+      if (losing.silently) {
+        silence(client)
+        silence(upstream)
+      } else {
+        client.resetAndDestroy()
+        upstream.destroy()
+      }
+      losing.done()
       return true
     }
     if (replyDelayMs > 0) {
@@ -172,10 +179,11 @@ export async function startTcpProxy(
       isCut = false
       isStalled = false
     },
-    loseReplyTo(sent, timeoutMs = 10_000) {
+    loseReplyTo(sent, timeoutMs = 10_000, how = 'reset') {
       return new Promise<void>((resolve, reject) => {
         const armed = {
           sent,
+          silently: how === 'silence',
           done: () => {
             clearTimeout(timer)
             resolve()
