@@ -37,7 +37,7 @@ beforeAll(async () => {
       CLAIM_TTL_MS: String(TTL_MS),
       SEAT_LOCK_TTL_MS: String(TTL_MS),
       // A statement without an answer fails after this long (a silent MySQL, below).
-      DB_QUERY_TIMEOUT_MS: '1000',
+      DB_QUERY_TIMEOUT_MS: '2000',
     },
     { poolSize: 2 },
   )

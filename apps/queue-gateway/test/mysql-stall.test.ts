@@ -22,7 +22,7 @@ beforeAll(async () => {
   await insertAccounts(env.db, 3, { prefix: 'm' })
   const viaProxy = await startMysqlProxy(env.mysqlUrl)
   link = viaProxy.proxy
-  app = await buildGateway(env, { MYSQL_URL: viaProxy.url, DB_QUERY_TIMEOUT_MS: '1000' })
+  app = await buildGateway(env, { MYSQL_URL: viaProxy.url, DB_QUERY_TIMEOUT_MS: '2000' })
 })
 afterAll(async () => {
   link?.restore()

@@ -10,7 +10,7 @@ import {
 } from 'kysely'
 import { createPool, type Pool, type PoolOptions } from 'mysql2'
 import type { Database } from './database.js'
-import { timeStatements } from './query-timeout.js'
+import { dropConnection, isStatementTimeout, timeStatements } from './query-timeout.js'
 
 export interface DbOptions {
   url: string
@@ -46,8 +46,13 @@ export function poolOptions({ url, poolSize = 10 }: DbOptions): PoolOptions {
 
 function createUtcPool(options: DbOptions): Pool {
   const pool = createPool(poolOptions(options))
+  const timeout = options.queryTimeoutMs
   pool.on('connection', (connection) => {
-    connection.query("SET time_zone = '+00:00'")
+    // Timed too (timeStatements): it runs before the first statement Kysely sends, which
+    // would otherwise wait behind it untimed.
+    connection.query({ sql: "SET time_zone = '+00:00'", ...(timeout ? { timeout } : {}) }, (error) => {
+      if (isStatementTimeout(error)) dropConnection(connection)
+    })
   })
   return pool
 }

@@ -71,12 +71,18 @@ export async function retryOnDeadlock<T>(work: () => Promise<T>, attempts = 5): 
 /**
  * MySQL refused the rows themselves, not the request's circumstances: a value out of
  * range or too long (SQLSTATE class 22), a broken constraint (23), a trigger's SIGNAL
- * (45). Sent again, the same rows are refused again; other rows of the same write
- * would not be. Lock, connection and server errors are of other classes.
+ * (45), or a strict-mode refusal of a value. Sent again, the same rows are refused again;
+ * other rows of the same write would not be. Lock, connection and server errors are of
+ * other classes, and a duplicate key is a race to run again.
  */
 export function isRowRefusal(error: unknown): boolean {
   if (typeof error !== 'object' || error === null || !('sqlState' in error)) return false
   if ('fatal' in error && error.fatal === true) return false
+  const code = mysqlErrorCode(error)
+  // A duplicate key is a race between two writers (retryTokenWrite), not a bad row.
+  if (code === 'ER_DUP_ENTRY') return false
+  // Strict mode's refusals of a value that MySQL files under the general state HY000.
+  if (code === 'ER_TRUNCATED_WRONG_VALUE_FOR_FIELD' || code === 'ER_NO_DEFAULT_FOR_FIELD') return true
   const state = error.sqlState
   return typeof state === 'string' && ['22', '23', '45'].includes(state.slice(0, 2))
 }

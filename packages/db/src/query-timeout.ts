@@ -11,7 +11,9 @@ import type { Pool, PoolConnection } from 'mysql2'
  * behind it. Here a statement that takes longer than `timeoutMs` fails with a fatal error
  * (isConnectionError) and its connection is destroyed: the transaction's rollback fails
  * at once, the pool opens a fresh connection, and MySQL rolls the abandoned transaction
- * back when it notices the connection is gone.
+ * back when it notices the connection is gone. (A statement still running on a slow but
+ * live server runs on there until it ends: a KILL QUERY from another connection would stop
+ * it sooner.)
  */
 export function timeStatements(pool: Pool, timeoutMs: number): MysqlPool {
   // Kysely keeps per-connection state keyed by the object it is given: one wrapper per connection.
@@ -26,7 +28,7 @@ export function timeStatements(pool: Pool, timeoutMs: number): MysqlPool {
           connection.query({ sql, values: parameters, timeout: timeoutMs }, (error, result) => {
             if (isStatementTimeout(error)) {
               ;(error as { fatal?: boolean }).fatal = true
-              connection.destroy()
+              dropConnection(connection)
             }
             callback(error, result as MysqlQueryResult)
           })
@@ -44,6 +46,15 @@ export function timeStatements(pool: Pool, timeoutMs: number): MysqlPool {
       ),
     end: (callback) => pool.end(callback),
   }
+}
+
+/**
+ * Out of the pool (mysql2's destroy), and its socket closed at once: mysql2 only half-closes
+ * it (`end`), which on a silent link lingers until TCP gives up.
+ */
+export function dropConnection(connection: PoolConnection): void {
+  connection.destroy()
+  ;(connection as unknown as { stream?: { destroy?: () => void } }).stream?.destroy?.()
 }
 
 type QueryCallback = (error: unknown, result: MysqlQueryResult) => void

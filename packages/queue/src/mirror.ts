@@ -143,13 +143,14 @@ export class MirrorWorker {
       return { id, epoch: Number(record.e ?? 0), state: toTokenState(record) }
     })
     const committed: Array<{ epoch: number; states: TokenState[] }> = []
+    let fenced = 0
     let refused: Array<RefusedRow<(typeof records)[number]>>
     try {
       refused = await writeApart(
         records,
         (part) => retryTokenWrite(() => this.commit(eventId, part)),
         (part, epoch) => {
-          this.fencedTotal += part.filter((record) => record.epoch !== epoch).length
+          fenced += part.filter((record) => record.epoch !== epoch).length
           const states = part.filter((record) => record.epoch === epoch).map((record) => record.state)
           committed.push({ epoch, states: newestPerToken(states) })
         },
@@ -164,6 +165,8 @@ export class MirrorWorker {
     // A state MySQL refuses for good is not retried: it would hold back the event's stream.
     // Its hash keeps the unmirrored mark, so it is never told before a write of its own
     // succeeds (QueueService), and a later state of the ticket is mirrored as usual.
+    // Counted once the batch is done: a batch that failed part-way is written again whole.
+    this.fencedTotal += fenced
     this.refusedTotal += refused.length
     for (const { item, error } of refused) this.options.onRefused?.(item.state, error)
     const ids = entries.map(([id]) => id)
