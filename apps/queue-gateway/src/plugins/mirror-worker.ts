@@ -2,6 +2,7 @@ import { hostname } from 'node:os'
 import { MirrorWorker, type QueueTuning } from '@concert/queue'
 import fp from 'fastify-plugin'
 import { nanoid } from 'nanoid'
+import { Counter } from 'prom-client'
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -40,6 +41,18 @@ export const mirrorWorkerPlugin = fp<{ prefix: string; tuning: QueueTuning }>(
           ),
       }),
     )
+    // The worker keeps the count (MirrorWorker.refusedTotal); the counter follows it on scrape.
+    let reported = 0
+    new Counter({
+      name: 'queue_mirror_refused_total',
+      help: 'Ticket states MySQL refused for good, left out of QUEUE_TOKEN by this copy’s mirror (each is logged)',
+      registers: [app.metrics],
+      collect() {
+        const total = app.mirrorWorker.refusedTotal
+        this.inc(total - reported)
+        reported = total
+      },
+    })
   },
-  { name: 'mirror-worker', dependencies: ['mysql', 'redis'] },
+  { name: 'mirror-worker', dependencies: ['mysql', 'redis', 'metrics'] },
 )

@@ -1,14 +1,17 @@
 import type { App } from '@concert/http'
+import { readTokenState } from '@concert/queue/testing'
 import { insertAccounts, seedCatalog, startMysqlProxy, type TcpProxy, useTestEnv } from '@concert/testing'
+import { sql } from 'kysely'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { buildGateway, join, sleep, within } from './helpers.js'
 
 /*
- * MySQL gone silent: the connections stay open but nothing comes back (a partition, a
+ * MySQL faults the gateway must outlive. Gone silent: the connections stay open but nothing comes back (a partition, a
  * failed-over server, a NAT that forgot the flow). A statement sent on such a connection
  * waits until TCP gives up (about 15 minutes), and a join's group commit with it: the
  * event's durable lane stays taken, so every later join of the event is answered 503 long
- * after MySQL is back. DB_QUERY_TIMEOUT_MS bounds it (timeStatements).
+ * after MySQL is back. DB_QUERY_TIMEOUT_MS bounds it (timeStatements). Refusing one
+ * ticket's state for good: the mirror writes the rest and says so (writeApart).
  */
 
 const env = useTestEnv()
@@ -19,7 +22,7 @@ let otherEventId: number
 
 beforeAll(async () => {
   ;({ eventId, otherEventId } = await seedCatalog(env.db))
-  await insertAccounts(env.db, 3, { prefix: 'm' })
+  await insertAccounts(env.db, 6, { prefix: 'm' })
   const viaProxy = await startMysqlProxy(env.mysqlUrl)
   link = viaProxy.proxy
   app = await buildGateway(env, { MYSQL_URL: viaProxy.url, DB_QUERY_TIMEOUT_MS: '2000' })
@@ -74,5 +77,48 @@ describe('when MySQL goes silent without closing the connection', () => {
     const again = await within(10_000, join(app, 'm-2', eventId))
     expect(again.statusCode).toBe(200)
     expect(await written('m-2')).toBe(true)
+  })
+})
+
+describe('when MySQL refuses one ticket state for good', () => {
+  it('the mirror writes the others, leaves that one out and counts it in queue_mirror_refused_total', async () => {
+    const fans = ['m-4', 'm-5', 'm-6']
+    const tokens: string[] = []
+    for (const fan of fans) {
+      const joined = await join(app, fan, otherEventId)
+      expect(joined.statusCode).toBe(201)
+      tokens.push((joined.json() as { token: string }).token)
+    }
+    const k = app.queue.keys(otherEventId)
+    // Admitted, and not yet told (a poll would write its state itself): the mirror's to write.
+    for (let tick = 0; tick < 100; tick += 1) {
+      await app.queue.admit(otherEventId)
+      const states = await Promise.all(tokens.map((token) => readTokenState(env.redis, k, token)))
+      if (states.every((state) => state?.status === 'READY')) break
+      await sleep(20)
+    }
+    for (const token of tokens) expect((await readTokenState(env.redis, k, token))?.status).toBe('READY')
+    await sql`
+      CREATE TRIGGER refuse_one_admission BEFORE INSERT ON QUEUE_TOKEN FOR EACH ROW
+      BEGIN
+        IF NEW.account_id = 'm-5' AND NEW.status = 'READY' THEN
+          SIGNAL SQLSTATE '45000' SET MESSAGE_TEXT = 'refused by the test';
+        END IF;
+      END`.execute(env.db)
+    try {
+      await app.mirrorWorker.drain(otherEventId)
+    } finally {
+      await sql`DROP TRIGGER refuse_one_admission`.execute(env.db)
+    }
+    const rows = await env.db
+      .selectFrom('QUEUE_TOKEN')
+      .select(['token', 'status'])
+      .where('token', 'in', tokens)
+      .execute()
+    const statusOf = new Map(rows.map((row) => [row.token, row.status]))
+    expect(tokens.map((token) => statusOf.get(token))).toEqual(['READY', 'WAITING', 'READY'])
+    expect(await env.redis.xlen(k.stream)).toBe(0)
+    const metrics = (await app.inject({ method: 'GET', url: '/metrics' })).body
+    expect(metrics).toMatch(/^queue_mirror_refused_total\{[^}]*\} 1$/m)
   })
 })
