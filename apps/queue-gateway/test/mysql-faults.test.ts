@@ -1,7 +1,14 @@
 import type { App } from '@concert/http'
 import { readTokenState } from '@concert/queue/testing'
-import { insertAccounts, seedCatalog, startMysqlProxy, type TcpProxy, useTestEnv } from '@concert/testing'
-import { sql } from 'kysely'
+import {
+  insertAccounts,
+  seedCatalog,
+  startMysqlProxy,
+  type TcpProxy,
+  tokenRowStatuses,
+  useTestEnv,
+  whileTokenRowsRefused,
+} from '@concert/testing'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { buildGateway, join, sleep, within } from './helpers.js'
 
@@ -98,25 +105,10 @@ describe('when MySQL refuses one ticket state for good', () => {
       await sleep(20)
     }
     for (const token of tokens) expect((await readTokenState(env.redis, k, token))?.status).toBe('READY')
-    await sql`
-      CREATE TRIGGER refuse_one_admission BEFORE INSERT ON QUEUE_TOKEN FOR EACH ROW
-      BEGIN
-        IF NEW.account_id = 'm-5' AND NEW.status = 'READY' THEN
-          SIGNAL SQLSTATE '45000' SET MESSAGE_TEXT = 'refused by the test';
-        END IF;
-      END`.execute(env.db)
-    try {
-      await app.mirrorWorker.drain(otherEventId)
-    } finally {
-      await sql`DROP TRIGGER refuse_one_admission`.execute(env.db)
-    }
-    const rows = await env.db
-      .selectFrom('QUEUE_TOKEN')
-      .select(['token', 'status'])
-      .where('token', 'in', tokens)
-      .execute()
-    const statusOf = new Map(rows.map((row) => [row.token, row.status]))
-    expect(tokens.map((token) => statusOf.get(token))).toEqual(['READY', 'WAITING', 'READY'])
+    await whileTokenRowsRefused(env.db, { accountId: 'm-5', status: 'READY' }, () =>
+      app.mirrorWorker.drain(otherEventId),
+    )
+    expect(await tokenRowStatuses(env.db, tokens)).toEqual(['READY', 'WAITING', 'READY'])
     expect(await env.redis.xlen(k.stream)).toBe(0)
     const metrics = (await app.inject({ method: 'GET', url: '/metrics' })).body
     expect(metrics).toMatch(/^queue_mirror_refused_total\{[^}]*\} 1$/m)

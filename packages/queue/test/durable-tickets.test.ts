@@ -1,6 +1,13 @@
 import { AppError } from '@concert/shared'
-import { createEvent, holdEpochRow, insertAccounts, seedCatalog, useTestEnv, waitFor } from '@concert/testing'
-import { sql } from 'kysely'
+import {
+  createEvent,
+  holdEpochRow,
+  insertAccounts,
+  seedCatalog,
+  useTestEnv,
+  waitFor,
+  whileTokenRowsRefused,
+} from '@concert/testing'
 import { beforeAll, describe, expect, it } from 'vitest'
 import { DurableTickets } from '../src/durable-tickets.js'
 import { beginNextEpoch } from '../src/queue-epochs.repository.js'
@@ -165,14 +172,7 @@ describe('durable tickets (group commit)', () => {
     const states = accounts.slice(30, 40).map((id, i) => waiting(id, 1 + i, event))
     const refused = states[6] as TokenState
     // An error of the row itself (a trigger's SIGNAL), not of MySQL's state: sent again, refused again.
-    await sql`
-      CREATE TRIGGER refuse_one_ticket BEFORE INSERT ON QUEUE_TOKEN FOR EACH ROW
-      BEGIN
-        IF NEW.token = ${sql.lit(refused.token)} THEN
-          SIGNAL SQLSTATE '45000' SET MESSAGE_TEXT = 'refused by the test';
-        END IF;
-      END`.execute(env.db)
-    try {
+    await whileTokenRowsRefused(env.db, { token: refused.token }, async () => {
       // One turn: one batch, as a burst of joins (and the refused ticket asked for twice).
       const outcomes = await Promise.allSettled([
         ...states.map((state) => durable.persist(event, current, state)),
@@ -188,9 +188,7 @@ describe('durable tickets (group commit)', () => {
       expect(await rowsOf(states)).toBe(9)
       expect(await rowsOf([refused])).toBe(0)
       expect(durable.queued).toBe(0)
-    } finally {
-      await sql`DROP TRIGGER refuse_one_ticket`.execute(env.db)
-    }
+    })
     // Asked again once MySQL takes it, the ticket is written.
     await durable.persist(event, current, refused)
     expect(await rowsOf([refused])).toBe(1)

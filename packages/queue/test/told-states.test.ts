@@ -5,10 +5,11 @@ import {
   seedCatalog,
   startMysqlProxy,
   type TcpProxy,
+  tokenRowStatuses,
   useTestEnv,
   waitFor,
+  whileTokenRowsRefused,
 } from '@concert/testing'
-import { sql } from 'kysely'
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest'
 import { markDurable } from '../src/durable-tickets.js'
 import {
@@ -389,14 +390,7 @@ describe('a state a fan was told survives a Redis loss, with no mirror running',
     const { queue } = makeQueue(env, instantAdmission)
     const [refused, other] = freshAccounts(2) as [string, string]
     // MySQL refuses this account's row with an error of its own (not a connection or lock error).
-    await sql`
-      CREATE TRIGGER refuse_one_join BEFORE INSERT ON QUEUE_TOKEN FOR EACH ROW
-      BEGIN
-        IF NEW.account_id = ${sql.lit(refused)} THEN
-          SIGNAL SQLSTATE '45000' SET MESSAGE_TEXT = 'refused by the test';
-        END IF;
-      END`.execute(env.db)
-    try {
+    await whileTokenRowsRefused(env.db, { accountId: refused }, async () => {
       await expect(queue.join(eventId, refused)).rejects.toMatchObject({
         code: 'SERVICE_UNAVAILABLE',
         retryAfter: 1,
@@ -410,9 +404,7 @@ describe('a state a fan was told survives a Redis loss, with no mirror running',
         .execute()
       expect(rows).toEqual([])
       expect((await queue.join(eventId, other)).created).toBe(true)
-    } finally {
-      await sql`DROP TRIGGER refuse_one_join`.execute(env.db)
-    }
+    })
     // Joining again returns the ticket Redis kept, now durable.
     const again = await queue.join(eventId, refused)
     expect(again.created).toBe(false)
@@ -503,21 +495,12 @@ describe('a state a fan was told survives a Redis loss, with no mirror running',
       batchSize: 4,
       onRefused: (state, error) => refusals.push({ accountId: state.accountId, status: state.status, error }),
     })
-    await sql`
-      CREATE TRIGGER refuse_one_state BEFORE INSERT ON QUEUE_TOKEN FOR EACH ROW
-      BEGIN
-        IF NEW.token = ${sql.lit(refused)} AND NEW.status = 'READY' THEN
-          SIGNAL SQLSTATE '45000' SET MESSAGE_TEXT = 'refused by the test';
-        END IF;
-      END`.execute(env.db)
-    try {
+    await whileTokenRowsRefused(env.db, { token: refused, status: 'READY' }, async () => {
       // The first batch (four entries, one refused), then the fifth: none is held back.
       expect(await mirror.pump(eventId)).toBe(4)
       expect(await mirror.pump(eventId)).toBe(1)
       expect(await mirror.pump(eventId)).toBe(0)
-    } finally {
-      await sql`DROP TRIGGER refuse_one_state`.execute(env.db)
-    }
+    })
     expect(mirror.refusedTotal).toBe(1)
     expect(refusals).toEqual([
       { accountId: fans[2], status: 'READY', error: expect.objectContaining({ sqlState: '45000' }) },
@@ -525,13 +508,7 @@ describe('a state a fan was told survives a Redis loss, with no mirror running',
     expect(await env.redis.xlen(k.stream)).toBe(0)
     const pending = (await env.redis.xpending(k.stream, 'mirror')) as [number, ...unknown[]]
     expect(pending[0]).toBe(0)
-    const rows = await env.db
-      .selectFrom('QUEUE_TOKEN')
-      .select(['token', 'status'])
-      .where('token', 'in', tokens)
-      .execute()
-    const statusOf = new Map(rows.map((row) => [row.token, row.status]))
-    expect(tokens.map((token) => statusOf.get(token))).toEqual(
+    expect(await tokenRowStatuses(env.db, tokens)).toEqual(
       tokens.map((token) => (token === refused ? 'WAITING' : 'READY')),
     )
     // Redis still holds the admission, unmirrored: it is written before anyone is told it.
