@@ -10,10 +10,10 @@ import type { Pool, PoolConnection } from 'mysql2'
  * pool with the statement still queued on it, so the ROLLBACK that follows would wait
  * behind it. Here a statement that takes longer than `timeoutMs` fails with a fatal error
  * (isConnectionError) and its connection is destroyed: the transaction's rollback fails
- * at once, the pool opens a fresh connection, and MySQL rolls the abandoned transaction
- * back when it notices the connection is gone. (A statement still running on a slow but
- * live server runs on there until it ends: a KILL QUERY from another connection would stop
- * it sooner.)
+ * at once and the pool opens a fresh connection. The server would carry on with the
+ * abandoned session (a slow statement to its end, its transaction's row locks held until
+ * it noticed the socket gone), so it is told to end it: KILL of that connection's thread,
+ * from another connection, best effort (a silent server does not hear it either).
  */
 export function timeStatements(pool: Pool, timeoutMs: number): MysqlPool {
   // Kysely keeps per-connection state keyed by the object it is given: one wrapper per connection.
@@ -28,7 +28,9 @@ export function timeStatements(pool: Pool, timeoutMs: number): MysqlPool {
           connection.query({ sql, values: parameters, timeout: timeoutMs }, (error, result) => {
             if (isStatementTimeout(error)) {
               ;(error as { fatal?: boolean }).fatal = true
+              const thread = connection.threadId
               dropConnection(connection)
+              killThread(pool, thread, timeoutMs)
             }
             callback(error, result as MysqlQueryResult)
           })
@@ -55,6 +57,22 @@ export function timeStatements(pool: Pool, timeoutMs: number): MysqlPool {
 export function dropConnection(connection: PoolConnection): void {
   connection.destroy()
   ;(connection as unknown as { stream?: { destroy?: () => void } }).stream?.destroy?.()
+}
+
+/**
+ * Asks MySQL to end the session of `thread` (its statement stopped, its transaction rolled
+ * back, its locks released), on a connection of its own; errors are ignored (the thread
+ * may have ended already, or MySQL cannot be reached). Timed like any statement.
+ */
+function killThread(pool: Pool, thread: number | null, timeoutMs: number): void {
+  if (thread === null) return
+  pool.getConnection((error, connection) => {
+    if (error) return
+    connection.query({ sql: `KILL ${Number(thread)}`, timeout: timeoutMs }, (killError) => {
+      if (isStatementTimeout(killError)) dropConnection(connection)
+      else connection.release()
+    })
+  })
 }
 
 type QueryCallback = (error: unknown, result: MysqlQueryResult) => void
