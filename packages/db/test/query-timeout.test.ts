@@ -26,14 +26,6 @@ afterAll(async () => {
   await timed?.db.destroy()
 })
 
-/** Whether the server still runs the session `thread`. */
-async function sessionAlive(thread: number): Promise<boolean> {
-  const rows = await sql<{
-    id: number
-  }>`SELECT ID AS id FROM information_schema.PROCESSLIST WHERE ID = ${thread}`.execute(env.db)
-  return rows.rows.length > 0
-}
-
 describe('a statement past the timeout', () => {
   it('fails as a lost connection, and the pool carries on with a fresh one', async () => {
     const error = await within(
