@@ -8,7 +8,7 @@ import {
   sql,
   type Transaction,
 } from 'kysely'
-import { createPool, type Pool, type PoolOptions } from 'mysql2'
+import { type ConnectionOptions, createConnection, createPool, type Pool, type PoolOptions } from 'mysql2'
 import type { Database } from './database.js'
 import { dropConnection, isStatementTimeout, timeStatements } from './query-timeout.js'
 
@@ -29,16 +29,23 @@ export interface DbOptions {
  */
 export function poolOptions({ url, poolSize = 10 }: DbOptions): PoolOptions {
   return {
-    uri: url,
+    ...connectionOptions(url),
     connectionLimit: poolSize,
+    waitForConnections: true,
+    queueLimit: 0,
+  }
+}
+
+/** One connection's settings (poolOptions without the pool's). */
+function connectionOptions(url: string): ConnectionOptions {
+  return {
+    uri: url,
     timezone: 'Z',
     dateStrings: ['DATE'],
     supportBigNumbers: true,
     bigNumberStrings: false,
     decimalNumbers: true,
     connectTimeout: 5_000,
-    waitForConnections: true,
-    queueLimit: 0,
     // Affected-row counts must mean "changed", not "matched": seeding and guarded updates rely on it.
     flags: ['-FOUND_ROWS'],
   }
@@ -83,7 +90,11 @@ export function createDbWithPool(options: DbOptions): { db: Kysely<Database>; us
   return {
     db: new Kysely<Database>({
       dialect: new MysqlDialect({
-        pool: options.queryTimeoutMs ? timeStatements(pool, options.queryTimeoutMs) : pool,
+        pool: options.queryTimeoutMs
+          ? timeStatements(pool, options.queryTimeoutMs, () =>
+              createConnection(connectionOptions(options.url)),
+            )
+          : pool,
       }),
     }),
     usage: () => ({

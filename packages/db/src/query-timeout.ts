@@ -1,5 +1,5 @@
 import type { MysqlPool, MysqlPoolConnection, MysqlQueryResult } from 'kysely'
-import type { Pool, PoolConnection } from 'mysql2'
+import type { Connection, Pool, PoolConnection } from 'mysql2'
 
 /**
  * The promise "no MySQL statement waits for ever". A link that goes silent without a
@@ -15,7 +15,7 @@ import type { Pool, PoolConnection } from 'mysql2'
  * it noticed the socket gone), so it is told to end it: KILL of that connection's thread,
  * from another connection, best effort (a silent server does not hear it either).
  */
-export function timeStatements(pool: Pool, timeoutMs: number): MysqlPool {
+export function timeStatements(pool: Pool, timeoutMs: number, connect: () => Connection): MysqlPool {
   // Kysely keeps per-connection state keyed by the object it is given: one wrapper per connection.
   const wrapped = new WeakMap<PoolConnection, MysqlPoolConnection>()
   const wrap = (connection: PoolConnection): MysqlPoolConnection => {
@@ -30,7 +30,7 @@ export function timeStatements(pool: Pool, timeoutMs: number): MysqlPool {
               ;(error as { fatal?: boolean }).fatal = true
               const thread = connection.threadId
               dropConnection(connection)
-              killThread(pool, thread, timeoutMs)
+              killThread(connect, thread, timeoutMs)
             }
             callback(error, result as MysqlQueryResult)
           })
@@ -51,28 +51,26 @@ export function timeStatements(pool: Pool, timeoutMs: number): MysqlPool {
 }
 
 /**
- * Out of the pool (mysql2's destroy), and its socket closed at once: mysql2 only half-closes
- * it (`end`), which on a silent link lingers until TCP gives up.
+ * Closed, and out of its pool if it has one (mysql2's destroy), with its socket closed at
+ * once: mysql2 only half-closes it (`end`), which on a silent link lingers until TCP gives up.
  */
-export function dropConnection(connection: PoolConnection): void {
+export function dropConnection(connection: Connection): void {
   connection.destroy()
   ;(connection as unknown as { stream?: { destroy?: () => void } }).stream?.destroy?.()
 }
 
 /**
  * Asks MySQL to end the session of `thread` (its statement stopped, its transaction rolled
- * back, its locks released), on a connection of its own; errors are ignored (the thread
- * may have ended already, or MySQL cannot be reached). Timed like any statement.
+ * back, its locks released), on a connection of its own, outside the pool: when MySQL
+ * cannot be reached, a pool connection that never connected would stay counted in the
+ * pool. Errors are ignored (the thread may have ended already, or MySQL is silent too);
+ * the KILL is timed like any statement, and its connection closed either way.
  */
-function killThread(pool: Pool, thread: number | null, timeoutMs: number): void {
+function killThread(connect: () => Connection, thread: number | null, timeoutMs: number): void {
   if (thread === null) return
-  pool.getConnection((error, connection) => {
-    if (error) return
-    connection.query({ sql: `KILL ${Number(thread)}`, timeout: timeoutMs }, (killError) => {
-      if (isStatementTimeout(killError)) dropConnection(connection)
-      else connection.release()
-    })
-  })
+  const side = connect()
+  side.on('error', () => side.destroy())
+  side.query({ sql: `KILL ${Number(thread)}`, timeout: timeoutMs }, () => dropConnection(side))
 }
 
 type QueryCallback = (error: unknown, result: MysqlQueryResult) => void
