@@ -2,13 +2,8 @@ import type { Database } from '@concert/db'
 import { AppError } from '@concert/shared'
 import type { Kysely } from 'kysely'
 import { type EventKeys, eventKeys } from './keys.js'
-import { holdEpoch } from './queue-epochs.repository.js'
-import {
-  newestPerToken,
-  notYetWritten,
-  retryTokenWrite,
-  writeTokenStates,
-} from './queue-tokens.repository.js'
+import { writeInCurrentEpoch } from './queue-epochs.repository.js'
+import { notYetWritten } from './queue-tokens.repository.js'
 import type { RedisClient } from './redis-client.js'
 import { writeApart } from './refused-rows.js'
 import type { TokenState } from './token-state.js'
@@ -232,7 +227,7 @@ export class DurableTickets {
     try {
       const refused = await writeApart(
         items,
-        (part) => retryTokenWrite(() => this.commit(eventId, part)),
+        (part) => this.commit(eventId, part),
         (part, epoch) => this.answer(eventId, part, epoch),
       )
       for (const { item, error } of refused) settleAll(item, error)
@@ -242,27 +237,18 @@ export class DurableTickets {
     }
   }
 
-  /** Writes the items of the event's current epoch; returns that epoch. */
+  /** Writes the items read in the event's current epoch; returns that epoch. */
   private commit(eventId: number, items: readonly Pending[]): Promise<number> {
-    return this.options.db
-      .transaction()
-      .setIsolationLevel('read committed')
-      .execute(async (trx) => {
-        const epoch = await holdEpoch(trx, eventId)
-        const current = items.filter((item) => item.epoch === epoch)
-        // A repeat join's ticket is mostly written: writing it again would take its row
-        // lock, and wait for whoever holds it (the pre-queue draw, at the opening).
-        const repeated = await notYetWritten(
-          trx,
-          current.filter((item) => item.mayBeWritten).map((item) => item.state),
-        )
-        const states = [
-          ...current.filter((item) => !item.mayBeWritten).map((item) => item.state),
-          ...repeated,
-        ]
-        await writeTokenStates(trx, eventId, newestPerToken(states))
-        return epoch
-      })
+    return writeInCurrentEpoch(this.options.db, eventId, async (trx, epoch) => {
+      const current = items.filter((item) => item.epoch === epoch)
+      // A repeat join's ticket is mostly written: writing it again would take its row
+      // lock, and wait for whoever holds it (the pre-queue draw, at the opening).
+      const repeated = await notYetWritten(
+        trx,
+        current.filter((item) => item.mayBeWritten).map((item) => item.state),
+      )
+      return [...current.filter((item) => !item.mayBeWritten).map((item) => item.state), ...repeated]
+    })
   }
 
   /** Answers the items of a part that committed in `epoch`. */

@@ -2,8 +2,8 @@ import type { Database } from '@concert/db'
 import type { Kysely } from 'kysely'
 import { markDurable } from './durable-tickets.js'
 import { eventKeys } from './keys.js'
-import { holdEpoch } from './queue-epochs.repository.js'
-import { newestPerToken, retryTokenWrite, writeTokenStates } from './queue-tokens.repository.js'
+import { writeInCurrentEpoch } from './queue-epochs.repository.js'
+import { newestPerToken } from './queue-tokens.repository.js'
 import type { RedisClient } from './redis-client.js'
 import { type RefusedRow, writeApart } from './refused-rows.js'
 import { defineQueueCommands } from './scripts.js'
@@ -148,7 +148,10 @@ export class MirrorWorker {
     try {
       refused = await writeApart(
         records,
-        (part) => retryTokenWrite(() => this.commit(eventId, part)),
+        (part) =>
+          writeInCurrentEpoch(this.options.db, eventId, (_trx, epoch) =>
+            part.filter((record) => record.epoch === epoch).map((record) => record.state),
+          ),
         (part, epoch) => {
           fenced += part.filter((record) => record.epoch !== epoch).length
           const states = part.filter((record) => record.epoch === epoch).map((record) => record.state)
@@ -176,25 +179,6 @@ export class MirrorWorker {
       .xdel(stream, ...ids)
       .exec()
     return entries.length
-  }
-
-  /** Writes the records of the event's current epoch in one transaction; returns that epoch. */
-  private commit(
-    eventId: number,
-    records: ReadonlyArray<{ epoch: number; state: TokenState }>,
-  ): Promise<number> {
-    // READ COMMITTED keeps InnoDB from gap-locking the rows a payment is about to insert.
-    return this.options.db
-      .transaction()
-      .setIsolationLevel('read committed')
-      .execute(async (trx) => {
-        const epoch = await holdEpoch(trx, eventId)
-        const states = newestPerToken(
-          records.filter((record) => record.epoch === epoch).map((record) => record.state),
-        )
-        await writeTokenStates(trx, eventId, states)
-        return epoch
-      })
   }
 
   /** Pumps until the stream is empty (tests, shutdown). */

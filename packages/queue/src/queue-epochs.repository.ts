@@ -1,6 +1,7 @@
 import type { Database, DbExecutor } from '@concert/db'
 import { type Kysely, sql, type Transaction } from 'kysely'
-import { retryTokenWrite } from './queue-tokens.repository.js'
+import { newestPerToken, retryTokenWrite, writeTokenStates } from './queue-tokens.repository.js'
+import type { TokenState } from './token-state.js'
 
 /*
  * QUEUE_EPOCH: the fence between a queue's Redis lifetimes. Only this module
@@ -113,4 +114,28 @@ export async function holdEpoch(trx: Transaction<Database>, eventId: number): Pr
     .modifyEnd(sql`LOCK IN SHARE MODE`)
     .executeTakeFirst()
   return row?.epoch ?? 0
+}
+
+/**
+ * One transaction of token states read from Redis: it holds the event's epoch row
+ * (holdEpoch), writes the states `pick` chooses for the epoch it finds (the newest per
+ * token), and is run again on a deadlock or a first-insert race (retryTokenWrite).
+ * Returns that epoch: states read in an earlier one were left out. READ COMMITTED keeps
+ * InnoDB from gap-locking the rows a payment is about to insert.
+ */
+export function writeInCurrentEpoch(
+  db: Kysely<Database>,
+  eventId: number,
+  pick: (trx: Transaction<Database>, epoch: number) => TokenState[] | Promise<TokenState[]>,
+): Promise<number> {
+  return retryTokenWrite(() =>
+    db
+      .transaction()
+      .setIsolationLevel('read committed')
+      .execute(async (trx) => {
+        const epoch = await holdEpoch(trx, eventId)
+        await writeTokenStates(trx, eventId, newestPerToken(await pick(trx, epoch)))
+        return epoch
+      }),
+  )
 }
