@@ -1,6 +1,6 @@
 import type { App } from '@concert/http'
 import { eventKeys, F } from '@concert/queue'
-import { readTokenState, sleep } from '@concert/queue/testing'
+import { readTokenState, readyTokens as readyTokensOf, sleep } from '@concert/queue/testing'
 import {
   insertAccounts,
   seedCatalog,
@@ -10,7 +10,7 @@ import {
   within,
 } from '@concert/testing'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { bearer, buildBooking, expectInvariants, readyTokens } from './helpers.js'
+import { bearer, buildBooking, expectInvariants, fastQueue } from './helpers.js'
 
 /*
  * A payment whose connection to MySQL drops at the worst moment. The booking API reaches
@@ -55,9 +55,10 @@ const isCommit = (chunk: Buffer) => queryText(chunk) === 'commit'
 /** The guarded debit, the transaction's first write (accounts.repository.ts). */
 const isDebit = (chunk: Buffer) => /^update `?account`?\b/.test(queryText(chunk))
 
-async function fan(prefix: string) {
+/** A fan with a READY token; `queue`: the queue that admits it (its settings: the READY window). */
+async function fan(prefix: string, queue = fastQueue(env)) {
   const [accountId] = (await insertAccounts(env.db, 1, { prefix, balance: 1_000_000 })) as [string]
-  const token = (await readyTokens(env, catalog.eventId, [accountId])).get(accountId) as string
+  const token = (await readyTokensOf(queue, catalog.eventId, [accountId])).get(accountId) as string
   return { accountId, token }
 }
 
@@ -279,5 +280,93 @@ describe('a payment whose connection drops', () => {
     expect(await env.redis.xlen(k.stream)).toBe(records)
     expect(await env.redis.hexists(k.token(token), F.unmirrored)).toBe(0)
     await expectInvariants(env)
+  })
+
+  it('after its COMMIT, with MySQL gone before the outcome is read and the READY window over before the retry (Redis says TIMEOUT): the retry with its Idempotency-Key replays the order, Redis is brought to COMPLETED, and the token still lists the purchase', async () => {
+    const WINDOW_SECONDS = 4
+    const queue = fastQueue(env, { activeTtlSeconds: WINDOW_SECONDS })
+    const { accountId, token } = await fan('lost-window', queue)
+    const { id: scheduleId } = schedule()
+    const seat = catalog.seats[11] as { id: number }
+    const k = eventKeys(env.keyPrefix, catalog.eventId)
+
+    const lost = loseReplyThenCut(isCommit)
+    const answer = await reserve(token, scheduleId, seat.id, 'order-window')
+    await lost
+    proxy.restore()
+    expect(answer.statusCode).toBe(503)
+    const [sold] = await reservationsOf(scheduleId, seat.id)
+    expect(sold).toMatchObject({ account_id: accountId, status: 'SOLD' })
+
+    // The window ends with Redis never told of the payment: the admission tick expires it.
+    const { expiresAt } = (await readTokenState(env.redis, k, token)) as { expiresAt: number }
+    await sleep(Math.max(0, expiresAt - Date.now()) + 100)
+    await queue.admit(catalog.eventId)
+    expect(await readTokenState(env.redis, k, token)).toMatchObject({ status: 'EXPIRED', reason: 'TIMEOUT' })
+
+    // A retry without the key cannot be matched to the order: refused as Redis says.
+    const keyless = await reserve(token, scheduleId, seat.id)
+    expect(keyless.statusCode).toBe(401)
+    expect(keyless.json()).toMatchObject({ code: 'TOKEN_EXPIRED' })
+
+    // With it, MySQL says the token paid: the first answer, with the order as it committed.
+    const retry = await reserve(token, scheduleId, seat.id, 'order-window')
+    expect(retry.statusCode).toBe(201)
+    expect(retry.headers['idempotent-replayed']).toBe('true')
+    expect(retry.json()).toMatchObject({
+      reservationId: sold?.id,
+      accountId,
+      scheduleId,
+      seatId: seat.id,
+      balance: await balanceOf(accountId),
+    })
+    const row = await env.db
+      .selectFrom('QUEUE_TOKEN')
+      .select(['version', 'reason', 'expires_at'])
+      .where('token', '=', token)
+      .executeTakeFirstOrThrow()
+    expect(row.reason).toBe('COMPLETED')
+    expect(await readTokenState(env.redis, k, token)).toMatchObject({
+      status: 'EXPIRED',
+      reason: 'COMPLETED',
+      expiresAt: row.expires_at?.getTime(),
+    })
+    // Another key is another request: the spent token refuses it.
+    const otherKey = await reserve(token, scheduleId, seat.id, 'order-window-2')
+    expect(otherKey.statusCode).toBe(401)
+
+    // The paid token may still show what it bought.
+    const listed = await app.inject({
+      method: 'GET',
+      url: `/v1/accounts/${accountId}/reservations`,
+      headers: bearer(token),
+    })
+    expect(listed.statusCode).toBe(200)
+    expect(listed.json()).toEqual([expect.objectContaining({ reservationId: sold?.id, seatId: seat.id })])
+    await expectInvariants(env)
+  })
+
+  it('a token whose READY window ended unpaid stays refused on the routes a paid token may use', async () => {
+    const queue = fastQueue(env, { activeTtlSeconds: 1 })
+    const { accountId, token } = await fan('window-unpaid', queue)
+    const { id: scheduleId } = schedule()
+    const seat = catalog.seats[12] as { id: number }
+    const k = eventKeys(env.keyPrefix, catalog.eventId)
+    await sleep(1_100)
+    // Past its window but not yet expired by a tick, then expired by one: both refused.
+    for (const expire of [false, true]) {
+      if (expire) await queue.admit(catalog.eventId)
+      const retry = await reserve(token, scheduleId, seat.id, 'never-paid')
+      expect(retry.statusCode).toBe(401)
+      expect(retry.json()).toMatchObject({ code: 'TOKEN_EXPIRED', detail: 'queue token expired (TIMEOUT)' })
+      const listed = await app.inject({
+        method: 'GET',
+        url: `/v1/accounts/${accountId}/reservations`,
+        headers: bearer(token),
+      })
+      expect(listed.statusCode).toBe(401)
+    }
+    expect(await readTokenState(env.redis, k, token)).toMatchObject({ status: 'EXPIRED', reason: 'TIMEOUT' })
+    expect(await reservationsOf(scheduleId, seat.id)).toEqual([])
   })
 })

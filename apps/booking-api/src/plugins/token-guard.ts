@@ -2,6 +2,7 @@ import { eventOfToken, type TokenState } from '@concert/queue'
 import { AppError } from '@concert/shared'
 import type { FastifyRequest } from 'fastify'
 import fp from 'fastify-plugin'
+import { paidByMysql } from '../paid-tokens.js'
 
 export interface TokenScope {
   accountId?: string
@@ -13,7 +14,9 @@ export interface TokenRequirement {
   state: 'LIVE' | 'READY'
   /**
    * Also let through a token that already paid (EXPIRED, reason COMPLETED):
-   * reading one's own purchases, or replaying a request by its Idempotency-Key.
+   * reading one's own purchases, or replaying a request by its Idempotency-Key. A token
+   * Redis holds as ended otherwise (TIMEOUT, LEFT, its READY window over) is then looked
+   * up in QUEUE_TOKEN, which may say it paid (paid-tokens.ts).
    */
   acceptCompleted?: (request: FastifyRequest) => boolean
   /** What the token must belong to. Runs after validation; may throw a 404 for a missing resource. */
@@ -104,12 +107,18 @@ export const tokenGuardPlugin = fp(
       if (!verified.found) throw new AppError('TOKEN_INVALID', 'unknown queue token')
       const { state, now } = verified
       let completed = false
-      if (state.status === 'EXPIRED') {
-        completed = state.reason === 'COMPLETED' && (requirement.acceptCompleted?.(request) ?? false)
-        if (!completed)
-          throw new AppError('TOKEN_EXPIRED', `queue token expired (${state.reason ?? 'expired'})`)
-      } else if (state.status === 'READY' && state.expiresAt !== null && state.expiresAt <= now) {
-        throw new AppError('TOKEN_EXPIRED', 'queue token expired (TIMEOUT)')
+      const ended =
+        state.status === 'EXPIRED'
+          ? (state.reason ?? 'expired')
+          : state.status === 'READY' && state.expiresAt !== null && state.expiresAt <= now
+            ? 'TIMEOUT'
+            : undefined
+      if (ended !== undefined) {
+        const mayBeCompleted = requirement.acceptCompleted?.(request) ?? false
+        // Redis says the token ended otherwise, but a payment may have committed without
+        // Redis hearing of it (paid-tokens.ts): a route a paid token may use asks MySQL.
+        completed = mayBeCompleted && (ended === 'COMPLETED' || (await paidByMysql(app, token)))
+        if (!completed) throw new AppError('TOKEN_EXPIRED', `queue token expired (${ended})`)
       } else if (state.status === 'WAITING' && requirement.state === 'READY') {
         throw new AppError('TOKEN_NOT_READY', 'still waiting in the queue; poll the queue gateway')
       }

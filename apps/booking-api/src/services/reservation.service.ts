@@ -4,7 +4,6 @@ import { type Database, isDuplicateKey, retryOnDeadlock } from '@concert/db'
 import {
   completedVersion,
   eventOfToken,
-  findCompletedToken,
   markTokenCompleted,
   type PurchaseSeats,
   paymentCommitted,
@@ -15,6 +14,7 @@ import {
 import { AppError } from '@concert/shared'
 import type { FastifyBaseLogger } from 'fastify'
 import type { Kysely, Transaction } from 'kysely'
+import { paidByMysql } from '../paid-tokens.js'
 import type { QueueTokenCheck, VerifiedToken } from '../plugins/token-guard.js'
 import { balanceOf, deductFromBalance } from '../repositories/accounts.repository.js'
 import {
@@ -317,24 +317,15 @@ export class ReservationService {
       // A failed attempt leaves the token READY for the next try and its seats free.
       if (!completed && !unknownOutcome)
         await this.deps.queue.abortPurchase(token, owner, lockedSeats).catch(() => false)
-      if (spent) await this.spentInRedis(token, owner)
+      if (spent) await this.spentInRedis(token)
     }
   }
 
-  /**
-   * Brings Redis to what QUEUE_TOKEN says of a token that paid: EXPIRED (COMPLETED) at the
-   * row's version and payment time, its READY slot freed. Told the row's version, the
-   * script ends the token whoever holds its claim, and mirrors nothing (the row says it
-   * already). Best effort: the token's READY window ends it anyway.
-   */
-  private async spentInRedis(token: string, owner: string): Promise<void> {
-    try {
-      const row = await findCompletedToken(this.deps.db, token)
-      if (row)
-        await this.deps.queue.finishPurchase(token, owner, row.completedAt, undefined, undefined, row.version)
-    } catch (error) {
-      this.deps.log.warn({ err: error, token }, 'could not end a paid token in Redis')
-    }
+  /** A token that paid by QUEUE_TOKEN: Redis is brought to the row (paidByMysql). Best effort. */
+  private async spentInRedis(token: string): Promise<void> {
+    await paidByMysql(this.deps, token).catch((error: unknown) =>
+      this.deps.log.warn({ err: error, eventId: eventOfToken(token) }, 'could not read a paid token'),
+    )
   }
 
   /** The transaction: every write of an order commits together or not at all. */
@@ -473,7 +464,10 @@ export class ReservationService {
         // QUEUE_TOKEN already says COMPLETED, which stops any second payment; MySQL's UNIQUE key
         // stops a second sale of the seats, whose locks lapse within their TTL; the cached
         // seat maps and dates lapse within SEAT_MAP_CACHE_MS.
-        this.deps.log.error({ err: error, token }, 'could not finish a paid purchase in Redis')
+        this.deps.log.error(
+          { err: error, eventId: schedule.eventId, scheduleId: schedule.id },
+          'could not finish a paid purchase in Redis',
+        )
       })
   }
 
