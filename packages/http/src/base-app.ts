@@ -94,7 +94,18 @@ export async function createBaseApp(options: BaseAppOptions): Promise<App> {
       }),
     },
     // Should anything log a request's headers anyway, the credentials in them are masked.
-    redact: { paths: ['req.headers.authorization', 'headers.authorization'], censor: '<redacted>' },
+    // ioredis puts a failed command's arguments on its error (`command.args`): a script's
+    // arguments hold queue tokens, so a logged Redis error keeps the command's name only.
+    redact: {
+      paths: [
+        'req.headers.authorization',
+        'headers.authorization',
+        'err.command.args',
+        '*.command.args',
+        'err.cause.command.args',
+      ],
+      censor: '<redacted>',
+    },
     // A person at a terminal reads lines, a log collector reads JSON (see OpsConfig.prettyLogs);
     // lines only where pino-pretty is installed (not in a production deploy).
     ...(prettyTarget

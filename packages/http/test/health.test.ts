@@ -1,12 +1,14 @@
+import { PassThrough } from 'node:stream'
 import { loadAuthConfig, loadInfraConfig } from '@concert/shared'
 import { useTestEnv } from '@concert/testing'
+import type { FastifyServerOptions } from 'fastify'
 import { afterEach, describe, expect, it } from 'vitest'
 import { type App, createBaseApp, redactTokens } from '../src/index.js'
 
 const env = useTestEnv()
 const apps: App[] = []
 
-async function build(overrides: Record<string, string> = {}) {
+async function build(overrides: Record<string, string> = {}, logger: FastifyServerOptions['logger'] = false) {
   const infra = loadInfraConfig({ MYSQL_URL: env.mysqlUrl, REDIS_URL: env.redisUrl, ...overrides })
   const app = await createBaseApp({
     name: 'test',
@@ -14,7 +16,7 @@ async function build(overrides: Record<string, string> = {}) {
     description: 't',
     infra,
     auth: loadAuthConfig({}),
-    logger: false,
+    logger,
   })
   apps.push(app)
   return app
@@ -158,5 +160,24 @@ describe('access log', () => {
     )
     expect(redactTokens('/v1/queue/tokens/1.abcDEF123')).toBe('/v1/queue/tokens/<redacted>')
     expect(redactTokens('/v1/queue/tokens')).toBe('/v1/queue/tokens')
+  })
+
+  it('never contains the arguments of a failed Redis command (scripts are given queue tokens)', async () => {
+    const lines: string[] = []
+    const stream = new PassThrough()
+    stream.on('data', (chunk: Buffer) => lines.push(...chunk.toString('utf8').split('\n').filter(Boolean)))
+    const app = await build({}, { level: 'info', stream })
+    const key = `${env.keyPrefix}log-redaction`
+    const token = '7.tokenThatMustNotBeLogged'
+    await app.redis.set(key, 'a string')
+    // A real ReplyError from Redis (WRONGTYPE), carrying its command as ioredis sets it.
+    app.get('/fails-in-redis', async () => app.redis.hset(key, 'field', token))
+    const response = await app.inject({ method: 'GET', url: '/fails-in-redis' })
+    expect(response.statusCode).toBeGreaterThanOrEqual(500)
+    expect(response.body).not.toContain(token)
+    const logged = lines.map((line) => JSON.parse(line) as { err?: { message?: string; command?: unknown } })
+    const failure = logged.find((entry) => entry.err?.message?.startsWith('WRONGTYPE'))
+    expect(failure?.err?.command).toEqual({ name: 'hset', args: '<redacted>' })
+    expect(lines.join('\n')).not.toContain(token)
   })
 })
