@@ -61,6 +61,14 @@ const PRESSURE_SAMPLE_MS = 250
 
 const DEFAULT_OPS: OpsConfig = { maxEventLoopDelayMs: 1_000, buildRevision: 'dev', prettyLogs: false }
 
+/** A quoted SQL literal (backslash escapes and doubled quotes inside), as mysql2 writes values in. */
+const SQL_LITERAL = /'(?:[^'\\]|\\.|'')*'/g
+
+/** What a redacted log field becomes: a statement its shape (every quoted value a ?), anything else a mark. */
+export function censorLogged(value: unknown, path: string[]): unknown {
+  return path.at(-1) === 'sql' && typeof value === 'string' ? value.replace(SQL_LITERAL, '?') : '<redacted>'
+}
+
 /** `/v1/queue/tokens/<token>…` → `/v1/queue/tokens/<redacted>…` for logs. */
 export function redactTokens(url: string): string {
   return url.replace(/(\/v1\/queue\/tokens\/)[^/?#]+/, '$1<redacted>')
@@ -94,17 +102,17 @@ export async function createBaseApp(options: BaseAppOptions): Promise<App> {
       }),
     },
     // Should anything log a request's headers anyway, the credentials in them are masked.
-    // ioredis puts a failed command's arguments on its error (`command.args`): a script's
-    // arguments hold queue tokens, so a logged Redis error keeps the command's name only.
+    // Errors carry what their command was given: ioredis puts a failed command's arguments
+    // on its error (`command.args`: a script's hold queue tokens), mysql2 the statement with
+    // its values written in (`sql`: tokens, account ids, Idempotency-Keys). A logged error
+    // keeps the Redis command's name and the statement's shape only (censorLogged).
     redact: {
       paths: [
         'req.headers.authorization',
         'headers.authorization',
-        'err.command.args',
-        '*.command.args',
-        'err.cause.command.args',
+        ...['err', 'err.cause', '*'].flatMap((at) => [`${at}.command.args`, `${at}.sql`]),
       ],
-      censor: '<redacted>',
+      censor: censorLogged,
     },
     // A person at a terminal reads lines, a log collector reads JSON (see OpsConfig.prettyLogs);
     // lines only where pino-pretty is installed (not in a production deploy).

@@ -2,7 +2,9 @@ import { PassThrough } from 'node:stream'
 import { loadAuthConfig, loadInfraConfig } from '@concert/shared'
 import { useTestEnv } from '@concert/testing'
 import type { FastifyServerOptions } from 'fastify'
+import { sql } from 'kysely'
 import { afterEach, describe, expect, it } from 'vitest'
+import { censorLogged } from '../src/base-app.js'
 import { type App, createBaseApp, redactTokens } from '../src/index.js'
 
 const env = useTestEnv()
@@ -179,5 +181,30 @@ describe('access log', () => {
     const failure = logged.find((entry) => entry.err?.message?.startsWith('WRONGTYPE'))
     expect(failure?.err?.command).toEqual({ name: 'hset', args: '<redacted>' })
     expect(lines.join('\n')).not.toContain(token)
+  })
+
+  it('keeps a failed statement’s shape but none of its values (mysql2 writes them into the statement)', async () => {
+    const lines: string[] = []
+    const stream = new PassThrough()
+    stream.on('data', (chunk: Buffer) => lines.push(...chunk.toString('utf8').split('\n').filter(Boolean)))
+    const app = await build({}, { level: 'info', stream })
+    const token = "7.it's-a-token"
+    app.get('/fails-in-mysql', async () =>
+      sql`SELECT 1 FROM NO_SUCH_TABLE WHERE token = ${token} AND id = ${'acct-1'}`.execute(app.db),
+    )
+    const response = await app.inject({ method: 'GET', url: '/fails-in-mysql' })
+    expect(response.statusCode).toBeGreaterThanOrEqual(500)
+    const logged = lines.map((line) => JSON.parse(line) as { err?: { code?: string; sql?: string } })
+    const failure = logged.find((entry) => entry.err?.code === 'ER_NO_SUCH_TABLE')
+    expect(failure?.err?.sql).toBe('SELECT 1 FROM NO_SUCH_TABLE WHERE token = ? AND id = ?')
+    expect(lines.join('\n')).not.toMatch(/a-token|acct-1/)
+  })
+
+  it('censorLogged: quoted values with escaped or doubled quotes become ?, other fields a mark', () => {
+    expect(censorLogged("UPDATE t SET a = 'x\\'y', b = 'p''q', c = 3 WHERE d = ''", ['err', 'sql'])).toBe(
+      'UPDATE t SET a = ?, b = ?, c = 3 WHERE d = ?',
+    )
+    expect(censorLogged(['sha', 'token'], ['err', 'command', 'args'])).toBe('<redacted>')
+    expect(censorLogged('Bearer x', ['req', 'headers', 'authorization'])).toBe('<redacted>')
   })
 })
