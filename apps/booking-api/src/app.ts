@@ -72,6 +72,8 @@ export async function buildBookingApp({ config, logger }: BookingAppOptions): Pr
     claimWaitMs: config.claimWaitMs,
     log: app.log,
   })
+  // A closed app asks MySQL nothing more in the background.
+  app.addHook('onClose', async () => reservations.close())
   await app.register(accountRoutes, { accounts })
   await app.register(catalogRoutes, { catalog })
   await app.register(reservationRoutes, { catalog, reservations })

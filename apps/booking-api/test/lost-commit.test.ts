@@ -1,5 +1,5 @@
 import type { App } from '@concert/http'
-import { eventKeys, F } from '@concert/queue'
+import { catalogVersionsKey, eventKeys, F } from '@concert/queue'
 import { readTokenState, readyTokens as readyTokensOf, sleep } from '@concert/queue/testing'
 import {
   insertAccounts,
@@ -10,7 +10,7 @@ import {
   within,
 } from '@concert/testing'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { bearer, buildBooking, expectInvariants, fastQueue } from './helpers.js'
+import { bearer, buildBooking, expectInvariants, fastQueue, until } from './helpers.js'
 
 /*
  * A payment whose connection to MySQL drops at the worst moment. The booking API reaches
@@ -22,6 +22,8 @@ import { bearer, buildBooking, expectInvariants, fastQueue } from './helpers.js'
 const env = useTestEnv()
 let app: App
 let proxy: TcpProxy
+/** MYSQL_URL through the proxy. */
+let proxyUrl: string
 let catalog: Awaited<ReturnType<typeof seedCatalog>>
 /** The claim's and the seat locks' TTL: what an attempt leaves behind lapses this fast. */
 const TTL_MS = 2_000
@@ -30,10 +32,11 @@ beforeAll(async () => {
   catalog = await seedCatalog(env.db)
   const viaProxy = await startMysqlProxy(env.mysqlUrl)
   proxy = viaProxy.proxy
+  proxyUrl = viaProxy.url
   app = await buildBooking(
     env,
     {
-      MYSQL_URL: viaProxy.url,
+      MYSQL_URL: proxyUrl,
       CLAIM_TTL_MS: String(TTL_MS),
       SEAT_LOCK_TTL_MS: String(TTL_MS),
       // A statement without an answer fails after this long (a silent MySQL, below).
@@ -63,7 +66,11 @@ async function fan(prefix: string, queue = fastQueue(env)) {
 }
 
 function reserve(token: string, scheduleId: number, seatId: number, idempotencyKey?: string) {
-  return app.inject({
+  return reserveOn(app, token, scheduleId, seatId, idempotencyKey)
+}
+
+function reserveOn(on: App, token: string, scheduleId: number, seatId: number, idempotencyKey?: string) {
+  return on.inject({
     method: 'POST',
     url: '/v1/reservations',
     headers: { ...bearer(token), ...(idempotencyKey ? { 'idempotency-key': idempotencyKey } : {}) },
@@ -235,19 +242,21 @@ describe('a payment whose connection drops', () => {
     await expectInvariants(env)
   })
 
-  it('after its COMMIT, with MySQL gone before the outcome is read: 503, Redis neither finished nor given back; once the claim lapses, MySQL still refuses the seat and the token', async () => {
+  it('after its COMMIT, with MySQL gone before the outcome is read: 503, Redis neither finished nor given back while MySQL is away; once it is back, the sale is settled in Redis without any retry', async () => {
     const { accountId, token } = await fan('lost-unknown')
     const { id: scheduleId } = schedule()
     const seat = catalog.seats[8] as { id: number }
     const k = eventKeys(env.keyPrefix, catalog.eventId)
+    const versionsKey = catalogVersionsKey(env.keyPrefix, catalog.eventId)
+    const versionsBefore = await env.redis.hgetall(versionsKey)
 
     // MySQL drops away the moment the COMMIT's answer is lost: the check cannot be made.
     const lost = loseReplyThenCut(isCommit)
     const answer = await reserve(token, scheduleId, seat.id)
     await lost
-    proxy.restore()
     expect(answer.statusCode).toBe(503)
-    // The sale committed; Redis was left as the attempt had it (its claim, its seat lock).
+    // The sale committed; Redis was left as the attempt had it (its claim, its seat lock),
+    // and stays so while MySQL cannot say (the background asks fail): past the lock's TTL.
     expect(await reservationsOf(scheduleId, seat.id)).toEqual([
       { id: expect.any(Number), account_id: accountId, status: 'SOLD' },
     ])
@@ -255,15 +264,17 @@ describe('a payment whose connection drops', () => {
     const lockOwner = await env.redis.get(seatKey(scheduleId, seat.id))
     expect(lockOwner).not.toBeNull()
     expect(lockOwner).not.toBe('!sold')
-
-    // Once they lapsed, MySQL keeps the sale: another buyer gets 409, the fan's retry 401.
     await sleep(TTL_MS + 200)
+    expect(await readTokenState(env.redis, k, token)).toMatchObject({ status: 'READY' })
     expect(await env.redis.exists(seatKey(scheduleId, seat.id))).toBe(0)
-    await expectSeatRefused(scheduleId, seat.id, 'lost-unknown-other')
     const records = await env.redis.xlen(k.stream)
-    expect((await reserve(token, scheduleId, seat.id)).statusCode).toBe(401)
-    // That refusal came from MySQL's paid check, with Redis still saying READY: Redis is
-    // brought to the row (COMPLETED at its version and payment time), its slot freed.
+
+    // MySQL is back: with no request from anyone, the sale is finished in Redis as a 201's is.
+    proxy.restore()
+    await until(
+      async () => (await readTokenState(env.redis, k, token))?.status === 'EXPIRED',
+      'the unknown outcome to be settled',
+    )
     const row = await env.db
       .selectFrom('QUEUE_TOKEN')
       .select(['version', 'expires_at'])
@@ -276,13 +287,66 @@ describe('a payment whose connection drops', () => {
       expiresAt: row.expires_at?.getTime(),
     })
     expect(await env.redis.zscore(k.active, token)).toBeNull()
+    expect(await env.redis.get(seatKey(scheduleId, seat.id))).toBe('!sold')
+    expect(await env.redis.hgetall(versionsKey)).not.toEqual(versionsBefore)
     // Durable already (the row says it): no record for the mirror, no unmirrored mark.
     expect(await env.redis.xlen(k.stream)).toBe(records)
     expect(await env.redis.hexists(k.token(token), F.unmirrored)).toBe(0)
+
+    // The sale stands: the fan's retry is refused 401, another buyer 409.
+    expect((await reserve(token, scheduleId, seat.id)).statusCode).toBe(401)
+    await expectSeatRefused(scheduleId, seat.id, 'lost-unknown-other')
     await expectInvariants(env)
   })
 
-  it('after its COMMIT, with MySQL gone before the outcome is read and the READY window over before the retry (Redis says TIMEOUT): the retry with its Idempotency-Key replays the order, Redis is brought to COMPLETED, and the token still lists the purchase', async () => {
+  it('a COMMIT lost on its way (rolled back), with MySQL gone before the outcome is read: 503; once MySQL is back, the claim and the seat lock are given back long before their TTL', async () => {
+    // A copy whose claims and locks would hold for a minute: only the settling lets them go.
+    const copy = await buildBooking(
+      env,
+      { MYSQL_URL: proxyUrl, CLAIM_TTL_MS: '60000', SEAT_LOCK_TTL_MS: '60000' },
+      { poolSize: 2 },
+    )
+    try {
+      const { accountId, token } = await fan('lost-rolled-back')
+      const { id: scheduleId } = schedule()
+      const seat = catalog.seats[13] as { id: number }
+      const k = eventKeys(env.keyPrefix, catalog.eventId)
+      const before = await balanceOf(accountId)
+
+      const lost = proxy.loseReplyTo(isCommit, 10_000, 'unsent')
+      lost.then(
+        () => proxy.cut(),
+        () => {},
+      )
+      const answer = await reserveOn(copy, token, scheduleId, seat.id)
+      await lost
+      expect(answer.statusCode).toBe(503)
+      // Rolled back: nothing sold, nothing taken; Redis still holds the attempt's claim and lock.
+      expect(await reservationsOf(scheduleId, seat.id)).toEqual([])
+      expect(await balanceOf(accountId)).toBe(before)
+      expect(await env.redis.exists(seatKey(scheduleId, seat.id))).toBe(1)
+      expect(await env.redis.hexists(k.token(token), F.claim)).toBe(1)
+
+      proxy.restore()
+      await until(
+        async () =>
+          (await env.redis.exists(seatKey(scheduleId, seat.id))) === 0 &&
+          (await env.redis.hexists(k.token(token), F.claim)) === 0,
+        'the rolled-back attempt to be given back',
+      )
+      expect(await readTokenState(env.redis, k, token)).toMatchObject({ status: 'READY' })
+      // The fan pays at once, on either copy.
+      const retry = await reserveOn(copy, token, scheduleId, seat.id)
+      expect(retry.statusCode).toBe(201)
+      expect(retry.json()).toMatchObject({ accountId, seatId: seat.id })
+      await expectInvariants(env)
+    } finally {
+      proxy.restore()
+      await copy.close()
+    }
+  })
+
+  it('after its COMMIT, with MySQL gone before the outcome is read, on a copy that then went away, and the READY window over before the retry (Redis says TIMEOUT): the retry with its Idempotency-Key replays the order, Redis is brought to COMPLETED, and the token still lists the purchase', async () => {
     const WINDOW_SECONDS = 4
     const queue = fastQueue(env, { activeTtlSeconds: WINDOW_SECONDS })
     const { accountId, token } = await fan('lost-window', queue)
@@ -290,10 +354,17 @@ describe('a payment whose connection drops', () => {
     const seat = catalog.seats[11] as { id: number }
     const k = eventKeys(env.keyPrefix, catalog.eventId)
 
-    const lost = loseReplyThenCut(isCommit)
-    const answer = await reserve(token, scheduleId, seat.id, 'order-window')
-    await lost
-    proxy.restore()
+    // The copy that paid goes away before MySQL is back: nobody settles the outcome.
+    const copy = await buildBooking(env, { MYSQL_URL: proxyUrl }, { poolSize: 2 })
+    let answer: Awaited<ReturnType<typeof reserve>>
+    try {
+      const lost = loseReplyThenCut(isCommit)
+      answer = await reserveOn(copy, token, scheduleId, seat.id, 'order-window')
+      await lost
+    } finally {
+      await copy.close()
+      proxy.restore()
+    }
     expect(answer.statusCode).toBe(503)
     const [sold] = await reservationsOf(scheduleId, seat.id)
     expect(sold).toMatchObject({ account_id: accountId, status: 'SOLD' })

@@ -287,6 +287,13 @@ describe('QUEUE_TOKEN is the backstop behind the Redis claim', () => {
     expect(refused.statusCode).toBe(401)
     expect(refused.json()).toMatchObject({ code: 'TOKEN_EXPIRED', detail: 'queue token expired (COMPLETED)' })
     expect(await balanceOf('t-16')).toBe(before)
+    // The refusal brought Redis to the row: the token ended, COMPLETED, its READY slot freed.
+    const keys = app.queue.keys(catalog.eventId)
+    expect(await readTokenState(env.redis, keys, token)).toMatchObject({
+      status: 'EXPIRED',
+      reason: 'COMPLETED',
+    })
+    expect(await env.redis.zscore(keys.active, token)).toBeNull()
     // The seat was let go: another fan buys it at once.
     const other = (await readyTokens(env, catalog.eventId, ['t-17'])).get('t-17') as string
     expect((await reserve(other, { scheduleId, seatId: seat(20) })).statusCode).toBe(201)

@@ -38,9 +38,16 @@ export interface TcpProxy {
    * ones, carry on. Resolves once it happened; rejects, disarmed, when nothing matched
    * within `timeoutMs` (10 s). `how: 'silence'`: the reply is dropped and that connection
    * goes silent instead (open, forwarding nothing either way, as stall() leaves it): the
-   * server did the work and the client waits for an answer that never comes.
+   * server did the work and the client waits for an answer that never comes. `how: 'unsent'`:
+   * the matching chunk itself never reaches the server and that connection is reset (both
+   * sides): the server never did the work (a COMMIT lost on its way, the transaction rolled
+   * back as its connection dropped), and the client cannot tell this from a lost reply.
    */
-  loseReplyTo(sent: (chunk: Buffer) => boolean, timeoutMs?: number, how?: 'reset' | 'silence'): Promise<void>
+  loseReplyTo(
+    sent: (chunk: Buffer) => boolean,
+    timeoutMs?: number,
+    how?: 'reset' | 'silence' | 'unsent',
+  ): Promise<void>
   close(): Promise<void>
 }
 
@@ -65,7 +72,9 @@ export async function startTcpProxy(
   let isStalled = false
   let accepted = 0
   /** loseReplyTo, while armed: what to look for, and who waits for it to happen. */
-  let losing: { sent: (chunk: Buffer) => boolean; done: () => void; silently: boolean } | undefined
+  let losing:
+    | { sent: (chunk: Buffer) => boolean; done: () => void; how: 'reset' | 'silence' | 'unsent' }
+    | undefined
 
   const silence = (socket: Socket) => {
     socket.unpipe()
@@ -96,21 +105,32 @@ export async function startTcpProxy(
     client.on('error', drop).on('close', drop)
     upstream.on('error', drop).on('close', drop)
     /** loseReplyTo matched what this client sent: its next reply is dropped, the link reset or silenced. */
-    let loseNextReply: { done: () => void; silently: boolean } | undefined
-    client.on('data', (chunk: Buffer) => {
-      if (losing?.sent(chunk)) {
-        loseNextReply = losing
+    let loseNextReply: { done: () => void; how: 'reset' | 'silence' | 'unsent' } | undefined
+    // Piped through a tap too, so a matched chunk can be held back ('unsent').
+    const sentTap = new Transform({
+      transform(chunk: Buffer, _encoding, callback) {
+        const armed = losing?.sent(chunk) ? losing : undefined
+        if (!armed) return callback(null, chunk)
         losing = undefined
-      }
+        if (armed.how !== 'unsent') {
+          loseNextReply = armed
+          return callback(null, chunk)
+        }
+        open.delete(pair)
+        client.resetAndDestroy()
+        upstream.destroy()
+        armed.done()
+        callback()
+      },
     })
-    client.pipe(upstream)
+    client.pipe(sentTap).pipe(upstream)
     /** True when this reply is the one to lose: the connection is reset instead. */
     const lost = () => {
       const losing = loseNextReply
       if (!losing) return false
       loseNextReply = undefined
       open.delete(pair)
-      if (losing.silently) {
+      if (losing.how === 'silence') {
         silence(client)
         silence(upstream)
       } else {
@@ -183,7 +203,7 @@ export async function startTcpProxy(
       return new Promise<void>((resolve, reject) => {
         const armed = {
           sent,
-          silently: how === 'silence',
+          how,
           done: () => {
             clearTimeout(timer)
             resolve()

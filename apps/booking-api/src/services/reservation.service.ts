@@ -34,6 +34,7 @@ import type { Reservation } from '../schemas.js'
 import type { CatalogService } from './catalog.service.js'
 import { replayByIdempotencyKey } from './idempotency.js'
 import type { SaleService } from './sale.service.js'
+import { UnsettledPayments } from './unsettled-payments.js'
 
 export interface ReserveRequest {
   /** The Bearer token, checked here (see reserve) rather than by the guard. */
@@ -133,6 +134,9 @@ function seatsTaken(seatIds: readonly number[]): AppError {
  *      sold-out event no longer refills) and marks the seats SOLD.
  */
 export class ReservationService {
+  /** Payments whose outcome MySQL could not tell at once, settled in the background. */
+  private readonly unsettled: UnsettledPayments
+
   constructor(
     private readonly deps: {
       db: Kysely<Database>
@@ -146,7 +150,14 @@ export class ReservationService {
       claimWaitMs: number
       log: FastifyBaseLogger
     },
-  ) {}
+  ) {
+    this.unsettled = new UnsettledPayments(deps.log)
+  }
+
+  /** Stops settling payments in the background (the app is closing). */
+  close(): void {
+    this.unsettled.close()
+  }
 
   async reserve(request: ReserveRequest): Promise<Reservation & { replayed: boolean }> {
     const { scheduleId, idempotencyKey } = request
@@ -296,10 +307,21 @@ export class ReservationService {
       if (!completed && completedAt && progress.committing && !(error instanceof AppError)) {
         const committed = await paymentCommitted(this.deps.db, claimed, completedAt).catch(() => undefined)
         if (committed === undefined) {
-          // MySQL cannot say (it is what failed): neither finish nor give back. The claim and
-          // the locks lapse within their TTLs; a sale that did commit is kept by MySQL
-          // (QUEUE_TOKEN refuses the token again, the UNIQUE key the seats).
+          // MySQL cannot say (it is what failed): neither finish nor give back now. The claim
+          // and the locks lapse within their TTLs; a sale that did commit is kept by MySQL
+          // (QUEUE_TOKEN refuses the token again, the UNIQUE key the seats). Once MySQL can
+          // say, the outcome is applied in the background (unsettled-payments.ts).
           unknownOutcome = true
+          const commitTime = completedAt
+          this.unsettled.settle({
+            describe: { eventId: schedule.eventId, scheduleId, seatIds },
+            committed: () => paymentCommitted(this.deps.db, claimed, commitTime),
+            finish: () =>
+              this.afterCommit(token, owner, commitTime, schedule, lockedSeats, completedVersion(claimed)),
+            giveBack: async () => {
+              await this.deps.queue.abortPurchase(token, owner, lockedSeats)
+            },
+          })
         } else if (committed) {
           completed = true
           clearInterval(keepAlive)

@@ -1,0 +1,93 @@
+import type { FastifyBaseLogger } from 'fastify'
+
+/** One payment whose outcome is not known yet, and what to do once it is. */
+export interface UnsettledPayment {
+  /** What the log says it is (never the token: a bearer credential). */
+  describe: Record<string, unknown>
+  /** Whether the payment committed; throws while MySQL cannot say. */
+  committed: () => Promise<boolean>
+  /** It committed: finish the sale in Redis, as a payment answered 201 does. */
+  finish: () => Promise<void>
+  /** It rolled back: give the attempt's claim and seat locks back (if still its own). */
+  giveBack: () => Promise<void>
+}
+
+/** The first pause before asking again, doubled after every failed ask up to MAX_PAUSE_MS. */
+const FIRST_PAUSE_MS = 250
+const MAX_PAUSE_MS = 5_000
+/** Past this, nothing is left to settle but cosmetics: the READY window and the caches have ended. */
+const GIVE_UP_AFTER_MS = 15 * 60_000
+
+/**
+ * Payments whose COMMIT went unanswered while MySQL also could not say whether it landed
+ * (it is what failed). The fan got 503; Redis was left as the attempt had it: the claim
+ * and the seat locks lapsing within their TTLs, the token READY in its slot, the seats not
+ * marked sold, the cached seat maps as before. Nothing wrong can happen meanwhile (QUEUE_TOKEN
+ * refuses a second payment, the UNIQUE key a second sale), but a sale that did commit would
+ * hold its READY slot until its window ends, and show its seats free until the caches lapse.
+ *
+ * So each such payment is settled here, in the background: MySQL is asked again, with
+ * pauses growing from 250 ms to 5 s, until it answers or 15 minutes pass (logged),
+ * and the outcome is applied as the request would have applied it. Both steps are safe
+ * whatever happened meanwhile: finishing is told the version the payment wrote (it ends
+ * the token whoever holds the claim, and only a committed payment has it), giving back
+ * releases only what this attempt still owns. Closing stops every wait.
+ */
+export class UnsettledPayments {
+  private readonly waits = new Set<NodeJS.Timeout>()
+  private closed = false
+
+  constructor(private readonly log: FastifyBaseLogger) {}
+
+  /** Payments being settled right now. */
+  get size(): number {
+    return this.waits.size
+  }
+
+  settle(payment: UnsettledPayment): void {
+    const deadline = Date.now() + GIVE_UP_AFTER_MS
+    const ask = (pauseMs: number): void => {
+      if (this.closed) return
+      const wait = setTimeout(() => {
+        this.waits.delete(wait)
+        void this.once(payment).then((settled) => {
+          if (settled) return
+          if (Date.now() + pauseMs > deadline) {
+            this.log.error(payment.describe, 'gave up settling a payment whose outcome MySQL could not tell')
+            return
+          }
+          ask(Math.min(pauseMs * 2, MAX_PAUSE_MS))
+        })
+      }, pauseMs)
+      wait.unref()
+      this.waits.add(wait)
+    }
+    ask(FIRST_PAUSE_MS)
+  }
+
+  /** One ask, and its outcome applied; false while MySQL cannot say. */
+  private async once(payment: UnsettledPayment): Promise<boolean> {
+    let committed: boolean
+    try {
+      committed = await payment.committed()
+    } catch {
+      return this.closed
+    }
+    try {
+      if (committed) await payment.finish()
+      else await payment.giveBack()
+      this.log.info({ ...payment.describe, committed }, 'settled a payment whose outcome was unknown')
+    } catch (error) {
+      // Redis failed the step: what is left there lapses with its TTLs and the READY window.
+      this.log.warn({ ...payment.describe, err: error, committed }, 'could not apply a settled payment')
+    }
+    return true
+  }
+
+  /** Stops every wait (the app is closing); a settlement under way finishes its step. */
+  close(): void {
+    this.closed = true
+    for (const wait of this.waits) clearTimeout(wait)
+    this.waits.clear()
+  }
+}
