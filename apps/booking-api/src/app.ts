@@ -71,6 +71,7 @@ export async function buildBookingApp({ config, logger }: BookingAppOptions): Pr
     claimTtlMs: config.claimTtlMs,
     claimWaitMs: config.claimWaitMs,
     log: app.log,
+    metrics: app.metrics,
   })
   // A closed app asks MySQL nothing more in the background.
   app.addHook('onClose', async () => reservations.close())

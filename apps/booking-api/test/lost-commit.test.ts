@@ -3,6 +3,8 @@ import { catalogVersionsKey, eventKeys, F } from '@concert/queue'
 import { readTokenState, readyTokens as readyTokensOf, sleep } from '@concert/queue/testing'
 import {
   insertAccounts,
+  parseMetrics,
+  sampleValue,
   seedCatalog,
   startMysqlProxy,
   type TcpProxy,
@@ -104,6 +106,18 @@ function reservationsOf(scheduleId: number, seatId: number) {
     .where('schedule_id', '=', scheduleId)
     .where('seat_id', '=', seatId)
     .execute()
+}
+
+/** The background settling's figures on `on`'s /metrics: payments pending, and settled by outcome. */
+async function settling(on: App) {
+  const metrics = parseMetrics((await on.inject({ method: 'GET', url: '/metrics' })).body)
+  const settled = (outcome: string) =>
+    sampleValue(metrics.get('booking_payments_settled_total'), { outcome }) ?? 0
+  return {
+    pending: sampleValue(metrics.get('booking_unsettled_payments')),
+    committed: settled('committed'),
+    rolledBack: settled('rolled_back'),
+  }
 }
 
 /** loseReplyTo, and MySQL cut at the moment the answer is lost (restore it after). */
@@ -268,11 +282,14 @@ describe('a payment whose connection drops', () => {
     expect(await readTokenState(env.redis, k, token)).toMatchObject({ status: 'READY' })
     expect(await env.redis.exists(seatKey(scheduleId, seat.id))).toBe(0)
     const records = await env.redis.xlen(k.stream)
+    const before = await settling(app)
+    expect(before.pending).toBe(1)
 
     // MySQL is back: with no request from anyone, the sale is finished in Redis as a 201's is.
     proxy.restore()
+    // Counted once its outcome is applied in Redis.
     await until(
-      async () => (await readTokenState(env.redis, k, token))?.status === 'EXPIRED',
+      async () => (await settling(app)).committed === before.committed + 1,
       'the unknown outcome to be settled',
     )
     const row = await env.db
@@ -292,6 +309,11 @@ describe('a payment whose connection drops', () => {
     // Durable already (the row says it): no record for the mirror, no unmirrored mark.
     expect(await env.redis.xlen(k.stream)).toBe(records)
     expect(await env.redis.hexists(k.token(token), F.unmirrored)).toBe(0)
+    expect(await settling(app)).toEqual({
+      pending: 0,
+      committed: before.committed + 1,
+      rolledBack: before.rolledBack,
+    })
 
     // The sale stands: the fan's retry is refused 401, another buyer 409.
     expect((await reserve(token, scheduleId, seat.id)).statusCode).toBe(401)
@@ -329,11 +351,12 @@ describe('a payment whose connection drops', () => {
 
       proxy.restore()
       await until(
-        async () =>
-          (await env.redis.exists(seatKey(scheduleId, seat.id))) === 0 &&
-          (await env.redis.hexists(k.token(token), F.claim)) === 0,
-        'the rolled-back attempt to be given back',
+        async () => (await settling(copy)).rolledBack === 1,
+        'the rolled-back attempt to be settled',
       )
+      expect(await settling(copy)).toEqual({ pending: 0, committed: 0, rolledBack: 1 })
+      expect(await env.redis.exists(seatKey(scheduleId, seat.id))).toBe(0)
+      expect(await env.redis.hexists(k.token(token), F.claim)).toBe(0)
       expect(await readTokenState(env.redis, k, token)).toMatchObject({ status: 'READY' })
       // The fan pays at once, on either copy.
       const retry = await reserveOn(copy, token, scheduleId, seat.id)

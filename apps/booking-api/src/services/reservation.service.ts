@@ -14,6 +14,7 @@ import {
 import { AppError } from '@concert/shared'
 import type { FastifyBaseLogger } from 'fastify'
 import type { Kysely, Transaction } from 'kysely'
+import type { Registry } from 'prom-client'
 import { paidByMysql } from '../paid-tokens.js'
 import type { QueueTokenCheck, VerifiedToken } from '../plugins/token-guard.js'
 import { balanceOf, deductFromBalance } from '../repositories/accounts.repository.js'
@@ -149,9 +150,11 @@ export class ReservationService {
       claimTtlMs: number
       claimWaitMs: number
       log: FastifyBaseLogger
+      /** The app's registry: the background settling's gauge and counter. */
+      metrics: Registry
     },
   ) {
-    this.unsettled = new UnsettledPayments(deps.log)
+    this.unsettled = new UnsettledPayments(deps.log, [deps.metrics])
   }
 
   /** Stops settling payments in the background (the app is closing). */

@@ -1,4 +1,5 @@
 import type { FastifyBaseLogger } from 'fastify'
+import { Counter, Gauge, type Registry } from 'prom-client'
 
 /** One payment whose outcome is not known yet, and what to do once it is. */
 export interface UnsettledPayment {
@@ -11,6 +12,9 @@ export interface UnsettledPayment {
   /** It rolled back: give the attempt's claim and seat locks back (if still its own). */
   giveBack: () => Promise<void>
 }
+
+/** How a payment left this: its outcome applied, or no answer within GIVE_UP_AFTER_MS. */
+type Outcome = 'committed' | 'rolled_back' | 'gave_up'
 
 /** The first pause before asking again, doubled after every failed ask up to MAX_PAUSE_MS. */
 const FIRST_PAUSE_MS = 250
@@ -35,28 +39,51 @@ const GIVE_UP_AFTER_MS = 15 * 60_000
  */
 export class UnsettledPayments {
   private readonly waits = new Set<NodeJS.Timeout>()
+  /** Payments handed to settle() and not yet settled, given up on, or dropped by close(). */
+  private pending = 0
   private closed = false
+  private readonly outcomes: Counter<'outcome'>
 
-  constructor(private readonly log: FastifyBaseLogger) {}
+  constructor(
+    private readonly log: FastifyBaseLogger,
+    registers: Registry[],
+  ) {
+    const unsettled: Gauge = new Gauge({
+      name: 'booking_unsettled_payments',
+      help: 'Payments whose COMMIT outcome MySQL could not tell, being asked again in the background',
+      registers,
+      collect: () => unsettled.set(this.pending),
+    })
+    this.outcomes = new Counter({
+      name: 'booking_payments_settled_total',
+      help: 'Payments of unknown outcome settled in the background, by outcome: committed, rolled_back, gave_up',
+      labelNames: ['outcome'],
+      registers,
+    })
+  }
 
   /** Payments being settled right now. */
   get size(): number {
-    return this.waits.size
+    return this.pending
   }
 
   settle(payment: UnsettledPayment): void {
+    if (this.closed) return
+    this.pending += 1
     const deadline = Date.now() + GIVE_UP_AFTER_MS
     const ask = (pauseMs: number): void => {
-      if (this.closed) return
       const wait = setTimeout(() => {
         this.waits.delete(wait)
         void this.once(payment).then((settled) => {
-          if (settled) return
-          if (Date.now() + pauseMs > deadline) {
+          if (this.closed) return
+          let outcome: Outcome | undefined = settled
+          if (outcome === undefined && Date.now() + pauseMs > deadline) {
+            outcome = 'gave_up'
             this.log.error(payment.describe, 'gave up settling a payment whose outcome MySQL could not tell')
-            return
           }
-          ask(Math.min(pauseMs * 2, MAX_PAUSE_MS))
+          if (outcome === undefined) return ask(Math.min(pauseMs * 2, MAX_PAUSE_MS))
+          this.pending -= 1
+          this.outcomes.inc({ outcome })
         })
       }, pauseMs)
       wait.unref()
@@ -65,13 +92,13 @@ export class UnsettledPayments {
     ask(FIRST_PAUSE_MS)
   }
 
-  /** One ask, and its outcome applied; false while MySQL cannot say. */
-  private async once(payment: UnsettledPayment): Promise<boolean> {
+  /** One ask, and its outcome applied; undefined while MySQL cannot say. */
+  private async once(payment: UnsettledPayment): Promise<Exclude<Outcome, 'gave_up'> | undefined> {
     let committed: boolean
     try {
       committed = await payment.committed()
     } catch {
-      return this.closed
+      return undefined
     }
     try {
       if (committed) await payment.finish()
@@ -81,7 +108,7 @@ export class UnsettledPayments {
       // Redis failed the step: what is left there lapses with its TTLs and the READY window.
       this.log.warn({ ...payment.describe, err: error, committed }, 'could not apply a settled payment')
     }
-    return true
+    return committed ? 'committed' : 'rolled_back'
   }
 
   /** Stops every wait (the app is closing); a settlement under way finishes its step. */
@@ -89,5 +116,6 @@ export class UnsettledPayments {
     this.closed = true
     for (const wait of this.waits) clearTimeout(wait)
     this.waits.clear()
+    this.pending = 0
   }
 }
