@@ -370,24 +370,27 @@ describe('a payment whose connection drops', () => {
   })
 
   it('after its COMMIT, with MySQL gone before the outcome is read, on a copy that then went away, and the READY window over before the retry (Redis says TIMEOUT): the retry with its Idempotency-Key replays the order, Redis is brought to COMPLETED, and the token still lists the purchase', async () => {
-    const WINDOW_SECONDS = 4
-    const queue = fastQueue(env, { activeTtlSeconds: WINDOW_SECONDS })
-    const { accountId, token } = await fan('lost-window', queue)
+    // The copy that pays goes away before MySQL is back: nobody settles the outcome. Built
+    // (and its caches warmed) before the token's short window starts.
+    const copy = await buildBooking(env, { MYSQL_URL: proxyUrl }, { poolSize: 2 })
     const { id: scheduleId } = schedule()
     const seat = catalog.seats[11] as { id: number }
     const k = eventKeys(env.keyPrefix, catalog.eventId)
-
-    // The copy that paid goes away before MySQL is back: nobody settles the outcome.
-    const copy = await buildBooking(env, { MYSQL_URL: proxyUrl }, { poolSize: 2 })
+    const WINDOW_SECONDS = 4
+    const queue = fastQueue(env, { activeTtlSeconds: WINDOW_SECONDS })
+    let paying: Awaited<ReturnType<typeof fan>>
     let answer: Awaited<ReturnType<typeof reserve>>
     try {
+      await copy.inject({ method: 'GET', url: `/v1/schedules/${scheduleId}/seats` })
+      paying = await fan('lost-window', queue)
       const lost = loseReplyThenCut(isCommit)
-      answer = await reserveOn(copy, token, scheduleId, seat.id, 'order-window')
+      answer = await reserveOn(copy, paying.token, scheduleId, seat.id, 'order-window')
       await lost
     } finally {
       await copy.close()
       proxy.restore()
     }
+    const { accountId, token } = paying
     expect(answer.statusCode).toBe(503)
     const [sold] = await reservationsOf(scheduleId, seat.id)
     expect(sold).toMatchObject({ account_id: accountId, status: 'SOLD' })

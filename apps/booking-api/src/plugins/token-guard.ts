@@ -116,8 +116,11 @@ export const tokenGuardPlugin = fp(
       if (ended !== undefined) {
         const mayBeCompleted = requirement.acceptCompleted?.(request) ?? false
         // Redis says the token ended otherwise, but a payment may have committed without
-        // Redis hearing of it (paid-tokens.ts): a route a paid token may use asks MySQL.
-        completed = mayBeCompleted && (ended === 'COMPLETED' || (await paidByMysql(app, token)))
+        // Redis hearing of it (paid-tokens.ts): a route a paid token may use asks MySQL,
+        // for a token that was READY (none other can have paid).
+        completed =
+          mayBeCompleted &&
+          (ended === 'COMPLETED' || (state.readyAt !== null && (await paidByMysql(app, token))))
         if (!completed) throw new AppError('TOKEN_EXPIRED', `queue token expired (${ended})`)
       } else if (state.status === 'WAITING' && requirement.state === 'READY') {
         throw new AppError('TOKEN_NOT_READY', 'still waiting in the queue; poll the queue gateway')

@@ -319,8 +319,11 @@ export class ReservationService {
           this.unsettled.settle({
             describe: { eventId: schedule.eventId, scheduleId, seatIds },
             committed: () => paymentCommitted(this.deps.db, claimed, commitTime),
-            finish: () =>
-              this.afterCommit(token, owner, commitTime, schedule, lockedSeats, completedVersion(claimed)),
+            finish: async () => {
+              const version = completedVersion(claimed)
+              if (!(await this.afterCommit(token, owner, commitTime, schedule, lockedSeats, version)))
+                throw new Error('Redis did not take the finished sale')
+            },
             giveBack: async () => {
               await this.deps.queue.abortPurchase(token, owner, lockedSeats)
             },
@@ -458,7 +461,10 @@ export class ReservationService {
     )
   }
 
-  /** Post-commit bookkeeping; the sale is final, so failures here are logged, not returned. */
+  /**
+   * Post-commit bookkeeping; the sale is final, so failures here are logged, not thrown.
+   * False when Redis did not take the finished sale (the background settling asks again).
+   */
   private async afterCommit(
     token: string,
     owner: string,
@@ -467,7 +473,7 @@ export class ReservationService {
     seats: PurchaseSeats,
     /** The version pay() wrote the token COMPLETED at (markTokenCompleted). */
     committedVersion: number,
-  ): Promise<void> {
+  ): Promise<boolean> {
     // The last seat on sale: the queue ends its waiters and stops taking joins (SPEC §8).
     // Settled before the token frees its READY slot, so no waiter is admitted to an event
     // with nothing left to sell.
@@ -476,7 +482,7 @@ export class ReservationService {
     // released), and the show's and the event's catalogue versions rewritten, so every copy
     // answers this show's seat map and the event's dates afresh. The token's COMPLETED row
     // committed with the payment, so the mirror is not handed the same change to write again.
-    await this.deps.queue
+    return this.deps.queue
       .finishPurchase(
         token,
         owner,
@@ -485,15 +491,21 @@ export class ReservationService {
         this.deps.catalog.saleChange([schedule.id]),
         committedVersion,
       )
-      .catch((error: unknown) => {
-        // QUEUE_TOKEN already says COMPLETED, which stops any second payment; MySQL's UNIQUE key
-        // stops a second sale of the seats, whose locks lapse within their TTL; the cached
-        // seat maps and dates lapse within SEAT_MAP_CACHE_MS.
-        this.deps.log.error(
-          { err: error, eventId: schedule.eventId, scheduleId: schedule.id },
-          'could not finish a paid purchase in Redis',
-        )
-      })
+      .then(
+        // Not this attempt's claim any more (a retry took over the lapsed one) ends the token
+        // too: the committed version ends it whoever holds the claim.
+        () => true,
+        (error: unknown) => {
+          // QUEUE_TOKEN already says COMPLETED, which stops any second payment; MySQL's UNIQUE key
+          // stops a second sale of the seats, whose locks lapse within their TTL; the cached
+          // seat maps and dates lapse within SEAT_MAP_CACHE_MS.
+          this.deps.log.error(
+            { err: error, eventId: schedule.eventId, scheduleId: schedule.id },
+            'could not finish a paid purchase in Redis',
+          )
+          return false
+        },
+      )
   }
 
   /**

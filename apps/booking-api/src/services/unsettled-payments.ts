@@ -21,6 +21,11 @@ const FIRST_PAUSE_MS = 250
 const MAX_PAUSE_MS = 5_000
 /** Past this, nothing is left to settle but cosmetics: the READY window and the caches have ended. */
 const GIVE_UP_AFTER_MS = 15 * 60_000
+/** Payments one copy settles at most; past it, one is left to its TTLs as before (and logged). */
+const MAX_PENDING = 1_000
+
+/** A pause of about `ms` (±25 %), so payments cut off together do not ask together. */
+const jittered = (ms: number) => Math.round(ms * (0.75 + Math.random() * 0.5))
 
 /**
  * Payments whose COMMIT went unanswered while MySQL also could not say whether it landed
@@ -31,17 +36,22 @@ const GIVE_UP_AFTER_MS = 15 * 60_000
  * hold its READY slot until its window ends, and show its seats free until the caches lapse.
  *
  * So each such payment is settled here, in the background: MySQL is asked again, with
- * pauses growing from 250 ms to 5 s, until it answers or 15 minutes pass (logged),
- * and the outcome is applied as the request would have applied it. Both steps are safe
- * whatever happened meanwhile: finishing is told the version the payment wrote (it ends
- * the token whoever holds the claim, and only a committed payment has it), giving back
- * releases only what this attempt still owns. Closing stops every wait.
+ * pauses growing from 250 ms to 5 s (jittered), until it answers and the outcome is applied
+ * in Redis, or 15 minutes pass (logged, counted). Both steps are safe whatever happened
+ * meanwhile: finishing is told the version the payment wrote (it ends the token whoever
+ * holds the claim, and only a committed payment has it), giving back releases only what
+ * this attempt still owns. The asks take one lane: an outage cuts off every payment in
+ * flight at once, and each ask may hold a pool connection for seconds (the outcome read
+ * waits for a COMMIT the server still runs), so they go one at a time, never crowding out
+ * the requests. Closing stops every wait.
  */
 export class UnsettledPayments {
   private readonly waits = new Set<NodeJS.Timeout>()
   /** Payments handed to settle() and not yet settled, given up on, or dropped by close(). */
   private pending = 0
   private closed = false
+  /** The asks, one after another (see the class comment). */
+  private lane: Promise<unknown> = Promise.resolve()
   private readonly outcomes: Counter<'outcome'>
 
   constructor(
@@ -69,12 +79,21 @@ export class UnsettledPayments {
 
   settle(payment: UnsettledPayment): void {
     if (this.closed) return
+    if (this.pending >= MAX_PENDING) {
+      this.log.error(
+        payment.describe,
+        'too many payments of unknown outcome to settle; this one is left to its TTLs',
+      )
+      return
+    }
     this.pending += 1
     const deadline = Date.now() + GIVE_UP_AFTER_MS
     const ask = (pauseMs: number): void => {
       const wait = setTimeout(() => {
         this.waits.delete(wait)
-        void this.once(payment).then((settled) => {
+        const asked = this.lane.then(() => this.once(payment)).catch(() => undefined)
+        this.lane = asked
+        void asked.then((settled) => {
           if (this.closed) return
           let outcome: Outcome | undefined = settled
           if (outcome === undefined && Date.now() + pauseMs > deadline) {
@@ -85,33 +104,37 @@ export class UnsettledPayments {
           this.pending -= 1
           this.outcomes.inc({ outcome })
         })
-      }, pauseMs)
+      }, jittered(pauseMs))
       wait.unref()
       this.waits.add(wait)
     }
     ask(FIRST_PAUSE_MS)
   }
 
-  /** One ask, and its outcome applied; undefined while MySQL cannot say. */
+  /** One ask, and its outcome applied; undefined while MySQL cannot say or Redis fails the step. */
   private async once(payment: UnsettledPayment): Promise<Exclude<Outcome, 'gave_up'> | undefined> {
+    if (this.closed) return undefined
     let committed: boolean
     try {
       committed = await payment.committed()
     } catch {
       return undefined
     }
+    // Closed meanwhile: Redis may be gone too; nothing is applied half.
+    if (this.closed) return undefined
     try {
       if (committed) await payment.finish()
       else await payment.giveBack()
-      this.log.info({ ...payment.describe, committed }, 'settled a payment whose outcome was unknown')
     } catch (error) {
-      // Redis failed the step: what is left there lapses with its TTLs and the READY window.
+      // Asked again at the next pause: both steps may run twice.
       this.log.warn({ ...payment.describe, err: error, committed }, 'could not apply a settled payment')
+      return undefined
     }
+    this.log.info({ ...payment.describe, committed }, 'settled a payment whose outcome was unknown')
     return committed ? 'committed' : 'rolled_back'
   }
 
-  /** Stops every wait (the app is closing); a settlement under way finishes its step. */
+  /** Stops every wait (the app is closing); an ask under way applies nothing once it returns. */
   close(): void {
     this.closed = true
     for (const wait of this.waits) clearTimeout(wait)
