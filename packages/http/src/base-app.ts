@@ -13,6 +13,7 @@ import Fastify, {
 } from 'fastify'
 import { Counter } from 'prom-client'
 import { handleClientError } from './client-errors.js'
+import { censorLogged, REDACTED_PATHS, redactTokens, serializeError } from './log-redaction.js'
 import { ACCOUNT_TOKEN_HEADER, accountAuthPlugin } from './plugins/account-auth.js'
 import { errorsPlugin, sendProblem, toAppError } from './plugins/errors.js'
 import { healthPlugin } from './plugins/health.js'
@@ -61,19 +62,6 @@ const PRESSURE_SAMPLE_MS = 250
 
 const DEFAULT_OPS: OpsConfig = { maxEventLoopDelayMs: 1_000, buildRevision: 'dev', prettyLogs: false }
 
-/** A quoted SQL literal (backslash escapes and doubled quotes inside), as mysql2 writes values in. */
-const SQL_LITERAL = /'(?:[^'\\]|\\.|'')*'/g
-
-/** What a redacted log field becomes: a statement its shape (every quoted value a ?), anything else a mark. */
-export function censorLogged(value: unknown, path: string[]): unknown {
-  return path.at(-1) === 'sql' && typeof value === 'string' ? value.replace(SQL_LITERAL, '?') : '<redacted>'
-}
-
-/** `/v1/queue/tokens/<token>…` → `/v1/queue/tokens/<redacted>…` for logs. */
-export function redactTokens(url: string): string {
-  return url.replace(/(\/v1\/queue\/tokens\/)[^/?#]+/, '$1<redacted>')
-}
-
 export type App = FastifyInstance<
   RawServerDefault,
   RawRequestDefaultExpression,
@@ -100,20 +88,12 @@ export async function createBaseApp(options: BaseAppOptions): Promise<App> {
         url: redactTokens(request.url),
         remoteAddress: request.ip,
       }),
+      // Errors lose what their command was given (log-redaction.ts).
+      err: serializeError,
     },
-    // Should anything log a request's headers anyway, the credentials in them are masked.
-    // Errors carry what their command was given: ioredis puts a failed command's arguments
-    // on its error (`command.args`: a script's hold queue tokens), mysql2 the statement with
-    // its values written in (`sql`: tokens, account ids, Idempotency-Keys). A logged error
-    // keeps the Redis command's name and the statement's shape only (censorLogged).
-    redact: {
-      paths: [
-        'req.headers.authorization',
-        'headers.authorization',
-        ...['err', 'err.cause', '*'].flatMap((at) => [`${at}.command.args`, `${at}.sql`]),
-      ],
-      censor: censorLogged,
-    },
+    // Should anything log a request's headers or an error under another key anyway, the
+    // credentials and values in them are masked (log-redaction.ts).
+    redact: { paths: REDACTED_PATHS, censor: censorLogged },
     // A person at a terminal reads lines, a log collector reads JSON (see OpsConfig.prettyLogs);
     // lines only where pino-pretty is installed (not in a production deploy).
     ...(prettyTarget

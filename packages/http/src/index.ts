@@ -1,6 +1,7 @@
 export * from './account-token.js'
 export * from './base-app.js'
 export * from './client-errors.js'
+export { redactTokens } from './log-redaction.js'
 export * from './plugins/account-auth.js'
 export * from './plugins/errors.js'
 export * from './plugins/health.js'
