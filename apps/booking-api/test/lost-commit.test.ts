@@ -7,6 +7,7 @@ import {
   sampleValue,
   seedCatalog,
   startMysqlProxy,
+  startRedisProxy,
   type TcpProxy,
   useTestEnv,
   within,
@@ -366,6 +367,44 @@ describe('a payment whose connection drops', () => {
     } finally {
       proxy.restore()
       await copy.close()
+    }
+  })
+
+  it('after its COMMIT, with MySQL gone before the outcome is read, and Redis away when MySQL is back: the sale is finished in Redis once Redis is back too, not counted settled before', async () => {
+    const { proxy: redisLink, url: redisViaLink } = await startRedisProxy(env.redisUrl)
+    const copy = await buildBooking(env, { MYSQL_URL: proxyUrl, REDIS_URL: redisViaLink }, { poolSize: 2 })
+    try {
+      const { token } = await fan('lost-then-redis')
+      const { id: scheduleId } = schedule()
+      const seat = catalog.seats[14] as { id: number }
+      const k = eventKeys(env.keyPrefix, catalog.eventId)
+
+      const lost = loseReplyThenCut(isCommit)
+      const answer = await reserveOn(copy, token, scheduleId, seat.id)
+      await lost
+      expect(answer.statusCode).toBe(503)
+
+      // MySQL answers again while the copy cannot reach Redis: the outcome is known, not applied.
+      redisLink.cut()
+      proxy.restore()
+      await sleep(2_000)
+      expect(await settling(copy)).toEqual({ pending: 1, committed: 0, rolledBack: 0 })
+      expect(await readTokenState(env.redis, k, token)).toMatchObject({ status: 'READY' })
+
+      redisLink.restore()
+      await until(async () => (await settling(copy)).committed === 1, 'the sale to be finished in Redis')
+      expect(await settling(copy)).toEqual({ pending: 0, committed: 1, rolledBack: 0 })
+      expect(await readTokenState(env.redis, k, token)).toMatchObject({
+        status: 'EXPIRED',
+        reason: 'COMPLETED',
+      })
+      expect(await env.redis.get(seatKey(scheduleId, seat.id))).toBe('!sold')
+      await expectInvariants(env)
+    } finally {
+      proxy.restore()
+      redisLink.restore()
+      await copy.close()
+      await redisLink.close()
     }
   })
 
