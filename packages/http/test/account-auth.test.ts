@@ -1,6 +1,6 @@
 import { createHmac } from 'node:crypto'
 import { Writable } from 'node:stream'
-import { AccountIdSchema, loadAuthConfig, loadInfraConfig } from '@concert/shared'
+import { AccountIdSchema, loadAuthConfig } from '@concert/shared'
 import {
   generateAccountSigningKey,
   type JwksServer,
@@ -11,7 +11,8 @@ import {
 import { SignJWT } from 'jose'
 import { Type } from 'typebox'
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest'
-import { type App, accountIdInBody, accountIdInPath, createBaseApp } from '../src/index.js'
+import { type App, accountIdInBody, accountIdInPath } from '../src/index.js'
+import { buildTestApp } from './test-app.js'
 
 const AccountIdParams = Type.Object({ accountId: AccountIdSchema })
 
@@ -34,13 +35,8 @@ function signedByHand(header: object, payload: object): string {
 }
 
 async function build(authEnv: Record<string, string>, options: { logLines?: string[]; cors?: boolean } = {}) {
-  const infra = loadInfraConfig({ MYSQL_URL: env.mysqlUrl, REDIS_URL: env.redisUrl })
   const lines = options.logLines
-  const app = await createBaseApp({
-    name: 'test',
-    title: 't',
-    description: 't',
-    infra,
+  const app = await buildTestApp(env, {
     auth: loadAuthConfig(authEnv),
     corsOrigins: options.cors ? ['https://tickets.example'] : [],
     logger: lines

@@ -1,8 +1,9 @@
 import type { AddressInfo } from 'node:net'
-import { type HttpTimeouts, loadAuthConfig, loadHttpTimeouts, loadInfraConfig } from '@concert/shared'
+import { type HttpTimeouts, loadHttpTimeouts } from '@concert/shared'
 import { rawHttp, useTestEnv } from '@concert/testing'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { type App, createBaseApp } from '../src/index.js'
+import type { App } from '../src/index.js'
+import { buildTestApp } from './test-app.js'
 
 const env = useTestEnv()
 
@@ -17,16 +18,7 @@ let port: number
 let echoed = 0
 
 beforeAll(async () => {
-  const infra = loadInfraConfig({ MYSQL_URL: env.mysqlUrl, REDIS_URL: env.redisUrl })
-  app = await createBaseApp({
-    name: 'test',
-    title: 't',
-    description: 't',
-    infra,
-    auth: loadAuthConfig({}),
-    logger: false,
-    timeouts: SHORT,
-  })
+  app = await buildTestApp(env, { timeouts: SHORT })
   app.post('/echo', async (request) => {
     echoed += 1
     return request.body
@@ -123,15 +115,7 @@ describe('timeouts', () => {
   })
 
   it('both apps get the defaults when nothing is configured', async () => {
-    const infra = loadInfraConfig({ MYSQL_URL: env.mysqlUrl, REDIS_URL: env.redisUrl })
-    const plain = await createBaseApp({
-      name: 'test',
-      title: 't',
-      description: 't',
-      infra,
-      auth: loadAuthConfig({}),
-      logger: false,
-    })
+    const plain = await buildTestApp(env)
     try {
       expect(plain.server.requestTimeout).toBe(30_000)
       expect(plain.server.headersTimeout).toBe(10_000)

@@ -1,7 +1,7 @@
-import { loadAuthConfig, loadInfraConfig } from '@concert/shared'
 import { useTestEnv } from '@concert/testing'
 import { afterEach, describe, expect, it } from 'vitest'
-import { type App, createBaseApp } from '../src/index.js'
+import type { App } from '../src/index.js'
+import { buildTestApp } from './test-app.js'
 
 /*
  * CORS and credentials: the web app's cross-origin calls to the booking API carry the
@@ -14,15 +14,7 @@ const apps: App[] = []
 const PAGE = 'https://tickets.example'
 
 async function build(corsOrigins: string[] | '*') {
-  const app = await createBaseApp({
-    name: 'test',
-    title: 't',
-    description: 't',
-    infra: loadInfraConfig({ MYSQL_URL: env.mysqlUrl, REDIS_URL: env.redisUrl }),
-    auth: loadAuthConfig({}),
-    corsOrigins,
-    logger: false,
-  })
+  const app = await buildTestApp(env, { corsOrigins })
   apps.push(app)
   app.post('/things', async () => ({ ok: true }))
   return app

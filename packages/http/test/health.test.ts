@@ -1,21 +1,13 @@
-import { loadAuthConfig, loadInfraConfig } from '@concert/shared'
 import { useTestEnv } from '@concert/testing'
 import { afterEach, describe, expect, it } from 'vitest'
-import { type App, createBaseApp } from '../src/index.js'
+import type { App } from '../src/index.js'
+import { buildTestApp } from './test-app.js'
 
 const env = useTestEnv()
 const apps: App[] = []
 
 async function build(overrides: Record<string, string> = {}) {
-  const infra = loadInfraConfig({ MYSQL_URL: env.mysqlUrl, REDIS_URL: env.redisUrl, ...overrides })
-  const app = await createBaseApp({
-    name: 'test',
-    title: 't',
-    description: 't',
-    infra,
-    auth: loadAuthConfig({}),
-    logger: false,
-  })
+  const app = await buildTestApp(env, {}, overrides)
   apps.push(app)
   return app
 }
@@ -113,16 +105,7 @@ describe('CORS', () => {
   })
 
   it('lets configured browser origins call with a bearer token and read Retry-After', async () => {
-    const infra = loadInfraConfig({ MYSQL_URL: env.mysqlUrl, REDIS_URL: env.redisUrl })
-    const app = await createBaseApp({
-      name: 'test',
-      title: 't',
-      description: 't',
-      infra,
-      auth: loadAuthConfig({}),
-      corsOrigins: ['https://tickets.example'],
-      logger: false,
-    })
+    const app = await buildTestApp(env, { corsOrigins: ['https://tickets.example'] })
     apps.push(app)
     const preflight = await app.inject({
       method: 'OPTIONS',

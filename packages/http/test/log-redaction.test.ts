@@ -1,10 +1,10 @@
 import { PassThrough } from 'node:stream'
-import { loadAuthConfig, loadInfraConfig } from '@concert/shared'
 import { useTestEnv } from '@concert/testing'
 import { sql } from 'kysely'
 import { afterEach, describe, expect, it } from 'vitest'
-import { type App, createBaseApp, redactTokens } from '../src/index.js'
+import { type App, redactTokens } from '../src/index.js'
 import { censorLogged, withoutValues } from '../src/log-redaction.js'
+import { buildTestApp } from './test-app.js'
 
 /*
  * The logs hold no queue token, key or value a command was given (log-redaction.ts): each
@@ -20,14 +20,7 @@ async function logging(): Promise<{ app: App; lines: string[] }> {
   const lines: string[] = []
   const stream = new PassThrough()
   stream.on('data', (chunk: Buffer) => lines.push(...chunk.toString('utf8').split('\n').filter(Boolean)))
-  const app = await createBaseApp({
-    name: 'test',
-    title: 't',
-    description: 't',
-    infra: loadInfraConfig({ MYSQL_URL: env.mysqlUrl, REDIS_URL: env.redisUrl }),
-    auth: loadAuthConfig({}),
-    logger: { level: 'info', stream },
-  })
+  const app = await buildTestApp(env, { logger: { level: 'info', stream } })
   apps.push(app)
   return { app, lines }
 }

@@ -1,7 +1,7 @@
-import { loadAuthConfig, loadInfraConfig } from '@concert/shared'
 import { parseMetrics, sampleValue, useTestEnv } from '@concert/testing'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { type App, createBaseApp } from '../src/index.js'
+import type { App } from '../src/index.js'
+import { buildTestApp } from './test-app.js'
 
 /*
  * Load shedding (@fastify/under-pressure): while the event loop lags past
@@ -13,13 +13,8 @@ const env = useTestEnv()
 let app: App
 
 beforeAll(async () => {
-  app = await createBaseApp({
+  app = await buildTestApp(env, {
     name: 'pressure',
-    title: 't',
-    description: 't',
-    infra: loadInfraConfig({ MYSQL_URL: env.mysqlUrl, REDIS_URL: env.redisUrl }),
-    auth: loadAuthConfig({}),
-    logger: false,
     ops: { maxEventLoopDelayMs: 50, buildRevision: 'test', prettyLogs: false },
   })
   app.get('/work', async () => ({ done: true }))
