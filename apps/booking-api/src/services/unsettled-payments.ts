@@ -72,11 +72,6 @@ export class UnsettledPayments {
     })
   }
 
-  /** Payments being settled right now. */
-  get size(): number {
-    return this.pending
-  }
-
   settle(payment: UnsettledPayment): void {
     if (this.closed) return
     if (this.pending >= MAX_PENDING) {
