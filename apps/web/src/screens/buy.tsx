@@ -7,6 +7,7 @@ import { OrderSummary } from '../components/order-summary'
 import { ProblemAlert } from '../components/problem-alert'
 import { Screen } from '../components/screen'
 import { isBuyable, SeatMap } from '../components/seat-map'
+import { payUntilAnswered } from '../confirm-payment'
 import { eventTitle, useEvents } from '../events'
 import { formatClock, formatDate, formatTime, formatWon } from '../format'
 import { useInterval, useSecondsUntil } from '../hooks'
@@ -110,6 +111,14 @@ function BuyingWindow({
   const [problem, setProblem] = useState<ApiError | undefined>(undefined)
   const [paying, setPaying] = useState(false)
   const keyOfOrder = useRef<{ order: string; key: string } | undefined>(undefined)
+  /** False once the fan left this page: a payment being confirmed stops asking. */
+  const mounted = useRef(true)
+  useEffect(
+    () => () => {
+      mounted.current = false
+    },
+    [],
+  )
   // The event's seats per order (SPEC §9), as the seat map says: an operator may change it.
   const limit = seatMap?.maxSeatsPerOrder
   const auth = bearer(token)
@@ -207,13 +216,21 @@ function BuyingWindow({
     setPaying(true)
     setProblem(undefined)
     setNotice(undefined)
+    const key = keyOfOrder.current.key
     try {
-      const answer = await call(
-        api().booking.POST('/v1/reservations', {
-          params: { header: { 'idempotency-key': keyOfOrder.current.key } },
-          headers: auth,
-          body: reservationBody(scheduleId, seatIds),
-        }),
+      const answer = await payUntilAnswered(
+        () =>
+          call(
+            api().booking.POST('/v1/reservations', {
+              params: { header: { 'idempotency-key': key } },
+              headers: auth,
+              body: reservationBody(scheduleId, seatIds),
+            }),
+          ),
+        {
+          onUnsure: () => setNotice('We could not confirm your payment yet. Checking again…'),
+          stillHere: () => mounted.current,
+        },
       )
       const seatsById = new Map(seatMap.seats.map((seat) => [seat.seatId, seat]))
       updateSession(() => ({
@@ -233,6 +250,7 @@ function BuyingWindow({
       navigate('/confirmation')
     } catch (failure) {
       const error = failure as ApiError
+      setNotice(undefined)
       setProblem(error)
       if (error.code === 'SEAT_ALREADY_RESERVED' || error.code === 'SEAT_LOCKED') {
         const taken = Array.isArray(error.problem?.seatIds) ? (error.problem.seatIds as number[]) : seatIds

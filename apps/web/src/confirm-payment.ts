@@ -1,0 +1,37 @@
+/** How often, and how many times, a payment of unknown outcome is sent (see payUntilAnswered). */
+export const CONFIRM_PAUSE_MS = 2_000
+export const CONFIRM_TRIES = 15
+
+/** What payUntilAnswered reads of a failed call (an ApiError). */
+interface Failure {
+  status: number
+  code: string
+  retryAfter?: number | undefined
+}
+
+/**
+ * The payment's answer. A payment answered 503, or not at all (the network, a server gone),
+ * may still have gone through: the booking API could not tell (its database away), and
+ * settles it once it can. So it is sent again with the same Idempotency-Key, which pays at
+ * most once and answers a payment that went through with its first answer: every
+ * CONFIRM_PAUSE_MS (or the Retry-After, if longer), up to CONFIRM_TRIES times in all, while
+ * `stillHere()` (the fan has not left the page). `onUnsure` runs before each wait.
+ * Any other answer (201, or a refusal) ends it.
+ */
+export async function payUntilAnswered<T>(
+  send: () => Promise<T>,
+  { onUnsure, stillHere }: { onUnsure: () => void; stillHere: () => boolean },
+  pauseMs = CONFIRM_PAUSE_MS,
+): Promise<T> {
+  for (let tries = 1; ; tries += 1) {
+    try {
+      return await send()
+    } catch (failure) {
+      const error = failure as Failure
+      const unsure = error.status === 503 || error.code === 'NETWORK_ERROR'
+      if (!unsure || tries >= CONFIRM_TRIES || !stillHere()) throw failure
+      onUnsure()
+      await new Promise((resolve) => setTimeout(resolve, Math.max(pauseMs, (error.retryAfter ?? 0) * 1_000)))
+    }
+  }
+}
