@@ -408,6 +408,42 @@ describe('a payment whose connection drops', () => {
     }
   })
 
+  it('a payment that commits while Redis goes away: 201, and the sale is finished in Redis once Redis is back, with no request from anyone', async () => {
+    const { proxy: redisLink, url: redisViaLink } = await startRedisProxy(env.redisUrl)
+    const copy = await buildBooking(env, { MYSQL_URL: proxyUrl, REDIS_URL: redisViaLink }, { poolSize: 2 })
+    try {
+      const { accountId, token } = await fan('commit-then-redis')
+      const { id: scheduleId } = schedule()
+      const seat = catalog.seats[15] as { id: number }
+      const k = eventKeys(env.keyPrefix, catalog.eventId)
+
+      // Redis is cut from the copy as its COMMIT goes out: the sale commits, Redis cannot hear of it.
+      proxy.watchFor(isCommit).then(
+        () => redisLink.cut(),
+        () => {},
+      )
+      const answer = await reserveOn(copy, token, scheduleId, seat.id)
+      expect(answer.statusCode).toBe(201)
+      expect(answer.json()).toMatchObject({ accountId, seatId: seat.id })
+      expect(await settling(copy)).toEqual({ pending: 1, committed: 0, rolledBack: 0 })
+      expect(await readTokenState(env.redis, k, token)).toMatchObject({ status: 'READY' })
+
+      redisLink.restore()
+      await until(async () => (await settling(copy)).committed === 1, 'the sale to be finished in Redis')
+      expect(await readTokenState(env.redis, k, token)).toMatchObject({
+        status: 'EXPIRED',
+        reason: 'COMPLETED',
+      })
+      expect(await env.redis.zscore(k.active, token)).toBeNull()
+      expect(await env.redis.get(seatKey(scheduleId, seat.id))).toBe('!sold')
+      await expectInvariants(env)
+    } finally {
+      redisLink.restore()
+      await copy.close()
+      await redisLink.close()
+    }
+  })
+
   it('after its COMMIT, with MySQL gone before the outcome is read, on a copy that then went away, and the READY window over before the retry (Redis says TIMEOUT): the retry with its Idempotency-Key replays the order, Redis is brought to COMPLETED, and the token still lists the purchase', async () => {
     // The copy that pays goes away before MySQL is back: nobody settles the outcome. Built
     // (and its caches warmed) before the token's short window starts.

@@ -10,8 +10,17 @@ interface Failure {
 }
 
 /**
+ * A failed payment that may still have gone through: answered 503 or not at all, or 409
+ * TOKEN_BUSY (an earlier send of it still running on the server).
+ */
+export function isUnsure(failure: unknown): boolean {
+  const error = failure as Failure
+  return error.status === 503 || error.code === 'NETWORK_ERROR' || error.code === 'TOKEN_BUSY'
+}
+
+/**
  * The payment's answer. A payment answered 503, or not at all (the network, a server gone),
- * may still have gone through: the booking API could not tell (its database away), and
+ * or TOKEN_BUSY (an earlier send still running), may still have gone through: the booking API could not tell (its database away), and
  * settles it once it can. So it is sent again with the same Idempotency-Key, which pays at
  * most once and answers a payment that went through with its first answer: every
  * CONFIRM_PAUSE_MS (or the Retry-After, if longer), up to CONFIRM_TRIES times in all, while
@@ -27,11 +36,12 @@ export async function payUntilAnswered<T>(
     try {
       return await send()
     } catch (failure) {
-      const error = failure as Failure
-      const unsure = error.status === 503 || error.code === 'NETWORK_ERROR'
-      if (!unsure || tries >= CONFIRM_TRIES || !stillHere()) throw failure
+      if (!isUnsure(failure) || tries >= CONFIRM_TRIES || !stillHere()) throw failure
       onUnsure()
-      await new Promise((resolve) => setTimeout(resolve, Math.max(pauseMs, (error.retryAfter ?? 0) * 1_000)))
+      const retryAfter = (failure as Failure).retryAfter ?? 0
+      await new Promise((resolve) => setTimeout(resolve, Math.max(pauseMs, retryAfter * 1_000)))
+      // Left during the wait: nothing more is sent.
+      if (!stillHere()) throw failure
     }
   }
 }

@@ -19,6 +19,7 @@ class Failed extends Error {
 const unavailable = new Failed('SERVICE_UNAVAILABLE', 503)
 const offline = new Failed('NETWORK_ERROR', 0)
 const taken = new Failed('SEAT_ALREADY_RESERVED', 409)
+const busy = new Failed('TOKEN_BUSY', 409)
 
 /** A sender answering `answers` in turn (an error is thrown), and how many times it was called. */
 function sender(answers: Array<Failed | string>) {
@@ -65,5 +66,23 @@ describe('payUntilAnswered', () => {
     const stillHere = () => sent.count < 2
     await expect(payUntilAnswered(send, { onUnsure: () => {}, stillHere }, 1)).rejects.toBe(unavailable)
     expect(sent.count).toBe(2)
+  })
+
+  it('sends again after TOKEN_BUSY (an earlier send of the payment still running)', async () => {
+    const { send, sent } = sender([busy, 'paid'])
+    await expect(payUntilAnswered(send, { onUnsure: () => {}, stillHere: () => true }, 1)).resolves.toBe(
+      'paid',
+    )
+    expect(sent.count).toBe(2)
+  })
+
+  it('sends nothing more once the fan left during a wait', async () => {
+    const { send, sent } = sender([unavailable, 'paid'])
+    let left = false
+    const onUnsure = () => {
+      left = true
+    }
+    await expect(payUntilAnswered(send, { onUnsure, stillHere: () => !left }, 1)).rejects.toBe(unavailable)
+    expect(sent.count).toBe(1)
   })
 })

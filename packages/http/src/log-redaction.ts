@@ -57,17 +57,41 @@ function nestedError(error: unknown): unknown {
 }
 
 /**
+ * A MySQL message's quoted value runs to the words after it: MySQL does not escape a quote
+ * inside the value it quotes ("Duplicate entry 'a'b' for key 'PRIMARY'").
+ */
+const MYSQL_QUOTED_VALUE = /'.*'(?= for (?:key|column)\b)/g
+
+/** A MySQL message (or a stack that begins with one) without the values it quotes. */
+function mysqlMessageWithoutValues(text: string): string {
+  return withoutValues(text.replace(MYSQL_QUOTED_VALUE, '?'))
+}
+
+/** Whether the error, or one it was caused by, came from MySQL's server (it carries `sqlMessage`). */
+function fromMysql(error: unknown): boolean {
+  let at: unknown = error
+  for (let depth = 0; depth < 5 && typeof at === 'object' && at !== null; depth += 1) {
+    if (typeof (at as { sqlMessage?: unknown }).sqlMessage === 'string') return true
+    at = (at as { cause?: unknown }).cause
+  }
+  return false
+}
+
+/**
  * The `err` serializer: pino's own, then every value the error was given taken out (see
- * above). Builds new objects; the error itself is left as it was.
+ * above). Works on a copy; the error itself is left as it was. Anything logged as `err`
+ * that is not an object (a string a promise was rejected with) is logged as it is.
  */
 export function serializeError(error: Error): SerializedError {
-  const logged = standardError(error)
+  const serialized: unknown = standardError(error)
+  if (typeof serialized !== 'object' || serialized === null) return serialized as SerializedError
+  const logged = { ...(serialized as SerializedError) }
   if ('command' in logged) logged.command = commandName(logged.command)
   if (typeof logged.sql === 'string') logged.sql = withoutValues(logged.sql)
-  if (typeof logged.sqlMessage === 'string') {
-    // A MySQL error: its message and stack quote what the server was given.
+  if (fromMysql(error)) {
+    // Its message and stack (pino's fold in a cause's) quote what the server was given.
     for (const field of ['message', 'sqlMessage', 'stack'] as const)
-      if (typeof logged[field] === 'string') logged[field] = withoutValues(logged[field])
+      if (typeof logged[field] === 'string') logged[field] = mysqlMessageWithoutValues(logged[field])
   }
   for (const field of ['previousErrors', 'aggregateErrors'] as const) {
     const nested = logged[field]

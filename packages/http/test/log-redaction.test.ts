@@ -3,7 +3,7 @@ import { useTestEnv } from '@concert/testing'
 import { sql } from 'kysely'
 import { afterEach, describe, expect, it } from 'vitest'
 import { type App, redactTokens } from '../src/index.js'
-import { censorLogged, withoutValues } from '../src/log-redaction.js'
+import { censorLogged, serializeError, withoutValues } from '../src/log-redaction.js'
 import { buildTestApp } from './test-app.js'
 
 /*
@@ -89,7 +89,8 @@ describe('the logs', () => {
   it('keep none of the values MySQL quotes in its own message (a duplicate key)', async () => {
     const { app, lines } = await logging()
     await sql`CREATE TABLE LOG_REDACTION (k VARCHAR(64) PRIMARY KEY)`.execute(env.db)
-    const key = 'idem-key-not-to-log'
+    // MySQL quotes the value without escaping a quote inside it.
+    const key = "idem-key-it's-not-to-log"
     await sql`INSERT INTO LOG_REDACTION (k) VALUES (${key})`.execute(env.db)
     app.get('/duplicate', async () => sql`INSERT INTO LOG_REDACTION (k) VALUES (${key})`.execute(app.db))
     const response = await app.inject({ method: 'GET', url: '/duplicate' })
@@ -97,7 +98,7 @@ describe('the logs', () => {
     const failure = entries(lines).find((entry) => entry.err?.code === 'ER_DUP_ENTRY')
     expect(failure?.err?.message).toMatch(/^Duplicate entry \? for key/)
     expect(failure?.err?.sqlMessage).toMatch(/^Duplicate entry \? for key/)
-    expect(lines.join('\n')).not.toContain(key)
+    expect(lines.join('\n')).not.toMatch(/idem-key|not-to-log/)
   })
 
   it('turn quoted values with escaped or doubled quotes into ?, and other masked fields into a mark', () => {
@@ -107,5 +108,21 @@ describe('the logs', () => {
     expect(censorLogged("SELECT 'x'", ['error', 'sql'])).toBe('SELECT ?')
     expect(censorLogged(['sha', 'token'], ['err', 'command', 'args'])).toBe('<redacted>')
     expect(censorLogged('Bearer x', ['req', 'headers', 'authorization'])).toBe('<redacted>')
+  })
+
+  it('scrub a MySQL error wrapped as a cause, leave the error itself as it was, and log a non-error as it is', () => {
+    const mysql = Object.assign(new Error("Duplicate entry 'secret-key' for key 'PRIMARY'"), {
+      code: 'ER_DUP_ENTRY',
+      sqlMessage: "Duplicate entry 'secret-key' for key 'PRIMARY'",
+      sql: "INSERT INTO T (k) VALUES ('secret-key')",
+    })
+    const wrapped = new Error('could not record it', { cause: mysql })
+    const logged = JSON.stringify(serializeError(wrapped))
+    expect(logged).toContain('Duplicate entry ? for key ?')
+    expect(logged).not.toContain('secret-key')
+    expect(JSON.stringify(serializeError(mysql))).not.toContain('secret-key')
+    expect(mysql.sqlMessage).toBe("Duplicate entry 'secret-key' for key 'PRIMARY'")
+    expect(mysql.sql).toBe("INSERT INTO T (k) VALUES ('secret-key')")
+    expect(serializeError('a rejection reason' as unknown as Error)).toBe('a rejection reason')
   })
 })

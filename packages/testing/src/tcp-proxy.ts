@@ -48,6 +48,12 @@ export interface TcpProxy {
     timeoutMs?: number,
     how?: 'reset' | 'silence' | 'unsent',
   ): Promise<void>
+  /**
+   * Resolves when a client first sends a chunk that `sent` matches, before it is forwarded;
+   * the traffic itself is left alone. For a test that acts at that moment (cuts another
+   * link as a COMMIT goes out). Rejects when nothing matched within `timeoutMs` (10 s).
+   */
+  watchFor(sent: (chunk: Buffer) => boolean, timeoutMs?: number): Promise<void>
   close(): Promise<void>
 }
 
@@ -75,6 +81,9 @@ export async function startTcpProxy(
   let losing:
     | { sent: (chunk: Buffer) => boolean; done: () => void; how: 'reset' | 'silence' | 'unsent' }
     | undefined
+
+  /** watchFor, while waiting: what to look for, and who waits. */
+  const watching = new Set<{ sent: (chunk: Buffer) => boolean; done: () => void }>()
 
   const silence = (socket: Socket) => {
     socket.unpipe()
@@ -109,6 +118,11 @@ export async function startTcpProxy(
     // Piped through a tap too, so a matched chunk can be held back ('unsent').
     const sentTap = new Transform({
       transform(chunk: Buffer, _encoding, callback) {
+        for (const watch of [...watching]) {
+          if (!watch.sent(chunk)) continue
+          watching.delete(watch)
+          watch.done()
+        }
         const armed = losing?.sent(chunk) ? losing : undefined
         if (!armed) return callback(null, chunk)
         losing = undefined
@@ -215,6 +229,22 @@ export async function startTcpProxy(
           reject(new Error(`tcp proxy: nothing sent matched loseReplyTo within ${timeoutMs} ms`))
         }, timeoutMs)
         losing = armed
+      })
+    },
+    watchFor(sent, timeoutMs = 10_000) {
+      return new Promise<void>((resolve, reject) => {
+        const watch = {
+          sent,
+          done: () => {
+            clearTimeout(timer)
+            resolve()
+          },
+        }
+        const timer = setTimeout(() => {
+          watching.delete(watch)
+          reject(new Error(`tcp proxy: nothing sent matched watchFor within ${timeoutMs} ms`))
+        }, timeoutMs)
+        watching.add(watch)
       })
     },
     close: () =>

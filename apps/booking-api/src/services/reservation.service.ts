@@ -228,7 +228,7 @@ export class ReservationService {
       })
       completed = true
       clearInterval(keepAlive)
-      await this.afterCommit(token, owner, completedAt, schedule, lockedSeats, completedVersion(claimed))
+      await this.afterCommitOrLater(token, owner, completedAt, schedule, lockedSeats, claimed)
       const result = answer({
         accountId,
         scheduleId,
@@ -276,11 +276,7 @@ export class ReservationService {
           this.unsettled.settle({
             describe: { eventId: schedule.eventId, scheduleId, seatIds },
             committed: () => paymentCommitted(this.deps.db, claimed, commitTime),
-            finish: async () => {
-              const version = completedVersion(claimed)
-              if (!(await this.afterCommit(token, owner, commitTime, schedule, lockedSeats, version)))
-                throw new Error('Redis did not take the finished sale')
-            },
+            finish: () => this.finishInRedis(token, owner, commitTime, schedule, lockedSeats, claimed),
             giveBack: async () => {
               await this.deps.queue.abortPurchase(token, owner, lockedSeats)
             },
@@ -288,7 +284,7 @@ export class ReservationService {
         } else if (committed) {
           completed = true
           clearInterval(keepAlive)
-          await this.afterCommit(token, owner, completedAt, schedule, lockedSeats, completedVersion(claimed))
+          await this.afterCommitOrLater(token, owner, completedAt, schedule, lockedSeats, claimed)
           // Answered as if the COMMIT had been: the order read back from what it wrote.
           const order = await this.readBack(accountId, scheduleId, seatIds, completedAt).catch(
             () => undefined,
@@ -416,6 +412,40 @@ export class ReservationService {
       'INSUFFICIENT_BALANCE',
       `the order costs ${sale.total} won, the balance is ${balance}`,
     )
+  }
+
+  /** afterCommit, throwing when Redis did not take the sale (a step of the background settling). */
+  private async finishInRedis(
+    token: string,
+    owner: string,
+    completedAt: Date,
+    schedule: { id: number; eventId: number },
+    seats: PurchaseSeats,
+    claimed: TokenState,
+  ): Promise<void> {
+    if (!(await this.afterCommit(token, owner, completedAt, schedule, seats, completedVersion(claimed))))
+      throw new Error('Redis did not take the finished sale')
+  }
+
+  /**
+   * afterCommit for a payment known to have committed; when Redis did not take the sale,
+   * it is finished in the background (unsettled-payments.ts) instead of left to the TTLs.
+   */
+  private async afterCommitOrLater(
+    token: string,
+    owner: string,
+    completedAt: Date,
+    schedule: { id: number; eventId: number },
+    seats: PurchaseSeats,
+    claimed: TokenState,
+  ): Promise<void> {
+    if (await this.afterCommit(token, owner, completedAt, schedule, seats, completedVersion(claimed))) return
+    this.unsettled.settle({
+      describe: { eventId: schedule.eventId, scheduleId: schedule.id, seatIds: seats.seatIds },
+      committed: async () => true,
+      finish: () => this.finishInRedis(token, owner, completedAt, schedule, seats, claimed),
+      giveBack: async () => {},
+    })
   }
 
   /**

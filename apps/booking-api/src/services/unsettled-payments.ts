@@ -44,6 +44,9 @@ const jittered = (ms: number) => Math.round(ms * (0.75 + Math.random() * 0.5))
  * flight at once, and each ask may hold a pool connection for seconds (the outcome read
  * waits for a COMMIT the server still runs), so they go one at a time, never crowding out
  * the requests. Closing stops every wait.
+ *
+ * A payment known to have committed whose Redis step failed (Redis away right after the
+ * COMMIT) is settled here too, with nothing to ask: its finish is retried until Redis takes it.
  */
 export class UnsettledPayments {
   private readonly waits = new Set<NodeJS.Timeout>()
@@ -60,7 +63,7 @@ export class UnsettledPayments {
   ) {
     const unsettled: Gauge = new Gauge({
       name: 'booking_unsettled_payments',
-      help: 'Payments whose COMMIT outcome MySQL could not tell, being asked again in the background',
+      help: 'Payments not yet settled in Redis (their COMMIT outcome unknown, or Redis failed a committed sale), being retried in the background',
       registers,
       collect: () => unsettled.set(this.pending),
     })

@@ -7,7 +7,7 @@ import { OrderSummary } from '../components/order-summary'
 import { ProblemAlert } from '../components/problem-alert'
 import { Screen } from '../components/screen'
 import { isBuyable, SeatMap } from '../components/seat-map'
-import { payUntilAnswered } from '../confirm-payment'
+import { isUnsure, payUntilAnswered } from '../confirm-payment'
 import { eventTitle, useEvents } from '../events'
 import { formatClock, formatDate, formatTime, formatWon } from '../format'
 import { useInterval, useSecondsUntil } from '../hooks'
@@ -111,6 +111,8 @@ function BuyingWindow({
   const [problem, setProblem] = useState<ApiError | undefined>(undefined)
   const [paying, setPaying] = useState(false)
   const keyOfOrder = useRef<{ order: string; key: string } | undefined>(undefined)
+  /** Seats of an order whose payment could not be confirmed: if they show sold, maybe to this fan. */
+  const unconfirmed = useRef<ReadonlySet<number>>(new Set())
   /** False once the fan left this page: a payment being confirmed stops asking. */
   const mounted = useRef(true)
   useEffect(
@@ -161,7 +163,10 @@ function BuyingWindow({
         if (map.scheduleId !== id) return
         setSeatMap(map)
         // A seat picked a moment ago may have been sold to someone else since.
-        const gone = map.seats.filter((seat) => selectedNow.current.has(seat.seatId) && !isBuyable(seat))
+        const gone = map.seats.filter(
+          (seat) =>
+            selectedNow.current.has(seat.seatId) && !isBuyable(seat) && !unconfirmed.current.has(seat.seatId),
+        )
         if (gone.length === 0) return
         setNotice(
           `${gone.map((seat) => `Seat ${seat.seatNumber}`).join(', ')} ${gone.length === 1 ? 'was' : 'were'} just sold to another fan and removed from your order.`,
@@ -179,8 +184,9 @@ function BuyingWindow({
     !timeUp && !paying,
   )
 
+  // While a payment is out (and being confirmed), the order and the show stay as sent.
   const pickSchedule = (id: number) => {
-    if (id === scheduleId) return
+    if (id === scheduleId || paying) return
     setScheduleId(id)
     setSeatMap(undefined)
     select([])
@@ -188,6 +194,7 @@ function BuyingWindow({
   }
 
   const toggle = (seat: Seat) => {
+    if (paying) return
     setNotice(undefined)
     setProblem(undefined)
     if (selected.has(seat.seatId)) return select([...selected].filter((id) => id !== seat.seatId))
@@ -233,6 +240,7 @@ function BuyingWindow({
         },
       )
       const seatsById = new Map(seatMap.seats.map((seat) => [seat.seatId, seat]))
+      // Kept even if the fan left meanwhile: the purchase is theirs (My reservations shows it too).
       updateSession(() => ({
         balance: answer.balance,
         lastPurchase: {
@@ -247,10 +255,19 @@ function BuyingWindow({
           reservedAt: answer.reservedAt,
         },
       }))
-      navigate('/confirmation')
+      if (mounted.current) navigate('/confirmation')
     } catch (failure) {
       const error = failure as ApiError
       setNotice(undefined)
+      if (isUnsure(error)) {
+        // Still no answer after every re-send: it may have gone through. Its seats are not
+        // reported as sold to someone else, and a Pay of the same order resends the same key.
+        unconfirmed.current = new Set(seatIds)
+        setNotice(
+          'We could not confirm your payment. It may have gone through: check My reservations before you pay again.',
+        )
+        return
+      }
       setProblem(error)
       if (error.code === 'SEAT_ALREADY_RESERVED' || error.code === 'SEAT_LOCKED') {
         const taken = Array.isArray(error.problem?.seatIds) ? (error.problem.seatIds as number[]) : seatIds
@@ -281,7 +298,7 @@ function BuyingWindow({
           </>
         )}
       </p>
-      {timeUp && (
+      {timeUp && !paying && (
         <div class="actions">
           <button
             type="button"
