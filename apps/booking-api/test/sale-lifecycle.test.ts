@@ -179,6 +179,10 @@ describe('a scheduled opening with a pre-queue (two gateway copies)', () => {
     const placeOf = async (t: string) => Number((await readTokenState(env.redis, k, t))?.place)
     const places = await Promise.all(inPreQueue.map(placeOf))
     expect([...places].sort((a, b) => a - b)).toEqual(early1000.map((_, i) => i + 1))
+    // Join order does not decide the places. Under a uniform draw Spearman's rho of 1,000
+    // places is about normal with a standard deviation of 1/sqrt(999) ≈ 0.032: |rho| < 0.2
+    // (6.3 of them) fails a fair draw about once in 4·10⁹ runs, where 0.1 (3.2 of them)
+    // failed about once in 600 (and did, in a CI run); places in join order read 1.
     expect(
       Math.abs(
         spearman(
@@ -186,7 +190,7 @@ describe('a scheduled opening with a pre-queue (two gateway copies)', () => {
           places,
         ),
       ),
-    ).toBeLessThan(0.1)
+    ).toBeLessThan(0.2)
     let drawnByCopies = 0
     for (const app of gateways)
       drawnByCopies += drawnCounter(await app.inject({ method: 'GET', url: '/metrics' }))
