@@ -54,6 +54,17 @@ export interface ReserveRequest {
 
 class IdempotentRace extends Error {}
 
+/** A payment attempt that holds its claim: what finishing its sale in Redis needs. */
+interface ClaimedAttempt {
+  token: string
+  /** The claim's owner (this attempt). */
+  owner: string
+  schedule: { id: number; eventId: number }
+  seats: PurchaseSeats
+  /** The token as claimed: its version tells the COMPLETED one the payment writes. */
+  claimed: TokenState
+}
+
 /**
  * The paid check's refusal: QUEUE_TOKEN says the token paid already, while Redis let this
  * attempt claim it READY (a payment whose outcome the app never learned, a rebuild from
@@ -185,6 +196,7 @@ export class ReservationService {
       throw error
     }
     const accountId = claimed.accountId
+    const attempt: ClaimedAttempt = { token, owner, schedule, seats: lockedSeats, claimed }
 
     let completed = false
     // The claim and the seat locks are kept alive while this payment runs; if this process
@@ -228,7 +240,7 @@ export class ReservationService {
       })
       completed = true
       clearInterval(keepAlive)
-      await this.afterCommitOrLater(token, owner, completedAt, schedule, lockedSeats, claimed)
+      await this.afterCommitOrLater(attempt, completedAt)
       const result = answer({
         accountId,
         scheduleId,
@@ -276,7 +288,7 @@ export class ReservationService {
           this.unsettled.settle({
             describe: { eventId: schedule.eventId, scheduleId, seatIds },
             committed: () => paymentCommitted(this.deps.db, claimed, commitTime),
-            finish: () => this.finishInRedis(token, owner, commitTime, schedule, lockedSeats, claimed),
+            finish: () => this.finishInRedis(attempt, commitTime),
             giveBack: async () => {
               await this.deps.queue.abortPurchase(token, owner, lockedSeats)
             },
@@ -284,7 +296,7 @@ export class ReservationService {
         } else if (committed) {
           completed = true
           clearInterval(keepAlive)
-          await this.afterCommitOrLater(token, owner, completedAt, schedule, lockedSeats, claimed)
+          await this.afterCommitOrLater(attempt, completedAt)
           // Answered as if the COMMIT had been: the order read back from what it wrote.
           const order = await this.readBack(accountId, scheduleId, seatIds, completedAt).catch(
             () => undefined,
@@ -415,14 +427,8 @@ export class ReservationService {
   }
 
   /** afterCommit, throwing when Redis did not take the sale (a step of the background settling). */
-  private async finishInRedis(
-    token: string,
-    owner: string,
-    completedAt: Date,
-    schedule: { id: number; eventId: number },
-    seats: PurchaseSeats,
-    claimed: TokenState,
-  ): Promise<void> {
+  private async finishInRedis(attempt: ClaimedAttempt, completedAt: Date): Promise<void> {
+    const { token, owner, schedule, seats, claimed } = attempt
     if (!(await this.afterCommit(token, owner, completedAt, schedule, seats, completedVersion(claimed))))
       throw new Error('Redis did not take the finished sale')
   }
@@ -431,19 +437,13 @@ export class ReservationService {
    * afterCommit for a payment known to have committed; when Redis did not take the sale,
    * it is finished in the background (unsettled-payments.ts) instead of left to the TTLs.
    */
-  private async afterCommitOrLater(
-    token: string,
-    owner: string,
-    completedAt: Date,
-    schedule: { id: number; eventId: number },
-    seats: PurchaseSeats,
-    claimed: TokenState,
-  ): Promise<void> {
+  private async afterCommitOrLater(attempt: ClaimedAttempt, completedAt: Date): Promise<void> {
+    const { token, owner, schedule, seats, claimed } = attempt
     if (await this.afterCommit(token, owner, completedAt, schedule, seats, completedVersion(claimed))) return
     this.unsettled.settle({
       describe: { eventId: schedule.eventId, scheduleId: schedule.id, seatIds: seats.seatIds },
       committed: async () => true,
-      finish: () => this.finishInRedis(token, owner, completedAt, schedule, seats, claimed),
+      finish: () => this.finishInRedis(attempt, completedAt),
       giveBack: async () => {},
     })
   }
