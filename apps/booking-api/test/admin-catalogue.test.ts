@@ -1,6 +1,6 @@
 import type { App } from '@concert/http'
 import { sleep } from '@concert/queue/testing'
-import { insertAccounts, useTestEnv } from '@concert/testing'
+import { accountBalance, insertAccounts, useTestEnv } from '@concert/testing'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import {
   addShow,
@@ -23,8 +23,7 @@ afterAll(async () => {
   await app?.close()
 })
 
-const balanceOf = async (id: string) =>
-  (await env.db.selectFrom('ACCOUNT').select('amount').where('id', '=', id).executeTakeFirstOrThrow()).amount
+const balanceOf = (id: string) => accountBalance(env.db, id)
 
 describe('venues', () => {
   it('creates a venue with its layout, stores the zone by its canonical name, and reads it back', async () => {

@@ -2,7 +2,10 @@ import type { App } from '@concert/http'
 import { catalogVersionsKey, eventKeys, F } from '@concert/queue'
 import { readTokenState, readyTokens as readyTokensOf, sleep } from '@concert/queue/testing'
 import {
+  accountBalance,
   insertAccounts,
+  isMysqlCommit,
+  mysqlQueryText,
   parseMetrics,
   sampleValue,
   seedCatalog,
@@ -53,13 +56,9 @@ afterAll(async () => {
   await proxy?.close()
 })
 
-/** The text of a COM_QUERY packet (mysql2 sends each query in one write), else ''. */
-function queryText(chunk: Buffer): string {
-  return chunk.length > 5 && chunk[4] === 0x03 ? chunk.subarray(5).toString('utf8').toLowerCase() : ''
-}
-const isCommit = (chunk: Buffer) => queryText(chunk) === 'commit'
+const isCommit = isMysqlCommit
 /** The guarded debit, the transaction's first write (accounts.repository.ts). */
-const isDebit = (chunk: Buffer) => /^update `?account`?\b/.test(queryText(chunk))
+const isDebit = (chunk: Buffer) => /^update `?account`?\b/.test(mysqlQueryText(chunk))
 
 /** A fan with a READY token; `queue`: the queue that admits it (its settings: the READY window). */
 async function fan(prefix: string, queue = fastQueue(env)) {
@@ -90,14 +89,7 @@ const seatKey = (scheduleId: number, seatId: number) =>
   eventKeys(env.keyPrefix, catalog.eventId).seatKeyBase(scheduleId) + seatId
 
 /** The account's balance, read past the proxy. */
-async function balanceOf(accountId: string): Promise<number> {
-  const { amount } = await env.db
-    .selectFrom('ACCOUNT')
-    .select('amount')
-    .where('id', '=', accountId)
-    .executeTakeFirstOrThrow()
-  return Number(amount)
-}
+const balanceOf = (accountId: string) => accountBalance(env.db, accountId)
 
 /** The seat's reservations of the show, read past the proxy. */
 function reservationsOf(scheduleId: number, seatId: number) {

@@ -1,5 +1,5 @@
 import type { App } from '@concert/http'
-import { insertAccounts, seedCatalog, useTestEnv } from '@concert/testing'
+import { accountBalance, insertAccounts, seedCatalog, useTestEnv } from '@concert/testing'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { bearer, buildBooking, expectInvariants, fastQueue, readyTokens } from './helpers.js'
 
@@ -23,8 +23,7 @@ const charge = (accountId: string, amount: unknown, key?: string) =>
     payload: { amount },
   })
 
-const balanceOf = async (id: string) =>
-  (await env.db.selectFrom('ACCOUNT').select('amount').where('id', '=', id).executeTakeFirstOrThrow()).amount
+const balanceOf = (id: string) => accountBalance(env.db, id)
 
 describe('charging', () => {
   it('100 parallel charges of 1,000 add exactly 100,000 and write 100 ledger rows', async () => {

@@ -1,5 +1,5 @@
 import type { App } from '@concert/http'
-import { insertAccounts, seedCatalog, useTestEnv } from '@concert/testing'
+import { accountBalance, insertAccounts, seedCatalog, useTestEnv } from '@concert/testing'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 import { bearer, buildBooking, expectInvariants, fastQueue, readyTokens } from './helpers.js'
 
@@ -44,14 +44,7 @@ function order(token: string, body: Record<string, unknown>, headers: Record<str
   })
 }
 
-async function balanceOf(accountId: string) {
-  const row = await env.db
-    .selectFrom('ACCOUNT')
-    .select('amount')
-    .where('id', '=', accountId)
-    .executeTakeFirstOrThrow()
-  return row.amount
-}
+const balanceOf = (id: string) => accountBalance(env.db, id)
 
 async function seatPrices(scheduleId: number): Promise<Map<number, number>> {
   const token = (await readyTokens(env, catalog.eventId, ['viewer-1'])).get('viewer-1') as string

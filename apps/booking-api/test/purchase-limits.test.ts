@@ -1,6 +1,6 @@
 import type { App } from '@concert/http'
 import { admitUntilReady } from '@concert/queue/testing'
-import { insertAccounts, lockWaiters, seedCatalog, useTestEnv } from '@concert/testing'
+import { accountBalance, insertAccounts, lockWaiters, seedCatalog, useTestEnv } from '@concert/testing'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 import { admin, buildAdminBooking } from './admin-helpers.js'
 import { bearer, expectInvariants, fastQueue, holdAccountRow, until } from './helpers.js'
@@ -61,11 +61,7 @@ async function seatsHeld(accountId: string) {
     .execute()
 }
 
-async function balanceOf(accountId: string) {
-  return (
-    await env.db.selectFrom('ACCOUNT').select('amount').where('id', '=', accountId).executeTakeFirstOrThrow()
-  ).amount
-}
+const balanceOf = (id: string) => accountBalance(env.db, id)
 
 describe('seats per account (maxSeatsPerAccount 4, maxSeatsPerOrder 2)', () => {
   it('five orders of 2 seats with five tokens over two shows, all in flight at once: exactly 2 succeed, 4 seats held', async () => {

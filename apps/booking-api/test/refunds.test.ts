@@ -1,5 +1,5 @@
 import type { App } from '@concert/http'
-import { insertAccounts, seedCatalog, useTestEnv } from '@concert/testing'
+import { accountBalance, insertAccounts, seedCatalog, useTestEnv } from '@concert/testing'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { ADMIN_KEY, adminAuth, buildAdminBooking } from './admin-helpers.js'
 import { bearer, expectInvariants, readyTokens } from './helpers.js'
@@ -66,11 +66,7 @@ async function availableSeats(): Promise<number> {
   return dates.find((d: { scheduleId: number }) => d.scheduleId === scheduleId()).availableSeats
 }
 
-async function balanceOf(accountId: string) {
-  return (
-    await env.db.selectFrom('ACCOUNT').select('amount').where('id', '=', accountId).executeTakeFirstOrThrow()
-  ).amount
-}
+const balanceOf = (id: string) => accountBalance(env.db, id)
 
 async function refundRows(reservationId: number) {
   return env.db

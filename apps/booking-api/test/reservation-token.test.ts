@@ -2,6 +2,7 @@ import type { App } from '@concert/http'
 import { markTokenCompleted } from '@concert/queue'
 import { readTokenState, readyTokens as readyTokensOf } from '@concert/queue/testing'
 import {
+  accountBalance,
   createEvent,
   insertAccounts,
   lockWaiters,
@@ -270,14 +271,7 @@ describe('QUEUE_TOKEN is the backstop behind the Redis claim', () => {
     if (!followed) throw new Error('no such token')
     await env.db.transaction().execute((trx) => markTokenCompleted(trx, followed.state, new Date()))
   }
-  const balanceOf = async (accountId: string) =>
-    (
-      await env.db
-        .selectFrom('ACCOUNT')
-        .select('amount')
-        .where('id', '=', accountId)
-        .executeTakeFirstOrThrow()
-    ).amount
+  const balanceOf = (id: string) => accountBalance(env.db, id)
 
   it('refuses a token QUEUE_TOKEN says paid, whatever Redis says, and takes nothing', async () => {
     const token = (await readyTokens(env, catalog.eventId, ['t-16'])).get('t-16') as string

@@ -2,7 +2,7 @@ import type { App } from '@concert/http'
 import { eventKeys, setSoldOut } from '@concert/queue'
 import { readTokenState, sleep } from '@concert/queue/testing'
 import { buildGatewayApp, loadGatewayConfig } from '@concert/queue-gateway'
-import { appEnv, insertAccounts, useTestEnv } from '@concert/testing'
+import { accountBalance, appEnv, insertAccounts, useTestEnv } from '@concert/testing'
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest'
 import { addShow, admin, buildAdminBooking, createEvent, createVenue } from './admin-helpers.js'
 import { bearer, expectInvariants } from './helpers.js'
@@ -344,9 +344,7 @@ describe('sell-out', () => {
     await expectInvariants(env)
 
     // A refund puts a seat back: the event is OPEN again, the money is back, the seat is for sale.
-    const balanceOf = async (id: string) =>
-      (await env.db.selectFrom('ACCOUNT').select('amount').where('id', '=', id).executeTakeFirstOrThrow())
-        .amount
+    const balanceOf = (id: string) => accountBalance(env.db, id)
     const before = await balanceOf(buyers[0] as string)
     const refund = await admin(booking, 'POST', `/v1/admin/reservations/${sold[0]}/refund`, {
       reason: 'test',

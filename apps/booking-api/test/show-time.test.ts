@@ -1,5 +1,5 @@
 import type { App } from '@concert/http'
-import { insertAccounts, useTestEnv } from '@concert/testing'
+import { accountBalance, insertAccounts, useTestEnv } from '@concert/testing'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { CatalogService, isOnSale } from '../src/services/catalog.service.js'
 import { canonicalTimeZone, showStartsAt } from '../src/show-time.js'
@@ -51,8 +51,7 @@ const reserve = (token: string, scheduleId: number, seatId: number) =>
     payload: { scheduleId, seatId },
   })
 
-const balanceOf = async (id: string) =>
-  (await env.db.selectFrom('ACCOUNT').select('amount').where('id', '=', id).executeTakeFirstOrThrow()).amount
+const balanceOf = (id: string) => accountBalance(env.db, id)
 
 describe('shows are on sale until they start in their venue’s zone', () => {
   it('Pacific/Kiritimati (UTC+14): a show that started a minute ago is neither listed nor sold; one a minute ahead is both', async () => {

@@ -1,4 +1,11 @@
-import { seedCatalog, startMysqlProxy, type TcpProxy, useTestEnv } from '@concert/testing'
+import {
+  accountBalance,
+  isMysqlCommit,
+  seedCatalog,
+  startMysqlProxy,
+  type TcpProxy,
+  useTestEnv,
+} from '@concert/testing'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { type Browser, openBrowser } from './browser.js'
 import { type Stack, startStack } from './stack.js'
@@ -28,18 +35,7 @@ afterAll(async () => {
   await mysql?.proxy.close()
 })
 
-/** A COM_QUERY packet whose text is COMMIT (mysql2 sends each query in one write). */
-const isCommit = (chunk: Buffer) =>
-  chunk.length > 5 && chunk[4] === 0x03 && chunk.subarray(5).toString('utf8').toLowerCase() === 'commit'
-
-async function balanceOf(id: string): Promise<number> {
-  const row = await env.db
-    .selectFrom('ACCOUNT')
-    .select('amount')
-    .where('id', '=', id)
-    .executeTakeFirstOrThrow()
-  return row.amount
-}
+const balanceOf = (id: string) => accountBalance(env.db, id)
 
 describe('a payment whose answer is lost with MySQL', () => {
   it('the page says it is checking, then shows the confirmation once MySQL is back; one sale, charged once', async () => {
@@ -53,7 +49,7 @@ describe('a payment whose answer is lost with MySQL', () => {
     await seat.click()
     await expect(seat.getAttribute('aria-pressed')).resolves.toBe('true')
 
-    const lost = mysql.proxy.loseReplyTo(isCommit)
+    const lost = mysql.proxy.loseReplyTo(isMysqlCommit)
     lost.then(
       () => mysql.proxy.cut(),
       () => {},

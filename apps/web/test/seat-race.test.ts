@@ -1,4 +1,4 @@
-import { seedCatalog, useTestEnv } from '@concert/testing'
+import { accountBalance, seedCatalog, useTestEnv } from '@concert/testing'
 import type { Page } from 'playwright-core'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { type Browser, openBrowser } from './browser.js'
@@ -41,14 +41,7 @@ async function outcome(page: Page): Promise<'confirmed' | string> {
   return (await problem.getAttribute('data-code')) ?? '?'
 }
 
-async function balanceOf(id: string): Promise<number> {
-  const row = await env.db
-    .selectFrom('ACCOUNT')
-    .select('amount')
-    .where('id', '=', id)
-    .executeTakeFirstOrThrow()
-  return row.amount
-}
+const balanceOf = (id: string) => accountBalance(env.db, id)
 
 describe('two browsers race for the same seat', () => {
   it('one confirmation; the other reads that the seat is taken, sees it sold, and keeps its money', async () => {

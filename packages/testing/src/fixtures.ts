@@ -62,3 +62,13 @@ export async function deleteKeys(redis: Redis, pattern: string): Promise<void> {
     if (keys.length) await redis.unlink(...keys)
   } while (cursor !== '0')
 }
+
+/** An account's balance, read straight from ACCOUNT (throws for an unknown account). */
+export async function accountBalance(db: Kysely<Database>, accountId: string): Promise<number> {
+  const row = await db
+    .selectFrom('ACCOUNT')
+    .select('amount')
+    .where('id', '=', accountId)
+    .executeTakeFirstOrThrow()
+  return row.amount
+}

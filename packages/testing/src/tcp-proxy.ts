@@ -270,6 +270,14 @@ async function startProxyFor(
   return { proxy, url: url.toString() }
 }
 
+/** The text of a MySQL COM_QUERY packet (mysql2 sends each query in one write), lower-cased, else ''. */
+export function mysqlQueryText(chunk: Buffer): string {
+  return chunk.length > 5 && chunk[4] === 0x03 ? chunk.subarray(5).toString('utf8').toLowerCase() : ''
+}
+
+/** A chunk that is a COMMIT statement, for loseReplyTo and watchFor on a MySQL proxy. */
+export const isMysqlCommit = (chunk: Buffer): boolean => mysqlQueryText(chunk) === 'commit'
+
 /**
  * A proxy in front of the MySQL server that `mysqlUrl` names, and the same URL pointed
  * at the proxy: give that URL to what should lose MySQL when the test cuts the link,
