@@ -20,9 +20,10 @@ export function isUnsure(failure: unknown): boolean {
 
 /**
  * The payment's answer. A payment answered 503, or not at all (the network, a server gone),
- * or TOKEN_BUSY (an earlier send still running), may still have gone through: the booking API could not tell (its database away), and
- * settles it once it can. So it is sent again with the same Idempotency-Key, which pays at
- * most once and answers a payment that went through with its first answer: every
+ * or TOKEN_BUSY (an earlier send still running), may still have gone through: the booking
+ * API could not tell (its database away), and settles it once it can. So it is sent again
+ * with the same Idempotency-Key, which pays at most once and answers a payment that went
+ * through with its first answer: every
  * CONFIRM_PAUSE_MS (or the Retry-After, if longer), up to CONFIRM_TRIES times in all, while
  * `stillHere()` (the fan has not left the page). `onUnsure` runs before each wait.
  * Any other answer (201, or a refusal) ends it.
