@@ -428,8 +428,7 @@ export class ReservationService {
 
   /** afterCommit, throwing when Redis did not take the sale (a step of the background settling). */
   private async finishInRedis(attempt: ClaimedAttempt, completedAt: Date): Promise<void> {
-    const { token, owner, schedule, seats, claimed } = attempt
-    if (!(await this.afterCommit(token, owner, completedAt, schedule, seats, completedVersion(claimed))))
+    if (!(await this.afterCommit(attempt, completedAt)))
       throw new Error('Redis did not take the finished sale')
   }
 
@@ -438,8 +437,8 @@ export class ReservationService {
    * it is finished in the background (unsettled-payments.ts) instead of left to the TTLs.
    */
   private async afterCommitOrLater(attempt: ClaimedAttempt, completedAt: Date): Promise<void> {
-    const { token, owner, schedule, seats, claimed } = attempt
-    if (await this.afterCommit(token, owner, completedAt, schedule, seats, completedVersion(claimed))) return
+    if (await this.afterCommit(attempt, completedAt)) return
+    const { schedule, seats } = attempt
     this.unsettled.settle({
       describe: { eventId: schedule.eventId, scheduleId: schedule.id, seatIds: seats.seatIds },
       committed: async () => true,
@@ -452,15 +451,8 @@ export class ReservationService {
    * Post-commit bookkeeping; the sale is final, so failures here are logged, not thrown.
    * False when Redis did not take the finished sale (the background settling asks again).
    */
-  private async afterCommit(
-    token: string,
-    owner: string,
-    completedAt: Date,
-    schedule: { id: number; eventId: number },
-    seats: PurchaseSeats,
-    /** The version pay() wrote the token COMPLETED at (markTokenCompleted). */
-    committedVersion: number,
-  ): Promise<boolean> {
+  private async afterCommit(attempt: ClaimedAttempt, completedAt: Date): Promise<boolean> {
+    const { token, owner, schedule, seats, claimed } = attempt
     // The last seat on sale: the queue ends its waiters and stops taking joins (SPEC §8).
     // Settled before the token frees its READY slot, so no waiter is admitted to an event
     // with nothing left to sell.
@@ -476,7 +468,8 @@ export class ReservationService {
         completedAt,
         seats,
         this.deps.catalog.saleChange([schedule.id]),
-        committedVersion,
+        // The version pay() wrote the token COMPLETED at (markTokenCompleted).
+        completedVersion(claimed),
       )
       .then(
         // Not this attempt's claim any more (a retry took over the lapsed one) ends the token
