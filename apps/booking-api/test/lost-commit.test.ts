@@ -16,6 +16,7 @@ import {
   within,
 } from '@concert/testing'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { admin, buildAdminBooking } from './admin-helpers.js'
 import { bearer, buildBooking, expectInvariants, fastQueue, until } from './helpers.js'
 
 /*
@@ -397,6 +398,53 @@ describe('a payment whose connection drops', () => {
       redisLink.restore()
       await copy.close()
       await redisLink.close()
+    }
+  })
+
+  it('after its COMMIT, with MySQL gone before the outcome is read, and an operator refunding the sale meanwhile: the late settle ends the token and leaves the seat on sale', async () => {
+    // The operator's copy reaches MySQL directly: the refund runs while the paying copy cannot.
+    const operator = await buildAdminBooking(env)
+    try {
+      const { accountId, token } = await fan('lost-refunded')
+      const { id: scheduleId } = schedule()
+      const seat = catalog.seats[10] as { id: number }
+      const k = eventKeys(env.keyPrefix, catalog.eventId)
+      const before = await settling(app)
+
+      const lost = loseReplyThenCut(isCommit)
+      const answer = await reserve(token, scheduleId, seat.id)
+      await lost
+      expect(answer.statusCode).toBe(503)
+      const [sale] = await reservationsOf(scheduleId, seat.id)
+      expect(sale).toEqual({ id: expect.any(Number), account_id: accountId, status: 'SOLD' })
+
+      const refund = await admin(operator, 'POST', `/v1/admin/reservations/${sale?.id}/refund`, {
+        reason: 'refunded while the payment was unsettled',
+      })
+      expect(refund.status).toBe(200)
+      expect(await reservationsOf(scheduleId, seat.id)).toEqual([{ ...sale, status: 'REFUNDED' }])
+
+      // MySQL is back: the settle finds the payment committed and finishes it in Redis.
+      proxy.restore()
+      await until(
+        async () => (await settling(app)).committed === before.committed + 1,
+        'the unknown outcome to be settled',
+      )
+      expect(await readTokenState(env.redis, k, token)).toMatchObject({
+        status: 'EXPIRED',
+        reason: 'COMPLETED',
+      })
+      expect(await env.redis.zscore(k.active, token)).toBeNull()
+      // The seat was refunded: no SOLD marker, and another fan buys it at once.
+      expect(await env.redis.get(seatKey(scheduleId, seat.id))).toBeNull()
+      const other = await fan('lost-refunded-other')
+      const bought = await reserve(other.token, scheduleId, seat.id)
+      expect(bought.statusCode).toBe(201)
+      expect(bought.json()).toMatchObject({ accountId: other.accountId, seatId: seat.id })
+      await expectInvariants(env)
+    } finally {
+      proxy.restore()
+      await operator.close()
     }
   })
 

@@ -426,10 +426,16 @@ export class ReservationService {
     )
   }
 
-  /** afterCommit, throwing when Redis did not take the sale (a step of the background settling). */
+  /**
+   * afterCommit, throwing when Redis did not take the sale (a step of the background
+   * settling). Late, it may mark seats SOLD that an operator refunded since the COMMIT,
+   * after that refund took their markers off: they are checked again once marked.
+   */
   private async finishInRedis(attempt: ClaimedAttempt, completedAt: Date): Promise<void> {
     if (!(await this.afterCommit(attempt, completedAt)))
       throw new Error('Redis did not take the finished sale')
+    const { schedule, seats } = attempt
+    await this.deps.sale.releaseUnsold(schedule.eventId, schedule.id, seats.seatIds)
   }
 
   /**

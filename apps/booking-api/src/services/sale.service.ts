@@ -15,7 +15,7 @@ import type { QueueSettingsBody, QueueStatusView } from '../admin-schemas.js'
 import { type AuditEntry, insertAudit } from '../repositories/admin-audit.repository.js'
 import { findFreeSeat } from '../repositories/catalog.repository.js'
 import { lockEvent, updateEvent } from '../repositories/events.repository.js'
-import { findLiveReservation } from '../repositories/reservations.repository.js'
+import { soldSeatIdsAmong } from '../repositories/reservations.repository.js'
 import type { CatalogService } from './catalog.service.js'
 
 /**
@@ -51,12 +51,23 @@ export class SaleService {
    */
   async afterRefund(eventId: number, refund: { scheduleId: number; seatId: number }): Promise<void> {
     try {
-      if (!(await findLiveReservation(this.deps.db, refund.scheduleId, refund.seatId)))
-        await this.deps.queue.releaseSeats(eventId, refund.scheduleId, [refund.seatId])
+      await this.releaseUnsold(eventId, refund.scheduleId, [refund.seatId])
     } catch (error) {
       this.deps.log.error({ err: error, eventId }, 'SOLD marker not released')
     }
     await this.refreshSoldOut(eventId)
+  }
+
+  /**
+   * Takes the SOLD marker off those of the seats that no live reservation holds: read
+   * after the marker was set, so that of a refund's release and a late marking (a sale
+   * finished in Redis long after its COMMIT), whichever checks last sees the other's
+   * write. Throws when MySQL or Redis fails.
+   */
+  async releaseUnsold(eventId: number, scheduleId: number, seatIds: readonly number[]): Promise<void> {
+    const sold = new Set(await soldSeatIdsAmong(this.deps.db, scheduleId, seatIds))
+    const unsold = seatIds.filter((seatId) => !sold.has(seatId))
+    if (unsold.length > 0) await this.deps.queue.releaseSeats(eventId, scheduleId, unsold)
   }
 
   /**
