@@ -67,6 +67,7 @@ export async function buildGatewayApp({ config, logger, workers = true }: Gatewa
     await app.register(workersPlugin, {
       admitIntervalMs: config.admitIntervalMs,
       eventsRefreshMs: config.eventsRefreshMs,
+      idleRecheckMs: config.idleRecheckMs,
     })
   }
   await app.register(tokenRoutes, {

@@ -18,6 +18,11 @@ export interface GatewayConfig extends ServiceConfig {
   admitIntervalMs: number
   /** How often each copy re-reads which events exist (new events get an admission loop). */
   eventsRefreshMs: number
+  /**
+   * How often an OPEN sale nobody waits for gets an admission tick anyway: a join through
+   * this copy wakes its event at once; this covers one through a copy that went away first.
+   */
+  idleRecheckMs: number
   /** Token issuance requests per client IP per `issueRateLimitWindowMs`. */
   issueRateLimitPerMinute: number
   /** The rate limiter's window. */
@@ -64,6 +69,7 @@ export function loadGatewayConfig(env: Env = process.env): GatewayConfig {
     queueTuning: loadQueueTuning(env),
     admitIntervalMs: readInt(env, 'QUEUE_ADMIT_INTERVAL_MS', 100, { min: 10, max: 10_000 }),
     eventsRefreshMs: readInt(env, 'QUEUE_EVENTS_REFRESH_MS', 5_000, { min: 100, max: HOUR_MS }),
+    idleRecheckMs: readInt(env, 'QUEUE_IDLE_RECHECK_MS', 5_000, { min: 100, max: HOUR_MS }),
     issueRateLimitPerMinute: readInt(env, 'ISSUE_RATE_LIMIT_PER_MINUTE', 600, { min: 1, max: 10_000_000 }),
     issueRateLimitWindowMs: readInt(env, 'ISSUE_RATE_LIMIT_WINDOW_MS', MINUTE_MS, {
       min: 1_000,

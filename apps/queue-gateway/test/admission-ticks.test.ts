@@ -9,10 +9,11 @@ import { buildGateway, sleep } from './helpers.js'
 
 /*
  * The admission loop runs admit-11.lua only for events a tick can move (SPEC §8): an
- * OPEN sale every tick; a SCHEDULED, PAUSED, SOLD_OUT or CLOSED one not at all while
- * nothing is due, yet a PATCH, the opening and a READY token's expiry still reach it
- * within a second. The calls are counted from Redis itself (MONITOR on this file's
- * private redis-server), per event (the keys name it).
+ * OPEN sale with waiters every tick; an OPEN one nobody waits for, or a SCHEDULED,
+ * PAUSED, SOLD_OUT or CLOSED one, not at all while nothing is due, yet a join, a PATCH,
+ * the opening and a READY token's expiry still reach it within a second. The calls are
+ * counted from Redis itself (MONITOR on this file's private redis-server), per event
+ * (the keys name it).
  */
 const env = useTestEnv({ privateRedis: true })
 let gateway: App | undefined
@@ -20,7 +21,16 @@ let monitor: Redis | undefined
 /** Every admit-11.lua run Redis saw: when (Redis clock, ms) and for which event. */
 const admitCalls: Array<{ at: number; eventId: number }> = []
 
-const SALES = ['open', 'scheduled', 'preQueue', 'paused', 'soldOut', 'closed'] as const
+const SALES = [
+  'open',
+  'openIdle',
+  'openOrphan',
+  'scheduled',
+  'preQueue',
+  'paused',
+  'soldOut',
+  'closed',
+] as const
 const ev = {} as Record<(typeof SALES)[number], number>
 const PAUSED_READY_TTL_SECONDS = 10
 
@@ -56,6 +66,7 @@ const hour = 3_600_000
 let pausedReady: string
 let pausedWaiting: string
 let preQueued: string
+let fans: string[]
 
 beforeAll(async () => {
   await seedCatalog(env.db)
@@ -67,8 +78,12 @@ beforeAll(async () => {
   await set(ev.preQueue, { opens_at: new Date(now + hour), pre_queue_minutes: 120 })
   await set(ev.closed, { closes_at: new Date(now - 60_000) })
   await set(ev.paused, { active_ttl_seconds: PAUSED_READY_TTL_SECONDS })
-  const fans = await insertAccounts(env.db, 4, { prefix: 'tick' })
+  await set(ev.open, { max_active: 1 })
+  fans = await insertAccounts(env.db, 7, { prefix: 'tick' })
   const { queue } = makeQueue(env, { maxActive: 1, admitPerSecond: 1_000 })
+  // The open sale: its one READY slot taken, one fan waiting behind it.
+  await readyTokens(queue, ev.open, [fans[4] as string])
+  await queue.join(ev.open, fans[5] as string)
   // The paused sale: one fan READY (admitted before the pause), one waiting behind.
   pausedReady = (await readyTokens(queue, ev.paused, [fans[0] as string])).get(fans[0] as string) as string
   pausedWaiting = (await queue.join(ev.paused, fans[1] as string)).ticket.token
@@ -82,7 +97,12 @@ beforeAll(async () => {
     const eventId = admitEventOf(args)
     if (eventId !== undefined) admitCalls.push({ at: Math.floor(Number(time) * 1000), eventId })
   })
-  gateway = await buildGateway(env, { QUEUE_ADMIT_INTERVAL_MS: '50' }, { workers: true })
+  // No idle recheck within this file's time: only a join through the gateway wakes an idle OPEN sale.
+  gateway = await buildGateway(
+    env,
+    { QUEUE_ADMIT_INTERVAL_MS: '50', QUEUE_IDLE_RECHECK_MS: '600000' },
+    { workers: true },
+  )
 })
 
 afterAll(async () => {
@@ -91,7 +111,7 @@ afterAll(async () => {
 })
 
 describe('the admission loop ticks only events that can admit', () => {
-  it('no admit call for SCHEDULED, PRE_QUEUE, PAUSED, SOLD_OUT and CLOSED sales while an OPEN one is ticked; the opening, a READY expiry and a resume are each reached within 1 s', async () => {
+  it('no admit call for SCHEDULED, PRE_QUEUE, PAUSED, SOLD_OUT and CLOSED sales, nor for an OPEN one nobody waits for, while an OPEN one with a waiter is ticked; the opening, a READY expiry and a resume are each reached within 1 s', async () => {
     // The opening, 3 s from now: a sale change, so every event gets one tick to learn its next.
     const opensAt = new Date((await redisNow()) + 3_000)
     await operatorSets(ev.preQueue, { opens_at: opensAt })
@@ -101,7 +121,15 @@ describe('the admission loop ticks only events that can admit', () => {
     const to = Math.min(await redisNow(), opensAt.getTime())
     expect(to - from).toBeGreaterThanOrEqual(900)
 
-    for (const name of ['scheduled', 'preQueue', 'paused', 'soldOut', 'closed'] as const)
+    for (const name of [
+      'openIdle',
+      'openOrphan',
+      'scheduled',
+      'preQueue',
+      'paused',
+      'soldOut',
+      'closed',
+    ] as const)
       expect(callsOf(ev[name], from, to), name).toBe(0)
     // Every 50 ms for a second: 20 ticks, a quarter of them even on a crowded machine.
     expect(callsOf(ev.open, from, to)).toBeGreaterThanOrEqual(5)
@@ -143,5 +171,55 @@ describe('the admission loop ticks only events that can admit', () => {
     )
     const resumedReady = Number((await readTokenState(env.redis, pausedKeys, pausedWaiting))?.readyAt)
     expect(resumedReady - resumedAt).toBeLessThan(1_000)
+  })
+
+  it('a join through the gateway wakes an OPEN sale nobody waited for: the fan is admitted within a second', async () => {
+    const keys = eventKeys(env.keyPrefix, ev.openIdle)
+    const before = await redisNow()
+    await sleep(300)
+    expect(callsOf(ev.openIdle, before, await redisNow())).toBe(0)
+
+    const joined = await gateway?.inject({
+      method: 'POST',
+      url: '/v1/queue/tokens',
+      payload: { accountId: fans[3], eventId: ev.openIdle },
+    })
+    expect(joined?.statusCode).toBe(201)
+    const joinedAt = await redisNow()
+    const token = joined?.json().token as string
+    await waitFor(
+      async () => (await readTokenState(env.redis, keys, token))?.status === 'READY',
+      'the fan admitted after the join woke the event',
+      5_000,
+    )
+    const readyAt = Number((await readTokenState(env.redis, keys, token))?.readyAt)
+    expect(readyAt - joinedAt).toBeLessThan(1_000)
+  })
+
+  it('a waiter no running copy was told of (its join went through a copy that stopped) is admitted at the next idle recheck', async () => {
+    const keys = eventKeys(env.keyPrefix, ev.openOrphan)
+    const rechecking = await buildGateway(
+      env,
+      { QUEUE_ADMIT_INTERVAL_MS: '50', QUEUE_IDLE_RECHECK_MS: '1000' },
+      { workers: true },
+    )
+    try {
+      // Its first ticks are done: nobody waits, so the sale's next tick is the recheck's.
+      await sleep(300)
+      // The join goes through a copy gone since: no running gateway hears of it.
+      const { queue } = makeQueue(env)
+      const token = (await queue.join(ev.openOrphan, fans[6] as string)).ticket.token
+      const joinedAt = await redisNow()
+      await waitFor(
+        async () => (await readTokenState(env.redis, keys, token))?.status === 'READY',
+        'the waiter admitted by the copy that rechecks idle sales',
+        5_000,
+      )
+      // By the copy that rechecks every second, not by the file's gateway (every 10 minutes).
+      const readyAt = Number((await readTokenState(env.redis, keys, token))?.readyAt)
+      expect(readyAt - joinedAt).toBeLessThan(2_000)
+    } finally {
+      await rechecking.close()
+    }
   })
 })

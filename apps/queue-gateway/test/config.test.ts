@@ -39,12 +39,14 @@ describe('gateway configuration', () => {
     const defaults = loadGatewayConfig({})
     expect(defaults).toMatchObject({
       eventsRefreshMs: 5_000,
+      idleRecheckMs: 5_000,
       issueRateLimitWindowMs: 60_000,
       knownEvents: { hitTtlMs: 60_000, missTtlMs: 5_000, maxEntries: 10_000 },
       knownAccounts: { hitTtlMs: 300_000, missTtlMs: 2_000, maxEntries: 500_000 },
     })
     const config = loadGatewayConfig({
       QUEUE_EVENTS_REFRESH_MS: '1000',
+      QUEUE_IDLE_RECHECK_MS: '250',
       ISSUE_RATE_LIMIT_WINDOW_MS: '10000',
       KNOWN_EVENTS_TTL_MS: '1',
       KNOWN_EVENTS_MISS_TTL_MS: '2',
@@ -55,6 +57,7 @@ describe('gateway configuration', () => {
     })
     expect(config).toMatchObject({
       eventsRefreshMs: 1_000,
+      idleRecheckMs: 250,
       issueRateLimitWindowMs: 10_000,
       knownEvents: { hitTtlMs: 1, missTtlMs: 2, maxEntries: 3 },
       knownAccounts: { hitTtlMs: 4, missTtlMs: 5, maxEntries: 6 },

@@ -52,7 +52,8 @@ export interface AdmitResult {
   drawn: number
   /**
    * In how many ms a tick can next do something for this event, unless its sale hash
-   * changes first (saleChangesKey); null: not until it does. 0 for an OPEN sale.
+   * changes first (saleChangesKey) or a join comes; null: not until then. 0 for an OPEN
+   * sale with waiters.
    */
   nextTickInMs: number | null
 }
@@ -192,6 +193,8 @@ export class QueueService {
   )
   /** States being made durable for a reader, by epoch:token:version (makeDurable). */
   private readonly durableWrites = new Map<string, Promise<void>>()
+  /** Told of each event a join or a leave of this copy changed (onActivity). */
+  private readonly activityListeners = new Set<(eventId: number) => void>()
   private readonly redis: RedisClient
   private readonly prefix: string
   readonly settings: QueueSettings
@@ -217,6 +220,20 @@ export class QueueService {
 
   keys(eventId: number): EventKeys {
     return eventKeys(this.prefix, eventId)
+  }
+
+  /**
+   * `listener` is told the event's id each time a join puts a fan in its line, or a
+   * leave takes one out, through this copy (the gateway's loops wake that event: an
+   * idle one is not ticked). Returns the function that stops it.
+   */
+  onActivity(listener: (eventId: number) => void): () => void {
+    this.activityListeners.add(listener)
+    return () => this.activityListeners.delete(listener)
+  }
+
+  private tellActivity(eventId: number): void {
+    for (const listener of this.activityListeners) listener(eventId)
   }
 
   /** The keys of a token's event (the event id is part of the token); undefined for a malformed token. */
@@ -305,6 +322,8 @@ export class QueueService {
     }
     const fields = pairs(reply, 1)
     const state = toTokenState(fields)
+    // In the line from now on, whatever becomes of the durable write below.
+    this.tellActivity(eventId)
     // Acknowledged = durable: answer only once the ticket's row has committed. Whatever
     // MySQL's error (a lost connection, a server gone read-only, a refused row), the fan
     // is told to retry (503), not that something broke: the ticket waits in Redis, and
@@ -555,6 +574,7 @@ export class QueueService {
       this.redis.queueLeave(...this.expiryKeys(k, token), token, this.settings.expiredRetentionSeconds),
     )
     if (!reply || replyCode(reply) === Reply.MISSING) return 'MISSING'
+    this.tellActivity(k.eventId)
     const fields = pairs(reply, 1)
     await this.makeDurable(k, fields, toTokenState(fields))
     return replyCode(reply) as 'LEFT' | 'ALREADY_EXPIRED'

@@ -9,10 +9,14 @@ import { EachEvent, Loop, type TickObserver } from '../loop.js'
 const DRAW_RETRY_MS = 1_000
 /** Draws one copy runs at once. */
 const DRAWS_PER_COPY = 1
+/** The longest pause between two mirror reads of an event whose stream had nothing new. */
+const MIRROR_IDLE_MAX_MS = 500
 
 export interface WorkersPluginOptions {
   admitIntervalMs: number
   eventsRefreshMs: number
+  /** An OPEN sale nobody waits for is ticked this often (a join through this copy wakes it at once). */
+  idleRecheckMs: number
   mirrorIntervalMs?: number
 }
 
@@ -24,13 +28,23 @@ export interface WorkersPluginOptions {
  * MySQL if Redis lost it.
  *
  * Admission ticks only what can move: each admit-11.lua run says when the event
- * next needs one (every tick while OPEN, or ending its waiters; else at the
- * opening, the closing or the next READY expiry; a SCHEDULED, PAUSED, SOLD_OUT or
- * CLOSED event with nothing due gets none). A change to any sale hash (an
+ * next needs one (every tick while an OPEN sale has waiters, or while ending them;
+ * else at the opening, the closing or the next READY expiry; a SCHEDULED, PAUSED,
+ * SOLD_OUT or CLOSED event with nothing due gets none). A change to any sale hash (an
  * operator's PATCH, sold out or open again, a rebuild) rewrites saleChangesKey,
  * which the loop reads with one GET per tick: then every event gets one tick to
  * say anew when it needs the next, so a resumed or reopened sale admits within a
- * tick or two.
+ * tick or two. A join or a leave through this copy wakes its event at once
+ * (QueueService.onActivity); an OPEN sale nobody waits for is also ticked every
+ * `idleRecheckMs`, for a join through a copy that went away before its next tick.
+ * So a site with hundreds of events on sale and nobody waiting costs Redis next to
+ * nothing, where every event used to run the script every tick in every copy.
+ *
+ * The mirror reads an event's stream every tick while it has entries; one found
+ * empty is read again after a pause doubling up to MIRROR_IDLE_MAX_MS, and at the
+ * next tick once this copy changed the event (a join, a leave, an admission tick
+ * that moved tokens): what another copy or the booking API appends waits at most
+ * that long more (SPEC §4: in MySQL within about a second).
  *
  * Events are ticked apart (EachEvent): one that fails does not stop the others. A
  * pre-queue draw a tick finds due runs beside the loop, one per copy at a time, and
@@ -42,6 +56,22 @@ export const workersPlugin = fp<WorkersPluginOptions>(
     let liveIds: number[] = []
     /** When each event needs its next admission tick (local clock; Infinity: after the next sale change). */
     const nextTickAt = new Map<number, number>()
+    /** Events woken while their tick ran: the tick's "next" is stale, they are ticked again at once. */
+    const wokenDuringTick = new Set<number>()
+    /** Events whose stream was found empty: how many times in a row, and when to read it next. */
+    const mirrorIdle = new Map<number, { streak: number; nextAt: number }>()
+    /** Events woken while their mirror read ran (likewise). */
+    const wokenDuringMirror = new Set<number>()
+    const wakeMirror = (eventId: number) => {
+      mirrorIdle.delete(eventId)
+      wokenDuringMirror.add(eventId)
+    }
+    const wake = (eventId: number) => {
+      nextTickAt.delete(eventId)
+      wokenDuringTick.add(eventId)
+      wakeMirror(eventId)
+    }
+    const stopListening = app.queue.onActivity(wake)
     /** The saleChangesKey value the loop last acted on (undefined: none read yet). */
     let saleChanges: string | null | undefined
     /** EVENT.updated_at (ms) of the settings this copy last published, per event. */
@@ -174,7 +204,10 @@ export const workersPlugin = fp<WorkersPluginOptions>(
           // After a failure, not before the retry time; drawn here: admit at once. (Drawn by
           // another copy, which holds the draw lock: the next tick sees when it is done.)
           nextTickAt.set(eventId, retryAt)
-          if (placed > 0) admission.kick()
+          if (placed > 0) {
+            wakeMirror(eventId)
+            admission.kick()
+          }
         })
       drawing.set(eventId, done)
     }
@@ -198,13 +231,14 @@ export const workersPlugin = fp<WorkersPluginOptions>(
           const now = Date.now()
           // Nothing is admitted before the draw this copy runs has ended (nor does the tick wait for it).
           if ((nextTickAt.get(eventId) ?? 0) > now || drawing.has(eventId)) return
+          wokenDuringTick.delete(eventId)
           const result = await app.queue.admit(eventId, { onDraw: (start) => startDraw(eventId, start) })
-          if (!drawing.has(eventId)) {
-            nextTickAt.set(
-              eventId,
-              result.nextTickInMs === null ? Number.POSITIVE_INFINITY : now + result.nextTickInMs,
-            )
+          if (!drawing.has(eventId) && !wokenDuringTick.has(eventId)) {
+            // An OPEN sale that needs no tick still gets one every idleRecheckMs (see above).
+            const atMost = result.state === 'OPEN' ? options.idleRecheckMs : Number.POSITIVE_INFINITY
+            nextTickAt.set(eventId, now + Math.min(result.nextTickInMs ?? Number.POSITIVE_INFINITY, atMost))
           }
+          if (result.admitted || result.timedOut || result.abandoned || result.ended) wakeMirror(eventId)
           const event = String(eventId)
           if (result.ended) ended.inc({ event }, result.ended)
           if (result.admitted) admitted.inc({ event }, result.admitted)
@@ -216,17 +250,30 @@ export const workersPlugin = fp<WorkersPluginOptions>(
       observeLoop('admission'),
     )
     const mirrorEvents = new EachEvent('mirror', app.log)
+    const mirrorIntervalMs = options.mirrorIntervalMs ?? 100
     const mirror = new Loop(
       'mirror',
-      options.mirrorIntervalMs ?? 100,
+      mirrorIntervalMs,
       () =>
         mirrorEvents.run(eventIds, async (eventId) => {
+          const idle = mirrorIdle.get(eventId)
+          if (idle && idle.nextAt > Date.now()) return
+          wokenDuringMirror.delete(eventId)
+          let appliedAll = 0
           // Up to ten batches per event per tick keeps one busy event from starving the others.
           for (let i = 0; i < 10; i += 1) {
             const applied = await app.mirrorWorker.pump(eventId)
             mirrored.inc(applied)
+            appliedAll += applied
             if (applied === 0) break
           }
+          if (appliedAll > 0 || wokenDuringMirror.has(eventId)) {
+            mirrorIdle.delete(eventId)
+            return
+          }
+          const streak = (idle?.streak ?? 0) + 1
+          const pauseMs = Math.min(mirrorIntervalMs * 2 ** streak, MIRROR_IDLE_MAX_MS)
+          mirrorIdle.set(eventId, { streak, nextAt: Date.now() + pauseMs })
         }),
       app.log,
       observeLoop('mirror'),
@@ -249,6 +296,7 @@ export const workersPlugin = fp<WorkersPluginOptions>(
       mirror.start()
     })
     app.addHook('preClose', async () => {
+      stopListening()
       await Promise.all([admission.stop(), events.stop(), mirror.stop()])
       // A draw in progress finishes (or fails) before Redis and MySQL are closed.
       await Promise.all(drawing.values())

@@ -172,17 +172,19 @@ local drawDue = (state == SALE.PRE_QUEUE and s.opensAt and now >= tonumber(s.ope
 local activeCount = redis.call('ZCARD', KEYS[4])
 local waitingCount = redis.call('ZCARD', KEYS[2])
 
--- When the next tick is needed (the gateway's loop skips the event until then, or until
--- the sale hash changes): an OPEN sale admits every tick, and so does one ending its
--- waiters or due for its draw. Otherwise only the clock can give a tick work: the
--- opening (the draw, or admission from then on), the closing (waiters to end), or the
--- next READY token's expiry (a claimed one is looked at again every tick until its
--- payment ends). Idle waiters of a paused or pre-queue sale are swept once it admits.
+-- When the next tick is needed (the gateway's loop skips the event until then, until
+-- the sale hash changes, or until a join wakes it): an OPEN sale with waiters admits
+-- every tick, and so does one ending its waiters or due for its draw. Otherwise only
+-- the clock can give a tick work: the opening (the draw, or admission from then on),
+-- the closing (waiters to end), or the next READY token's expiry (a claimed one is
+-- looked at again every tick until its payment ends). Idle waiters of a paused or
+-- pre-queue sale are swept once it admits.
 local nextTickIn = -1
 local function atTheLatest(at)
   if at and (nextTickIn < 0 or at - now < nextTickIn) then nextTickIn = math.max(0, at - now) end
 end
-if state == SALE.OPEN or drawDue == 1 or ((state == SALE.SOLD_OUT or state == SALE.CLOSED) and waitingCount > 0) then
+if (state == SALE.OPEN and waitingCount > 0) or drawDue == 1
+  or ((state == SALE.SOLD_OUT or state == SALE.CLOSED) and waitingCount > 0) then
   nextTickIn = 0
 else
   if (state == SALE.SCHEDULED or state == SALE.PRE_QUEUE) and s.opensAt then atTheLatest(tonumber(s.opensAt)) end
