@@ -1,5 +1,6 @@
 import { existsSync, readFileSync } from 'node:fs'
 import { join } from 'node:path'
+import { SHUTDOWN_GRACE_MS } from '@concert/http'
 import { repoRoot } from '@concert/testing'
 import { describe, expect, it } from 'vitest'
 import { parse } from 'yaml'
@@ -8,11 +9,14 @@ import { parse } from 'yaml'
  * docker/compose.yaml and docker/Dockerfile cannot run here (no Docker engine), so what
  * can be checked without one is: every file they name exists, the k6 profile loads a
  * gateway that counts each k6 fan's own address (else the per-IP join limit refuses most
- * of a one-host flash crowd), and the k6 image is the release the scripts are typed for.
+ * of a one-host flash crowd), the k6 image is the release the scripts are typed for, the
+ * stores keep their data across `down` and `up`, Docker waits longer than the apps' own
+ * shutdown, and the gateway image serves the web app pointed at the published booking API.
  */
 
 interface Service {
   image?: string
+  stop_grace_period?: string
   build?: { context: string; dockerfile: string; target?: string }
   profiles?: string[]
   environment?: Record<string, string>
@@ -25,6 +29,7 @@ const docker = join(repoRoot, 'docker')
 // Merge keys (<<: *anchor) as compose reads them.
 const compose = parse(readFileSync(join(docker, 'compose.yaml'), 'utf8'), { merge: true }) as {
   services: Record<string, Service>
+  volumes?: Record<string, unknown>
 }
 const services = compose.services
 const service = (name: string): Service => {
@@ -64,6 +69,30 @@ describe('docker/compose.yaml', () => {
     expect(service('queue-gateway').environment?.TRUST_PROXY).toBe('${TRUST_PROXY:-0}')
   })
 
+  it('keeps MySQL and Redis data in named volumes, so `down` then `up` loses nothing', () => {
+    const named = Object.keys(compose.volumes ?? {})
+    const dataOf = (name: string, path: string) =>
+      (service(name).volumes ?? []).find((volume) => volume.endsWith(`:${path}`))?.split(':')[0]
+    expect(named).toContain(dataOf('mysql', '/var/lib/mysql'))
+    expect(named).toContain(dataOf('redis', '/data'))
+  })
+
+  it('gives every app longer to stop than its own shutdown takes before Docker kills it', () => {
+    const seconds = (value: string | undefined) => Number(/^(\d+)s$/.exec(value ?? '')?.[1] ?? 0)
+    for (const name of ['queue-gateway', 'queue-gateway-k6', 'booking-api'])
+      expect(seconds(service(name).stop_grace_period) * 1000, name).toBeGreaterThan(SHUTDOWN_GRACE_MS)
+  })
+
+  it('points the web app at the published booking API, which lets the published gateway in (CORS)', () => {
+    const gateway = service('queue-gateway').environment ?? {}
+    const booking = service('booking-api').environment ?? {}
+    const published = (name: string) => /:\$\{(\w+):-(\d+)\}:\d+$/.exec(service(name).ports?.[0] ?? '')
+    const [, bookingVar, bookingPort] = published('booking-api') ?? []
+    const [, gatewayVar, gatewayPort] = published('queue-gateway') ?? []
+    expect(gateway.WEB_BOOKING_URL).toBe(`http://localhost:\${${bookingVar}:-${bookingPort}}`)
+    expect(booking.CORS_ORIGINS?.split(',')).toContain(`http://localhost:\${${gatewayVar}:-${gatewayPort}}`)
+  })
+
   it('runs the k6 release the scripts are type-checked for (@types/k6 major.minor)', () => {
     const types = JSON.parse(readFileSync(join(repoRoot, 'package.json'), 'utf8')).devDependencies[
       '@types/k6'
@@ -82,5 +111,24 @@ describe('docker/Dockerfile', () => {
     )
     expect(sources.length).toBeGreaterThan(5)
     expect(sources.filter((source) => !existsSync(join(repoRoot, source)))).toEqual([])
+  })
+
+  it('puts the built web app in the gateway image, where WEB_DIST tells the gateway to serve it', () => {
+    const dockerfile = readFileSync(join(docker, 'Dockerfile'), 'utf8')
+    const gatewayStage = dockerfile.slice(
+      dockerfile.indexOf('AS queue-gateway'),
+      dockerfile.indexOf('AS booking-api'),
+    )
+    const webDist = /^ENV .*\bWEB_DIST=(\S+)/m.exec(gatewayStage)?.[1]
+    expect(webDist).toBeDefined()
+    // What apps/web's build writes (vite's outDir), copied from the build stage to WEB_DIST.
+    expect(gatewayStage).toContain(`COPY --from=build /src/apps/web/dist ${webDist}`)
+    expect(JSON.parse(readFileSync(join(repoRoot, 'apps/web/package.json'), 'utf8')).scripts.build).toBe(
+      'vite build',
+    )
+    // pnpm build, which the build stage runs, builds every app, the web app included.
+    expect(JSON.parse(readFileSync(join(repoRoot, 'package.json'), 'utf8')).scripts.build).toContain(
+      "'./apps/*'",
+    )
   })
 })

@@ -2,7 +2,7 @@ import closeWithGrace from 'close-with-grace'
 import type { FastifyInstance } from 'fastify'
 
 /** How long in-flight requests, SSE streams and pool drains get on shutdown before the process exits anyway. */
-const SHUTDOWN_GRACE_MS = 10_000
+export const SHUTDOWN_GRACE_MS = 10_000
 
 /**
  * Listens, and closes the app gracefully on SIGTERM/SIGINT (in-flight requests finish,
