@@ -1,3 +1,4 @@
+import { SALE_STATES } from '@concert/queue'
 import { AccountIdSchema, IdSchema, literalUnion } from '@concert/shared'
 import { type Static, Type } from 'typebox'
 
@@ -68,6 +69,14 @@ export const EventSchema = Type.Object(
     venue: Type.Object({ id: Type.Integer(), name: Type.String() }),
     startDate: DateString,
     endDate: DateString,
+    state: literalUnion(SALE_STATES, {
+      description:
+        'The sale now (SPEC §8): SCHEDULED (joins refused until the pre-queue opens), PRE_QUEUE, OPEN, ' +
+        'PAUSED, SOLD_OUT or CLOSED. As fresh as the list (SEAT_MAP_CACHE_MS); the queue is the authority.',
+    }),
+    opensAt: Type.Union([Instant, Type.Null()], {
+      description: 'When the sale opens; null: open since it was created',
+    }),
   },
   { $id: 'Event' },
 )

@@ -5,9 +5,11 @@ import {
   publishSaleSettings,
   recountSoldOut,
   type SaleSettings,
+  saleStateAt,
   syncSoldOut,
 } from '../src/index.js'
 import { readSoldOut, recordSoldOut } from '../src/queue-epochs.repository.js'
+import { makeQueue } from '../src/testing.js'
 import { sleep } from './helpers.js'
 
 const env = useTestEnv()
@@ -91,5 +93,47 @@ describe('the sold-out flag', () => {
     expect(await env.redis.hget(keys.sale, 'soldOut')).toBe('1')
     // Told already: nothing to tell again.
     expect(await syncSoldOut(env.db, env.redis, keys)).toBe(false)
+  })
+})
+
+describe('saleStateAt (the state outside a script)', () => {
+  beforeAll(async () => {
+    await seedCatalog(env.db)
+  })
+
+  it('agrees with includes/sale.lua (the status script) on every state and on which wins', async () => {
+    const { queue } = makeQueue(env)
+    const now = Date.now()
+    const hour = 3_600_000
+    const cases: Array<[string, Partial<SaleSettings>]> = [
+      ['no window', {}],
+      ['opens in 2 h, pre-queue 15 min', { opensAt: new Date(now + 2 * hour) }],
+      ['opens in 10 min, pre-queue 15 min', { opensAt: new Date(now + hour / 6) }],
+      ['opened an hour ago', { opensAt: new Date(now - hour) }],
+      ['closed an hour ago', { closesAt: new Date(now - hour) }],
+      ['closes in an hour', { closesAt: new Date(now + hour) }],
+      ['paused', { paused: true }],
+      ['sold out', { soldOut: true }],
+      ['sold out and paused', { soldOut: true, paused: true }],
+      ['closed, sold out and paused', { closesAt: new Date(now - hour), soldOut: true, paused: true }],
+      ['opens in 2 h, sold out', { opensAt: new Date(now + 2 * hour), soldOut: true }],
+      ['pre-queue, paused', { opensAt: new Date(now + hour / 6), paused: true }],
+    ]
+    const seen: Record<string, [string, string]> = {}
+    for (const [name, facts] of cases) {
+      const eventId = await createEvent(env.db, `state: ${name}`)
+      const keys = eventKeys(env.keyPrefix, eventId)
+      // Newer than the EVENT row the first status call rebuilt the queue from.
+      const s = { ...settings(now + 10 * hour, 10), ...facts }
+      await queue.status(eventId) // the queue exists (its marker), so the settings below stay as written
+      await publishSaleSettings(env.redis, keys, s)
+      if (s.soldOut) await env.redis.hset(keys.sale, 'soldOut', '1')
+      const lua = (await queue.status(eventId))?.state as string
+      seen[name] = [saleStateAt(s, Date.now()), lua]
+    }
+    for (const [name, [ts, lua]] of Object.entries(seen)) expect(ts, name).toBe(lua)
+    expect(new Set(Object.values(seen).map(([ts]) => ts))).toEqual(
+      new Set(['SCHEDULED', 'PRE_QUEUE', 'OPEN', 'PAUSED', 'SOLD_OUT', 'CLOSED']),
+    )
   })
 })

@@ -1,11 +1,15 @@
 import { type DbExecutor, type Param, prepare, preparedPerCount } from '@concert/db'
 import { sql } from 'kysely'
 
-/** Events that have at least one show (an event's dates are NULL until it has one). */
+/**
+ * Events that have at least one show (an event's dates are NULL until it has one), with
+ * what their sale's state follows from (saleStateAt).
+ */
 export function listEvents(db: DbExecutor) {
   return db
     .selectFrom('EVENT')
     .innerJoin('VENUE', 'VENUE.id', 'EVENT.venue_id')
+    .leftJoin('QUEUE_EPOCH', 'QUEUE_EPOCH.event_id', 'EVENT.id')
     .select([
       'EVENT.id as id',
       'EVENT.title as title',
@@ -13,6 +17,11 @@ export function listEvents(db: DbExecutor) {
       'EVENT.end_date as endDate',
       'VENUE.id as venueId',
       'VENUE.name as venueName',
+      'EVENT.opens_at as opensAt',
+      'EVENT.closes_at as closesAt',
+      'EVENT.pre_queue_minutes as preQueueMinutes',
+      'EVENT.paused as paused',
+      'QUEUE_EPOCH.sold_out as soldOut',
     ])
     .where('EVENT.start_date', 'is not', null)
     .where('EVENT.end_date', 'is not', null)

@@ -1,5 +1,5 @@
 import type { Database, DbExecutor } from '@concert/db'
-import type { CatalogChange, RedisClient } from '@concert/queue'
+import { type CatalogChange, type RedisClient, saleStateAt } from '@concert/queue'
 import { AppError } from '@concert/shared'
 import type { FastifyBaseLogger } from 'fastify'
 import type { Kysely } from 'kysely'
@@ -21,7 +21,7 @@ import {
   reservedSeatIds,
 } from '../repositories/catalog.repository.js'
 import { findPurchaseLimits } from '../repositories/events.repository.js'
-import type { Schedule } from '../schemas.js'
+import type { Event, Schedule } from '../schemas.js'
 import { seatMapBody } from '../seat-map-body.js'
 import { earliestLocalDate, type ShowTime, showStartsAt } from '../show-time.js'
 import { TtlCache } from '../ttl-cache.js'
@@ -121,16 +121,33 @@ export class CatalogService {
 
   /** Every event with a show, as sent: `GET /v1/events`. */
   async eventListBody(): Promise<CachedBody> {
-    const build = async () =>
-      cachedBody(
-        (await listEvents(this.db)).map((e) => ({
-          id: e.id,
-          title: e.title,
-          venue: { id: e.venueId, name: e.venueName },
-          startDate: e.startDate,
-          endDate: e.endDate,
-        })),
+    // The state at build time: an answer lives SEAT_MAP_CACHE_MS at most, so a sell-out, a
+    // pause or an opening shows in the list as soon as a seat map shows a sale.
+    const build = async () => {
+      const now = Date.now()
+      return cachedBody(
+        (await listEvents(this.db)).map(
+          (e): Event => ({
+            id: e.id,
+            title: e.title,
+            venue: { id: e.venueId, name: e.venueName },
+            startDate: e.startDate,
+            endDate: e.endDate,
+            state: saleStateAt(
+              {
+                opensAt: e.opensAt,
+                closesAt: e.closesAt,
+                preQueueMinutes: Number(e.preQueueMinutes),
+                paused: Boolean(e.paused),
+                soldOut: Boolean(e.soldOut),
+              },
+              now,
+            ),
+            opensAt: e.opensAt?.toISOString() ?? null,
+          }),
+        ),
       )
+    }
     if (!this.eventList.enabled) return build()
     // A public list that never needed Redis: without it, it is read fresh rather than refused.
     const version = await this.versions.ofEventList().catch((error: unknown) => {

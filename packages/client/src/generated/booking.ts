@@ -409,6 +409,10 @@ export interface components {
             startDate: string;
             /** @example 2026-12-24 */
             endDate: string;
+            /** @description The sale now (SPEC §8): SCHEDULED (joins refused until the pre-queue opens), PRE_QUEUE, OPEN, PAUSED, SOLD_OUT or CLOSED. As fresh as the list (SEAT_MAP_CACHE_MS); the queue is the authority. */
+            state: "SCHEDULED" | "PRE_QUEUE" | "OPEN" | "PAUSED" | "SOLD_OUT" | "CLOSED";
+            /** @description When the sale opens; null: open since it was created */
+            opensAt: string | null;
         };
         Schedule: {
             scheduleId: number;
