@@ -74,3 +74,16 @@ export function progressOf(firstPosition: number | null, position: number): numb
   if (!firstPosition || firstPosition <= 1) return position <= 1 ? 1 : 0
   return Math.min(1, Math.max(0, (firstPosition - position) / (firstPosition - 1)))
 }
+
+/**
+ * How long to wait before asking to join again a sale that has not opened its waiting room
+ * (SALE_NOT_OPEN): the room opens `preQueueMinutes` before `opensAt` (SPEC §8), a figure the
+ * page is not told, and everyone in it by then is placed ahead of anyone after the opening.
+ * So the page asks every 30 s, and more often as the opening nears (a tenth of the time left,
+ * at least every 2 s).
+ */
+export function saleNotOpenRetryMs(opensAt: string | undefined, now = Date.now()): number {
+  const left = opensAt ? Date.parse(opensAt) - now : Number.NaN
+  if (!Number.isFinite(left)) return 30_000
+  return Math.round(Math.min(30_000, Math.max(2_000, left / 10)))
+}

@@ -106,6 +106,15 @@ describe('a fan walks the whole journey in a real browser', () => {
     const token = held.tickets[eventId].token as string
     await page.locator('.seat').first().waitFor()
     await expect(page.locator('.seat').count()).resolves.toBe(50)
+    // Back leaves the seat map for where the fan came from (the events), not for a waiting
+    // room that would send them straight back; Forward returns to the seats, the clock running.
+    await page.goBack()
+    await page.getByRole('heading', { level: 1, name: 'Concerts on sale' }).waitFor()
+    expect(routeOf(page)).toBe('/')
+    await page.goForward()
+    await page.getByTestId('time-left').waitFor()
+    await page.locator('.seat').first().waitFor()
+    expect(routeOf(page)).toBe(`/events/${eventId}/buy`)
     await expect(page.getByRole('list', { name: 'Seat types and prices' }).textContent()).resolves.toContain(
       'R ₩143,000',
     )

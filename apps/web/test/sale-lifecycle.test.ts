@@ -67,6 +67,59 @@ describe('the sale lifecycle in the browser', () => {
     expect(fan.pageErrors).toEqual([])
   })
 
+  it('a page opened before the waiting room opens is told so, and joins by itself once it opens', async () => {
+    // The waiting room opens a minute before the sale: 5 s from now.
+    const opensAt = new Date(Date.now() + 65_000).toISOString()
+    const { eventId } = await saleEvent(stack, 'Early Birds', 10, { sale: { opensAt, preQueueMinutes: 1 } })
+    const fan = await freshBrowser()
+    await joinFromPage(fan, stack, 'Early Birds', 'Alice')
+    const { page } = fan
+    await page.locator('[data-code="SALE_NOT_OPEN"]').waitFor()
+    await page.getByText(/we will join you by ourselves as soon as it does/).waitFor()
+    await expect(page.getByTestId('opens-in').count()).resolves.toBe(0)
+
+    // No click, no reload: the page asks again and is in the pre-queue, counting down.
+    await page.getByTestId('opens-in').waitFor({ timeout: 20_000 })
+    await expect(page.locator('[data-code="SALE_NOT_OPEN"]').count()).resolves.toBe(0)
+    const joined = await env.db
+      .selectFrom('QUEUE_TOKEN')
+      .select(['token', 'status'])
+      .where('event_id', '=', eventId)
+      .where('account_id', '=', 'demo-alice')
+      .execute()
+    expect(joined).toEqual([{ token: await heldToken(page, eventId), status: 'WAITING' }])
+    expect(fan.pageErrors).toEqual([])
+  })
+
+  it('My reservations marks a seat an operator refunded as refunded, not as bought', async () => {
+    const { scheduleId } = await saleEvent(stack, 'Refund Night', 2)
+    const fan = await freshBrowser()
+    await joinFromPage(fan, stack, 'Refund Night', 'Bob')
+    const { page } = fan
+    await page
+      .getByRole('button', { name: /^Seat 1, area A, R, ₩50,000, available$/ })
+      .click({ timeout: 15_000 })
+    await page.getByRole('button', { name: 'Pay ₩50,000' }).click()
+    await page.getByRole('heading', { name: 'Payment complete' }).waitFor()
+    const sale = await env.db
+      .selectFrom('RESERVATION')
+      .select('id')
+      .where('schedule_id', '=', scheduleId)
+      .where('account_id', '=', 'demo-bob')
+      .executeTakeFirstOrThrow()
+    await page.getByRole('link', { name: 'My reservations' }).first().click()
+    const row = page.locator(`tr[data-status]`).filter({ hasText: 'Refund Night' })
+    await expect.poll(() => row.getAttribute('data-status'), { timeout: 10_000 }).toBe('SOLD')
+    await expect(row.textContent()).resolves.toContain('Paid')
+
+    await admin(stack, 'POST', `/v1/admin/reservations/${sale.id}/refund`, { reason: 'the show was moved' })
+    await page.reload()
+    await expect.poll(() => row.getAttribute('data-status'), { timeout: 10_000 }).toBe('REFUNDED')
+    await expect(row.textContent()).resolves.toMatch(/Refunded on /)
+    await expect(row.textContent()).resolves.not.toContain('Paid')
+    expect(fan.pageErrors).toEqual([])
+  })
+
   it('three waiting pages (two live, one polling) switch to "sold out" by themselves within 2 s of the last sale', async () => {
     const { eventId, scheduleId } = await saleEvent(stack, 'Last Two Seats', 2)
     await admin(stack, 'PATCH', `/v1/admin/events/${eventId}/queue`, { maxActive: 1, admitPerSecond: 100 })

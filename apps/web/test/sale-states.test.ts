@@ -1,7 +1,14 @@
 import { ERROR_STATUS } from '@concert/shared'
 import { describe, expect, it } from 'vitest'
 import { PROBLEM_MESSAGES } from '../src/problems.js'
-import { type LiveTicket, POLL_MAX_MS, pollDelay, progressOf, waitingView } from '../src/ticket.js'
+import {
+  type LiveTicket,
+  POLL_MAX_MS,
+  pollDelay,
+  progressOf,
+  saleNotOpenRetryMs,
+  waitingView,
+} from '../src/ticket.js'
 
 /*
  * What the waiting room makes of a ticket, including the SPEC §8 fields the sale
@@ -91,5 +98,22 @@ describe('PROBLEM_MESSAGES', () => {
       expect(message, code).toMatch(/^[A-Z].{15,}[.)]$/)
       expect(message, code).not.toContain(code)
     }
+  })
+})
+
+describe('saleNotOpenRetryMs', () => {
+  const now = Date.parse('2026-11-25T10:00:00.000Z')
+  const inMs = (ms: number) => new Date(now + ms).toISOString()
+  it('asks to join again every 30 s far from the opening, a tenth of the time left nearer, at least every 2 s', () => {
+    expect(saleNotOpenRetryMs(inMs(3_600_000), now)).toBe(30_000)
+    expect(saleNotOpenRetryMs(inMs(300_000), now)).toBe(30_000)
+    expect(saleNotOpenRetryMs(inMs(120_000), now)).toBe(12_000)
+    expect(saleNotOpenRetryMs(inMs(30_000), now)).toBe(3_000)
+    expect(saleNotOpenRetryMs(inMs(5_000), now)).toBe(2_000)
+    // Past the opening (clocks differ): soon.
+    expect(saleNotOpenRetryMs(inMs(-10_000), now)).toBe(2_000)
+    // No opening time in the problem: the slow pace.
+    expect(saleNotOpenRetryMs(undefined, now)).toBe(30_000)
+    expect(saleNotOpenRetryMs('not a date', now)).toBe(30_000)
   })
 })

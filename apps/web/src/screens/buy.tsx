@@ -109,6 +109,10 @@ function BuyingWindow({
   }
   const [notice, setNotice] = useState<string | undefined>(undefined)
   const [problem, setProblem] = useState<ApiError | undefined>(undefined)
+  /** The last refresh of the dates or the seat map that failed; gone once one succeeds. */
+  const [readProblem, setReadProblem] = useState<ApiError | undefined>(undefined)
+  /** The show picked now, for seat-map answers that arrive after another was picked. */
+  const scheduleNow = useRef<number | undefined>(undefined)
   const [paying, setPaying] = useState(false)
   const keyOfOrder = useRef<{ order: string; key: string } | undefined>(undefined)
   /** Seats of an order whose payment could not be confirmed: if they show sold, maybe to this fan. */
@@ -141,16 +145,23 @@ function BuyingWindow({
     )
   }
 
+  // A refresh that failed says so until one succeeds; one refused for the token ends the window.
+  const readFailed = (failure: ApiError) => {
+    if (failure.code === 'TOKEN_EXPIRED' || failure.code === 'TOKEN_INVALID') {
+      onEnded({ ...ticket, status: 'EXPIRED', reason: null })
+      return
+    }
+    setReadProblem(failure)
+  }
+
   const loadSchedules = () =>
     call(
       api().booking.GET('/v1/events/{eventId}/schedules', { params: { path: { eventId } }, headers: auth }),
-    ).then(
-      (list) => {
-        setSchedules(list)
-        setScheduleId((current) => current ?? list[0]?.scheduleId)
-      },
-      (failure: ApiError) => setProblem(failure),
-    )
+    ).then((list) => {
+      setReadProblem(undefined)
+      setSchedules(list)
+      setScheduleId((current) => current ?? list[0]?.scheduleId)
+    }, readFailed)
 
   const loadSeatMap = (id: number) =>
     call(
@@ -158,25 +169,28 @@ function BuyingWindow({
         params: { path: { scheduleId: id } },
         headers: auth,
       }),
-    ).then(
-      (map) => {
-        if (map.scheduleId !== id) return
-        setSeatMap(map)
-        // A seat picked a moment ago may have been sold to someone else since.
-        const gone = map.seats.filter(
-          (seat) =>
-            selectedNow.current.has(seat.seatId) && !isBuyable(seat) && !unconfirmed.current.has(seat.seatId),
-        )
-        if (gone.length === 0) return
-        setNotice(
-          `${gone.map((seat) => `Seat ${seat.seatNumber}`).join(', ')} ${gone.length === 1 ? 'was' : 'were'} just sold to another fan and removed from your order.`,
-        )
-        select([...selectedNow.current].filter((seatId) => !gone.some((seat) => seat.seatId === seatId)))
-      },
-      (failure: ApiError) => setProblem(failure),
-    )
+    ).then((map) => {
+      setReadProblem(undefined)
+      if (map.scheduleId !== id || id !== scheduleNow.current) return
+      setSeatMap(map)
+      // A seat picked a moment ago may have been sold to someone else since.
+      const gone = map.seats.filter(
+        (seat) =>
+          selectedNow.current.has(seat.seatId) && !isBuyable(seat) && !unconfirmed.current.has(seat.seatId),
+      )
+      if (gone.length === 0) return
+      setNotice(
+        `${gone.map((seat) => `Seat ${seat.seatNumber}`).join(', ')} ${gone.length === 1 ? 'was' : 'were'} just sold to another fan and removed from your order.`,
+      )
+      select([...selectedNow.current].filter((seatId) => !gone.some((seat) => seat.seatId === seatId)))
+    }, readFailed)
 
   useEffect(loadBalance, [token])
+  // A show picked (or the first one listed) shows its seats at once, not at the next refresh.
+  useEffect(() => {
+    scheduleNow.current = scheduleId
+    if (scheduleId !== undefined && !timeUp) void loadSeatMap(scheduleId)
+  }, [scheduleId])
   useInterval(() => void loadSchedules(), SCHEDULES_REFRESH_MS, !timeUp)
   useInterval(
     () => scheduleId !== undefined && void loadSeatMap(scheduleId),
@@ -335,6 +349,7 @@ function BuyingWindow({
       )}
 
       <div aria-live="polite">{notice && <p class="notice notice-warning">{notice}</p>}</div>
+      {readProblem && !problem && <ProblemAlert error={readProblem} />}
       {problem && (
         <ProblemAlert error={problem}>
           {problem.code === 'INSUFFICIENT_BALANCE' && <Link href="/top-up">Top up your balance</Link>}

@@ -6,10 +6,8 @@ import { useEvents } from '../events'
 import { formatDate, formatInstant } from '../format'
 import { updateSession, useSession } from '../session'
 
-/** SPEC §8 fields an event may carry once the sale lifecycle is built. */
-type EventWithSale = Event & { state?: string; opensAt?: string | null }
-
-function saleBadge(event: EventWithSale): string | undefined {
+/** The sale's state as the list says it (SPEC §8), where it is not simply open. */
+function saleBadge(event: Event): string | undefined {
   switch (event.state) {
     case 'SCHEDULED':
     case 'PRE_QUEUE':
@@ -49,7 +47,7 @@ export function EventsScreen() {
       {!events && !error && <p aria-live="polite">Loading events…</p>}
       {events && events.length === 0 && <p>No concerts are on sale right now.</p>}
       <ul class="cards">
-        {(events as EventWithSale[] | undefined)?.map((event) => {
+        {events?.map((event) => {
           const badge = saleBadge(event)
           const closed = event.state === 'SOLD_OUT' || event.state === 'CLOSED'
           return (

@@ -4,7 +4,7 @@ import { Link } from 'wouter-preact'
 import { ApiError, api, call } from '../api'
 import { ProblemAlert } from '../components/problem-alert'
 import { Screen } from '../components/screen'
-import { formatDate, formatTime, formatWon } from '../format'
+import { formatDate, formatInstant, formatTime, formatWon } from '../format'
 import { useSession } from '../session'
 
 /** Codes that mean "this token cannot show the list"; another held token may. */
@@ -75,7 +75,9 @@ export function ReservationsScreen() {
       {rows?.length === 0 && <p>You have no reservations yet.</p>}
       {rows && rows.length > 0 && (
         <table class="table">
-          <caption>Seats you have bought</caption>
+          <caption>
+            Seats you have bought (a refunded one is no longer yours: its price is back on your balance)
+          </caption>
           <thead>
             <tr>
               <th scope="col">Concert</th>
@@ -84,11 +86,16 @@ export function ReservationsScreen() {
               <th scope="col" class="number">
                 Price
               </th>
+              <th scope="col">Status</th>
             </tr>
           </thead>
           <tbody>
             {rows.map((row) => (
-              <tr key={row.reservationId}>
+              <tr
+                key={row.reservationId}
+                data-status={row.status}
+                class={row.status === 'REFUNDED' ? 'muted' : undefined}
+              >
                 <td>{row.eventTitle}</td>
                 <td>
                   {formatDate(row.date)} {formatTime(row.startTime)}
@@ -97,6 +104,11 @@ export function ReservationsScreen() {
                   {row.seatNumber} ({row.area}, {row.seatType})
                 </td>
                 <td class="number">{formatWon(row.price)}</td>
+                <td>
+                  {row.status === 'REFUNDED'
+                    ? `Refunded${row.refundedAt ? ` on ${formatInstant(row.refundedAt)}` : ''}`
+                    : 'Paid'}
+                </td>
               </tr>
             ))}
           </tbody>

@@ -7,7 +7,7 @@ import { eventTitle, useEvents } from '../events'
 import { formatClock, formatInstant, formatWait } from '../format'
 import { useSecondsUntil } from '../hooks'
 import { dropTicket, getSession, holdTicket, updateSession, useSession } from '../session'
-import { endedMessage, type LiveTicket, progressOf, waitingView } from '../ticket'
+import { endedMessage, type LiveTicket, progressOf, saleNotOpenRetryMs, waitingView } from '../ticket'
 import { type FeedConnection, useTicketFeed } from '../ticket-feed'
 
 /** Problems after which joining again by itself is the right thing (busy or unreachable service). */
@@ -51,6 +51,12 @@ export function WaitingRoomScreen({ eventId }: { eventId: number }) {
             () => setAttempt((n) => n + 1),
             (failure.retryAfter ?? DEFAULT_RETRY_SECONDS) * 1000,
           )
+        } else if (failure.code === 'SALE_NOT_OPEN') {
+          const opensAt = failure.problem?.opensAt
+          retry = setTimeout(
+            () => setAttempt((n) => n + 1),
+            saleNotOpenRetryMs(typeof opensAt === 'string' ? opensAt : undefined),
+          )
         }
       },
     )
@@ -67,6 +73,17 @@ export function WaitingRoomScreen({ eventId }: { eventId: number }) {
         <ProblemAlert error={error}>
           {RETRYABLE.has(error.code) ? (
             <p>We will try again by ourselves.</p>
+          ) : error.code === 'SALE_NOT_OPEN' ? (
+            <>
+              <p>
+                The waiting room opens a little before the sale. Keep this page open: we will join you by
+                ourselves as soon as it does, and everyone in it by the opening gets a place ahead of those
+                who come later.
+              </p>
+              <div class="actions">
+                <Link href="/">Back to events</Link>
+              </div>
+            </>
           ) : (
             <div class="actions">
               <button type="button" onClick={() => setAttempt((n) => n + 1)}>
@@ -120,7 +137,9 @@ function WaitingRoom({
   useEffect(() => {
     // The first real place (after a pre-queue draw, SPEC §8) is what the progress bar counts from.
     if (ticket.position !== null && ticket.position > 0) holdTicket(eventId, ticket.token, ticket.position)
-    if (ticket.status === 'READY') navigate(`/events/${eventId}/buy`)
+    // Replacing this page: Back from the seat map goes where the fan came from, not to a
+    // waiting room that would send them straight back (or, once they paid, queue them again).
+    if (ticket.status === 'READY') navigate(`/events/${eventId}/buy`, { replace: true })
   }, [ticket, eventId, navigate])
 
   const leave = async () => {
