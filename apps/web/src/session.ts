@@ -44,6 +44,17 @@ export interface Session {
   /** The event a fan picked before choosing an account: joined right after. */
   pendingEventId: number | undefined
   lastPurchase: Purchase | undefined
+  /**
+   * The order being picked on a seat map (its event, show and seats), so a trip to the
+   * top-up page, or a reload, finds it as it was.
+   */
+  draft: DraftOrder | undefined
+}
+
+export interface DraftOrder {
+  eventId: number
+  scheduleId: number
+  seatIds: number[]
 }
 
 const STORAGE_KEY = 'concert.session.v1'
@@ -53,6 +64,7 @@ const EMPTY: Session = {
   tickets: {},
   pendingEventId: undefined,
   lastPurchase: undefined,
+  draft: undefined,
 }
 
 function load(): Session {

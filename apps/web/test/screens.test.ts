@@ -127,8 +127,12 @@ describe('every screen on a 375 px phone, by keyboard where it matters', () => {
     await page.getByRole('button', { name: 'Add ₩300,000' }).click()
     await page.getByText('Your balance is now ₩400,000.').waitFor()
     await page.getByRole('link', { name: 'Back to your seats' }).click()
+    // The seat picked before the trip is still picked; the keyboard lets it go and takes it again.
     const seat = page.getByRole('button', { name: /^Seat 1, area A, VIP, ₩165,000, available$/ })
+    await expect(seat.getAttribute('aria-pressed')).resolves.toBe('true')
     await seat.focus()
+    await page.keyboard.press('Space')
+    await expect(seat.getAttribute('aria-pressed')).resolves.toBe('false')
     await page.keyboard.press('Space')
     await expect(seat.getAttribute('aria-pressed')).resolves.toBe('true')
     let reachedPay = false

@@ -70,6 +70,33 @@ describe('the seat map', () => {
     expect(fan.pageErrors).toEqual([])
   })
 
+  it('a fan short of money tops up and comes back to the seats they had picked, then pays', async () => {
+    await saleEvent(stack, 'Short Of Money', 10)
+    const fan = await freshBrowser()
+    const { page } = fan
+    // Carol has ₩50,000: two seats cost ₩100,000.
+    await joinFromPage(fan, stack, 'Short Of Money', 'Carol')
+    await page.getByRole('heading', { name: /^Pick your seats/ }).waitFor({ timeout: 30_000 })
+    for (const number of [4, 5]) await seat(page, number, 'available').click()
+    await page.getByRole('button', { name: 'Pay ₩100,000' }).click()
+    await page.locator('[data-code="INSUFFICIENT_BALANCE"]').waitFor()
+
+    await page.getByRole('link', { name: 'Top up your balance' }).click()
+    await page.getByLabel('Amount in won').fill('100000')
+    await page.getByRole('button', { name: 'Add ₩100,000' }).click()
+    await page.getByText(/^Added ₩100,000\./).waitFor()
+    await page.getByRole('link', { name: 'Back to your seats' }).click()
+
+    // The same show, the same two seats picked, the clock still running.
+    await page.getByRole('heading', { name: /^Pick your seats/ }).waitFor()
+    for (const number of [4, 5])
+      await expect(seat(page, number, 'available').getAttribute('aria-pressed')).resolves.toBe('true')
+    await expect(page.locator('.seat[aria-pressed="true"]').count()).resolves.toBe(2)
+    await page.getByRole('button', { name: 'Pay ₩100,000' }).click()
+    await page.getByRole('heading', { name: 'Payment complete' }).waitFor()
+    expect(fan.pageErrors).toEqual([])
+  })
+
   it('shows a seat sold to someone else as sold by itself: no click, no reload', async () => {
     const { eventId, scheduleId } = await saleEvent(stack, 'Live Seats', 10)
     const fan = await freshBrowser()

@@ -97,16 +97,22 @@ function BuyingWindow({
   const token = ticket.token
   const secondsLeft = useSecondsUntil(ticket.expiresAt)
   const timeUp = secondsLeft === 0
+  // The order picked before a trip to the top-up page (or a reload) comes back as it was.
+  const draft = session.draft?.eventId === eventId ? session.draft : undefined
   const [schedules, setSchedules] = useState<Schedule[] | undefined>(undefined)
-  const [scheduleId, setScheduleId] = useState<number | undefined>(undefined)
+  const [scheduleId, setScheduleId] = useState<number | undefined>(draft?.scheduleId)
   const [seatMap, setSeatMap] = useState<SeatMapData | undefined>(undefined)
-  const [selected, setSelected] = useState<ReadonlySet<number>>(new Set())
+  const [selected, setSelected] = useState<ReadonlySet<number>>(() => new Set(draft?.seatIds))
   // The selection as of now, for answers that arrive after a render (the seat map refresh).
   const selectedNow = useRef<ReadonlySet<number>>(selected)
   const select = (seatIds: Iterable<number>) => {
     selectedNow.current = new Set(seatIds)
     setSelected(selectedNow.current)
   }
+  useEffect(() => {
+    if (scheduleId === undefined) return
+    updateSession(() => ({ draft: { eventId, scheduleId, seatIds: [...selected] } }))
+  }, [eventId, scheduleId, selected])
   const [notice, setNotice] = useState<string | undefined>(undefined)
   const [problem, setProblem] = useState<ApiError | undefined>(undefined)
   /** The last refresh of the dates or the seat map that failed; gone once one succeeds. */
@@ -160,7 +166,10 @@ function BuyingWindow({
     ).then((list) => {
       setReadProblem(undefined)
       setSchedules(list)
-      setScheduleId((current) => current ?? list[0]?.scheduleId)
+      // A show kept from before that is no longer listed (started, or sold out): the first one.
+      const listed = (id: number | undefined) => list.some((show) => show.scheduleId === id)
+      if (scheduleNow.current !== undefined && !listed(scheduleNow.current)) select([])
+      setScheduleId((current) => (listed(current) ? current : list[0]?.scheduleId))
     }, readFailed)
 
   const loadSeatMap = (id: number) =>
@@ -257,6 +266,7 @@ function BuyingWindow({
       // Kept even if the fan left meanwhile: the purchase is theirs (My reservations shows it too).
       updateSession(() => ({
         balance: answer.balance,
+        draft: undefined,
         lastPurchase: {
           eventId,
           eventTitle: title,

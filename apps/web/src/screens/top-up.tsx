@@ -18,7 +18,8 @@ export function TopUpScreen() {
   const [done, setDone] = useState<{ charged: number; balance: number } | undefined>(undefined)
   const [key, setKey] = useState(idempotencyKey)
   const accountId = session.account?.id
-  const readyEvent = Object.values(session.tickets).at(-1)?.eventId
+  // The seat map the fan came from (its order kept there), else the last queue joined.
+  const readyEvent = session.draft?.eventId ?? Object.values(session.tickets).at(-1)?.eventId
 
   if (!accountId) {
     return (
