@@ -97,6 +97,29 @@ describe('the seat map', () => {
     expect(fan.pageErrors).toEqual([])
   })
 
+  it('a seat map whose stored queue token the gateway no longer knows offers to join again, which brings the fan back to the seats', async () => {
+    const { eventId } = await saleEvent(stack, 'Forgotten Token', 5)
+    const fan = await freshBrowser()
+    const { page } = fan
+    await joinFromPage(fan, stack, 'Forgotten Token', 'Bob')
+    await page.getByRole('heading', { name: /^Pick your seats/ }).waitFor({ timeout: 30_000 })
+    // The page's stored token is one the gateway has forgotten (its retention long over),
+    // written before the page's scripts run (the open page writes its session as it goes).
+    await page.addInitScript((id) => {
+      const session = JSON.parse(localStorage.getItem('concert.session.v1') ?? '{}')
+      session.tickets[id].token = `${id}.${'A'.repeat(22)}`
+      localStorage.setItem('concert.session.v1', JSON.stringify(session))
+    }, eventId)
+    await page.reload()
+    const problem = page.locator('[data-code="TOKEN_NOT_FOUND"]')
+    await problem.waitFor()
+    await problem.getByRole('button', { name: 'Join the queue again' }).click()
+    // Joining again answers Bob's live ticket, still READY: the seats once more.
+    await page.getByRole('heading', { name: /^Pick your seats/ }).waitFor({ timeout: 30_000 })
+    await seat(page, 1, 'available').waitFor()
+    expect(fan.pageErrors).toEqual([])
+  })
+
   it('shows a seat sold to someone else as sold by itself: no click, no reload', async () => {
     const { eventId, scheduleId } = await saleEvent(stack, 'Live Seats', 10)
     const fan = await freshBrowser()

@@ -12,7 +12,7 @@ import { eventTitle, useEvents } from '../events'
 import { formatClock, formatDate, formatTime, formatWon } from '../format'
 import { useInterval, useSecondsUntil } from '../hooks'
 import { purchasedSeats, reservationBody } from '../orders'
-import { updateSession, useSession } from '../session'
+import { dropTicket, updateSession, useSession } from '../session'
 import { endedMessage, type LiveTicket } from '../ticket'
 
 /** How often the seat map is read again while the fan looks at it (sold seats appear within this). */
@@ -33,6 +33,7 @@ export function BuyScreen({ eventId }: { eventId: number }) {
   const held = session.tickets[eventId]
   const [ticket, setTicket] = useState<LiveTicket | undefined>(undefined)
   const [error, setError] = useState<ApiError | undefined>(undefined)
+  const [attempt, setAttempt] = useState(0)
   const token = held?.token
 
   useEffect(() => {
@@ -52,11 +53,37 @@ export function BuyScreen({ eventId }: { eventId: number }) {
     return () => {
       live = false
     }
-  }, [token, eventId, navigate])
+  }, [token, eventId, navigate, attempt])
 
+  const joinAgain = () => {
+    dropTicket(eventId)
+    navigate(`/events/${eventId}/queue`)
+  }
   return (
     <Screen title={`Pick your seats: ${eventTitle(events, eventId)}`}>
-      {error && <ProblemAlert error={error} />}
+      {error && (
+        <ProblemAlert error={error}>
+          <div class="actions">
+            {error.code === 'TOKEN_NOT_FOUND' ? (
+              // The token ended long enough ago to be forgotten: only a new place helps.
+              <button type="button" class="primary" onClick={joinAgain}>
+                Join the queue again
+              </button>
+            ) : (
+              <button
+                type="button"
+                onClick={() => {
+                  setError(undefined)
+                  setAttempt((n) => n + 1)
+                }}
+              >
+                Try again
+              </button>
+            )}
+            <Link href="/">Back to events</Link>
+          </div>
+        </ProblemAlert>
+      )}
       {!ticket && !error && <p aria-live="polite">Checking your turn…</p>}
       {ticket?.status === 'EXPIRED' && (
         <div class="notice" role="status">

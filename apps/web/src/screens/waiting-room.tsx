@@ -131,7 +131,13 @@ function WaitingRoom({
   const [leaving, setLeaving] = useState(false)
   const [leaveError, setLeaveError] = useState<ApiError | undefined>(undefined)
   const [left, setLeft] = useState(false)
-  const view = left ? ({ kind: 'ended', reason: 'LEFT' } as const) : waitingView(ticket)
+  // A token the gateway no longer knows (it ended long ago): nothing left to follow.
+  const forgotten = problem?.code === 'TOKEN_NOT_FOUND'
+  const view = left
+    ? ({ kind: 'ended', reason: 'LEFT' } as const)
+    : forgotten
+      ? ({ kind: 'ended', reason: null } as const)
+      : waitingView(ticket)
   const firstPosition = getSession().tickets[eventId]?.firstPosition ?? null
 
   useEffect(() => {
@@ -192,7 +198,7 @@ function WaitingRoom({
           {CONNECTION_TEXT[connection]}
         </p>
       )}
-      {problem && problem.code !== 'NETWORK_ERROR' && <ProblemAlert error={problem} />}
+      {problem && problem.code !== 'NETWORK_ERROR' && !forgotten && <ProblemAlert error={problem} />}
       {leaveError && <ProblemAlert error={leaveError} />}
 
       <div class="actions">
