@@ -120,6 +120,37 @@ describe('the seat map', () => {
     expect(fan.pageErrors).toEqual([])
   })
 
+  it('a place that paid in another tab ends this tab’s window saying so, not “join again”', async () => {
+    const { scheduleId } = await saleEvent(stack, 'Two Tabs', 5)
+    const fan = await freshBrowser()
+    const { page } = fan
+    await joinFromPage(fan, stack, 'Two Tabs', 'Alice')
+    await page.getByRole('heading', { name: /^Pick your seats/ }).waitFor({ timeout: 30_000 })
+    await seat(page, 1, 'available').click()
+    // Another tab of the same fan pays with the same place.
+    const token = await page.evaluate(
+      () =>
+        Object.values(JSON.parse(localStorage.getItem('concert.session.v1') ?? '{}').tickets).at(-1) as {
+          token: string
+        },
+    )
+    const [, second] = await seatIdsOf(scheduleId, token.token)
+    const other = await stack.booking.inject({
+      method: 'POST',
+      url: '/v1/reservations',
+      headers: { authorization: `Bearer ${token.token}` },
+      payload: { scheduleId, seatId: second },
+    })
+    expect(other.statusCode, other.body).toBe(201)
+    // This tab learns it at its next refresh or at Pay, whichever comes first.
+    await page
+      .getByRole('button', { name: 'Pay ₩50,000' })
+      .click({ timeout: 2_000 })
+      .catch(() => undefined)
+    await page.getByText('You have bought your tickets with this place in the queue.').waitFor()
+    expect(fan.pageErrors).toEqual([])
+  })
+
   it('shows a seat sold to someone else as sold by itself: no click, no reload', async () => {
     const { eventId, scheduleId } = await saleEvent(stack, 'Live Seats', 10)
     const fan = await freshBrowser()
@@ -161,3 +192,14 @@ describe('the seat map', () => {
     expect(sold).toEqual([{ account_id: rival, seat_id: seatId }])
   })
 })
+
+/** Every seat of the show, as its seat map lists them. */
+async function seatIdsOf(scheduleId: number, token: string): Promise<number[]> {
+  const map = await stack.booking.inject({
+    method: 'GET',
+    url: `/v1/schedules/${scheduleId}/seats`,
+    headers: { authorization: `Bearer ${token}` },
+  })
+  expect(map.statusCode, map.body).toBe(200)
+  return map.json().seats.map((seat: { seatId: number }) => seat.seatId)
+}

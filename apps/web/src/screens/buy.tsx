@@ -178,12 +178,23 @@ function BuyingWindow({
     )
   }
 
+  /** The token was refused: the window is over, with the reason the gateway gives (paid, timed out…). */
+  const windowEnded = () =>
+    call(api().gateway.GET('/v1/queue/tokens/{token}', { params: { path: { token } } })).then(
+      (current) =>
+        onEnded(
+          current.status === 'EXPIRED'
+            ? (current as LiveTicket)
+            : { ...ticket, status: 'EXPIRED', reason: null },
+        ),
+      () => onEnded({ ...ticket, status: 'EXPIRED', reason: null }),
+    )
+  const tokenRefused = (failure: ApiError) =>
+    failure.code === 'TOKEN_EXPIRED' || failure.code === 'TOKEN_INVALID'
+
   // A refresh that failed says so until one succeeds; one refused for the token ends the window.
   const readFailed = (failure: ApiError) => {
-    if (failure.code === 'TOKEN_EXPIRED' || failure.code === 'TOKEN_INVALID') {
-      onEnded({ ...ticket, status: 'EXPIRED', reason: null })
-      return
-    }
+    if (tokenRefused(failure)) return void windowEnded()
     setReadProblem(failure)
   }
 
@@ -325,9 +336,7 @@ function BuyingWindow({
         select([...selectedNow.current].filter((id) => !taken.includes(id)))
       }
       if (error.code === 'INSUFFICIENT_BALANCE') loadBalance()
-      if (error.code === 'TOKEN_EXPIRED' || error.code === 'TOKEN_INVALID') {
-        onEnded({ ...ticket, status: 'EXPIRED', reason: null })
-      }
+      if (tokenRefused(error)) void windowEnded()
       void loadSeatMap(scheduleId)
     } finally {
       setPaying(false)
