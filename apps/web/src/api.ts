@@ -6,6 +6,7 @@ import {
   isProblem,
   type Problem,
 } from '@concert/client'
+import { noteServerDate } from './clock'
 import { isKnownCode, PROBLEM_MESSAGES, type ProblemCode } from './problems'
 
 /** A failed call: the problem the API answered, or NETWORK_ERROR when nothing answered. */
@@ -94,6 +95,9 @@ export async function call<T>(
     throw new ApiError('NETWORK_ERROR', 0, undefined, undefined)
   }
   const { data, error, response } = result
+  // Same origin (the gateway): its Date header is readable, and says the servers' time.
+  if (typeof location !== 'undefined' && response.url.startsWith(location.origin))
+    noteServerDate(response.headers.get('date'))
   if (response.ok) return data as T
   if (isProblem(error)) {
     throw new ApiError(

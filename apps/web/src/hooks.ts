@@ -1,10 +1,14 @@
 import { useEffect, useRef, useState } from 'preact/hooks'
+import { serverNow } from './clock'
 
-/** Seconds left until `iso` (never below 0), updated every second; undefined without an instant. */
+/**
+ * Seconds left until `iso` (never below 0), updated every second; undefined without an
+ * instant. Counted on the servers' clock (clock.ts), whose instant it is.
+ */
 export function useSecondsUntil(iso: string | null | undefined): number | undefined {
   const target = iso ? Date.parse(iso) : Number.NaN
   const compute = () =>
-    Number.isNaN(target) ? undefined : Math.max(0, Math.ceil((target - Date.now()) / 1000))
+    Number.isNaN(target) ? undefined : Math.max(0, Math.ceil((target - serverNow()) / 1000))
   const [seconds, setSeconds] = useState(compute)
   useEffect(() => {
     setSeconds(compute())

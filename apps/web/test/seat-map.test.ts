@@ -151,6 +151,51 @@ describe('the seat map', () => {
     expect(fan.pageErrors).toEqual([])
   })
 
+  it('a device whose clock is 10 minutes fast still counts the buying window from the servers’ clock', async () => {
+    await saleEvent(stack, 'Fast Clock', 5)
+    const fan = await freshBrowser()
+    const { page } = fan
+    await page.clock.install({ time: Date.now() + 10 * 60_000 })
+    await joinFromPage(fan, stack, 'Fast Clock', 'Bob')
+    await page.getByRole('heading', { name: /^Pick your seats/ }).waitFor({ timeout: 30_000 })
+    // The window is 5 minutes (QUEUE_ACTIVE_TTL_SECONDS' default): not over, as this clock alone would say.
+    const left = page.getByTestId('time-left')
+    await left.waitFor()
+    await expect(left.textContent()).resolves.toMatch(/^[45]:\d\d$/)
+    await expect(page.getByText('Your time to buy is up.').count()).resolves.toBe(0)
+    expect(fan.pageErrors).toEqual([])
+  })
+
+  it('giving up the turn frees the READY slot for the next fan at once', async () => {
+    const { eventId } = await saleEvent(stack, 'One Slot', 5, {
+      queue: { maxActive: 1, admitPerSecond: 100 },
+    })
+    const fan = await freshBrowser()
+    const { page } = fan
+    await joinFromPage(fan, stack, 'One Slot', 'Alice')
+    await page.getByRole('heading', { name: /^Pick your seats/ }).waitFor({ timeout: 30_000 })
+    const [next] = await insertAccounts(env.db, 1, { prefix: 'next-in-line' })
+    const nextToken = await joinByApi(stack, next as string, eventId)
+
+    await page.getByRole('button', { name: 'Give up my turn' }).click()
+    await page.getByRole('button', { name: 'Keep my turn' }).click()
+    await expect(page.getByTestId('time-left').count()).resolves.toBe(1)
+    await page.getByRole('button', { name: 'Give up my turn' }).click()
+    await page.getByRole('button', { name: 'Yes, give up my turn' }).click()
+    await page.getByRole('heading', { level: 1, name: 'Concerts on sale' }).waitFor()
+
+    const left = await env.db
+      .selectFrom('QUEUE_TOKEN')
+      .select(['status', 'reason'])
+      .where('event_id', '=', eventId)
+      .where('account_id', '=', 'demo-alice')
+      .executeTakeFirstOrThrow()
+    expect(left).toEqual({ status: 'EXPIRED', reason: 'LEFT' })
+    // The one slot is the next fan's, long before Alice's 5-minute window would have ended.
+    await untilReady(stack, nextToken)
+    expect(fan.pageErrors).toEqual([])
+  })
+
   it('shows a seat sold to someone else as sold by itself: no click, no reload', async () => {
     const { eventId, scheduleId } = await saleEvent(stack, 'Live Seats', 10)
     const fan = await freshBrowser()

@@ -352,7 +352,7 @@ function BuyingWindow({
         ) : (
           <>
             Time left to buy:{' '}
-            <span role="timer" data-testid="time-left">
+            <span role="timer" aria-live="off" data-testid="time-left">
               {secondsLeft === undefined ? '—' : formatClock(secondsLeft)}
             </span>
           </>
@@ -403,6 +403,55 @@ function BuyingWindow({
       )}
 
       <OrderSummary seats={chosen} paying={paying} disabled={timeUp} onPay={pay} />
+      {!timeUp && !paying && <GiveUpTurn token={token} eventId={eventId} />}
+    </div>
+  )
+}
+
+/**
+ * Leaving before the window ends (DELETE of the token, SPEC §4): the READY slot goes to
+ * the next fan at once instead of when the window runs out. Asked twice, since it cannot
+ * be undone (the fan would queue again from the back).
+ */
+function GiveUpTurn({ token, eventId }: { token: string; eventId: number }) {
+  const [, navigate] = useLocation()
+  const [asking, setAsking] = useState(false)
+  const [busy, setBusy] = useState(false)
+  const [error, setError] = useState<ApiError | undefined>(undefined)
+  const giveUp = async () => {
+    setBusy(true)
+    setError(undefined)
+    try {
+      await call(api().gateway.DELETE('/v1/queue/tokens/{token}', { params: { path: { token } } }))
+      dropTicket(eventId)
+      updateSession(() => ({ draft: undefined }))
+      navigate('/')
+    } catch (failure) {
+      setError(failure as ApiError)
+      setBusy(false)
+    }
+  }
+  return (
+    <div class="give-up">
+      {error && <ProblemAlert error={error} />}
+      {asking ? (
+        <div class="actions">
+          <p id="give-up-question">
+            Give up your turn? The next fan in the queue gets it. To buy later you would queue again from the
+            back.
+          </p>
+          <button type="button" onClick={giveUp} disabled={busy}>
+            {busy ? 'Giving up…' : 'Yes, give up my turn'}
+          </button>
+          <button type="button" class="primary" onClick={() => setAsking(false)} disabled={busy}>
+            Keep my turn
+          </button>
+        </div>
+      ) : (
+        <button type="button" class="link-button" onClick={() => setAsking(true)}>
+          Give up my turn
+        </button>
+      )}
     </div>
   )
 }

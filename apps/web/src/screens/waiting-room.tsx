@@ -269,7 +269,7 @@ function PreQueue({ opensAt }: { opensAt: string | undefined }) {
       {seconds !== undefined && opensAt && (
         <p>
           Opens in{' '}
-          <span class="countdown" role="timer" data-testid="opens-in">
+          <span class="countdown" role="timer" aria-live="off" data-testid="opens-in">
             {formatClock(seconds)}
           </span>{' '}
           (at {formatInstant(opensAt)}).
