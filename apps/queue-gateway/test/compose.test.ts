@@ -17,7 +17,7 @@ import { parse } from 'yaml'
 interface Service {
   image?: string
   stop_grace_period?: string
-  build?: { context: string; dockerfile: string; target?: string }
+  build?: { context: string; dockerfile: string; target?: string; args?: Record<string, string> }
   profiles?: string[]
   environment?: Record<string, string>
   ports?: string[]
@@ -91,6 +91,15 @@ describe('docker/compose.yaml', () => {
     const [, gatewayVar, gatewayPort] = published('queue-gateway') ?? []
     expect(gateway.WEB_BOOKING_URL).toBe(`http://localhost:\${${bookingVar}:-${bookingPort}}`)
     expect(booking.CORS_ORIGINS?.split(',')).toContain(`http://localhost:\${${gatewayVar}:-${gatewayPort}}`)
+  })
+
+  it('passes the build revision to every image it builds (app_build_info tells builds apart)', () => {
+    const built = Object.entries(services).filter(([, { build }]) => build)
+    expect(built.length).toBeGreaterThanOrEqual(3)
+    for (const [name, { build }] of built) {
+      // biome-ignore lint/suspicious/noTemplateCurlyInString: compose's interpolation
+      expect(build?.args?.BUILD_REVISION, name).toBe('${BUILD_REVISION:-unknown}')
+    }
   })
 
   it('runs the k6 release the scripts are type-checked for (@types/k6 major.minor)', () => {
