@@ -102,6 +102,8 @@ describe('an event created only through the admin API', () => {
       venue: { id: venue.body.id, name: 'Operator Hall' },
       startDate: '2031-08-14',
       endDate: '2031-08-15',
+      state: 'OPEN',
+      opensAt: null,
     })
 
     // Every fan joins, is admitted, and buys: VIP on show 1, R on show 2, R on show 1.

@@ -56,6 +56,13 @@ async function redisNow(): Promise<number> {
   return Number(seconds) * 1000 + Math.floor(Number(micros) / 1000)
 }
 
+/** Waits (up to 5 s) for the token of `eventId` to be READY; when it was admitted (Redis clock, ms). */
+async function readyAtOf(eventId: number, token: string, what: string): Promise<number> {
+  const keys = eventKeys(env.keyPrefix, eventId)
+  await waitFor(async () => (await readTokenState(env.redis, keys, token))?.status === 'READY', what, 5_000)
+  return Number((await readTokenState(env.redis, keys, token))?.readyAt)
+}
+
 /** Changes an event's row as the operator API does, then publishes it as the API does. */
 async function operatorSets(eventId: number, columns: { paused?: number; opens_at?: Date }) {
   await env.db.updateTable('EVENT').set(columns).where('id', '=', eventId).execute()
@@ -135,13 +142,11 @@ describe('the admission loop ticks only events that can admit', () => {
     expect(callsOf(ev.open, from, to)).toBeGreaterThanOrEqual(5)
 
     // At the opening: the draw, then admission, within a second.
-    const preQueueKeys = eventKeys(env.keyPrefix, ev.preQueue)
-    await waitFor(
-      async () => (await readTokenState(env.redis, preQueueKeys, preQueued))?.status === 'READY',
+    const admittedAt = await readyAtOf(
+      ev.preQueue,
+      preQueued,
       'the pre-queued fan admitted after the opening',
-      5_000,
     )
-    const admittedAt = Number((await readTokenState(env.redis, preQueueKeys, preQueued))?.readyAt)
     expect(admittedAt - opensAt.getTime()).toBeLessThan(1_000)
     expect(callsOf(ev.preQueue, from, opensAt.getTime())).toBe(0)
 
@@ -164,17 +169,11 @@ describe('the admission loop ticks only events that can admit', () => {
     // Resume: the waiter is admitted within a second of the operator's change.
     const resumedAt = await redisNow()
     await operatorSets(ev.paused, { paused: 0 })
-    await waitFor(
-      async () => (await readTokenState(env.redis, pausedKeys, pausedWaiting))?.status === 'READY',
-      'the waiter admitted after the resume',
-      5_000,
-    )
-    const resumedReady = Number((await readTokenState(env.redis, pausedKeys, pausedWaiting))?.readyAt)
+    const resumedReady = await readyAtOf(ev.paused, pausedWaiting, 'the waiter admitted after the resume')
     expect(resumedReady - resumedAt).toBeLessThan(1_000)
   })
 
   it('a join through the gateway wakes an OPEN sale nobody waited for: the fan is admitted within a second', async () => {
-    const keys = eventKeys(env.keyPrefix, ev.openIdle)
     const before = await redisNow()
     await sleep(300)
     expect(callsOf(ev.openIdle, before, await redisNow())).toBe(0)
@@ -187,17 +186,11 @@ describe('the admission loop ticks only events that can admit', () => {
     expect(joined?.statusCode).toBe(201)
     const joinedAt = await redisNow()
     const token = joined?.json().token as string
-    await waitFor(
-      async () => (await readTokenState(env.redis, keys, token))?.status === 'READY',
-      'the fan admitted after the join woke the event',
-      5_000,
-    )
-    const readyAt = Number((await readTokenState(env.redis, keys, token))?.readyAt)
+    const readyAt = await readyAtOf(ev.openIdle, token, 'the fan admitted after the join woke the event')
     expect(readyAt - joinedAt).toBeLessThan(1_000)
   })
 
   it('a waiter no running copy was told of (its join went through a copy that stopped) is admitted at the next idle recheck', async () => {
-    const keys = eventKeys(env.keyPrefix, ev.openOrphan)
     const rechecking = await buildGateway(
       env,
       { QUEUE_ADMIT_INTERVAL_MS: '50', QUEUE_IDLE_RECHECK_MS: '1000' },
@@ -210,13 +203,12 @@ describe('the admission loop ticks only events that can admit', () => {
       const { queue } = makeQueue(env)
       const token = (await queue.join(ev.openOrphan, fans[6] as string)).ticket.token
       const joinedAt = await redisNow()
-      await waitFor(
-        async () => (await readTokenState(env.redis, keys, token))?.status === 'READY',
+      const readyAt = await readyAtOf(
+        ev.openOrphan,
+        token,
         'the waiter admitted by the copy that rechecks idle sales',
-        5_000,
       )
       // By the copy that rechecks every second, not by the file's gateway (every 10 minutes).
-      const readyAt = Number((await readTokenState(env.redis, keys, token))?.readyAt)
       expect(readyAt - joinedAt).toBeLessThan(2_000)
     } finally {
       await rechecking.close()

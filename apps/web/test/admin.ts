@@ -90,3 +90,14 @@ export async function joinFromPage({ page }: Browser, stack: Stack, title: strin
   await page.getByRole('button', { name: `Join the queue for ${title}` }).click()
   await page.getByRole('button', { name: `Use ${demoName}’s account` }).click()
 }
+
+/** Every seat of the show, as its seat map lists them (read with a READY token of its event). */
+export async function seatIdsOf(stack: Stack, scheduleId: number, token: string): Promise<number[]> {
+  const map = await stack.booking.inject({
+    method: 'GET',
+    url: `/v1/schedules/${scheduleId}/seats`,
+    headers: { authorization: `Bearer ${token}` },
+  })
+  expect(map.statusCode, map.body).toBe(200)
+  return map.json().seats.map((seat: { seatId: number }) => seat.seatId)
+}

@@ -1,7 +1,15 @@
 import { insertAccounts, seedCatalog, useTestEnv } from '@concert/testing'
 import type { Page } from 'playwright-core'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
-import { admin, adminStackOptions, joinByApi, joinFromPage, saleEvent, untilReady } from './admin.js'
+import {
+  admin,
+  adminStackOptions,
+  joinByApi,
+  joinFromPage,
+  saleEvent,
+  seatIdsOf,
+  untilReady,
+} from './admin.js'
 import { useFreshBrowsers } from './browser.js'
 import { type Stack, startStack } from './stack.js'
 
@@ -155,7 +163,7 @@ describe('the sale lifecycle in the browser', () => {
       method: 'POST',
       url: '/v1/reservations',
       headers: { authorization: `Bearer ${token}` },
-      payload: { scheduleId, seatIds: await seatIdsOf(scheduleId, token) },
+      payload: { scheduleId, seatIds: await seatIdsOf(stack, scheduleId, token) },
     })
     expect(sale.statusCode, sale.body).toBe(201)
     const soldAt = Date.now()
@@ -202,17 +210,6 @@ function noteSoldOut(page: Page): Promise<void> {
       }
     }).observe(document.body, { childList: true, subtree: true, characterData: true })
   })
-}
-
-/** Every seat of the show, as its seat map lists them. */
-async function seatIdsOf(scheduleId: number, token: string): Promise<number[]> {
-  const map = await stack.booking.inject({
-    method: 'GET',
-    url: `/v1/schedules/${scheduleId}/seats`,
-    headers: { authorization: `Bearer ${token}` },
-  })
-  expect(map.statusCode, map.body).toBe(200)
-  return map.json().seats.map((seat: { seatId: number }) => seat.seatId)
 }
 
 function heldToken(page: Page, eventId: number): Promise<string> {

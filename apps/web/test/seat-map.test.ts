@@ -1,7 +1,7 @@
 import { insertAccounts, seedCatalog, useTestEnv } from '@concert/testing'
 import type { Page } from 'playwright-core'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { adminStackOptions, joinByApi, joinFromPage, saleEvent, untilReady } from './admin.js'
+import { adminStackOptions, joinByApi, joinFromPage, saleEvent, seatIdsOf, untilReady } from './admin.js'
 import { useFreshBrowsers } from './browser.js'
 import { type Stack, startStack } from './stack.js'
 
@@ -134,7 +134,7 @@ describe('the seat map', () => {
           token: string
         },
     )
-    const [, second] = await seatIdsOf(scheduleId, token.token)
+    const [, second] = await seatIdsOf(stack, scheduleId, token.token)
     const other = await stack.booking.inject({
       method: 'POST',
       url: '/v1/reservations',
@@ -237,14 +237,3 @@ describe('the seat map', () => {
     expect(sold).toEqual([{ account_id: rival, seat_id: seatId }])
   })
 })
-
-/** Every seat of the show, as its seat map lists them. */
-async function seatIdsOf(scheduleId: number, token: string): Promise<number[]> {
-  const map = await stack.booking.inject({
-    method: 'GET',
-    url: `/v1/schedules/${scheduleId}/seats`,
-    headers: { authorization: `Bearer ${token}` },
-  })
-  expect(map.statusCode, map.body).toBe(200)
-  return map.json().seats.map((seat: { seatId: number }) => seat.seatId)
-}
