@@ -28,6 +28,7 @@ import {
   settings,
 } from './bench/config.js'
 import { hotSeatPhase } from './bench/hot-seat.js'
+import { type IdleCost, idlePhase } from './bench/idle.js'
 import { checkInvariants } from './bench/invariants.js'
 import { type Alternated, alternate, type LoadResult, load, measureCpuOf, warmUp } from './bench/load.js'
 import { type Child, startChild, stopChild } from './bench/processes.js'
@@ -39,6 +40,7 @@ import {
   closeStores,
   createAccounts,
   createCatalogue,
+  createIdleEvents,
   joinAll,
   openStores,
   type Stores,
@@ -214,6 +216,7 @@ async function main(): Promise<void> {
       joins: [] as Row[],
       waiters: [] as Row[],
       sse: [] as Row[],
+      idle: [] as Row[],
     }
     const ratio = (a: LoadResult | { rps: number }, b: LoadResult | { rps: number }) => a.rps / b.rps
     const speed = (r: LoadResult | { rps: number; p50: number; p99: number }) =>
@@ -453,6 +456,8 @@ async function main(): Promise<void> {
       )
     }
 
+    /** The gateway the loads go to (the SSE phase starts a fresh one). */
+    let runningGateway = gateway
     let large = settings.sseLarge
     if (run('sse')) {
       phase('SSE: open streams on one gateway')
@@ -469,8 +474,29 @@ async function main(): Promise<void> {
           await stopChild(gateway)
           const sseGateway = await startGateway('queue-gateway (SSE)')
           children.push(sseGateway)
+          runningGateway = sseGateway
           return sseGateway
         })),
+      )
+    }
+
+    if (run('idle')) {
+      phase(`idle: ${settings.idleEvents} more events on sale, nobody queuing`)
+      const idle = await idlePhase({
+        redis: stores.redis,
+        gatewayPid: runningGateway.process.pid as number,
+        events: settings.idleEvents,
+        seconds: settings.seconds,
+        createEvents: (count) => createIdleEvents(adminApi(booking.url), count),
+      })
+      const cost = (c: IdleCost) =>
+        `gateway ${c.gatewayCore.toFixed(1)} % of a core, Redis ${Math.round(c.redisCommandsPerSecond).toLocaleString('en-US')} commands/s (${c.redisCore.toFixed(1)} % of a core)`
+      console.log(`  before: ${cost(idle.before)}\n  after:  ${cost(idle.after)}`)
+      const perEvent = (idle.after.redisCommandsPerSecond - idle.before.redisCommandsPerSecond) / idle.events
+      rows.idle.push(
+        { figure: 'idle stack (the events above)', value: cost(idle.before) },
+        { figure: `idle stack, ${idle.events} more events nobody queues for`, value: cost(idle.after) },
+        { figure: 'Redis commands/s per added idle event', value: perEvent.toFixed(1) },
       )
     }
 
@@ -483,6 +509,7 @@ async function main(): Promise<void> {
       ...rows.joins,
       ...rows.waiters,
       ...rows.sse,
+      ...rows.idle,
     ])
     if (!correct) {
       // Speed targets are figures to read; a broken money or seat promise fails the run.

@@ -62,6 +62,8 @@ export const settings = {
   sseLarge: int('BENCH_SSE_STREAMS', 20_000),
   /** Seconds over which Redis commands/s are counted in the SSE phase. */
   sseWindowSeconds: int('BENCH_SSE_SECONDS', 10),
+  /** Events on sale that nobody queues for, added in the idle phase. */
+  idleEvents: int('BENCH_IDLE_EVENTS', 200),
   /** The booking API's DB_POOL_SIZE, and so the purchase floor's pool size. */
   dbPoolSize: int('BENCH_DB_POOL_SIZE', 10),
 }
@@ -76,7 +78,7 @@ if (settings.purchaseWarmUps > settings.purchases)
   )
 
 /** The phases `pnpm bench` runs, in this order; BENCH_PHASES picks some (comma-separated). */
-export const PHASES = ['reads', 'joins', 'purchases', 'waiters', 'sse'] as const
+export const PHASES = ['reads', 'joins', 'purchases', 'waiters', 'sse', 'idle'] as const
 export type Phase = (typeof PHASES)[number]
 
 function phases(): ReadonlySet<Phase> {

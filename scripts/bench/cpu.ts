@@ -9,7 +9,7 @@ import { commandCounts, infoNumber } from './redis.js'
  */
 
 /** CPU seconds a process has used so far (utime + stime of /proc/<pid>/stat). */
-function cpuSecondsOf(pid: number): number {
+export function cpuSecondsOf(pid: number): number {
   const stat = readFileSync(`/proc/${pid}/stat`, 'utf8')
   // Fields after the command name, which is in parentheses and may hold spaces.
   const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ')

@@ -194,6 +194,39 @@ async function createEvent(
   return event.id
 }
 
+/**
+ * `count` events on sale that nobody queues for (the idle phase): one small venue, one
+ * show each, made through the admin routes as an operator would.
+ */
+export async function createIdleEvents(admin: Admin, count: number): Promise<number[]> {
+  const venue = await ok(
+    'POST /v1/admin/venues',
+    admin.POST('/v1/admin/venues', {
+      body: {
+        name: `Bench Club ${Date.now()}`,
+        timeZone: 'Asia/Seoul',
+        seats: [1, 2].map((n) => ({ seatNumber: String(n), area: 'A', seatType: 'R' })),
+      },
+    }),
+  )
+  const ids: number[] = []
+  for (let i = 0; i < count; i += 1) {
+    const eventId = await createEvent(
+      admin,
+      `Bench idle ${i + 1}`,
+      venue.id,
+      { R: 1_000 },
+      {
+        activeTtlSeconds: 300,
+        waitingIdleSeconds: 120,
+      },
+    )
+    await createShow(admin, eventId, 400 + i)
+    ids.push(eventId)
+  }
+  return ids
+}
+
 async function createShow(admin: Admin, eventId: number, day: number): Promise<number> {
   const show = await ok(
     `POST /v1/admin/events/${eventId}/schedules`,
