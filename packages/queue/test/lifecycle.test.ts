@@ -1,6 +1,6 @@
 import { createEvent, insertAccounts, seedCatalog, useTestEnv } from '@concert/testing'
 import { beforeAll, describe, expect, it } from 'vitest'
-import { QueueService } from '../src/index.js'
+import { loadSaleSettings, publishSaleSettings, QueueService, type SaleSettings } from '../src/index.js'
 import { admitUntilReady, makeQueue, sleep } from './helpers.js'
 
 const env = useTestEnv()
@@ -106,6 +106,50 @@ describe('queue lifecycle', () => {
     const next = await sweepState()
     expect(next.cursor).not.toBe(swept.cursor)
     expect(next.at).toBeGreaterThanOrEqual(swept.at + 666)
+  })
+
+  it('a sale nobody waited for banks no burst: the crowd is admitted at the rate from the first join, not a second of it at once', async () => {
+    const { queue } = makeQueue(env, { admitPerSecond: 2, maxActive: 1_000 })
+    const event = await createEvent(env.db, 'no banked burst')
+    // The last tick before the crowd: OPEN, nobody waiting. The gateway then leaves the
+    // event alone until a join wakes it (or its idle recheck), seconds later.
+    expect((await queue.admit(event)).waiting).toBe(0)
+    await sleep(1_500)
+    const crowd = []
+    for (let i = 0; i < 20; i += 1) crowd.push((await queue.join(event, account(20 + i))).ticket.token)
+    // 1.5 s unticked would have been a second's worth (2) at once; the joins took far less
+    // than the half second one admission needs.
+    expect((await queue.admit(event)).admitted).toBe(0)
+    // From the first join on the bucket fills at the rate: the head is admitted within a second.
+    expect(
+      await admitUntilReady(queue, event, crowd[0] as string, { attempts: 40, pauseMs: 50 }),
+    ).toBeDefined()
+  })
+
+  it('a paused sale banks nothing either: resumed after seconds, its first tick admits nobody', async () => {
+    const { queue } = makeQueue(env, { admitPerSecond: 2, maxActive: 1_000 })
+    const event = await createEvent(env.db, 'no burst at resume')
+    for (let i = 0; i < 5; i += 1) await queue.join(event, account(20 + i))
+    await queue.admit(event)
+    const keys = queue.keys(event)
+    const sale = (await loadSaleSettings(env.db, event)) as SaleSettings
+    // The operator pauses (a newer read than any published), a tick sees it, seconds pass, the operator resumes.
+    await publishSaleSettings(env.redis, keys, {
+      ...sale,
+      updatedAt: new Date(Date.now() + 60_000),
+      paused: true,
+    })
+    expect((await queue.admit(event)).state).toBe('PAUSED')
+    await sleep(1_500)
+    await publishSaleSettings(env.redis, keys, {
+      ...sale,
+      updatedAt: new Date(Date.now() + 120_000),
+      paused: false,
+    })
+    // 1.5 s paused would have been a second's worth (2) at once.
+    const resumed = await queue.admit(event)
+    expect(resumed.state).toBe('OPEN')
+    expect(resumed.admitted).toBe(0)
   })
 
   it('a READY token expires after activeTtlSeconds and its slot is refilled from the head', async () => {

@@ -27,7 +27,7 @@
   KEYS[3] records    prefix of the WAITING token buckets
   KEYS[4] active     zset token -> expiresAt (ms)
   KEYS[5] accounts   prefix of the account buckets
-  KEYS[6] bucket     hash tokens, ts, firstAdmitAt, sweep, sweepAt
+  KEYS[6] bucket     hash tokens, ts, filling, firstAdmitAt, sweep, sweepAt
   KEYS[7] admitted
   KEYS[8] stream
   KEYS[9] sale       the event's sale settings
@@ -119,9 +119,15 @@ if state == SALE.SOLD_OUT or state == SALE.CLOSED then
   ended = #gone
 end
 
-local bucket = redis.call('HMGET', KEYS[6], 'tokens', 'ts')
+-- The bucket fills only while an OPEN sale has someone waiting ('filling': set by the
+-- tick that found them, or by the join that made the first of them, join-9.lua). A sale
+-- nobody waited for is not ticked every interval (the gateway wakes it on a join), nor is
+-- a paused or unopened one, and the time they sat unticked must not come back as a burst
+-- when the crowd arrives, the sale resumes or it opens.
+local bucket = redis.call('HMGET', KEYS[6], 'tokens', 'ts', 'filling')
 local tokens = tonumber(bucket[1]) or 0
 local last = tonumber(bucket[2]) or now
+if bucket[3] ~= '1' then last = now end
 tokens = math.min(math.max(rate, 1), tokens + math.max(0, now - last) * rate / 1000)
 
 local slots = maxActive - redis.call('ZCARD', KEYS[4])
@@ -164,8 +170,9 @@ tokens = tokens - admitted
 if admitted > 0 then redis.call('HSETNX', KEYS[6], 'firstAdmitAt', now) end
 -- The bucket saves up only while someone waits: an idle queue does not bank a burst
 -- for the next crowd, so admissions never run ahead of the configured rate.
-if redis.call('ZCARD', KEYS[2]) == 0 or state ~= SALE.OPEN then tokens = 0 end
-redis.call('HSET', KEYS[6], 'tokens', tostring(tokens), 'ts', now)
+local filling = redis.call('ZCARD', KEYS[2]) > 0 and state == SALE.OPEN
+if not filling then tokens = 0 end
+redis.call('HSET', KEYS[6], 'tokens', tostring(tokens), 'ts', now, 'filling', filling and '1' or '0')
 redis.call('ZREMRANGEBYSCORE', KEYS[7], '-inf', now - 60000)
 
 local drawDue = (state == SALE.PRE_QUEUE and s.opensAt and now >= tonumber(s.opensAt)) and 1 or 0
