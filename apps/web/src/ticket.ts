@@ -87,3 +87,8 @@ export function saleNotOpenRetryMs(opensAt: string | undefined, now = Date.now()
   if (!Number.isFinite(left)) return 30_000
   return Math.round(Math.min(30_000, Math.max(2_000, left / 10)))
 }
+
+/** `ms` ±10 %, so the pages waiting for one opening do not all ask at the same instant. */
+export function jittered(ms: number, random = Math.random()): number {
+  return Math.round(ms * (0.9 + 0.2 * random))
+}

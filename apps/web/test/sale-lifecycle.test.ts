@@ -128,6 +128,56 @@ describe('the sale lifecycle in the browser', () => {
     expect(fan.pageErrors).toEqual([])
   })
 
+  it('the events list says “Sold out” with Join off, and takes joins again once a refund reopens the sale, without a reload', async () => {
+    const { eventId, scheduleId } = await saleEvent(stack, 'Reopened Night', 1)
+    const [buyer] = await insertAccounts(env.db, 1, { prefix: 'reopen', balance: 1_000_000 })
+    const token = await joinByApi(stack, buyer as string, eventId)
+    await untilReady(stack, token)
+    const [seatId] = await seatIdsOf(stack, scheduleId, token)
+    const sale = await stack.booking.inject({
+      method: 'POST',
+      url: '/v1/reservations',
+      headers: { authorization: `Bearer ${token}` },
+      payload: { scheduleId, seatId },
+    })
+    expect(sale.statusCode, sale.body).toBe(201)
+
+    const fan = await freshBrowser()
+    const { page } = fan
+    const join = page.getByRole('button', { name: 'Join the queue for Reopened Night' })
+    // The list is at most SEAT_MAP_CACHE_MS old: reload until it says sold out.
+    await expect
+      .poll(
+        async () => {
+          await page.goto(stack.pageUrl)
+          await join.waitFor()
+          return join.isDisabled()
+        },
+        { timeout: 10_000 },
+      )
+      .toBe(true)
+    await expect(
+      page.locator('.card').filter({ hasText: 'Reopened Night' }).textContent(),
+    ).resolves.toContain('Sold out')
+
+    await admin(stack, 'POST', `/v1/admin/reservations/${sale.json().reservationId}/refund`, {
+      reason: 'a seat back on sale',
+    })
+    // The fan goes elsewhere in the app and comes back: the list is read again.
+    await expect
+      .poll(
+        async () => {
+          await page.getByRole('navigation').getByRole('link', { name: 'Top up' }).click()
+          await page.getByRole('navigation').getByRole('link', { name: 'Events' }).click()
+          await join.waitFor()
+          return join.isEnabled()
+        },
+        { timeout: 10_000 },
+      )
+      .toBe(true)
+    expect(fan.pageErrors).toEqual([])
+  })
+
   it('three waiting pages (two live, one polling) switch to "sold out" by themselves within 2 s of the last sale', async () => {
     const { eventId, scheduleId } = await saleEvent(stack, 'Last Two Seats', 2)
     await admin(stack, 'PATCH', `/v1/admin/events/${eventId}/queue`, { maxActive: 1, admitPerSecond: 100 })

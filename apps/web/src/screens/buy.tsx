@@ -146,7 +146,13 @@ function BuyingWindow({
   const [readProblem, setReadProblem] = useState<ApiError | undefined>(undefined)
   /** The show picked now, for seat-map answers that arrive after another was picked. */
   const scheduleNow = useRef<number | undefined>(undefined)
-  const [paying, setPaying] = useState(false)
+  const [paying, setPayingState] = useState(false)
+  /** Whether a payment is out, for answers that arrive after a render. */
+  const payingNow = useRef(false)
+  const setPaying = (value: boolean) => {
+    payingNow.current = value
+    setPayingState(value)
+  }
   const keyOfOrder = useRef<{ order: string; key: string } | undefined>(undefined)
   /** Seats of an order whose payment could not be confirmed: if they show sold, maybe to this fan. */
   const unconfirmed = useRef<ReadonlySet<number>>(new Set())
@@ -194,7 +200,8 @@ function BuyingWindow({
 
   // A refresh that failed says so until one succeeds; one refused for the token ends the window.
   const readFailed = (failure: ApiError) => {
-    if (tokenRefused(failure)) return void windowEnded()
+    // A read sent before a payment went out may come back refused after it committed.
+    if (tokenRefused(failure)) return payingNow.current ? undefined : void windowEnded()
     setReadProblem(failure)
   }
 
@@ -238,7 +245,9 @@ function BuyingWindow({
     scheduleNow.current = scheduleId
     if (scheduleId !== undefined && !timeUp) void loadSeatMap(scheduleId)
   }, [scheduleId])
-  useInterval(() => void loadSchedules(), SCHEDULES_REFRESH_MS, !timeUp)
+  // Neither refresh runs while a payment is out: once it committed, the token is spent and a
+  // read would be refused, which must not end the window before the payment's answer comes.
+  useInterval(() => void loadSchedules(), SCHEDULES_REFRESH_MS, !timeUp && !paying)
   useInterval(
     () => scheduleId !== undefined && void loadSeatMap(scheduleId),
     SEAT_MAP_REFRESH_MS,

@@ -25,7 +25,7 @@ function saleBadge(event: Event): string | undefined {
 
 /** Step 1: pick an event. Joining asks for an account first when there is none. */
 export function EventsScreen() {
-  const { events, error, reload } = useEvents()
+  const { events, error, reload } = useEvents({ fresh: true })
   const session = useSession()
   const [, navigate] = useLocation()
 

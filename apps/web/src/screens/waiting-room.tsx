@@ -1,13 +1,21 @@
 import { useEffect, useState } from 'preact/hooks'
 import { Link, useLocation } from 'wouter-preact'
 import { type ApiError, api, call } from '../api'
+import { serverNow } from '../clock'
 import { ProblemAlert } from '../components/problem-alert'
 import { Screen } from '../components/screen'
 import { eventTitle, useEvents } from '../events'
 import { formatClock, formatInstant, formatWait } from '../format'
 import { useSecondsUntil } from '../hooks'
 import { dropTicket, getSession, holdTicket, updateSession, useSession } from '../session'
-import { endedMessage, type LiveTicket, progressOf, saleNotOpenRetryMs, waitingView } from '../ticket'
+import {
+  endedMessage,
+  jittered,
+  type LiveTicket,
+  progressOf,
+  saleNotOpenRetryMs,
+  waitingView,
+} from '../ticket'
 import { type FeedConnection, useTicketFeed } from '../ticket-feed'
 
 /** Problems after which joining again by itself is the right thing (busy or unreachable service). */
@@ -55,7 +63,7 @@ export function WaitingRoomScreen({ eventId }: { eventId: number }) {
           const opensAt = failure.problem?.opensAt
           retry = setTimeout(
             () => setAttempt((n) => n + 1),
-            saleNotOpenRetryMs(typeof opensAt === 'string' ? opensAt : undefined),
+            jittered(saleNotOpenRetryMs(typeof opensAt === 'string' ? opensAt : undefined, serverNow())),
           )
         }
       },
