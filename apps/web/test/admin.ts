@@ -101,3 +101,20 @@ export async function seatIdsOf(stack: Stack, scheduleId: number, token: string)
   expect(map.statusCode, map.body).toBe(200)
   return map.json().seats.map((seat: { seatId: number }) => seat.seatId)
 }
+
+/** Buys `seatIds` of the show with a READY token through the API (201 expected); the answer's body. */
+export async function buyByApi(
+  stack: Stack,
+  token: string,
+  scheduleId: number,
+  seatIds: readonly number[],
+): Promise<{ reservationId: number }> {
+  const sale = await stack.booking.inject({
+    method: 'POST',
+    url: '/v1/reservations',
+    headers: { authorization: `Bearer ${token}` },
+    payload: { scheduleId, seatIds },
+  })
+  expect(sale.statusCode, sale.body).toBe(201)
+  return sale.json()
+}

@@ -4,6 +4,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 import {
   admin,
   adminStackOptions,
+  buyByApi,
   joinByApi,
   joinFromPage,
   saleEvent,
@@ -134,13 +135,7 @@ describe('the sale lifecycle in the browser', () => {
     const token = await joinByApi(stack, buyer as string, eventId)
     await untilReady(stack, token)
     const [seatId] = await seatIdsOf(stack, scheduleId, token)
-    const sale = await stack.booking.inject({
-      method: 'POST',
-      url: '/v1/reservations',
-      headers: { authorization: `Bearer ${token}` },
-      payload: { scheduleId, seatId },
-    })
-    expect(sale.statusCode, sale.body).toBe(201)
+    const sale = await buyByApi(stack, token, scheduleId, [seatId as number])
 
     const fan = await freshBrowser()
     const { page } = fan
@@ -160,7 +155,7 @@ describe('the sale lifecycle in the browser', () => {
       page.locator('.card').filter({ hasText: 'Reopened Night' }).textContent(),
     ).resolves.toContain('Sold out')
 
-    await admin(stack, 'POST', `/v1/admin/reservations/${sale.json().reservationId}/refund`, {
+    await admin(stack, 'POST', `/v1/admin/reservations/${sale.reservationId}/refund`, {
       reason: 'a seat back on sale',
     })
     // The fan goes elsewhere in the app and comes back: the list is read again.
@@ -209,13 +204,7 @@ describe('the sale lifecycle in the browser', () => {
     // Each page notes when "Sold out" appears (same machine clock as this process), so the
     // figures are the pages', not how often the test happens to look.
     for (const { page } of Object.values(fans)) await noteSoldOut(page)
-    const sale = await stack.booking.inject({
-      method: 'POST',
-      url: '/v1/reservations',
-      headers: { authorization: `Bearer ${token}` },
-      payload: { scheduleId, seatIds: await seatIdsOf(stack, scheduleId, token) },
-    })
-    expect(sale.statusCode, sale.body).toBe(201)
+    await buyByApi(stack, token, scheduleId, await seatIdsOf(stack, scheduleId, token))
     const soldAt = Date.now()
 
     const delays: Record<string, number> = {}

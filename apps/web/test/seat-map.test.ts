@@ -1,7 +1,15 @@
 import { insertAccounts, seedCatalog, useTestEnv } from '@concert/testing'
 import type { Page } from 'playwright-core'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { adminStackOptions, joinByApi, joinFromPage, saleEvent, seatIdsOf, untilReady } from './admin.js'
+import {
+  adminStackOptions,
+  buyByApi,
+  joinByApi,
+  joinFromPage,
+  saleEvent,
+  seatIdsOf,
+  untilReady,
+} from './admin.js'
 import { useFreshBrowsers } from './browser.js'
 import { type Stack, startStack } from './stack.js'
 
@@ -135,13 +143,7 @@ describe('the seat map', () => {
         },
     )
     const [, second] = await seatIdsOf(stack, scheduleId, token.token)
-    const other = await stack.booking.inject({
-      method: 'POST',
-      url: '/v1/reservations',
-      headers: { authorization: `Bearer ${token.token}` },
-      payload: { scheduleId, seatId: second },
-    })
-    expect(other.statusCode, other.body).toBe(201)
+    await buyByApi(stack, token.token, scheduleId, [second as number])
     // This tab learns it at its next refresh or at Pay, whichever comes first.
     await page
       .getByRole('button', { name: 'Pay ₩50,000' })
@@ -212,13 +214,7 @@ describe('the seat map', () => {
     const token = await joinByApi(stack, rival as string, eventId)
     await untilReady(stack, token)
     const seatId = Number(await seat(page, 5, 'available').getAttribute('data-seat-id'))
-    const sale = await stack.booking.inject({
-      method: 'POST',
-      url: '/v1/reservations',
-      headers: { authorization: `Bearer ${token}` },
-      payload: { scheduleId, seatId },
-    })
-    expect(sale.statusCode, sale.body).toBe(201)
+    await buyByApi(stack, token, scheduleId, [seatId])
 
     // The page reads the seat map again every 2 s; a generous wait, not a timing assertion.
     await seat(page, 5, 'sold').waitFor({ timeout: 15_000 })
