@@ -236,7 +236,13 @@ export const workersPlugin = fp<WorkersPluginOptions>(
           if (!drawing.has(eventId) && !wokenDuringTick.has(eventId)) {
             // An OPEN sale that needs no tick still gets one every idleRecheckMs (see above).
             const atMost = result.state === 'OPEN' ? options.idleRecheckMs : Number.POSITIVE_INFINITY
-            nextTickAt.set(eventId, now + Math.min(result.nextTickInMs ?? Number.POSITIVE_INFINITY, atMost))
+            // Counted from the answer, not from before the call: the script read its clock in
+            // between, so a due time counted from before would fire early (an opening's tick,
+            // say, a moment before the opening, finding nothing to do yet).
+            nextTickAt.set(
+              eventId,
+              Date.now() + Math.min(result.nextTickInMs ?? Number.POSITIVE_INFINITY, atMost),
+            )
           }
           if (result.admitted || result.timedOut || result.abandoned || result.ended) wakeMirror(eventId)
           const event = String(eventId)
