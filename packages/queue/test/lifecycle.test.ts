@@ -108,8 +108,8 @@ describe('queue lifecycle', () => {
     expect(next.at).toBeGreaterThanOrEqual(swept.at + 666)
   })
 
-  it('a sale nobody waited for banks no burst: the crowd is admitted at the rate from the first join, not a second of it at once', async () => {
-    const { queue } = makeQueue(env, { admitPerSecond: 2, maxActive: 1_000 })
+  it('a sale nobody waited for banks no burst: the first tick after a crowd arrives admits one fan at most, the ones after it at the rate', async () => {
+    const { queue } = makeQueue(env, { admitPerSecond: 10, maxActive: 1_000 })
     const event = await createEvent(env.db, 'no banked burst')
     // The last tick before the crowd: OPEN, nobody waiting. The gateway then leaves the
     // event alone until a join wakes it (or its idle recheck), seconds later.
@@ -117,17 +117,16 @@ describe('queue lifecycle', () => {
     await sleep(1_500)
     const crowd = []
     for (let i = 0; i < 20; i += 1) crowd.push((await queue.join(event, account(20 + i))).ticket.token)
-    // 1.5 s unticked would have been a second's worth (2) at once; the joins took far less
-    // than the half second one admission needs.
-    expect((await queue.admit(event)).admitted).toBe(0)
-    // From the first join on the bucket fills at the rate: the head is admitted within a second.
+    // 1.5 s unticked would have been a second's worth (10) at once.
+    expect((await queue.admit(event)).admitted).toBeLessThanOrEqual(1)
+    // From that tick on the bucket fills at the rate: the head is admitted within a second.
     expect(
       await admitUntilReady(queue, event, crowd[0] as string, { attempts: 40, pauseMs: 50 }),
     ).toBeDefined()
   })
 
-  it('a paused sale banks nothing either: resumed after seconds, its first tick admits nobody', async () => {
-    const { queue } = makeQueue(env, { admitPerSecond: 2, maxActive: 1_000 })
+  it('a paused sale banks nothing either: resumed after seconds, its first tick admits one fan at most', async () => {
+    const { queue } = makeQueue(env, { admitPerSecond: 10, maxActive: 1_000 })
     const event = await createEvent(env.db, 'no burst at resume')
     for (let i = 0; i < 5; i += 1) await queue.join(event, account(20 + i))
     await queue.admit(event)
@@ -146,10 +145,10 @@ describe('queue lifecycle', () => {
       updatedAt: new Date(Date.now() + 120_000),
       paused: false,
     })
-    // 1.5 s paused would have been a second's worth (2) at once.
+    // 1.5 s paused would have been a second's worth (10) at once.
     const resumed = await queue.admit(event)
     expect(resumed.state).toBe('OPEN')
-    expect(resumed.admitted).toBe(0)
+    expect(resumed.admitted).toBeLessThanOrEqual(1)
   })
 
   it('a READY token expires after activeTtlSeconds and its slot is refilled from the head', async () => {

@@ -119,16 +119,17 @@ if state == SALE.SOLD_OUT or state == SALE.CLOSED then
   ended = #gone
 end
 
--- The bucket fills only while an OPEN sale has someone waiting ('filling': set by the
--- tick that found them, or by the join that made the first of them, join-9.lua). A sale
--- nobody waited for is not ticked every interval (the gateway wakes it on a join), nor is
--- a paused or unopened one, and the time they sat unticked must not come back as a burst
--- when the crowd arrives, the sale resumes or it opens.
+-- The bucket fills only between two ticks that both found an OPEN sale with someone
+-- waiting ('filling', written by the earlier one). A sale nobody waited for is not ticked
+-- every interval (the gateway wakes it on a join), nor is a paused or unopened one, and the
+-- time they sat unticked must not come back as a burst when the crowd arrives, the sale
+-- resumes or it opens: the first tick that finds them gets one admission's worth at most.
 local bucket = redis.call('HMGET', KEYS[6], 'tokens', 'ts', 'filling')
 local tokens = tonumber(bucket[1]) or 0
 local last = tonumber(bucket[2]) or now
-if bucket[3] ~= '1' then last = now end
-tokens = math.min(math.max(rate, 1), tokens + math.max(0, now - last) * rate / 1000)
+local elapsed = math.max(0, now - last)
+if bucket[3] ~= '1' then elapsed = math.min(elapsed, 1000 / math.max(rate, 1)) end
+tokens = math.min(math.max(rate, 1), tokens + elapsed * rate / 1000)
 
 local slots = maxActive - redis.call('ZCARD', KEYS[4])
 local want = math.min(math.floor(tokens), slots, batch)

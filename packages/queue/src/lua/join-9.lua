@@ -68,11 +68,6 @@ if state == SALE.PRE_QUEUE and now < tonumber(s.opensAt) then redis.call('HSET',
 local token = ARGV[2]
 local t = { status = S.WAITING, accountId = ARGV[3], place = place, issuedAt = now, seen = now, version = 1 }
 writeWaiting(k, token, t)
--- The first waiter of an OPEN sale starts the admission bucket filling from now (admit-11.lua
--- lets it fill only while someone waits: none of the time the sale sat idle comes back as a burst).
-if state == SALE.OPEN and redis.call('ZCARD', KEYS[3]) == 0 then
-  redis.call('HSET', KEYS[8], 'tokens', '0', 'ts', now, 'filling', '1')
-end
 redis.call('ZADD', KEYS[3], place, token)
 redis.call('HSET', accountsKey, ARGV[3], place)
 local r = reply(R.CREATED, token, t)
