@@ -229,7 +229,15 @@ describe('POST /v1/reservations checks its token in begin-purchase', () => {
   it('writes an admission the mirror has not written yet to QUEUE_TOKEN before a loser is answered', async () => {
     const queue = fastQueue(env)
     const { ticket } = await queue.join(catalog.eventId, 't-12')
-    await queue.admit(catalog.eventId) // READY in Redis only: nobody has polled it
+    // READY in Redis only: nobody has polled it. Fans of earlier tests may wait ahead, and the
+    // first tick after the queue sat unticked admits one at most: ticks until this one is READY.
+    const keys = queue.keys(catalog.eventId)
+    for (let i = 0; i < 50; i += 1) {
+      await queue.admit(catalog.eventId)
+      if ((await readTokenState(env.redis, keys, ticket.token))?.status === 'READY') break
+      await new Promise((resolve) => setTimeout(resolve, 20))
+    }
+    expect((await readTokenState(env.redis, keys, ticket.token))?.status).toBe('READY')
     expect((await reserve(ticket.token, { scheduleId, seatId: seat(13) })).json().code).toBe(
       'SEAT_ALREADY_RESERVED',
     )
